@@ -1,0 +1,110 @@
+//! The command line: global options here, one file per command.
+
+mod demo;
+mod plugins;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::plugins::{CompileCache, Settings};
+
+#[derive(Parser)]
+#[command(name = "ml-connector", version, about = "Keeps a QAD ERP ledger in step with a BigCommerce store.")]
+pub struct Cli {
+    /// Directory of operator plugins (`<name>.wasm` or `<name>/plugin.wasm`); they
+    /// replace the built-in plugins of the same name.
+    #[arg(long, global = true, env = "ML_CONNECTOR_PLUGIN_DIR", value_name = "DIR")]
+    plugin_dir: Option<PathBuf>,
+
+    /// Where compiled plugins are cached [default: $XDG_CACHE_HOME/ml-connector/compiled].
+    #[arg(long, global = true, env = "ML_CONNECTOR_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Plugin settings: a TOML file with one table per plugin name, e.g.
+    /// `[order-to-gl]` then `"account.revenue" = "4000"`.
+    #[arg(long, global = true, env = "ML_CONNECTOR_SETTINGS", value_name = "FILE")]
+    settings: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List, test and inspect mapping plugins.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
+    /// Map the example order with the built-in plugin and show the journal.
+    Demo(demo::DemoArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match &cli.command {
+        Command::Plugins(command) => plugins::run(&cli, command),
+        Command::Demo(args) => demo::run(&cli, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ML_CONNECTOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+impl Cli {
+    /// The compile cache: the configured directory, else the user's cache directory,
+    /// else none (every load compiles).
+    fn cache(&self) -> CompileCache {
+        let dir = self.cache_dir.clone().or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
+                .map(|base| base.join("ml-connector").join("compiled"))
+        });
+        match dir.map(|dir| (CompileCache::at(&dir), dir)) {
+            Some((Ok(cache), _)) => cache,
+            Some((Err(error), dir)) => {
+                tracing::warn!(dir = %dir.display(), %error, "compile cache unavailable; compiling every load");
+                CompileCache::none()
+            }
+            None => CompileCache::none(),
+        }
+    }
+
+    /// Settings per plugin name from `--settings`.
+    fn plugin_settings(&self) -> Result<BTreeMap<String, Settings>, String> {
+        let Some(path) = &self.settings else {
+            return Ok(BTreeMap::new());
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let tables: BTreeMap<String, BTreeMap<String, String>> =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(tables.into_iter().map(|(name, table)| (name, table.into_iter().collect())).collect())
+    }
+}

@@ -1,0 +1,473 @@
+//! A loaded plugin version and the calls into it.
+//!
+//! Loading runs the whole admission pipeline: inspect (size, component, world, version,
+//! imports) -> compile (or the cache) -> type-check against the world (`InstancePre`) ->
+//! `describe` -> `validate-config`. Only a plugin that passes every step exists as a
+//! [`LoadedPlugin`].
+//!
+//! Every call gets a fresh store and instance from the `InstancePre`: one per batch, or
+//! one per record in strict isolation. Fuel, a wall-clock deadline and the memory cap
+//! are armed per store. A batch that faults is re-run record by record, so the fault
+//! lands on the record that caused it and the rest of the batch is mapped.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, Trap};
+
+use super::bindings::types::*;
+use super::bindings::v0_1::item_to_catalog::{ItemToCatalog, ItemToCatalogPre};
+use super::bindings::v0_1::order_to_gl::{OrderToGl, OrderToGlPre};
+use super::cache::CompileCache;
+use super::engine::{POOL_INSTANCES, engine, ticks};
+use super::error::{Fault, FaultKind, LoadError, RecordError};
+use super::inspect::{Inspection, World, inspect};
+use super::limits::Limits;
+use super::sandbox::{State, linker};
+use super::validate::{self, Rules, WireSize};
+
+/// Settings passed to every call: the connection's config for this plugin.
+pub type Settings = Vec<(String, String)>;
+
+/// How much a call isolates records from each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    /// One fresh instance per batch (the default: records share nothing the host gave
+    /// them, and the instance is thrown away after the batch).
+    #[default]
+    Batch,
+    /// One fresh instance per record: no guest state can leak between records.
+    Record,
+}
+
+/// What one call cost, for `plugins test`, metrics and the audit trail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CallReport {
+    /// Instances created (1 per batch, or 1 per record).
+    pub instances: u32,
+    pub fuel_consumed: u64,
+    /// Largest linear memory any instance reached, in bytes.
+    pub memory_peak: usize,
+    pub elapsed: Duration,
+    /// Host `log` lines and captured stdout/stderr, bounded per call.
+    pub logs: Vec<String>,
+}
+
+/// One call's results, one per input record, in order.
+#[derive(Debug)]
+pub struct Mapped<T> {
+    pub results: Vec<Result<T, RecordError>>,
+    pub report: CallReport,
+}
+
+/// A plugin version that passed admission, ready to call from any thread.
+pub struct LoadedPlugin {
+    name: String,
+    info: PluginInfo,
+    inspection: Inspection,
+    limits: Limits,
+    settings: Settings,
+    pre: Pre,
+    consecutive_faults: AtomicU32,
+    quarantined: AtomicBool,
+}
+
+enum Pre {
+    Orders(OrderToGlPre<State>),
+    Catalog(ItemToCatalogPre<State>),
+}
+
+enum Bound {
+    Orders(OrderToGl),
+    Catalog(ItemToCatalog),
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("name", &self.name)
+            .field("version", &self.info.version)
+            .field("world", &self.inspection.world)
+            .field("sha256", &self.inspection.sha256)
+            .finish()
+    }
+}
+
+impl LoadedPlugin {
+    /// Runs the admission pipeline on `bytes`. `name` is the plugin's name in the
+    /// registry; `settings` are passed to `validate-config` and to every call.
+    pub fn load(
+        name: &str,
+        bytes: &[u8],
+        limits: Limits,
+        settings: Settings,
+        cache: &CompileCache,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let inspection = inspect(bytes, limits.max_plugin_bytes)?;
+        let component = cache.component(bytes, &inspection.sha256)?;
+        let instance_pre = linker()
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Mismatch(format!("{e:#}")))?;
+        let pre = match inspection.world {
+            World::OrderToGl => OrderToGlPre::new(instance_pre).map(Pre::Orders),
+            World::ItemToCatalog => ItemToCatalogPre::new(instance_pre).map(Pre::Catalog),
+        }
+        .map_err(|e| LoadError::Mismatch(format!("{e:#}")))?;
+
+        let mut plugin = LoadedPlugin {
+            name: name.to_string(),
+            info: PluginInfo { name: name.to_string(), version: "?".into(), description: String::new(), config_keys: Vec::new() },
+            inspection,
+            limits,
+            settings,
+            pre,
+            consecutive_faults: AtomicU32::new(0),
+            quarantined: AtomicBool::new(false),
+        };
+        let (described, _) = plugin.run(1, |store, bound| bound.describe(store));
+        plugin.info = described.map_err(LoadError::Describe)?;
+        let (validated, _) =
+            plugin.run(1, |store, bound| bound.validate_config(store, &plugin.settings));
+        validated.map_err(LoadError::Describe)?.map_err(LoadError::Config)?;
+        Ok(plugin)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    pub fn inspection(&self) -> &Inspection {
+        &self.inspection
+    }
+
+    pub fn world(&self) -> World {
+        self.inspection.world
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Whether this version was stopped after repeated faults.
+    pub fn is_quarantined(&self) -> bool {
+        self.quarantined.load(Ordering::Relaxed)
+    }
+
+    /// Maps orders to the journals they should have. `chart`, when given, is the set of
+    /// postable accounts every journal line must use.
+    pub fn map_orders(
+        &self,
+        orders: &[Order],
+        isolation: Isolation,
+        chart: Option<&std::collections::HashSet<String>>,
+    ) -> Mapped<JournalEntry> {
+        self.map_records(
+            orders,
+            isolation,
+            |store, bound, batch| match batch {
+                [one] => Ok(vec![bound.orders()?.call_map_order(store, &self.settings, one)?]),
+                many => bound.orders()?.call_map_orders(store, &self.settings, many),
+            },
+            |order, entry| validate::check_journal(entry, &order.currency, Rules { limits: &self.limits, chart }),
+        )
+    }
+
+    /// Maps refunds to their journals.
+    pub fn map_refunds(
+        &self,
+        refunds: &[Refund],
+        isolation: Isolation,
+        chart: Option<&std::collections::HashSet<String>>,
+    ) -> Mapped<JournalEntry> {
+        self.map_records(
+            refunds,
+            isolation,
+            |store, bound, batch| match batch {
+                [one] => Ok(vec![bound.orders()?.call_map_refund(store, &self.settings, one)?]),
+                many => bound.orders()?.call_map_refunds(store, &self.settings, many),
+            },
+            |refund, entry| validate::check_journal(entry, &refund.currency, Rules { limits: &self.limits, chart }),
+        )
+    }
+
+    /// Maps first-time shoppers to the ledger customers to create.
+    pub fn map_customers(&self, customers: &[Customer], isolation: Isolation) -> Mapped<ErpCustomer> {
+        self.map_records(
+            customers,
+            isolation,
+            |store, bound, batch| match batch {
+                [one] => Ok(vec![bound.orders()?.call_map_customer(store, &self.settings, one)?]),
+                many => bound.orders()?.call_map_customers(store, &self.settings, many),
+            },
+            |_, customer| validate::check_customer(customer, &self.limits),
+        )
+    }
+
+    /// Maps ledger item changes to catalog updates (`None`: nothing to change).
+    pub fn map_items(&self, items: &[ErpItem], isolation: Isolation) -> Mapped<Option<CatalogUpdate>> {
+        self.map_records(
+            items,
+            isolation,
+            |store, bound, batch| match batch {
+                [one] => Ok(vec![bound.catalog()?.call_map_item(store, &self.settings, one)?]),
+                many => bound.catalog()?.call_map_items(store, &self.settings, many),
+            },
+            |_, update| update.as_ref().map_or(Ok(()), |u| validate::check_catalog_update(u, &self.limits)),
+        )
+    }
+
+    /// The shared shape of every mapping call: size-check the inputs, call in batch or per
+    /// record, fall back to per record when a batch faults, validate every output.
+    fn map_records<I: WireSize + Clone, O>(
+        &self,
+        inputs: &[I],
+        isolation: Isolation,
+        call: impl Fn(&mut Store<State>, &Bound, &[I]) -> wasmtime::Result<Vec<Result<O, MappingError>>>,
+        check: impl Fn(&I, &O) -> Result<(), String>,
+    ) -> Mapped<O> {
+        let mut results: Vec<Option<Result<O, RecordError>>> = Vec::with_capacity(inputs.len());
+        let mut admitted: Vec<usize> = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.iter().enumerate() {
+            let size = input.wire_size();
+            if size > self.limits.max_input_bytes {
+                results.push(Some(Err(RecordError::InputTooLarge {
+                    plugin: self.name.clone(),
+                    size,
+                    limit: self.limits.max_input_bytes,
+                })));
+            } else {
+                results.push(None);
+                admitted.push(i);
+            }
+        }
+
+        let mut report = CallReport::default();
+        let mut outputs: Vec<(usize, Result<Result<O, MappingError>, Fault>)> = Vec::with_capacity(admitted.len());
+        let all_admitted = admitted.len() == inputs.len();
+        let batch_ok = if isolation == Isolation::Batch && admitted.len() > 1 {
+            let (outcome, call_report) = if all_admitted {
+                self.run(inputs.len(), |store, bound| call(store, bound, inputs))
+            } else {
+                let batch: Vec<&I> = admitted.iter().map(|&i| &inputs[i]).collect();
+                self.run(batch.len(), |store, bound| self.call_refs(store, bound, &batch, &call))
+            };
+            report.absorb(call_report);
+            match outcome {
+                Ok(answers) if answers.len() == admitted.len() => {
+                    outputs.extend(admitted.iter().copied().zip(answers.into_iter().map(Ok)));
+                    true
+                }
+                Ok(answers) => {
+                    self.record_fault(FaultKind::WrongResultCount { expected: admitted.len(), got: answers.len() });
+                    false
+                }
+                Err(_) => false,
+            }
+        } else {
+            false
+        };
+        if !batch_ok {
+            for &i in &admitted {
+                let (outcome, call_report) = self.run(1, |store, bound| call(store, bound, std::slice::from_ref(&inputs[i])));
+                report.absorb(call_report);
+                let answer = outcome.and_then(|answers| {
+                    let got = answers.len();
+                    answers.into_iter().next().filter(|_| got == 1).ok_or_else(|| {
+                        self.record_fault(FaultKind::WrongResultCount { expected: 1, got })
+                    })
+                });
+                outputs.push((i, answer));
+            }
+        }
+
+        for (i, answer) in outputs {
+            results[i] = Some(match answer {
+                Err(fault) => Err(RecordError::Fault(fault)),
+                Ok(Err(error)) => Err(RecordError::Mapping { plugin: self.name.clone(), error }),
+                Ok(Ok(output)) => match check(&inputs[i], &output) {
+                    Ok(()) => Ok(output),
+                    Err(reason) => Err(RecordError::Invalid { plugin: self.name.clone(), reason }),
+                },
+            });
+        }
+        Mapped {
+            results: results.into_iter().map(|r| r.expect("every record has a result")).collect(),
+            report,
+        }
+    }
+
+    /// Calls with a batch made of some of the inputs: the bindings take a slice of
+    /// records, so the admitted ones are cloned into one.
+    fn call_refs<I: Clone, O>(
+        &self,
+        store: &mut Store<State>,
+        bound: &Bound,
+        batch: &[&I],
+        call: &impl Fn(&mut Store<State>, &Bound, &[I]) -> wasmtime::Result<Vec<Result<O, MappingError>>>,
+    ) -> wasmtime::Result<Vec<Result<O, MappingError>>> {
+        let owned: Vec<I> = batch.iter().map(|input| (*input).clone()).collect();
+        call(store, bound, &owned)
+    }
+
+    /// Runs `call` on a fresh instance armed for `records` records, turning any trap into
+    /// a [`Fault`] and keeping the consecutive-fault count for quarantine.
+    fn run<R>(
+        &self,
+        records: usize,
+        call: impl FnOnce(&mut Store<State>, &Bound) -> wasmtime::Result<R>,
+    ) -> (Result<R, Fault>, CallReport) {
+        let started = Instant::now();
+        let mut report = CallReport::default();
+        if self.is_quarantined() {
+            let faults = self.consecutive_faults.load(Ordering::Relaxed);
+            return (Err(self.fault(FaultKind::Quarantined { faults })), report);
+        }
+        let _slot = PoolSlot::acquire();
+        let fuel = self.limits.fuel_for(records);
+        let time = self.limits.time_for(records);
+        let mut store = Store::new(
+            engine(),
+            State::new(self.limits.memory_bytes, self.limits.log_bytes_per_call, self.inspection.needs_wasi),
+        );
+        store.limiter(|state| &mut state.memory);
+        store.set_fuel(fuel).expect("fuel is enabled on the engine");
+        store.set_epoch_deadline(ticks(time));
+        store.epoch_deadline_trap();
+
+        let outcome = self.instantiate(&mut store).and_then(|bound| call(&mut store, &bound));
+        report.instances = 1;
+        report.fuel_consumed = fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        report.memory_peak = store.data().memory.peak;
+        report.logs = store.data_mut().take_log();
+        report.elapsed = started.elapsed();
+
+        let outcome = outcome.map_err(|error| {
+            let kind = if let Some(requested) = store.data().memory.refused {
+                FaultKind::MemoryLimit { limit: self.limits.memory_bytes, requested }
+            } else {
+                match error.downcast_ref::<Trap>() {
+                    Some(Trap::OutOfFuel) => FaultKind::OutOfFuel { limit: fuel },
+                    Some(Trap::Interrupt) => FaultKind::Timeout { limit_ms: time.as_millis() as u64 },
+                    _ => FaultKind::Trap(trap_detail(&error, &report.logs)),
+                }
+            };
+            self.record_fault(kind)
+        });
+        if outcome.is_ok() {
+            self.consecutive_faults.store(0, Ordering::Relaxed);
+        }
+        (outcome, report)
+    }
+
+    fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<Bound> {
+        Ok(match &self.pre {
+            Pre::Orders(pre) => Bound::Orders(pre.instantiate(store)?),
+            Pre::Catalog(pre) => Bound::Catalog(pre.instantiate(store)?),
+        })
+    }
+
+    /// Counts a fault toward quarantine and returns it.
+    fn record_fault(&self, kind: FaultKind) -> Fault {
+        let faults = self.consecutive_faults.fetch_add(1, Ordering::Relaxed) + 1;
+        if faults >= self.limits.quarantine_after_faults && !self.quarantined.swap(true, Ordering::Relaxed) {
+            tracing::error!(plugin = %self.name, version = %self.info.version, faults, "plugin quarantined after repeated faults");
+        }
+        let fault = self.fault(kind);
+        tracing::warn!(%fault, "plugin fault");
+        fault
+    }
+
+    fn fault(&self, kind: FaultKind) -> Fault {
+        Fault {
+            plugin: self.name.clone(),
+            version: self.info.version.clone(),
+            sha256: self.inspection.sha256.clone(),
+            kind,
+        }
+    }
+}
+
+impl Bound {
+    fn describe(&self, store: &mut Store<State>) -> wasmtime::Result<PluginInfo> {
+        match self {
+            Bound::Orders(b) => b.ml_connector_mapping_plugin().call_describe(store),
+            Bound::Catalog(b) => b.ml_connector_mapping_plugin().call_describe(store),
+        }
+    }
+
+    fn validate_config(&self, store: &mut Store<State>, settings: &Settings) -> wasmtime::Result<Result<(), Vec<MappingError>>> {
+        match self {
+            Bound::Orders(b) => b.ml_connector_mapping_plugin().call_validate_config(store, settings),
+            Bound::Catalog(b) => b.ml_connector_mapping_plugin().call_validate_config(store, settings),
+        }
+    }
+
+    fn orders(&self) -> wasmtime::Result<&super::bindings::v0_1::order_to_gl::exports::ml_connector::mapping::orders::Guest> {
+        match self {
+            Bound::Orders(b) => Ok(b.ml_connector_mapping_orders()),
+            Bound::Catalog(_) => Err(wasmtime::format_err!("this is an item-to-catalog plugin; it does not map orders")),
+        }
+    }
+
+    fn catalog(&self) -> wasmtime::Result<&super::bindings::v0_1::item_to_catalog::exports::ml_connector::mapping::catalog::Guest> {
+        match self {
+            Bound::Catalog(b) => Ok(b.ml_connector_mapping_catalog()),
+            Bound::Orders(_) => Err(wasmtime::format_err!("this is an order-to-gl plugin; it does not map items")),
+        }
+    }
+}
+
+impl CallReport {
+    fn absorb(&mut self, other: CallReport) {
+        self.instances += other.instances;
+        self.fuel_consumed += other.fuel_consumed;
+        self.memory_peak = self.memory_peak.max(other.memory_peak);
+        self.elapsed += other.elapsed;
+        self.logs.extend(other.logs);
+    }
+}
+
+/// The root cause of a trap, with the plugin's last stderr line (a Rust panic message).
+fn trap_detail(error: &wasmtime::Error, logs: &[String]) -> String {
+    let cause = error.root_cause().to_string();
+    let cause = cause.lines().next().unwrap_or_default().to_string();
+    match logs.iter().rev().find(|line| line.starts_with("[stderr]")) {
+        Some(stderr) => format!("{cause}; {}", stderr.lines().take(2).collect::<Vec<_>>().join(" ")),
+        None => cause,
+    }
+}
+
+/// Admission to the instance pool: calls beyond its size wait instead of failing.
+struct PoolSlot;
+
+static POOL: (Mutex<u32>, Condvar) = (Mutex::new(0), Condvar::new());
+
+impl PoolSlot {
+    fn acquire() -> PoolSlot {
+        let (lock, freed) = &POOL;
+        let mut in_use = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while *in_use >= POOL_INSTANCES {
+            in_use = freed.wait(in_use).unwrap_or_else(|e| e.into_inner());
+        }
+        *in_use += 1;
+        PoolSlot
+    }
+}
+
+impl Drop for PoolSlot {
+    fn drop(&mut self) {
+        let (lock, freed) = &POOL;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
+    }
+}

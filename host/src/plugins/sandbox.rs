@@ -1,0 +1,232 @@
+//! What a plugin instance can touch: the per-store state (memory limiter, bounded log,
+//! deterministic WASI context) and the one linker, which holds only the host `log` and
+//! the deterministic WASI stand-ins listed in `inspect::ALLOWED_IMPORTS`. Files, sockets,
+//! HTTP and the environment are simply not in the linker.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
+use wasmtime::{ResourceLimiter, Result};
+use wasmtime_wasi::p2::pipe::{ClosedInputStream, MemoryOutputPipe};
+use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::v0_1::order_to_gl::{self, ml_connector::mapping::host};
+use super::engine::engine;
+
+/// The fixed instant a plugin's wall clock reads: 2000-01-01T00:00:00Z. Mappings must
+/// take dates from their input, never from the clock.
+const FIXED_WALL_CLOCK: Duration = Duration::from_secs(946_684_800);
+
+/// Seed of every plugin's random numbers: the same input always gives the same output.
+const RANDOM_SEED: u128 = 0x6d6c_2d63_6f6e_6e65_6374_6f72_2d73_6565;
+
+/// State of one store: one batch (or one record in strict mode).
+pub struct State {
+    pub(super) memory: MemoryLimiter,
+    pub(super) log: LogBuffer,
+    table: ResourceTable,
+    wasi: Option<Wasi>,
+}
+
+struct Wasi {
+    ctx: WasiCtx,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl State {
+    /// `with_wasi` gives the instance a deterministic WASI context; plugins that import no
+    /// WASI interface skip its cost.
+    pub fn new(memory_bytes: usize, log_bytes: usize, with_wasi: bool) -> Self {
+        let wasi = with_wasi.then(|| {
+            // stdout and stderr share the log budget; each is capped at the whole of it.
+            let stdout = MemoryOutputPipe::new(log_bytes);
+            let stderr = MemoryOutputPipe::new(log_bytes);
+            let ctx = WasiCtxBuilder::new()
+                .stdin(ClosedInputStream)
+                .stdout(stdout.clone())
+                .stderr(stderr.clone())
+                .wall_clock(FixedClock)
+                .monotonic_clock(FixedClock)
+                .secure_random(Deterministic::new(RANDOM_SEED.to_le_bytes().to_vec()))
+                .insecure_random(Deterministic::new(RANDOM_SEED.to_be_bytes().to_vec()))
+                .insecure_random_seed(RANDOM_SEED)
+                .allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false)
+                .build();
+            Wasi { ctx, stdout, stderr }
+        });
+        State {
+            memory: MemoryLimiter { cap: memory_bytes, peak: 0, refused: None },
+            log: LogBuffer::new(log_bytes),
+            table: ResourceTable::new(),
+            wasi,
+        }
+    }
+
+    /// Everything the plugin wrote, host `log` lines first, then stdout and stderr.
+    pub fn take_log(&mut self) -> Vec<String> {
+        let mut lines = std::mem::take(&mut self.log.lines);
+        if let Some(wasi) = &self.wasi {
+            for (stream, pipe) in [("stdout", &wasi.stdout), ("stderr", &wasi.stderr)] {
+                let bytes = pipe.contents();
+                if !bytes.is_empty() {
+                    lines.push(format!("[{stream}] {}", String::from_utf8_lossy(&bytes).trim_end()));
+                }
+            }
+        }
+        if self.log.dropped > 0 {
+            lines.push(format!("[host] {} more log lines dropped (log budget {} bytes)", self.log.dropped, self.log.budget));
+        }
+        lines
+    }
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        let wasi = self
+            .wasi
+            .as_mut()
+            .expect("a WASI context exists for every plugin that imports WASI (inspect::needs_wasi)");
+        WasiCtxView { ctx: &mut wasi.ctx, table: &mut self.table }
+    }
+}
+
+impl host::Host for State {
+    fn log(&mut self, level: host::LogLevel, message: String) {
+        self.log.push(level, &message);
+    }
+}
+
+impl order_to_gl::ml_connector::mapping::types::Host for State {}
+
+/// Caps linear memory and remembers the peak and any refused growth, so a memory fault
+/// can say what was asked for.
+pub struct MemoryLimiter {
+    cap: usize,
+    pub(super) peak: usize,
+    pub(super) refused: Option<usize>,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> Result<bool> {
+        if desired > self.cap {
+            self.refused = Some(desired);
+            // An error (not `false`) traps the guest at once instead of handing it a
+            // failed allocation it may not check.
+            return Err(wasmtime::format_err!("memory limit of {} bytes reached", self.cap));
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// A bounded log: lines past the budget are counted, not kept; long lines are cut.
+pub struct LogBuffer {
+    budget: usize,
+    used: usize,
+    lines: Vec<String>,
+    dropped: u32,
+}
+
+impl LogBuffer {
+    fn new(budget: usize) -> Self {
+        LogBuffer { budget, used: 0, lines: Vec::new(), dropped: 0 }
+    }
+
+    fn push(&mut self, level: host::LogLevel, message: &str) {
+        let room = self.budget.saturating_sub(self.used);
+        if room == 0 {
+            self.dropped += 1;
+            return;
+        }
+        let mut cut = message.len().min(room);
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.used += cut;
+        let level = match level {
+            host::LogLevel::Debug => "debug",
+            host::LogLevel::Info => "info",
+            host::LogLevel::Warn => "warn",
+            host::LogLevel::Error => "error",
+        };
+        let ellipsis = if cut < message.len() { "…" } else { "" };
+        self.lines.push(format!("[{level}] {}{ellipsis}", &message[..cut]));
+    }
+}
+
+/// A clock that never moves: the wall clock reads [`FIXED_WALL_CLOCK`], the monotonic
+/// clock zero.
+struct FixedClock;
+
+impl HostWallClock for FixedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        FIXED_WALL_CLOCK
+    }
+}
+
+impl HostMonotonicClock for FixedClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// `wasi:io` is served from the store's resource table alone.
+struct Io;
+
+impl HasData for Io {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+/// The one linker every plugin is type-checked and instantiated against.
+pub fn linker() -> &'static Linker<State> {
+    static LINKER: OnceLock<Linker<State>> = OnceLock::new();
+    LINKER.get_or_init(|| build_linker().expect("the plugin linker's definitions do not clash"))
+}
+
+fn build_linker() -> Result<Linker<State>> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
+    use wasmtime_wasi::p2::bindings::{cli, clocks, random, sync};
+    use wasmtime_wasi::random::WasiRandom;
+
+    let mut linker = Linker::new(engine());
+    let l = &mut linker;
+    // Our contract's imports: `host` (log) and the type-only `types`. Both worlds import
+    // exactly these, so one registration serves both.
+    order_to_gl::OrderToGl::add_to_linker::<State, HasSelf<State>>(l, |state| state)?;
+
+    // WASI, interface by interface, as deterministic stand-ins (see `State::new`).
+    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<State, Io>(l, |s| &mut s.table)?;
+    sync::io::poll::add_to_linker::<State, Io>(l, |s| &mut s.table)?;
+    sync::io::streams::add_to_linker::<State, Io>(l, |s| &mut s.table)?;
+    cli::exit::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::environment::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::stdin::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::stdout::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::stderr::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_input::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_output::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_stdin::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_stdout::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_stderr::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    clocks::wall_clock::add_to_linker::<State, WasiClocks>(l, State::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<State, WasiClocks>(l, State::clocks)?;
+    random::random::add_to_linker::<State, WasiRandom>(l, |s| s.ctx().ctx.random())?;
+    random::insecure::add_to_linker::<State, WasiRandom>(l, |s| s.ctx().ctx.random())?;
+    random::insecure_seed::add_to_linker::<State, WasiRandom>(l, |s| s.ctx().ctx.random())?;
+    Ok(linker)
+}

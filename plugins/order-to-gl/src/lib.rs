@@ -1,0 +1,287 @@
+//! The default `order-to-gl` plugin: store orders, refunds and shoppers to QAD records.
+//!
+//! Account policy (every account comes from the settings; see [`CONFIG_KEYS`]):
+//!
+//! - Order: revenue (per tax class when `account.revenue.<class>` is set), shipping,
+//!   handling, gift wrapping and each tax are credited; discounts are debited; money
+//!   captured by the gateways is debited to a clearing account per gateway
+//!   (`account.clearing.<gateway>`, else `account.clearing`), and whatever is not yet paid
+//!   to receivables. Each line is rounded to the currency's minor unit and the difference
+//!   is booked to `account.rounding`.
+//! - Refund: the reverse of the accounts the refunded items were sold to (returns go to
+//!   `account.returns` when set), tax reversed, and the money returned credited to the
+//!   clearing account of the provider that paid it out (receivables if not yet paid out).
+//! - Customer: a QAD customer named after the company (else the shopper), keyed by the
+//!   normalised email.
+
+use ml_connector_plugin::prelude::*;
+
+/// `(key, required, description)` for every setting this plugin reads.
+pub const CONFIG_KEYS: &[(&str, bool, &str)] = &[
+    ("daybook", false, "GL daybook (journal type) for order and refund entries; default SO"),
+    ("account.revenue", true, "Sales revenue; `account.revenue.<tax class>` overrides per class"),
+    ("account.returns", false, "Returned goods; default the revenue account"),
+    ("account.shipping", true, "Shipping income"),
+    ("account.handling", false, "Handling income; default the shipping account"),
+    ("account.wrapping", false, "Gift-wrapping income; default the handling account"),
+    ("account.discounts", true, "Discounts and coupons given"),
+    ("account.tax", true, "Tax payable; `account.tax.<tax code>` overrides per code"),
+    ("account.clearing", true, "Gateway clearing; `account.clearing.<gateway>` overrides per gateway"),
+    ("account.receivable", true, "Trade receivables, for any part not yet paid"),
+    ("account.refunds", false, "Order-level refunds and fees; default the returns account"),
+    ("account.rounding", true, "Rounding differences to the currency's minor unit"),
+    ("cost-centre", false, "Cost centre on revenue, discount and return lines"),
+    ("customer.currency", false, "Currency of new QAD customers; default the ledger's base"),
+    ("customer.terms", false, "Credit terms code for new QAD customers"),
+    ("customer.type", false, "Customer type for new QAD customers"),
+];
+
+const REQUIRED: &[&str] = &[
+    "account.revenue",
+    "account.shipping",
+    "account.discounts",
+    "account.tax",
+    "account.clearing",
+    "account.receivable",
+    "account.rounding",
+];
+
+pub struct DefaultOrderToGl;
+
+impl Plugin for DefaultOrderToGl {
+    fn describe() -> PluginInfo {
+        info(
+            "order-to-gl",
+            env!("CARGO_PKG_VERSION"),
+            "Orders, refunds and shoppers to balanced GL journals and QAD customers",
+            CONFIG_KEYS,
+        )
+    }
+
+    fn validate_config(cfg: Config) -> Result<(), Vec<MappingError>> {
+        let settings = Settings::new(&cfg);
+        let mut errors = settings.require_all(REQUIRED).err().unwrap_or_default();
+        for (key, value) in &cfg {
+            let known = CONFIG_KEYS.iter().any(|(name, _, _)| key == name)
+                || ["account.revenue.", "account.tax.", "account.clearing."].iter().any(|p| key.starts_with(p));
+            if !known {
+                errors.push(config_error("unknown-setting", format!("unknown setting `{key}`"), key));
+            } else if key.starts_with("account.") && value.trim().is_empty() {
+                errors.push(config_error("missing-setting", format!("setting `{key}` is empty"), key));
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+impl Orders for DefaultOrderToGl {
+    fn map_order(cfg: Config, order: Order) -> Result<JournalEntry, MappingError> {
+        map_order(&Settings::new(&cfg), &order)
+    }
+
+    fn map_refund(cfg: Config, refund: Refund) -> Result<JournalEntry, MappingError> {
+        map_refund(&Settings::new(&cfg), &refund)
+    }
+
+    fn map_customer(cfg: Config, customer: Customer) -> Result<ErpCustomer, MappingError> {
+        map_customer(&Settings::new(&cfg), &customer)
+    }
+
+    fn map_orders(cfg: Config, orders: Vec<Order>) -> Vec<Result<JournalEntry, MappingError>> {
+        let settings = Settings::new(&cfg);
+        orders.iter().map(|order| map_order(&settings, order)).collect()
+    }
+
+    fn map_refunds(cfg: Config, refunds: Vec<Refund>) -> Vec<Result<JournalEntry, MappingError>> {
+        let settings = Settings::new(&cfg);
+        refunds.iter().map(|refund| map_refund(&settings, refund)).collect()
+    }
+
+    fn map_customers(cfg: Config, customers: Vec<Customer>) -> Vec<Result<ErpCustomer, MappingError>> {
+        let settings = Settings::new(&cfg);
+        customers.iter().map(|customer| map_customer(&settings, customer)).collect()
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+ml_connector_plugin::export_order_to_gl!(DefaultOrderToGl);
+
+fn daybook<'a>(s: &Settings<'a>) -> &'a str {
+    s.get("daybook").unwrap_or("SO")
+}
+
+/// The journal an order should have in its current state.
+pub fn map_order(s: &Settings, order: &Order) -> Result<JournalEntry, MappingError> {
+    let mut j = JournalBuilder::for_order(order, daybook(s));
+    let cost_centre = s.get("cost-centre").unwrap_or_default();
+
+    // Revenue, one line per account, in the order the accounts first appear.
+    let mut revenue: Vec<(&str, Amount)> = Vec::new();
+    for (i, line) in order.lines.iter().enumerate() {
+        if line.total_ex_tax < 0 {
+            return Err(invalid_input("negative-line", "a line total is negative", Some(&format!("lines[{i}].total-ex-tax"))));
+        }
+        let account = revenue_account(s, &line.tax_class)?;
+        match revenue.iter_mut().find(|(a, _)| *a == account) {
+            Some((_, total)) => *total = money::add(*total, line.total_ex_tax)?,
+            None => revenue.push((account, line.total_ex_tax)),
+        }
+    }
+    for (account, total) in revenue {
+        if let Some(line) = j.credit(account, total, "sales") {
+            line.cost_centre = cost_centre.to_string();
+        }
+    }
+
+    let shipping = s.require("account.shipping")?;
+    let handling = s.get("account.handling").unwrap_or(shipping);
+    let wrapping = s.get("account.wrapping").unwrap_or(handling);
+    j.credit(shipping, order.shipping_ex_tax, "shipping");
+    j.credit(handling, order.handling_ex_tax, "handling");
+    j.credit(wrapping, order.wrapping_ex_tax, "gift wrapping");
+
+    let discounts = money::sum(order.discounts.iter().map(|d| d.amount))?;
+    if let Some(line) = j.debit(s.require("account.discounts")?, discounts, "discounts") {
+        line.cost_centre = cost_centre.to_string();
+    }
+
+    post_taxes(s, &mut j, order)?;
+
+    // Money in: captured per gateway, the rest receivable.
+    let mut paid_total: Amount = 0;
+    let mut by_gateway: Vec<(&str, Amount)> = Vec::new();
+    for payment in &order.payments {
+        let moves_money = matches!(payment.event, TransactionEvent::Purchase | TransactionEvent::Capture);
+        if !payment.succeeded || !moves_money {
+            continue;
+        }
+        paid_total = money::add(paid_total, payment.amount)?;
+        match by_gateway.iter_mut().find(|(g, _)| *g == payment.gateway) {
+            Some((_, total)) => *total = money::add(*total, payment.amount)?,
+            None => by_gateway.push((&payment.gateway, payment.amount)),
+        }
+    }
+    for (gateway, amount) in by_gateway {
+        j.debit(clearing_account(s, gateway)?, amount, format!("paid via {gateway}"));
+    }
+    let unpaid = money::sub(order.total_inc_tax, paid_total)?;
+    j.debit(s.require("account.receivable")?, unpaid, if unpaid > 0 { "unpaid" } else { "overpaid" });
+
+    j.finish(Some(s.require("account.rounding")?))
+}
+
+fn post_taxes(s: &Settings, j: &mut JournalBuilder, order: &Order) -> Result<(), MappingError> {
+    let listed = money::sum(order.taxes.iter().map(|t| t.amount))?;
+    if order.taxes.is_empty() {
+        j.credit(s.require("account.tax")?, order.total_tax, "tax");
+        return Ok(());
+    }
+    if listed != order.total_tax {
+        return Err(invalid_input(
+            "tax-lines-do-not-add-up",
+            format!("tax lines sum to {} but the order's total tax is {}", money::format(listed), money::format(order.total_tax)),
+            Some("taxes"),
+        ));
+    }
+    for tax in &order.taxes {
+        if let Some(line) = j.credit(tax_account(s, &tax.code)?, tax.amount, format!("tax {}", tax.name)) {
+            line.tax_code = tax.code.clone();
+        }
+    }
+    Ok(())
+}
+
+/// The journal for one refund.
+pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, MappingError> {
+    let mut j = JournalBuilder::for_refund(refund, daybook(s));
+    let cost_centre = s.get("cost-centre").unwrap_or_default();
+    let returns = s.get("account.returns").map(Ok).unwrap_or_else(|| s.require("account.revenue"))?;
+    let shipping = s.require("account.shipping")?;
+    let handling = s.get("account.handling").unwrap_or(shipping);
+    let wrapping = s.get("account.wrapping").unwrap_or(handling);
+    let refunds = s.get("account.refunds").unwrap_or(returns);
+
+    let mut items_tax: Amount = 0;
+    for (i, item) in refund.items.iter().enumerate() {
+        if item.amount < 0 || item.tax < 0 {
+            return Err(invalid_input("negative-refund-item", "a refund item is negative", Some(&format!("items[{i}]"))));
+        }
+        items_tax = money::add(items_tax, item.tax)?;
+        let (account, memo) = match item.kind {
+            RefundItemKind::Product => (returns, format!("return {} x{}", item.sku, item.quantity)),
+            RefundItemKind::Shipping => (shipping, "shipping refunded".to_string()),
+            RefundItemKind::Handling => (handling, "handling refunded".to_string()),
+            RefundItemKind::GiftWrapping => (wrapping, "gift wrapping refunded".to_string()),
+            RefundItemKind::Order | RefundItemKind::Fee => (refunds, "order refund".to_string()),
+        };
+        if let Some(line) = j.debit(account, item.amount, memo) {
+            if matches!(item.kind, RefundItemKind::Product) {
+                line.cost_centre = cost_centre.to_string();
+            }
+        }
+    }
+    if items_tax != refund.total_tax {
+        return Err(invalid_input(
+            "tax-lines-do-not-add-up",
+            format!("refund items carry {} tax but the refund's total tax is {}", money::format(items_tax), money::format(refund.total_tax)),
+            Some("total-tax"),
+        ));
+    }
+    j.debit(s.require("account.tax")?, refund.total_tax, "tax refunded");
+
+    let mut paid_out: Amount = 0;
+    for payment in refund.payments.iter().filter(|p| !p.declined) {
+        paid_out = money::add(paid_out, payment.amount)?;
+        let gateway = if payment.offline { "offline" } else { payment.provider.as_str() };
+        j.credit(clearing_account(s, gateway)?, payment.amount, format!("refunded via {}", payment.provider));
+    }
+    j.credit(s.require("account.receivable")?, money::sub(refund.total, paid_out)?, "refund owed");
+
+    j.finish(Some(s.require("account.rounding")?))
+}
+
+/// The QAD customer for a first-time shopper.
+pub fn map_customer(s: &Settings, customer: &Customer) -> Result<ErpCustomer, MappingError> {
+    let email = customer.email.trim().to_ascii_lowercase();
+    if !email.contains('@') {
+        return Err(invalid_input("bad-email", format!("`{}` is not an email address", customer.email), Some("email")));
+    }
+    let person = format!("{} {}", customer.first_name.trim(), customer.last_name.trim()).trim().to_string();
+    let name = if !customer.company.trim().is_empty() { customer.company.trim().to_string() } else if !person.is_empty() { person } else { email.clone() };
+    let mut attributes = Vec::new();
+    for (setting, attribute) in [("customer.terms", "credit-terms"), ("customer.type", "customer-type")] {
+        if let Some(value) = s.get(setting) {
+            attributes.push((attribute.to_string(), value.to_string()));
+        }
+    }
+    Ok(ErpCustomer {
+        code: String::new(),
+        name,
+        email,
+        phone: customer.phone.trim().to_string(),
+        currency: s.get("customer.currency").unwrap_or_default().to_string(),
+        address: customer.billing_address.clone(),
+        attributes,
+    })
+}
+
+fn revenue_account<'a>(s: &Settings<'a>, tax_class: &str) -> Result<&'a str, MappingError> {
+    match s.get(&format!("account.revenue.{tax_class}")) {
+        Some(account) if !tax_class.is_empty() => Ok(account),
+        _ => s.require("account.revenue"),
+    }
+}
+
+fn tax_account<'a>(s: &Settings<'a>, code: &str) -> Result<&'a str, MappingError> {
+    match s.get(&format!("account.tax.{code}")) {
+        Some(account) if !code.is_empty() => Ok(account),
+        _ => s.require("account.tax"),
+    }
+}
+
+fn clearing_account<'a>(s: &Settings<'a>, gateway: &str) -> Result<&'a str, MappingError> {
+    match s.get(&format!("account.clearing.{gateway}")) {
+        Some(account) if !gateway.is_empty() => Ok(account),
+        _ => s.require("account.clearing"),
+    }
+}

@@ -1,0 +1,134 @@
+//! Guest SDK for ml-connector mapping plugins.
+//!
+//! A plugin is a Rust `cdylib` built for `wasm32-wasip2` that implements one of the two
+//! worlds of the `ml-connector:mapping@0.1.0` contract (see `wit/` in the repository),
+//! chosen with this crate's feature of the same name:
+//!
+//! - `order-to-gl`: store orders, refunds and shoppers to ledger journals and customers;
+//! - `item-to-catalog`: ledger item and price changes to store catalog updates.
+//!
+//! This crate carries the generated bindings, exact money helpers ([`money`]), a journal
+//! builder that balances and rounds explicitly ([`journal`]), settings access ([`Settings`])
+//! and error constructors ([`error`]). A complete plugin:
+//!
+//! ```ignore
+//! use ml_connector_plugin::prelude::*;
+//!
+//! struct Flat;
+//!
+//! impl Plugin for Flat {
+//!     fn describe() -> PluginInfo {
+//!         info("flat", "0.1.0", "Everything to one revenue account", &[("account.revenue", true, "Revenue account")])
+//!     }
+//!     fn validate_config(cfg: Config) -> Result<(), Vec<MappingError>> {
+//!         Settings::new(&cfg).require_all(&["account.revenue"])
+//!     }
+//! }
+//!
+//! impl Orders for Flat {
+//!     fn map_order(cfg: Config, order: Order) -> Result<JournalEntry, MappingError> {
+//!         let s = Settings::new(&cfg);
+//!         let mut j = JournalBuilder::for_order(&order, "SO");
+//!         j.credit(s.require("account.revenue")?, order.subtotal_ex_tax, "revenue");
+//!         j.debit(s.require("account.revenue")?, order.subtotal_ex_tax, "offset");
+//!         j.finish(None)
+//!     }
+//!     // map_refund, map_customer ... ; the batch forms have default-free one-liners:
+//!     fn map_orders(cfg: Config, orders: Vec<Order>) -> Vec<Result<JournalEntry, MappingError>> {
+//!         orders.into_iter().map(|o| Self::map_order(cfg.clone(), o)).collect()
+//!     }
+//! }
+//!
+//! ml_connector_plugin::export_order_to_gl!(Flat);
+//! ```
+//!
+//! Plugins must be deterministic: they get no clock, files, network or environment. Prefer
+//! `BTreeMap` to `HashMap` (whose random seed would pull in an entropy import).
+
+pub mod error;
+pub mod journal;
+pub mod money;
+mod settings;
+
+pub use settings::Settings;
+
+#[cfg(all(feature = "order-to-gl", feature = "item-to-catalog"))]
+compile_error!("enable one world per plugin: the `order-to-gl` or the `item-to-catalog` feature");
+#[cfg(not(any(feature = "order-to-gl", feature = "item-to-catalog")))]
+compile_error!("enable the world this plugin implements: the `order-to-gl` or the `item-to-catalog` feature");
+
+/// The generated bindings for the plugin's world. One world per build: the bindings embed
+/// the world's type, and a component must export everything its world names.
+#[cfg(feature = "order-to-gl")]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit/mapping@0.1.0",
+        world: "order-to-gl",
+        pub_export_macro: true,
+        export_macro_name: "export_order_to_gl",
+        default_bindings_module: "ml_connector_plugin::bindings",
+    });
+}
+
+/// The generated bindings for the plugin's world. One world per build: the bindings embed
+/// the world's type, and a component must export everything its world names.
+#[cfg(feature = "item-to-catalog")]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit/mapping@0.1.0",
+        world: "item-to-catalog",
+        pub_export_macro: true,
+        export_macro_name: "export_item_to_catalog",
+        default_bindings_module: "ml_connector_plugin::bindings",
+    });
+}
+
+/// Exports a type implementing [`prelude::Plugin`] and [`prelude::Orders`] as the plugin.
+#[cfg(feature = "order-to-gl")]
+pub use bindings::export_order_to_gl;
+/// Exports a type implementing [`prelude::Plugin`] and [`prelude::Catalog`] as the plugin.
+#[cfg(feature = "item-to-catalog")]
+pub use bindings::export_item_to_catalog;
+pub use bindings::ml_connector::mapping::host::LogLevel;
+pub use bindings::ml_connector::mapping::types::*;
+
+/// Writes a line to the host's log for this call. The host keeps a bounded amount per call
+/// and cuts long lines.
+pub fn log(level: LogLevel, message: &str) {
+    bindings::ml_connector::mapping::host::log(level, message);
+}
+
+/// Builds a [`PluginInfo`] from `(name, required, description)` triples.
+pub fn info(name: &str, version: &str, description: &str, keys: &[(&str, bool, &str)]) -> PluginInfo {
+    PluginInfo {
+        name: name.to_string(),
+        version: version.to_string(),
+        description: description.to_string(),
+        config_keys: keys
+            .iter()
+            .map(|(name, required, description)| ConfigKey {
+                name: name.to_string(),
+                required: *required,
+                description: description.to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// Everything a plugin usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::error::{config_error, internal_error, invalid_input, unsupported};
+    #[cfg(feature = "item-to-catalog")]
+    pub use crate::bindings::exports::ml_connector::mapping::catalog::Guest as Catalog;
+    pub use crate::journal::JournalBuilder;
+    pub use crate::money;
+    #[cfg(feature = "order-to-gl")]
+    pub use crate::bindings::exports::ml_connector::mapping::orders::Guest as Orders;
+    pub use crate::bindings::exports::ml_connector::mapping::plugin::Guest as Plugin;
+    pub use crate::{info, log, LogLevel, Settings};
+    pub use crate::{
+        Address, Amount, CatalogUpdate, Config, ConfigKey, Currency, Customer, Decimal, Discount, DiscountKind, ErpCustomer,
+        ErpItem, ErpPrice, ErrorKind, JournalEntry, JournalLine, MappingError, Order, OrderLine, PaymentTransaction,
+        PluginInfo, Refund, RefundItem, RefundItemKind, RefundPayment, TaxLine, TransactionEvent,
+    };
+}

@@ -1,0 +1,67 @@
+//! Read access to the connection's settings (`config`, a list of string pairs).
+
+use crate::error::config_error;
+use crate::MappingError;
+
+/// A view over the settings passed to a call. Lookups are linear: settings lists are short.
+#[derive(Clone, Copy)]
+pub struct Settings<'a> {
+    pairs: &'a [(String, String)],
+}
+
+impl<'a> Settings<'a> {
+    pub fn new(pairs: &'a [(String, String)]) -> Self {
+        Settings { pairs }
+    }
+
+    /// The value of `key`, if set and not blank.
+    pub fn get(&self, key: &str) -> Option<&'a str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value of `key`, or a `missing-setting` config error naming it.
+    pub fn require(&self, key: &str) -> Result<&'a str, MappingError> {
+        self.get(key)
+            .ok_or_else(|| config_error("missing-setting", format!("setting `{key}` is required"), key))
+    }
+
+    /// The value of the first of `keys` that is set, e.g. a specific account then its default.
+    pub fn first_of(&self, keys: &[&str]) -> Result<&'a str, MappingError> {
+        keys.iter().find_map(|key| self.get(key)).ok_or_else(|| {
+            let last = keys.last().copied().unwrap_or_default();
+            config_error("missing-setting", format!("setting `{last}` is required"), last)
+        })
+    }
+
+    /// A boolean setting (`true`/`false`, `yes`/`no`, `1`/`0`), or `default` when unset.
+    pub fn flag(&self, key: &str, default: bool) -> Result<bool, MappingError> {
+        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("true" | "yes" | "1") => Ok(true),
+            Some("false" | "no" | "0") => Ok(false),
+            Some(other) => Err(config_error(
+                "bad-setting",
+                format!("setting `{key}` must be true or false, not `{other}`"),
+                key,
+            )),
+        }
+    }
+
+    /// Checks that every key in `required` is set; one error per missing key.
+    pub fn require_all(&self, required: &[&str]) -> Result<(), Vec<MappingError>> {
+        let errors: Vec<_> = required.iter().filter_map(|key| self.require(key).err()).collect();
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    /// Every `(key, value)` whose key starts with `prefix`, with the prefix removed.
+    pub fn with_prefix(&self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.pairs
+            .iter()
+            .filter_map(move |(k, v)| k.strip_prefix(prefix).map(|rest| (rest, v.as_str())))
+    }
+}

@@ -1,0 +1,84 @@
+//! Build-script helper: compiles packages of the guest workspace in `plugins/` into
+//! WebAssembly components (wasm32-wasip2), the way wasmtime's own test programs are built.
+//!
+//! The guests get a target directory of their own beside the host's (`<target>/wasm32-guests`),
+//! so the nested cargo never waits on the outer one's lock and rebuilds stay incremental
+//! across the debug, test and release profiles.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Builds `packages` of the guest workspace at `workspace` (a directory with a Cargo.toml)
+/// in release mode and returns `(package name, path of the .wasm component)` for each.
+///
+/// Cargo is told to re-run the calling build script when any file in the guest workspace
+/// or the WIT contract changes.
+pub fn build_components(workspace: &Path, wit: &Path, packages: &[&str]) -> Vec<(String, PathBuf)> {
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set for build scripts"));
+    let target_dir = guest_target_dir(&out_dir);
+    rerun_if_changed_tree(workspace, &target_dir);
+    rerun_if_changed_tree(wit, &target_dir);
+
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace)
+        .arg("build")
+        .arg("--release")
+        .arg("--target=wasm32-wasip2")
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for package in packages {
+        cmd.arg("-p").arg(package);
+    }
+    // The outer build's flags are for the host target; the guests have their own profile.
+    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS"] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("cargo can be started to build the wasm guests");
+    assert!(
+        status.success(),
+        "building wasm guests {packages:?} in {} failed (is the wasm32-wasip2 target installed? `rustup target add wasm32-wasip2`)",
+        workspace.display()
+    );
+
+    packages
+        .iter()
+        .map(|package| {
+            let file = target_dir
+                .join("wasm32-wasip2")
+                .join("release")
+                .join(format!("{}.wasm", package.replace('-', "_")));
+            assert!(file.is_file(), "guest {package} built but {} is missing", file.display());
+            (package.to_string(), file)
+        })
+        .collect()
+}
+
+/// `<target>/wasm32-guests`, found from OUT_DIR (`<target>/<profile>/build/<pkg>-<hash>/out`).
+fn guest_target_dir(out_dir: &Path) -> PathBuf {
+    out_dir
+        .ancestors()
+        .find(|dir| dir.file_name().is_some_and(|name| name == "build"))
+        .and_then(|build| build.parent())
+        .and_then(|profile| profile.parent())
+        .map(|target| target.join("wasm32-guests"))
+        .unwrap_or_else(|| out_dir.join("wasm32-guests"))
+}
+
+fn rerun_if_changed_tree(dir: &Path, skip: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path == skip || name == "target" || name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            rerun_if_changed_tree(&path, skip);
+        } else {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! Test plugin: panics (a trap) on every order. Built by the test suite; never shipped.
+//! Test plugin: panics (a trap) on orders whose id starts with `panic`. Built by the test suite; never shipped.
 
 use ml_connector_plugin::prelude::*;
 
@@ -6,7 +6,7 @@ struct Hostile;
 
 impl Plugin for Hostile {
     fn describe() -> PluginInfo {
-        info("trap", "0.1.0", "Test plugin: panics (a trap) on every order.", &[])
+        info("trap", "0.1.0", "Test plugin: panics (a trap) on orders whose id starts with `panic`.", &[])
     }
 
     fn validate_config(_cfg: Config) -> Result<(), Vec<MappingError>> {
@@ -49,7 +49,10 @@ fn entry(order: &Order, lines: Vec<JournalLine>) -> JournalEntry {
 }
 
 fn map_order(_cfg: &Config, order: &Order) -> Result<JournalEntry, MappingError> {
-    panic!("cannot map order {}", order.id)
+    if order.id.starts_with("panic") {
+        panic!("cannot map order {}", order.id)
+    }
+    Ok(entry(order, Vec::new()))
 }
 
 ml_connector_plugin::export_order_to_gl!(Hostile);

@@ -45,11 +45,13 @@ impl CompileCache {
             return compile(bytes);
         };
         let path = dir.join(format!("{sha256}-{}.cwasm", engine_fingerprint()));
-        if path.is_file() {
+        // Read into memory rather than mmap: an entry truncated or rewritten while mapped
+        // would crash the process (SIGBUS) instead of failing one load.
+        if let Ok(artifact) = std::fs::read(&path) {
             // SAFETY: the file is in the host-owned cache directory and was written by
             // `store` below from `Engine::precompile_component`; the key includes the
             // engine fingerprint, and wasmtime re-checks compatibility on load.
-            match unsafe { Component::deserialize_file(engine(), &path) } {
+            match unsafe { Component::deserialize(engine(), &artifact) } {
                 Ok(component) => return Ok(component),
                 Err(error) => {
                     tracing::warn!(path = %path.display(), %error, "discarding unusable compiled plugin");

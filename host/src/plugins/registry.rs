@@ -95,11 +95,13 @@ struct Candidate {
     source: Source,
     bytes: Result<Vec<u8>, LoadError>,
     manifest: Result<Manifest, LoadError>,
+    /// Hash of the `plugin.toml` text: a changed manifest is a new version too.
+    manifest_sha: String,
 }
 
 #[derive(Default)]
 struct LoaderState {
-    /// Source and hash of the active version per name.
+    /// Source and identity (binary and manifest hashes) of the active version per name.
     active: BTreeMap<String, (Source, String)>,
     /// The newest version that failed per name: its hash (if readable) and the reason.
     failed: BTreeMap<String, (Source, Option<String>, String)>,
@@ -137,7 +139,8 @@ impl Registry {
 
         for candidate in candidates {
             let name = candidate.name.clone();
-            let sha = candidate.bytes.as_ref().ok().map(|b| sha256_hex(b));
+            // The version's identity: the binary and its manifest.
+            let sha = candidate.bytes.as_ref().ok().map(|b| format!("{}:{}", sha256_hex(b), candidate.manifest_sha));
             let unchanged = state.active.get(&name).is_some_and(|(source, active_sha)| {
                 *source == candidate.source && Some(active_sha) == sha.as_ref()
             });
@@ -158,7 +161,7 @@ impl Registry {
                             sha256: plugin.inspection().sha256.clone(),
                         });
                         tracing::info!(plugin = %name, version = %plugin.info().version, source = %candidate.source, "plugin loaded");
-                        state.active.insert(name.clone(), (candidate.source.clone(), plugin.inspection().sha256.clone()));
+                        state.active.insert(name.clone(), (candidate.source.clone(), sha.clone().unwrap_or_default()));
                         state.failed.remove(&name);
                         next.insert(name, Arc::new(plugin));
                         continue;
@@ -211,7 +214,7 @@ impl Registry {
                         name: name.clone(),
                         version: None,
                         world: None,
-                        sha256: failure.and_then(|(_, sha, _)| sha.clone()),
+                        sha256: failure.and_then(|(_, id, _)| id.as_deref()).and_then(|id| id.split(':').next()).map(str::to_string),
                         source: failure.map(|(source, _, _)| source.to_string()).unwrap_or_default(),
                         status: "failed".to_string(),
                         error: failure.map(|(_, _, error)| error.clone()),
@@ -263,6 +266,7 @@ fn candidates(dir: Option<&Path>) -> Vec<Candidate> {
                 source: Source::BuiltIn,
                 bytes: Ok(bytes.to_vec()),
                 manifest: Ok(Manifest::default()),
+                manifest_sha: String::new(),
             };
             (name.to_string(), candidate)
         })
@@ -302,7 +306,13 @@ pub fn load_one(
         } else {
             name
         };
-        Candidate { name, source: Source::File(path.to_path_buf()), bytes: read(path), manifest: Ok(Manifest::default()) }
+        Candidate {
+            name,
+            source: Source::File(path.to_path_buf()),
+            bytes: read(path),
+            manifest: Ok(Manifest::default()),
+            manifest_sha: String::new(),
+        }
     } else {
         candidates(dir).into_iter().find(|c| c.name == plugin).ok_or_else(|| {
             let place = dir.map(|d| format!(" in {} or", d.display())).unwrap_or_default();
@@ -347,22 +357,29 @@ fn discover(dir: &Path) -> Vec<Candidate> {
                 continue;
             }
             let toml = path.join("plugin.toml");
-            let manifest = if toml.is_file() {
-                std::fs::read_to_string(&toml)
-                    .map_err(|e| LoadError::Manifest(format!("{}: {e}", toml.display())))
-                    .and_then(|text| {
-                        toml::from_str(&text).map_err(|e| LoadError::Manifest(format!("{}: {e}", toml.display())))
-                    })
+            let text = if toml.is_file() {
+                std::fs::read_to_string(&toml).map_err(|e| LoadError::Manifest(format!("{}: {e}", toml.display())))
             } else {
-                Ok(Manifest::default())
+                Ok(String::new())
             };
-            found.push(Candidate { name: file_name, source: Source::File(wasm.clone()), bytes: read(&wasm), manifest });
+            let manifest_sha = text.as_ref().map(|t| sha256_hex(t.as_bytes())).unwrap_or_default();
+            let manifest = text.and_then(|text| {
+                toml::from_str(&text).map_err(|e| LoadError::Manifest(format!("{}: {e}", toml.display())))
+            });
+            found.push(Candidate {
+                name: file_name,
+                source: Source::File(wasm.clone()),
+                bytes: read(&wasm),
+                manifest,
+                manifest_sha,
+            });
         } else if let Some(name) = file_name.strip_suffix(".wasm") {
             found.push(Candidate {
                 name: name.to_string(),
                 source: Source::File(path.clone()),
                 bytes: read(&path),
                 manifest: Ok(Manifest::default()),
+                manifest_sha: String::new(),
             });
         } else if let Some(name) = file_name.strip_suffix(".cwasm") {
             found.push(Candidate {
@@ -370,6 +387,7 @@ fn discover(dir: &Path) -> Vec<Candidate> {
                 source: Source::File(path.clone()),
                 bytes: Err(LoadError::Precompiled),
                 manifest: Ok(Manifest::default()),
+                manifest_sha: String::new(),
             });
         }
     }

@@ -1,1 +1,184 @@
-fn main(){}
+//! One order mapped by the default `order-to-gl` plugin: a fresh instance per record
+//! (strict isolation), a fresh instance per batch of 100, and the same mapping compiled
+//! natively, for the ratio. Each measures the host's whole call path: input size check,
+//! instantiation, fuel and deadline, the call, and output validation.
+//!
+//! Run: `cargo bench -p ml-connector --bench order_mapping`
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ml_connector::plugins::builtin::builtin;
+use ml_connector::plugins::fixture::Fixture;
+use ml_connector::plugins::types as host;
+use ml_connector::plugins::{CompileCache, Isolation, Limits, LoadedPlugin};
+use ml_connector_plugin as guest;
+
+const FIXTURE: &str = include_str!("../../examples/fixtures/order-basic.json");
+const BATCH: usize = 100;
+
+fn bench(c: &mut Criterion) {
+    let fixture = Fixture::parse(FIXTURE).unwrap();
+    let order: host::Order = serde_json::from_value(fixture.input.clone()).unwrap();
+    let settings = fixture.settings();
+    let plugin = LoadedPlugin::load(
+        "order-to-gl",
+        builtin("order-to-gl").unwrap(),
+        Limits::default(),
+        settings.clone(),
+        &CompileCache::none(),
+    )
+    .unwrap();
+    let orders: Vec<host::Order> = (0..BATCH)
+        .map(|i| host::Order {
+            id: format!("{}", 1000 + i),
+            ..order.clone()
+        })
+        .collect();
+    assert!(
+        plugin
+            .map_orders(&orders, Isolation::Batch, None)
+            .results
+            .iter()
+            .all(Result::is_ok)
+    );
+
+    let mut group = c.benchmark_group("order_mapping");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("wasm_fresh_instance_per_record", |b| {
+        b.iter(|| {
+            let mapped = plugin.map_orders(std::slice::from_ref(&order), Isolation::Record, None);
+            assert!(mapped.results[0].is_ok());
+        })
+    });
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("wasm_fresh_instance_per_batch_of_100", |b| {
+        b.iter(|| {
+            let mapped = plugin.map_orders(&orders, Isolation::Batch, None);
+            assert_eq!(mapped.report.instances, 1);
+        })
+    });
+    let native_order = to_guest(&order);
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("native_rust", |b| {
+        b.iter(|| {
+            let journal = order_to_gl::map_order(&guest::Settings::new(&settings), &native_order);
+            assert!(journal.is_ok());
+        })
+    });
+    group.finish();
+}
+
+/// The host's order as the guest SDK's type, field by field, for the native baseline.
+fn to_guest(o: &host::Order) -> guest::Order {
+    let currency = guest::Currency {
+        code: o.currency.code.clone(),
+        decimals: o.currency.decimals,
+    };
+    let address = |a: &host::Address| guest::Address {
+        first_name: a.first_name.clone(),
+        last_name: a.last_name.clone(),
+        company: a.company.clone(),
+        street1: a.street1.clone(),
+        street2: a.street2.clone(),
+        city: a.city.clone(),
+        state: a.state.clone(),
+        zip: a.zip.clone(),
+        country: a.country.clone(),
+        phone: a.phone.clone(),
+    };
+    let c = &o.customer;
+    guest::Order {
+        id: o.id.clone(),
+        store: o.store.clone(),
+        status_id: o.status_id,
+        status: o.status.clone(),
+        created_at: o.created_at.clone(),
+        modified_at: o.modified_at.clone(),
+        currency,
+        exchange_rate: guest::Decimal {
+            digits: o.exchange_rate.digits,
+            scale: o.exchange_rate.scale,
+        },
+        customer: guest::Customer {
+            id: c.id.clone(),
+            email: c.email.clone(),
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            company: c.company.clone(),
+            phone: c.phone.clone(),
+            group: c.group.clone(),
+            billing_address: c.billing_address.as_ref().map(address),
+        },
+        erp_customer: o.erp_customer.clone(),
+        lines: o
+            .lines
+            .iter()
+            .map(|l| guest::OrderLine {
+                id: l.id.clone(),
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                total_ex_tax: l.total_ex_tax,
+                total_tax: l.total_tax,
+                discount: l.discount,
+                tax_class: l.tax_class.clone(),
+            })
+            .collect(),
+        subtotal_ex_tax: o.subtotal_ex_tax,
+        shipping_ex_tax: o.shipping_ex_tax,
+        shipping_tax: o.shipping_tax,
+        handling_ex_tax: o.handling_ex_tax,
+        handling_tax: o.handling_tax,
+        wrapping_ex_tax: o.wrapping_ex_tax,
+        wrapping_tax: o.wrapping_tax,
+        discounts: o
+            .discounts
+            .iter()
+            .map(|d| guest::Discount {
+                kind: match d.kind {
+                    host::DiscountKind::Coupon => guest::DiscountKind::Coupon,
+                    host::DiscountKind::Automatic => guest::DiscountKind::Automatic,
+                    host::DiscountKind::Manual => guest::DiscountKind::Manual,
+                },
+                code: d.code.clone(),
+                amount: d.amount,
+            })
+            .collect(),
+        taxes: o
+            .taxes
+            .iter()
+            .map(|t| guest::TaxLine {
+                code: t.code.clone(),
+                name: t.name.clone(),
+                amount: t.amount,
+            })
+            .collect(),
+        total_tax: o.total_tax,
+        total_inc_tax: o.total_inc_tax,
+        payments: o
+            .payments
+            .iter()
+            .map(|p| guest::PaymentTransaction {
+                id: p.id.clone(),
+                event: match p.event {
+                    host::TransactionEvent::Purchase => guest::TransactionEvent::Purchase,
+                    host::TransactionEvent::Authorization => guest::TransactionEvent::Authorization,
+                    host::TransactionEvent::Capture => guest::TransactionEvent::Capture,
+                    host::TransactionEvent::Refund => guest::TransactionEvent::Refund,
+                    host::TransactionEvent::Void => guest::TransactionEvent::Void,
+                    host::TransactionEvent::Pending => guest::TransactionEvent::Pending,
+                    host::TransactionEvent::Settled => guest::TransactionEvent::Settled,
+                },
+                method: p.method.clone(),
+                gateway: p.gateway.clone(),
+                amount: p.amount,
+                succeeded: p.succeeded,
+                date: p.date.clone(),
+            })
+            .collect(),
+        attributes: o.attributes.clone(),
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -30,12 +30,26 @@ pub fn parse(text: &str) -> Option<Amount> {
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
     let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let all_digits = whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit());
-    if (whole.is_empty() && frac.is_empty()) || frac.len() > usize::from(SCALE_DECIMALS) || !all_digits {
+    let all_digits = whole
+        .bytes()
+        .chain(frac.bytes())
+        .all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty())
+        || frac.len() > usize::from(SCALE_DECIMALS)
+        || !all_digits
+    {
         return None;
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-    let frac_value: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac_value: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     let frac_scaled = frac_value * 10_i64.pow(u32::from(SCALE_DECIMALS) - frac.len() as u32);
     let value = whole.checked_mul(10_000)?.checked_add(frac_scaled)?;
     Some(if negative { -value } else { value })
@@ -52,7 +66,8 @@ mod tests {
         assert_eq!(parse(".5"), Some(5_000));
         assert_eq!(parse("1.23456"), None);
         assert_eq!(parse("1e3"), None);
-        assert_eq!(parse("92233720368547.7580"), None);
+        assert_eq!(parse("922337203685477.5807"), Some(i64::MAX));
+        assert_eq!(parse("922337203685477.5808"), None);
         assert_eq!(format(-123_400), "-12.3400");
         assert_eq!(format(5), "0.0005");
     }

@@ -25,12 +25,16 @@ pub fn example_order() -> Order {
 
 /// The example order with another id.
 pub fn order_with_id(id: &str) -> Order {
-    Order { id: id.to_string(), ..example_order() }
+    Order {
+        id: id.to_string(),
+        ..example_order()
+    }
 }
 
 /// The example refund.
 pub fn example_refund() -> Refund {
-    serde_json::from_value(Fixture::parse(REFUND_FIXTURE).unwrap().input).expect("the example refund is a refund")
+    serde_json::from_value(Fixture::parse(REFUND_FIXTURE).unwrap().input)
+        .expect("the example refund is a refund")
 }
 
 /// The account settings the default order plugin needs.
@@ -43,14 +47,30 @@ pub fn load_file(path: &str, settings: Settings) -> Result<LoadedPlugin, String>
     load_with_limits(path, settings, Limits::default())
 }
 
-pub fn load_with_limits(path: &str, settings: Settings, limits: Limits) -> Result<LoadedPlugin, String> {
+pub fn load_with_limits(
+    path: &str,
+    settings: Settings,
+    limits: Limits,
+) -> Result<LoadedPlugin, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let name = std::path::Path::new(path).file_stem().unwrap().to_string_lossy().replace('_', "-");
-    LoadedPlugin::load(&name, &bytes, limits, settings, &CompileCache::none()).map_err(|e| format!("plugin `{name}` {e}"))
+    let name = std::path::Path::new(path)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .replace('_', "-");
+    LoadedPlugin::load(&name, &bytes, limits, settings, &CompileCache::none())
+        .map_err(|e| format!("plugin `{name}` {e}"))
 }
 
 /// The built-in order-to-gl plugin with the example settings.
 pub fn default_order_plugin() -> LoadedPlugin {
     let bytes = ml_connector::plugins::builtin::builtin("order-to-gl").unwrap();
-    LoadedPlugin::load("order-to-gl", bytes, Limits::default(), order_settings(), &CompileCache::none()).unwrap()
+    LoadedPlugin::load(
+        "order-to-gl",
+        bytes,
+        Limits::default(),
+        order_settings(),
+        &CompileCache::none(),
+    )
+    .unwrap()
 }

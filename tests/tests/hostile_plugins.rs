@@ -22,28 +22,57 @@ fn fault_of(error: RecordError) -> ml_connector::plugins::Fault {
 fn host_still_serves() {
     let plugin = default_order_plugin();
     let mapped = plugin.map_orders(&[example_order()], Isolation::Batch, None);
-    let entry = mapped.results.into_iter().next().unwrap().expect("the default plugin maps the example order");
-    assert_eq!(serde_json::to_value(&entry).unwrap(), order_fixture().expected.unwrap());
+    let entry = mapped
+        .results
+        .into_iter()
+        .next()
+        .unwrap()
+        .expect("the default plugin maps the example order");
+    assert_eq!(
+        serde_json::to_value(&entry).unwrap(),
+        order_fixture().expected.unwrap()
+    );
 }
 
 #[test]
 fn an_infinite_loop_runs_out_of_fuel() {
     let plugin = load_file(INFINITE_LOOP, vec![]).unwrap();
     let fault = fault_of(map_one(&plugin).unwrap_err());
-    assert_eq!(fault.kind, FaultKind::OutOfFuel { limit: Limits::default().fuel_per_record });
+    assert_eq!(
+        fault.kind,
+        FaultKind::OutOfFuel {
+            limit: Limits::default().fuel_per_record
+        }
+    );
     let message = fault.to_string();
-    assert!(message.starts_with("plugin `infinite-loop` 0.1.0"), "{message}");
-    assert!(message.contains("ran out of fuel (CPU limit of 10000000 units)"), "{message}");
+    assert!(
+        message.starts_with("plugin `infinite-loop` 0.1.0"),
+        "{message}"
+    );
+    assert!(
+        message.contains("ran out of fuel (CPU limit of 10000000 units)"),
+        "{message}"
+    );
     host_still_serves();
 }
 
 #[test]
 fn an_infinite_loop_with_fuel_to_spare_hits_the_wall_clock_deadline() {
-    let limits = Limits { fuel_per_record: u64::MAX / 4, time_per_record_ms: 50, min_call_ms: 200, ..Limits::default() };
+    let limits = Limits {
+        fuel_per_record: u64::MAX / 4,
+        time_per_record_ms: 50,
+        min_call_ms: 200,
+        ..Limits::default()
+    };
     let plugin = load_with_limits(INFINITE_LOOP, vec![], limits).unwrap();
     let fault = fault_of(map_one(&plugin).unwrap_err());
     assert_eq!(fault.kind, FaultKind::Timeout { limit_ms: 200 });
-    assert!(fault.to_string().contains("ran past its time limit of 200 ms"), "{fault}");
+    assert!(
+        fault
+            .to_string()
+            .contains("ran past its time limit of 200 ms"),
+        "{fault}"
+    );
     host_still_serves();
 }
 
@@ -51,10 +80,17 @@ fn an_infinite_loop_with_fuel_to_spare_hits_the_wall_clock_deadline() {
 fn a_memory_bomb_stops_at_the_memory_cap() {
     let plugin = load_file(MEMORY_BOMB, vec![]).unwrap();
     let fault = fault_of(map_one(&plugin).unwrap_err());
-    let FaultKind::MemoryLimit { limit, requested } = fault.kind else { panic!("expected a memory fault, got {fault}") };
+    let FaultKind::MemoryLimit { limit, requested } = fault.kind else {
+        panic!("expected a memory fault, got {fault}")
+    };
     assert_eq!(limit, 32 * 1024 * 1024);
     assert!(requested > limit);
-    assert!(fault.to_string().contains("exceeded its memory limit of 33554432 bytes"), "{fault}");
+    assert!(
+        fault
+            .to_string()
+            .contains("exceeded its memory limit of 33554432 bytes"),
+        "{fault}"
+    );
     host_still_serves();
 }
 
@@ -62,11 +98,20 @@ fn a_memory_bomb_stops_at_the_memory_cap() {
 fn a_trap_is_reported_with_the_panic_message_and_the_store_is_discarded() {
     let plugin = load_file(TRAP, vec![]).unwrap();
     let fault = fault_of(
-        plugin.map_orders(&[order_with_id("panic-1")], Isolation::Record, None).results.remove(0).unwrap_err(),
+        plugin
+            .map_orders(&[order_with_id("panic-1")], Isolation::Record, None)
+            .results
+            .remove(0)
+            .unwrap_err(),
     );
-    let FaultKind::Trap(detail) = &fault.kind else { panic!("expected a trap, got {fault}") };
+    let FaultKind::Trap(detail) = &fault.kind else {
+        panic!("expected a trap, got {fault}")
+    };
     assert!(detail.contains("unreachable"), "{detail}");
-    assert!(fault.to_string().starts_with("plugin `trap` 0.1.0"), "{fault}");
+    assert!(
+        fault.to_string().starts_with("plugin `trap` 0.1.0"),
+        "{fault}"
+    );
     // A fresh store per call: the next record is mapped normally.
     assert!(map_one(&plugin).is_ok());
     host_still_serves();
@@ -75,10 +120,16 @@ fn a_trap_is_reported_with_the_panic_message_and_the_store_is_discarded() {
 #[test]
 fn a_fault_in_a_batch_lands_only_on_the_record_that_caused_it() {
     let plugin = load_file(TRAP, vec![]).unwrap();
-    let orders = [order_with_id("1"), order_with_id("panic-2"), order_with_id("3")];
+    let orders = [
+        order_with_id("1"),
+        order_with_id("panic-2"),
+        order_with_id("3"),
+    ];
     let mapped = plugin.map_orders(&orders, Isolation::Batch, None);
     assert!(mapped.results[0].is_ok());
-    assert!(matches!(&mapped.results[1], Err(RecordError::Fault(f)) if matches!(f.kind, FaultKind::Trap(_))));
+    assert!(
+        matches!(&mapped.results[1], Err(RecordError::Fault(f)) if matches!(f.kind, FaultKind::Trap(_)))
+    );
     assert!(mapped.results[2].is_ok());
     // One batch instance, then one per record for the retry.
     assert_eq!(mapped.report.instances, 4);
@@ -88,7 +139,13 @@ fn a_fault_in_a_batch_lands_only_on_the_record_that_caused_it() {
 fn a_huge_output_is_refused_by_size() {
     let plugin = load_file(HUGE_OUTPUT, vec![]).unwrap();
     let error = map_one(&plugin).unwrap_err();
-    let RecordError::Invalid { plugin: name, reason } = &error else { panic!("expected invalid output, got {error:?}") };
+    let RecordError::Invalid {
+        plugin: name,
+        reason,
+    } = &error
+    else {
+        panic!("expected invalid output, got {error:?}")
+    };
     assert_eq!(name, "huge-output");
     assert!(reason.contains("over the limit of 65536"), "{reason}");
     host_still_serves();
@@ -108,7 +165,12 @@ fn an_unbalanced_journal_is_refused() {
 #[test]
 fn a_plugin_importing_the_filesystem_is_refused_before_compiling() {
     let error = load_file(FILESYSTEM, vec![]).unwrap_err();
-    assert!(error.starts_with("plugin `filesystem` imports what plugins are not given: wasi:filesystem/"), "{error}");
+    assert!(
+        error.starts_with(
+            "plugin `filesystem` imports what plugins are not given: wasi:filesystem/"
+        ),
+        "{error}"
+    );
     assert!(error.contains("(file access)"), "{error}");
     host_still_serves();
 }
@@ -116,8 +178,14 @@ fn a_plugin_importing_the_filesystem_is_refused_before_compiling() {
 #[test]
 fn a_plugin_importing_sockets_is_refused_before_compiling() {
     let error = load_file(SOCKETS, vec![]).unwrap_err();
-    assert!(error.starts_with("plugin `sockets` imports what plugins are not given: "), "{error}");
-    assert!(error.contains("wasi:sockets/") && error.contains("(network access)"), "{error}");
+    assert!(
+        error.starts_with("plugin `sockets` imports what plugins are not given: "),
+        "{error}"
+    );
+    assert!(
+        error.contains("wasi:sockets/") && error.contains("(network access)"),
+        "{error}"
+    );
     host_still_serves();
 }
 
@@ -126,13 +194,21 @@ fn a_plugin_that_keeps_faulting_is_quarantined() {
     let plugin = load_file(TRAP, vec![]).unwrap();
     let faults = Limits::default().quarantine_after_faults;
     for i in 0..faults {
-        assert!(!plugin.is_quarantined(), "quarantined after only {i} faults");
+        assert!(
+            !plugin.is_quarantined(),
+            "quarantined after only {i} faults"
+        );
         let _ = plugin.map_orders(&[order_with_id("panic")], Isolation::Record, None);
     }
     assert!(plugin.is_quarantined());
     let fault = fault_of(map_one(&plugin).unwrap_err());
     assert_eq!(fault.kind, FaultKind::Quarantined { faults });
-    assert!(fault.to_string().contains("quarantined after 5 consecutive faults"), "{fault}");
+    assert!(
+        fault
+            .to_string()
+            .contains("quarantined after 5 consecutive faults"),
+        "{fault}"
+    );
     host_still_serves();
 }
 
@@ -160,19 +236,47 @@ fn hostile_calls_running_beside_good_ones_do_not_disturb_them() {
 
 #[test]
 fn bad_binaries_get_a_one_line_reason() {
-    let garbage = LoadedPlugin::load("garbage", b"\0asm\x0d\0\x01\0not really", Limits::default(), vec![], &Default::default());
+    let garbage = LoadedPlugin::load(
+        "garbage",
+        b"\0asm\x0d\0\x01\0not really",
+        Limits::default(),
+        vec![],
+        &Default::default(),
+    );
     assert!(matches!(garbage, Err(LoadError::Invalid(_))));
     let core = wasmtime_wat("(module (func (export \"map-order\")))");
-    let error = LoadedPlugin::load("core", &core, Limits::default(), vec![], &Default::default()).unwrap_err();
-    assert!(error.to_string().starts_with("is a core WebAssembly module, not a component"), "{error}");
+    let error = LoadedPlugin::load(
+        "core",
+        &core,
+        Limits::default(),
+        vec![],
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("is a core WebAssembly module, not a component"),
+        "{error}"
+    );
     let future = wasmtime_wat(
         r#"(component
              (instance $i)
              (export "ml-connector:mapping/plugin@0.2.0" (instance $i))
              (export "ml-connector:mapping/orders@0.2.0" (instance $i)))"#,
     );
-    let error = LoadedPlugin::load("future", &future, Limits::default(), vec![], &Default::default()).unwrap_err();
-    assert_eq!(error.to_string(), "was built against contract version 0.2.0; this host supports 0.1.x");
+    let error = LoadedPlugin::load(
+        "future",
+        &future,
+        Limits::default(),
+        vec![],
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "was built against contract version 0.2.0; this host supports 0.1.x"
+    );
     for error in [garbage.unwrap_err().to_string(), error.to_string()] {
         assert!(!error.contains('\n'), "one line: {error}");
     }
@@ -181,12 +285,31 @@ fn bad_binaries_get_a_one_line_reason() {
 #[test]
 fn a_config_the_plugin_rejects_keeps_it_inactive_with_the_reason() {
     let bytes = ml_connector::plugins::builtin::builtin("order-to-gl").unwrap();
-    let settings = vec![("account.revenue".to_string(), "4000".to_string()), ("acount.tax".to_string(), "2200".to_string())];
-    let error = LoadedPlugin::load("order-to-gl", bytes, Limits::default(), settings, &Default::default()).unwrap_err();
+    let settings = vec![
+        ("account.revenue".to_string(), "4000".to_string()),
+        ("acount.tax".to_string(), "2200".to_string()),
+    ];
+    let error = LoadedPlugin::load(
+        "order-to-gl",
+        bytes,
+        Limits::default(),
+        settings,
+        &Default::default(),
+    )
+    .unwrap_err();
     let message = error.to_string();
-    assert!(message.starts_with("rejected its configuration: "), "{message}");
-    assert!(message.contains("setting `account.tax` is required [missing-setting] at `account.tax`"), "{message}");
-    assert!(message.contains("unknown setting `acount.tax` [unknown-setting]"), "{message}");
+    assert!(
+        message.starts_with("rejected its configuration: "),
+        "{message}"
+    );
+    assert!(
+        message.contains("setting `account.tax` is required [missing-setting] at `account.tax`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("unknown setting `acount.tax` [unknown-setting]"),
+        "{message}"
+    );
 }
 
 fn wasmtime_wat(text: &str) -> Vec<u8> {

@@ -14,7 +14,8 @@ use std::process::Command;
 /// Cargo is told to re-run the calling build script when any file in the guest workspace
 /// or the WIT contract changes.
 pub fn build_components(workspace: &Path, wit: &Path, packages: &[&str]) -> Vec<(String, PathBuf)> {
-    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set for build scripts"));
+    let out_dir =
+        PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set for build scripts"));
     let target_dir = guest_target_dir(&out_dir);
     rerun_if_changed_tree(workspace, &target_dir);
     rerun_if_changed_tree(wit, &target_dir);
@@ -31,10 +32,18 @@ pub fn build_components(workspace: &Path, wit: &Path, packages: &[&str]) -> Vec<
         cmd.arg("-p").arg(package);
     }
     // The outer build's flags are for the host target; the guests have their own profile.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS"] {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_MAKEFLAGS",
+    ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().expect("cargo can be started to build the wasm guests");
+    let status = cmd
+        .status()
+        .expect("cargo can be started to build the wasm guests");
     assert!(
         status.success(),
         "building wasm guests {packages:?} in {} failed (is the wasm32-wasip2 target installed? `rustup target add wasm32-wasip2`)",
@@ -48,7 +57,11 @@ pub fn build_components(workspace: &Path, wit: &Path, packages: &[&str]) -> Vec<
                 .join("wasm32-wasip2")
                 .join("release")
                 .join(format!("{}.wasm", package.replace('-', "_")));
-            assert!(file.is_file(), "guest {package} built but {} is missing", file.display());
+            assert!(
+                file.is_file(),
+                "guest {package} built but {} is missing",
+                file.display()
+            );
             (package.to_string(), file)
         })
         .collect()
@@ -72,7 +85,8 @@ fn rerun_if_changed_tree(dir: &Path, skip: &Path) {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
-        if path == skip || name == "target" || name.to_string_lossy().starts_with('.') {
+        let hidden = name.to_string_lossy().starts_with('.') && name != ".cargo";
+        if path == skip || name == "target" || hidden {
             continue;
         }
         if path.is_dir() {

@@ -12,20 +12,39 @@ use clap::{Parser, Subcommand};
 use crate::plugins::{CompileCache, Settings};
 
 #[derive(Parser)]
-#[command(name = "ml-connector", version, about = "Keeps a QAD ERP ledger in step with a BigCommerce store.")]
+#[command(
+    name = "ml-connector",
+    version,
+    about = "Keeps a QAD ERP ledger in step with a BigCommerce store."
+)]
 pub struct Cli {
     /// Directory of operator plugins (`<name>.wasm` or `<name>/plugin.wasm`); they
     /// replace the built-in plugins of the same name.
-    #[arg(long, global = true, env = "ML_CONNECTOR_PLUGIN_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "ML_CONNECTOR_PLUGIN_DIR",
+        value_name = "DIR"
+    )]
     plugin_dir: Option<PathBuf>,
 
     /// Where compiled plugins are cached [default: $XDG_CACHE_HOME/ml-connector/compiled].
-    #[arg(long, global = true, env = "ML_CONNECTOR_CACHE_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "ML_CONNECTOR_CACHE_DIR",
+        value_name = "DIR"
+    )]
     cache_dir: Option<PathBuf>,
 
     /// Plugin settings: a TOML file with one table per plugin name, e.g.
     /// `[order-to-gl]` then `"account.revenue" = "4000"`.
-    #[arg(long, global = true, env = "ML_CONNECTOR_SETTINGS", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "ML_CONNECTOR_SETTINGS",
+        value_name = "FILE"
+    )]
     settings: Option<PathBuf>,
 
     /// Log format on stderr.
@@ -70,7 +89,9 @@ pub fn main() -> ExitCode {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ML_CONNECTOR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -102,9 +123,13 @@ impl Cli {
         let Some(path) = &self.settings else {
             return Ok(BTreeMap::new());
         };
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let tables: BTreeMap<String, BTreeMap<String, String>> =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(tables.into_iter().map(|(name, table)| (name, table.into_iter().collect())).collect())
+        Ok(tables
+            .into_iter()
+            .map(|(name, table)| (name, table.into_iter().collect()))
+            .collect())
     }
 }

@@ -35,7 +35,11 @@ pub enum PluginsCommand {
 pub fn run(cli: &Cli, command: &PluginsCommand) -> Result<ExitCode, String> {
     match command {
         PluginsCommand::List { json } => list(cli, *json),
-        PluginsCommand::Test { plugin, fixture, json } => test(cli, plugin, fixture, *json),
+        PluginsCommand::Test {
+            plugin,
+            fixture,
+            json,
+        } => test(cli, plugin, fixture, *json),
     }
 }
 
@@ -49,12 +53,22 @@ fn list(cli: &Cli, json: bool) -> Result<ExitCode, String> {
     let (registry, _) = Registry::open(options);
     let statuses = registry.list();
     if json {
-        println!("{}", serde_json::to_string_pretty(&statuses).expect("statuses serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&statuses).expect("statuses serialise")
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<20} {:<10} {:<16} {:<14} {:<12} SOURCE", "NAME", "VERSION", "WORLD", "SHA256", "STATUS");
+    println!(
+        "{:<20} {:<10} {:<16} {:<14} {:<12} SOURCE",
+        "NAME", "VERSION", "WORLD", "SHA256", "STATUS"
+    );
     for s in &statuses {
-        let sha = s.sha256.as_deref().map(|h| &h[..12.min(h.len())]).unwrap_or("-");
+        let sha = s
+            .sha256
+            .as_deref()
+            .map(|h| &h[..12.min(h.len())])
+            .unwrap_or("-");
         println!(
             "{:<20} {:<10} {:<16} {:<14} {:<12} {}",
             s.name,
@@ -72,16 +86,26 @@ fn list(cli: &Cli, json: bool) -> Result<ExitCode, String> {
 }
 
 fn test(cli: &Cli, plugin: &str, fixture_path: &PathBuf, json: bool) -> Result<ExitCode, String> {
-    let text = std::fs::read_to_string(fixture_path).map_err(|e| format!("cannot read {}: {e}", fixture_path.display()))?;
+    let text = std::fs::read_to_string(fixture_path)
+        .map_err(|e| format!("cannot read {}: {e}", fixture_path.display()))?;
     let fixture = Fixture::parse(&text).map_err(|e| format!("{}: {e}", fixture_path.display()))?;
-    let loaded = load_one(plugin, cli.plugin_dir.as_deref(), &fixture.settings(), &Limits::default(), &cli.cache())?;
+    let loaded = load_one(
+        plugin,
+        cli.plugin_dir.as_deref(),
+        &fixture.settings(),
+        &Limits::default(),
+        &cli.cache(),
+    )?;
     let run = fixture.run(&loaded)?;
     let report = &run.report;
     let limits = loaded.limits();
     if json {
         let (ok, error) = match &run.output {
             Ok(value) => (Some(value.clone()), None),
-            Err(error) => (None, Some(serde_json::json!({"code": error.code(), "message": error.to_string()}))),
+            Err(error) => (
+                None,
+                Some(serde_json::json!({"code": error.code(), "message": error.to_string()})),
+            ),
         };
         let out = serde_json::json!({
             "plugin": loaded.name(),
@@ -98,7 +122,10 @@ fn test(cli: &Cli, plugin: &str, fixture_path: &PathBuf, json: bool) -> Result<E
             "elapsed_us": report.elapsed.as_micros() as u64,
             "logs": report.logs,
         });
-        println!("{}", serde_json::to_string_pretty(&out).expect("report serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("report serialises")
+        );
     } else {
         println!(
             "plugin   {} {} ({}, sha256 {})",
@@ -108,15 +135,32 @@ fn test(cli: &Cli, plugin: &str, fixture_path: &PathBuf, json: bool) -> Result<E
             &loaded.inspection().sha256[..12]
         );
         match &run.output {
-            Ok(value) => println!("result\n{}", serde_json::to_string_pretty(value).expect("output serialises")),
+            Ok(value) => println!(
+                "result\n{}",
+                serde_json::to_string_pretty(value).expect("output serialises")
+            ),
             Err(error) => println!("error    {error}"),
         }
-        println!("fuel     {} of {} per record", report.fuel_consumed, limits.fuel_per_record);
-        println!("memory   {} KiB peak of {} KiB", report.memory_peak / 1024, limits.memory_bytes / 1024);
-        println!("time     {} us (fresh instance, one call)", report.elapsed.as_micros());
+        println!(
+            "fuel     {} of {} per record",
+            report.fuel_consumed, limits.fuel_per_record
+        );
+        println!(
+            "memory   {} KiB peak of {} KiB",
+            report.memory_peak / 1024,
+            limits.memory_bytes / 1024
+        );
+        println!(
+            "time     {} us (fresh instance, one call)",
+            report.elapsed.as_micros()
+        );
         for line in &report.logs {
             println!("log      {line}");
         }
     }
-    Ok(if run.output.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if run.output.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

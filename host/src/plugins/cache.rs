@@ -30,7 +30,9 @@ impl CompileCache {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
-        Ok(CompileCache { dir: Some(dir.to_path_buf()) })
+        Ok(CompileCache {
+            dir: Some(dir.to_path_buf()),
+        })
     }
 
     /// No cache: every load compiles.
@@ -59,12 +61,15 @@ impl CompileCache {
                 }
             }
         }
-        let artifact = engine().precompile_component(bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let artifact = engine()
+            .precompile_component(bytes)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         if let Err(error) = store(&path, &artifact) {
             tracing::warn!(path = %path.display(), %error, "cannot cache compiled plugin; continuing without");
         }
         // SAFETY: `artifact` was produced just now by this engine.
-        unsafe { Component::deserialize(engine(), &artifact) }.map_err(|e| LoadError::Compile(format!("{e:#}")))
+        unsafe { Component::deserialize(engine(), &artifact) }
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))
     }
 }
 

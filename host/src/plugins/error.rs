@@ -17,15 +17,21 @@ pub enum LoadError {
     Manifest(String),
     #[error("file is {size} bytes, over the {limit}-byte plugin size limit")]
     TooLarge { size: u64, limit: u64 },
-    #[error("is a precompiled artifact; the plugin directory takes .wasm components only (the host compiles and caches them itself)")]
+    #[error(
+        "is a precompiled artifact; the plugin directory takes .wasm components only (the host compiles and caches them itself)"
+    )]
     Precompiled,
     #[error("is not a WebAssembly file")]
     NotWasm,
-    #[error("is a core WebAssembly module, not a component: build it for wasm32-wasip2 (or wrap it with `wasm-tools component new`)")]
+    #[error(
+        "is a core WebAssembly module, not a component: build it for wasm32-wasip2 (or wrap it with `wasm-tools component new`)"
+    )]
     CoreModule,
     #[error("is not a valid WebAssembly component: {0}")]
     Invalid(String),
-    #[error("exports neither `ml-connector:mapping/orders` (order-to-gl) nor `ml-connector:mapping/catalog` (item-to-catalog); it exports {exports:?}")]
+    #[error(
+        "exports neither `ml-connector:mapping/orders` (order-to-gl) nor `ml-connector:mapping/catalog` (item-to-catalog); it exports {exports:?}"
+    )]
     NoWorld { exports: Vec<String> },
     #[error("exports both worlds; a plugin implements one: order-to-gl or item-to-catalog")]
     SeveralWorlds,
@@ -73,17 +79,27 @@ impl fmt::Display for Fault {
         let short = self.sha256.get(..12).unwrap_or(&self.sha256);
         write!(f, "plugin `{}` {} ({short}): ", self.plugin, self.version)?;
         match &self.kind {
-            FaultKind::OutOfFuel { limit } => write!(f, "ran out of fuel (CPU limit of {limit} units)"),
-            FaultKind::Timeout { limit_ms } => write!(f, "ran past its time limit of {limit_ms} ms"),
+            FaultKind::OutOfFuel { limit } => {
+                write!(f, "ran out of fuel (CPU limit of {limit} units)")
+            }
+            FaultKind::Timeout { limit_ms } => {
+                write!(f, "ran past its time limit of {limit_ms} ms")
+            }
             FaultKind::MemoryLimit { limit, requested } => {
-                write!(f, "exceeded its memory limit of {limit} bytes (asked for {requested})")
+                write!(
+                    f,
+                    "exceeded its memory limit of {limit} bytes (asked for {requested})"
+                )
             }
             FaultKind::Trap(detail) => write!(f, "trapped: {detail}"),
             FaultKind::WrongResultCount { expected, got } => {
                 write!(f, "returned {got} results for {expected} records")
             }
             FaultKind::Quarantined { faults } => {
-                write!(f, "is quarantined after {faults} consecutive faults; load a new version to resume")
+                write!(
+                    f,
+                    "is quarantined after {faults} consecutive faults; load a new version to resume"
+                )
             }
         }
     }
@@ -102,7 +118,11 @@ pub enum RecordError {
     Invalid { plugin: String, reason: String },
     /// The input record is over the size limit and was not passed to the plugin.
     #[error("record is about {size} bytes, over the {limit}-byte input limit of plugin `{plugin}`")]
-    InputTooLarge { plugin: String, size: usize, limit: usize },
+    InputTooLarge {
+        plugin: String,
+        size: usize,
+        limit: usize,
+    },
     /// The sandbox stopped the plugin while it worked on this record.
     #[error("{0}")]
     Fault(Fault),
@@ -121,10 +141,18 @@ impl RecordError {
 }
 
 pub fn describe_mapping_error(error: &MappingError) -> String {
-    let path = error.path.as_deref().map(|p| format!(" at `{p}`")).unwrap_or_default();
+    let path = error
+        .path
+        .as_deref()
+        .map(|p| format!(" at `{p}`"))
+        .unwrap_or_default();
     format!("{} [{}]{path}", error.message, error.code)
 }
 
 fn describe_mapping_errors(errors: &[MappingError]) -> String {
-    errors.iter().map(describe_mapping_error).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(describe_mapping_error)
+        .collect::<Vec<_>>()
+        .join("; ")
 }

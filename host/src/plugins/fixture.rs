@@ -36,6 +36,15 @@ pub struct Fixture {
     pub expected: Option<serde_json::Value>,
 }
 
+/// A fixture's input, typed by its function.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Order(Order),
+    Refund(Refund),
+    Customer(Customer),
+    Item(ErpItem),
+}
+
 /// The outcome of running a fixture.
 #[derive(Debug)]
 pub struct FixtureRun {
@@ -44,35 +53,58 @@ pub struct FixtureRun {
 }
 
 impl Fixture {
-    /// Parses a fixture; the error says where the JSON is wrong.
+    /// Parses a fixture and its input; the error says where the JSON is wrong.
     pub fn parse(text: &str) -> Result<Fixture, String> {
-        serde_json::from_str(text).map_err(|e| format!("fixture does not parse: {e}"))
+        let fixture: Fixture =
+            serde_json::from_str(text).map_err(|e| format!("fixture does not parse: {e}"))?;
+        fixture.typed_input()?;
+        Ok(fixture)
     }
 
     pub fn settings(&self) -> Vec<(String, String)> {
-        self.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
-    /// Runs the fixture's call on `plugin` (loaded with [`Fixture::settings`]).
-    pub fn run(&self, plugin: &LoadedPlugin) -> Result<FixtureRun, String> {
-        fn input<T: serde::de::DeserializeOwned>(value: &serde_json::Value, what: &str) -> Result<T, String> {
+    /// The input as the record its function takes.
+    pub fn typed_input(&self) -> Result<Input, String> {
+        fn input<T: serde::de::DeserializeOwned>(
+            value: &serde_json::Value,
+            what: &str,
+        ) -> Result<T, String> {
             T::deserialize(value).map_err(|e| format!("fixture input is not a valid {what}: {e}"))
         }
+        Ok(match self.function {
+            Function::MapOrder => Input::Order(input(&self.input, "order")?),
+            Function::MapRefund => Input::Refund(input(&self.input, "refund")?),
+            Function::MapCustomer => Input::Customer(input(&self.input, "customer")?),
+            Function::MapItem => Input::Item(input(&self.input, "item")?),
+        })
+    }
+
+    /// Runs the fixture's call on `plugin` (loaded with [`Fixture::settings`]), on a fresh
+    /// instance.
+    pub fn run(&self, plugin: &LoadedPlugin) -> Result<FixtureRun, String> {
         fn finish<T: Serialize>(mapped: super::plugin::Mapped<T>) -> FixtureRun {
-            let result = mapped.results.into_iter().next().expect("one result per record");
+            let result = mapped
+                .results
+                .into_iter()
+                .next()
+                .expect("one result per record");
             FixtureRun {
-                output: result.map(|value| serde_json::to_value(value).expect("plugin outputs serialise")),
+                output: result
+                    .map(|value| serde_json::to_value(value).expect("plugin outputs serialise")),
                 report: mapped.report,
             }
         }
         let isolation = Isolation::Record;
-        Ok(match self.function {
-            Function::MapOrder => finish(plugin.map_orders(&[input::<Order>(&self.input, "order")?], isolation, None)),
-            Function::MapRefund => finish(plugin.map_refunds(&[input::<Refund>(&self.input, "refund")?], isolation, None)),
-            Function::MapCustomer => {
-                finish(plugin.map_customers(&[input::<Customer>(&self.input, "customer")?], isolation))
-            }
-            Function::MapItem => finish(plugin.map_items(&[input::<ErpItem>(&self.input, "item")?], isolation)),
+        Ok(match self.typed_input()? {
+            Input::Order(order) => finish(plugin.map_orders(&[order], isolation, None)),
+            Input::Refund(refund) => finish(plugin.map_refunds(&[refund], isolation, None)),
+            Input::Customer(customer) => finish(plugin.map_customers(&[customer], isolation)),
+            Input::Item(item) => finish(plugin.map_items(&[item], isolation)),
         })
     }
 }

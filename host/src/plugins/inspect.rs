@@ -88,7 +88,10 @@ const ALLOWED_IMPORTS: &[&str] = &[
 pub fn inspect(bytes: &[u8], max_bytes: u64) -> Result<Inspection, LoadError> {
     let size = bytes.len() as u64;
     if size > max_bytes {
-        return Err(LoadError::TooLarge { size, limit: max_bytes });
+        return Err(LoadError::TooLarge {
+            size,
+            limit: max_bytes,
+        });
     }
     if wasmtime::Engine::detect_precompiled(bytes).is_some() {
         return Err(LoadError::Precompiled);
@@ -103,12 +106,21 @@ pub fn inspect(bytes: &[u8], max_bytes: u64) -> Result<Inspection, LoadError> {
         .validate_all(bytes)
         .map_err(|e| LoadError::Invalid(e.to_string()))?;
 
-    let (imports, exports) = top_level_names(bytes).map_err(|e| LoadError::Invalid(e.to_string()))?;
+    let (imports, exports) =
+        top_level_names(bytes).map_err(|e| LoadError::Invalid(e.to_string()))?;
     let (world, api_version) = world_of(&exports)?;
     check_version(&api_version)?;
     check_imports(&imports)?;
     let needs_wasi = imports.iter().any(|name| name.starts_with("wasi:"));
-    Ok(Inspection { size, sha256: sha256_hex(bytes), world, api_version, imports, exports, needs_wasi })
+    Ok(Inspection {
+        size,
+        sha256: sha256_hex(bytes),
+        world,
+        api_version,
+        imports,
+        exports,
+        needs_wasi,
+    })
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -165,7 +177,9 @@ fn world_of(exports: &[String]) -> Result<(World, String), LoadError> {
         }
     }
     match found.as_slice() {
-        [] => Err(LoadError::NoWorld { exports: exports.to_vec() }),
+        [] => Err(LoadError::NoWorld {
+            exports: exports.to_vec(),
+        }),
         [_, _, ..] => Err(LoadError::SeveralWorlds),
         [(world, version)] => {
             if !has_plugin {
@@ -183,11 +197,15 @@ fn world_of(exports: &[String]) -> Result<(World, String), LoadError> {
 /// Wasmtime matches 0.x versions on their minor: 0.1.0 and 0.1.7 are compatible, 0.2 is not.
 fn check_version(version: &str) -> Result<(), LoadError> {
     let mut parts = version.split('.');
-    let compatible = parts.next() == Some("0") && parts.next() == Some("1") && !version.contains('-');
+    let compatible =
+        parts.next() == Some("0") && parts.next() == Some("1") && !version.contains('-');
     if compatible {
         Ok(())
     } else {
-        Err(LoadError::ApiVersion { found: version.to_string(), supported: "0.1.x".to_string() })
+        Err(LoadError::ApiVersion {
+            found: version.to_string(),
+            supported: "0.1.x".to_string(),
+        })
     }
 }
 
@@ -209,7 +227,11 @@ fn check_imports(imports: &[String]) -> Result<(), LoadError> {
             format!("{name} ({why})")
         })
         .collect();
-    if refused.is_empty() { Ok(()) } else { Err(LoadError::ForbiddenImports(refused)) }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadError::ForbiddenImports(refused))
+    }
 }
 
 #[cfg(test)]
@@ -220,17 +242,35 @@ mod tests {
     fn core_modules_and_garbage_are_refused_before_compiling() {
         let core = b"\0asm\x01\0\0\0";
         assert!(matches!(inspect(core, 1 << 20), Err(LoadError::CoreModule)));
-        assert!(matches!(inspect(b"hello", 1 << 20), Err(LoadError::NotWasm)));
-        assert!(matches!(inspect(b"\0asm\x0d\0\x01\0garbage", 1 << 20), Err(LoadError::Invalid(_))));
-        assert!(matches!(inspect(&[0; 64], 10), Err(LoadError::TooLarge { size: 64, limit: 10 })));
+        assert!(matches!(
+            inspect(b"hello", 1 << 20),
+            Err(LoadError::NotWasm)
+        ));
+        assert!(matches!(
+            inspect(b"\0asm\x0d\0\x01\0garbage", 1 << 20),
+            Err(LoadError::Invalid(_))
+        ));
+        assert!(matches!(
+            inspect(&[0; 64], 10),
+            Err(LoadError::TooLarge {
+                size: 64,
+                limit: 10
+            })
+        ));
     }
 
     #[test]
     fn a_component_of_another_contract_version_is_refused() {
-        let exports = vec!["ml-connector:mapping/plugin@0.2.0".to_string(), "ml-connector:mapping/orders@0.2.0".to_string()];
+        let exports = vec![
+            "ml-connector:mapping/plugin@0.2.0".to_string(),
+            "ml-connector:mapping/orders@0.2.0".to_string(),
+        ];
         let (world, version) = world_of(&exports).unwrap();
         assert_eq!(world, World::OrderToGl);
-        assert!(matches!(check_version(&version), Err(LoadError::ApiVersion { .. })));
+        assert!(matches!(
+            check_version(&version),
+            Err(LoadError::ApiVersion { .. })
+        ));
         assert!(check_version("0.1.4").is_ok());
         assert!(check_version("0.1.0-rc.1").is_err());
     }
@@ -242,7 +282,15 @@ mod tests {
             "wasi:filesystem/types@0.2.6".to_string(),
             "wasi:sockets/tcp@0.2.6".to_string(),
         ];
-        let LoadError::ForbiddenImports(refused) = check_imports(&imports).unwrap_err() else { panic!() };
-        assert_eq!(refused, vec!["wasi:filesystem/types@0.2.6 (file access)", "wasi:sockets/tcp@0.2.6 (network access)"]);
+        let LoadError::ForbiddenImports(refused) = check_imports(&imports).unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(
+            refused,
+            vec![
+                "wasi:filesystem/types@0.2.6 (file access)",
+                "wasi:sockets/tcp@0.2.6 (network access)"
+            ]
+        );
     }
 }

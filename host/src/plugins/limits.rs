@@ -64,7 +64,9 @@ impl Limits {
         self.max_output_bytes = self.max_output_bytes.min(ceiling.max_output_bytes);
         self.max_journal_lines = self.max_journal_lines.min(ceiling.max_journal_lines);
         self.log_bytes_per_call = self.log_bytes_per_call.min(ceiling.log_bytes_per_call);
-        self.quarantine_after_faults = self.quarantine_after_faults.min(ceiling.quarantine_after_faults);
+        self.quarantine_after_faults = self
+            .quarantine_after_faults
+            .min(ceiling.quarantine_after_faults);
         self
     }
 
@@ -75,7 +77,9 @@ impl Limits {
 
     /// Wall-clock budget for a call over `records` records.
     pub fn time_for(&self, records: usize) -> Duration {
-        let per_record = self.time_per_record_ms.saturating_mul(records.max(1) as u64);
+        let per_record = self
+            .time_per_record_ms
+            .saturating_mul(records.max(1) as u64);
         Duration::from_millis(per_record.max(self.min_call_ms))
     }
 }

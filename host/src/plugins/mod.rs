@@ -28,4 +28,3 @@ pub use inspect::World;
 pub use limits::Limits;
 pub use plugin::{CallReport, Isolation, LoadedPlugin, Mapped, Settings};
 pub use registry::{LoadEvent, PluginStatus, Registry, RegistryOptions, Source};
-

@@ -118,7 +118,12 @@ impl LoadedPlugin {
 
         let mut plugin = LoadedPlugin {
             name: name.to_string(),
-            info: PluginInfo { name: name.to_string(), version: "?".into(), description: String::new(), config_keys: Vec::new() },
+            info: PluginInfo {
+                name: name.to_string(),
+                version: "?".into(),
+                description: String::new(),
+                config_keys: Vec::new(),
+            },
             inspection,
             limits,
             settings,
@@ -128,9 +133,12 @@ impl LoadedPlugin {
         };
         let (described, _) = plugin.run(1, |store, bound| bound.describe(store));
         plugin.info = described.map_err(LoadError::Describe)?;
-        let (validated, _) =
-            plugin.run(1, |store, bound| bound.validate_config(store, &plugin.settings));
-        validated.map_err(LoadError::Describe)?.map_err(LoadError::Config)?;
+        let (validated, _) = plugin.run(1, |store, bound| {
+            bound.validate_config(store, &plugin.settings)
+        });
+        validated
+            .map_err(LoadError::Describe)?
+            .map_err(LoadError::Config)?;
         Ok(plugin)
     }
 
@@ -175,10 +183,23 @@ impl LoadedPlugin {
             orders,
             isolation,
             |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.orders()?.call_map_order(store, &self.settings, one)?]),
+                [one] => Ok(vec![bound.orders()?.call_map_order(
+                    store,
+                    &self.settings,
+                    one,
+                )?]),
                 many => bound.orders()?.call_map_orders(store, &self.settings, many),
             },
-            |order, entry| validate::check_journal(entry, &order.currency, Rules { limits: &self.limits, chart }),
+            |order, entry| {
+                validate::check_journal(
+                    entry,
+                    &order.currency,
+                    Rules {
+                        limits: &self.limits,
+                        chart,
+                    },
+                )
+            },
         )
     }
 
@@ -193,36 +214,73 @@ impl LoadedPlugin {
             refunds,
             isolation,
             |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.orders()?.call_map_refund(store, &self.settings, one)?]),
-                many => bound.orders()?.call_map_refunds(store, &self.settings, many),
+                [one] => Ok(vec![bound.orders()?.call_map_refund(
+                    store,
+                    &self.settings,
+                    one,
+                )?]),
+                many => bound
+                    .orders()?
+                    .call_map_refunds(store, &self.settings, many),
             },
-            |refund, entry| validate::check_journal(entry, &refund.currency, Rules { limits: &self.limits, chart }),
+            |refund, entry| {
+                validate::check_journal(
+                    entry,
+                    &refund.currency,
+                    Rules {
+                        limits: &self.limits,
+                        chart,
+                    },
+                )
+            },
         )
     }
 
     /// Maps first-time shoppers to the ledger customers to create.
-    pub fn map_customers(&self, customers: &[Customer], isolation: Isolation) -> Mapped<ErpCustomer> {
+    pub fn map_customers(
+        &self,
+        customers: &[Customer],
+        isolation: Isolation,
+    ) -> Mapped<ErpCustomer> {
         self.map_records(
             customers,
             isolation,
             |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.orders()?.call_map_customer(store, &self.settings, one)?]),
-                many => bound.orders()?.call_map_customers(store, &self.settings, many),
+                [one] => Ok(vec![bound.orders()?.call_map_customer(
+                    store,
+                    &self.settings,
+                    one,
+                )?]),
+                many => bound
+                    .orders()?
+                    .call_map_customers(store, &self.settings, many),
             },
             |_, customer| validate::check_customer(customer, &self.limits),
         )
     }
 
     /// Maps ledger item changes to catalog updates (`None`: nothing to change).
-    pub fn map_items(&self, items: &[ErpItem], isolation: Isolation) -> Mapped<Option<CatalogUpdate>> {
+    pub fn map_items(
+        &self,
+        items: &[ErpItem],
+        isolation: Isolation,
+    ) -> Mapped<Option<CatalogUpdate>> {
         self.map_records(
             items,
             isolation,
             |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.catalog()?.call_map_item(store, &self.settings, one)?]),
+                [one] => Ok(vec![bound.catalog()?.call_map_item(
+                    store,
+                    &self.settings,
+                    one,
+                )?]),
                 many => bound.catalog()?.call_map_items(store, &self.settings, many),
             },
-            |_, update| update.as_ref().map_or(Ok(()), |u| validate::check_catalog_update(u, &self.limits)),
+            |_, update| {
+                update
+                    .as_ref()
+                    .map_or(Ok(()), |u| validate::check_catalog_update(u, &self.limits))
+            },
         )
     }
 
@@ -252,14 +310,17 @@ impl LoadedPlugin {
         }
 
         let mut report = CallReport::default();
-        let mut outputs: Vec<(usize, Result<Result<O, MappingError>, Fault>)> = Vec::with_capacity(admitted.len());
+        let mut outputs: Vec<(usize, Result<Result<O, MappingError>, Fault>)> =
+            Vec::with_capacity(admitted.len());
         let all_admitted = admitted.len() == inputs.len();
         let batch_ok = if isolation == Isolation::Batch && admitted.len() > 1 {
             let (outcome, call_report) = if all_admitted {
                 self.run(inputs.len(), |store, bound| call(store, bound, inputs))
             } else {
                 let batch: Vec<&I> = admitted.iter().map(|&i| &inputs[i]).collect();
-                self.run(batch.len(), |store, bound| self.call_refs(store, bound, &batch, &call))
+                self.run(batch.len(), |store, bound| {
+                    self.call_refs(store, bound, &batch, &call)
+                })
             };
             report.absorb(call_report);
             match outcome {
@@ -268,7 +329,10 @@ impl LoadedPlugin {
                     true
                 }
                 Ok(answers) => {
-                    self.record_fault(FaultKind::WrongResultCount { expected: admitted.len(), got: answers.len() });
+                    self.record_fault(FaultKind::WrongResultCount {
+                        expected: admitted.len(),
+                        got: answers.len(),
+                    });
                     false
                 }
                 Err(_) => false,
@@ -278,13 +342,19 @@ impl LoadedPlugin {
         };
         if !batch_ok {
             for &i in &admitted {
-                let (outcome, call_report) = self.run(1, |store, bound| call(store, bound, std::slice::from_ref(&inputs[i])));
+                let (outcome, call_report) = self.run(1, |store, bound| {
+                    call(store, bound, std::slice::from_ref(&inputs[i]))
+                });
                 report.absorb(call_report);
                 let answer = outcome.and_then(|answers| {
                     let got = answers.len();
-                    answers.into_iter().next().filter(|_| got == 1).ok_or_else(|| {
-                        self.record_fault(FaultKind::WrongResultCount { expected: 1, got })
-                    })
+                    answers
+                        .into_iter()
+                        .next()
+                        .filter(|_| got == 1)
+                        .ok_or_else(|| {
+                            self.record_fault(FaultKind::WrongResultCount { expected: 1, got })
+                        })
                 });
                 outputs.push((i, answer));
             }
@@ -293,15 +363,24 @@ impl LoadedPlugin {
         for (i, answer) in outputs {
             results[i] = Some(match answer {
                 Err(fault) => Err(RecordError::Fault(fault)),
-                Ok(Err(error)) => Err(RecordError::Mapping { plugin: self.name.clone(), error }),
+                Ok(Err(error)) => Err(RecordError::Mapping {
+                    plugin: self.name.clone(),
+                    error,
+                }),
                 Ok(Ok(output)) => match check(&inputs[i], &output) {
                     Ok(()) => Ok(output),
-                    Err(reason) => Err(RecordError::Invalid { plugin: self.name.clone(), reason }),
+                    Err(reason) => Err(RecordError::Invalid {
+                        plugin: self.name.clone(),
+                        reason,
+                    }),
                 },
             });
         }
         Mapped {
-            results: results.into_iter().map(|r| r.expect("every record has a result")).collect(),
+            results: results
+                .into_iter()
+                .map(|r| r.expect("every record has a result"))
+                .collect(),
             report,
         }
     }
@@ -313,7 +392,11 @@ impl LoadedPlugin {
         store: &mut Store<State>,
         bound: &Bound,
         batch: &[&I],
-        call: &impl Fn(&mut Store<State>, &Bound, &[I]) -> wasmtime::Result<Vec<Result<O, MappingError>>>,
+        call: &impl Fn(
+            &mut Store<State>,
+            &Bound,
+            &[I],
+        ) -> wasmtime::Result<Vec<Result<O, MappingError>>>,
     ) -> wasmtime::Result<Vec<Result<O, MappingError>>> {
         let owned: Vec<I> = batch.iter().map(|input| (*input).clone()).collect();
         call(store, bound, &owned)
@@ -337,14 +420,20 @@ impl LoadedPlugin {
         let time = self.limits.time_for(records);
         let mut store = Store::new(
             engine(),
-            State::new(self.limits.memory_bytes, self.limits.log_bytes_per_call, self.inspection.needs_wasi),
+            State::new(
+                self.limits.memory_bytes,
+                self.limits.log_bytes_per_call,
+                self.inspection.needs_wasi,
+            ),
         );
         store.limiter(|state| &mut state.memory);
         store.set_fuel(fuel).expect("fuel is enabled on the engine");
         store.set_epoch_deadline(ticks(time));
         store.epoch_deadline_trap();
 
-        let outcome = self.instantiate(&mut store).and_then(|bound| call(&mut store, &bound));
+        let outcome = self
+            .instantiate(&mut store)
+            .and_then(|bound| call(&mut store, &bound));
         report.instances = 1;
         report.fuel_consumed = fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         report.memory_peak = store.data().memory.peak;
@@ -353,11 +442,16 @@ impl LoadedPlugin {
 
         let outcome = outcome.map_err(|error| {
             let kind = if let Some(requested) = store.data().memory.refused {
-                FaultKind::MemoryLimit { limit: self.limits.memory_bytes, requested }
+                FaultKind::MemoryLimit {
+                    limit: self.limits.memory_bytes,
+                    requested,
+                }
             } else {
                 match error.downcast_ref::<Trap>() {
                     Some(Trap::OutOfFuel) => FaultKind::OutOfFuel { limit: fuel },
-                    Some(Trap::Interrupt) => FaultKind::Timeout { limit_ms: time.as_millis() as u64 },
+                    Some(Trap::Interrupt) => FaultKind::Timeout {
+                        limit_ms: time.as_millis() as u64,
+                    },
                     _ => FaultKind::Trap(trap_detail(&error, &report.logs)),
                 }
             };
@@ -379,7 +473,9 @@ impl LoadedPlugin {
     /// Counts a fault toward quarantine and returns it.
     fn record_fault(&self, kind: FaultKind) -> Fault {
         let faults = self.consecutive_faults.fetch_add(1, Ordering::Relaxed) + 1;
-        if faults >= self.limits.quarantine_after_faults && !self.quarantined.swap(true, Ordering::Relaxed) {
+        if faults >= self.limits.quarantine_after_faults
+            && !self.quarantined.swap(true, Ordering::Relaxed)
+        {
             tracing::error!(plugin = %self.name, version = %self.info.version, faults, "plugin quarantined after repeated faults");
         }
         let fault = self.fault(kind);
@@ -405,24 +501,44 @@ impl Bound {
         }
     }
 
-    fn validate_config(&self, store: &mut Store<State>, settings: &Settings) -> wasmtime::Result<Result<(), Vec<MappingError>>> {
+    fn validate_config(
+        &self,
+        store: &mut Store<State>,
+        settings: &Settings,
+    ) -> wasmtime::Result<Result<(), Vec<MappingError>>> {
         match self {
-            Bound::Orders(b) => b.ml_connector_mapping_plugin().call_validate_config(store, settings),
-            Bound::Catalog(b) => b.ml_connector_mapping_plugin().call_validate_config(store, settings),
+            Bound::Orders(b) => b
+                .ml_connector_mapping_plugin()
+                .call_validate_config(store, settings),
+            Bound::Catalog(b) => b
+                .ml_connector_mapping_plugin()
+                .call_validate_config(store, settings),
         }
     }
 
-    fn orders(&self) -> wasmtime::Result<&super::bindings::v0_1::order_to_gl::exports::ml_connector::mapping::orders::Guest> {
+    fn orders(
+        &self,
+    ) -> wasmtime::Result<
+        &super::bindings::v0_1::order_to_gl::exports::ml_connector::mapping::orders::Guest,
+    > {
         match self {
             Bound::Orders(b) => Ok(b.ml_connector_mapping_orders()),
-            Bound::Catalog(_) => Err(wasmtime::format_err!("this is an item-to-catalog plugin; it does not map orders")),
+            Bound::Catalog(_) => Err(wasmtime::format_err!(
+                "this is an item-to-catalog plugin; it does not map orders"
+            )),
         }
     }
 
-    fn catalog(&self) -> wasmtime::Result<&super::bindings::v0_1::item_to_catalog::exports::ml_connector::mapping::catalog::Guest> {
+    fn catalog(
+        &self,
+    ) -> wasmtime::Result<
+        &super::bindings::v0_1::item_to_catalog::exports::ml_connector::mapping::catalog::Guest,
+    > {
         match self {
             Bound::Catalog(b) => Ok(b.ml_connector_mapping_catalog()),
-            Bound::Orders(_) => Err(wasmtime::format_err!("this is an order-to-gl plugin; it does not map items")),
+            Bound::Orders(_) => Err(wasmtime::format_err!(
+                "this is an order-to-gl plugin; it does not map items"
+            )),
         }
     }
 }
@@ -442,7 +558,10 @@ fn trap_detail(error: &wasmtime::Error, logs: &[String]) -> String {
     let cause = error.root_cause().to_string();
     let cause = cause.lines().next().unwrap_or_default().to_string();
     match logs.iter().rev().find(|line| line.starts_with("[stderr]")) {
-        Some(stderr) => format!("{cause}; {}", stderr.lines().take(2).collect::<Vec<_>>().join(" ")),
+        Some(stderr) => format!(
+            "{cause}; {}",
+            stderr.lines().take(2).collect::<Vec<_>>().join(" ")
+        ),
         None => cause,
     }
 }

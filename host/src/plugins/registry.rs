@@ -76,9 +76,18 @@ pub struct PluginStatus {
 /// What one reload did, for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadEvent {
-    Loaded { name: String, version: String, sha256: String },
-    Failed { name: String, error: String },
-    Removed { name: String },
+    Loaded {
+        name: String,
+        version: String,
+        sha256: String,
+    },
+    Failed {
+        name: String,
+        error: String,
+    },
+    Removed {
+        name: String,
+    },
 }
 
 #[derive(Deserialize, Default)]
@@ -116,8 +125,11 @@ pub struct Registry {
 impl Registry {
     /// A registry with the plugins found now loaded.
     pub fn open(options: RegistryOptions) -> (Arc<Registry>, Vec<LoadEvent>) {
-        let registry =
-            Arc::new(Registry { options, active: ArcSwap::from_pointee(BTreeMap::new()), loader: Mutex::default() });
+        let registry = Arc::new(Registry {
+            options,
+            active: ArcSwap::from_pointee(BTreeMap::new()),
+            loader: Mutex::default(),
+        });
         let events = registry.reload();
         (registry, events)
     }
@@ -132,7 +144,8 @@ impl Registry {
     pub fn reload(&self) -> Vec<LoadEvent> {
         let mut state = self.loader.lock().unwrap_or_else(|e| e.into_inner());
         let candidates = candidates(self.options.dir.as_deref());
-        let found: std::collections::BTreeSet<String> = candidates.iter().map(|c| c.name.clone()).collect();
+        let found: std::collections::BTreeSet<String> =
+            candidates.iter().map(|c| c.name.clone()).collect();
         let mut next: BTreeMap<String, Arc<LoadedPlugin>> = BTreeMap::new();
         let current = self.active.load_full();
         let mut events = Vec::new();
@@ -140,7 +153,11 @@ impl Registry {
         for candidate in candidates {
             let name = candidate.name.clone();
             // The version's identity: the binary and its manifest.
-            let sha = candidate.bytes.as_ref().ok().map(|b| format!("{}:{}", sha256_hex(b), candidate.manifest_sha));
+            let sha = candidate
+                .bytes
+                .as_ref()
+                .ok()
+                .map(|b| format!("{}:{}", sha256_hex(b), candidate.manifest_sha));
             let unchanged = state.active.get(&name).is_some_and(|(source, active_sha)| {
                 *source == candidate.source && Some(active_sha) == sha.as_ref()
             });
@@ -151,7 +168,9 @@ impl Registry {
             let known_failure = state
                 .failed
                 .get(&name)
-                .is_some_and(|(source, failed_sha, _)| *source == candidate.source && *failed_sha == sha && sha.is_some());
+                .is_some_and(|(source, failed_sha, _)| {
+                    *source == candidate.source && *failed_sha == sha && sha.is_some()
+                });
             if !known_failure {
                 match self.load(&candidate) {
                     Ok(plugin) => {
@@ -161,7 +180,10 @@ impl Registry {
                             sha256: plugin.inspection().sha256.clone(),
                         });
                         tracing::info!(plugin = %name, version = %plugin.info().version, source = %candidate.source, "plugin loaded");
-                        state.active.insert(name.clone(), (candidate.source.clone(), sha.clone().unwrap_or_default()));
+                        state.active.insert(
+                            name.clone(),
+                            (candidate.source.clone(), sha.clone().unwrap_or_default()),
+                        );
                         state.failed.remove(&name);
                         next.insert(name, Arc::new(plugin));
                         continue;
@@ -169,8 +191,13 @@ impl Registry {
                     Err(error) => {
                         let error = format!("plugin `{name}` ({}) {error}", candidate.source);
                         tracing::error!(%error, "plugin not loaded");
-                        events.push(LoadEvent::Failed { name: name.clone(), error: error.clone() });
-                        state.failed.insert(name.clone(), (candidate.source.clone(), sha, error));
+                        events.push(LoadEvent::Failed {
+                            name: name.clone(),
+                            error: error.clone(),
+                        });
+                        state
+                            .failed
+                            .insert(name.clone(), (candidate.source.clone(), sha, error));
                     }
                 }
             }
@@ -206,16 +233,30 @@ impl Registry {
                         version: Some(plugin.info().version.clone()),
                         world: Some(plugin.world().to_string()),
                         sha256: Some(plugin.inspection().sha256.clone()),
-                        source: state.active.get(name).map(|(source, _)| source.to_string()).unwrap_or_default(),
-                        status: if plugin.is_quarantined() { "quarantined" } else { "active" }.to_string(),
+                        source: state
+                            .active
+                            .get(name)
+                            .map(|(source, _)| source.to_string())
+                            .unwrap_or_default(),
+                        status: if plugin.is_quarantined() {
+                            "quarantined"
+                        } else {
+                            "active"
+                        }
+                        .to_string(),
                         error: failure.map(|(_, _, error)| error.clone()),
                     },
                     None => PluginStatus {
                         name: name.clone(),
                         version: None,
                         world: None,
-                        sha256: failure.and_then(|(_, id, _)| id.as_deref()).and_then(|id| id.split(':').next()).map(str::to_string),
-                        source: failure.map(|(source, _, _)| source.to_string()).unwrap_or_default(),
+                        sha256: failure
+                            .and_then(|(_, id, _)| id.as_deref())
+                            .and_then(|id| id.split(':').next())
+                            .map(str::to_string),
+                        source: failure
+                            .map(|(source, _, _)| source.to_string())
+                            .unwrap_or_default(),
                         status: "failed".to_string(),
                         error: failure.map(|(_, _, error)| error.clone()),
                     },
@@ -227,13 +268,18 @@ impl Registry {
     /// Watches the plugin directory and reloads after each burst of changes. Watching
     /// stops when the returned watcher is dropped.
     pub fn watch(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
-        let dir = self.options.dir.clone().ok_or_else(|| notify::Error::generic("no plugin directory configured"))?;
+        let dir = self
+            .options
+            .dir
+            .clone()
+            .ok_or_else(|| notify::Error::generic("no plugin directory configured"))?;
         let (tx, rx) = mpsc::channel::<()>();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok_and(|e| !e.kind.is_access()) {
-                let _ = tx.send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok_and(|e| !e.kind.is_access()) {
+                    let _ = tx.send(());
+                }
+            })?;
         watcher.watch(&dir, RecursiveMode::Recursive)?;
         let registry: Weak<Registry> = Arc::downgrade(self);
         std::thread::Builder::new()
@@ -242,7 +288,9 @@ impl Registry {
                 // Ends when the watcher (and so the sender) is dropped.
                 while rx.recv().is_ok() {
                     while rx.recv_timeout(RELOAD_DEBOUNCE).is_ok() {}
-                    let Some(registry) = registry.upgrade() else { break };
+                    let Some(registry) = registry.upgrade() else {
+                        break;
+                    };
                     registry.reload();
                 }
             })
@@ -251,8 +299,18 @@ impl Registry {
     }
 
     fn load(&self, candidate: &Candidate) -> Result<LoadedPlugin, LoadError> {
-        let overrides = self.options.settings.get(&candidate.name).cloned().unwrap_or_default();
-        load_candidate(candidate, &overrides, &self.options.limits, &self.options.cache)
+        let overrides = self
+            .options
+            .settings
+            .get(&candidate.name)
+            .cloned()
+            .unwrap_or_default();
+        load_candidate(
+            candidate,
+            &overrides,
+            &self.options.limits,
+            &self.options.cache,
+        )
     }
 }
 
@@ -276,11 +334,22 @@ fn candidates(dir: Option<&Path>) -> Vec<Candidate> {
         found.sort_by(|a, b| a.name.cmp(&b.name));
         let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
         for candidate in found {
-            let Source::File(path) = &candidate.source else { continue };
+            let Source::File(path) = &candidate.source else {
+                continue;
+            };
             if let Some(other) = seen.insert(candidate.name.clone(), path.clone()) {
-                let error =
-                    LoadError::Io(format!("both {} and {} claim this name; remove one", other.display(), path.display()));
-                by_name.insert(candidate.name.clone(), Candidate { bytes: Err(error), ..candidate });
+                let error = LoadError::Io(format!(
+                    "both {} and {} claim this name; remove one",
+                    other.display(),
+                    path.display()
+                ));
+                by_name.insert(
+                    candidate.name.clone(),
+                    Candidate {
+                        bytes: Err(error),
+                        ..candidate
+                    },
+                );
                 continue;
             }
             by_name.insert(candidate.name.clone(), candidate);
@@ -300,9 +369,15 @@ pub fn load_one(
 ) -> Result<LoadedPlugin, String> {
     let path = Path::new(plugin);
     let candidate = if plugin.ends_with(".wasm") || path.is_file() {
-        let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| plugin.to_string());
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| plugin.to_string());
         let name = if name == "plugin" {
-            path.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().to_string()).unwrap_or(name)
+            path.parent()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or(name)
         } else {
             name
         };
@@ -321,7 +396,8 @@ pub fn load_one(
     };
     let name = candidate.name.clone();
     let source = candidate.source.clone();
-    load_candidate(&candidate, settings, ceiling, cache).map_err(|e| format!("plugin `{name}` ({source}) {e}"))
+    load_candidate(&candidate, settings, ceiling, cache)
+        .map_err(|e| format!("plugin `{name}` ({source}) {e}"))
 }
 
 fn load_candidate(
@@ -332,10 +408,20 @@ fn load_candidate(
 ) -> Result<LoadedPlugin, LoadError> {
     let bytes = candidate.bytes.as_ref().map_err(clone_error)?;
     let manifest = candidate.manifest.as_ref().map_err(clone_error)?;
-    let limits = manifest.limits.clone().unwrap_or_default().capped_by(ceiling);
+    let limits = manifest
+        .limits
+        .clone()
+        .unwrap_or_default()
+        .capped_by(ceiling);
     let mut settings: BTreeMap<String, String> = manifest.config.clone();
     settings.extend(overrides.iter().cloned());
-    LoadedPlugin::load(&candidate.name, bytes, limits, settings.into_iter().collect(), cache)
+    LoadedPlugin::load(
+        &candidate.name,
+        bytes,
+        limits,
+        settings.into_iter().collect(),
+        cache,
+    )
 }
 
 /// The plugins in `dir`: `<name>.wasm` files and `<name>/plugin.wasm` folders.
@@ -358,13 +444,18 @@ fn discover(dir: &Path) -> Vec<Candidate> {
             }
             let toml = path.join("plugin.toml");
             let text = if toml.is_file() {
-                std::fs::read_to_string(&toml).map_err(|e| LoadError::Manifest(format!("{}: {e}", toml.display())))
+                std::fs::read_to_string(&toml)
+                    .map_err(|e| LoadError::Manifest(format!("{}: {e}", toml.display())))
             } else {
                 Ok(String::new())
             };
-            let manifest_sha = text.as_ref().map(|t| sha256_hex(t.as_bytes())).unwrap_or_default();
+            let manifest_sha = text
+                .as_ref()
+                .map(|t| sha256_hex(t.as_bytes()))
+                .unwrap_or_default();
             let manifest = text.and_then(|text| {
-                toml::from_str(&text).map_err(|e| LoadError::Manifest(format!("{}: {e}", toml.display())))
+                toml::from_str(&text)
+                    .map_err(|e| LoadError::Manifest(format!("{}: {e}", toml.display())))
             });
             found.push(Candidate {
                 name: file_name,

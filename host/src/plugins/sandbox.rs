@@ -9,7 +9,10 @@ use std::time::Duration;
 use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
 use wasmtime::{ResourceLimiter, Result};
 use wasmtime_wasi::p2::pipe::{ClosedInputStream, MemoryOutputPipe};
-use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView,
+    WasiView,
+};
 
 use super::bindings::v0_1::order_to_gl::{self, ml_connector::mapping::host};
 use super::engine::engine;
@@ -56,10 +59,18 @@ impl State {
                 .allow_udp(false)
                 .allow_ip_name_lookup(false)
                 .build();
-            Wasi { ctx, stdout, stderr }
+            Wasi {
+                ctx,
+                stdout,
+                stderr,
+            }
         });
         State {
-            memory: MemoryLimiter { cap: memory_bytes, peak: 0, refused: None },
+            memory: MemoryLimiter {
+                cap: memory_bytes,
+                peak: 0,
+                refused: None,
+            },
             log: LogBuffer::new(log_bytes),
             table: ResourceTable::new(),
             wasi,
@@ -73,12 +84,18 @@ impl State {
             for (stream, pipe) in [("stdout", &wasi.stdout), ("stderr", &wasi.stderr)] {
                 let bytes = pipe.contents();
                 if !bytes.is_empty() {
-                    lines.push(format!("[{stream}] {}", String::from_utf8_lossy(&bytes).trim_end()));
+                    lines.push(format!(
+                        "[{stream}] {}",
+                        String::from_utf8_lossy(&bytes).trim_end()
+                    ));
                 }
             }
         }
         if self.log.dropped > 0 {
-            lines.push(format!("[host] {} more log lines dropped (log budget {} bytes)", self.log.dropped, self.log.budget));
+            lines.push(format!(
+                "[host] {} more log lines dropped (log budget {} bytes)",
+                self.log.dropped, self.log.budget
+            ));
         }
         lines
     }
@@ -86,11 +103,13 @@ impl State {
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        let wasi = self
-            .wasi
-            .as_mut()
-            .expect("a WASI context exists for every plugin that imports WASI (inspect::needs_wasi)");
-        WasiCtxView { ctx: &mut wasi.ctx, table: &mut self.table }
+        let wasi = self.wasi.as_mut().expect(
+            "a WASI context exists for every plugin that imports WASI (inspect::needs_wasi)",
+        );
+        WasiCtxView {
+            ctx: &mut wasi.ctx,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -111,18 +130,31 @@ pub struct MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool> {
         if desired > self.cap {
             self.refused = Some(desired);
             // An error (not `false`) traps the guest at once instead of handing it a
             // failed allocation it may not check.
-            return Err(wasmtime::format_err!("memory limit of {} bytes reached", self.cap));
+            return Err(wasmtime::format_err!(
+                "memory limit of {} bytes reached",
+                self.cap
+            ));
         }
         self.peak = self.peak.max(desired);
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -137,7 +169,12 @@ pub struct LogBuffer {
 
 impl LogBuffer {
     fn new(budget: usize) -> Self {
-        LogBuffer { budget, used: 0, lines: Vec::new(), dropped: 0 }
+        LogBuffer {
+            budget,
+            used: 0,
+            lines: Vec::new(),
+            dropped: 0,
+        }
     }
 
     fn push(&mut self, level: host::LogLevel, message: &str) {
@@ -158,7 +195,8 @@ impl LogBuffer {
             host::LogLevel::Error => "error",
         };
         let ellipsis = if cut < message.len() { "…" } else { "" };
-        self.lines.push(format!("[{level}] {}{ellipsis}", &message[..cut]));
+        self.lines
+            .push(format!("[{level}] {}{ellipsis}", &message[..cut]));
     }
 }
 

@@ -18,7 +18,11 @@ pub struct Rules<'a> {
 }
 
 /// Checks a journal mapped from a record in `currency`.
-pub fn check_journal(entry: &JournalEntry, currency: &Currency, rules: Rules) -> Result<(), String> {
+pub fn check_journal(
+    entry: &JournalEntry,
+    currency: &Currency,
+    rules: Rules,
+) -> Result<(), String> {
     check_size(entry, rules.limits)?;
     if entry.lines.len() > rules.limits.max_journal_lines {
         return Err(format!(
@@ -28,13 +32,23 @@ pub fn check_journal(entry: &JournalEntry, currency: &Currency, rules: Rules) ->
         ));
     }
     if !entry.currency.eq_ignore_ascii_case(&currency.code) {
-        return Err(format!("journal currency `{}` differs from the record's {}", entry.currency, currency.code));
+        return Err(format!(
+            "journal currency `{}` differs from the record's {}",
+            entry.currency, currency.code
+        ));
     }
     if !is_iso_date(&entry.effective_date) {
-        return Err(format!("effective date `{}` is not YYYY-MM-DD", entry.effective_date));
+        return Err(format!(
+            "effective date `{}` is not YYYY-MM-DD",
+            entry.effective_date
+        ));
     }
-    let unit = money::minor_unit(currency.decimals)
-        .ok_or_else(|| format!("{} has {} decimals; at most 4 are supported", currency.code, currency.decimals))?;
+    let unit = money::minor_unit(currency.decimals).ok_or_else(|| {
+        format!(
+            "{} has {} decimals; at most 4 are supported",
+            currency.code, currency.decimals
+        )
+    })?;
     let (mut debits, mut credits) = (0_i64, 0_i64);
     for (i, line) in entry.lines.iter().enumerate() {
         let n = i + 1;
@@ -44,7 +58,10 @@ pub fn check_journal(entry: &JournalEntry, currency: &Currency, rules: Rules) ->
         if let Some(chart) = rules.chart
             && !chart.contains(line.account.trim())
         {
-            return Err(format!("line {n}: account `{}` is not in the chart of accounts", line.account));
+            return Err(format!(
+                "line {n}: account `{}` is not in the chart of accounts",
+                line.account
+            ));
         }
         if line.debit < 0 || line.credit < 0 {
             return Err(format!("line {n}: negative amount"));
@@ -83,7 +100,10 @@ pub fn check_customer(customer: &ErpCustomer, limits: &Limits) -> Result<(), Str
         return Err("customer name is empty".into());
     }
     if !customer.email.contains('@') {
-        return Err(format!("customer email `{}` is not an email address", customer.email));
+        return Err(format!(
+            "customer email `{}` is not an email address",
+            customer.email
+        ));
     }
     Ok(())
 }
@@ -97,9 +117,16 @@ pub fn check_catalog_update(update: &CatalogUpdate, limits: &Limits) -> Result<(
     if let Some(name) = &update.name
         && (name.trim().is_empty() || name.chars().count() > 250)
     {
-        return Err(format!("product name must be 1 to 250 characters, got {}", name.chars().count()));
+        return Err(format!(
+            "product name must be 1 to 250 characters, got {}",
+            name.chars().count()
+        ));
     }
-    for (field, value) in [("price", update.price), ("sale price", update.sale_price), ("cost price", update.cost_price)] {
+    for (field, value) in [
+        ("price", update.price),
+        ("sale price", update.sale_price),
+        ("cost price", update.cost_price),
+    ] {
         if value.is_some_and(|v| v < 0) {
             return Err(format!("{field} is negative"));
         }
@@ -110,7 +137,10 @@ pub fn check_catalog_update(update: &CatalogUpdate, limits: &Limits) -> Result<(
 fn check_size(output: &impl WireSize, limits: &Limits) -> Result<(), String> {
     let size = output.wire_size();
     if size > limits.max_output_bytes {
-        return Err(format!("output is about {size} bytes, over the limit of {}", limits.max_output_bytes));
+        return Err(format!(
+            "output is about {size} bytes, over the limit of {}",
+            limits.max_output_bytes
+        ));
     }
     Ok(())
 }
@@ -120,7 +150,9 @@ fn is_iso_date(text: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 /// Bytes a value takes across the boundary, roughly: string bytes plus eight per scalar.
@@ -138,7 +170,16 @@ impl WireSize for String {
 macro_rules! scalar_wire_size {
     ($($ty:ty),*) => { $(impl WireSize for $ty { fn wire_size(&self) -> usize { 8 } })* };
 }
-scalar_wire_size!(i64, u32, u8, bool, DiscountKind, TransactionEvent, RefundItemKind, ErrorKind);
+scalar_wire_size!(
+    i64,
+    u32,
+    u8,
+    bool,
+    DiscountKind,
+    TransactionEvent,
+    RefundItemKind,
+    ErrorKind
+);
 
 impl<T: WireSize> WireSize for Option<T> {
     fn wire_size(&self) -> usize {
@@ -198,7 +239,10 @@ mod tests {
     use super::*;
 
     fn usd() -> Currency {
-        Currency { code: "USD".into(), decimals: 2 }
+        Currency {
+            code: "USD".into(),
+            decimals: 2,
+        }
     }
 
     fn line(account: &str, debit: i64, credit: i64) -> JournalLine {
@@ -218,7 +262,10 @@ mod tests {
             daybook: "SO".into(),
             effective_date: "2026-01-31".into(),
             currency: "USD".into(),
-            exchange_rate: Decimal { digits: 1, scale: 0 },
+            exchange_rate: Decimal {
+                digits: 1,
+                scale: 0,
+            },
             erp_customer: String::new(),
             description: String::new(),
             lines,
@@ -226,29 +273,65 @@ mod tests {
     }
 
     fn check(e: &JournalEntry, chart: Option<&HashSet<String>>) -> Result<(), String> {
-        check_journal(e, &usd(), Rules { limits: &Limits::default(), chart })
+        check_journal(
+            e,
+            &usd(),
+            Rules {
+                limits: &Limits::default(),
+                chart,
+            },
+        )
     }
 
     #[test]
     fn a_balanced_journal_passes() {
-        assert_eq!(check(&entry(vec![line("1100", 10_000, 0), line("4000", 0, 10_000)]), None), Ok(()));
+        assert_eq!(
+            check(
+                &entry(vec![line("1100", 10_000, 0), line("4000", 0, 10_000)]),
+                None
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn an_unbalanced_journal_is_refused_with_both_totals() {
-        let err = check(&entry(vec![line("1100", 10_000, 0), line("4000", 0, 9_900)]), None).unwrap_err();
-        assert_eq!(err, "journal does not balance: debits 1.0000 and credits 0.9900 USD");
+        let err = check(
+            &entry(vec![line("1100", 10_000, 0), line("4000", 0, 9_900)]),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "journal does not balance: debits 1.0000 and credits 0.9900 USD"
+        );
     }
 
     #[test]
     fn sub_cent_amounts_overflow_and_unknown_accounts_are_refused() {
-        let err = check(&entry(vec![line("1100", 10_050, 0), line("4000", 0, 10_050)]), None).unwrap_err();
+        let err = check(
+            &entry(vec![line("1100", 10_050, 0), line("4000", 0, 10_050)]),
+            None,
+        )
+        .unwrap_err();
         assert!(err.contains("not whole"), "{err}");
-        let err = check(&entry(vec![line("1100", i64::MAX, 0), line("1100", i64::MAX, 0)]), None).unwrap_err();
+        let whole_max = i64::MAX - i64::MAX % 100;
+        let err = check(
+            &entry(vec![line("1100", whole_max, 0), line("1100", whole_max, 0)]),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err, "debits overflow");
         let chart: HashSet<String> = ["1100".to_string()].into();
-        let err = check(&entry(vec![line("1100", 100, 0), line("4000", 0, 100)]), Some(&chart)).unwrap_err();
-        assert_eq!(err, "line 2: account `4000` is not in the chart of accounts");
+        let err = check(
+            &entry(vec![line("1100", 100, 0), line("4000", 0, 100)]),
+            Some(&chart),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "line 2: account `4000` is not in the chart of accounts"
+        );
         let err = check(&entry(vec![line(" ", 100, 0)]), None).unwrap_err();
         assert_eq!(err, "line 1: account is empty");
     }

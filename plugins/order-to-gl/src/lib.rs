@@ -18,22 +18,78 @@ use ml_connector_plugin::prelude::*;
 
 /// `(key, required, description)` for every setting this plugin reads.
 pub const CONFIG_KEYS: &[(&str, bool, &str)] = &[
-    ("daybook", false, "GL daybook (journal type) for order and refund entries; default SO"),
-    ("account.revenue", true, "Sales revenue; `account.revenue.<tax class>` overrides per class"),
-    ("account.returns", false, "Returned goods; default the revenue account"),
+    (
+        "daybook",
+        false,
+        "GL daybook (journal type) for order and refund entries; default SO",
+    ),
+    (
+        "account.revenue",
+        true,
+        "Sales revenue; `account.revenue.<tax class>` overrides per class",
+    ),
+    (
+        "account.returns",
+        false,
+        "Returned goods; default the revenue account",
+    ),
     ("account.shipping", true, "Shipping income"),
-    ("account.handling", false, "Handling income; default the shipping account"),
-    ("account.wrapping", false, "Gift-wrapping income; default the handling account"),
+    (
+        "account.handling",
+        false,
+        "Handling income; default the shipping account",
+    ),
+    (
+        "account.wrapping",
+        false,
+        "Gift-wrapping income; default the handling account",
+    ),
     ("account.discounts", true, "Discounts and coupons given"),
-    ("account.tax", true, "Tax payable; `account.tax.<tax code>` overrides per code"),
-    ("account.clearing", true, "Gateway clearing; `account.clearing.<gateway>` overrides per gateway"),
-    ("account.receivable", true, "Trade receivables, for any part not yet paid"),
-    ("account.refunds", false, "Order-level refunds and fees; default the returns account"),
-    ("account.rounding", true, "Rounding differences to the currency's minor unit"),
-    ("cost-centre", false, "Cost centre on revenue, discount and return lines"),
-    ("customer.currency", false, "Currency of new QAD customers; default the ledger's base"),
-    ("customer.terms", false, "Credit terms code for new QAD customers"),
-    ("customer.type", false, "Customer type for new QAD customers"),
+    (
+        "account.tax",
+        true,
+        "Tax payable; `account.tax.<tax code>` overrides per code",
+    ),
+    (
+        "account.clearing",
+        true,
+        "Gateway clearing; `account.clearing.<gateway>` overrides per gateway",
+    ),
+    (
+        "account.receivable",
+        true,
+        "Trade receivables, for any part not yet paid",
+    ),
+    (
+        "account.refunds",
+        false,
+        "Order-level refunds and fees; default the returns account",
+    ),
+    (
+        "account.rounding",
+        true,
+        "Rounding differences to the currency's minor unit",
+    ),
+    (
+        "cost-centre",
+        false,
+        "Cost centre on revenue, discount and return lines",
+    ),
+    (
+        "customer.currency",
+        false,
+        "Currency of new QAD customers; default the ledger's base",
+    ),
+    (
+        "customer.terms",
+        false,
+        "Credit terms code for new QAD customers",
+    ),
+    (
+        "customer.type",
+        false,
+        "Customer type for new QAD customers",
+    ),
 ];
 
 const REQUIRED: &[&str] = &[
@@ -63,14 +119,28 @@ impl Plugin for DefaultOrderToGl {
         let mut errors = settings.require_all(REQUIRED).err().unwrap_or_default();
         for (key, value) in &cfg {
             let known = CONFIG_KEYS.iter().any(|(name, _, _)| key == name)
-                || ["account.revenue.", "account.tax.", "account.clearing."].iter().any(|p| key.starts_with(p));
+                || ["account.revenue.", "account.tax.", "account.clearing."]
+                    .iter()
+                    .any(|p| key.starts_with(p));
             if !known {
-                errors.push(config_error("unknown-setting", format!("unknown setting `{key}`"), key));
+                errors.push(config_error(
+                    "unknown-setting",
+                    format!("unknown setting `{key}`"),
+                    key,
+                ));
             } else if key.starts_with("account.") && value.trim().is_empty() {
-                errors.push(config_error("missing-setting", format!("setting `{key}` is empty"), key));
+                errors.push(config_error(
+                    "missing-setting",
+                    format!("setting `{key}` is empty"),
+                    key,
+                ));
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -89,17 +159,29 @@ impl Orders for DefaultOrderToGl {
 
     fn map_orders(cfg: Config, orders: Vec<Order>) -> Vec<Result<JournalEntry, MappingError>> {
         let settings = Settings::new(&cfg);
-        orders.iter().map(|order| map_order(&settings, order)).collect()
+        orders
+            .iter()
+            .map(|order| map_order(&settings, order))
+            .collect()
     }
 
     fn map_refunds(cfg: Config, refunds: Vec<Refund>) -> Vec<Result<JournalEntry, MappingError>> {
         let settings = Settings::new(&cfg);
-        refunds.iter().map(|refund| map_refund(&settings, refund)).collect()
+        refunds
+            .iter()
+            .map(|refund| map_refund(&settings, refund))
+            .collect()
     }
 
-    fn map_customers(cfg: Config, customers: Vec<Customer>) -> Vec<Result<ErpCustomer, MappingError>> {
+    fn map_customers(
+        cfg: Config,
+        customers: Vec<Customer>,
+    ) -> Vec<Result<ErpCustomer, MappingError>> {
         let settings = Settings::new(&cfg);
-        customers.iter().map(|customer| map_customer(&settings, customer)).collect()
+        customers
+            .iter()
+            .map(|customer| map_customer(&settings, customer))
+            .collect()
     }
 }
 
@@ -119,7 +201,11 @@ pub fn map_order(s: &Settings, order: &Order) -> Result<JournalEntry, MappingErr
     let mut revenue: Vec<(&str, Amount)> = Vec::new();
     for (i, line) in order.lines.iter().enumerate() {
         if line.total_ex_tax < 0 {
-            return Err(invalid_input("negative-line", "a line total is negative", Some(&format!("lines[{i}].total-ex-tax"))));
+            return Err(invalid_input(
+                "negative-line",
+                "a line total is negative",
+                Some(&format!("lines[{i}].total-ex-tax")),
+            ));
         }
         let account = revenue_account(s, &line.tax_class)?;
         match revenue.iter_mut().find(|(a, _)| *a == account) {
@@ -151,7 +237,10 @@ pub fn map_order(s: &Settings, order: &Order) -> Result<JournalEntry, MappingErr
     let mut paid_total: Amount = 0;
     let mut by_gateway: Vec<(&str, Amount)> = Vec::new();
     for payment in &order.payments {
-        let moves_money = matches!(payment.event, TransactionEvent::Purchase | TransactionEvent::Capture);
+        let moves_money = matches!(
+            payment.event,
+            TransactionEvent::Purchase | TransactionEvent::Capture
+        );
         if !payment.succeeded || !moves_money {
             continue;
         }
@@ -162,10 +251,18 @@ pub fn map_order(s: &Settings, order: &Order) -> Result<JournalEntry, MappingErr
         }
     }
     for (gateway, amount) in by_gateway {
-        j.debit(clearing_account(s, gateway)?, amount, format!("paid via {gateway}"));
+        j.debit(
+            clearing_account(s, gateway)?,
+            amount,
+            format!("paid via {gateway}"),
+        );
     }
     let unpaid = money::sub(order.total_inc_tax, paid_total)?;
-    j.debit(s.require("account.receivable")?, unpaid, if unpaid > 0 { "unpaid" } else { "overpaid" });
+    j.debit(
+        s.require("account.receivable")?,
+        unpaid,
+        if unpaid > 0 { "unpaid" } else { "overpaid" },
+    );
 
     j.finish(Some(s.require("account.rounding")?))
 }
@@ -179,12 +276,20 @@ fn post_taxes(s: &Settings, j: &mut JournalBuilder, order: &Order) -> Result<(),
     if listed != order.total_tax {
         return Err(invalid_input(
             "tax-lines-do-not-add-up",
-            format!("tax lines sum to {} but the order's total tax is {}", money::format(listed), money::format(order.total_tax)),
+            format!(
+                "tax lines sum to {} but the order's total tax is {}",
+                money::format(listed),
+                money::format(order.total_tax)
+            ),
             Some("taxes"),
         ));
     }
     for tax in &order.taxes {
-        if let Some(line) = j.credit(tax_account(s, &tax.code)?, tax.amount, format!("tax {}", tax.name)) {
+        if let Some(line) = j.credit(
+            tax_account(s, &tax.code)?,
+            tax.amount,
+            format!("tax {}", tax.name),
+        ) {
             line.tax_code = tax.code.clone();
         }
     }
@@ -195,7 +300,10 @@ fn post_taxes(s: &Settings, j: &mut JournalBuilder, order: &Order) -> Result<(),
 pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, MappingError> {
     let mut j = JournalBuilder::for_refund(refund, daybook(s));
     let cost_centre = s.get("cost-centre").unwrap_or_default();
-    let returns = s.get("account.returns").map(Ok).unwrap_or_else(|| s.require("account.revenue"))?;
+    let returns = s
+        .get("account.returns")
+        .map(Ok)
+        .unwrap_or_else(|| s.require("account.revenue"))?;
     let shipping = s.require("account.shipping")?;
     let handling = s.get("account.handling").unwrap_or(shipping);
     let wrapping = s.get("account.wrapping").unwrap_or(handling);
@@ -204,7 +312,11 @@ pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, Mapping
     let mut items_tax: Amount = 0;
     for (i, item) in refund.items.iter().enumerate() {
         if item.amount < 0 || item.tax < 0 {
-            return Err(invalid_input("negative-refund-item", "a refund item is negative", Some(&format!("items[{i}]"))));
+            return Err(invalid_input(
+                "negative-refund-item",
+                "a refund item is negative",
+                Some(&format!("items[{i}]")),
+            ));
         }
         items_tax = money::add(items_tax, item.tax)?;
         let (account, memo) = match item.kind {
@@ -223,7 +335,11 @@ pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, Mapping
     if items_tax != refund.total_tax {
         return Err(invalid_input(
             "tax-lines-do-not-add-up",
-            format!("refund items carry {} tax but the refund's total tax is {}", money::format(items_tax), money::format(refund.total_tax)),
+            format!(
+                "refund items carry {} tax but the refund's total tax is {}",
+                money::format(items_tax),
+                money::format(refund.total_tax)
+            ),
             Some("total-tax"),
         ));
     }
@@ -232,10 +348,22 @@ pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, Mapping
     let mut paid_out: Amount = 0;
     for payment in refund.payments.iter().filter(|p| !p.declined) {
         paid_out = money::add(paid_out, payment.amount)?;
-        let gateway = if payment.offline { "offline" } else { payment.provider.as_str() };
-        j.credit(clearing_account(s, gateway)?, payment.amount, format!("refunded via {}", payment.provider));
+        let gateway = if payment.offline {
+            "offline"
+        } else {
+            payment.provider.as_str()
+        };
+        j.credit(
+            clearing_account(s, gateway)?,
+            payment.amount,
+            format!("refunded via {}", payment.provider),
+        );
     }
-    j.credit(s.require("account.receivable")?, money::sub(refund.total, paid_out)?, "refund owed");
+    j.credit(
+        s.require("account.receivable")?,
+        money::sub(refund.total, paid_out)?,
+        "refund owed",
+    );
 
     j.finish(Some(s.require("account.rounding")?))
 }
@@ -244,12 +372,31 @@ pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, Mapping
 pub fn map_customer(s: &Settings, customer: &Customer) -> Result<ErpCustomer, MappingError> {
     let email = customer.email.trim().to_ascii_lowercase();
     if !email.contains('@') {
-        return Err(invalid_input("bad-email", format!("`{}` is not an email address", customer.email), Some("email")));
+        return Err(invalid_input(
+            "bad-email",
+            format!("`{}` is not an email address", customer.email),
+            Some("email"),
+        ));
     }
-    let person = format!("{} {}", customer.first_name.trim(), customer.last_name.trim()).trim().to_string();
-    let name = if !customer.company.trim().is_empty() { customer.company.trim().to_string() } else if !person.is_empty() { person } else { email.clone() };
+    let person = format!(
+        "{} {}",
+        customer.first_name.trim(),
+        customer.last_name.trim()
+    )
+    .trim()
+    .to_string();
+    let name = if !customer.company.trim().is_empty() {
+        customer.company.trim().to_string()
+    } else if !person.is_empty() {
+        person
+    } else {
+        email.clone()
+    };
     let mut attributes = Vec::new();
-    for (setting, attribute) in [("customer.terms", "credit-terms"), ("customer.type", "customer-type")] {
+    for (setting, attribute) in [
+        ("customer.terms", "credit-terms"),
+        ("customer.type", "customer-type"),
+    ] {
         if let Some(value) = s.get(setting) {
             attributes.push((attribute.to_string(), value.to_string()));
         }

@@ -2,7 +2,12 @@
 
 use crate::{ErrorKind, MappingError};
 
-fn error(kind: ErrorKind, code: &str, message: impl Into<String>, path: Option<&str>) -> MappingError {
+fn error(
+    kind: ErrorKind,
+    code: &str,
+    message: impl Into<String>,
+    path: Option<&str>,
+) -> MappingError {
     MappingError {
         kind,
         code: code.to_string(),

@@ -14,7 +14,12 @@ pub struct JournalBuilder {
 }
 
 impl JournalBuilder {
-    pub fn new(daybook: &str, effective_date: &str, currency: &Currency, exchange_rate: Decimal) -> Self {
+    pub fn new(
+        daybook: &str,
+        effective_date: &str,
+        currency: &Currency,
+        exchange_rate: Decimal,
+    ) -> Self {
         JournalBuilder {
             entry: JournalEntry {
                 daybook: daybook.to_string(),
@@ -32,7 +37,12 @@ impl JournalBuilder {
 
     /// An entry dated on the order's creation day, for the order's ledger customer.
     pub fn for_order(order: &Order, daybook: &str) -> Self {
-        let mut builder = Self::new(daybook, date_part(&order.created_at), &order.currency, order.exchange_rate);
+        let mut builder = Self::new(
+            daybook,
+            date_part(&order.created_at),
+            &order.currency,
+            order.exchange_rate,
+        );
         builder.entry.erp_customer = order.erp_customer.clone();
         builder.entry.description = format!("Order {}", order.id);
         builder
@@ -40,7 +50,12 @@ impl JournalBuilder {
 
     /// An entry dated on the refund's day, for the order's ledger customer.
     pub fn for_refund(refund: &Refund, daybook: &str) -> Self {
-        let mut builder = Self::new(daybook, date_part(&refund.created_at), &refund.currency, refund.exchange_rate);
+        let mut builder = Self::new(
+            daybook,
+            date_part(&refund.created_at),
+            &refund.currency,
+            refund.exchange_rate,
+        );
         builder.entry.erp_customer = refund.erp_customer.clone();
         builder.entry.description = format!("Refund {} of order {}", refund.id, refund.order_id);
         builder
@@ -54,12 +69,21 @@ impl JournalBuilder {
     /// Posts `amount` (positive debit, negative credit) to `account`. A zero amount posts
     /// nothing and returns `None`; otherwise the line is returned to set a tax code,
     /// sub-account or cost centre.
-    pub fn post(&mut self, account: &str, amount: Amount, memo: impl Into<String>) -> Option<&mut JournalLine> {
+    pub fn post(
+        &mut self,
+        account: &str,
+        amount: Amount,
+        memo: impl Into<String>,
+    ) -> Option<&mut JournalLine> {
         if amount == 0 {
             return None;
         }
         self.unrounded += i128::from(amount);
-        let (debit, credit) = if amount > 0 { (amount, 0) } else { (0, amount.checked_neg().unwrap_or(i64::MAX)) };
+        let (debit, credit) = if amount > 0 {
+            (amount, 0)
+        } else {
+            (0, amount.checked_neg().unwrap_or(i64::MAX))
+        };
         self.entry.lines.push(JournalLine {
             account: account.to_string(),
             sub_account: String::new(),
@@ -72,11 +96,21 @@ impl JournalBuilder {
         self.entry.lines.last_mut()
     }
 
-    pub fn debit(&mut self, account: &str, amount: Amount, memo: impl Into<String>) -> Option<&mut JournalLine> {
+    pub fn debit(
+        &mut self,
+        account: &str,
+        amount: Amount,
+        memo: impl Into<String>,
+    ) -> Option<&mut JournalLine> {
         self.post(account, amount, memo)
     }
 
-    pub fn credit(&mut self, account: &str, amount: Amount, memo: impl Into<String>) -> Option<&mut JournalLine> {
+    pub fn credit(
+        &mut self,
+        account: &str,
+        amount: Amount,
+        memo: impl Into<String>,
+    ) -> Option<&mut JournalLine> {
         self.post(account, amount.saturating_neg(), memo)
     }
 
@@ -87,10 +121,15 @@ impl JournalBuilder {
     /// one, any difference is an error.
     pub fn finish(mut self, rounding_account: Option<&str>) -> Result<JournalEntry, MappingError> {
         if self.unrounded != 0 {
-            let off = i64::try_from(self.unrounded).map(money::format).unwrap_or_else(|_| "a huge amount".into());
+            let off = i64::try_from(self.unrounded)
+                .map(money::format)
+                .unwrap_or_else(|_| "a huge amount".into());
             return Err(invalid_input(
                 "does-not-balance",
-                format!("{}: debits and credits differ by {off} before rounding", self.entry.description),
+                format!(
+                    "{}: debits and credits differ by {off} before rounding",
+                    self.entry.description
+                ),
                 None,
             ));
         }
@@ -100,16 +139,26 @@ impl JournalBuilder {
             line.credit = money::round(line.credit, self.decimals)?;
             balance = money::add(balance, money::sub(line.debit, line.credit)?)?;
         }
-        self.entry.lines.retain(|line| line.debit != 0 || line.credit != 0);
+        self.entry
+            .lines
+            .retain(|line| line.debit != 0 || line.credit != 0);
         if balance != 0 {
             let Some(account) = rounding_account else {
                 return Err(config_error(
                     "missing-setting",
-                    format!("{} needs a rounding line of {} but no rounding account is set", self.entry.description, money::format(-balance)),
+                    format!(
+                        "{} needs a rounding line of {} but no rounding account is set",
+                        self.entry.description,
+                        money::format(-balance)
+                    ),
                     "account.rounding",
                 ));
             };
-            let (debit, credit) = if balance < 0 { (-balance, 0) } else { (0, balance) };
+            let (debit, credit) = if balance < 0 {
+                (-balance, 0)
+            } else {
+                (0, balance)
+            };
             self.entry.lines.push(JournalLine {
                 account: account.to_string(),
                 sub_account: String::new(),
@@ -134,12 +183,23 @@ mod tests {
     use super::*;
 
     fn usd() -> Currency {
-        Currency { code: "USD".into(), decimals: 2 }
+        Currency {
+            code: "USD".into(),
+            decimals: 2,
+        }
     }
 
     #[test]
     fn rounding_difference_is_booked_explicitly() {
-        let mut j = JournalBuilder::new("SO", "2026-01-02", &usd(), Decimal { digits: 1, scale: 0 });
+        let mut j = JournalBuilder::new(
+            "SO",
+            "2026-01-02",
+            &usd(),
+            Decimal {
+                digits: 1,
+                scale: 0,
+            },
+        );
         j.debit("1100", 10_000, "cash");
         j.credit("4000", 3_333, "a");
         j.credit("4000", 3_333, "b");
@@ -149,12 +209,25 @@ mod tests {
         let credits: i64 = entry.lines.iter().map(|l| l.credit).sum();
         assert_eq!(debits, credits);
         assert!(entry.lines.iter().any(|l| l.account == "7999"));
-        assert!(entry.lines.iter().all(|l| money::is_whole(l.debit + l.credit, 2)));
+        assert!(
+            entry
+                .lines
+                .iter()
+                .all(|l| money::is_whole(l.debit + l.credit, 2))
+        );
     }
 
     #[test]
     fn a_source_that_does_not_add_up_is_refused() {
-        let mut j = JournalBuilder::new("SO", "2026-01-02", &usd(), Decimal { digits: 1, scale: 0 });
+        let mut j = JournalBuilder::new(
+            "SO",
+            "2026-01-02",
+            &usd(),
+            Decimal {
+                digits: 1,
+                scale: 0,
+            },
+        );
         j.debit("1100", 10_000, "cash");
         j.credit("4000", 9_900, "revenue");
         assert_eq!(j.finish(Some("7999")).unwrap_err().code, "does-not-balance");

@@ -55,7 +55,9 @@ pub use settings::Settings;
 #[cfg(all(feature = "order-to-gl", feature = "item-to-catalog"))]
 compile_error!("enable one world per plugin: the `order-to-gl` or the `item-to-catalog` feature");
 #[cfg(not(any(feature = "order-to-gl", feature = "item-to-catalog")))]
-compile_error!("enable the world this plugin implements: the `order-to-gl` or the `item-to-catalog` feature");
+compile_error!(
+    "enable the world this plugin implements: the `order-to-gl` or the `item-to-catalog` feature"
+);
 
 /// The generated bindings for the plugin's world. One world per build: the bindings embed
 /// the world's type, and a component must export everything its world names.
@@ -83,12 +85,12 @@ pub mod bindings {
     });
 }
 
-/// Exports a type implementing [`prelude::Plugin`] and [`prelude::Orders`] as the plugin.
-#[cfg(feature = "order-to-gl")]
-pub use bindings::export_order_to_gl;
 /// Exports a type implementing [`prelude::Plugin`] and [`prelude::Catalog`] as the plugin.
 #[cfg(feature = "item-to-catalog")]
 pub use bindings::export_item_to_catalog;
+/// Exports a type implementing [`prelude::Plugin`] and [`prelude::Orders`] as the plugin.
+#[cfg(feature = "order-to-gl")]
+pub use bindings::export_order_to_gl;
 pub use bindings::ml_connector::mapping::host::LogLevel;
 pub use bindings::ml_connector::mapping::types::*;
 
@@ -99,7 +101,12 @@ pub fn log(level: LogLevel, message: &str) {
 }
 
 /// Builds a [`PluginInfo`] from `(name, required, description)` triples.
-pub fn info(name: &str, version: &str, description: &str, keys: &[(&str, bool, &str)]) -> PluginInfo {
+pub fn info(
+    name: &str,
+    version: &str,
+    description: &str,
+    keys: &[(&str, bool, &str)],
+) -> PluginInfo {
     PluginInfo {
         name: name.to_string(),
         version: version.to_string(),
@@ -117,18 +124,19 @@ pub fn info(name: &str, version: &str, description: &str, keys: &[(&str, bool, &
 
 /// Everything a plugin usually needs, in one `use`.
 pub mod prelude {
-    pub use crate::error::{config_error, internal_error, invalid_input, unsupported};
     #[cfg(feature = "item-to-catalog")]
     pub use crate::bindings::exports::ml_connector::mapping::catalog::Guest as Catalog;
-    pub use crate::journal::JournalBuilder;
-    pub use crate::money;
     #[cfg(feature = "order-to-gl")]
     pub use crate::bindings::exports::ml_connector::mapping::orders::Guest as Orders;
     pub use crate::bindings::exports::ml_connector::mapping::plugin::Guest as Plugin;
-    pub use crate::{info, log, LogLevel, Settings};
+    pub use crate::error::{config_error, internal_error, invalid_input, unsupported};
+    pub use crate::journal::JournalBuilder;
+    pub use crate::money;
     pub use crate::{
-        Address, Amount, CatalogUpdate, Config, ConfigKey, Currency, Customer, Decimal, Discount, DiscountKind, ErpCustomer,
-        ErpItem, ErpPrice, ErrorKind, JournalEntry, JournalLine, MappingError, Order, OrderLine, PaymentTransaction,
-        PluginInfo, Refund, RefundItem, RefundItemKind, RefundPayment, TaxLine, TransactionEvent,
+        Address, Amount, CatalogUpdate, Config, ConfigKey, Currency, Customer, Decimal, Discount,
+        DiscountKind, ErpCustomer, ErpItem, ErpPrice, ErrorKind, JournalEntry, JournalLine,
+        MappingError, Order, OrderLine, PaymentTransaction, PluginInfo, Refund, RefundItem,
+        RefundItemKind, RefundPayment, TaxLine, TransactionEvent,
     };
+    pub use crate::{LogLevel, Settings, info, log};
 }

@@ -19,11 +19,19 @@ pub fn minor_unit(decimals: u8) -> Option<i64> {
 /// Rounds to the currency's minor unit, half away from zero (commercial rounding).
 pub fn round(amount: Amount, decimals: u8) -> Result<Amount, MappingError> {
     let unit = minor_unit(decimals).ok_or_else(|| {
-        invalid_input("unsupported-decimals", format!("currencies with {decimals} decimals are not supported"), None)
+        invalid_input(
+            "unsupported-decimals",
+            format!("currencies with {decimals} decimals are not supported"),
+            None,
+        )
     })?;
     let rem = amount % unit;
     let down = amount - rem;
-    let rounded = if rem.abs() * 2 >= unit { down.checked_add(unit * amount.signum()) } else { Some(down) };
+    let rounded = if rem.abs() * 2 >= unit {
+        down.checked_add(unit * amount.signum())
+    } else {
+        Some(down)
+    };
     rounded.ok_or_else(overflow)
 }
 
@@ -68,19 +76,34 @@ pub fn parse(text: &str) -> Option<Amount> {
     let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
     if whole.is_empty() && frac.is_empty()
         || frac.len() > usize::from(SCALE_DECIMALS)
-        || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        || !whole
+            .bytes()
+            .chain(frac.bytes())
+            .all(|b| b.is_ascii_digit())
     {
         return None;
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-    let frac_value: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac_value: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     let frac_scaled = frac_value * 10_i64.pow(u32::from(SCALE_DECIMALS) - frac.len() as u32);
     let value = whole.checked_mul(SCALE)?.checked_add(frac_scaled)?;
     Some(if negative { -value } else { value })
 }
 
 fn overflow() -> MappingError {
-    invalid_input("amount-overflow", "an amount is too large to represent exactly", None)
+    invalid_input(
+        "amount-overflow",
+        "an amount is too large to represent exactly",
+        None,
+    )
 }
 
 #[cfg(test)]

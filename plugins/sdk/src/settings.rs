@@ -1,7 +1,7 @@
 //! Read access to the connection's settings (`config`, a list of string pairs).
 
-use crate::error::config_error;
 use crate::MappingError;
+use crate::error::config_error;
 
 /// A view over the settings passed to a call. Lookups are linear: settings lists are short.
 #[derive(Clone, Copy)]
@@ -26,15 +26,24 @@ impl<'a> Settings<'a> {
 
     /// The value of `key`, or a `missing-setting` config error naming it.
     pub fn require(&self, key: &str) -> Result<&'a str, MappingError> {
-        self.get(key)
-            .ok_or_else(|| config_error("missing-setting", format!("setting `{key}` is required"), key))
+        self.get(key).ok_or_else(|| {
+            config_error(
+                "missing-setting",
+                format!("setting `{key}` is required"),
+                key,
+            )
+        })
     }
 
     /// The value of the first of `keys` that is set, e.g. a specific account then its default.
     pub fn first_of(&self, keys: &[&str]) -> Result<&'a str, MappingError> {
         keys.iter().find_map(|key| self.get(key)).ok_or_else(|| {
             let last = keys.last().copied().unwrap_or_default();
-            config_error("missing-setting", format!("setting `{last}` is required"), last)
+            config_error(
+                "missing-setting",
+                format!("setting `{last}` is required"),
+                last,
+            )
         })
     }
 
@@ -54,8 +63,15 @@ impl<'a> Settings<'a> {
 
     /// Checks that every key in `required` is set; one error per missing key.
     pub fn require_all(&self, required: &[&str]) -> Result<(), Vec<MappingError>> {
-        let errors: Vec<_> = required.iter().filter_map(|key| self.require(key).err()).collect();
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        let errors: Vec<_> = required
+            .iter()
+            .filter_map(|key| self.require(key).err())
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// Every `(key, value)` whose key starts with `prefix`, with the prefix removed.

@@ -6,7 +6,12 @@ struct Hostile;
 
 impl Plugin for Hostile {
     fn describe() -> PluginInfo {
-        info("infinite-loop", "0.1.0", "Test plugin: never returns from map-order.", &[])
+        info(
+            "infinite-loop",
+            "0.1.0",
+            "Test plugin: never returns from map-order.",
+            &[],
+        )
     }
 
     fn validate_config(_cfg: Config) -> Result<(), Vec<MappingError>> {
@@ -19,19 +24,36 @@ impl Orders for Hostile {
         map_order(&cfg, &order)
     }
     fn map_refund(_cfg: Config, refund: Refund) -> Result<JournalEntry, MappingError> {
-        Err(unsupported("no-refunds", format!("refund {} not handled", refund.id), None))
+        Err(unsupported(
+            "no-refunds",
+            format!("refund {} not handled", refund.id),
+            None,
+        ))
     }
     fn map_customer(_cfg: Config, customer: Customer) -> Result<ErpCustomer, MappingError> {
-        Err(unsupported("no-customers", format!("customer {} not handled", customer.email), None))
+        Err(unsupported(
+            "no-customers",
+            format!("customer {} not handled", customer.email),
+            None,
+        ))
     }
     fn map_orders(cfg: Config, orders: Vec<Order>) -> Vec<Result<JournalEntry, MappingError>> {
         orders.iter().map(|order| map_order(&cfg, order)).collect()
     }
     fn map_refunds(cfg: Config, refunds: Vec<Refund>) -> Vec<Result<JournalEntry, MappingError>> {
-        refunds.into_iter().map(|refund| Self::map_refund(cfg.clone(), refund)).collect()
+        refunds
+            .into_iter()
+            .map(|refund| Self::map_refund(cfg.clone(), refund))
+            .collect()
     }
-    fn map_customers(cfg: Config, customers: Vec<Customer>) -> Vec<Result<ErpCustomer, MappingError>> {
-        customers.into_iter().map(|customer| Self::map_customer(cfg.clone(), customer)).collect()
+    fn map_customers(
+        cfg: Config,
+        customers: Vec<Customer>,
+    ) -> Vec<Result<ErpCustomer, MappingError>> {
+        customers
+            .into_iter()
+            .map(|customer| Self::map_customer(cfg.clone(), customer))
+            .collect()
     }
 }
 

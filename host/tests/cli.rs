@@ -1,0 +1,176 @@
+//! The `ml-connector` binary as a user runs it: `plugins list`, `plugins test`, `demo`,
+//! and the one-line errors for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+fn run(args: &[&str]) -> Output {
+    let cache = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .args(args)
+        .env_remove("ML_CONNECTOR_PLUGIN_DIR")
+        .env_remove("ML_CONNECTOR_SETTINGS")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_string()
+}
+
+#[test]
+fn plugins_test_prints_the_result_fuel_memory_and_time() {
+    let fixture = examples().join("fixtures/order-basic.json");
+    let out = run(&[
+        "plugins",
+        "test",
+        "order-to-gl",
+        fixture.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&fixture).unwrap())
+            .unwrap()["expected"]
+            .clone();
+    assert_eq!(report["output"], expected);
+    assert_eq!(report["error"], serde_json::Value::Null);
+    assert_eq!(report["world"], "order-to-gl");
+    assert!(report["fuel_consumed"].as_u64().unwrap() > 1_000);
+    assert!(report["memory_peak_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(report["sha256"].as_str().unwrap().len(), 64);
+
+    let human = run(&["plugins", "test", "order-to-gl", fixture.to_str().unwrap()]);
+    let stdout = text(&human.stdout);
+    for label in [
+        "plugin   order-to-gl 0.1.0",
+        "result",
+        "fuel     ",
+        "memory   ",
+        "time     ",
+    ] {
+        assert!(stdout.contains(label), "missing {label:?} in\n{stdout}");
+    }
+}
+
+#[test]
+fn plugins_test_exits_1_with_the_plugin_error_when_the_record_does_not_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fixture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(examples().join("fixtures/order-basic.json")).unwrap(),
+    )
+    .unwrap();
+    fixture["input"]["total_tax"] = serde_json::json!(1);
+    let path = dir.path().join("bad-tax.json");
+    std::fs::write(&path, fixture.to_string()).unwrap();
+    let out = run(&["plugins", "test", "order-to-gl", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("error    plugin `order-to-gl` could not map it: tax lines sum to 5.8000"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[tax-lines-do-not-add-up] at `taxes`"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_fixture_that_does_not_parse_gets_a_one_line_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.json");
+    std::fs::write(&path, r#"{"function": "map-order", "input": {"id": 1}"#).unwrap();
+    let out = run(&["plugins", "test", "order-to-gl", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("fixture does not parse"),
+        "{stderr}"
+    );
+
+    std::fs::write(&path, r#"{"function": "map-order", "input": {"id": 1}}"#).unwrap();
+    let out = run(&["plugins", "test", "order-to-gl", path.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("fixture input is not a valid order"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_plugin_gets_a_one_line_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.wasm");
+    std::fs::write(&path, "hello").unwrap();
+    let fixture = examples().join("fixtures/order-basic.json");
+    let out = run(&[
+        "plugins",
+        "test",
+        path.to_str().unwrap(),
+        fixture.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "error: plugin `notes` ({}) is not a WebAssembly file",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn plugins_list_shows_active_plugins_and_why_others_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.wasm"), "garbage").unwrap();
+    let settings = examples().join("settings.toml");
+    let out = run(&[
+        "--settings",
+        settings.to_str().unwrap(),
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
+        "plugins",
+        "list",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let by_name = |name: &str| list.iter().find(|p| p["name"] == name).unwrap().clone();
+    assert_eq!(by_name("order-to-gl")["status"], "active");
+    assert_eq!(by_name("order-to-gl")["world"], "order-to-gl");
+    assert_eq!(by_name("item-to-catalog")["status"], "active");
+    assert_eq!(by_name("broken")["status"], "failed");
+    assert!(
+        by_name("broken")["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("is not a WebAssembly file")
+    );
+
+    let table = text(&run(&["--settings", settings.to_str().unwrap(), "plugins", "list"]).stdout);
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(
+        table.contains("order-to-gl          0.1.0      order-to-gl"),
+        "{table}"
+    );
+}
+
+#[test]
+fn demo_maps_the_examples_as_expected() {
+    let out = run(&["demo", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["all_as_expected"], true);
+    assert_eq!(summary["examples"].as_array().unwrap().len(), 4);
+}

@@ -39,10 +39,10 @@ pub struct Fixture {
 /// A fixture's input, typed by its function.
 #[derive(Debug, Clone)]
 pub enum Input {
-    Order(Order),
-    Refund(Refund),
-    Customer(Customer),
-    Item(ErpItem),
+    Order(Box<Order>),
+    Refund(Box<Refund>),
+    Customer(Box<Customer>),
+    Item(Box<ErpItem>),
 }
 
 /// The outcome of running a fixture.
@@ -101,10 +101,10 @@ impl Fixture {
         }
         let isolation = Isolation::Record;
         Ok(match self.typed_input()? {
-            Input::Order(order) => finish(plugin.map_orders(&[order], isolation, None)),
-            Input::Refund(refund) => finish(plugin.map_refunds(&[refund], isolation, None)),
-            Input::Customer(customer) => finish(plugin.map_customers(&[customer], isolation)),
-            Input::Item(item) => finish(plugin.map_items(&[item], isolation)),
+            Input::Order(order) => finish(plugin.map_orders(&[*order], isolation, None)),
+            Input::Refund(refund) => finish(plugin.map_refunds(&[*refund], isolation, None)),
+            Input::Customer(customer) => finish(plugin.map_customers(&[*customer], isolation)),
+            Input::Item(item) => finish(plugin.map_items(&[*item], isolation)),
         })
     }
 }

@@ -42,6 +42,9 @@ pub enum Isolation {
     Record,
 }
 
+/// The plugin's answer for one record, or the fault that stopped it.
+type Answer<O> = Result<Result<O, MappingError>, Fault>;
+
 /// What one call cost, for `plugins test`, metrics and the audit trail.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CallReport {
@@ -310,8 +313,7 @@ impl LoadedPlugin {
         }
 
         let mut report = CallReport::default();
-        let mut outputs: Vec<(usize, Result<Result<O, MappingError>, Fault>)> =
-            Vec::with_capacity(admitted.len());
+        let mut outputs: Vec<(usize, Answer<O>)> = Vec::with_capacity(admitted.len());
         let all_admitted = admitted.len() == inputs.len();
         let batch_ok = if isolation == Isolation::Batch && admitted.len() > 1 {
             let (outcome, call_report) = if all_admitted {

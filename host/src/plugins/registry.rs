@@ -294,7 +294,7 @@ impl Registry {
                     registry.reload();
                 }
             })
-            .map_err(|e| notify::Error::io(e))?;
+            .map_err(notify::Error::io)?;
         Ok(watcher)
     }
 

@@ -50,14 +50,15 @@ impl Plugin for DefaultItemToCatalog {
         if let Err(e) = s.flag("hide-inactive", true) {
             errors.push(e);
         }
-        if let Some(name) = s.get("name") {
-            if name != "description" && name != "description+description2" {
-                errors.push(config_error(
-                    "bad-setting",
-                    format!("`name` must be description or description+description2, not `{name}`"),
-                    "name",
-                ));
-            }
+        if let Some(name) = s.get("name")
+            && name != "description"
+            && name != "description+description2"
+        {
+            errors.push(config_error(
+                "bad-setting",
+                format!("`name` must be description or description+description2, not `{name}`"),
+                "name",
+            ));
         }
         for (key, _) in &cfg {
             if !CONFIG_KEYS.iter().any(|(name, _, _)| key == name) {

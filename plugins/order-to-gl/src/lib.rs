@@ -326,10 +326,10 @@ pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, Mapping
             RefundItemKind::GiftWrapping => (wrapping, "gift wrapping refunded".to_string()),
             RefundItemKind::Order | RefundItemKind::Fee => (refunds, "order refund".to_string()),
         };
-        if let Some(line) = j.debit(account, item.amount, memo) {
-            if matches!(item.kind, RefundItemKind::Product) {
-                line.cost_centre = cost_centre.to_string();
-            }
+        if let Some(line) = j.debit(account, item.amount, memo)
+            && matches!(item.kind, RefundItemKind::Product)
+        {
+            line.cost_centre = cost_centre.to_string();
         }
     }
     if items_tax != refund.total_tax {

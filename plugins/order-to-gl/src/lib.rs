@@ -104,7 +104,7 @@ const REQUIRED: &[&str] = &[
 
 pub struct DefaultOrderToGl;
 
-impl Plugin for DefaultOrderToGl {
+impl OrderMapper for DefaultOrderToGl {
     fn describe() -> PluginInfo {
         info(
             "order-to-gl",
@@ -114,11 +114,10 @@ impl Plugin for DefaultOrderToGl {
         )
     }
 
-    fn validate_config(cfg: Config) -> Result<(), Vec<MappingError>> {
-        let settings = Settings::new(&cfg);
+    fn validate_config(settings: Settings) -> Result<(), Vec<MappingError>> {
         let mut errors = settings.require_all(REQUIRED).err().unwrap_or_default();
-        for (key, value) in &cfg {
-            let known = CONFIG_KEYS.iter().any(|(name, _, _)| key == name)
+        for (key, value) in settings.with_prefix("") {
+            let known = CONFIG_KEYS.iter().any(|(name, _, _)| key == *name)
                 || ["account.revenue.", "account.tax.", "account.clearing."]
                     .iter()
                     .any(|p| key.starts_with(p));
@@ -142,51 +141,21 @@ impl Plugin for DefaultOrderToGl {
             Err(errors)
         }
     }
-}
 
-impl Orders for DefaultOrderToGl {
-    fn map_order(cfg: Config, order: Order) -> Result<JournalEntry, MappingError> {
-        map_order(&Settings::new(&cfg), &order)
+    fn map_order(settings: Settings, order: &Order) -> Result<JournalEntry, MappingError> {
+        map_order(&settings, order)
     }
 
-    fn map_refund(cfg: Config, refund: Refund) -> Result<JournalEntry, MappingError> {
-        map_refund(&Settings::new(&cfg), &refund)
+    fn map_refund(settings: Settings, refund: &Refund) -> Result<JournalEntry, MappingError> {
+        map_refund(&settings, refund)
     }
 
-    fn map_customer(cfg: Config, customer: Customer) -> Result<ErpCustomer, MappingError> {
-        map_customer(&Settings::new(&cfg), &customer)
-    }
-
-    fn map_orders(cfg: Config, orders: Vec<Order>) -> Vec<Result<JournalEntry, MappingError>> {
-        let settings = Settings::new(&cfg);
-        orders
-            .iter()
-            .map(|order| map_order(&settings, order))
-            .collect()
-    }
-
-    fn map_refunds(cfg: Config, refunds: Vec<Refund>) -> Vec<Result<JournalEntry, MappingError>> {
-        let settings = Settings::new(&cfg);
-        refunds
-            .iter()
-            .map(|refund| map_refund(&settings, refund))
-            .collect()
-    }
-
-    fn map_customers(
-        cfg: Config,
-        customers: Vec<Customer>,
-    ) -> Vec<Result<ErpCustomer, MappingError>> {
-        let settings = Settings::new(&cfg);
-        customers
-            .iter()
-            .map(|customer| map_customer(&settings, customer))
-            .collect()
+    fn map_customer(settings: Settings, customer: &Customer) -> Result<ErpCustomer, MappingError> {
+        map_customer(&settings, customer)
     }
 }
 
-#[cfg(target_arch = "wasm32")]
-ml_connector_plugin::export_order_to_gl!(DefaultOrderToGl);
+ml_connector_plugin::export_order_mapper!(DefaultOrderToGl);
 
 fn daybook<'a>(s: &Settings<'a>) -> &'a str {
     s.get("daybook").unwrap_or("SO")

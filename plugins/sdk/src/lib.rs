@@ -9,44 +9,41 @@
 //!
 //! This crate carries the generated bindings, exact money helpers ([`money`]), a journal
 //! builder that balances and rounds explicitly ([`journal`]), settings access ([`Settings`])
-//! and error constructors ([`error`]). A complete plugin:
+//! and error constructors ([`error`]). A complete `order-to-gl` plugin:
 //!
 //! ```ignore
 //! use ml_connector_plugin::prelude::*;
 //!
 //! struct Flat;
 //!
-//! impl Plugin for Flat {
+//! impl OrderMapper for Flat {
 //!     fn describe() -> PluginInfo {
-//!         info("flat", "0.1.0", "Everything to one revenue account", &[("account.revenue", true, "Revenue account")])
+//!         info("flat", "0.1.0", "Order totals to receivables and revenue", &[("account.revenue", true, "Revenue")])
 //!     }
-//!     fn validate_config(cfg: Config) -> Result<(), Vec<MappingError>> {
-//!         Settings::new(&cfg).require_all(&["account.revenue"])
+//!     fn validate_config(settings: Settings) -> Result<(), Vec<MappingError>> {
+//!         settings.require_all(&["account.revenue"])
 //!     }
-//! }
-//!
-//! impl Orders for Flat {
-//!     fn map_order(cfg: Config, order: Order) -> Result<JournalEntry, MappingError> {
-//!         let s = Settings::new(&cfg);
-//!         let mut j = JournalBuilder::for_order(&order, "SO");
-//!         j.credit(s.require("account.revenue")?, order.subtotal_ex_tax, "revenue");
-//!         j.debit(s.require("account.revenue")?, order.subtotal_ex_tax, "offset");
-//!         j.finish(None)
-//!     }
-//!     // map_refund, map_customer ... ; the batch forms have default-free one-liners:
-//!     fn map_orders(cfg: Config, orders: Vec<Order>) -> Vec<Result<JournalEntry, MappingError>> {
-//!         orders.into_iter().map(|o| Self::map_order(cfg.clone(), o)).collect()
+//!     fn map_order(settings: Settings, order: &Order) -> Result<JournalEntry, MappingError> {
+//!         let mut journal = JournalBuilder::for_order(order, "SO");
+//!         journal.debit("1200", order.total_inc_tax, "receivable");
+//!         journal.credit(settings.require("account.revenue")?, order.total_inc_tax, "revenue");
+//!         journal.finish(None)
 //!     }
 //! }
 //!
-//! ml_connector_plugin::export_order_to_gl!(Flat);
+//! ml_connector_plugin::export_order_mapper!(Flat);
 //! ```
+//!
+//! An `item-to-catalog` plugin implements [`prelude::Plugin`] and [`prelude::Catalog`] and
+//! calls `export_item_to_catalog!`.
 //!
 //! Plugins must be deterministic: they get no clock, files, network or environment. Prefer
 //! `BTreeMap` to `HashMap` (whose random seed would pull in an entropy import).
 
 pub mod error;
 pub mod journal;
+#[cfg(feature = "order-to-gl")]
+pub mod mapper;
 pub mod money;
 mod settings;
 
@@ -131,6 +128,8 @@ pub mod prelude {
     pub use crate::bindings::exports::ml_connector::mapping::plugin::Guest as Plugin;
     pub use crate::error::{config_error, internal_error, invalid_input, unsupported};
     pub use crate::journal::JournalBuilder;
+    #[cfg(feature = "order-to-gl")]
+    pub use crate::mapper::OrderMapper;
     pub use crate::money;
     pub use crate::{
         Address, Amount, CatalogUpdate, Config, ConfigKey, Currency, Customer, Decimal, Discount,

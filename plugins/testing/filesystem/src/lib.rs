@@ -2,9 +2,9 @@
 
 use ml_connector_plugin::prelude::*;
 
-struct Hostile;
+struct TestPlugin;
 
-impl Plugin for Hostile {
+impl OrderMapper for TestPlugin {
     fn describe() -> PluginInfo {
         info(
             "filesystem",
@@ -14,66 +14,12 @@ impl Plugin for Hostile {
         )
     }
 
-    fn validate_config(_cfg: Config) -> Result<(), Vec<MappingError>> {
-        Ok(())
+    fn map_order(settings: Settings, order: &Order) -> Result<JournalEntry, MappingError> {
+        let path = settings.get("path").unwrap_or("/etc/passwd");
+        let mut entry = JournalBuilder::for_order(order, "SO").finish(None)?;
+        entry.description = std::fs::read_to_string(path).unwrap_or_default();
+        Ok(entry)
     }
 }
 
-impl Orders for Hostile {
-    fn map_order(cfg: Config, order: Order) -> Result<JournalEntry, MappingError> {
-        map_order(&cfg, &order)
-    }
-    fn map_refund(_cfg: Config, refund: Refund) -> Result<JournalEntry, MappingError> {
-        Err(unsupported(
-            "no-refunds",
-            format!("refund {} not handled", refund.id),
-            None,
-        ))
-    }
-    fn map_customer(_cfg: Config, customer: Customer) -> Result<ErpCustomer, MappingError> {
-        Err(unsupported(
-            "no-customers",
-            format!("customer {} not handled", customer.email),
-            None,
-        ))
-    }
-    fn map_orders(cfg: Config, orders: Vec<Order>) -> Vec<Result<JournalEntry, MappingError>> {
-        orders.iter().map(|order| map_order(&cfg, order)).collect()
-    }
-    fn map_refunds(cfg: Config, refunds: Vec<Refund>) -> Vec<Result<JournalEntry, MappingError>> {
-        refunds
-            .into_iter()
-            .map(|refund| Self::map_refund(cfg.clone(), refund))
-            .collect()
-    }
-    fn map_customers(
-        cfg: Config,
-        customers: Vec<Customer>,
-    ) -> Vec<Result<ErpCustomer, MappingError>> {
-        customers
-            .into_iter()
-            .map(|customer| Self::map_customer(cfg.clone(), customer))
-            .collect()
-    }
-}
-
-#[allow(dead_code)]
-fn entry(order: &Order, lines: Vec<JournalLine>) -> JournalEntry {
-    JournalEntry {
-        daybook: "SO".into(),
-        effective_date: order.created_at.get(..10).unwrap_or_default().into(),
-        currency: order.currency.code.clone(),
-        exchange_rate: order.exchange_rate,
-        erp_customer: order.erp_customer.clone(),
-        description: format!("Order {}", order.id),
-        lines,
-    }
-}
-
-fn map_order(cfg: &Config, order: &Order) -> Result<JournalEntry, MappingError> {
-    let path = Settings::new(cfg).get("path").unwrap_or("/etc/passwd");
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    Err(invalid_input("stolen", text, None)).or(Ok(entry(order, Vec::new())))
-}
-
-ml_connector_plugin::export_order_to_gl!(Hostile);
+ml_connector_plugin::export_order_mapper!(TestPlugin);

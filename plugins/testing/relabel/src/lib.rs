@@ -2,68 +2,25 @@
 
 use ml_connector_plugin::prelude::*;
 
-struct Hostile;
+struct TestPlugin;
 
-impl Plugin for Hostile {
+impl OrderMapper for TestPlugin {
     fn describe() -> PluginInfo {
         info(
             "relabel",
             "2.0.0",
-            "Test plugin: a second version for hot-reload tests.",
+            "Test plugin: a second version for hot-reload tests; books the order total to two accounts.",
             &[],
         )
     }
 
-    fn validate_config(_cfg: Config) -> Result<(), Vec<MappingError>> {
-        Ok(())
+    fn map_order(_settings: Settings, order: &Order) -> Result<JournalEntry, MappingError> {
+        let mut journal = JournalBuilder::for_order(order, "V2");
+        journal.debit("1200", order.total_inc_tax, "total");
+        journal.credit("4000", order.total_inc_tax, "total");
+        journal.description(format!("Order {} (v2)", order.id));
+        journal.finish(None)
     }
 }
 
-impl Orders for Hostile {
-    fn map_order(cfg: Config, order: Order) -> Result<JournalEntry, MappingError> {
-        map_order(&cfg, &order)
-    }
-    fn map_refund(_cfg: Config, refund: Refund) -> Result<JournalEntry, MappingError> {
-        Err(unsupported(
-            "no-refunds",
-            format!("refund {} not handled", refund.id),
-            None,
-        ))
-    }
-    fn map_customer(_cfg: Config, customer: Customer) -> Result<ErpCustomer, MappingError> {
-        Err(unsupported(
-            "no-customers",
-            format!("customer {} not handled", customer.email),
-            None,
-        ))
-    }
-    fn map_orders(cfg: Config, orders: Vec<Order>) -> Vec<Result<JournalEntry, MappingError>> {
-        orders.iter().map(|order| map_order(&cfg, order)).collect()
-    }
-    fn map_refunds(cfg: Config, refunds: Vec<Refund>) -> Vec<Result<JournalEntry, MappingError>> {
-        refunds
-            .into_iter()
-            .map(|refund| Self::map_refund(cfg.clone(), refund))
-            .collect()
-    }
-    fn map_customers(
-        cfg: Config,
-        customers: Vec<Customer>,
-    ) -> Vec<Result<ErpCustomer, MappingError>> {
-        customers
-            .into_iter()
-            .map(|customer| Self::map_customer(cfg.clone(), customer))
-            .collect()
-    }
-}
-
-fn map_order(_cfg: &Config, order: &Order) -> Result<JournalEntry, MappingError> {
-    let mut journal = JournalBuilder::for_order(order, "V2");
-    journal.debit("1200", order.total_inc_tax, "total");
-    journal.credit("4000", order.total_inc_tax, "total");
-    let mut entry = journal.finish(None)?;
-    entry.description = format!("Order {} (v2)", order.id);
-    Ok(entry)
-}
-
-ml_connector_plugin::export_order_to_gl!(Hostile);
+ml_connector_plugin::export_order_mapper!(TestPlugin);

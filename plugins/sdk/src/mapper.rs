@@ -1,0 +1,111 @@
+//! The short way to write an `order-to-gl` plugin: implement [`OrderMapper`] for a type
+//! and export it with [`export_order_mapper!`](crate::export_order_mapper). The batch
+//! exports map record by record, and refunds and shoppers a plugin does not handle are
+//! declined with an `unsupported` error.
+
+use crate::error::unsupported;
+use crate::{
+    Customer, ErpCustomer, JournalEntry, MappingError, Order, PluginInfo, Refund, Settings,
+};
+
+pub trait OrderMapper {
+    fn describe() -> PluginInfo;
+
+    /// Checks the connection's settings once, at load. Accepts anything by default.
+    fn validate_config(_settings: Settings) -> Result<(), Vec<MappingError>> {
+        Ok(())
+    }
+
+    fn map_order(settings: Settings, order: &Order) -> Result<JournalEntry, MappingError>;
+
+    fn map_refund(_settings: Settings, refund: &Refund) -> Result<JournalEntry, MappingError> {
+        Err(unsupported(
+            "refunds-not-mapped",
+            format!("this plugin does not map refunds (refund {})", refund.id),
+            None,
+        ))
+    }
+
+    fn map_customer(_settings: Settings, customer: &Customer) -> Result<ErpCustomer, MappingError> {
+        Err(unsupported(
+            "customers-not-mapped",
+            format!("this plugin does not map shoppers ({})", customer.email),
+            None,
+        ))
+    }
+}
+
+/// Exports a type implementing [`OrderMapper`] as the plugin.
+#[macro_export]
+macro_rules! export_order_mapper {
+    ($ty:ident) => {
+        impl $crate::prelude::Plugin for $ty {
+            fn describe() -> $crate::PluginInfo {
+                <$ty as $crate::mapper::OrderMapper>::describe()
+            }
+            fn validate_config(cfg: $crate::Config) -> Result<(), Vec<$crate::MappingError>> {
+                <$ty as $crate::mapper::OrderMapper>::validate_config($crate::Settings::new(&cfg))
+            }
+        }
+
+        impl $crate::prelude::Orders for $ty {
+            fn map_order(
+                cfg: $crate::Config,
+                order: $crate::Order,
+            ) -> Result<$crate::JournalEntry, $crate::MappingError> {
+                <$ty as $crate::mapper::OrderMapper>::map_order($crate::Settings::new(&cfg), &order)
+            }
+            fn map_refund(
+                cfg: $crate::Config,
+                refund: $crate::Refund,
+            ) -> Result<$crate::JournalEntry, $crate::MappingError> {
+                <$ty as $crate::mapper::OrderMapper>::map_refund(
+                    $crate::Settings::new(&cfg),
+                    &refund,
+                )
+            }
+            fn map_customer(
+                cfg: $crate::Config,
+                customer: $crate::Customer,
+            ) -> Result<$crate::ErpCustomer, $crate::MappingError> {
+                <$ty as $crate::mapper::OrderMapper>::map_customer(
+                    $crate::Settings::new(&cfg),
+                    &customer,
+                )
+            }
+            fn map_orders(
+                cfg: $crate::Config,
+                orders: Vec<$crate::Order>,
+            ) -> Vec<Result<$crate::JournalEntry, $crate::MappingError>> {
+                let settings = $crate::Settings::new(&cfg);
+                orders
+                    .iter()
+                    .map(|o| <$ty as $crate::mapper::OrderMapper>::map_order(settings, o))
+                    .collect()
+            }
+            fn map_refunds(
+                cfg: $crate::Config,
+                refunds: Vec<$crate::Refund>,
+            ) -> Vec<Result<$crate::JournalEntry, $crate::MappingError>> {
+                let settings = $crate::Settings::new(&cfg);
+                refunds
+                    .iter()
+                    .map(|r| <$ty as $crate::mapper::OrderMapper>::map_refund(settings, r))
+                    .collect()
+            }
+            fn map_customers(
+                cfg: $crate::Config,
+                customers: Vec<$crate::Customer>,
+            ) -> Vec<Result<$crate::ErpCustomer, $crate::MappingError>> {
+                let settings = $crate::Settings::new(&cfg);
+                customers
+                    .iter()
+                    .map(|c| <$ty as $crate::mapper::OrderMapper>::map_customer(settings, c))
+                    .collect()
+            }
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        $crate::export_order_to_gl!($ty);
+    };
+}

@@ -6,9 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::Cli;
-use crate::plugins::Limits;
 use crate::plugins::fixture::Fixture;
-use crate::plugins::registry::load_one;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -45,13 +43,7 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
     let mut summary = Vec::new();
     for (plugin, what, text) in EXAMPLES {
         let fixture = Fixture::parse(text)?;
-        let loaded = load_one(
-            plugin,
-            cli.plugin_dir.as_deref(),
-            &fixture.settings(),
-            &Limits::default(),
-            &cli.cache(),
-        )?;
+        let loaded = cli.load_for_fixture(plugin, &fixture)?;
         let run = fixture.run(&loaded)?;
         let output = run.output.map_err(|e| format!("{what}: {e}"))?;
         let matches = fixture

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::plugins::{CompileCache, Settings};
+use crate::plugins::fixture::Fixture;
+use crate::plugins::registry::load_one;
+use crate::plugins::{CompileCache, Limits, LoadedPlugin, Settings};
 
 #[derive(Parser)]
 #[command(
@@ -116,6 +118,17 @@ impl Cli {
             }
             None => CompileCache::none(),
         }
+    }
+
+    /// Loads `plugin` (a name or a path) with the fixture's settings, outside any registry.
+    fn load_for_fixture(&self, plugin: &str, fixture: &Fixture) -> Result<LoadedPlugin, String> {
+        load_one(
+            plugin,
+            self.plugin_dir.as_deref(),
+            &fixture.settings(),
+            &Limits::default(),
+            &self.cache(),
+        )
     }
 
     /// Settings per plugin name from `--settings`.

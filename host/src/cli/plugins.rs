@@ -7,7 +7,6 @@ use clap::Subcommand;
 
 use super::Cli;
 use crate::plugins::fixture::Fixture;
-use crate::plugins::registry::load_one;
 use crate::plugins::{Limits, Registry, RegistryOptions};
 
 #[derive(Subcommand)]
@@ -89,13 +88,7 @@ fn test(cli: &Cli, plugin: &str, fixture_path: &PathBuf, json: bool) -> Result<E
     let text = std::fs::read_to_string(fixture_path)
         .map_err(|e| format!("cannot read {}: {e}", fixture_path.display()))?;
     let fixture = Fixture::parse(&text).map_err(|e| format!("{}: {e}", fixture_path.display()))?;
-    let loaded = load_one(
-        plugin,
-        cli.plugin_dir.as_deref(),
-        &fixture.settings(),
-        &Limits::default(),
-        &cli.cache(),
-    )?;
+    let loaded = cli.load_for_fixture(plugin, &fixture)?;
     let run = fixture.run(&loaded)?;
     let report = &run.report;
     let limits = loaded.limits();

@@ -136,6 +136,36 @@ fn a_fault_in_a_batch_lands_only_on_the_record_that_caused_it() {
 }
 
 #[test]
+fn a_large_batch_is_split_across_fresh_instances() {
+    let plugin = default_order_plugin();
+    let orders: Vec<_> = (0..600).map(|i| order_with_id(&i.to_string())).collect();
+    let mapped = plugin.map_orders(&orders, Isolation::Batch, None);
+    assert_eq!(mapped.report.instances, 3, "256 + 256 + 88 records");
+    assert_eq!(mapped.results.len(), 600);
+    assert!(mapped.results.iter().all(Result::is_ok));
+    assert_eq!(
+        mapped.results[599].as_ref().unwrap().description,
+        "Order 599"
+    );
+}
+
+#[test]
+fn an_oversized_record_is_refused_before_the_call_and_the_rest_are_mapped() {
+    let plugin = default_order_plugin();
+    let mut big = order_with_id("big");
+    big.attributes = vec![("note".to_string(), "x".repeat(300 * 1024))];
+    let orders = [order_with_id("1"), big, order_with_id("3")];
+    let mapped = plugin.map_orders(&orders, Isolation::Batch, None);
+    assert!(mapped.results[0].is_ok() && mapped.results[2].is_ok());
+    let error = mapped.results[1].as_ref().unwrap_err();
+    assert!(
+        matches!(error, RecordError::InputTooLarge { limit: 262_144, .. }),
+        "{error:?}"
+    );
+    assert_eq!(mapped.report.instances, 1);
+}
+
+#[test]
 fn a_huge_output_is_refused_by_size() {
     let plugin = load_file(HUGE_OUTPUT, vec![]).unwrap();
     let error = map_one(&plugin).unwrap_err();

@@ -28,6 +28,9 @@ pub struct Limits {
     pub max_output_bytes: usize,
     /// Lines in one journal entry.
     pub max_journal_lines: usize,
+    /// Records per instance in batch isolation: a bigger batch is split. Bounds the
+    /// memory a batch needs and the work a fault makes the host redo record by record.
+    pub max_batch_records: usize,
     /// Log text kept per call (host `log` plus stdout and stderr).
     pub log_bytes_per_call: usize,
     /// Consecutive sandbox faults (traps, fuel, time, memory) after which a plugin version
@@ -46,6 +49,7 @@ impl Default for Limits {
             max_input_bytes: 256 * 1024,
             max_output_bytes: 64 * 1024,
             max_journal_lines: 1_000,
+            max_batch_records: 256,
             log_bytes_per_call: 4 * 1024,
             quarantine_after_faults: 5,
         }
@@ -63,6 +67,7 @@ impl Limits {
         self.max_input_bytes = self.max_input_bytes.min(ceiling.max_input_bytes);
         self.max_output_bytes = self.max_output_bytes.min(ceiling.max_output_bytes);
         self.max_journal_lines = self.max_journal_lines.min(ceiling.max_journal_lines);
+        self.max_batch_records = self.max_batch_records.min(ceiling.max_batch_records);
         self.log_bytes_per_call = self.log_bytes_per_call.min(ceiling.log_bytes_per_call);
         self.quarantine_after_faults = self
             .quarantine_after_faults

@@ -45,6 +45,9 @@ pub enum Isolation {
 /// The plugin's answer for one record, or the fault that stopped it.
 type Answer<O> = Result<Result<O, MappingError>, Fault>;
 
+/// What a call into the plugin returns: one answer per record, or a trap.
+type CallResult<O> = wasmtime::Result<Vec<Result<O, MappingError>>>;
+
 /// What one call cost, for `plugins test`, metrics and the audit trail.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CallReport {
@@ -287,13 +290,14 @@ impl LoadedPlugin {
         )
     }
 
-    /// The shared shape of every mapping call: size-check the inputs, call in batch or per
-    /// record, fall back to per record when a batch faults, validate every output.
+    /// The shared shape of every mapping call: size-check the inputs, call in batches
+    /// (at most `max_batch_records` per instance) or per record, fall back to per record
+    /// when a batch faults, validate every output.
     fn map_records<I: WireSize + Clone, O>(
         &self,
         inputs: &[I],
         isolation: Isolation,
-        call: impl Fn(&mut Store<State>, &Bound, &[I]) -> wasmtime::Result<Vec<Result<O, MappingError>>>,
+        call: impl Fn(&mut Store<State>, &Bound, &[I]) -> CallResult<O>,
         check: impl Fn(&I, &O) -> Result<(), String>,
     ) -> Mapped<O> {
         let mut results: Vec<Option<Result<O, RecordError>>> = Vec::with_capacity(inputs.len());
@@ -313,56 +317,34 @@ impl LoadedPlugin {
         }
 
         let mut report = CallReport::default();
-        let mut outputs: Vec<(usize, Answer<O>)> = Vec::with_capacity(admitted.len());
-        let all_admitted = admitted.len() == inputs.len();
-        let batch_ok = if isolation == Isolation::Batch && admitted.len() > 1 {
-            let (outcome, call_report) = if all_admitted {
-                self.run(inputs.len(), |store, bound| call(store, bound, inputs))
-            } else {
-                let batch: Vec<&I> = admitted.iter().map(|&i| &inputs[i]).collect();
-                self.run(batch.len(), |store, bound| {
-                    self.call_refs(store, bound, &batch, &call)
-                })
-            };
-            report.absorb(call_report);
-            match outcome {
-                Ok(answers) if answers.len() == admitted.len() => {
-                    outputs.extend(admitted.iter().copied().zip(answers.into_iter().map(Ok)));
-                    true
-                }
-                Ok(answers) => {
-                    self.record_fault(FaultKind::WrongResultCount {
-                        expected: admitted.len(),
-                        got: answers.len(),
-                    });
-                    false
-                }
-                Err(_) => false,
-            }
-        } else {
-            false
+        let mut answers: Vec<(usize, Answer<O>)> = Vec::with_capacity(admitted.len());
+        let batch_size = match isolation {
+            Isolation::Batch => self.limits.max_batch_records.max(1),
+            Isolation::Record => 1,
         };
-        if !batch_ok {
-            for &i in &admitted {
+        for chunk in admitted.chunks(batch_size) {
+            if chunk.len() > 1 && self.map_batch(inputs, chunk, &call, &mut answers, &mut report) {
+                continue;
+            }
+            for &i in chunk {
                 let (outcome, call_report) = self.run(1, |store, bound| {
                     call(store, bound, std::slice::from_ref(&inputs[i]))
                 });
                 report.absorb(call_report);
-                let answer = outcome.and_then(|answers| {
-                    let got = answers.len();
-                    answers
-                        .into_iter()
-                        .next()
-                        .filter(|_| got == 1)
-                        .ok_or_else(|| {
-                            self.record_fault(FaultKind::WrongResultCount { expected: 1, got })
-                        })
+                let answer = outcome.and_then(|mut one| {
+                    let got = one.len();
+                    match one.pop() {
+                        Some(answer) if got == 1 => Ok(answer),
+                        _ => {
+                            Err(self.record_fault(FaultKind::WrongResultCount { expected: 1, got }))
+                        }
+                    }
                 });
-                outputs.push((i, answer));
+                answers.push((i, answer));
             }
         }
 
-        for (i, answer) in outputs {
+        for (i, answer) in answers {
             results[i] = Some(match answer {
                 Err(fault) => Err(RecordError::Fault(fault)),
                 Ok(Err(error)) => Err(RecordError::Mapping {
@@ -387,21 +369,42 @@ impl LoadedPlugin {
         }
     }
 
-    /// Calls with a batch made of some of the inputs: the bindings take a slice of
-    /// records, so the admitted ones are cloned into one.
-    fn call_refs<I: Clone, O>(
+    /// Maps the records at `chunk` (indices into `inputs`, ascending) in one instance.
+    /// False when the batch faulted: the caller then maps the records one by one, so the
+    /// fault lands on the record that caused it.
+    fn map_batch<I: Clone, O>(
         &self,
-        store: &mut Store<State>,
-        bound: &Bound,
-        batch: &[&I],
-        call: &impl Fn(
-            &mut Store<State>,
-            &Bound,
-            &[I],
-        ) -> wasmtime::Result<Vec<Result<O, MappingError>>>,
-    ) -> wasmtime::Result<Vec<Result<O, MappingError>>> {
-        let owned: Vec<I> = batch.iter().map(|input| (*input).clone()).collect();
-        call(store, bound, &owned)
+        inputs: &[I],
+        chunk: &[usize],
+        call: &impl Fn(&mut Store<State>, &Bound, &[I]) -> CallResult<O>,
+        answers: &mut Vec<(usize, Answer<O>)>,
+        report: &mut CallReport,
+    ) -> bool {
+        let (first, last) = (chunk[0], chunk[chunk.len() - 1]);
+        let (outcome, call_report) = if last - first + 1 == chunk.len() {
+            self.run(chunk.len(), |store, bound| {
+                call(store, bound, &inputs[first..=last])
+            })
+        } else {
+            // Some records between were refused: the bindings take a slice, so copy.
+            let batch: Vec<I> = chunk.iter().map(|&i| inputs[i].clone()).collect();
+            self.run(batch.len(), |store, bound| call(store, bound, &batch))
+        };
+        report.absorb(call_report);
+        match outcome {
+            Ok(batch) if batch.len() == chunk.len() => {
+                answers.extend(chunk.iter().copied().zip(batch.into_iter().map(Ok)));
+                true
+            }
+            Ok(batch) => {
+                self.record_fault(FaultKind::WrongResultCount {
+                    expected: chunk.len(),
+                    got: batch.len(),
+                });
+                false
+            }
+            Err(_) => false,
+        }
     }
 
     /// Runs `call` on a fresh instance armed for `records` records, turning any trap into

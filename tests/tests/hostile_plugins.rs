@@ -109,6 +109,10 @@ fn a_trap_is_reported_with_the_panic_message_and_the_store_is_discarded() {
     };
     assert!(detail.contains("unreachable"), "{detail}");
     assert!(
+        detail.contains("cannot map order panic-1"),
+        "the panic message is kept: {detail}"
+    );
+    assert!(
         fault.to_string().starts_with("plugin `trap` 0.1.0"),
         "{fault}"
     );

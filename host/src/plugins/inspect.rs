@@ -53,9 +53,6 @@ pub struct Inspection {
     pub api_version: String,
     pub imports: Vec<String>,
     pub exports: Vec<String>,
-    /// Whether any WASI interface is imported (a Rust std guest needs a few of `wasi:cli`
-    /// and `wasi:io`; a guest without them gets no WASI context at all).
-    pub needs_wasi: bool,
 }
 
 /// Interfaces a plugin may import, by `package/interface` without version. WASI is
@@ -111,7 +108,6 @@ pub fn inspect(bytes: &[u8], max_bytes: u64) -> Result<Inspection, LoadError> {
     let (world, api_version) = world_of(&exports)?;
     check_version(&api_version)?;
     check_imports(&imports)?;
-    let needs_wasi = imports.iter().any(|name| name.starts_with("wasi:"));
     Ok(Inspection {
         size,
         sha256: sha256_hex(bytes),
@@ -119,7 +115,6 @@ pub fn inspect(bytes: &[u8], max_bytes: u64) -> Result<Inspection, LoadError> {
         api_version,
         imports,
         exports,
-        needs_wasi,
     })
 }
 

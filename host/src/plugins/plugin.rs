@@ -425,11 +425,7 @@ impl LoadedPlugin {
         let time = self.limits.time_for(records);
         let mut store = Store::new(
             engine(),
-            State::new(
-                self.limits.memory_bytes,
-                self.limits.log_bytes_per_call,
-                self.inspection.needs_wasi,
-            ),
+            State::new(self.limits.memory_bytes, self.limits.log_bytes_per_call),
         );
         store.limiter(|state| &mut state.memory);
         store.set_fuel(fuel).expect("fuel is enabled on the engine");
@@ -562,13 +558,17 @@ impl CallReport {
 fn trap_detail(error: &wasmtime::Error, logs: &[String]) -> String {
     let cause = error.root_cause().to_string();
     let cause = cause.lines().next().unwrap_or_default().to_string();
-    match logs.iter().rev().find(|line| line.starts_with("[stderr]")) {
-        Some(stderr) => format!(
-            "{cause}; {}",
-            stderr.lines().take(2).collect::<Vec<_>>().join(" ")
-        ),
-        None => cause,
-    }
+    let Some(stderr) = logs
+        .iter()
+        .rev()
+        .find_map(|line| line.strip_prefix("[stderr]"))
+    else {
+        return cause;
+    };
+    // One line: a Rust panic prints "thread '..' panicked at file:line:col:\nmessage".
+    let stderr: String = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    let stderr: String = stderr.chars().take(400).collect();
+    format!("{cause}; stderr: {stderr}")
 }
 
 /// Admission to the instance pool: calls beyond its size wait instead of failing.

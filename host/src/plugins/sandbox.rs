@@ -39,32 +39,7 @@ struct Wasi {
 }
 
 impl State {
-    /// `with_wasi` gives the instance a deterministic WASI context; plugins that import no
-    /// WASI interface skip its cost.
-    pub fn new(memory_bytes: usize, log_bytes: usize, with_wasi: bool) -> Self {
-        let wasi = with_wasi.then(|| {
-            // stdout and stderr share the log budget; each is capped at the whole of it.
-            let stdout = MemoryOutputPipe::new(log_bytes);
-            let stderr = MemoryOutputPipe::new(log_bytes);
-            let ctx = WasiCtxBuilder::new()
-                .stdin(ClosedInputStream)
-                .stdout(stdout.clone())
-                .stderr(stderr.clone())
-                .wall_clock(FixedClock)
-                .monotonic_clock(FixedClock)
-                .secure_random(Deterministic::new(RANDOM_SEED.to_le_bytes().to_vec()))
-                .insecure_random(Deterministic::new(RANDOM_SEED.to_be_bytes().to_vec()))
-                .insecure_random_seed(RANDOM_SEED)
-                .allow_tcp(false)
-                .allow_udp(false)
-                .allow_ip_name_lookup(false)
-                .build();
-            Wasi {
-                ctx,
-                stdout,
-                stderr,
-            }
-        });
+    pub fn new(memory_bytes: usize, log_bytes: usize) -> Self {
         State {
             memory: MemoryLimiter {
                 cap: memory_bytes,
@@ -73,7 +48,7 @@ impl State {
             },
             log: LogBuffer::new(log_bytes),
             table: ResourceTable::new(),
-            wasi,
+            wasi: None,
         }
     }
 
@@ -101,11 +76,40 @@ impl State {
     }
 }
 
+impl Wasi {
+    /// A deterministic WASI context: stdout and stderr share the log budget (each is
+    /// capped at the whole of it).
+    fn new(log_bytes: usize) -> Wasi {
+        let stdout = MemoryOutputPipe::new(log_bytes);
+        let stderr = MemoryOutputPipe::new(log_bytes);
+        let ctx = WasiCtxBuilder::new()
+            .stdin(ClosedInputStream)
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(FixedClock)
+            .monotonic_clock(FixedClock)
+            .secure_random(Deterministic::new(RANDOM_SEED.to_le_bytes().to_vec()))
+            .insecure_random(Deterministic::new(RANDOM_SEED.to_be_bytes().to_vec()))
+            .insecure_random_seed(RANDOM_SEED)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Wasi {
+            ctx,
+            stdout,
+            stderr,
+        }
+    }
+}
+
 impl WasiView for State {
+    /// Built on the first WASI call, not with the store: Rust std guests import WASI
+    /// (for panic messages) but most calls never use it, and building a context for
+    /// every fresh instance would cost more than the rest of instantiation.
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        let wasi = self.wasi.as_mut().expect(
-            "a WASI context exists for every plugin that imports WASI (inspect::needs_wasi)",
-        );
+        let budget = self.log.budget;
+        let wasi = self.wasi.get_or_insert_with(|| Wasi::new(budget));
         WasiCtxView {
             ctx: &mut wasi.ctx,
             table: &mut self.table,

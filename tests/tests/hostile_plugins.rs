@@ -122,6 +122,32 @@ fn a_trap_is_reported_with_the_panic_message_and_the_store_is_discarded() {
 }
 
 #[test]
+fn a_no_std_plugin_reports_its_panic_message_through_the_host_log() {
+    let plugin = load_file(TRAP_NO_STD, vec![]).unwrap();
+    assert!(
+        !plugin
+            .inspection()
+            .imports
+            .iter()
+            .any(|i| i.starts_with("wasi:")),
+        "a no_std plugin imports no WASI: {:?}",
+        plugin.inspection().imports
+    );
+    let mapped = plugin.map_orders(&[order_with_id("panic-7")], Isolation::Record, None);
+    let fault = fault_of(mapped.results.into_iter().next().unwrap().unwrap_err());
+    assert!(matches!(fault.kind, FaultKind::Trap(_)), "{fault}");
+    assert!(
+        mapped
+            .report
+            .logs
+            .iter()
+            .any(|l| l.starts_with("[error] panicked") && l.contains("cannot map order panic-7")),
+        "{:?}",
+        mapped.report.logs
+    );
+}
+
+#[test]
 fn a_fault_in_a_batch_lands_only_on_the_record_that_caused_it() {
     let plugin = load_file(TRAP, vec![]).unwrap();
     let orders = [

@@ -3,6 +3,14 @@
 //! second line), the price from the configured price list and currency (the latest
 //! effective price), and an inactive item is hidden when `hide-inactive` is on.
 
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
 use ml_connector_plugin::prelude::*;
 
 pub const CONFIG_KEYS: &[(&str, bool, &str)] = &[

@@ -14,6 +14,14 @@
 //! - Customer: a QAD customer named after the company (else the shopper), keyed by the
 //!   normalised email.
 
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
 use ml_connector_plugin::prelude::*;
 
 /// `(key, required, description)` for every setting this plugin reads.

@@ -1,6 +1,7 @@
 //! Constructors for [`MappingError`], one per error kind, with an optional field path.
 
 use crate::{ErrorKind, MappingError};
+use alloc::string::{String, ToString};
 
 fn error(
     kind: ErrorKind,

@@ -4,6 +4,9 @@
 use crate::error::{config_error, invalid_input};
 use crate::money;
 use crate::{Amount, Currency, Decimal, JournalEntry, JournalLine, MappingError, Order, Refund};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 /// Builds one [`JournalEntry`]. Positive amounts are debits, negative ones credits.
 pub struct JournalBuilder {

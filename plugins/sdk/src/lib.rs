@@ -39,6 +39,16 @@
 //!
 //! Plugins must be deterministic: they get no clock, files, network or environment. Prefer
 //! `BTreeMap` to `HashMap` (whose random seed would pull in an entropy import).
+//!
+//! The SDK is `no_std` (it needs only `alloc`), so it serves both kinds of plugin: a std
+//! plugin, and a `#![no_std]` one built with the `no-std` feature, which imports no WASI
+//! at all and so instantiates faster (the default plugins are of this kind).
+
+#![no_std]
+
+extern crate alloc;
+
+use alloc::string::ToString;
 
 pub mod error;
 pub mod journal;
@@ -48,6 +58,15 @@ pub mod money;
 mod settings;
 
 pub use settings::Settings;
+
+/// What the SDK's macros name, so they work in `no_std` plugins too.
+#[doc(hidden)]
+pub mod __private {
+    pub use alloc::vec::Vec;
+}
+
+#[cfg(all(feature = "no-std", target_arch = "wasm32"))]
+mod runtime;
 
 #[cfg(all(feature = "order-to-gl", feature = "item-to-catalog"))]
 compile_error!("enable one world per plugin: the `order-to-gl` or the `item-to-catalog` feature");

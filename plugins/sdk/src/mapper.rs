@@ -7,6 +7,8 @@ use crate::error::unsupported;
 use crate::{
     Customer, ErpCustomer, JournalEntry, MappingError, Order, PluginInfo, Refund, Settings,
 };
+use alloc::format;
+use alloc::vec::Vec;
 
 pub trait OrderMapper {
     fn describe() -> PluginInfo;
@@ -43,7 +45,9 @@ macro_rules! export_order_mapper {
             fn describe() -> $crate::PluginInfo {
                 <$ty as $crate::mapper::OrderMapper>::describe()
             }
-            fn validate_config(cfg: $crate::Config) -> Result<(), Vec<$crate::MappingError>> {
+            fn validate_config(
+                cfg: $crate::Config,
+            ) -> Result<(), $crate::__private::Vec<$crate::MappingError>> {
                 <$ty as $crate::mapper::OrderMapper>::validate_config($crate::Settings::new(&cfg))
             }
         }
@@ -75,8 +79,8 @@ macro_rules! export_order_mapper {
             }
             fn map_orders(
                 cfg: $crate::Config,
-                orders: Vec<$crate::Order>,
-            ) -> Vec<Result<$crate::JournalEntry, $crate::MappingError>> {
+                orders: $crate::__private::Vec<$crate::Order>,
+            ) -> $crate::__private::Vec<Result<$crate::JournalEntry, $crate::MappingError>> {
                 let settings = $crate::Settings::new(&cfg);
                 orders
                     .iter()
@@ -85,8 +89,8 @@ macro_rules! export_order_mapper {
             }
             fn map_refunds(
                 cfg: $crate::Config,
-                refunds: Vec<$crate::Refund>,
-            ) -> Vec<Result<$crate::JournalEntry, $crate::MappingError>> {
+                refunds: $crate::__private::Vec<$crate::Refund>,
+            ) -> $crate::__private::Vec<Result<$crate::JournalEntry, $crate::MappingError>> {
                 let settings = $crate::Settings::new(&cfg);
                 refunds
                     .iter()
@@ -95,8 +99,8 @@ macro_rules! export_order_mapper {
             }
             fn map_customers(
                 cfg: $crate::Config,
-                customers: Vec<$crate::Customer>,
-            ) -> Vec<Result<$crate::ErpCustomer, $crate::MappingError>> {
+                customers: $crate::__private::Vec<$crate::Customer>,
+            ) -> $crate::__private::Vec<Result<$crate::ErpCustomer, $crate::MappingError>> {
                 let settings = $crate::Settings::new(&cfg);
                 customers
                     .iter()

@@ -3,6 +3,7 @@
 //! overflowing. An [`Amount`](crate::Amount) is a count of ten-thousandths of the
 //! currency's major unit (1.00 = 10000).
 
+use alloc::format;
 pub use ml_connector_money::{SCALE, SCALE_DECIMALS, format, minor_unit, parse};
 
 use crate::error::invalid_input;

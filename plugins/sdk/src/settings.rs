@@ -2,6 +2,9 @@
 
 use crate::MappingError;
 use crate::error::config_error;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// A view over the settings passed to a call. Lookups are linear: settings lists are short.
 #[derive(Clone, Copy)]

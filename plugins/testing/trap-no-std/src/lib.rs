@@ -1,0 +1,29 @@
+//! Test plugin: a no_std plugin that panics on orders whose id starts with `panic`, to
+//! show the SDK's panic handler reporting the message. Built by the test suite; never
+//! shipped.
+
+#![no_std]
+
+use ml_connector_plugin::prelude::*;
+
+struct TestPlugin;
+
+impl OrderMapper for TestPlugin {
+    fn describe() -> PluginInfo {
+        info(
+            "trap-no-std",
+            "0.1.0",
+            "Test plugin: a no_std plugin that panics.",
+            &[],
+        )
+    }
+
+    fn map_order(_settings: Settings, order: &Order) -> Result<JournalEntry, MappingError> {
+        if order.id.starts_with("panic") {
+            panic!("cannot map order {}", order.id)
+        }
+        JournalBuilder::for_order(order, "SO").finish(None)
+    }
+}
+
+ml_connector_plugin::export_order_mapper!(TestPlugin);

@@ -343,6 +343,59 @@ fn bad_binaries_get_a_one_line_reason() {
 }
 
 #[test]
+fn a_component_with_the_right_names_but_wrong_types_is_refused_by_name() {
+    let impostor = wasmtime_wat(
+        r#"(component
+             (core module $m (func (export "f") (result i32) i32.const 0))
+             (core instance $i (instantiate $m))
+             (func $f (result u32) (canon lift (core func $i "f")))
+             (instance $plugin (export "describe" (func $f)) (export "validate-config" (func $f)))
+             (instance $orders
+               (export "map-order" (func $f)) (export "map-refund" (func $f))
+               (export "map-customer" (func $f)) (export "map-orders" (func $f))
+               (export "map-refunds" (func $f)) (export "map-customers" (func $f)))
+             (export "ml-connector:mapping/plugin@0.1.0" (instance $plugin))
+             (export "ml-connector:mapping/orders@0.1.0" (instance $orders)))"#,
+    );
+    let error = LoadedPlugin::load(
+        "impostor",
+        &impostor,
+        Limits::default(),
+        vec![],
+        &Default::default(),
+    )
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with("does not match its world: export `describe`"),
+        "{message}"
+    );
+
+    let missing = wasmtime_wat(
+        r#"(component
+             (core module $m (func (export "f") (result i32) i32.const 0))
+             (core instance $i (instantiate $m))
+             (func $f (result u32) (canon lift (core func $i "f")))
+             (instance $plugin (export "describe" (func $f)) (export "validate-config" (func $f)))
+             (instance $orders (export "map-order" (func $f)))
+             (export "ml-connector:mapping/plugin@0.1.0" (instance $plugin))
+             (export "ml-connector:mapping/orders@0.1.0" (instance $orders)))"#,
+    );
+    let error = LoadedPlugin::load(
+        "partial",
+        &missing,
+        Limits::default(),
+        vec![],
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "does not match its world: it does not export function `map-refund`"
+    );
+}
+
+#[test]
 fn a_config_the_plugin_rejects_keeps_it_inactive_with_the_reason() {
     let bytes = ml_connector::plugins::builtin::builtin("order-to-gl").unwrap();
     let settings = vec![

@@ -13,6 +13,7 @@ pub mod builtin;
 pub mod cache;
 pub mod engine;
 pub mod error;
+mod exports;
 pub mod fixture;
 pub mod inspect;
 pub mod limits;

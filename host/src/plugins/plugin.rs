@@ -14,14 +14,14 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use wasmtime::component::InstancePre;
 use wasmtime::{Store, Trap};
 
 use super::bindings::types::*;
-use super::bindings::v0_1::item_to_catalog::{ItemToCatalog, ItemToCatalogPre};
-use super::bindings::v0_1::order_to_gl::{OrderToGl, OrderToGlPre};
 use super::cache::CompileCache;
 use super::engine::{POOL_INSTANCES, engine, ticks};
 use super::error::{Fault, FaultKind, LoadError, RecordError};
+use super::exports::{Bound, Exports};
 use super::inspect::{Inspection, World, inspect};
 use super::limits::Limits;
 use super::sandbox::{State, linker};
@@ -75,19 +75,10 @@ pub struct LoadedPlugin {
     inspection: Inspection,
     limits: Limits,
     settings: Settings,
-    pre: Pre,
+    pre: InstancePre<State>,
+    exports: Exports,
     consecutive_faults: AtomicU32,
     quarantined: AtomicBool,
-}
-
-enum Pre {
-    Orders(OrderToGlPre<State>),
-    Catalog(ItemToCatalogPre<State>),
-}
-
-enum Bound {
-    Orders(OrderToGl),
-    Catalog(ItemToCatalog),
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -113,14 +104,11 @@ impl LoadedPlugin {
     ) -> Result<LoadedPlugin, LoadError> {
         let inspection = inspect(bytes, limits.max_plugin_bytes)?;
         let component = cache.component(bytes, &inspection.sha256)?;
-        let instance_pre = linker()
+        let pre = linker()
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Mismatch(format!("{e:#}")))?;
-        let pre = match inspection.world {
-            World::OrderToGl => OrderToGlPre::new(instance_pre).map(Pre::Orders),
-            World::ItemToCatalog => ItemToCatalogPre::new(instance_pre).map(Pre::Catalog),
-        }
-        .map_err(|e| LoadError::Mismatch(format!("{e:#}")))?;
+        let exports = Exports::find(&component, inspection.world, &inspection.exports)
+            .map_err(LoadError::Mismatch)?;
 
         let mut plugin = LoadedPlugin {
             name: name.to_string(),
@@ -134,9 +122,11 @@ impl LoadedPlugin {
             limits,
             settings,
             pre,
+            exports,
             consecutive_faults: AtomicU32::new(0),
             quarantined: AtomicBool::new(false),
         };
+        plugin.check_types()?;
         let (described, _) = plugin.run(1, |store, bound| bound.describe(store));
         plugin.info = described.map_err(LoadError::Describe)?;
         let (validated, _) = plugin.run(1, |store, bound| {
@@ -189,12 +179,8 @@ impl LoadedPlugin {
             orders,
             isolation,
             |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.orders()?.call_map_order(
-                    store,
-                    &self.settings,
-                    one,
-                )?]),
-                many => bound.orders()?.call_map_orders(store, &self.settings, many),
+                [one] => Ok(vec![bound.map_order(store, &self.settings, one)?]),
+                many => bound.map_orders(store, &self.settings, many),
             },
             |order, entry| {
                 validate::check_journal(
@@ -220,14 +206,8 @@ impl LoadedPlugin {
             refunds,
             isolation,
             |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.orders()?.call_map_refund(
-                    store,
-                    &self.settings,
-                    one,
-                )?]),
-                many => bound
-                    .orders()?
-                    .call_map_refunds(store, &self.settings, many),
+                [one] => Ok(vec![bound.map_refund(store, &self.settings, one)?]),
+                many => bound.map_refunds(store, &self.settings, many),
             },
             |refund, entry| {
                 validate::check_journal(
@@ -252,14 +232,8 @@ impl LoadedPlugin {
             customers,
             isolation,
             |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.orders()?.call_map_customer(
-                    store,
-                    &self.settings,
-                    one,
-                )?]),
-                many => bound
-                    .orders()?
-                    .call_map_customers(store, &self.settings, many),
+                [one] => Ok(vec![bound.map_customer(store, &self.settings, one)?]),
+                many => bound.map_customers(store, &self.settings, many),
             },
             |_, customer| validate::check_customer(customer, &self.limits),
         )
@@ -275,12 +249,8 @@ impl LoadedPlugin {
             items,
             isolation,
             |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.catalog()?.call_map_item(
-                    store,
-                    &self.settings,
-                    one,
-                )?]),
-                many => bound.catalog()?.call_map_items(store, &self.settings, many),
+                [one] => Ok(vec![bound.map_item(store, &self.settings, one)?]),
+                many => bound.map_items(store, &self.settings, many),
             },
             |_, update| {
                 update
@@ -297,7 +267,7 @@ impl LoadedPlugin {
         &self,
         inputs: &[I],
         isolation: Isolation,
-        call: impl Fn(&mut Store<State>, &Bound, &[I]) -> CallResult<O>,
+        call: impl Fn(&mut Store<State>, &Bound<'_>, &[I]) -> CallResult<O>,
         check: impl Fn(&I, &O) -> Result<(), String>,
     ) -> Mapped<O> {
         let mut results: Vec<Option<Result<O, RecordError>>> = Vec::with_capacity(inputs.len());
@@ -376,7 +346,7 @@ impl LoadedPlugin {
         &self,
         inputs: &[I],
         chunk: &[usize],
-        call: &impl Fn(&mut Store<State>, &Bound, &[I]) -> CallResult<O>,
+        call: &impl Fn(&mut Store<State>, &Bound<'_>, &[I]) -> CallResult<O>,
         answers: &mut Vec<(usize, Answer<O>)>,
         report: &mut CallReport,
     ) -> bool {
@@ -407,12 +377,37 @@ impl LoadedPlugin {
         }
     }
 
+    /// A fresh store armed with `fuel`, a `time` deadline and the memory cap.
+    fn store(&self, fuel: u64, time: std::time::Duration) -> Store<State> {
+        let state = State::new(self.limits.memory_bytes, self.limits.log_bytes_per_call);
+        let mut store = Store::new(engine(), state);
+        store.limiter(|state| &mut state.memory);
+        store.set_fuel(fuel).expect("fuel is enabled on the engine");
+        store.set_epoch_deadline(ticks(time));
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Type-checks every export of the plugin's world against the contract, once.
+    fn check_types(&self) -> Result<(), LoadError> {
+        let _slot = PoolSlot::acquire();
+        let mut store = self.store(self.limits.fuel_per_record, self.limits.time_for(1));
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| LoadError::Mismatch(format!("{e:#}")))?;
+        self.exports
+            .bind(instance)
+            .check(&mut store)
+            .map_err(|e| LoadError::Mismatch(format!("{e:#}")))
+    }
+
     /// Runs `call` on a fresh instance armed for `records` records, turning any trap into
     /// a [`Fault`] and keeping the consecutive-fault count for quarantine.
     fn run<R>(
         &self,
         records: usize,
-        call: impl FnOnce(&mut Store<State>, &Bound) -> wasmtime::Result<R>,
+        call: impl FnOnce(&mut Store<State>, &Bound<'_>) -> wasmtime::Result<R>,
     ) -> (Result<R, Fault>, CallReport) {
         let started = Instant::now();
         let mut report = CallReport::default();
@@ -423,18 +418,11 @@ impl LoadedPlugin {
         let _slot = PoolSlot::acquire();
         let fuel = self.limits.fuel_for(records);
         let time = self.limits.time_for(records);
-        let mut store = Store::new(
-            engine(),
-            State::new(self.limits.memory_bytes, self.limits.log_bytes_per_call),
-        );
-        store.limiter(|state| &mut state.memory);
-        store.set_fuel(fuel).expect("fuel is enabled on the engine");
-        store.set_epoch_deadline(ticks(time));
-        store.epoch_deadline_trap();
-
+        let mut store = self.store(fuel, time);
         let outcome = self
+            .pre
             .instantiate(&mut store)
-            .and_then(|bound| call(&mut store, &bound));
+            .and_then(|instance| call(&mut store, &self.exports.bind(instance)));
         report.instances = 1;
         report.fuel_consumed = fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         report.memory_peak = store.data().memory.peak;
@@ -464,13 +452,6 @@ impl LoadedPlugin {
         (outcome, report)
     }
 
-    fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<Bound> {
-        Ok(match &self.pre {
-            Pre::Orders(pre) => Bound::Orders(pre.instantiate(store)?),
-            Pre::Catalog(pre) => Bound::Catalog(pre.instantiate(store)?),
-        })
-    }
-
     /// Counts a fault toward quarantine and returns it.
     fn record_fault(&self, kind: FaultKind) -> Fault {
         let faults = self.consecutive_faults.fetch_add(1, Ordering::Relaxed) + 1;
@@ -490,56 +471,6 @@ impl LoadedPlugin {
             version: self.info.version.clone(),
             sha256: self.inspection.sha256.clone(),
             kind,
-        }
-    }
-}
-
-impl Bound {
-    fn describe(&self, store: &mut Store<State>) -> wasmtime::Result<PluginInfo> {
-        match self {
-            Bound::Orders(b) => b.ml_connector_mapping_plugin().call_describe(store),
-            Bound::Catalog(b) => b.ml_connector_mapping_plugin().call_describe(store),
-        }
-    }
-
-    fn validate_config(
-        &self,
-        store: &mut Store<State>,
-        settings: &Settings,
-    ) -> wasmtime::Result<Result<(), Vec<MappingError>>> {
-        match self {
-            Bound::Orders(b) => b
-                .ml_connector_mapping_plugin()
-                .call_validate_config(store, settings),
-            Bound::Catalog(b) => b
-                .ml_connector_mapping_plugin()
-                .call_validate_config(store, settings),
-        }
-    }
-
-    fn orders(
-        &self,
-    ) -> wasmtime::Result<
-        &super::bindings::v0_1::order_to_gl::exports::ml_connector::mapping::orders::Guest,
-    > {
-        match self {
-            Bound::Orders(b) => Ok(b.ml_connector_mapping_orders()),
-            Bound::Catalog(_) => Err(wasmtime::format_err!(
-                "this is an item-to-catalog plugin; it does not map orders"
-            )),
-        }
-    }
-
-    fn catalog(
-        &self,
-    ) -> wasmtime::Result<
-        &super::bindings::v0_1::item_to_catalog::exports::ml_connector::mapping::catalog::Guest,
-    > {
-        match self {
-            Bound::Catalog(b) => Ok(b.ml_connector_mapping_catalog()),
-            Bound::Orders(_) => Err(wasmtime::format_err!(
-                "this is an order-to-gl plugin; it does not map items"
-            )),
         }
     }
 }

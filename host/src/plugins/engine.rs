@@ -76,7 +76,7 @@ fn config() -> Config {
         .max_memory_size(limits.memory_bytes)
         // Pages a slot keeps mapped after use: a warm slot makes the next instance's
         // first allocations cheap, without pinning much memory per slot.
-        .linear_memory_keep_resident(128 * 1024)
+        .linear_memory_keep_resident(1024 * 1024)
         .table_keep_resident(16 * 1024);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config

@@ -231,7 +231,7 @@ pub fn map_order(s: &Settings, order: &Order) -> Result<JournalEntry, MappingErr
         j.debit(
             clearing_account(s, gateway)?,
             amount,
-            format!("paid via {gateway}"),
+            ["paid via ", gateway].concat(),
         );
     }
     let unpaid = money::sub(order.total_inc_tax, paid_total)?;
@@ -265,7 +265,7 @@ fn post_taxes(s: &Settings, j: &mut JournalBuilder, order: &Order) -> Result<(),
         if let Some(line) = j.credit(
             tax_account(s, &tax.code)?,
             tax.amount,
-            format!("tax {}", tax.name),
+            ["tax ", &tax.name].concat(),
         ) {
             line.tax_code = tax.code.clone();
         }
@@ -333,7 +333,7 @@ pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, Mapping
         j.credit(
             clearing_account(s, gateway)?,
             payment.amount,
-            format!("refunded via {}", payment.provider),
+            ["refunded via ", &payment.provider].concat(),
         );
     }
     j.credit(
@@ -390,21 +390,21 @@ pub fn map_customer(s: &Settings, customer: &Customer) -> Result<ErpCustomer, Ma
 }
 
 fn revenue_account<'a>(s: &Settings<'a>, tax_class: &str) -> Result<&'a str, MappingError> {
-    match s.get(&format!("account.revenue.{tax_class}")) {
+    match s.get_with("account.revenue.", tax_class) {
         Some(account) if !tax_class.is_empty() => Ok(account),
         _ => s.require("account.revenue"),
     }
 }
 
 fn tax_account<'a>(s: &Settings<'a>, code: &str) -> Result<&'a str, MappingError> {
-    match s.get(&format!("account.tax.{code}")) {
+    match s.get_with("account.tax.", code) {
         Some(account) if !code.is_empty() => Ok(account),
         _ => s.require("account.tax"),
     }
 }
 
 fn clearing_account<'a>(s: &Settings<'a>, gateway: &str) -> Result<&'a str, MappingError> {
-    match s.get(&format!("account.clearing.{gateway}")) {
+    match s.get_with("account.clearing.", gateway) {
         Some(account) if !gateway.is_empty() => Ok(account),
         _ => s.require("account.clearing"),
     }

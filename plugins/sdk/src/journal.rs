@@ -47,7 +47,7 @@ impl JournalBuilder {
             order.exchange_rate,
         );
         builder.entry.erp_customer = order.erp_customer.clone();
-        builder.entry.description = format!("Order {}", order.id);
+        builder.entry.description = ["Order ", &order.id].concat();
         builder
     }
 
@@ -60,7 +60,8 @@ impl JournalBuilder {
             refund.exchange_rate,
         );
         builder.entry.erp_customer = refund.erp_customer.clone();
-        builder.entry.description = format!("Refund {} of order {}", refund.id, refund.order_id);
+        builder.entry.description =
+            ["Refund ", &refund.id, " of order ", &refund.order_id].concat();
         builder
     }
 

@@ -19,10 +19,20 @@ impl<'a> Settings<'a> {
 
     /// The value of `key`, if set and not blank.
     pub fn get(&self, key: &str) -> Option<&'a str> {
+        self.get_with(key, "")
+    }
+
+    /// The value of the key `prefix` + `suffix` (e.g. `account.clearing.` + a gateway), if
+    /// set and not blank. Builds no string: it runs once per line on the hot path.
+    pub fn get_with(&self, prefix: &str, suffix: &str) -> Option<&'a str> {
         self.pairs
             .iter()
             .rev()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| {
+                k.len() == prefix.len() + suffix.len()
+                    && k.starts_with(prefix)
+                    && k.ends_with(suffix)
+            })
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
     }

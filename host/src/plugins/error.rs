@@ -43,8 +43,8 @@ pub enum LoadError {
     Mismatch(String),
     #[error("failed to compile: {0}")]
     Compile(String),
-    #[error("faulted while describing itself: {0}")]
-    Describe(Fault),
+    #[error("faulted in `{0}`: {1}")]
+    Faulted(&'static str, Fault),
     #[error("rejected its configuration: {}", describe_mapping_errors(.0))]
     Config(Vec<MappingError>),
 }

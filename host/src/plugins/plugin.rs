@@ -1,8 +1,8 @@
 //! A loaded plugin version and the calls into it.
 //!
 //! Loading runs the whole admission pipeline: inspect (size, component, world, version,
-//! imports) -> compile (or the cache) -> type-check against the world (`InstancePre`) ->
-//! `describe` -> `validate-config`. Only a plugin that passes every step exists as a
+//! imports) -> compile (or the cache) -> resolve imports (`InstancePre`) -> find and
+//! type-check the world's exports -> `describe` -> `validate-config`. Only a plugin that passes every step exists as a
 //! [`LoadedPlugin`].
 //!
 //! Every call gets a fresh store and instance from the `InstancePre`: one per batch, or
@@ -128,12 +128,12 @@ impl LoadedPlugin {
         };
         plugin.check_types()?;
         let (described, _) = plugin.run(1, |store, bound| bound.describe(store));
-        plugin.info = described.map_err(LoadError::Describe)?;
+        plugin.info = described.map_err(|fault| LoadError::Faulted("describe", fault))?;
         let (validated, _) = plugin.run(1, |store, bound| {
             bound.validate_config(store, &plugin.settings)
         });
         validated
-            .map_err(LoadError::Describe)?
+            .map_err(|fault| LoadError::Faulted("validate-config", fault))?
             .map_err(LoadError::Config)?;
         Ok(plugin)
     }

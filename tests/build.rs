@@ -13,6 +13,7 @@ const TEST_PLUGINS: &[&str] = &[
     "filesystem",
     "sockets",
     "relabel",
+    "chatty",
 ];
 
 fn main() {

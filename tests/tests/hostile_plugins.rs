@@ -196,6 +196,36 @@ fn an_oversized_record_is_refused_before_the_call_and_the_rest_are_mapped() {
 }
 
 #[test]
+fn a_chatty_plugin_keeps_working_and_its_output_is_bounded() {
+    let plugin = load_file(CHATTY, vec![]).unwrap();
+    let mapped = plugin.map_orders(&[example_order()], Isolation::Record, None);
+    assert!(mapped.results[0].is_ok(), "{:?}", mapped.results[0]);
+    let budget = Limits::default().log_bytes_per_call;
+    let kept: usize = mapped.report.logs.iter().map(String::len).sum();
+    // Host log lines, stdout and stderr: each within the budget, plus the headers.
+    assert!(kept <= 3 * budget + 200, "kept {kept} bytes of logs");
+    assert!(
+        mapped
+            .report
+            .logs
+            .iter()
+            .any(|l| l.starts_with("[stdout] 0 xxx"))
+    );
+    assert!(
+        mapped
+            .report
+            .logs
+            .iter()
+            .any(|l| l.starts_with("[stderr] 0 xxx"))
+    );
+    let dropped = mapped.report.logs.last().unwrap();
+    assert!(
+        dropped.starts_with("[host] ") && dropped.contains("more log lines dropped"),
+        "{dropped}"
+    );
+}
+
+#[test]
 fn a_huge_output_is_refused_by_size() {
     let plugin = load_file(HUGE_OUTPUT, vec![]).unwrap();
     let error = map_one(&plugin).unwrap_err();

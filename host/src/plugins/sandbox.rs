@@ -3,12 +3,16 @@
 //! the deterministic WASI stand-ins listed in `inspect::ALLOWED_IMPORTS`. Files, sockets,
 //! HTTP and the environment are simply not in the linker.
 
-use std::sync::OnceLock;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
 use wasmtime::{ResourceLimiter, Result};
-use wasmtime_wasi::p2::pipe::{ClosedInputStream, MemoryOutputPipe};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::pipe::ClosedInputStream;
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{
     Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView,
     WasiView,
@@ -34,8 +38,8 @@ pub struct State {
 
 struct Wasi {
     ctx: WasiCtx,
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
+    stdout: CappedOutput,
+    stderr: CappedOutput,
 }
 
 impl State {
@@ -59,8 +63,13 @@ impl State {
             for (stream, pipe) in [("stdout", &wasi.stdout), ("stderr", &wasi.stderr)] {
                 let bytes = pipe.contents();
                 if !bytes.is_empty() {
+                    let full = if bytes.len() >= pipe.capacity {
+                        " [cut at the log budget]"
+                    } else {
+                        ""
+                    };
                     lines.push(format!(
-                        "[{stream}] {}",
+                        "[{stream}] {}{full}",
                         String::from_utf8_lossy(&bytes).trim_end()
                     ));
                 }
@@ -80,8 +89,8 @@ impl Wasi {
     /// A deterministic WASI context: stdout and stderr share the log budget (each is
     /// capped at the whole of it).
     fn new(log_bytes: usize) -> Wasi {
-        let stdout = MemoryOutputPipe::new(log_bytes);
-        let stderr = MemoryOutputPipe::new(log_bytes);
+        let stdout = CappedOutput::new(log_bytes);
+        let stderr = CappedOutput::new(log_bytes);
         let ctx = WasiCtxBuilder::new()
             .stdin(ClosedInputStream)
             .stdout(stdout.clone())
@@ -181,8 +190,16 @@ impl LogBuffer {
         }
     }
 
+    /// Keeps `[level] message` within the budget (the prefix counts too), cutting the
+    /// message at a character boundary; lines past the budget are only counted.
     fn push(&mut self, level: host::LogLevel, message: &str) {
-        let room = self.budget.saturating_sub(self.used);
+        let prefix = match level {
+            host::LogLevel::Debug => "[debug] ",
+            host::LogLevel::Info => "[info] ",
+            host::LogLevel::Warn => "[warn] ",
+            host::LogLevel::Error => "[error] ",
+        };
+        let room = self.budget.saturating_sub(self.used + prefix.len());
         if room == 0 {
             self.dropped += 1;
             return;
@@ -191,16 +208,91 @@ impl LogBuffer {
         while !message.is_char_boundary(cut) {
             cut -= 1;
         }
-        self.used += cut;
-        let level = match level {
-            host::LogLevel::Debug => "debug",
-            host::LogLevel::Info => "info",
-            host::LogLevel::Warn => "warn",
-            host::LogLevel::Error => "error",
-        };
-        let ellipsis = if cut < message.len() { "…" } else { "" };
-        self.lines
-            .push(format!("[{level}] {}{ellipsis}", &message[..cut]));
+        self.used += prefix.len() + cut;
+        self.lines.push([prefix, &message[..cut]].concat());
+    }
+}
+
+/// A plugin's stdout or stderr: keeps the first `capacity` bytes and quietly drops the
+/// rest. A pipe that refused writes instead would fail a chatty plugin (Rust's `println!`
+/// panics when stdout fails).
+#[derive(Clone)]
+struct CappedOutput {
+    capacity: usize,
+    kept: Arc<Mutex<Vec<u8>>>,
+}
+
+impl CappedOutput {
+    fn new(capacity: usize) -> Self {
+        CappedOutput {
+            capacity,
+            kept: Arc::default(),
+        }
+    }
+
+    fn keep(&self, bytes: &[u8]) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let room = self.capacity.saturating_sub(kept.len());
+        kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    fn contents(&self) -> Vec<u8> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl OutputStream for CappedOutput {
+    fn write(&mut self, bytes: wasmtime_wasi_io::bytes::Bytes) -> StreamResult<()> {
+        self.keep(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(64 * 1024)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for CappedOutput {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for CappedOutput {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.keep(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl IsTerminal for CappedOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CappedOutput {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
     }
 }
 

@@ -65,10 +65,10 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List, test and inspect mapping plugins.
+    /// List and test mapping plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
-    /// Map the example order with the built-in plugin and show the journal.
+    /// Map the example order, refund, shopper and item change with the built-in plugins.
     Demo(demo::DemoArgs),
 }
 

@@ -60,7 +60,8 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("native_rust", |b| {
         b.iter(|| {
-            let journal = order_to_gl::map_order(&guest::Settings::new(&settings), &native_order);
+            let policy = order_to_gl::Policy::new(guest::Settings::new(&settings)).unwrap();
+            let journal = order_to_gl::map_order(&policy, &native_order);
             assert!(journal.is_ok());
         })
     });

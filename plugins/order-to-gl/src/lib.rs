@@ -151,11 +151,36 @@ impl OrderMapper for DefaultOrderToGl {
     }
 
     fn map_order(settings: Settings, order: &Order) -> Result<JournalEntry, MappingError> {
-        map_order(&settings, order)
+        map_order(&Policy::new(settings)?, order)
     }
 
     fn map_refund(settings: Settings, refund: &Refund) -> Result<JournalEntry, MappingError> {
-        map_refund(&settings, refund)
+        map_refund(&Policy::new(settings)?, refund)
+    }
+
+    /// Resolves the accounts once for the whole batch.
+    fn map_orders(settings: Settings, orders: &[Order]) -> Vec<Result<JournalEntry, MappingError>> {
+        match Policy::new(settings) {
+            Ok(policy) => orders
+                .iter()
+                .map(|order| map_order(&policy, order))
+                .collect(),
+            Err(error) => orders.iter().map(|_| Err(error.clone())).collect(),
+        }
+    }
+
+    /// Resolves the accounts once for the whole batch.
+    fn map_refunds(
+        settings: Settings,
+        refunds: &[Refund],
+    ) -> Vec<Result<JournalEntry, MappingError>> {
+        match Policy::new(settings) {
+            Ok(policy) => refunds
+                .iter()
+                .map(|refund| map_refund(&policy, refund))
+                .collect(),
+            Err(error) => refunds.iter().map(|_| Err(error.clone())).collect(),
+        }
     }
 
     fn map_customer(settings: Settings, customer: &Customer) -> Result<ErpCustomer, MappingError> {
@@ -165,14 +190,73 @@ impl OrderMapper for DefaultOrderToGl {
 
 ml_connector_plugin::export_order_mapper!(DefaultOrderToGl);
 
-fn daybook<'a>(s: &Settings<'a>) -> &'a str {
-    s.get("daybook").unwrap_or("SO")
+/// The accounts and options of one call, resolved from the settings once: a batch maps
+/// many records with the same settings.
+pub struct Policy<'a> {
+    settings: Settings<'a>,
+    daybook: &'a str,
+    cost_centre: &'a str,
+    revenue: &'a str,
+    returns: &'a str,
+    shipping: &'a str,
+    handling: &'a str,
+    wrapping: &'a str,
+    discounts: &'a str,
+    tax: &'a str,
+    clearing: &'a str,
+    receivable: &'a str,
+    refunds: &'a str,
+    rounding: &'a str,
+}
+
+impl<'a> Policy<'a> {
+    pub fn new(s: Settings<'a>) -> Result<Policy<'a>, MappingError> {
+        let revenue = s.require("account.revenue")?;
+        let returns = s.get("account.returns").unwrap_or(revenue);
+        let shipping = s.require("account.shipping")?;
+        let handling = s.get("account.handling").unwrap_or(shipping);
+        Ok(Policy {
+            settings: s,
+            daybook: s.get("daybook").unwrap_or("SO"),
+            cost_centre: s.get("cost-centre").unwrap_or_default(),
+            revenue,
+            returns,
+            shipping,
+            handling,
+            wrapping: s.get("account.wrapping").unwrap_or(handling),
+            discounts: s.require("account.discounts")?,
+            tax: s.require("account.tax")?,
+            clearing: s.require("account.clearing")?,
+            receivable: s.require("account.receivable")?,
+            refunds: s.get("account.refunds").unwrap_or(returns),
+            rounding: s.require("account.rounding")?,
+        })
+    }
+
+    /// `account.<kind>.<key>` when set (and `key` is not empty), else `default`.
+    fn specific(&self, kind: &str, key: &str, default: &'a str) -> &'a str {
+        if key.is_empty() {
+            return default;
+        }
+        self.settings.get_with(kind, key).unwrap_or(default)
+    }
+
+    fn revenue_account(&self, tax_class: &str) -> &'a str {
+        self.specific("account.revenue.", tax_class, self.revenue)
+    }
+
+    fn tax_account(&self, code: &str) -> &'a str {
+        self.specific("account.tax.", code, self.tax)
+    }
+
+    fn clearing_account(&self, gateway: &str) -> &'a str {
+        self.specific("account.clearing.", gateway, self.clearing)
+    }
 }
 
 /// The journal an order should have in its current state.
-pub fn map_order(s: &Settings, order: &Order) -> Result<JournalEntry, MappingError> {
-    let mut j = JournalBuilder::for_order(order, daybook(s));
-    let cost_centre = s.get("cost-centre").unwrap_or_default();
+pub fn map_order(p: &Policy, order: &Order) -> Result<JournalEntry, MappingError> {
+    let mut j = JournalBuilder::for_order(order, p.daybook);
 
     // Revenue, one line per account, in the order the accounts first appear.
     let mut revenue: Vec<(&str, Amount)> = Vec::new();
@@ -184,7 +268,7 @@ pub fn map_order(s: &Settings, order: &Order) -> Result<JournalEntry, MappingErr
                 Some(&format!("lines[{i}].total-ex-tax")),
             ));
         }
-        let account = revenue_account(s, &line.tax_class)?;
+        let account = p.revenue_account(&line.tax_class);
         match revenue.iter_mut().find(|(a, _)| *a == account) {
             Some((_, total)) => *total = money::add(*total, line.total_ex_tax)?,
             None => revenue.push((account, line.total_ex_tax)),
@@ -192,23 +276,20 @@ pub fn map_order(s: &Settings, order: &Order) -> Result<JournalEntry, MappingErr
     }
     for (account, total) in revenue {
         if let Some(line) = j.credit(account, total, "sales") {
-            line.cost_centre = cost_centre.to_string();
+            line.cost_centre = p.cost_centre.to_string();
         }
     }
 
-    let shipping = s.require("account.shipping")?;
-    let handling = s.get("account.handling").unwrap_or(shipping);
-    let wrapping = s.get("account.wrapping").unwrap_or(handling);
-    j.credit(shipping, order.shipping_ex_tax, "shipping");
-    j.credit(handling, order.handling_ex_tax, "handling");
-    j.credit(wrapping, order.wrapping_ex_tax, "gift wrapping");
+    j.credit(p.shipping, order.shipping_ex_tax, "shipping");
+    j.credit(p.handling, order.handling_ex_tax, "handling");
+    j.credit(p.wrapping, order.wrapping_ex_tax, "gift wrapping");
 
     let discounts = money::sum(order.discounts.iter().map(|d| d.amount))?;
-    if let Some(line) = j.debit(s.require("account.discounts")?, discounts, "discounts") {
-        line.cost_centre = cost_centre.to_string();
+    if let Some(line) = j.debit(p.discounts, discounts, "discounts") {
+        line.cost_centre = p.cost_centre.to_string();
     }
 
-    post_taxes(s, &mut j, order)?;
+    post_taxes(p, &mut j, order)?;
 
     // Money in: captured per gateway, the rest receivable.
     let mut paid_total: Amount = 0;
@@ -229,25 +310,25 @@ pub fn map_order(s: &Settings, order: &Order) -> Result<JournalEntry, MappingErr
     }
     for (gateway, amount) in by_gateway {
         j.debit(
-            clearing_account(s, gateway)?,
+            p.clearing_account(gateway),
             amount,
             ["paid via ", gateway].concat(),
         );
     }
     let unpaid = money::sub(order.total_inc_tax, paid_total)?;
     j.debit(
-        s.require("account.receivable")?,
+        p.receivable,
         unpaid,
         if unpaid > 0 { "unpaid" } else { "overpaid" },
     );
 
-    j.finish(Some(s.require("account.rounding")?))
+    j.finish(Some(p.rounding))
 }
 
-fn post_taxes(s: &Settings, j: &mut JournalBuilder, order: &Order) -> Result<(), MappingError> {
+fn post_taxes(p: &Policy, j: &mut JournalBuilder, order: &Order) -> Result<(), MappingError> {
     let listed = money::sum(order.taxes.iter().map(|t| t.amount))?;
     if order.taxes.is_empty() {
-        j.credit(s.require("account.tax")?, order.total_tax, "tax");
+        j.credit(p.tax, order.total_tax, "tax");
         return Ok(());
     }
     if listed != order.total_tax {
@@ -263,7 +344,7 @@ fn post_taxes(s: &Settings, j: &mut JournalBuilder, order: &Order) -> Result<(),
     }
     for tax in &order.taxes {
         if let Some(line) = j.credit(
-            tax_account(s, &tax.code)?,
+            p.tax_account(&tax.code),
             tax.amount,
             ["tax ", &tax.name].concat(),
         ) {
@@ -274,17 +355,8 @@ fn post_taxes(s: &Settings, j: &mut JournalBuilder, order: &Order) -> Result<(),
 }
 
 /// The journal for one refund.
-pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, MappingError> {
-    let mut j = JournalBuilder::for_refund(refund, daybook(s));
-    let cost_centre = s.get("cost-centre").unwrap_or_default();
-    let returns = s
-        .get("account.returns")
-        .map(Ok)
-        .unwrap_or_else(|| s.require("account.revenue"))?;
-    let shipping = s.require("account.shipping")?;
-    let handling = s.get("account.handling").unwrap_or(shipping);
-    let wrapping = s.get("account.wrapping").unwrap_or(handling);
-    let refunds = s.get("account.refunds").unwrap_or(returns);
+pub fn map_refund(p: &Policy, refund: &Refund) -> Result<JournalEntry, MappingError> {
+    let mut j = JournalBuilder::for_refund(refund, p.daybook);
 
     let mut items_tax: Amount = 0;
     for (i, item) in refund.items.iter().enumerate() {
@@ -297,16 +369,18 @@ pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, Mapping
         }
         items_tax = money::add(items_tax, item.tax)?;
         let (account, memo) = match item.kind {
-            RefundItemKind::Product => (returns, format!("return {} x{}", item.sku, item.quantity)),
-            RefundItemKind::Shipping => (shipping, "shipping refunded".to_string()),
-            RefundItemKind::Handling => (handling, "handling refunded".to_string()),
-            RefundItemKind::GiftWrapping => (wrapping, "gift wrapping refunded".to_string()),
-            RefundItemKind::Order | RefundItemKind::Fee => (refunds, "order refund".to_string()),
+            RefundItemKind::Product => {
+                (p.returns, format!("return {} x{}", item.sku, item.quantity))
+            }
+            RefundItemKind::Shipping => (p.shipping, "shipping refunded".to_string()),
+            RefundItemKind::Handling => (p.handling, "handling refunded".to_string()),
+            RefundItemKind::GiftWrapping => (p.wrapping, "gift wrapping refunded".to_string()),
+            RefundItemKind::Order | RefundItemKind::Fee => (p.refunds, "order refund".to_string()),
         };
         if let Some(line) = j.debit(account, item.amount, memo)
             && matches!(item.kind, RefundItemKind::Product)
         {
-            line.cost_centre = cost_centre.to_string();
+            line.cost_centre = p.cost_centre.to_string();
         }
     }
     if items_tax != refund.total_tax {
@@ -320,7 +394,7 @@ pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, Mapping
             Some("total-tax"),
         ));
     }
-    j.debit(s.require("account.tax")?, refund.total_tax, "tax refunded");
+    j.debit(p.tax, refund.total_tax, "tax refunded");
 
     let mut paid_out: Amount = 0;
     for payment in refund.payments.iter().filter(|p| !p.declined) {
@@ -331,18 +405,18 @@ pub fn map_refund(s: &Settings, refund: &Refund) -> Result<JournalEntry, Mapping
             payment.provider.as_str()
         };
         j.credit(
-            clearing_account(s, gateway)?,
+            p.clearing_account(gateway),
             payment.amount,
             ["refunded via ", &payment.provider].concat(),
         );
     }
     j.credit(
-        s.require("account.receivable")?,
+        p.receivable,
         money::sub(refund.total, paid_out)?,
         "refund owed",
     );
 
-    j.finish(Some(s.require("account.rounding")?))
+    j.finish(Some(p.rounding))
 }
 
 /// The QAD customer for a first-time shopper.
@@ -387,25 +461,4 @@ pub fn map_customer(s: &Settings, customer: &Customer) -> Result<ErpCustomer, Ma
         address: customer.billing_address.clone(),
         attributes,
     })
-}
-
-fn revenue_account<'a>(s: &Settings<'a>, tax_class: &str) -> Result<&'a str, MappingError> {
-    match s.get_with("account.revenue.", tax_class) {
-        Some(account) if !tax_class.is_empty() => Ok(account),
-        _ => s.require("account.revenue"),
-    }
-}
-
-fn tax_account<'a>(s: &Settings<'a>, code: &str) -> Result<&'a str, MappingError> {
-    match s.get_with("account.tax.", code) {
-        Some(account) if !code.is_empty() => Ok(account),
-        _ => s.require("account.tax"),
-    }
-}
-
-fn clearing_account<'a>(s: &Settings<'a>, gateway: &str) -> Result<&'a str, MappingError> {
-    match s.get_with("account.clearing.", gateway) {
-        Some(account) if !gateway.is_empty() => Ok(account),
-        _ => s.require("account.clearing"),
-    }
 }

@@ -28,6 +28,37 @@ pub trait OrderMapper {
         ))
     }
 
+    /// The batch form; maps one by one unless a plugin has something to share across the
+    /// batch (accounts resolved once, say).
+    fn map_orders(settings: Settings, orders: &[Order]) -> Vec<Result<JournalEntry, MappingError>> {
+        orders
+            .iter()
+            .map(|order| Self::map_order(settings, order))
+            .collect()
+    }
+
+    /// The batch form of `map_refund`.
+    fn map_refunds(
+        settings: Settings,
+        refunds: &[Refund],
+    ) -> Vec<Result<JournalEntry, MappingError>> {
+        refunds
+            .iter()
+            .map(|refund| Self::map_refund(settings, refund))
+            .collect()
+    }
+
+    /// The batch form of `map_customer`.
+    fn map_customers(
+        settings: Settings,
+        customers: &[Customer],
+    ) -> Vec<Result<ErpCustomer, MappingError>> {
+        customers
+            .iter()
+            .map(|customer| Self::map_customer(settings, customer))
+            .collect()
+    }
+
     fn map_customer(_settings: Settings, customer: &Customer) -> Result<ErpCustomer, MappingError> {
         Err(unsupported(
             "customers-not-mapped",
@@ -81,31 +112,28 @@ macro_rules! export_order_mapper {
                 cfg: $crate::Config,
                 orders: $crate::__private::Vec<$crate::Order>,
             ) -> $crate::__private::Vec<Result<$crate::JournalEntry, $crate::MappingError>> {
-                let settings = $crate::Settings::new(&cfg);
-                orders
-                    .iter()
-                    .map(|o| <$ty as $crate::mapper::OrderMapper>::map_order(settings, o))
-                    .collect()
+                <$ty as $crate::mapper::OrderMapper>::map_orders(
+                    $crate::Settings::new(&cfg),
+                    &orders,
+                )
             }
             fn map_refunds(
                 cfg: $crate::Config,
                 refunds: $crate::__private::Vec<$crate::Refund>,
             ) -> $crate::__private::Vec<Result<$crate::JournalEntry, $crate::MappingError>> {
-                let settings = $crate::Settings::new(&cfg);
-                refunds
-                    .iter()
-                    .map(|r| <$ty as $crate::mapper::OrderMapper>::map_refund(settings, r))
-                    .collect()
+                <$ty as $crate::mapper::OrderMapper>::map_refunds(
+                    $crate::Settings::new(&cfg),
+                    &refunds,
+                )
             }
             fn map_customers(
                 cfg: $crate::Config,
                 customers: $crate::__private::Vec<$crate::Customer>,
             ) -> $crate::__private::Vec<Result<$crate::ErpCustomer, $crate::MappingError>> {
-                let settings = $crate::Settings::new(&cfg);
-                customers
-                    .iter()
-                    .map(|c| <$ty as $crate::mapper::OrderMapper>::map_customer(settings, c))
-                    .collect()
+                <$ty as $crate::mapper::OrderMapper>::map_customers(
+                    $crate::Settings::new(&cfg),
+                    &customers,
+                )
             }
         }
 

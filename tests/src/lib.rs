@@ -42,6 +42,20 @@ pub fn order_settings() -> Settings {
     order_fixture().settings()
 }
 
+/// Loads plugin bytes with no settings, default limits and no compile cache.
+pub fn load_bytes(
+    name: &str,
+    bytes: &[u8],
+) -> Result<LoadedPlugin, ml_connector::plugins::LoadError> {
+    LoadedPlugin::load(
+        name,
+        bytes,
+        Limits::default(),
+        Vec::new(),
+        &CompileCache::none(),
+    )
+}
+
 /// Loads a plugin file with default limits and no compile cache.
 pub fn load_file(path: &str, settings: Settings) -> Result<LoadedPlugin, String> {
     load_with_limits(path, settings, Limits::default())

@@ -326,23 +326,10 @@ fn hostile_calls_running_beside_good_ones_do_not_disturb_them() {
 
 #[test]
 fn bad_binaries_get_a_one_line_reason() {
-    let garbage = LoadedPlugin::load(
-        "garbage",
-        b"\0asm\x0d\0\x01\0not really",
-        Limits::default(),
-        vec![],
-        &Default::default(),
-    );
+    let garbage = load_bytes("garbage", b"\0asm\x0d\0\x01\0not really");
     assert!(matches!(garbage, Err(LoadError::Invalid(_))));
     let core = wasmtime_wat("(module (func (export \"map-order\")))");
-    let error = LoadedPlugin::load(
-        "core",
-        &core,
-        Limits::default(),
-        vec![],
-        &Default::default(),
-    )
-    .unwrap_err();
+    let error = load_bytes("core", &core).unwrap_err();
     assert!(
         error
             .to_string()
@@ -355,14 +342,7 @@ fn bad_binaries_get_a_one_line_reason() {
              (export "ml-connector:mapping/plugin@0.2.0" (instance $i))
              (export "ml-connector:mapping/orders@0.2.0" (instance $i)))"#,
     );
-    let error = LoadedPlugin::load(
-        "future",
-        &future,
-        Limits::default(),
-        vec![],
-        &Default::default(),
-    )
-    .unwrap_err();
+    let error = load_bytes("future", &future).unwrap_err();
     assert_eq!(
         error.to_string(),
         "was built against contract version 0.2.0; this host supports 0.1.x"
@@ -387,14 +367,7 @@ fn a_component_with_the_right_names_but_wrong_types_is_refused_by_name() {
              (export "ml-connector:mapping/plugin@0.1.0" (instance $plugin))
              (export "ml-connector:mapping/orders@0.1.0" (instance $orders)))"#,
     );
-    let error = LoadedPlugin::load(
-        "impostor",
-        &impostor,
-        Limits::default(),
-        vec![],
-        &Default::default(),
-    )
-    .unwrap_err();
+    let error = load_bytes("impostor", &impostor).unwrap_err();
     let message = error.to_string();
     assert!(
         message.starts_with("does not match its world: export `describe`"),
@@ -411,14 +384,7 @@ fn a_component_with_the_right_names_but_wrong_types_is_refused_by_name() {
              (export "ml-connector:mapping/plugin@0.1.0" (instance $plugin))
              (export "ml-connector:mapping/orders@0.1.0" (instance $orders)))"#,
     );
-    let error = LoadedPlugin::load(
-        "partial",
-        &missing,
-        Limits::default(),
-        vec![],
-        &Default::default(),
-    )
-    .unwrap_err();
+    let error = load_bytes("partial", &missing).unwrap_err();
     assert_eq!(
         error.to_string(),
         "does not match its world: it does not export function `map-refund`"

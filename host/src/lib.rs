@@ -2,6 +2,7 @@
 //! mappings run as sandboxed WebAssembly components ([`plugins`]); money is exact
 //! ([`money`]).
 
+pub mod bigcommerce;
 pub mod cli;
 pub mod money;
 pub mod plugins;

@@ -1,0 +1,9 @@
+//! BigCommerce: wire formats (exact money, dates), error decoding and webhook signature
+//! checks. The HTTP client, rate-limit pacer and simulator build on these.
+
+pub mod error;
+pub mod signature;
+pub mod wire;
+
+pub use error::{ApiError, Retry};
+pub use signature::{Rejection, WebhookAuth};

@@ -1,0 +1,111 @@
+//! BigCommerce's wire formats, parsed exactly.
+//!
+//! Money arrives as four-decimal strings (`"12.3400"`, V2 orders) or as JSON numbers with
+//! two decimals (`12.34`, V3 catalog and refunds). Both become an exact [`Amount`] from
+//! the JSON text itself, never through a float. Dates arrive as RFC 2822 (V2:
+//! `Tue, 20 Nov 2012 00:00:00 +0000`) or RFC 3339 (V3).
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+use time::format_description::well_known::{Rfc2822, Rfc3339};
+
+use crate::money::{self, Amount};
+
+/// An amount from a JSON string or number, exactly; more than four decimals, an exponent
+/// or anything else is an error that quotes the value.
+pub fn parse_amount(json: &str) -> Option<Amount> {
+    let text = json.trim();
+    let inner = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    money::parse(inner)
+}
+
+/// `#[serde(deserialize_with = "amount")]` for a money field in either form.
+pub fn amount<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Amount, D::Error> {
+    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    parse_amount(raw.get()).ok_or_else(|| {
+        D::Error::custom(format!(
+            "`{}` is not an exact amount with at most 4 decimals",
+            raw.get()
+        ))
+    })
+}
+
+/// A date in RFC 3339 or RFC 2822.
+pub fn parse_date(text: &str) -> Result<OffsetDateTime, String> {
+    let text = text.trim();
+    OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| OffsetDateTime::parse(text, &Rfc2822))
+        .map_err(|_| format!("`{text}` is not an RFC 3339 or RFC 2822 date"))
+}
+
+/// `#[serde(deserialize_with = "date")]` for a date field in either form.
+pub fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_date(&text).map_err(D::Error::custom)
+}
+
+/// RFC 3339 in UTC, the form the contract and the audit trail use.
+pub fn to_rfc3339(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .expect("a UTC date formats as RFC 3339")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Priced {
+        #[serde(deserialize_with = "amount")]
+        price: Amount,
+    }
+
+    #[test]
+    fn amounts_parse_exactly_from_strings_and_numbers() {
+        let from_string: Priced = serde_json::from_str(r#"{"price": "12.3400"}"#).unwrap();
+        let from_number: Priced = serde_json::from_str(r#"{"price": 12.34}"#).unwrap();
+        assert_eq!(from_string.price, 123_400);
+        assert_eq!(from_number.price, 123_400);
+        // 0.1 + 0.2 style values stay exact: no float is ever involved.
+        let tenth: Priced = serde_json::from_str(r#"{"price": 0.1}"#).unwrap();
+        assert_eq!(tenth.price, 1_000);
+        let large: Priced = serde_json::from_str(r#"{"price": "92233720368547.5807"}"#).unwrap();
+        assert_eq!(large.price, 922_337_203_685_475_807);
+    }
+
+    #[test]
+    fn inexact_or_malformed_amounts_are_refused_with_the_value() {
+        for bad in [
+            r#"{"price": 1.23456}"#,
+            r#"{"price": 1e3}"#,
+            r#"{"price": "abc"}"#,
+            r#"{"price": null}"#,
+        ] {
+            let error = serde_json::from_str::<Priced>(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad} parsed"));
+            assert!(
+                error.to_string().contains("is not an exact amount"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_parse_from_rfc_2822_and_rfc_3339() {
+        let v2 = parse_date("Tue, 20 Nov 2012 00:00:00 +0000").unwrap();
+        assert_eq!(to_rfc3339(v2), "2012-11-20T00:00:00Z");
+        let v3 = parse_date("2024-05-06T10:00:00+02:00").unwrap();
+        assert_eq!(to_rfc3339(v3), "2024-05-06T08:00:00Z");
+        assert_eq!(
+            parse_date("2024-05-06").unwrap_err(),
+            "`2024-05-06` is not an RFC 3339 or RFC 2822 date"
+        );
+    }
+}

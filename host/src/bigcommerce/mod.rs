@@ -1,13 +1,15 @@
-//! BigCommerce: wire formats (exact money, dates), error decoding and webhook signature
-//! checks, the rate-limit pacer and per-order locks. The HTTP client and the simulator
-//! build on these.
+//! BigCommerce: the per-store API client (orders so far) with its rate-limit pacer,
+//! exact wire formats (money, dates), error decoding, per-order locks and webhook
+//! signature checks.
 
+pub mod client;
 pub mod error;
 pub mod order_locks;
 pub mod pacer;
 pub mod signature;
 pub mod wire;
 
+pub use client::{Client, ClientError, OrderSummary, StoreConfig};
 pub use error::{ApiError, Retry};
 pub use order_locks::OrderLocks;
 pub use pacer::{Pacer, Priority, RateHeaders};

@@ -19,6 +19,18 @@ fn drop_plugin(path: &Path, bytes: &[u8]) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
+/// `<dir>/<name>/plugin.wasm` (the relabel test plugin) with `manifest` as its plugin.toml.
+fn plugin_folder(dir: &Path, name: &str, manifest: &str) -> std::path::PathBuf {
+    let folder = dir.join(name);
+    std::fs::create_dir(&folder).unwrap();
+    drop_plugin(
+        &folder.join("plugin.wasm"),
+        &std::fs::read(RELABEL).unwrap(),
+    );
+    std::fs::write(folder.join("plugin.toml"), manifest).unwrap();
+    folder
+}
+
 fn options(dir: &Path, cache: CompileCache) -> RegistryOptions {
     let mut settings = BTreeMap::new();
     settings.insert("orders".to_string(), order_settings());
@@ -195,17 +207,11 @@ fn a_broken_plugin_beside_good_ones_is_reported_and_the_rest_stay_active() {
 #[test]
 fn a_directory_plugin_overrides_the_builtin_and_removing_it_brings_the_builtin_back() {
     let dir = tempfile::tempdir().unwrap();
-    let folder = dir.path().join("order-to-gl");
-    std::fs::create_dir(&folder).unwrap();
-    drop_plugin(
-        &folder.join("plugin.wasm"),
-        &std::fs::read(RELABEL).unwrap(),
-    );
-    std::fs::write(
-        folder.join("plugin.toml"),
+    let folder = plugin_folder(
+        dir.path(),
+        "order-to-gl",
         "[limits]\nfuel_per_record = 2000000\n\n[config]\nnote = \"from plugin.toml\"\n",
-    )
-    .unwrap();
+    );
     let (registry, _) = Registry::open(options(dir.path(), CompileCache::none()));
     let plugin = registry.get("order-to-gl").unwrap();
     assert_eq!(plugin.info().version, "2.0.0");
@@ -233,17 +239,11 @@ fn a_directory_plugin_overrides_the_builtin_and_removing_it_brings_the_builtin_b
 #[test]
 fn a_plugin_toml_cannot_raise_limits_past_the_host_ceiling() {
     let dir = tempfile::tempdir().unwrap();
-    let folder = dir.path().join("greedy");
-    std::fs::create_dir(&folder).unwrap();
-    drop_plugin(
-        &folder.join("plugin.wasm"),
-        &std::fs::read(RELABEL).unwrap(),
-    );
-    std::fs::write(
-        folder.join("plugin.toml"),
+    let folder = plugin_folder(
+        dir.path(),
+        "greedy",
         "[limits]\nmemory_bytes = 4294967296\n",
-    )
-    .unwrap();
+    );
     let (registry, _) = Registry::open(options(dir.path(), CompileCache::none()));
     assert_eq!(
         registry.get("greedy").unwrap().limits().memory_bytes,

@@ -68,15 +68,7 @@ impl Plugin for DefaultItemToCatalog {
                 "name",
             ));
         }
-        for (key, _) in &cfg {
-            if !CONFIG_KEYS.iter().any(|(name, _, _)| key == name) {
-                errors.push(config_error(
-                    "unknown-setting",
-                    format!("unknown setting `{key}`"),
-                    key,
-                ));
-            }
-        }
+        errors.extend(s.unknown(CONFIG_KEYS, &[]));
         if errors.is_empty() {
             Ok(())
         } else {

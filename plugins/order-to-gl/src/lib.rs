@@ -124,25 +124,22 @@ impl OrderMapper for DefaultOrderToGl {
 
     fn validate_config(settings: Settings) -> Result<(), Vec<MappingError>> {
         let mut errors = settings.require_all(REQUIRED).err().unwrap_or_default();
-        for (key, value) in settings.with_prefix("") {
-            let known = CONFIG_KEYS.iter().any(|(name, _, _)| key == *name)
-                || ["account.revenue.", "account.tax.", "account.clearing."]
-                    .iter()
-                    .any(|p| key.starts_with(p));
-            if !known {
-                errors.push(config_error(
-                    "unknown-setting",
-                    format!("unknown setting `{key}`"),
-                    key,
-                ));
-            } else if key.starts_with("account.") && value.trim().is_empty() {
+        let per_key = ["account.revenue.", "account.tax.", "account.clearing."];
+        let unknown = settings.unknown(CONFIG_KEYS, &per_key);
+        for (key, value) in settings.with_prefix("account.") {
+            let key = ["account.", key].concat();
+            let reported = unknown
+                .iter()
+                .any(|e| e.path.as_deref() == Some(key.as_str()));
+            if value.trim().is_empty() && !reported {
                 errors.push(config_error(
                     "missing-setting",
                     format!("setting `{key}` is empty"),
-                    key,
+                    &key,
                 ));
             }
         }
+        errors.extend(unknown);
         if errors.is_empty() {
             Ok(())
         } else {

@@ -88,15 +88,9 @@ impl JournalBuilder {
         } else {
             (0, amount.checked_neg().unwrap_or(i64::MAX))
         };
-        self.entry.lines.push(JournalLine {
-            account: account.to_string(),
-            sub_account: String::new(),
-            cost_centre: String::new(),
-            debit,
-            credit,
-            memo: memo.into(),
-            tax_code: String::new(),
-        });
+        self.entry
+            .lines
+            .push(line(account, debit, credit, memo.into()));
         self.entry.lines.last_mut()
     }
 
@@ -163,17 +157,24 @@ impl JournalBuilder {
             } else {
                 (0, balance)
             };
-            self.entry.lines.push(JournalLine {
-                account: account.to_string(),
-                sub_account: String::new(),
-                cost_centre: String::new(),
-                debit,
-                credit,
-                memo: "rounding".to_string(),
-                tax_code: String::new(),
-            });
+            self.entry
+                .lines
+                .push(line(account, debit, credit, "rounding".to_string()));
         }
         Ok(self.entry)
+    }
+}
+
+/// A line with no sub-account, cost centre or tax code.
+fn line(account: &str, debit: Amount, credit: Amount, memo: String) -> JournalLine {
+    JournalLine {
+        account: account.to_string(),
+        sub_account: String::new(),
+        cost_centre: String::new(),
+        debit,
+        credit,
+        memo,
+        tax_code: String::new(),
     }
 }
 

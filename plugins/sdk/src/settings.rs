@@ -87,6 +87,21 @@ impl<'a> Settings<'a> {
         }
     }
 
+    /// An `unknown-setting` error for every key that is neither one of `keys` (the
+    /// plugin's `(name, required, description)` list) nor starts with one of `prefixes`:
+    /// a misspelt setting is an error, not silently ignored.
+    pub fn unknown(&self, keys: &[(&str, bool, &str)], prefixes: &[&str]) -> Vec<MappingError> {
+        self.pairs
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .filter(|key| {
+                !keys.iter().any(|(name, _, _)| key == name)
+                    && !prefixes.iter().any(|p| key.starts_with(p))
+            })
+            .map(|key| config_error("unknown-setting", format!("unknown setting `{key}`"), key))
+            .collect()
+    }
+
     /// Every `(key, value)` whose key starts with `prefix`, with the prefix removed.
     pub fn with_prefix(&self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.pairs

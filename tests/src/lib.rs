@@ -1,5 +1,8 @@
 //! Shared helpers for the end-to-end tests: the test plugins' paths, the example records
-//! and settings from `examples/fixtures`, and small loaders.
+//! and settings from `examples/fixtures`, small loaders, the reference specs' location,
+//! and the OpenAPI conformance checker.
+
+pub mod openapi;
 
 use ml_connector::plugins::fixture::Fixture;
 use ml_connector::plugins::types::{Order, Refund};
@@ -87,4 +90,86 @@ pub fn default_order_plugin() -> LoadedPlugin {
         &CompileCache::none(),
     )
     .unwrap()
+}
+
+/// The shared reference data's BigCommerce specs, when present beside the checkout.
+/// Absent on a user's fresh clone: the caller skips with a message. Under `CI=true` their
+/// absence is a failure, so CI never silently skips the conformance checks.
+pub fn bigcommerce_specs() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/bigcommerce/specs");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but the reference specs are missing at {}",
+        dir.display()
+    );
+    eprintln!(
+        "skipped: BigCommerce's specs are not at {} (the shared reference data sits beside \
+         the checkout in CI)",
+        dir.display()
+    );
+    None
+}
+
+/// A webhook destination on 127.0.0.1: answers every POST to `/hook` with `status` and
+/// keeps the headers and raw body it got.
+pub struct WebhookReceiver {
+    pub url: String,
+    pub status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, axum::body::Bytes)>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl WebhookReceiver {
+    pub async fn start() -> WebhookReceiver {
+        use std::sync::atomic::Ordering;
+        let status = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(200));
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (answer, kept) = (status.clone(), received.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (answer, kept) = (answer.clone(), kept.clone());
+                    async move {
+                        kept.lock().unwrap().push((headers, body));
+                        axum::http::StatusCode::from_u16(answer.load(Ordering::SeqCst))
+                            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        WebhookReceiver {
+            url,
+            status,
+            received,
+            server,
+        }
+    }
+
+    /// The bodies received so far, parsed.
+    pub fn payloads(&self) -> Vec<serde_json::Value> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| serde_json::from_slice(body).expect("a JSON delivery"))
+            .collect()
+    }
 }

@@ -1,22 +1,25 @@
-//! The BigCommerce Management API client, one per store.
+//! The BigCommerce Management API client, one per store: the transport every resource
+//! module (orders, customers, catalog, hooks, store) sends through.
 //!
 //! Every request carries `X-Auth-Token` (no Bearer prefix) and JSON headers, goes through
 //! the store's shared [`Pacer`], and has a timeout. Failures are decoded into
 //! [`ClientError`]; transient ones (429, 5xx, timeouts, dropped connections) are retried a
 //! bounded number of times with exponential backoff, and permanent ones (a wrong token, a
-//! missing scope, an invalid request) are returned at once, never looped on.
+//! missing scope, an invalid request) are returned at once, never looped on. A POST is
+//! only sent again when it surely was not processed (a 429, or no connection made): a
+//! timeout or a 5xx on a POST is returned to the caller, who can look before trying again,
+//! so nothing is created twice.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
+use reqwest::Method;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use time::OffsetDateTime;
 
 use super::error::{ApiError, Retry};
+use super::order_locks::OrderLocks;
 use super::pacer::{Pacer, Priority, RateHeaders};
-use super::wire;
-use crate::money::Amount;
 
 /// Where and how to reach one store.
 #[derive(Clone)]
@@ -82,32 +85,40 @@ impl ClientError {
     }
 }
 
+impl ClientError {
+    /// The HTTP status BigCommerce answered with, when it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api(error) => Some(error.status),
+            _ => None,
+        }
+    }
+}
+
 /// The first backoff after a transient failure; it doubles on every further attempt.
 const FIRST_RETRY: Duration = Duration::from_millis(200);
 
-/// One store's client. Cheap to clone; clones share the pacer and connections.
+/// One store's client. Cheap to clone; clones share the pacer, the per-order locks and
+/// the connections, so a store should have one client, cloned for each task.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     config: Arc<StoreConfig>,
     pacer: Arc<Pacer>,
+    pub(super) order_locks: Arc<OrderLocks>,
 }
 
-/// An order as the V2 list returns it: enough to decide what to fetch and post.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct OrderSummary {
-    pub id: u64,
-    pub status_id: u32,
-    pub status: String,
-    #[serde(deserialize_with = "wire::date")]
-    pub date_modified: OffsetDateTime,
-    pub currency_code: String,
-    #[serde(deserialize_with = "wire::amount")]
-    pub total_inc_tax: Amount,
+/// Whether a request may be sent again after an ambiguous failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// GET, PUT and DELETE: the same request twice has the effect of once.
+    Idempotent,
+    /// POST: only when it surely was not processed (429, no connection).
+    OnlyIfUnprocessed,
 }
 
-/// Largest page V2 order lists allow.
-pub const MAX_PAGE: u32 = 250;
+/// A decoded answer: `None` for a 204 or an empty body.
+pub(super) type Answer<T> = Result<Option<T>, ClientError>;
 
 impl Client {
     /// A client for one store; `pacer` is shared by every client of that store.
@@ -131,6 +142,7 @@ impl Client {
         );
         let http = reqwest::Client::builder()
             .default_headers(headers)
+            .user_agent(concat!("ml-connector/", env!("CARGO_PKG_VERSION")))
             .timeout(config.timeout)
             .build()
             .map_err(|e| ClientError::Transport(e.to_string()))?;
@@ -138,6 +150,7 @@ impl Client {
             http,
             config: Arc::new(config),
             pacer,
+            order_locks: Arc::new(OrderLocks::new()),
         })
     }
 
@@ -148,18 +161,71 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
         priority: Priority,
-    ) -> Result<Option<T>, ClientError> {
+    ) -> Answer<T> {
+        self.send(Method::GET, path, query, None::<&()>, priority)
+            .await
+    }
+
+    /// Sends one request with a JSON body (or none) and decodes the answer. Retries as the
+    /// module documentation says.
+    pub(super) async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+        priority: Priority,
+    ) -> Answer<T> {
+        let (status, bytes) = self.exchange(method, path, query, body, priority).await?;
+        if status == 204 || bytes.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ClientError::Decode {
+                path: path.to_string(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// Sends one request and returns a 2xx answer's status and body; any other status is
+    /// an error. Pacing, retries and error decoding happen here.
+    pub(super) async fn exchange<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+        priority: Priority,
+    ) -> Result<(u16, bytes::Bytes), ClientError> {
         let url = format!("{}{path}", self.config.api_root);
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| ClientError::Decode {
+                path: path.to_string(),
+                reason: format!("the request body could not be written: {e}"),
+            })?;
+        let resend = if method == Method::POST {
+            Resend::OnlyIfUnprocessed
+        } else {
+            Resend::Idempotent
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let last = attempt >= self.config.max_attempts;
             self.pacer.acquire(priority).await;
-            let outcome = self.http.get(&url).query(query).send().await;
-            let response = match outcome {
+            let mut request = self.http.request(method.clone(), &url).query(query);
+            if let Some(body) = &body {
+                request = request.body(body.clone());
+            }
+            let response = match request.send().await {
                 Ok(response) => response,
                 Err(error) => {
                     self.pacer.observe(0, &RateHeaders::default());
-                    if attempt >= self.config.max_attempts {
+                    let unprocessed = error.is_connect();
+                    if last || (resend == Resend::OnlyIfUnprocessed && !unprocessed) {
                         return Err(ClientError::Transport(error.without_url().to_string()));
                     }
                     tokio::time::sleep(backoff(attempt)).await;
@@ -171,25 +237,17 @@ impl Client {
                 response.headers().get(name).and_then(|v| v.to_str().ok())
             });
             self.pacer.observe(status, &rate);
-            let body = match response.bytes().await {
-                Ok(body) => body,
-                Err(error) if attempt < self.config.max_attempts => {
-                    tracing::debug!(%error, "answer cut off; retrying");
+            let bytes = match response.bytes().await {
+                Ok(bytes) => bytes,
+                Err(error) if !last && resend == Resend::Idempotent => {
+                    tracing::debug!(%error, path, "answer cut off; retrying");
                     tokio::time::sleep(backoff(attempt)).await;
                     continue;
                 }
                 Err(error) => return Err(ClientError::Transport(error.without_url().to_string())),
             };
             if (200..300).contains(&status) {
-                if status == 204 || body.is_empty() {
-                    return Ok(None);
-                }
-                return serde_json::from_slice(&body)
-                    .map(Some)
-                    .map_err(|e| ClientError::Decode {
-                        path: path.to_string(),
-                        reason: e.to_string(),
-                    });
+                return Ok((status, bytes));
             }
             let quota_wait = [
                 rate.time_reset_ms.map(Duration::from_millis),
@@ -198,67 +256,96 @@ impl Client {
             .into_iter()
             .flatten()
             .max();
-            let error = ApiError::decode(status, &body, quota_wait);
+            let error = ApiError::decode(status, &bytes, quota_wait);
+            // A 429 was refused before any processing; anything else on a POST may have
+            // been applied.
+            let may_resend = resend == Resend::Idempotent || status == 429;
             match error.retry {
                 Retry::Never => return Err(error.into()),
-                _ if attempt >= self.config.max_attempts => return Err(error.into()),
-                // The pacer holds every caller of the store until the quota is back.
+                _ if last || !may_resend => return Err(error.into()),
+                // The pacer holds every caller of the store until the quota is back (a 429
+                // without headers included: it backs off exponentially with jitter).
                 Retry::After(_) => continue,
+                Retry::Backoff if status == 429 => continue,
                 Retry::Backoff => tokio::time::sleep(backoff(attempt)).await,
             }
         }
     }
 
-    /// One page of orders modified at or after `since` (all when `None`), oldest change
-    /// first; an empty list past the end.
-    pub async fn orders_page(
+    /// Every page of a V3 collection (`{data, meta.pagination}`), in order.
+    pub(super) async fn get_all_v3<T: DeserializeOwned>(
         &self,
-        since: Option<OffsetDateTime>,
-        page: u32,
-        limit: u32,
-    ) -> Result<Vec<OrderSummary>, ClientError> {
-        let mut query = vec![
-            ("page", page.to_string()),
-            ("limit", limit.clamp(1, MAX_PAGE).to_string()),
-            ("sort", "date_modified:asc".to_string()),
-        ];
-        if let Some(since) = since {
-            query.push(("min_date_modified", wire::to_rfc3339(since)));
-        }
-        Ok(self
-            .get_json("/v2/orders", &query, Priority::Orders)
-            .await?
-            .unwrap_or_default())
-    }
-
-    /// Every order modified at or after `since`, page by page (a short or empty page ends
-    /// the list).
-    pub async fn orders_modified_since(
-        &self,
-        since: Option<OffsetDateTime>,
-    ) -> Result<Vec<OrderSummary>, ClientError> {
+        path: &str,
+        query: &[(&str, String)],
+        priority: Priority,
+    ) -> Result<Vec<T>, ClientError> {
         let mut all = Vec::new();
         for page in 1.. {
-            let orders = self.orders_page(since, page, MAX_PAGE).await?;
-            let last = orders.len() < MAX_PAGE as usize;
-            all.extend(orders);
-            if last {
+            let mut paged: Vec<(&str, String)> = query.to_vec();
+            paged.push(("page", page.to_string()));
+            paged.push(("limit", MAX_PAGE.to_string()));
+            let Some(answer) = self
+                .get_json::<Collection<T>>(path, &paged, priority)
+                .await?
+            else {
+                break;
+            };
+            let count = answer.data.len();
+            all.extend(answer.data);
+            let total_pages = answer
+                .meta
+                .and_then(|m| m.pagination)
+                .map_or(1, |p| p.total_pages);
+            if page >= total_pages || count == 0 {
                 break;
             }
         }
         Ok(all)
     }
+}
 
-    /// One order's summary by id; `None` when the store has no such order.
-    pub async fn order(&self, id: u64) -> Result<Option<OrderSummary>, ClientError> {
-        match self
-            .get_json(&format!("/v2/orders/{id}"), &[], Priority::Orders)
-            .await
-        {
-            Err(ClientError::Api(error)) if error.status == 404 => Ok(None),
-            other => other,
-        }
-    }
+/// Largest page BigCommerce lists allow.
+pub const MAX_PAGE: u32 = 250;
+
+/// A V3 collection answer.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct Collection<T> {
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub meta: Option<Meta>,
+}
+
+/// A V3 single-object answer (`{data, meta}`).
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct Single<T> {
+    pub data: T,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct Meta {
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    #[serde(default)]
+    pub cursor_pagination: Option<CursorPagination>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct Pagination {
+    pub total_pages: u32,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct CursorPagination {
+    #[serde(default)]
+    pub end_cursor: Option<String>,
+    #[serde(default)]
+    pub links: Option<CursorLinks>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct CursorLinks {
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// Exponential backoff: 200 ms, 400 ms, 800 ms, ... capped at 10 s.

@@ -79,6 +79,28 @@ fn describe(value: &Value) -> (String, Vec<(String, String)>) {
         Value::Object(map) if map.contains_key("data") && !map.contains_key("title") => {
             describe(&map["data"])
         }
+        // Variant batches: `{batch_errors: [{status, title, errors, ...}]}`.
+        Value::Object(map) if map.contains_key("batch_errors") => {
+            let items = map["batch_errors"].as_array().cloned().unwrap_or_default();
+            let mut titles = Vec::new();
+            let mut fields = Vec::new();
+            for item in &items {
+                let (title, item_fields) = describe(item);
+                let instance = item.get("instance").and_then(Value::as_str).unwrap_or("");
+                if !titles.contains(&title) {
+                    titles.push(title);
+                }
+                fields.extend(item_fields.into_iter().map(|(field, message)| {
+                    let field = if instance.is_empty() {
+                        field
+                    } else {
+                        format!("{instance}.{field}")
+                    };
+                    (field, message)
+                }));
+            }
+            (titles.join("; "), fields)
+        }
         // V2: `[{status, message}, ...]`.
         Value::Array(items) => {
             let messages: Vec<String> = items

@@ -183,10 +183,14 @@ impl Pacer {
         .max();
         let wait = match from_headers {
             Some(wait) => {
+                // The quota is spent until the window resets.
                 state.bare_429s = 0;
+                state.left = Some(0);
                 wait
             }
             None => {
+                // Platform load, not the quota: back off, but the window's count stands
+                // (zeroing it would hold every caller until the window resets).
                 let doubling = FIRST_BACKOFF
                     .saturating_mul(1 << state.bare_429s.min(6))
                     .min(MAX_BACKOFF);
@@ -194,7 +198,6 @@ impl Pacer {
                 doubling + jitter(&mut state.jitter, doubling / 5)
             }
         };
-        state.left = Some(0);
         state.blocked_until = Some(
             state
                 .blocked_until
@@ -335,6 +338,22 @@ mod tests {
         pacer.observe(429, &RateHeaders::default());
         pacer.acquire(Priority::Orders).await;
         assert!(start.elapsed() <= FIRST_BACKOFF + FIRST_BACKOFF / 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bare_429_does_not_hold_callers_until_the_window_resets() {
+        let pacer = Pacer::new();
+        pacer.acquire(Priority::Orders).await;
+        pacer.observe(200, &headers(100, 150, 30_000));
+        let start = Instant::now();
+        pacer.acquire(Priority::Orders).await;
+        pacer.observe(429, &RateHeaders::default());
+        pacer.acquire(Priority::Orders).await;
+        let waited = start.elapsed();
+        assert!(
+            waited >= FIRST_BACKOFF && waited <= FIRST_BACKOFF + FIRST_BACKOFF / 5,
+            "waited {waited:?}: the platform-load backoff, not the 30 s window"
+        );
     }
 
     #[test]

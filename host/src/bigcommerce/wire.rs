@@ -6,7 +6,7 @@
 //! `Tue, 20 Nov 2012 00:00:00 +0000`) or RFC 3339 (V3).
 
 use serde::de::Error as _;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::{Rfc2822, Rfc3339};
@@ -33,6 +33,51 @@ pub fn amount<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Amount, D::E
             raw.get()
         ))
     })
+}
+
+/// `#[serde(deserialize_with = "optional_amount")]` for a money field that may be `null`
+/// or absent (with `#[serde(default)]`).
+pub fn optional_amount<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Amount>, D::Error> {
+    let raw = Option::<Box<RawValue>>::deserialize(deserializer)?;
+    match raw {
+        None => Ok(None),
+        Some(raw) if raw.get().trim() == "null" => Ok(None),
+        Some(raw) => parse_amount(raw.get()).map(Some).ok_or_else(|| {
+            D::Error::custom(format!(
+                "`{}` is not an exact amount with at most 4 decimals",
+                raw.get()
+            ))
+        }),
+    }
+}
+
+/// An amount written as a JSON number (`12.34`), as the V3 catalog and refunds take it,
+/// from the integer: the text is exact, no float is involved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Number(pub Amount);
+
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = money::format(self.0);
+        // Trailing zeros after two decimals are dropped: 12.3400 -> 12.34.
+        let trimmed = match text.split_once('.') {
+            Some((whole, fraction)) => {
+                let fraction = fraction.trim_end_matches('0');
+                let fraction = if fraction.len() < 2 {
+                    &text[whole.len() + 1..whole.len() + 3]
+                } else {
+                    fraction
+                };
+                format!("{whole}.{fraction}")
+            }
+            None => text,
+        };
+        RawValue::from_string(trimmed)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
 }
 
 /// A date in RFC 3339 or RFC 2822.
@@ -95,6 +140,19 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn numbers_are_written_exactly_with_two_decimals_or_more() {
+        let text = serde_json::to_string(&[
+            Number(123_400),
+            Number(120_000),
+            Number(123_456),
+            Number(-5),
+            Number(0),
+        ])
+        .unwrap();
+        assert_eq!(text, "[12.34,12.00,12.3456,-0.0005,0.00]");
     }
 
     #[test]

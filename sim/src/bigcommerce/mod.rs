@@ -1,63 +1,117 @@
-//! A BigCommerce store simulator (Management API), served over real HTTP.
+//! A BigCommerce store simulator (Management API), served over real HTTP on 127.0.0.1.
 //!
-//! So far: several stores, each with its access token and orders; `GET
-//! /stores/{hash}/v2/orders` (page, limit up to 250, `min_date_modified`, sort by
-//! `date_modified` or `id`; 204 on an empty page) and `GET /stores/{hash}/v2/orders/{id}`;
-//! 401 on a wrong token in the V2 error shape; the quota window with
-//! `X-Rate-Limit-Requests-Left/-Quota/-Time-Reset-Ms/-Time-Window-Ms` on every answer and
-//! a 429 with `X-Retry-After` once the window's quota is spent. The window length is
-//! configurable so tests can compress time.
+//! Several stores, each with its API account (access token, client id and secret), quota
+//! window and seeded data ([`model`]). Every request under `/stores/{hash}/` passes one
+//! gate ([`gate`]): injected faults first (500s, slow answers, dropped connections, 429
+//! bursts without headers), then the token (401 in the V2 or V3 error shape), then the
+//! quota window with BigCommerce's `X-Rate-Limit-*` headers on every answer and a 429 with
+//! `X-Retry-After` once it is spent. The endpoints are in [`routes`] (orders, transactions,
+//! refunds, customers, catalog, store information) and [`hooks`] (webhook management and
+//! signed delivery with retries and deactivation); [`control`] is the test-side API to
+//! seed, advance the clock, inject faults and inspect, over HTTP under `/_sim/` and as
+//! methods on [`BigCommerceSim`].
+//!
+//! Time: the simulator's clock runs `speedup` times faster than the wall clock and can be
+//! moved forward, so the 48-hour webhook retry window fits in a test. The quota window is
+//! real time (the client's pacer lives in real time).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+pub mod control;
+pub mod hooks;
+pub mod model;
+pub mod routes;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::{Rfc2822, Rfc3339};
 
-/// One simulated order, as V2 lists it.
-#[derive(Debug, Clone)]
-pub struct SimOrder {
-    pub id: u64,
-    pub status_id: u32,
-    pub status: String,
-    pub created: OffsetDateTime,
-    pub modified: OffsetDateTime,
-    pub currency: String,
-    /// Ten-thousandths: sent as a four-decimal string, as V2 does.
-    pub total_inc_tax: i64,
-}
+pub use control::{DeliveryView, Fault, FaultKind};
+pub use hooks::Hook;
+pub use model::{Seed, StoreData};
 
-impl SimOrder {
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "status_id": self.status_id,
-            "status": self.status,
-            "date_created": self.created.format(&Rfc2822).unwrap(),
-            "date_modified": self.modified.format(&Rfc2822).unwrap(),
-            "currency_code": self.currency,
-            "total_inc_tax": format!("{}.{:04}", self.total_inc_tax / 10_000, self.total_inc_tax % 10_000),
-        })
-    }
-}
+use crate::rng::Rng;
 
-/// A store: its hash, access token, quota and orders.
+/// One store and its API account.
 #[derive(Debug, Clone)]
 pub struct SimStore {
     pub hash: String,
+    /// The account's access token (`X-Auth-Token`).
     pub token: String,
-    /// Requests per window (BigCommerce Standard: 150 per 30 s).
+    pub client_id: String,
+    /// Signs webhook deliveries (Standard Webhooks, keyed with the secret's bytes).
+    pub client_secret: String,
+    /// Requests per window (BigCommerce Standard and Plus: 150 per 30 s).
     pub quota: u32,
     pub window: Duration,
-    pub orders: Vec<SimOrder>,
+    pub data: StoreData,
+}
+
+impl SimStore {
+    /// An empty store with the Standard plan's quota.
+    pub fn new(hash: &str, token: &str) -> SimStore {
+        SimStore {
+            hash: hash.into(),
+            token: token.into(),
+            client_id: format!("client-{hash}"),
+            client_secret: format!("secret-{hash}"),
+            quota: 150,
+            window: Duration::from_secs(30),
+            data: StoreData::default(),
+        }
+    }
+
+    pub fn with_quota(mut self, quota: u32, window: Duration) -> SimStore {
+        self.quota = quota;
+        self.window = window;
+        self
+    }
+
+    /// Seeded data: `orders` orders from `start`, one minute apart, with a catalog of 40
+    /// products and one registered customer for every three orders.
+    pub fn with_orders(mut self, orders: u64, start: OffsetDateTime, seed: u64) -> SimStore {
+        self.data = StoreData::generate(&Seed {
+            seed,
+            orders,
+            products: 40,
+            customers: orders / 3 + 1,
+            start,
+        });
+        self
+    }
+}
+
+/// How the simulator runs.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Simulated seconds per real second (webhook retry schedules, event times).
+    pub speedup: u32,
+    /// The clock's starting time.
+    pub start: OffsetDateTime,
+    /// Keep every request and answer for [`BigCommerceSim::exchanges`].
+    pub record: bool,
+    /// Time a refund takes to be accepted; a second refund on the order meanwhile is
+    /// refused.
+    pub refund_processing: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            speedup: 1,
+            start: OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .expect("valid"),
+            record: false,
+            refund_processing: Duration::from_millis(20),
+        }
+    }
 }
 
 /// What the simulator saw, for tests to assert on.
@@ -66,66 +120,149 @@ pub struct Counters {
     pub requests: u64,
     pub rejected_401: u64,
     pub rejected_429: u64,
+    pub faults_injected: u64,
+    /// Refunds refused because another refund on the same order was in progress.
+    pub refunds_refused_in_progress: u64,
+    pub webhooks_delivered: u64,
+    pub webhooks_failed_attempts: u64,
 }
 
-struct StoreState {
-    store: SimStore,
+/// One request and its answer, as recorded for the conformance test.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: String,
+    /// Below the store root: `/v2/orders/100`.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    /// Lower-case names; the token's value is redacted.
+    pub headers: Vec<(String, String)>,
+    pub request_body: Option<Value>,
+    pub status: u16,
+    pub response_body: Option<Value>,
+}
+
+/// The simulator's clock: `speedup` times the wall clock, plus manual advances.
+#[derive(Debug, Clone)]
+pub(crate) struct Clock {
+    real_start: Instant,
+    sim_start: OffsetDateTime,
+    speedup: u32,
+    advanced: Duration,
+}
+
+impl Clock {
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        let real = self.real_start.elapsed().as_secs_f64() * f64::from(self.speedup);
+        self.sim_start + Duration::from_secs_f64(real) + self.advanced
+    }
+}
+
+pub(crate) struct StoreState {
+    pub(crate) account: SimStore,
     window_started: Instant,
     used: u32,
+    pub(crate) faults: VecDeque<Fault>,
+    pub(crate) hooks: Vec<Hook>,
+    pub(crate) deliveries: Vec<hooks::Delivery>,
+    pub(crate) refunds_in_progress: HashSet<u64>,
 }
 
-#[derive(Default)]
-struct Shared {
-    stores: HashMap<String, StoreState>,
-    counters: Counters,
+impl StoreState {
+    pub(crate) fn data(&mut self) -> &mut StoreData {
+        &mut self.account.data
+    }
 }
 
-/// A running simulator. Dropping it stops the server.
+pub(crate) struct Shared {
+    pub(crate) stores: HashMap<String, StoreState>,
+    pub(crate) counters: Counters,
+    pub(crate) clock: Clock,
+    pub(crate) options: SimOptions,
+    pub(crate) rng: Rng,
+    pub(crate) exchanges: Vec<Exchange>,
+    pub(crate) base_url: String,
+}
+
+pub(crate) type SharedState = Arc<Mutex<Shared>>;
+
+pub(crate) fn lock(shared: &SharedState) -> MutexGuard<'_, Shared> {
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running simulator. Dropping it stops the server and the webhook sender.
 pub struct BigCommerceSim {
     base_url: String,
-    shared: Arc<Mutex<Shared>>,
-    server: tokio::task::JoinHandle<()>,
+    pub(crate) shared: SharedState,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for BigCommerceSim {
     fn drop(&mut self) {
-        self.server.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
 impl BigCommerceSim {
-    /// Starts the simulator on 127.0.0.1 with these stores.
+    /// Starts the simulator on an ephemeral port of 127.0.0.1 with default options.
     pub async fn start(stores: Vec<SimStore>) -> std::io::Result<BigCommerceSim> {
+        BigCommerceSim::start_with(stores, SimOptions::default(), "127.0.0.1:0").await
+    }
+
+    /// Starts the simulator on `bind` (a loopback address) with `options`.
+    pub async fn start_with(
+        stores: Vec<SimStore>,
+        options: SimOptions,
+        bind: &str,
+    ) -> std::io::Result<BigCommerceSim> {
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(Mutex::new(Shared {
             stores: stores
                 .into_iter()
-                .map(|store| {
-                    let hash = store.hash.clone();
+                .map(|account| {
                     (
-                        hash,
+                        account.hash.clone(),
                         StoreState {
-                            store,
+                            account,
                             window_started: Instant::now(),
                             used: 0,
+                            faults: VecDeque::new(),
+                            hooks: Vec::new(),
+                            deliveries: Vec::new(),
+                            refunds_in_progress: HashSet::new(),
                         },
                     )
                 })
                 .collect(),
             counters: Counters::default(),
+            clock: Clock {
+                real_start: Instant::now(),
+                sim_start: options.start,
+                speedup: options.speedup.max(1),
+                advanced: Duration::ZERO,
+            },
+            rng: Rng::new(0x5EED),
+            options,
+            exchanges: Vec::new(),
+            base_url: base_url.clone(),
         }));
-        let app = Router::new()
-            .route("/stores/{hash}/v2/orders", get(list_orders))
-            .route("/stores/{hash}/v2/orders/{id}", get(get_order))
+        let app = routes::router()
+            .merge(hooks::router())
+            .layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
+            .merge(control::router())
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base_url = format!("http://{}", listener.local_addr()?);
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
+        let sender = tokio::spawn(hooks::deliver_forever(shared.clone()));
         Ok(BigCommerceSim {
             base_url,
             shared,
-            server,
+            tasks: vec![server, sender],
         })
     }
 
@@ -134,88 +271,31 @@ impl BigCommerceSim {
         &self.base_url
     }
 
+    /// A store's API root, as a client is configured with it.
+    pub fn api_root(&self, hash: &str) -> String {
+        format!("{}/stores/{hash}", self.base_url)
+    }
+
     pub fn counters(&self) -> Counters {
-        self.shared.lock().unwrap().counters.clone()
+        lock(&self.shared).counters.clone()
+    }
+
+    /// Every request recorded so far (with [`SimOptions::record`]), oldest first.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        lock(&self.shared).exchanges.clone()
     }
 }
 
-/// `count` orders for a store: ids from 100, modified one minute apart from `start`.
-pub fn generate_orders(count: u64, start: OffsetDateTime) -> Vec<SimOrder> {
-    (0..count)
-        .map(|i| SimOrder {
-            id: 100 + i,
-            status_id: 11,
-            status: "Awaiting Fulfillment".into(),
-            created: start + time::Duration::minutes(i as i64),
-            modified: start + time::Duration::minutes(i as i64),
-            currency: if i % 5 == 0 {
-                "EUR".into()
-            } else {
-                "USD".into()
-            },
-            total_inc_tax: 10_000 + (i as i64 * 1_234) % 500_000,
-        })
-        .collect()
+/// The error body of the API version `path` belongs to.
+pub(crate) fn error_for(path: &str, status: StatusCode, message: &str) -> Response {
+    if path.contains("/v3/") {
+        v3_error(status, message, json!({}))
+    } else {
+        v2_error(status, message)
+    }
 }
 
-type SharedState = Arc<Mutex<Shared>>;
-
-/// Authenticates, counts against the quota, and adds the rate-limit headers; `answer`
-/// builds the response from the store when the request is admitted.
-fn admit(
-    shared: &SharedState,
-    hash: &str,
-    headers: &HeaderMap,
-    answer: impl FnOnce(&SimStore) -> Response,
-) -> Response {
-    let mut shared = shared.lock().unwrap();
-    shared.counters.requests += 1;
-    let Some(state) = shared.stores.get_mut(hash) else {
-        return v2_error(StatusCode::NOT_FOUND, "Store not found.");
-    };
-    let token_ok = headers.get("x-auth-token").and_then(|v| v.to_str().ok())
-        == Some(state.store.token.as_str());
-    if !token_ok {
-        shared.counters.rejected_401 += 1;
-        return v2_error(StatusCode::UNAUTHORIZED, "You have not been authorized.");
-    }
-    let now = Instant::now();
-    if now.duration_since(state.window_started) >= state.store.window {
-        state.window_started = now;
-        state.used = 0;
-    }
-    let (quota, window) = (state.store.quota, state.store.window);
-    let reset = window.saturating_sub(now.duration_since(state.window_started));
-    let admitted = state.used < quota;
-    let answer = admitted.then(|| {
-        state.used += 1;
-        answer(&state.store)
-    });
-    let left = quota.saturating_sub(state.used);
-    let mut response = answer.unwrap_or_else(|| {
-        shared.counters.rejected_429 += 1;
-        let mut limited = v2_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests.");
-        let retry_after = reset.as_secs_f64().ceil() as u64;
-        limited
-            .headers_mut()
-            .insert("x-retry-after", HeaderValue::from(retry_after));
-        limited
-    });
-    let h = response.headers_mut();
-    h.insert("x-rate-limit-requests-left", HeaderValue::from(left));
-    h.insert("x-rate-limit-requests-quota", HeaderValue::from(quota));
-    h.insert(
-        "x-rate-limit-time-reset-ms",
-        HeaderValue::from(reset.as_millis() as u64),
-    );
-    h.insert(
-        "x-rate-limit-time-window-ms",
-        HeaderValue::from(window.as_millis() as u64),
-    );
-    response
-}
-
-fn v2_error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn v2_error(status: StatusCode, message: &str) -> Response {
     (
         status,
         axum::Json(json!([{ "status": status.as_u16(), "message": message }])),
@@ -223,87 +303,236 @@ fn v2_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
-    page: Option<String>,
-    limit: Option<String>,
-    min_date_modified: Option<String>,
-    sort: Option<String>,
+pub(crate) fn v3_error(status: StatusCode, title: &str, errors: Value) -> Response {
+    (
+        status,
+        axum::Json(json!({
+            "status": status.as_u16(),
+            "title": title,
+            "type": "/api-docs/getting-started/api-status-codes",
+            "errors": errors,
+        })),
+    )
+        .into_response()
 }
 
-async fn list_orders(
-    State(shared): State<SharedState>,
-    Path(hash): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    admit(&shared, &hash, &headers, |store| {
-        let page: usize = match query.page.as_deref().map(str::parse).unwrap_or(Ok(1)) {
-            Ok(page) if page >= 1 => page,
-            _ => return v2_error(StatusCode::BAD_REQUEST, "The field 'page' is invalid."),
-        };
-        let limit: usize = match query.limit.as_deref().map(str::parse).unwrap_or(Ok(50)) {
-            Ok(limit) if (1..=250).contains(&limit) => limit,
-            _ => {
-                return v2_error(
-                    StatusCode::BAD_REQUEST,
-                    "The field 'limit' must be between 1 and 250.",
-                );
-            }
-        };
-        let since = match query.min_date_modified.as_deref().map(parse_date) {
-            Some(Some(since)) => Some(since),
-            Some(None) => {
-                return v2_error(
-                    StatusCode::BAD_REQUEST,
-                    "The field 'min_date_modified' is invalid.",
-                );
-            }
-            None => None,
-        };
-        let mut orders: Vec<&SimOrder> = store
-            .orders
-            .iter()
-            .filter(|o| since.is_none_or(|since| o.modified >= since))
-            .collect();
-        match query.sort.as_deref() {
-            None | Some("id:asc") => orders.sort_by_key(|o| o.id),
-            Some("date_modified:asc") => orders.sort_by_key(|o| (o.modified, o.id)),
-            Some(_) => return v2_error(StatusCode::BAD_REQUEST, "The field 'sort' is invalid."),
-        }
-        let page: Vec<Value> = orders
-            .iter()
-            .skip((page - 1) * limit)
-            .take(limit)
-            .map(|o| o.to_json())
-            .collect();
-        if page.is_empty() {
-            StatusCode::NO_CONTENT.into_response()
-        } else {
-            axum::Json(Value::Array(page)).into_response()
-        }
-    })
+/// What the gate decided for one request.
+enum Admission {
+    Refuse(Response),
+    Fault(FaultKind),
+    Admit,
 }
 
-async fn get_order(
-    State(shared): State<SharedState>,
-    Path((hash, id)): Path<(String, u64)>,
-    headers: HeaderMap,
-) -> Response {
-    admit(&shared, &hash, &headers, |store| {
-        match store.orders.iter().find(|o| o.id == id) {
-            Some(order) => axum::Json(order.to_json()).into_response(),
-            None => v2_error(
-                StatusCode::NOT_FOUND,
-                "The requested resource was not found.",
+/// The store's hash and the path below its root, for `/stores/{hash}/...`.
+fn split_store_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/stores/")?;
+    let slash = rest.find('/')?;
+    Some((&rest[..slash], &rest[slash..]))
+}
+
+/// Faults, token and quota for every store request; records the exchange when asked.
+async fn gate(State(shared): State<SharedState>, request: Request, next: Next) -> Response {
+    let full_path = request.uri().path().to_string();
+    let Some((hash, path)) = split_store_path(&full_path) else {
+        return next.run(request).await;
+    };
+    let (hash, path) = (hash.to_string(), path.to_string());
+    let (admission, rate) = {
+        let mut guard = lock(&shared);
+        let shared = &mut *guard;
+        shared.counters.requests += 1;
+        match shared.stores.get_mut(&hash) {
+            None => (
+                Admission::Refuse(error_for(&path, StatusCode::NOT_FOUND, "Store not found.")),
+                None,
             ),
+            Some(store) => admit(store, &mut shared.counters, &path, &request),
+        }
+    };
+    let mut response = match admission {
+        Admission::Refuse(response) => response,
+        Admission::Fault(FaultKind::Slow { delay }) => {
+            tokio::time::sleep(delay).await;
+            serve(&shared, &path, request, next).await
+        }
+        Admission::Fault(kind) => kind.response(&path),
+        Admission::Admit => serve(&shared, &path, request, next).await,
+    };
+    if let Some((left, quota, reset, window)) = rate {
+        let headers = response.headers_mut();
+        headers.insert("x-rate-limit-requests-left", HeaderValue::from(left));
+        headers.insert("x-rate-limit-requests-quota", HeaderValue::from(quota));
+        headers.insert(
+            "x-rate-limit-time-reset-ms",
+            HeaderValue::from(reset.as_millis() as u64),
+        );
+        headers.insert(
+            "x-rate-limit-time-window-ms",
+            HeaderValue::from(window.as_millis() as u64),
+        );
+    }
+    response
+}
+
+type RateState = Option<(u32, u32, Duration, Duration)>;
+
+fn admit(
+    store: &mut StoreState,
+    counters: &mut Counters,
+    path: &str,
+    request: &Request,
+) -> (Admission, RateState) {
+    if let Some(index) = store.faults.iter().position(|f| f.applies_to(path)) {
+        let fault = &mut store.faults[index];
+        let kind = fault.kind;
+        fault.remaining = fault.remaining.saturating_sub(1);
+        if fault.remaining == 0 {
+            store.faults.remove(index);
+        }
+        counters.faults_injected += 1;
+        if !matches!(kind, FaultKind::Slow { .. }) {
+            return (Admission::Fault(kind), None);
+        }
+        // A slow answer is still an answer: it goes through the token and the quota.
+        let (admission, rate) = admit(store, counters, path, request);
+        return match admission {
+            Admission::Admit => (Admission::Fault(kind), rate),
+            other => (other, rate),
+        };
+    }
+    let token = request
+        .headers()
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok());
+    if token != Some(store.account.token.as_str()) {
+        counters.rejected_401 += 1;
+        let response = if path.starts_with("/v3/") {
+            v3_error(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized - the v3 Auth client ID or token is invalid.",
+                json!({}),
+            )
+        } else {
+            v2_error(StatusCode::UNAUTHORIZED, "You have not been authorized.")
+        };
+        return (Admission::Refuse(response), None);
+    }
+    let now = Instant::now();
+    if now.duration_since(store.window_started) >= store.account.window {
+        store.window_started = now;
+        store.used = 0;
+    }
+    let (quota, window) = (store.account.quota, store.account.window);
+    let reset = window.saturating_sub(now.duration_since(store.window_started));
+    if store.used >= quota {
+        counters.rejected_429 += 1;
+        let mut limited = error_for(path, StatusCode::TOO_MANY_REQUESTS, "Too many requests.");
+        let retry_after = reset.as_secs_f64().ceil() as u64;
+        limited
+            .headers_mut()
+            .insert("x-retry-after", HeaderValue::from(retry_after));
+        return (Admission::Refuse(limited), Some((0, quota, reset, window)));
+    }
+    store.used += 1;
+    let left = quota - store.used;
+    (Admission::Admit, Some((left, quota, reset, window)))
+}
+
+/// Runs the endpoint; with recording on, keeps both bodies.
+async fn serve(shared: &SharedState, path: &str, request: Request, next: Next) -> Response {
+    if !lock(shared).options.record {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20)
+        .await
+        .unwrap_or_default();
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let value = if name == "x-auth-token" {
+                "<redacted>".to_string()
+            } else {
+                value.to_str().unwrap_or("").to_string()
+            };
+            (name.as_str().to_string(), value)
+        })
+        .collect();
+    let method = parts.method.to_string();
+    let request_body = serde_json::from_slice(&bytes).ok();
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 << 20)
+        .await
+        .unwrap_or_default();
+    lock(shared).exchanges.push(Exchange {
+        method,
+        path: path.to_string(),
+        query,
+        headers,
+        request_body,
+        status: parts.status.as_u16(),
+        response_body: serde_json::from_slice(&bytes).ok(),
+    });
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The V3 collection `meta` for one page of `total` items.
+pub(crate) fn pagination(total: usize, count: usize, page: usize, limit: usize) -> Value {
+    let total_pages = total.div_ceil(limit).max(1);
+    let mut links = serde_json::Map::new();
+    if page > 1 {
+        links.insert(
+            "previous".into(),
+            json!(format!("?page={}&limit={limit}", page - 1)),
+        );
+    }
+    links.insert(
+        "current".into(),
+        json!(format!("?page={page}&limit={limit}")),
+    );
+    if page < total_pages {
+        links.insert(
+            "next".into(),
+            json!(format!("?page={}&limit={limit}", page + 1)),
+        );
+    }
+    json!({
+        "pagination": {
+            "total": total,
+            "count": count,
+            "per_page": limit,
+            "current_page": page,
+            "total_pages": total_pages,
+            "links": links,
         }
     })
 }
 
-/// BigCommerce takes RFC 2822 or ISO 8601 for `min_date_modified`.
-fn parse_date(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .or_else(|_| OffsetDateTime::parse(text, &Rfc2822))
-        .ok()
+/// An empty 204.
+pub(crate) fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Reads `page` and `limit` (V2 and V3 share the rules: page from 1, limit 1..=250).
+pub(crate) fn page_and_limit(
+    query: &HashMap<String, String>,
+    default_limit: usize,
+) -> Result<(usize, usize), String> {
+    let page = match query.get("page").map(|p| p.parse::<usize>()) {
+        None => 1,
+        Some(Ok(page)) if page >= 1 => page,
+        _ => return Err("The field 'page' is invalid.".into()),
+    };
+    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
+        None => default_limit,
+        Some(Ok(limit)) if (1..=250).contains(&limit) => limit,
+        _ => return Err("The field 'limit' must be between 1 and 250.".into()),
+    };
+    Ok((page, limit))
 }

@@ -1,0 +1,573 @@
+//! Orders: V2 orders and their products, shipping addresses and coupons, order statuses,
+//! and V3 payment transactions and refunds.
+//!
+//! V2 money is four-decimal strings and V3 money is two-decimal numbers; both become exact
+//! [`Amount`]s. Statuses are identified by id (merchants rename them). Refund creation
+//! for one order is serialised through the client's per-order locks, because BigCommerce
+//! does not support concurrent refunds on one order.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::client::{Answer, Client, ClientError, Collection, MAX_PAGE, Single};
+use super::pacer::Priority;
+use super::wire::{self, Number};
+use crate::money::Amount;
+
+/// An order as V2 returns it (lists and single reads carry the same fields).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Order {
+    pub id: u64,
+    /// 0 for a guest.
+    pub customer_id: u64,
+    pub status_id: u32,
+    pub status: String,
+    #[serde(deserialize_with = "wire::date")]
+    pub date_created: OffsetDateTime,
+    #[serde(deserialize_with = "wire::date")]
+    pub date_modified: OffsetDateTime,
+    /// The display currency.
+    pub currency_code: String,
+    /// The transactional currency: what the shopper paid in (post in this one).
+    #[serde(default)]
+    pub default_currency_code: Option<String>,
+    #[serde(default)]
+    pub store_default_currency_code: Option<String>,
+    /// Ten decimals; kept as text so no precision is lost.
+    #[serde(default)]
+    pub store_default_to_transactional_exchange_rate: Option<String>,
+    #[serde(deserialize_with = "wire::amount")]
+    pub subtotal_ex_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub subtotal_inc_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub subtotal_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub shipping_cost_ex_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub shipping_cost_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub handling_cost_ex_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub handling_cost_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub wrapping_cost_ex_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub wrapping_cost_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub total_ex_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub total_inc_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub total_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub discount_amount: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub coupon_discount: Amount,
+    #[serde(default, deserialize_with = "wire::optional_amount")]
+    pub store_credit_amount: Option<Amount>,
+    #[serde(default, deserialize_with = "wire::optional_amount")]
+    pub gift_certificate_amount: Option<Amount>,
+    #[serde(default)]
+    pub payment_method: String,
+    #[serde(default)]
+    pub payment_status: String,
+    #[serde(default)]
+    pub is_tax_inclusive_pricing: bool,
+    #[serde(default)]
+    pub is_deleted: bool,
+    pub billing_address: BillingAddress,
+    /// The lines, when the order was read with them included (lists and single reads
+    /// ask for `include=consignments.line_items`, saving a call per order).
+    #[serde(
+        default,
+        rename = "consignments",
+        deserialize_with = "consignment_lines"
+    )]
+    pub lines: Option<Vec<OrderProduct>>,
+}
+
+/// The lines of every consignment (shipping, pickup, digital) in the object structure;
+/// `None` when the field is absent or only a link to the resource.
+fn consignment_lines<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<OrderProduct>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Holder {
+        #[serde(default)]
+        line_items: Vec<OrderProduct>,
+    }
+    #[derive(Deserialize)]
+    struct Consignments {
+        shipping: Option<Vec<Holder>>,
+        pickups: Option<Vec<Holder>>,
+        downloads: Option<Vec<Holder>>,
+    }
+    let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+    if !raw.get().trim_start().starts_with('{') {
+        return Ok(None);
+    }
+    let consignments: Consignments =
+        serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+    let parts = [
+        consignments.shipping,
+        consignments.pickups,
+        consignments.downloads,
+    ];
+    if parts.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let mut lines: Vec<OrderProduct> = parts
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|holder| holder.line_items)
+        .collect();
+    lines.sort_by_key(|line| line.id);
+    Ok(Some(lines))
+}
+
+/// Asks V2 order reads to carry the lines.
+const WITH_LINES: [(&str, &str); 2] = [
+    ("include", "consignments.line_items"),
+    ("consignment_structure", "object"),
+];
+
+impl Order {
+    /// The currency the shopper paid in.
+    pub fn transactional_currency(&self) -> &str {
+        self.default_currency_code
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .unwrap_or(&self.currency_code)
+    }
+
+    pub fn is_guest(&self) -> bool {
+        self.customer_id == 0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BillingAddress {
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub company: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub country_iso2: String,
+}
+
+/// An order line (`GET /v2/orders/{id}/products`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderProduct {
+    /// The order_product_id: a PRODUCT refund item's `item_id`.
+    pub id: u64,
+    pub order_id: u64,
+    pub product_id: u64,
+    #[serde(default)]
+    pub variant_id: Option<u64>,
+    #[serde(default)]
+    pub order_address_id: Option<u64>,
+    pub name: String,
+    pub sku: String,
+    pub quantity: u32,
+    #[serde(deserialize_with = "wire::amount")]
+    pub price_ex_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub price_inc_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub price_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub total_ex_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub total_inc_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub total_tax: Amount,
+    #[serde(default)]
+    pub quantity_refunded: u32,
+    #[serde(default)]
+    pub applied_discounts: Vec<AppliedDiscount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AppliedDiscount {
+    /// A coupon id or a rule name; BigCommerce sends either.
+    #[serde(default)]
+    pub id: Value,
+    #[serde(default)]
+    pub name: String,
+    #[serde(deserialize_with = "wire::amount")]
+    pub amount: Amount,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// `GET /v2/orders/{id}/shipping_addresses`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ShippingAddress {
+    /// The order_address_id: a SHIPPING or HANDLING refund item's `item_id`.
+    pub id: u64,
+    #[serde(default)]
+    pub shipping_method: String,
+    #[serde(deserialize_with = "wire::amount")]
+    pub cost_ex_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub cost_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub handling_cost_ex_tax: Amount,
+    #[serde(deserialize_with = "wire::amount")]
+    pub handling_cost_tax: Amount,
+    #[serde(default)]
+    pub country_iso2: String,
+}
+
+/// `GET /v2/orders/{id}/coupons`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderCoupon {
+    pub id: u64,
+    #[serde(default)]
+    pub coupon_id: Option<u64>,
+    pub code: String,
+    /// 0 per item, 1 percentage, 2 per total, 3 shipping, 4 free shipping, 5 promotion.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// The money off.
+    #[serde(deserialize_with = "wire::amount")]
+    pub discount: Amount,
+}
+
+/// `GET /v2/order_statuses`: the merchant's label for each status id.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderStatus {
+    pub id: u32,
+    pub name: String,
+    #[serde(default)]
+    pub system_label: String,
+    #[serde(default)]
+    pub custom_label: String,
+}
+
+/// A payment transaction (`GET /v3/orders/{id}/transactions`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Transaction {
+    pub id: u64,
+    /// purchase, authorization, capture, refund, void, pending, settled.
+    pub event: String,
+    pub method: String,
+    #[serde(deserialize_with = "wire::amount")]
+    pub amount: Amount,
+    pub currency: String,
+    /// An open set in practice (the spec's enum lacks e.g. `squarev2`).
+    pub gateway: String,
+    #[serde(default)]
+    pub gateway_transaction_id: Option<String>,
+    #[serde(deserialize_with = "wire::date")]
+    pub date_created: OffsetDateTime,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub test: bool,
+}
+
+/// A refund (V3).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Refund {
+    pub id: u64,
+    pub order_id: u64,
+    #[serde(deserialize_with = "wire::date")]
+    pub created: OffsetDateTime,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(deserialize_with = "wire::amount")]
+    pub total_amount: Amount,
+    /// May be negative (tax collected by refunding less).
+    #[serde(deserialize_with = "wire::amount")]
+    pub total_tax: Amount,
+    #[serde(default)]
+    pub items: Vec<RefundItem>,
+    #[serde(default)]
+    pub payments: Vec<RefundPayment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RefundItem {
+    /// PRODUCT, GIFT_WRAPPING, ORDER, SHIPPING, HANDLING, TAX, FEE.
+    pub item_type: String,
+    pub item_id: u64,
+    #[serde(default)]
+    pub quantity: Option<u32>,
+    /// A number in one schema and a string in another; both are read.
+    #[serde(default, deserialize_with = "wire::optional_amount")]
+    pub requested_amount: Option<Amount>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RefundPayment {
+    pub id: u64,
+    pub provider_id: String,
+    #[serde(deserialize_with = "wire::amount")]
+    pub amount: Amount,
+    #[serde(default)]
+    pub offline: bool,
+    #[serde(default)]
+    pub is_declined: bool,
+}
+
+/// `POST /v3/orders/{id}/payment_actions/refunds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundRequest {
+    pub items: Vec<RefundRequestItem>,
+    pub payments: Vec<RefundRequestPayment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundRequestItem {
+    pub item_type: String,
+    pub item_id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Number>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundRequestPayment {
+    pub provider_id: String,
+    pub amount: Number,
+    pub offline: bool,
+}
+
+/// An order with everything posting it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullOrder {
+    pub order: Order,
+    pub products: Vec<OrderProduct>,
+    pub coupons: Vec<OrderCoupon>,
+    pub transactions: Vec<Transaction>,
+    pub refunds: Vec<Refund>,
+}
+
+impl Client {
+    /// One page of orders modified at or after `since` (all when `None`), oldest change
+    /// first; an empty list past the end.
+    pub async fn orders_page(
+        &self,
+        since: Option<OffsetDateTime>,
+        page: u32,
+        limit: u32,
+    ) -> Result<Vec<Order>, ClientError> {
+        let mut query = vec![
+            ("page", page.to_string()),
+            ("limit", limit.clamp(1, MAX_PAGE).to_string()),
+            ("sort", "date_modified:asc".to_string()),
+        ];
+        query.extend(WITH_LINES.map(|(k, v)| (k, v.to_string())));
+        if let Some(since) = since {
+            query.push(("min_date_modified", wire::to_rfc3339(since)));
+        }
+        Ok(self
+            .get_json("/v2/orders", &query, Priority::Orders)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Every order modified at or after `since`, page by page (a short or empty page ends
+    /// the list).
+    pub async fn orders_modified_since(
+        &self,
+        since: Option<OffsetDateTime>,
+    ) -> Result<Vec<Order>, ClientError> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let orders = self.orders_page(since, page, MAX_PAGE).await?;
+            let last = orders.len() < MAX_PAGE as usize;
+            all.extend(orders);
+            if last {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// One order by id, with its lines; `None` when the store has no such order.
+    pub async fn order(&self, id: u64) -> Answer<Order> {
+        let query = WITH_LINES.map(|(k, v)| (k, v.to_string()));
+        match self
+            .get_json(&format!("/v2/orders/{id}"), &query, Priority::Orders)
+            .await
+        {
+            Err(ClientError::Api(error)) if error.status == 404 => Ok(None),
+            other => other,
+        }
+    }
+
+    /// Every line of an order (V2 pages them, 50 by default).
+    pub async fn order_products(&self, id: u64) -> Result<Vec<OrderProduct>, ClientError> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let query = [("page", page.to_string()), ("limit", MAX_PAGE.to_string())];
+            let lines: Vec<OrderProduct> = self
+                .get_json(
+                    &format!("/v2/orders/{id}/products"),
+                    &query,
+                    Priority::Orders,
+                )
+                .await?
+                .unwrap_or_default();
+            let last = lines.len() < MAX_PAGE as usize;
+            all.extend(lines);
+            if last {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    pub async fn order_shipping_addresses(
+        &self,
+        id: u64,
+    ) -> Result<Vec<ShippingAddress>, ClientError> {
+        Ok(self
+            .get_json(
+                &format!("/v2/orders/{id}/shipping_addresses"),
+                &[],
+                Priority::Orders,
+            )
+            .await?
+            .unwrap_or_default())
+    }
+
+    pub async fn order_coupons(&self, id: u64) -> Result<Vec<OrderCoupon>, ClientError> {
+        Ok(self
+            .get_json(&format!("/v2/orders/{id}/coupons"), &[], Priority::Orders)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// The store's status labels by id.
+    pub async fn order_statuses(&self) -> Result<BTreeMap<u32, OrderStatus>, ClientError> {
+        let statuses: Vec<OrderStatus> = self
+            .get_json("/v2/order_statuses", &[], Priority::Orders)
+            .await?
+            .unwrap_or_default();
+        Ok(statuses.into_iter().map(|s| (s.id, s)).collect())
+    }
+
+    /// An order's payment transactions (204, nothing to return, is an empty list).
+    pub async fn order_transactions(&self, id: u64) -> Result<Vec<Transaction>, ClientError> {
+        let answer: Option<Collection<Transaction>> = self
+            .get_json(
+                &format!("/v3/orders/{id}/transactions"),
+                &[],
+                Priority::Orders,
+            )
+            .await?;
+        Ok(answer.map(|c| c.data).unwrap_or_default())
+    }
+
+    /// An order's refunds, oldest first.
+    pub async fn order_refunds(&self, id: u64) -> Result<Vec<Refund>, ClientError> {
+        let answer: Option<Collection<Refund>> = self
+            .get_json(
+                &format!("/v3/orders/{id}/payment_actions/refunds"),
+                &[],
+                Priority::Orders,
+            )
+            .await?;
+        let mut refunds = answer.map(|c| c.data).unwrap_or_default();
+        refunds.sort_by_key(|r| r.id);
+        Ok(refunds)
+    }
+
+    /// Every refund created at or after `since`, across orders, by refund id (the
+    /// reconciliation poll's catch for missed `refund/created` webhooks).
+    pub async fn refunds_created_since(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<Refund>, ClientError> {
+        self.get_all_v3(
+            "/v3/orders/payment_actions/refunds",
+            &[("created:min", wire::to_rfc3339(since))],
+            Priority::Orders,
+        )
+        .await
+    }
+
+    /// Creates a refund. Calls for one order wait for each other: BigCommerce processes
+    /// refunds on one order sequentially only. Not re-sent after an ambiguous failure
+    /// (read the order's refunds first).
+    pub async fn create_refund(
+        &self,
+        order_id: u64,
+        request: &RefundRequest,
+    ) -> Result<Refund, ClientError> {
+        let _serialised = self.order_locks.lock(order_id).await;
+        let path = format!("/v3/orders/{order_id}/payment_actions/refunds");
+        let created: Option<Single<Refund>> = self
+            .send(Method::POST, &path, &[], Some(request), Priority::Orders)
+            .await?;
+        created.map(|s| s.data).ok_or_else(|| ClientError::Decode {
+            path,
+            reason: "the refund was accepted but no refund came back".into(),
+        })
+    }
+
+    /// The order with its lines, coupons, transactions and refunds, read with as few calls
+    /// as the order allows. See [`Client::complete_order`].
+    pub async fn full_order(&self, id: u64) -> Result<Option<FullOrder>, ClientError> {
+        match self.order(id).await? {
+            Some(order) => self.complete_order(order).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds what an order read (single or from a list) does not carry: the lines when they
+    /// were not included, coupons only when the order has a coupon discount, transactions
+    /// only when it was paid, refunds only when it shows one (status refunded or partially
+    /// refunded, or a refund transaction). Refunds are also read across orders by
+    /// [`Client::refunds_created_since`], so none is missed when a status hides it.
+    pub async fn complete_order(&self, mut order: Order) -> Result<FullOrder, ClientError> {
+        let id = order.id;
+        let products = match order.lines.take() {
+            Some(lines) => lines,
+            None => self.order_products(id).await?,
+        };
+        let coupons = if order.coupon_discount != 0 {
+            self.order_coupons(id).await?
+        } else {
+            Vec::new()
+        };
+        let unpaid = order.status_id == 0 || order.payment_status == "pending";
+        let transactions = if unpaid {
+            Vec::new()
+        } else {
+            self.order_transactions(id).await?
+        };
+        let refunds = if transactions.iter().any(|t| t.event == "refund")
+            || matches!(order.status_id, 4 | 14)
+        {
+            self.order_refunds(id).await?
+        } else {
+            Vec::new()
+        };
+        Ok(FullOrder {
+            order,
+            products,
+            coupons,
+            transactions,
+            refunds,
+        })
+    }
+}

@@ -1,8 +1,7 @@
 //! BigCommerce calls per order when reading a backlog of 1,000 orders, the way the
-//! reconciliation poll does: the changed orders page by page with their lines included,
-//! then what each order needs beyond that (transactions when paid, coupons when it has a
-//! coupon discount, refunds when it shows one), plus one read of recent refunds across
-//! orders. The store quota (150 requests per 30 s on Standard and Plus) is the real limit,
+//! reconciliation poll does: the changed orders page by page with their lines (and so
+//! their discounts) included, the refunds across orders page by page, then what each
+//! order needs beyond that (its transactions, when paid). The store quota (150 requests per 30 s on Standard and Plus) is the real limit,
 //! so fewer calls is speed; the simulator's window is compressed and the figures report
 //! what the same calls cost at the real quota.
 //!
@@ -14,6 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ml_connector::bigcommerce::orders::RefundsByOrder;
 use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use time::macros::datetime;
@@ -49,22 +49,24 @@ async fn backlog(optimised: bool) -> Run {
     let ids: Vec<u64> = if optimised {
         let orders = client.orders_modified_since(None).await.expect("orders");
         assert_eq!(orders.len() as u64, ORDERS);
+        let refunds = Arc::new(RefundsByOrder::new(
+            client.refunds_created_since(start).await.expect("refunds"),
+        ));
         let queue = Arc::new(std::sync::Mutex::new(orders));
         let mut workers = Vec::new();
         for _ in 0..WORKERS {
-            let (client, queue) = (client.clone(), queue.clone());
+            let (client, queue, refunds) = (client.clone(), queue.clone(), refunds.clone());
             workers.push(tokio::spawn(async move {
                 let mut done = Vec::new();
                 loop {
                     let next = queue.lock().expect("queue").pop();
                     let Some(order) = next else { break done };
-                    let full = client.complete_order(order).await.expect("order");
+                    let full = client.complete_order(order, &refunds).await.expect("order");
                     assert!(!full.products.is_empty());
                     done.push(full.order.id);
                 }
             }));
         }
-        client.refunds_created_since(start).await.expect("refunds");
         let mut ids = Vec::new();
         for worker in workers {
             ids.extend(worker.await.expect("worker"));

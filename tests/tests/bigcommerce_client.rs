@@ -91,15 +91,21 @@ async fn a_full_order_is_read_with_as_few_calls_as_it_needs() {
     let plain = data
         .orders
         .iter()
-        .find(|o| o.coupon.is_none() && o.refunds.is_empty() && o.status_id == 11)
+        .find(|o| o.coupon.is_some() && o.refunds.is_empty() && o.status_id == 11)
         .unwrap();
     let before = sim.counters().requests;
     let full = client.full_order(plain.id).await.unwrap().unwrap();
     assert_eq!(
         sim.counters().requests - before,
         2,
-        "the order with its lines, then its transactions"
+        "the order with its lines (and so its coupon), then its transactions"
     );
+    let coupon = plain.coupon.as_ref().unwrap();
+    assert_eq!(
+        full.discounts[0].code.as_deref(),
+        Some(coupon.code.as_str())
+    );
+    assert_eq!(full.discounts[0].amount, coupon.discount);
     assert_eq!(full.transactions.len(), 1);
     assert_eq!(full.transactions[0].amount, plain.total_inc_tax());
 
@@ -115,7 +121,12 @@ async fn a_full_order_is_read_with_as_few_calls_as_it_needs() {
         full.refunds[0].total_amount,
         refunded.refunds[0].total_amount
     );
-    assert_eq!(full.coupons.len(), usize::from(refunded.coupon.is_some()));
+    // The coupon comes from the lines' applied discounts, to the cent.
+    let coupon = full.discounts.iter().find(|d| d.code.is_some());
+    assert_eq!(
+        coupon.map(|d| d.amount),
+        refunded.coupon.as_ref().map(|c| c.discount)
+    );
     let statuses = client.order_statuses().await.unwrap();
     assert_eq!(statuses[&11].name, "Awaiting Fulfillment");
     assert_eq!(

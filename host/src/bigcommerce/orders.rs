@@ -354,9 +354,63 @@ pub struct RefundRequestPayment {
 pub struct FullOrder {
     pub order: Order,
     pub products: Vec<OrderProduct>,
-    pub coupons: Vec<OrderCoupon>,
+    /// Order-level discounts (coupons, manual discounts), ex tax.
+    pub discounts: Vec<OrderDiscount>,
     pub transactions: Vec<Transaction>,
     pub refunds: Vec<Refund>,
+}
+
+/// One order-level discount, summed over the lines it was spread across.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderDiscount {
+    /// The coupon code; `None` for a manual discount or an automatic promotion.
+    pub code: Option<String>,
+    pub name: String,
+    pub amount: Amount,
+}
+
+/// The order's discounts from its lines' `applied_discounts`, grouped by discount in the
+/// order they first appear. BigCommerce spreads order-level discounts over the products,
+/// so the lines carry the coupon codes and the coupons call is not needed.
+fn discounts_from_lines(lines: &[OrderProduct]) -> Vec<OrderDiscount> {
+    let mut discounts: Vec<(String, OrderDiscount)> = Vec::new();
+    for applied in lines.iter().flat_map(|l| &l.applied_discounts) {
+        let key = match &applied.id {
+            Value::String(id) => id.clone(),
+            other => other.to_string(),
+        };
+        match discounts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, discount)) => discount.amount += applied.amount,
+            None => discounts.push((
+                key,
+                OrderDiscount {
+                    code: applied.code.clone().filter(|c| !c.is_empty()),
+                    name: applied.name.clone(),
+                    amount: applied.amount,
+                },
+            )),
+        }
+    }
+    discounts.into_iter().map(|(_, d)| d).collect()
+}
+
+/// Refunds read across orders ([`Client::refunds_created_since`]), by order, so a backlog
+/// read does not ask for each order's refunds again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefundsByOrder(BTreeMap<u64, Vec<Refund>>);
+
+impl RefundsByOrder {
+    pub fn new(refunds: Vec<Refund>) -> RefundsByOrder {
+        let mut by_order: BTreeMap<u64, Vec<Refund>> = BTreeMap::new();
+        for refund in refunds {
+            by_order.entry(refund.order_id).or_default().push(refund);
+        }
+        RefundsByOrder(by_order)
+    }
+
+    pub fn for_order(&self, order_id: u64) -> &[Refund] {
+        self.0.get(&order_id).map_or(&[], Vec::as_slice)
+    }
 }
 
 impl Client {
@@ -524,40 +578,58 @@ impl Client {
         })
     }
 
-    /// The order with its lines, coupons, transactions and refunds, read with as few calls
-    /// as the order allows. See [`Client::complete_order`].
+    /// The order with its lines, discounts, transactions and refunds, read with as few
+    /// calls as the order allows. See [`Client::complete_order`].
     pub async fn full_order(&self, id: u64) -> Result<Option<FullOrder>, ClientError> {
         match self.order(id).await? {
-            Some(order) => self.complete_order(order).await.map(Some),
+            Some(order) => self
+                .complete_order(order, &RefundsByOrder::default())
+                .await
+                .map(Some),
             None => Ok(None),
         }
     }
 
-    /// Adds what an order read (single or from a list) does not carry: the lines when they
-    /// were not included, coupons only when the order has a coupon discount, transactions
-    /// only when it was paid, refunds only when it shows one (status refunded or partially
-    /// refunded, or a refund transaction). Refunds are also read across orders by
-    /// [`Client::refunds_created_since`], so none is missed when a status hides it.
-    pub async fn complete_order(&self, mut order: Order) -> Result<FullOrder, ClientError> {
+    /// Adds what an order read (single or from a list) does not carry, asking only for
+    /// what the order shows it has: the lines when they were not included; the coupons
+    /// only when the order has a coupon discount its lines do not explain; transactions
+    /// when it was paid; refunds when it has refund transactions (or a refunded status)
+    /// that `known` (refunds already read across orders) does not account for.
+    pub async fn complete_order(
+        &self,
+        mut order: Order,
+        known: &RefundsByOrder,
+    ) -> Result<FullOrder, ClientError> {
         let id = order.id;
         let products = match order.lines.take() {
             Some(lines) => lines,
             None => self.order_products(id).await?,
         };
-        let coupons = if order.coupon_discount != 0 {
-            self.order_coupons(id).await?
-        } else {
-            Vec::new()
-        };
+        let mut discounts = discounts_from_lines(&products);
+        let explained = discounts.iter().any(|d| d.code.is_some());
+        if order.coupon_discount != 0 && !explained {
+            discounts.extend(
+                self.order_coupons(id)
+                    .await?
+                    .into_iter()
+                    .map(|c| OrderDiscount {
+                        name: c.code.clone(),
+                        code: Some(c.code),
+                        amount: c.discount,
+                    }),
+            );
+        }
         let unpaid = order.status_id == 0 || order.payment_status == "pending";
         let transactions = if unpaid {
             Vec::new()
         } else {
             self.order_transactions(id).await?
         };
-        let refunds = if transactions.iter().any(|t| t.event == "refund")
-            || matches!(order.status_id, 4 | 14)
-        {
+        let refund_transactions = transactions.iter().filter(|t| t.event == "refund").count();
+        let known = known.for_order(id);
+        let refunds = if known.len() >= refund_transactions.max(1) {
+            known.to_vec()
+        } else if refund_transactions > 0 || matches!(order.status_id, 4 | 14) {
             self.order_refunds(id).await?
         } else {
             Vec::new()
@@ -565,7 +637,7 @@ impl Client {
         Ok(FullOrder {
             order,
             products,
-            coupons,
+            discounts,
             transactions,
             refunds,
         })

@@ -433,11 +433,34 @@ impl Order {
 
     /// V2 `GET /orders/{id}/products`.
     pub fn products_json(&self) -> Value {
+        let coupon = self.coupon.as_ref().map(|c| c.discount).unwrap_or(0);
+        let coupon_shares = self.allocate(coupon);
+        let manual_shares = self.allocate(self.discount_amount);
         Value::Array(
             self.lines
                 .iter()
-                .map(|line| {
+                .enumerate()
+                .map(|(index, line)| {
                     let inc = line.price_ex_tax + line.unit_tax;
+                    let mut applied = Vec::new();
+                    if let Some(c) = &self.coupon {
+                        applied.push(json!({
+                            "id": c.coupon_id.to_string(),
+                            "amount": s4(coupon_shares[index]),
+                            "name": c.code,
+                            "code": c.code,
+                            "target": "order",
+                        }));
+                    }
+                    if self.discount_amount != 0 {
+                        applied.push(json!({
+                            "id": "manual-discount",
+                            "amount": s4(manual_shares[index]),
+                            "name": "Manual Discount",
+                            "code": null,
+                            "target": "order",
+                        }));
+                    }
                     json!({
                         "id": line.id,
                         "order_id": self.id,
@@ -487,7 +510,7 @@ impl Order {
                         "external_id": null,
                         "brand": "",
                         "gift_certificate_id": null,
-                        "applied_discounts": [],
+                        "applied_discounts": applied,
                         "product_options": [],
                         "configurable_fields": [],
                         "discounted_total_inc_tax": s4(line.total_ex_tax() + line.total_tax()),
@@ -495,6 +518,34 @@ impl Order {
                 })
                 .collect(),
         )
+    }
+
+    /// Splits an order-level discount over the lines in proportion to their totals, in
+    /// whole cents, the remainder to the largest lines first (as BigCommerce spreads
+    /// order discounts over products).
+    fn allocate(&self, amount: Money) -> Vec<Money> {
+        let totals: Vec<i128> = self
+            .lines
+            .iter()
+            .map(|l| l.total_ex_tax() as i128)
+            .collect();
+        let sum: i128 = totals.iter().sum();
+        if amount == 0 || sum == 0 {
+            return vec![0; self.lines.len()];
+        }
+        let cents = amount as i128 / 100;
+        let mut shares: Vec<i128> = totals.iter().map(|t| cents * t / sum).collect();
+        let mut left = cents - shares.iter().sum::<i128>();
+        let mut order: Vec<usize> = (0..totals.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse((cents * totals[i]) % sum));
+        for &i in order.iter().cycle() {
+            if left == 0 {
+                break;
+            }
+            shares[i] += 1;
+            left -= 1;
+        }
+        shares.into_iter().map(|c| (c * 100) as Money).collect()
     }
 
     /// V2 `GET /orders/{id}/shipping_addresses`.
@@ -1209,6 +1260,18 @@ mod tests {
             a.orders.iter().map(|o| o.status_id).collect();
         for wanted in [0, 4, 5, 11, 14] {
             assert!(statuses.contains(&wanted), "no order with status {wanted}");
+        }
+        for order in &a.orders {
+            // Order-level discounts spread over the lines add up to the cent.
+            let lines = order.products_json();
+            let spread: Money = lines
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|l| l["applied_discounts"].as_array().unwrap())
+                .map(|d| ml_connector_money::parse(d["amount"].as_str().unwrap()).unwrap())
+                .sum();
+            assert_eq!(spread, order.coupon_discount() + order.discount_amount);
         }
         assert!(a.orders.iter().any(|o| o.customer_id == 0));
         assert!(a.orders.iter().any(|o| o.coupon.is_some()));

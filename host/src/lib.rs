@@ -6,6 +6,7 @@ pub mod bigcommerce;
 pub mod cli;
 pub mod money;
 pub mod plugins;
+pub mod qad;
 
 /// Every binary built on this crate (the CLI, tests, benchmarks) allocates with
 /// mimalloc: the plugin boundary allocates a string per field of every record it lifts,

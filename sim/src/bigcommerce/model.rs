@@ -11,46 +11,19 @@
 //! the ex-tax total without changing the tax. Totals are always consistent:
 //! `total_inc_tax = subtotal_ex_tax + shipping + handling - discounts + total_tax`.
 
-use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
+use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::{Rfc2822, Rfc3339};
 
 use crate::rng::Rng;
+pub use crate::wire::{Number, s4};
 
 /// Ten-thousandths of the currency unit.
 pub type Money = i64;
 
 /// One currency unit.
 pub const UNIT: Money = 10_000;
-
-/// `"12.3400"`: V2's four-decimal strings.
-pub fn s4(value: Money) -> String {
-    let sign = if value < 0 { "-" } else { "" };
-    let abs = value.unsigned_abs();
-    format!("{sign}{}.{:04}", abs / 10_000, abs % 10_000)
-}
-
-/// A JSON number written from the integer: two decimals when the amount is whole cents
-/// (always, for generated data), four otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Number(pub Money);
-
-impl Serialize for Number {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        let text = if abs.is_multiple_of(100) {
-            format!("{sign}{}.{:02}", abs / 10_000, (abs % 10_000) / 100)
-        } else {
-            format!("{sign}{}.{:04}", abs / 10_000, abs % 10_000)
-        };
-        RawValue::from_string(text)
-            .map_err(serde::ser::Error::custom)?
-            .serialize(serializer)
-    }
-}
 
 pub fn rfc2822(at: OffsetDateTime) -> String {
     at.format(&Rfc2822).expect("a UTC date formats as RFC 2822")

@@ -1,0 +1,341 @@
+//! The QAD REST transport for one tenant: authentication (OAuth2 password grant with
+//! refresh, a bearer token given directly, or Basic), the workspace header, timeouts,
+//! retries, and decoding of every answer into data or a [`QadError`].
+//!
+//! On a 401 the client renews its token once (refresh grant, or a fresh login when the
+//! refresh is refused) and sends the request again; a second 401, or a 401 with a token
+//! it cannot renew, is an authentication error. A 403 is a permission error and is never
+//! retried. Reads are retried on transient failures with backoff. A write is never sent
+//! twice when its first answer was lost: that is reported as [`QadError::Ambiguous`] so
+//! the caller can look before trying again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::Method;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::config::{Auth, TenantConfig};
+use super::error::{self, QadError};
+
+/// The first backoff after a transient failure; it doubles on every further attempt.
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+
+#[derive(Debug, Clone)]
+struct Tokens {
+    access: String,
+    refresh: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// One tenant's client. Cheap to clone; clones share the token and the connections.
+#[derive(Clone)]
+pub struct QadClient {
+    http: reqwest::Client,
+    pub(super) config: Arc<TenantConfig>,
+    tokens: Arc<Mutex<Option<Tokens>>>,
+    /// Set once the configured paths were found in the tenant's OpenAPI document.
+    pub(super) verified: Arc<Mutex<bool>>,
+}
+
+impl QadClient {
+    pub fn new(config: TenantConfig) -> Result<QadClient, QadError> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT,
+            "application/json".parse().expect("valid header"),
+        );
+        if let Some(workspace) = &config.workspace {
+            let value = workspace.parse().map_err(|_| {
+                QadError::Config(format!(
+                    "the workspace `{workspace}` cannot be sent as a header"
+                ))
+            })?;
+            headers.insert("x-qad-workspace-id", value);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("ml-connector/", env!("CARGO_PKG_VERSION")))
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| QadError::Config(e.to_string()))?;
+        Ok(QadClient {
+            http,
+            config: Arc::new(config),
+            tokens: Arc::new(Mutex::new(None)),
+            verified: Arc::new(Mutex::new(false)),
+        })
+    }
+
+    pub fn config(&self) -> &TenantConfig {
+        &self.config
+    }
+
+    /// The `Authorization` header value, logging in first when needed.
+    async fn authorization(&self) -> Result<String, QadError> {
+        match &self.config.auth {
+            Auth::Bearer { token } => Ok(format!("Bearer {token}")),
+            Auth::Basic { username, password } => Ok(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+            )),
+            Auth::Password { .. } => {
+                let mut tokens = self.tokens.lock().await;
+                if tokens.is_none() {
+                    *tokens = Some(self.token_request(None).await?);
+                }
+                Ok(format!(
+                    "Bearer {}",
+                    tokens.as_ref().expect("just set").access
+                ))
+            }
+        }
+    }
+
+    /// After a 401 with `rejected`: refreshes (or logs in again) unless another caller
+    /// already did. Returns whether there is a new token to try.
+    async fn renew(&self, rejected: &str) -> Result<bool, QadError> {
+        if !matches!(self.config.auth, Auth::Password { .. }) {
+            return Ok(false);
+        }
+        let mut tokens = self.tokens.lock().await;
+        let current = tokens.as_ref().map(|t| format!("Bearer {}", t.access));
+        if current.as_deref() != Some(rejected) {
+            // Someone renewed it meanwhile.
+            return Ok(tokens.is_some());
+        }
+        let refresh = tokens.as_ref().and_then(|t| t.refresh.clone());
+        let renewed = match refresh {
+            Some(refresh) => match self.token_request(Some(&refresh)).await {
+                Ok(renewed) => renewed,
+                // A used or expired refresh token: log in again.
+                Err(QadError::Auth(_)) => self.token_request(None).await?,
+                Err(other) => return Err(other),
+            },
+            None => self.token_request(None).await?,
+        };
+        *tokens = Some(renewed);
+        Ok(true)
+    }
+
+    /// `POST {base}/oauth/token`: the password grant, or the refresh grant.
+    async fn token_request(&self, refresh: Option<&str>) -> Result<Tokens, QadError> {
+        let Auth::Password {
+            client_id,
+            username,
+            password,
+        } = &self.config.auth
+        else {
+            return Err(QadError::Auth("no login is configured".into()));
+        };
+        let form: Vec<(&str, &str)> = match refresh {
+            Some(refresh) => vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", client_id),
+                ("refresh_token", refresh),
+            ],
+            None => vec![
+                ("grant_type", "password"),
+                ("client_id", client_id),
+                ("username", username),
+                ("password", password),
+            ],
+        };
+        let url = format!("{}/oauth/token", self.config.base_url);
+        let response = self
+            .http
+            .post(&url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| QadError::Transient(format!("login: {}", e.without_url())))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| QadError::Transient(format!("login: {}", e.without_url())))?;
+        match status {
+            200 => {
+                let answer: TokenAnswer =
+                    serde_json::from_slice(&body).map_err(|e| QadError::Decode {
+                        path: "/oauth/token".into(),
+                        reason: e.to_string(),
+                    })?;
+                Ok(Tokens {
+                    access: answer.access_token,
+                    refresh: answer.refresh_token,
+                })
+            }
+            400 | 401 => {
+                let detail = match error::from_status(status, &body, "login") {
+                    QadError::Business(messages) => messages
+                        .into_iter()
+                        .map(|m| m.message)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    other => other.to_string(),
+                };
+                let what = if refresh.is_some() {
+                    "token refresh"
+                } else {
+                    "login"
+                };
+                Err(QadError::Auth(format!("{what} refused: {detail}")))
+            }
+            _ => Err(error::from_status(status, &body, "/oauth/token")),
+        }
+    }
+
+    /// Sends one request to `path` below the base URL and decodes a JSON answer, checking
+    /// `submitResult` first. `None` for an empty body.
+    pub(super) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Option<T>, QadError> {
+        let bytes = self.send(method, path, query, body).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| QadError::Decode {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })?;
+        if let Some(failure) = error::business_failure(&value) {
+            return Err(failure);
+        }
+        // Typed decoding reads the original text, so amounts stay exact.
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| QadError::Decode {
+                path: path.to_string(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// Sends one request; returns a 2xx answer's body. Handles the token, the one retry
+    /// after a 401, read retries and ambiguity on writes.
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<bytes::Bytes, QadError> {
+        let url = format!("{}{path}", self.config.base_url);
+        let write = method != Method::GET;
+        let mut renewed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= self.config.max_attempts;
+            let authorization = self.authorization().await?;
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .query(query)
+                .header(reqwest::header::AUTHORIZATION, &authorization);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(error) if error.is_connect() && !last => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                Err(error) if write && !error.is_connect() => {
+                    return Err(QadError::Ambiguous(format!(
+                        "{method} {path}: {}",
+                        error.without_url()
+                    )));
+                }
+                Err(error) if !last => {
+                    tracing::debug!(error = %error.without_url(), path, "QAD read failed; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                Err(error) => {
+                    return Err(QadError::Transient(format!(
+                        "{method} {path}: {}",
+                        error.without_url()
+                    )));
+                }
+            };
+            let status = response.status().as_u16();
+            let bytes = match response.bytes().await {
+                Ok(bytes) => bytes,
+                Err(error) if write => {
+                    return Err(QadError::Ambiguous(format!(
+                        "{method} {path}: the answer was cut off ({})",
+                        error.without_url()
+                    )));
+                }
+                Err(_) if !last => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                Err(error) => {
+                    return Err(QadError::Transient(format!(
+                        "{method} {path}: {}",
+                        error.without_url()
+                    )));
+                }
+            };
+            if (200..300).contains(&status) {
+                let complete = bytes.iter().all(u8::is_ascii_whitespace)
+                    || serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok();
+                if complete {
+                    return Ok(bytes);
+                }
+                // A 2xx whose body is cut: a write may have been committed; a read is
+                // simply read again.
+                if write {
+                    return Err(QadError::Ambiguous(format!(
+                        "{method} {path}: the answer was not complete JSON"
+                    )));
+                }
+                if last {
+                    return Err(QadError::Transient(format!(
+                        "{method} {path}: the answer was not complete JSON"
+                    )));
+                }
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            // A 401 was refused before processing: renew once and send again.
+            if status == 401 && !renewed && self.renew(&authorization).await? {
+                renewed = true;
+                attempt -= 1;
+                continue;
+            }
+            let error = error::from_status(status, &bytes, path);
+            match error {
+                QadError::Transient(reason) if write => {
+                    return Err(QadError::Ambiguous(format!("{method} {path}: {reason}")));
+                }
+                QadError::Transient(_) if !last => tokio::time::sleep(backoff(attempt)).await,
+                other => return Err(other),
+            }
+        }
+    }
+}
+
+/// Exponential backoff: 200 ms, 400 ms, 800 ms, ... capped at 10 s.
+fn backoff(attempt: u32) -> Duration {
+    FIRST_RETRY
+        .saturating_mul(1 << attempt.saturating_sub(1).min(6))
+        .min(Duration::from_secs(10))
+}

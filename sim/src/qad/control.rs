@@ -1,0 +1,535 @@
+//! The QAD simulator's control side, for tests, the demo and operators trying things out:
+//! read a tenant's ledger, customers and items, open or close GL periods, change an item
+//! in QAD, pick the journal duplicate guard, inject faults and move the clock. Each
+//! operation is a method on [`QadSim`] and the same operation over HTTP under `/_sim/qad/`
+//! (no credentials), so the standalone binary can be driven with curl:
+//!
+//! ```text
+//! GET  /_sim/qad/counters                      GET|POST /_sim/qad/clock {"seconds": 600}
+//! GET  /_sim/qad/{tenant}                      summary
+//! GET  /_sim/qad/{tenant}/ledger               posted journal entries, in order
+//! GET  /_sim/qad/{tenant}/customers            with their domain records
+//! GET  /_sim/qad/{tenant}/items
+//! POST /_sim/qad/{tenant}/periods              {"entity", "year", "period", "status"}
+//! POST /_sim/qad/{tenant}/items/{code}/touch   {"list_price": 12.34}
+//! POST /_sim/qad/{tenant}/duplicate-guard      {"mode": "reject"|"return-existing"|"off"}
+//! POST /_sim/qad/{tenant}/faults               {"action": "drop_after_commit", "count": 1,
+//!                                               "path_contains": "journalEntries",
+//!                                               "method": "POST", "delay_ms": 0}
+//! ```
+//!
+//! The methods panic on an unknown tenant, item or period (a test's typo); over HTTP those
+//! are a 404.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::model::{
+    PeriodStatus, PostedJournal, SimCustomer, SimItem, Stamp, TenantData, timestamp,
+};
+use super::{DuplicateGuard, QadSim, Shared, SharedState, TenantState, json_response, lock};
+use crate::wire::{Object, RawObject, money_of};
+
+/// What an injected fault does to the requests it hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QadFaultAction {
+    /// A 500 with QAD's bare error body.
+    Http500,
+    /// A 502 with an HTML body, as a load balancer sends.
+    Html502,
+    /// The answer is held back this long, then served normally.
+    Delay(Duration),
+    /// The request is processed and committed; then the headers go out and the connection
+    /// is cut mid-body, so the client never sees the answer.
+    DropAfterCommit,
+    /// A 401 `invalid_token` as if the token had just expired; the next try succeeds.
+    Unauthorized401Once,
+    /// The request is processed and committed; only the first half of the JSON answer is
+    /// sent.
+    TruncateJson,
+}
+
+impl QadFaultAction {
+    /// `http500`, `html502`, `delay` (with `delay_ms`), `drop_after_commit`,
+    /// `unauthorized_401_once` or `truncate_json` (dashes or underscores, any case).
+    pub fn parse(name: &str, delay_ms: u64) -> Option<QadFaultAction> {
+        Some(match name.to_ascii_lowercase().replace('-', "_").as_str() {
+            "http500" | "http_500" => QadFaultAction::Http500,
+            "html502" | "html_502" => QadFaultAction::Html502,
+            "delay" => QadFaultAction::Delay(Duration::from_millis(delay_ms)),
+            "drop_after_commit" => QadFaultAction::DropAfterCommit,
+            "unauthorized401once" | "unauthorized_401_once" => QadFaultAction::Unauthorized401Once,
+            "truncate_json" => QadFaultAction::TruncateJson,
+            _ => return None,
+        })
+    }
+}
+
+/// A fault for a tenant's next `count` admitted requests whose path below the tenant root
+/// contains `path_contains` and whose method is `method` (both optional).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QadFault {
+    pub action: QadFaultAction,
+    pub count: u32,
+    pub path_contains: Option<String>,
+    pub method: Option<String>,
+}
+
+impl QadFault {
+    /// `action` on the next `count` requests of any path and method.
+    pub fn new(action: QadFaultAction, count: u32) -> QadFault {
+        QadFault {
+            action,
+            count,
+            path_contains: None,
+            method: None,
+        }
+    }
+
+    /// Only on paths containing `part`.
+    pub fn on(mut self, part: &str) -> QadFault {
+        self.path_contains = Some(part.to_string());
+        self
+    }
+
+    /// Only on requests with this method (`POST`).
+    pub fn for_method(mut self, method: &str) -> QadFault {
+        self.method = Some(method.to_string());
+        self
+    }
+
+    fn applies_to(&self, path: &str, method: &Method) -> bool {
+        self.count > 0
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|part| path.contains(part))
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+    }
+}
+
+/// Uses up one hit of the first fault that applies to the request.
+pub(crate) fn take_fault(
+    tenant: &mut TenantState,
+    path: &str,
+    method: &Method,
+) -> Option<QadFaultAction> {
+    let index = tenant
+        .faults
+        .iter()
+        .position(|f| f.applies_to(path, method))?;
+    let fault = &mut tenant.faults[index];
+    let action = fault.action;
+    fault.count -= 1;
+    if fault.count == 0 {
+        tenant.faults.remove(index);
+    }
+    Some(action)
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ControlError {
+    #[error("no QAD tenant {0}")]
+    NoTenant(String),
+    #[error("no item {0}")]
+    NoItem(String),
+    #[error("entity {entity} has no GL period {year}/{period}")]
+    NoPeriod {
+        entity: String,
+        year: i32,
+        period: u32,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Shared {
+    fn tenant(&mut self, name: &str) -> Result<&mut TenantState, ControlError> {
+        self.tenants
+            .get_mut(name)
+            .ok_or_else(|| ControlError::NoTenant(name.to_string()))
+    }
+
+    fn set_period_status(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        year: i32,
+        period: u32,
+        status: PeriodStatus,
+    ) -> Result<(), ControlError> {
+        let now = self.clock.now();
+        let hash = format!("{:016x}", self.rng.next_u64());
+        let found = self
+            .tenant(tenant)?
+            .data()
+            .periods
+            .iter_mut()
+            .find(|p| p.entity == entity && p.year == year && p.period == period)
+            .ok_or_else(|| ControlError::NoPeriod {
+                entity: entity.to_string(),
+                year,
+                period,
+            })?;
+        found.status = status;
+        found.stamp = Stamp {
+            hash,
+            modified: now,
+            user: "mfg@qad.com".into(),
+        };
+        Ok(())
+    }
+
+    /// A change made in QAD: the item's list price, and its change stamp to now.
+    fn touch_item(
+        &mut self,
+        tenant: &str,
+        item_code: &str,
+        list_price: i64,
+    ) -> Result<(), ControlError> {
+        let now = self.clock.now();
+        let hash = format!("{:016x}", self.rng.next_u64());
+        let item = self
+            .tenant(tenant)?
+            .data()
+            .items
+            .iter_mut()
+            .find(|i| i.code == item_code)
+            .ok_or_else(|| ControlError::NoItem(item_code.to_string()))?;
+        item.list_price = list_price;
+        item.stamp = Stamp {
+            hash,
+            modified: now,
+            user: "mfg@qad.com".into(),
+        };
+        Ok(())
+    }
+
+    fn data(&mut self, tenant: &str) -> Result<TenantData, ControlError> {
+        Ok(self.tenant(tenant)?.account.data.clone())
+    }
+
+    fn summary(&mut self, tenant: &str) -> Result<serde_json::Value, ControlError> {
+        let now = self.clock.now();
+        let state = self.tenant(tenant)?;
+        let data = &state.account.data;
+        Ok(json!({
+            "tenant": tenant,
+            "client_id": state.account.client_id,
+            "now": timestamp(now),
+            "journals": data.journals.len(),
+            "customers": data.customers.len(),
+            "items": data.items.len(),
+            "duplicate_guard": format!("{:?}", state.duplicate_guard),
+            "faults": state.faults.len(),
+            "disabled_paths": state.account.disabled_paths,
+        }))
+    }
+}
+
+impl QadSim {
+    fn control<T>(&self, f: impl FnOnce(&mut Shared) -> Result<T, ControlError>) -> T {
+        let result = f(&mut lock(&self.shared));
+        result.unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Every posted journal entry of the tenant, in posting order.
+    pub fn ledger(&self, tenant: &str) -> Vec<PostedJournal> {
+        self.control(|s| s.data(tenant)).journals
+    }
+
+    /// The tenant's customers with their domain records.
+    pub fn customers(&self, tenant: &str) -> Vec<SimCustomer> {
+        self.control(|s| s.data(tenant)).customers
+    }
+
+    pub fn items(&self, tenant: &str) -> Vec<SimItem> {
+        self.control(|s| s.data(tenant)).items
+    }
+
+    /// All of the tenant's data as it stands.
+    pub fn data(&self, tenant: &str) -> TenantData {
+        self.control(|s| s.data(tenant))
+    }
+
+    /// Opens, closes or locks one GL period of an entity.
+    pub fn set_period_status(
+        &self,
+        tenant: &str,
+        entity: &str,
+        year: i32,
+        period: u32,
+        status: PeriodStatus,
+    ) {
+        self.control(|s| s.set_period_status(tenant, entity, year, period, status));
+    }
+
+    /// Changes an item in QAD: its list price (ten-thousandths) and its change stamp, to
+    /// now.
+    pub fn touch_item(&self, tenant: &str, item_code: &str, list_price: i64) {
+        self.control(|s| s.touch_item(tenant, item_code, list_price));
+    }
+
+    pub fn set_duplicate_guard(&self, tenant: &str, mode: DuplicateGuard) {
+        self.control(|s| {
+            s.tenant(tenant)?.duplicate_guard = mode;
+            Ok(())
+        });
+    }
+
+    /// Injects a fault for the tenant's next matching requests.
+    pub fn inject(&self, tenant: &str, fault: QadFault) {
+        self.control(|s| {
+            s.tenant(tenant)?.faults.push_back(fault);
+            Ok(())
+        });
+    }
+
+    /// Moves the simulated clock forward (tokens expire, change stamps move on).
+    pub fn advance(&self, by: Duration) {
+        lock(&self.shared).clock.advanced += by;
+    }
+
+    /// The simulated time now.
+    pub fn now(&self) -> OffsetDateTime {
+        lock(&self.shared).clock.now()
+    }
+}
+
+pub(crate) fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/_sim/qad/counters", get(counters))
+        .route("/_sim/qad/clock", get(clock).post(advance))
+        .route("/_sim/qad/{tenant}", get(summary))
+        .route("/_sim/qad/{tenant}/ledger", get(ledger))
+        .route("/_sim/qad/{tenant}/customers", get(customers))
+        .route("/_sim/qad/{tenant}/items", get(items))
+        .route("/_sim/qad/{tenant}/periods", post(set_period))
+        .route("/_sim/qad/{tenant}/items/{code}/touch", post(touch_item))
+        .route("/_sim/qad/{tenant}/duplicate-guard", post(duplicate_guard))
+        .route("/_sim/qad/{tenant}/faults", post(inject))
+}
+
+fn answer(result: Result<impl serde::Serialize, ControlError>) -> Response {
+    match result {
+        Ok(value) => json_response(StatusCode::OK, &value),
+        Err(error @ ControlError::Invalid(_)) => json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json!({"error": error.to_string()}),
+        ),
+        Err(error) => json_response(StatusCode::NOT_FOUND, &json!({"error": error.to_string()})),
+    }
+}
+
+/// A JSON control body, or why it is not one.
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlError> {
+    serde_json::from_slice(bytes).map_err(|e| ControlError::Invalid(format!("bad body: {e}")))
+}
+
+async fn counters(State(shared): State<SharedState>) -> Response {
+    json_response(StatusCode::OK, &lock(&shared).counters)
+}
+
+async fn clock(State(shared): State<SharedState>) -> Response {
+    let now = lock(&shared).clock.now();
+    json_response(StatusCode::OK, &json!({ "now": timestamp(now) }))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: u64,
+}
+
+async fn advance(State(shared): State<SharedState>, bytes: Bytes) -> Response {
+    answer(body::<Advance>(&bytes).map(|by| {
+        let mut shared = lock(&shared);
+        shared.clock.advanced += Duration::from_secs(by.seconds);
+        json!({ "now": timestamp(shared.clock.now()) })
+    }))
+}
+
+async fn summary(State(shared): State<SharedState>, Path(tenant): Path<String>) -> Response {
+    answer(lock(&shared).summary(&tenant))
+}
+
+async fn ledger(State(shared): State<SharedState>, Path(tenant): Path<String>) -> Response {
+    answer(lock(&shared).data(&tenant).map(|data| {
+        data.journals
+            .iter()
+            .map(|j| data.journal_wire(j))
+            .collect::<Vec<Object>>()
+    }))
+}
+
+async fn customers(State(shared): State<SharedState>, Path(tenant): Path<String>) -> Response {
+    answer(lock(&shared).data(&tenant).map(|data| {
+        data.customers
+            .iter()
+            .map(|c| {
+                let domains: Vec<Object> = c.domains.iter().map(|d| c.mfg_wire(d)).collect();
+                c.wire().field("domains", domains)
+            })
+            .collect::<Vec<Object>>()
+    }))
+}
+
+async fn items(State(shared): State<SharedState>, Path(tenant): Path<String>) -> Response {
+    answer(lock(&shared).data(&tenant).map(|data| {
+        data.items
+            .iter()
+            .map(SimItem::wire)
+            .collect::<Vec<Object>>()
+    }))
+}
+
+#[derive(Deserialize)]
+struct PeriodChange {
+    entity: String,
+    year: i32,
+    period: u32,
+    status: String,
+}
+
+async fn set_period(
+    State(shared): State<SharedState>,
+    Path(tenant): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let result = body::<PeriodChange>(&bytes).and_then(|change| {
+        let status = PeriodStatus::parse(&change.status).ok_or_else(|| {
+            ControlError::Invalid(format!(
+                "status {} is not Open, Closed or Locked",
+                change.status
+            ))
+        })?;
+        lock(&shared).set_period_status(&tenant, &change.entity, change.year, change.period, status)
+    });
+    answer(result.map(|()| json!({})))
+}
+
+async fn touch_item(
+    State(shared): State<SharedState>,
+    Path((tenant, code)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Response {
+    let price = RawObject::parse(&bytes)
+        .map_err(ControlError::Invalid)
+        .and_then(|object| {
+            object
+                .raw("list_price")
+                .and_then(money_of)
+                .ok_or_else(|| ControlError::Invalid("list_price must be a decimal amount".into()))
+        });
+    answer(
+        price
+            .and_then(|price| lock(&shared).touch_item(&tenant, &code, price))
+            .map(|()| json!({})),
+    )
+}
+
+#[derive(Deserialize)]
+struct GuardChange {
+    mode: String,
+}
+
+async fn duplicate_guard(
+    State(shared): State<SharedState>,
+    Path(tenant): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let result = body::<GuardChange>(&bytes).and_then(|change| {
+        let mode = DuplicateGuard::parse(&change.mode).ok_or_else(|| {
+            ControlError::Invalid(format!(
+                "mode {} is not reject, return-existing or off",
+                change.mode
+            ))
+        })?;
+        lock(&shared).tenant(&tenant)?.duplicate_guard = mode;
+        Ok(json!({}))
+    });
+    answer(result)
+}
+
+#[derive(Deserialize)]
+struct FaultRequest {
+    action: String,
+    #[serde(default = "one")]
+    count: u32,
+    #[serde(default)]
+    delay_ms: u64,
+    #[serde(default)]
+    path_contains: Option<String>,
+    #[serde(default)]
+    method: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+async fn inject(
+    State(shared): State<SharedState>,
+    Path(tenant): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let result = body::<FaultRequest>(&bytes).and_then(|request| {
+        let action = QadFaultAction::parse(&request.action, request.delay_ms).ok_or_else(|| {
+            ControlError::Invalid(format!("unknown fault action {}", request.action))
+        })?;
+        let fault = QadFault {
+            action,
+            count: request.count,
+            path_contains: request.path_contains,
+            method: request.method,
+        };
+        lock(&shared).tenant(&tenant)?.faults.push_back(fault);
+        Ok(json!({}))
+    });
+    answer(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_actions_parse_in_either_spelling() {
+        assert_eq!(
+            QadFaultAction::parse("drop-after-commit", 0),
+            Some(QadFaultAction::DropAfterCommit)
+        );
+        assert_eq!(
+            QadFaultAction::parse("Delay", 250),
+            Some(QadFaultAction::Delay(Duration::from_millis(250)))
+        );
+        assert_eq!(
+            QadFaultAction::parse("unauthorized_401_once", 0),
+            Some(QadFaultAction::Unauthorized401Once)
+        );
+        assert_eq!(QadFaultAction::parse("explode", 0), None);
+    }
+
+    #[test]
+    fn faults_match_path_and_method() {
+        let fault = QadFault::new(QadFaultAction::Http500, 1)
+            .on("journalEntries")
+            .for_method("post");
+        assert!(fault.applies_to("/api/erp/journalEntries", &Method::POST));
+        assert!(!fault.applies_to("/api/erp/journalEntries", &Method::GET));
+        assert!(!fault.applies_to("/api/erp/items", &Method::POST));
+        assert!(!QadFault::new(QadFaultAction::Http500, 0).applies_to("/", &Method::GET));
+    }
+}

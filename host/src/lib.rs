@@ -4,9 +4,11 @@
 
 pub mod bigcommerce;
 pub mod cli;
+pub mod flows;
 pub mod money;
 pub mod plugins;
 pub mod qad;
+pub mod store;
 
 /// Every binary built on this crate (the CLI, tests, benchmarks) allocates with
 /// mimalloc: the plugin boundary allocates a string per field of every record it lifts,

@@ -151,7 +151,7 @@ impl Order {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct BillingAddress {
     #[serde(default)]
     pub first_name: String,
@@ -160,9 +160,21 @@ pub struct BillingAddress {
     #[serde(default)]
     pub company: String,
     #[serde(default)]
-    pub email: String,
+    pub street_1: String,
+    #[serde(default)]
+    pub street_2: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub zip: String,
     #[serde(default)]
     pub country_iso2: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
 }
 
 /// An order line (`GET /v2/orders/{id}/products`).

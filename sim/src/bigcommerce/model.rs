@@ -1115,6 +1115,15 @@ impl StoreData {
                         reason: "Returned".into(),
                     });
                 }
+                if order.handling_ex_tax > 0 {
+                    items.push(RefundItem {
+                        item_type: "HANDLING".into(),
+                        item_id: order.shipping_address_id,
+                        quantity: None,
+                        amount: Some(order.handling_ex_tax + order.handling_tax()),
+                        reason: "Returned".into(),
+                    });
+                }
                 let (amount, tax) = (order.total_inc_tax(), order.total_tax());
                 let at = created + time::Duration::days(2);
                 self.add_refund(&mut order, items, amount, tax, at);

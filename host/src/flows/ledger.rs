@@ -1,0 +1,199 @@
+//! Convergent posting: what to post for a source document so that everything posted for
+//! it adds up to the journal it should have now.
+//!
+//! The plugin maps the document's current state to one entry. Everything already posted
+//! for the document (its revisions) is netted per ledger position (account, sub-account,
+//! cost centre, tax code); the difference between the two is the next revision: nothing
+//! when they are equal, an adjusting entry after an edit, a full reversal after a
+//! cancellation. Because every posted entry and the wanted entry balance, the difference
+//! balances too.
+
+use std::collections::BTreeMap;
+
+use crate::money::Amount;
+use crate::plugins::types::{JournalEntry, JournalLine};
+
+/// Where an amount sits in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Position {
+    account: String,
+    sub_account: String,
+    cost_centre: String,
+    tax_code: String,
+}
+
+impl Position {
+    fn of(line: &JournalLine) -> Position {
+        Position {
+            account: line.account.clone(),
+            sub_account: line.sub_account.clone(),
+            cost_centre: line.cost_centre.clone(),
+            tax_code: line.tax_code.clone(),
+        }
+    }
+}
+
+/// Net debit (positive) or credit (negative) per position, with the first memo seen.
+fn net(entries: &[&JournalEntry]) -> BTreeMap<Position, (i128, String)> {
+    let mut net: BTreeMap<Position, (i128, String)> = BTreeMap::new();
+    for line in entries.iter().flat_map(|e| &e.lines) {
+        let slot = net
+            .entry(Position::of(line))
+            .or_insert_with(|| (0, line.memo.clone()));
+        slot.0 += i128::from(line.debit) - i128::from(line.credit);
+    }
+    net
+}
+
+/// The lines that take `posted` to `wanted` (`None`: the document should have nothing
+/// posted, e.g. a cancelled order). Empty when nothing needs posting. Lines come in the
+/// wanted entry's position order, then positions only the posted entries have.
+pub fn difference(wanted: Option<&JournalEntry>, posted: &[JournalEntry]) -> Vec<JournalLine> {
+    let wanted_net = net(&wanted.into_iter().collect::<Vec<_>>());
+    let posted_net = net(&posted.iter().collect::<Vec<_>>());
+    let mut order: Vec<Position> = Vec::new();
+    for line in wanted
+        .iter()
+        .flat_map(|e| &e.lines)
+        .chain(posted.iter().flat_map(|e| &e.lines))
+    {
+        let position = Position::of(line);
+        if !order.contains(&position) {
+            order.push(position);
+        }
+    }
+    let mut lines = Vec::new();
+    for position in order {
+        let (want, memo) = wanted_net.get(&position).cloned().unwrap_or_else(|| {
+            (
+                0,
+                posted_net
+                    .get(&position)
+                    .map(|p| p.1.clone())
+                    .unwrap_or_default(),
+            )
+        });
+        let have = posted_net.get(&position).map_or(0, |p| p.0);
+        let delta = want - have;
+        if delta == 0 {
+            continue;
+        }
+        // Each posted and wanted amount fits an i64, and so does any realistic sum; an
+        // overflow here would be a corrupt store, so it is clamped rather than wrapped.
+        let amount = Amount::try_from(delta.abs()).unwrap_or(Amount::MAX);
+        let (debit, credit) = if delta > 0 { (amount, 0) } else { (0, amount) };
+        lines.push(JournalLine {
+            account: position.account,
+            sub_account: position.sub_account,
+            cost_centre: position.cost_centre,
+            debit,
+            credit,
+            memo,
+            tax_code: position.tax_code,
+        });
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::types::Decimal;
+
+    fn line(account: &str, debit: Amount, credit: Amount) -> JournalLine {
+        JournalLine {
+            account: account.into(),
+            sub_account: String::new(),
+            cost_centre: String::new(),
+            debit,
+            credit,
+            memo: account.into(),
+            tax_code: String::new(),
+        }
+    }
+
+    fn entry(lines: Vec<JournalLine>) -> JournalEntry {
+        JournalEntry {
+            daybook: "SO".into(),
+            effective_date: "2026-11-20".into(),
+            currency: "USD".into(),
+            exchange_rate: Decimal {
+                digits: 1,
+                scale: 0,
+            },
+            erp_customer: "W1".into(),
+            description: "order 1".into(),
+            lines,
+        }
+    }
+
+    fn balance(lines: &[JournalLine]) -> Amount {
+        lines.iter().map(|l| l.debit - l.credit).sum()
+    }
+
+    #[test]
+    fn nothing_is_posted_when_the_ledger_already_agrees() {
+        let first = entry(vec![
+            line("1151", 10_800, 0),
+            line("4000", 0, 10_000),
+            line("2200", 0, 800),
+        ]);
+        assert_eq!(difference(Some(&first), &[]), first.lines);
+        assert!(difference(Some(&first), std::slice::from_ref(&first)).is_empty());
+    }
+
+    #[test]
+    fn an_edit_posts_only_the_change() {
+        let first = entry(vec![
+            line("1151", 10_800, 0),
+            line("4000", 0, 10_000),
+            line("2200", 0, 800),
+        ]);
+        let edited = entry(vec![
+            line("1151", 16_200, 0),
+            line("4000", 0, 15_000),
+            line("2200", 0, 1_200),
+        ]);
+        let adjustment = difference(Some(&edited), std::slice::from_ref(&first));
+        assert_eq!(
+            adjustment,
+            vec![
+                line("1151", 5_400, 0),
+                line("4000", 0, 5_000),
+                line("2200", 0, 400)
+            ]
+        );
+        assert_eq!(balance(&adjustment), 0);
+        let both = [first, entry(adjustment)];
+        assert!(difference(Some(&edited), &both).is_empty());
+    }
+
+    #[test]
+    fn a_cancellation_reverses_everything_posted() {
+        let first = entry(vec![
+            line("1151", 10_800, 0),
+            line("4000", 0, 10_000),
+            line("2200", 0, 800),
+        ]);
+        let reversal = difference(None, std::slice::from_ref(&first));
+        assert_eq!(
+            reversal,
+            vec![
+                line("1151", 0, 10_800),
+                line("4000", 10_000, 0),
+                line("2200", 800, 0)
+            ]
+        );
+        assert!(difference(None, &[first, entry(reversal)]).is_empty());
+    }
+
+    #[test]
+    fn a_moved_amount_nets_out_and_new_positions_appear() {
+        let first = entry(vec![line("1151", 10_000, 0), line("4000", 0, 10_000)]);
+        let moved = entry(vec![line("1152", 10_000, 0), line("4000", 0, 10_000)]);
+        assert_eq!(
+            difference(Some(&moved), &[first]),
+            vec![line("1152", 10_000, 0), line("1151", 0, 10_000)]
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! The flows from a source record to its destination: BigCommerce orders and refunds to
+//! QAD journal entries ([`orders`]), built from the conversion into the plugin contract
+//! ([`convert`]) and the convergent posting rule ([`ledger`]), run from the durable queue
+//! by a [`worker::Worker`] and fed by the reconciliation [`worker::poll`].
+
+pub mod convert;
+pub mod ledger;
+pub mod orders;
+pub mod worker;

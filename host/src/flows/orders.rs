@@ -1,0 +1,548 @@
+//! The order-to-ledger flow for one connection: an order or refund job becomes the QAD
+//! journal entries that make the ledger match the document's current state, posted
+//! exactly once.
+//!
+//! For an order: fetch it in full; decide whether its status is posted (configurable;
+//! incomplete, cancelled and declined orders never are); ensure the shopper is a QAD
+//! customer (guests go to the configured customer); map it with the connection's
+//! `order-to-gl` plugin and validate the entry against the chart of accounts; net what was
+//! already posted for the order ([`super::ledger`]) and post only the difference as the
+//! next revision, under the deterministic reference `<store>:order:<id>:r<n>`. The
+//! revision is written to the store before the post and confirmed after it, so a crash or
+//! a lost answer in between is resolved by looking the reference up in QAD first.
+//!
+//! A refund is its own document, posted once under `<store>:refund:<id>:r1`, and its job
+//! shares the order's queue document so it runs after the order.
+//!
+//! Every step is written to the audit log: the raw input, the plugin (name, version,
+//! hash) with its input and output, the request and QAD's answer, and the outcome.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use time::{Date, OffsetDateTime};
+use tokio::sync::Mutex;
+
+use super::{convert, ledger};
+use crate::bigcommerce::orders::FullOrder;
+use crate::bigcommerce::{self, ClientError};
+use crate::plugins::types::{self, JournalEntry};
+use crate::plugins::{Isolation, LoadedPlugin};
+use crate::qad::{self, Posted, QadClient, QadError};
+use crate::store::{AuditEntry, Revision, Store, StoreError};
+
+/// Which orders are posted and where.
+#[derive(Debug, Clone)]
+pub struct PostingPolicy {
+    /// The QAD entity (company) entries are posted in.
+    pub entity: String,
+    pub layer: String,
+    /// BigCommerce status ids whose orders have a journal; others have none (an order
+    /// that moves out of these is reversed).
+    pub posted_statuses: Vec<u32>,
+    /// The QAD customer guest orders are posted against.
+    pub guest_customer: String,
+}
+
+impl Default for PostingPolicy {
+    fn default() -> Self {
+        PostingPolicy {
+            entity: "10USACO".into(),
+            layer: "OFFICIAL".into(),
+            // Shipped, partially shipped, refunded, awaiting pickup, awaiting shipment,
+            // completed, awaiting fulfillment, partially refunded: the sale happened
+            // (refunds are their own documents).
+            posted_statuses: vec![2, 3, 4, 8, 9, 10, 11, 14],
+            guest_customer: "GUEST".into(),
+        }
+    }
+}
+
+/// Why a job did not finish.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlowError {
+    /// Try again later (a 5xx, a timeout, a lost answer, the quota).
+    #[error("{0}")]
+    Transient(String),
+    /// Trying again will not help until someone changes something (a QAD business
+    /// error, a plugin mapping error, a closed period, bad credentials).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<ClientError> for FlowError {
+    fn from(error: ClientError) -> Self {
+        let text = format!("BigCommerce: {error}");
+        if error.is_retryable() {
+            FlowError::Transient(text)
+        } else {
+            FlowError::Permanent(text)
+        }
+    }
+}
+
+impl From<QadError> for FlowError {
+    fn from(error: QadError) -> Self {
+        if error.is_retryable() {
+            FlowError::Transient(error.to_string())
+        } else {
+            FlowError::Permanent(error.to_string())
+        }
+    }
+}
+
+impl From<StoreError> for FlowError {
+    fn from(error: StoreError) -> Self {
+        FlowError::Transient(error.to_string())
+    }
+}
+
+/// What processing a job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A revision was posted (or found already posted) under this voucher.
+    Posted { reference: String, voucher: String },
+    /// The ledger already matched the document.
+    Unchanged,
+}
+
+/// One connection's order flow.
+pub struct OrderFlow {
+    pub connection: String,
+    pub store_hash: String,
+    pub bigcommerce: bigcommerce::Client,
+    pub qad: QadClient,
+    pub plugin: Arc<LoadedPlugin>,
+    pub store: Arc<dyn Store>,
+    pub policy: PostingPolicy,
+    periods: Mutex<Option<Vec<qad::Period>>>,
+    chart: Mutex<Option<Arc<HashSet<String>>>>,
+}
+
+fn date_of(rfc3339: &str) -> Option<Date> {
+    qad::browse::parse_date(rfc3339)
+}
+
+impl OrderFlow {
+    pub fn new(
+        connection: &str,
+        store_hash: &str,
+        bigcommerce: bigcommerce::Client,
+        qad: QadClient,
+        plugin: Arc<LoadedPlugin>,
+        store: Arc<dyn Store>,
+        policy: PostingPolicy,
+    ) -> OrderFlow {
+        OrderFlow {
+            connection: connection.into(),
+            store_hash: store_hash.into(),
+            bigcommerce,
+            qad,
+            plugin,
+            store,
+            policy,
+            periods: Mutex::new(None),
+            chart: Mutex::new(None),
+        }
+    }
+
+    fn audit(&self, subject: &str, kind: &str, data: serde_json::Value) -> Result<(), FlowError> {
+        self.store.audit(&AuditEntry {
+            connection: self.connection.clone(),
+            subject: subject.into(),
+            kind: kind.into(),
+            data: data.to_string(),
+        })?;
+        Ok(())
+    }
+
+    /// The postable accounts of the entity, read once.
+    async fn chart(&self) -> Result<Arc<HashSet<String>>, FlowError> {
+        let mut chart = self.chart.lock().await;
+        if let Some(chart) = chart.as_ref() {
+            return Ok(chart.clone());
+        }
+        let accounts: HashSet<String> = self
+            .qad
+            .chart_of_accounts(&self.policy.entity)
+            .await?
+            .into_iter()
+            .filter(|a| a.is_active && a.is_postable)
+            .map(|a| a.gl_code)
+            .collect();
+        let accounts = Arc::new(accounts);
+        *chart = Some(accounts.clone());
+        Ok(accounts)
+    }
+
+    /// The GL year and period a date falls in (read once; a date outside every known
+    /// period falls back to its calendar month, and QAD then says what is wrong).
+    async fn period_of(&self, date: Date) -> Result<(i32, u32), FlowError> {
+        let mut periods = self.periods.lock().await;
+        if periods.is_none() {
+            *periods = Some(self.qad.periods(&self.policy.entity).await?);
+        }
+        let found = periods
+            .iter()
+            .flatten()
+            .find(|p| p.contains(date))
+            .map(|p| (p.posting_year, p.posting_period));
+        Ok(found.unwrap_or((date.year(), u32::from(u8::from(date.month())))))
+    }
+
+    /// Forgets the cached periods (after an operator reopens one).
+    pub async fn forget_periods(&self) {
+        *self.periods.lock().await = None;
+    }
+
+    /// The QAD customer for the order's shopper: guests go to the configured customer;
+    /// a known email is remembered; otherwise QAD is searched by email and, when absent,
+    /// the plugin's customer record is created.
+    async fn ensure_customer(&self, full: &FullOrder, subject: &str) -> Result<String, FlowError> {
+        let billing = &full.order.billing_address;
+        let email = qad::operations::normalise_email(&billing.email);
+        if full.order.is_guest() || email.is_empty() {
+            return Ok(self.policy.guest_customer.clone());
+        }
+        if let Some(code) = self.store.mapped(&self.connection, "email", &email)? {
+            return Ok(code);
+        }
+        let found = self.qad.find_customers_by_email(&email).await?;
+        let code = match found.as_slice() {
+            [one] => one.code.clone(),
+            [] => {
+                let shopper = convert::order(&self.store_hash, full, "").customer;
+                let plugin = self.plugin.clone();
+                let mapped = tokio::task::spawn_blocking(move || {
+                    plugin.map_customers(&[shopper], Isolation::Record).results
+                })
+                .await
+                .map_err(|e| FlowError::Transient(format!("plugin worker: {e}")))?;
+                let record = mapped
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| FlowError::Permanent("the plugin returned no customer".into()))?
+                    .map_err(|e| FlowError::Permanent(e.to_string()))?;
+                let address = record.address.clone().unwrap_or(types::Address {
+                    first_name: String::new(),
+                    last_name: String::new(),
+                    company: String::new(),
+                    street1: String::new(),
+                    street2: String::new(),
+                    city: String::new(),
+                    state: String::new(),
+                    zip: String::new(),
+                    country: String::new(),
+                    phone: String::new(),
+                });
+                let created = self
+                    .qad
+                    .create_customer(&qad::NewCustomer {
+                        email: email.clone(),
+                        name: record.name.clone(),
+                        street: address.street1,
+                        city: address.city,
+                        zip: address.zip,
+                        country: address.country,
+                    })
+                    .await?;
+                self.audit(
+                    subject,
+                    "customer-created",
+                    json!({"email": email, "code": created.code}),
+                )?;
+                created.code
+            }
+            several => {
+                let codes: Vec<&str> = several.iter().map(|c| c.code.as_str()).collect();
+                return Err(FlowError::Permanent(format!(
+                    "several QAD customers share the email {email} ({}); map one with the id map",
+                    codes.join(", ")
+                )));
+            }
+        };
+        self.store.map(&self.connection, "email", &email, &code)?;
+        Ok(code)
+    }
+
+    /// Maps one record with the plugin on a blocking thread and validates it against the
+    /// chart of accounts.
+    async fn map(&self, record: Record, subject: &str) -> Result<JournalEntry, FlowError> {
+        let chart = self.chart().await?;
+        let plugin = self.plugin.clone();
+        let input = match &record {
+            Record::Order(order) => serde_json::to_value(order),
+            Record::Refund(refund) => serde_json::to_value(refund),
+        }
+        .unwrap_or_default();
+        let result = tokio::task::spawn_blocking(move || {
+            let mapped = match &record {
+                Record::Order(order) => {
+                    plugin.map_orders(std::slice::from_ref(order), Isolation::Record, Some(&chart))
+                }
+                Record::Refund(refund) => plugin.map_refunds(
+                    std::slice::from_ref(refund),
+                    Isolation::Record,
+                    Some(&chart),
+                ),
+            };
+            mapped.results.into_iter().next()
+        })
+        .await
+        .map_err(|e| FlowError::Transient(format!("plugin worker: {e}")))?
+        .ok_or_else(|| FlowError::Permanent("the plugin returned nothing".into()))?;
+        let inspection = self.plugin.inspection();
+        let plugin = json!({
+            "name": self.plugin.name(),
+            "version": self.plugin.info().version,
+            "sha256": inspection.sha256,
+        });
+        match result {
+            Ok(entry) => {
+                self.audit(
+                    subject,
+                    "mapped",
+                    json!({"plugin": plugin, "input": input, "output": entry}),
+                )?;
+                Ok(entry)
+            }
+            Err(error) => {
+                self.audit(
+                    subject,
+                    "mapping-failed",
+                    json!({"plugin": plugin, "input": input, "error": error.to_string()}),
+                )?;
+                Err(FlowError::Permanent(error.to_string()))
+            }
+        }
+    }
+
+    /// Brings the ledger in line with one order.
+    pub async fn process_order(&self, order_id: u64) -> Result<Outcome, FlowError> {
+        let subject = format!("order:{order_id}");
+        let full = self.bigcommerce.full_order(order_id).await?;
+        let wanted = match &full {
+            Some(full) if self.policy.posted_statuses.contains(&full.order.status_id) => {
+                let customer = self.ensure_customer(full, &subject).await?;
+                let order = convert::order(&self.store_hash, full, &customer);
+                Some(self.map(Record::Order(Box::new(order)), &subject).await?)
+            }
+            // Not (or no longer) a sale: whatever was posted is reversed.
+            _ => None,
+        };
+        let modified = full
+            .as_ref()
+            .map(|f| f.order.date_modified)
+            .unwrap_or_else(OffsetDateTime::now_utc);
+        self.converge(&subject, "order", order_id, wanted, modified)
+            .await
+    }
+
+    /// Posts one refund (its order is read for currency, lines and customer).
+    pub async fn process_refund(
+        &self,
+        order_id: u64,
+        refund_id: u64,
+    ) -> Result<Outcome, FlowError> {
+        let subject = format!("refund:{refund_id}");
+        let full = self
+            .bigcommerce
+            .full_order(order_id)
+            .await?
+            .ok_or_else(|| {
+                FlowError::Permanent(format!("order {order_id} of refund {refund_id} is gone"))
+            })?;
+        let refund = match full.refunds.iter().find(|r| r.id == refund_id) {
+            Some(refund) => refund.clone(),
+            None => self
+                .bigcommerce
+                .order_refunds(order_id)
+                .await?
+                .into_iter()
+                .find(|r| r.id == refund_id)
+                .ok_or_else(|| {
+                    FlowError::Permanent(format!("refund {refund_id} is not on order {order_id}"))
+                })?,
+        };
+        let customer = self.ensure_customer(&full, &subject).await?;
+        let order = convert::order(&self.store_hash, &full, &customer);
+        let record = convert::refund(&refund, &order);
+        let entry = self.map(Record::Refund(Box::new(record)), &subject).await?;
+        self.converge(&subject, "refund", refund_id, Some(entry), refund.created)
+            .await
+    }
+
+    /// Posts the difference between `wanted` and what is posted for the document.
+    async fn converge(
+        &self,
+        subject: &str,
+        kind: &str,
+        id: u64,
+        wanted: Option<JournalEntry>,
+        changed_at: OffsetDateTime,
+    ) -> Result<Outcome, FlowError> {
+        let mut revisions = self.store.revisions(&self.connection, subject)?;
+        // A revision begun but not confirmed: its post may or may not have landed.
+        if let Some(open) = revisions.last().filter(|r| r.voucher.is_none()).cloned() {
+            match self
+                .qad
+                .find_journal(&self.policy.entity, &open.external_reference)
+                .await?
+            {
+                Some(found) => {
+                    self.store.confirm_revision(
+                        &self.connection,
+                        subject,
+                        open.number,
+                        &found.voucher,
+                    )?;
+                    self.audit(
+                        subject,
+                        "resolved",
+                        json!({"reference": open.external_reference, "voucher": found.voucher}),
+                    )?;
+                }
+                None => {
+                    self.store
+                        .abandon_revision(&self.connection, subject, open.number)?;
+                }
+            }
+            revisions = self.store.revisions(&self.connection, subject)?;
+        }
+        let posted: Vec<JournalEntry> = revisions
+            .iter()
+            .map(|r| serde_json::from_str(&r.entry))
+            .collect::<Result<_, _>>()
+            .map_err(|e| {
+                FlowError::Permanent(format!(
+                    "a stored revision of {subject} cannot be read: {e}"
+                ))
+            })?;
+        let lines = ledger::difference(wanted.as_ref(), &posted);
+        if lines.is_empty() {
+            self.audit(subject, "unchanged", json!({"revisions": revisions.len()}))?;
+            return Ok(Outcome::Unchanged);
+        }
+        let number = revisions.len() as u32 + 1;
+        let reference = format!("{}:{kind}:{id}:r{number}", self.store_hash);
+        // The header comes from the wanted entry, or (for a reversal) the last posted one.
+        let template = wanted
+            .clone()
+            .or_else(|| posted.last().cloned())
+            .ok_or_else(|| FlowError::Permanent(format!("{subject}: nothing to post against")))?;
+        let effective = if number == 1 {
+            template.effective_date.clone()
+        } else {
+            crate::bigcommerce::wire::to_rfc3339(changed_at)
+        };
+        let entry = JournalEntry {
+            lines,
+            effective_date: effective.get(..10).unwrap_or(&effective).to_string(),
+            description: if number == 1 {
+                template.description.clone()
+            } else {
+                format!("{} (revision {number})", template.description)
+            },
+            ..template
+        };
+        let date = date_of(&entry.effective_date).ok_or_else(|| {
+            FlowError::Permanent(format!(
+                "{subject}: effective date `{}` is not a date",
+                entry.effective_date
+            ))
+        })?;
+        let (year, period) = self.period_of(date).await?;
+        let journal = self.to_qad(&entry, &reference, date, year, period);
+        self.store.begin_revision(&Revision {
+            connection: self.connection.clone(),
+            document: subject.into(),
+            number,
+            external_reference: reference.clone(),
+            entry: serde_json::to_string(&entry).unwrap_or_default(),
+            voucher: None,
+            at: OffsetDateTime::now_utc().unix_timestamp() * 1000,
+        })?;
+        self.audit(
+            subject,
+            "posting",
+            json!({"reference": reference, "entry": entry}),
+        )?;
+        match self.qad.post_journal(&journal).await {
+            Ok(posted) => {
+                let voucher = posted.journal().voucher.clone();
+                self.store
+                    .confirm_revision(&self.connection, subject, number, &voucher)?;
+                let existed = matches!(posted, Posted::Existing(_));
+                self.audit(
+                    subject,
+                    "posted",
+                    json!({"reference": reference, "voucher": voucher, "already_there": existed}),
+                )?;
+                Ok(Outcome::Posted { reference, voucher })
+            }
+            Err(error) if error.is_retryable() => {
+                // Left open: the next attempt looks the reference up before posting.
+                self.audit(
+                    subject,
+                    "post-uncertain",
+                    json!({"reference": reference, "error": error.to_string()}),
+                )?;
+                Err(error.into())
+            }
+            Err(error) => {
+                self.store
+                    .abandon_revision(&self.connection, subject, number)?;
+                self.audit(
+                    subject,
+                    "post-refused",
+                    json!({"reference": reference, "error": error.to_string()}),
+                )?;
+                Err(error.into())
+            }
+        }
+    }
+
+    fn to_qad(
+        &self,
+        entry: &JournalEntry,
+        reference: &str,
+        date: Date,
+        year: i32,
+        period: u32,
+    ) -> qad::JournalEntry {
+        qad::JournalEntry {
+            entity: self.policy.entity.clone(),
+            daybook: entry.daybook.clone(),
+            layer: self.policy.layer.clone(),
+            posting_date: date,
+            year,
+            period,
+            description: entry.description.clone(),
+            external_reference: reference.into(),
+            lines: entry
+                .lines
+                .iter()
+                .map(|l| qad::JournalLine {
+                    account: l.account.clone(),
+                    sub_account: l.sub_account.clone(),
+                    cost_center: l.cost_centre.clone(),
+                    project: String::new(),
+                    currency: entry.currency.clone(),
+                    debit: l.debit,
+                    credit: l.credit,
+                    // QAD converts at its own rate for the posting date.
+                    exchange_rate: None,
+                    tax_code: (!l.tax_code.is_empty()).then(|| l.tax_code.clone()),
+                    description: l.memo.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A record for the plugin.
+enum Record {
+    Order(Box<types::Order>),
+    Refund(Box<types::Refund>),
+}

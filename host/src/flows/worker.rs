@@ -1,0 +1,273 @@
+//! Runs queued order and refund jobs for one connection, and the reconciliation poll that
+//! fills the queue from BigCommerce.
+//!
+//! A worker leases jobs from the store, runs each through the [`OrderFlow`], and ends the
+//! lease: done; a transient failure back in line after an exponential backoff with
+//! jitter; a permanent one parked with its reason (visible, replayable). A job that keeps
+//! failing transiently is parked after `max_attempts`. Jobs of one order (the order and
+//! its refunds) never run at the same time, and run oldest first (the store sees to it).
+//!
+//! The poll reads orders modified and refunds created since its cursors (minus an
+//! overlap, so a change at the boundary is not missed) and enqueues a job for each; a job
+//! key carries the order's modification time, so the same change is not queued twice but
+//! a new change is.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::orders::{FlowError, OrderFlow, Outcome};
+use crate::bigcommerce::orders::Refund;
+use crate::bigcommerce::wire;
+use crate::store::{AuditEntry, Job, Millis, NewJob, StoreError};
+
+/// What a job asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInput {
+    pub order_id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<u64>,
+    /// Where it came from (`poll`, `webhook`).
+    pub source: String,
+}
+
+/// The job for an order's current state; `version` distinguishes changes (the
+/// modification time, or a webhook id).
+pub fn order_job(connection: &str, order_id: u64, version: &str, source: &str) -> NewJob {
+    NewJob {
+        connection: connection.into(),
+        kind: "order".into(),
+        key: format!("order:{order_id}:{version}"),
+        document: format!("order:{order_id}"),
+        payload: json!(JobInput {
+            order_id,
+            refund_id: None,
+            source: source.into(),
+        })
+        .to_string(),
+        not_before: None,
+    }
+}
+
+/// The job for one refund: once per refund, in its order's line.
+pub fn refund_job(connection: &str, order_id: u64, refund_id: u64, source: &str) -> NewJob {
+    NewJob {
+        connection: connection.into(),
+        kind: "refund".into(),
+        key: format!("refund:{refund_id}"),
+        document: format!("order:{order_id}"),
+        payload: json!(JobInput {
+            order_id,
+            refund_id: Some(refund_id),
+            source: source.into(),
+        })
+        .to_string(),
+        not_before: None,
+    }
+}
+
+fn now_millis() -> Millis {
+    OffsetDateTime::now_utc().unix_timestamp_nanos() as Millis / 1_000_000
+}
+
+/// Counts of what a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunStats {
+    pub posted: u64,
+    pub unchanged: u64,
+    pub retried: u64,
+    pub parked: u64,
+}
+
+/// Runs one connection's jobs.
+pub struct Worker {
+    pub flow: Arc<OrderFlow>,
+    pub owner: String,
+    pub lease_for: Duration,
+    /// The first retry's delay; it doubles per attempt (with up to 20% jitter), capped at
+    /// ten minutes.
+    pub backoff: Duration,
+    pub max_attempts: u32,
+    /// Jobs leased at a time.
+    pub batch: usize,
+}
+
+impl Worker {
+    pub fn new(flow: Arc<OrderFlow>, owner: &str) -> Worker {
+        Worker {
+            flow,
+            owner: owner.into(),
+            lease_for: Duration::from_secs(300),
+            backoff: Duration::from_secs(2),
+            max_attempts: 12,
+            batch: 16,
+        }
+    }
+
+    fn retry_delay(&self, attempts: u32) -> Duration {
+        let base = self
+            .backoff
+            .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+            .min(Duration::from_secs(600));
+        // Up to a fifth more, so jobs that failed together do not come back together.
+        let spread = u64::try_from((base / 5).as_nanos()).unwrap_or(u64::MAX);
+        let noise = u64::from(OffsetDateTime::now_utc().nanosecond()) % 1_000;
+        base + Duration::from_nanos(spread / 1_000 * noise)
+    }
+
+    /// Leases and runs one batch; returns how many jobs it ran.
+    pub async fn run_batch(&self, stats: &mut RunStats) -> Result<usize, StoreError> {
+        let store = self.flow.store.clone();
+        let jobs = store.lease(
+            &self.owner,
+            self.batch,
+            self.lease_for.as_millis() as Millis,
+        )?;
+        for job in &jobs {
+            self.run_job(job, stats).await?;
+        }
+        Ok(jobs.len())
+    }
+
+    async fn run_job(&self, job: &Job, stats: &mut RunStats) -> Result<(), StoreError> {
+        let store = &self.flow.store;
+        let outcome = match serde_json::from_str::<JobInput>(&job.payload) {
+            Err(error) => Err(FlowError::Permanent(format!(
+                "the job's input cannot be read: {error}"
+            ))),
+            Ok(input) => match (job.kind.as_str(), input.refund_id) {
+                ("order", _) => self.flow.process_order(input.order_id).await,
+                ("refund", Some(refund)) => self.flow.process_refund(input.order_id, refund).await,
+                (kind, _) => Err(FlowError::Permanent(format!("unknown job kind `{kind}`"))),
+            },
+        };
+        let subject = format!("job:{}", job.id);
+        let audit = |kind: &str, data: serde_json::Value| {
+            store.audit(&AuditEntry {
+                connection: job.connection.clone(),
+                subject: subject.clone(),
+                kind: kind.into(),
+                data: data.to_string(),
+            })
+        };
+        match outcome {
+            Ok(outcome) => {
+                match &outcome {
+                    Outcome::Posted { .. } => stats.posted += 1,
+                    Outcome::Unchanged => stats.unchanged += 1,
+                }
+                store.complete(job.id, &self.owner)?;
+                audit(
+                    "done",
+                    json!({"document": job.document, "outcome": format!("{outcome:?}")}),
+                )?;
+            }
+            Err(FlowError::Transient(reason)) if job.attempts < self.max_attempts => {
+                stats.retried += 1;
+                let at = now_millis() + self.retry_delay(job.attempts).as_millis() as Millis;
+                store.retry(job.id, &self.owner, &reason, at)?;
+                audit(
+                    "retry",
+                    json!({"document": job.document, "attempt": job.attempts, "reason": reason}),
+                )?;
+            }
+            Err(FlowError::Transient(reason) | FlowError::Permanent(reason)) => {
+                stats.parked += 1;
+                let reason = if job.attempts >= self.max_attempts {
+                    format!("gave up after {} attempts: {reason}", job.attempts)
+                } else {
+                    reason
+                };
+                tracing::warn!(job = job.id, document = %job.document, %reason, "parked");
+                store.park(job.id, &self.owner, &reason)?;
+                audit(
+                    "parked",
+                    json!({"document": job.document, "reason": reason}),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs jobs until nothing can run: no job is runnable now and none is waiting for a
+    /// retry due within `patience` (jobs behind a parked job of their document wait for
+    /// the operator, not for time).
+    pub async fn drain(&self, patience: Duration) -> Result<RunStats, StoreError> {
+        let mut stats = RunStats::default();
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            if self.run_batch(&mut stats).await? > 0 {
+                continue;
+            }
+            let Some(due) = self.flow.store.next_retry_at()? else {
+                return Ok(stats);
+            };
+            let wait = Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0));
+            if tokio::time::Instant::now() + wait > deadline {
+                return Ok(stats);
+            }
+            tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
+        }
+    }
+}
+
+/// How far back each poll looks before its cursor.
+pub const POLL_OVERLAP: time::Duration = time::Duration::minutes(5);
+
+/// What a poll found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PollStats {
+    pub orders_seen: u64,
+    pub refunds_seen: u64,
+    pub enqueued: u64,
+}
+
+/// The reconciliation poll: enqueues every order modified and every refund created since
+/// the cursors (with the overlap), then moves the cursors.
+pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
+    let store = &flow.store;
+    let connection = &flow.connection;
+    let since = |name: &str| -> Result<Option<OffsetDateTime>, FlowError> {
+        Ok(store
+            .cursor(connection, name)?
+            .and_then(|c| wire::parse_date(&c).ok())
+            .map(|at| at - POLL_OVERLAP))
+    };
+    let mut stats = PollStats::default();
+    let orders_since = since("orders")?;
+    let orders = flow.bigcommerce.orders_modified_since(orders_since).await?;
+    let mut latest = orders_since;
+    for order in &orders {
+        stats.orders_seen += 1;
+        let version = wire::to_rfc3339(order.date_modified);
+        let job = order_job(connection, order.id, &version, "poll");
+        if matches!(store.enqueue(&job)?, crate::store::Enqueued::New(_)) {
+            stats.enqueued += 1;
+        }
+        latest = latest.max(Some(order.date_modified));
+    }
+    let refunds_since = since("refunds")?.unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let refunds: Vec<Refund> = flow
+        .bigcommerce
+        .refunds_created_since(refunds_since)
+        .await?;
+    let mut latest_refund = None;
+    for refund in &refunds {
+        stats.refunds_seen += 1;
+        let job = refund_job(connection, refund.order_id, refund.id, "poll");
+        if matches!(store.enqueue(&job)?, crate::store::Enqueued::New(_)) {
+            stats.enqueued += 1;
+        }
+        latest_refund = latest_refund.max(Some(refund.created));
+    }
+    if let Some(latest) = latest {
+        store.set_cursor(connection, "orders", &wire::to_rfc3339(latest))?;
+    }
+    if let Some(latest) = latest_refund {
+        store.set_cursor(connection, "refunds", &wire::to_rfc3339(latest))?;
+    }
+    Ok(stats)
+}

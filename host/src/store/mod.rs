@@ -1,0 +1,245 @@
+//! The durable store: the job queue (deduplicated by key, leased, retried, parked, one job
+//! at a time per document), cursors, what has been posted for every source document, id
+//! maps (email to QAD customer, SKU to BigCommerce product), and the append-only,
+//! hash-chained audit log.
+//!
+//! [`Store`] is the interface the flows use; [`sqlite::SqliteStore`] is the embedded
+//! implementation (WAL, one writer). The interface is synchronous and small so that a
+//! PostgreSQL implementation (several host replicas on one queue, `SKIP LOCKED`) can
+//! stand behind it later.
+
+pub mod sqlite;
+
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::SqliteStore;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store failed: {0}")]
+    Database(String),
+    #[error("job {0} is not leased by this worker (its lease expired and it was taken again)")]
+    LeaseLost(i64),
+    #[error("no job {0}")]
+    NoJob(i64),
+    #[error("the audit chain is broken at entry {seq}: {reason}")]
+    AuditBroken { seq: i64, reason: String },
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub connection: String,
+    /// What to do (`order`, `refund`, `customer`, `catalog`...).
+    pub kind: String,
+    /// Deduplication key: a second job with the same connection, kind and key is not
+    /// added (a webhook delivered twice, a poll that sees the same change again).
+    pub key: String,
+    /// The source document the job works on (`order:123`): jobs for one document run one
+    /// at a time, oldest first. A refund uses its order's document so it runs after it.
+    pub document: String,
+    /// The raw input (a webhook body, a poll's summary), kept for audit and replay.
+    pub payload: String,
+    /// Not before this time (`None`: now).
+    pub not_before: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting to run (possibly not before `next_attempt_at`).
+    Ready,
+    /// Taken by a worker until its lease ends.
+    Leased,
+    Done,
+    /// Failed permanently; waits for an operator (replay).
+    Parked,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Ready => "ready",
+            JobState::Leased => "leased",
+            JobState::Done => "done",
+            JobState::Parked => "parked",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobState> {
+        Some(match text {
+            "ready" => JobState::Ready,
+            "leased" => JobState::Leased,
+            "done" => JobState::Done,
+            "parked" => JobState::Parked,
+            _ => return None,
+        })
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub connection: String,
+    pub kind: String,
+    pub key: String,
+    pub document: String,
+    pub payload: String,
+    pub state: JobState,
+    /// Attempts made so far (a leased job's current attempt included).
+    pub attempts: u32,
+    pub next_attempt_at: Millis,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+}
+
+/// What `enqueue` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    New(i64),
+    /// A job with this key was already there (in any state).
+    Duplicate(i64),
+}
+
+impl Enqueued {
+    pub fn id(self) -> i64 {
+        match self {
+            Enqueued::New(id) | Enqueued::Duplicate(id) => id,
+        }
+    }
+}
+
+/// One revision posted (or being posted) for a source document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub connection: String,
+    pub document: String,
+    /// 1, 2, ... in posting order.
+    pub number: u32,
+    /// The deterministic reference QAD holds it under (`store:order:ID:rN`).
+    pub external_reference: String,
+    /// The entry as posted (JSON), so the next revision can post only the difference.
+    pub entry: String,
+    /// `None` while the post's outcome is unknown (written before posting, so a crash
+    /// in between is resolved by looking the reference up).
+    pub voucher: Option<String>,
+    pub at: Millis,
+}
+
+/// One audit entry, as appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub connection: String,
+    /// What the entry is about (`order:123`, `job:45`, `webhook`).
+    pub subject: String,
+    /// What happened (`received`, `plugin`, `request`, `posted`, `parked`...).
+    pub kind: String,
+    /// Details as JSON; credentials must already be redacted.
+    pub data: String,
+}
+
+/// An audit entry as stored, with its place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: Millis,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    /// SHA-256 (hex) of the previous record's hash and this record's content.
+    pub hash: String,
+}
+
+/// Queue depth by state, for `status` and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDepth {
+    pub ready: u64,
+    pub leased: u64,
+    pub done: u64,
+    pub parked: u64,
+}
+
+/// The durable store.
+pub trait Store: Send + Sync {
+    /// Adds a job unless one with the same connection, kind and key exists.
+    fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError>;
+
+    /// Takes up to `max` runnable jobs for `owner` until `now + lease_for`: ready, due,
+    /// and first in line for their document (no earlier unfinished job for it). Leases
+    /// that ran out are released first.
+    fn lease(&self, owner: &str, max: usize, lease_for: Millis) -> Result<Vec<Job>, StoreError>;
+
+    /// The job succeeded.
+    fn complete(&self, id: i64, owner: &str) -> Result<(), StoreError>;
+
+    /// A transient failure: run again at `next_attempt_at`.
+    fn retry(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        next_attempt_at: Millis,
+    ) -> Result<(), StoreError>;
+
+    /// A permanent failure: park with the reason until an operator replays it.
+    fn park(&self, id: i64, owner: &str, reason: &str) -> Result<(), StoreError>;
+
+    /// Puts a parked (or done) job back in line, now.
+    fn requeue(&self, id: i64) -> Result<(), StoreError>;
+
+    fn job(&self, id: i64) -> Result<Option<Job>, StoreError>;
+
+    /// Jobs in a state, oldest first.
+    fn jobs_in(&self, state: JobState, limit: usize) -> Result<Vec<Job>, StoreError>;
+
+    fn queue_depth(&self) -> Result<QueueDepth, StoreError>;
+
+    /// When the next job waiting for a retry becomes due (`None`: none is waiting).
+    fn next_retry_at(&self) -> Result<Option<Millis>, StoreError>;
+
+    fn cursor(&self, connection: &str, name: &str) -> Result<Option<String>, StoreError>;
+
+    fn set_cursor(&self, connection: &str, name: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Every revision of a document, in order.
+    fn revisions(&self, connection: &str, document: &str) -> Result<Vec<Revision>, StoreError>;
+
+    /// Records a revision about to be posted (voucher `None`), or replaces the unconfirmed
+    /// one with the same number.
+    fn begin_revision(&self, revision: &Revision) -> Result<(), StoreError>;
+
+    /// Marks a revision posted under `voucher`.
+    fn confirm_revision(
+        &self,
+        connection: &str,
+        document: &str,
+        number: u32,
+        voucher: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Drops an unconfirmed revision (the post was refused, nothing is in QAD).
+    fn abandon_revision(
+        &self,
+        connection: &str,
+        document: &str,
+        number: u32,
+    ) -> Result<(), StoreError>;
+
+    /// An id map entry (`email` -> QAD customer code, `sku` -> product).
+    fn mapped(&self, connection: &str, kind: &str, key: &str)
+    -> Result<Option<String>, StoreError>;
+
+    fn map(&self, connection: &str, kind: &str, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Appends to the audit chain; returns its sequence number.
+    fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
+
+    /// The audit entries about a subject, oldest first.
+    fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Checks the whole chain; returns the number of entries.
+    fn verify_audit(&self) -> Result<u64, StoreError>;
+}

@@ -174,3 +174,38 @@ fn demo_maps_the_examples_as_expected() {
     assert_eq!(summary["all_as_expected"], true);
     assert_eq!(summary["examples"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn audit_show_prints_a_records_history_and_verify_checks_the_chain() {
+    use ml_connector::store::{AuditEntry, SqliteStore, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = SqliteStore::open(&path).unwrap();
+    for kind in ["mapped", "posting", "posted"] {
+        store
+            .audit(&AuditEntry {
+                connection: "main".into(),
+                subject: "order:100".into(),
+                kind: kind.into(),
+                data: format!("{{\"step\":\"{kind}\"}}"),
+            })
+            .unwrap();
+    }
+    drop(store);
+    let store_arg = path.to_str().unwrap();
+    let out = run(&["--store", store_arg, "audit", "show", "order:100"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("[main] mapped"), "{shown}");
+    assert!(shown.contains("\"step\": \"posted\""), "{shown}");
+    let out = run(&["--store", store_arg, "audit", "show", "order:999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no audit entries"));
+    let out = run(&["--store", store_arg, "audit", "verify"]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).trim(), "audit chain intact: 3 entries");
+    let missing = dir.path().join("nothing.db");
+    let out = run(&["--store", missing.to_str().unwrap(), "audit", "verify"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no store at"));
+}

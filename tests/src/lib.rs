@@ -81,12 +81,17 @@ pub fn load_with_limits(
 
 /// The built-in order-to-gl plugin with the example settings.
 pub fn default_order_plugin() -> LoadedPlugin {
+    order_plugin_with(order_settings())
+}
+
+/// The built-in order-to-gl plugin with these settings.
+pub fn order_plugin_with(settings: Settings) -> LoadedPlugin {
     let bytes = ml_connector::plugins::builtin::builtin("order-to-gl").unwrap();
     LoadedPlugin::load(
         "order-to-gl",
         bytes,
         Limits::default(),
-        order_settings(),
+        settings,
         &CompileCache::none(),
     )
     .unwrap()

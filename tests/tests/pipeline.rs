@@ -147,6 +147,41 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
         assert_eq!(count, 1, "{}", order.email);
     }
 
+    // A changed mapping, tried without posting: revenue moves from 4000 to 4010.
+    let mut settings = ml_connector_tests::order_settings();
+    for (key, value) in &mut settings {
+        if key == "account.revenue" {
+            *value = "4010".into();
+        }
+    }
+    let changed = OrderFlow::new(
+        "main",
+        "shop1",
+        rig.flow.bigcommerce.clone(),
+        rig.flow.qad.clone(),
+        Arc::new(ml_connector_tests::order_plugin_with(settings)),
+        rig.flow.store.clone(),
+        PostingPolicy::default(),
+    );
+    let sample = data.orders.iter().find(|o| o.status_id == 11).unwrap();
+    let plan = changed.dry_run_order(sample.id).await.unwrap().unwrap();
+    assert_eq!(plan.reference, format!("shop1:order:{}:r2", sample.id));
+    let moved: BTreeMap<&str, i64> = plan
+        .entry
+        .lines
+        .iter()
+        .map(|l| (l.account.as_str(), l.debit - l.credit))
+        .collect();
+    let revenue = sample.subtotal_ex_tax();
+    assert_eq!(
+        moved,
+        BTreeMap::from([("4000", revenue), ("4010", -revenue)])
+    );
+    assert!(
+        rig.flow.dry_run_order(sample.id).await.unwrap().is_none(),
+        "with the posted mapping there is nothing to post"
+    );
+
     // Nothing changed: a second poll and run post nothing.
     let before = rig.qad.ledger("acme").len();
     poll(&rig.flow).await.unwrap();

@@ -1,5 +1,6 @@
 //! The command line: global options here, one file per command.
 
+mod audit;
 mod demo;
 mod plugins;
 
@@ -49,6 +50,16 @@ pub struct Cli {
     )]
     settings: Option<PathBuf>,
 
+    /// The store: queue, posted revisions and audit log (SQLite).
+    #[arg(
+        long,
+        global = true,
+        env = "ML_CONNECTOR_STORE",
+        value_name = "FILE",
+        default_value = "ml-connector.db"
+    )]
+    store: PathBuf,
+
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -70,6 +81,9 @@ enum Command {
     Plugins(plugins::PluginsCommand),
     /// Map the example order, refund, shopper and item change with the built-in plugins.
     Demo(demo::DemoArgs),
+    /// Read the audit log: one record's history, or a check of the whole chain.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -78,6 +92,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Plugins(command) => plugins::run(&cli, command),
         Command::Demo(args) => demo::run(&cli, args),
+        Command::Audit(command) => audit::run(&cli, command),
     };
     match result {
         Ok(code) => code,

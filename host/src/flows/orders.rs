@@ -320,6 +320,25 @@ impl OrderFlow {
 
     /// Brings the ledger in line with one order.
     pub async fn process_order(&self, order_id: u64) -> Result<Outcome, FlowError> {
+        let (subject, wanted, modified) = self.wanted_for_order(order_id).await?;
+        self.converge(&subject, "order", order_id, wanted, modified)
+            .await
+    }
+
+    /// What processing the order would post now, without posting: the next revision's
+    /// reference and lines (`None`: the ledger already matches the order).
+    pub async fn dry_run_order(&self, order_id: u64) -> Result<Option<Plan>, FlowError> {
+        let (subject, wanted, modified) = self.wanted_for_order(order_id).await?;
+        self.plan(&subject, "order", order_id, wanted, modified)
+            .await
+    }
+
+    /// The journal the order should have now (`None` when its status is not posted or it
+    /// is gone), with its subject and modification time.
+    async fn wanted_for_order(
+        &self,
+        order_id: u64,
+    ) -> Result<(String, Option<JournalEntry>, OffsetDateTime), FlowError> {
         let subject = format!("order:{order_id}");
         let full = self.bigcommerce.full_order(order_id).await?;
         let wanted = match &full {
@@ -335,8 +354,7 @@ impl OrderFlow {
             .as_ref()
             .map(|f| f.order.date_modified)
             .unwrap_or_else(OffsetDateTime::now_utc);
-        self.converge(&subject, "order", order_id, wanted, modified)
-            .await
+        Ok((subject, wanted, modified))
     }
 
     /// Posts one refund (its order is read for currency, lines and customer).
@@ -382,6 +400,25 @@ impl OrderFlow {
         wanted: Option<JournalEntry>,
         changed_at: OffsetDateTime,
     ) -> Result<Outcome, FlowError> {
+        match self.plan(subject, kind, id, wanted, changed_at).await? {
+            Some(plan) => self.post(plan).await,
+            None => {
+                self.audit(subject, "unchanged", json!({}))?;
+                Ok(Outcome::Unchanged)
+            }
+        }
+    }
+
+    /// The revision that would bring the document's postings to `wanted`; `None` when
+    /// they already agree. An earlier revision whose outcome is unknown is resolved first.
+    async fn plan(
+        &self,
+        subject: &str,
+        kind: &str,
+        id: u64,
+        wanted: Option<JournalEntry>,
+        changed_at: OffsetDateTime,
+    ) -> Result<Option<Plan>, FlowError> {
         let mut revisions = self.store.revisions(&self.connection, subject)?;
         // A revision begun but not confirmed: its post may or may not have landed.
         if let Some(open) = revisions.last().filter(|r| r.voucher.is_none()).cloned() {
@@ -421,8 +458,7 @@ impl OrderFlow {
             })?;
         let lines = ledger::difference(wanted.as_ref(), &posted);
         if lines.is_empty() {
-            self.audit(subject, "unchanged", json!({"revisions": revisions.len()}))?;
-            return Ok(Outcome::Unchanged);
+            return Ok(None);
         }
         let number = revisions.len() as u32 + 1;
         let reference = format!("{}:{kind}:{id}:r{number}", self.store_hash);
@@ -454,6 +490,26 @@ impl OrderFlow {
         })?;
         let (year, period) = self.period_of(date).await?;
         let journal = self.to_qad(&entry, &reference, date, year, period);
+        Ok(Some(Plan {
+            subject: subject.to_string(),
+            number,
+            reference,
+            entry,
+            journal,
+        }))
+    }
+
+    /// Posts a planned revision: recorded first, confirmed after, abandoned when QAD
+    /// refuses it, left open (to be looked up) when the answer was lost.
+    async fn post(&self, plan: Plan) -> Result<Outcome, FlowError> {
+        let Plan {
+            subject,
+            number,
+            reference,
+            entry,
+            journal,
+        } = plan;
+        let subject = subject.as_str();
         self.store.begin_revision(&Revision {
             connection: self.connection.clone(),
             document: subject.into(),
@@ -539,6 +595,18 @@ impl OrderFlow {
                 .collect(),
         }
     }
+}
+
+/// A revision ready to post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub subject: String,
+    pub number: u32,
+    pub reference: String,
+    /// The revision in the contract's terms (its lines are the difference).
+    pub entry: JournalEntry,
+    /// The same, as QAD will receive it.
+    pub journal: qad::JournalEntry,
 }
 
 /// A record for the plugin.

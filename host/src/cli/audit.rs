@@ -1,0 +1,98 @@
+//! `ml-connector audit show <record>` and `ml-connector audit verify`: what the store's
+//! audit log says about one record (its input, the plugin and its output, each request
+//! and answer, the outcome), and whether the hash chain is intact.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::Cli;
+use crate::store::{SqliteStore, Store};
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Every audit entry about a record, oldest first: `order:<id>`, `refund:<id>` or
+    /// `job:<id>`. Exit code 1 when there is none.
+    Show {
+        record: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the whole hash chain. Exit code 1 when an entry was changed or removed.
+    Verify,
+}
+
+pub fn run(cli: &Cli, command: &AuditCommand) -> Result<ExitCode, String> {
+    if !cli.store.exists() {
+        return Err(format!(
+            "no store at {} (set --store or ML_CONNECTOR_STORE)",
+            cli.store.display()
+        ));
+    }
+    let store = SqliteStore::open(&cli.store).map_err(|e| e.to_string())?;
+    match command {
+        AuditCommand::Show { record, json } => show(&store, record, *json),
+        AuditCommand::Verify => match store.verify_audit() {
+            Ok(count) => {
+                println!("audit chain intact: {count} entries");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(error) => {
+                println!("{error}");
+                Ok(ExitCode::from(1))
+            }
+        },
+    }
+}
+
+fn show(store: &SqliteStore, record: &str, json: bool) -> Result<ExitCode, String> {
+    let entries = store.audit_for(record).map_err(|e| e.to_string())?;
+    if entries.is_empty() {
+        eprintln!(
+            "no audit entries for `{record}` (records are named like order:123, refund:45, job:7)"
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if json {
+        let list: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "seq": e.seq,
+                    "at": e.at,
+                    "connection": e.entry.connection,
+                    "kind": e.entry.kind,
+                    "data": serde_json::from_str::<serde_json::Value>(&e.entry.data)
+                        .unwrap_or_else(|_| serde_json::Value::String(e.entry.data.clone())),
+                    "hash": e.hash,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for entry in &entries {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(entry.at) * 1_000_000)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| entry.at.to_string());
+        println!(
+            "#{} {at} [{}] {}",
+            entry.seq, entry.entry.connection, entry.entry.kind
+        );
+        let data = serde_json::from_str::<serde_json::Value>(&entry.entry.data)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| entry.entry.data.clone());
+        for line in data.lines() {
+            println!("    {line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

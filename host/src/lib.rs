@@ -4,6 +4,7 @@
 
 pub mod bigcommerce;
 pub mod cli;
+pub mod config;
 pub mod flows;
 pub mod money;
 pub mod plugins;

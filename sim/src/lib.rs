@@ -10,8 +10,9 @@
 //!   periods, daybooks, currencies and rates, customers, items, price lists), OAuth2 and
 //!   Basic authentication, workspaces, a per-tenant OpenAPI document, the `api/erp`
 //!   collections and browses ml-connector uses, journal posting with QAD Financials'
-//!   validations, fault injection and a control API (`docs/qad.md` is the contract).
-//! - [`wire`]: exact money on the wire, shared by both.
+//!   validations, fault injection and a control API (`docs/qad.md` is the contract),
+//!   and QXtend's SOAP endpoint taking QDocs for the same tenants.
+//! - [`wire`]: exact money on the wire, shared by both; [`xml`]: the SOAP messages' XML.
 
 // The V2 order is one large `json!` literal.
 #![recursion_limit = "256"]
@@ -20,3 +21,4 @@ pub mod bigcommerce;
 pub mod qad;
 mod rng;
 pub mod wire;
+pub mod xml;

@@ -147,6 +147,8 @@ async fn qad(port: u16, count: u32) -> Result<(), Box<dyn std::error::Error>> {
                 "users": users,
                 "static_token": tenant.static_tokens.first(),
                 "disabled_paths": tenant.disabled_paths,
+                "qxtend_url": sim.qxtend_url(),
+                "qxtend_receiver": tenant.qxtend_receiver,
                 "control": format!("{}/_sim/qad/{}", sim.root_url(), tenant.name),
             })
         );

@@ -12,7 +12,7 @@ use std::time::Duration;
 use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
 use ml_connector::flows::orders::{OrderFlow, PostingPolicy};
 use ml_connector::flows::worker::{Worker, poll};
-use ml_connector::qad::{Auth, QadClient, TenantConfig};
+use ml_connector::qad::{Auth, Qad, QadClient, TenantConfig};
 use ml_connector::store::{JobState, SqliteStore, Store};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use ml_connector_sim::qad::{PeriodStatus, QadFault, QadFaultAction, QadSim, SimTenant};
@@ -27,17 +27,12 @@ struct Rig {
     _dir: tempfile::TempDir,
 }
 
-/// Both simulators with `orders` seeded orders (one currency: foreign-currency posting
-/// needs the base-currency rounding that is not built yet), a store, and a worker.
+/// Both simulators with `orders` seeded orders (USD, EUR and GBP), a store, and a worker.
 async fn rig(orders: u64) -> Rig {
     let start = datetime!(2026-11-02 08:00 UTC);
-    let mut store = SimStore::new("shop1", "bc-token")
+    let store = SimStore::new("shop1", "bc-token")
         .with_quota(100_000, Duration::from_secs(30))
         .with_orders(orders, start, 21);
-    for order in &mut store.data.orders {
-        order.currency = "USD".into();
-        order.exchange_rate = 10_000_000_000;
-    }
     let bigcommerce = BigCommerceSim::start(vec![store]).await.unwrap();
     let tenant = SimTenant::demo("acme");
     let qad = QadSim::start(vec![tenant.clone()]).await.unwrap();
@@ -62,7 +57,7 @@ async fn rig(orders: u64) -> Rig {
         "main",
         "shop1",
         bc_client,
-        QadClient::new(qad_config).unwrap(),
+        Qad::Rest(QadClient::new(qad_config).unwrap()),
         Arc::new(default_order_plugin()),
         store,
         PostingPolicy::default(),
@@ -108,6 +103,14 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
     let data = rig.bigcommerce.data("shop1").unwrap();
     let policy = PostingPolicy::default();
     let ledger = rig.qad.ledger("acme");
+    for currency in ["EUR", "GBP"] {
+        assert!(
+            ledger
+                .iter()
+                .any(|j| j.lines.iter().any(|l| l.currency == currency)),
+            "{currency} orders are posted, balanced in the base currency too"
+        );
+    }
     let references: Vec<&str> = ledger
         .iter()
         .map(|j| j.external_reference.as_str())

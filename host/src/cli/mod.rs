@@ -3,6 +3,7 @@
 mod audit;
 mod demo;
 mod plugins;
+mod sync;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,8 @@ enum Command {
     Plugins(plugins::PluginsCommand),
     /// Map the example order, refund, shopper and item change with the built-in plugins.
     Demo(demo::DemoArgs),
+    /// Poll BigCommerce and post what changed to QAD, for each configured connection.
+    Sync(sync::SyncArgs),
     /// Read the audit log: one record's history, or a check of the whole chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -93,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Plugins(command) => plugins::run(&cli, command),
         Command::Demo(args) => demo::run(&cli, args),
         Command::Audit(command) => audit::run(&cli, command),
+        Command::Sync(args) => sync::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,7 @@
 //! by a [`worker::Worker`] and fed by the reconciliation [`worker::poll`].
 
 pub mod convert;
+pub mod fx;
 pub mod ledger;
 pub mod orders;
 pub mod worker;

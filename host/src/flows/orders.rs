@@ -24,12 +24,12 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 use tokio::sync::Mutex;
 
-use super::{convert, ledger};
+use super::{convert, fx, ledger};
 use crate::bigcommerce::orders::FullOrder;
 use crate::bigcommerce::{self, ClientError};
 use crate::plugins::types::{self, JournalEntry};
 use crate::plugins::{Isolation, LoadedPlugin};
-use crate::qad::{self, Posted, QadClient, QadError};
+use crate::qad::{self, Posted, Qad, QadError};
 use crate::store::{AuditEntry, Revision, Store, StoreError};
 
 /// Which orders are posted and where.
@@ -43,6 +43,8 @@ pub struct PostingPolicy {
     pub posted_statuses: Vec<u32>,
     /// The QAD customer guest orders are posted against.
     pub guest_customer: String,
+    /// The entity's base currency: entries in another currency carry the order's rate.
+    pub base_currency: String,
 }
 
 impl Default for PostingPolicy {
@@ -55,6 +57,7 @@ impl Default for PostingPolicy {
             // (refunds are their own documents).
             posted_statuses: vec![2, 3, 4, 8, 9, 10, 11, 14],
             guest_customer: "GUEST".into(),
+            base_currency: "USD".into(),
         }
     }
 }
@@ -112,7 +115,8 @@ pub struct OrderFlow {
     pub connection: String,
     pub store_hash: String,
     pub bigcommerce: bigcommerce::Client,
-    pub qad: QadClient,
+    /// The tenant over its write transport (REST, or QXtend with REST reads).
+    pub qad: Qad,
     pub plugin: Arc<LoadedPlugin>,
     pub store: Arc<dyn Store>,
     pub policy: PostingPolicy,
@@ -129,7 +133,7 @@ impl OrderFlow {
         connection: &str,
         store_hash: &str,
         bigcommerce: bigcommerce::Client,
-        qad: QadClient,
+        qad: Qad,
         plugin: Arc<LoadedPlugin>,
         store: Arc<dyn Store>,
         policy: PostingPolicy,
@@ -489,7 +493,7 @@ impl OrderFlow {
             ))
         })?;
         let (year, period) = self.period_of(date).await?;
-        let journal = self.to_qad(&entry, &reference, date, year, period);
+        let journal = self.to_qad(&entry, &reference, date, year, period)?;
         Ok(Some(Plan {
             subject: subject.to_string(),
             number,
@@ -559,6 +563,9 @@ impl OrderFlow {
         }
     }
 
+    /// The entry as QAD takes it. In a currency other than the entity's base currency,
+    /// every line carries the order's rate and lines are split where needed so the entry
+    /// balances after QAD's conversion too ([`fx`]).
     fn to_qad(
         &self,
         entry: &JournalEntry,
@@ -566,8 +573,67 @@ impl OrderFlow {
         date: Date,
         year: i32,
         period: u32,
-    ) -> qad::JournalEntry {
-        qad::JournalEntry {
+    ) -> Result<qad::JournalEntry, FlowError> {
+        let line = |l: &types::JournalLine, debit, credit, rate: Option<String>| qad::JournalLine {
+            account: l.account.clone(),
+            sub_account: l.sub_account.clone(),
+            cost_center: l.cost_centre.clone(),
+            project: String::new(),
+            currency: entry.currency.clone(),
+            debit,
+            credit,
+            exchange_rate: rate,
+            tax_code: (!l.tax_code.is_empty()).then(|| l.tax_code.clone()),
+            description: l.memo.clone(),
+        };
+        let lines = if entry.currency == self.policy.base_currency {
+            entry
+                .lines
+                .iter()
+                .map(|l| line(l, l.debit, l.credit, None))
+                .collect()
+        } else {
+            let rate = fx::base_per_unit(entry.exchange_rate).ok_or_else(|| {
+                FlowError::Permanent(format!(
+                    "{reference}: no usable exchange rate from {} to {}",
+                    entry.currency, self.policy.base_currency
+                ))
+            })?;
+            let text = fx::rate_text(rate);
+            let sides: Vec<fx::Side> = entry
+                .lines
+                .iter()
+                .map(|l| fx::Side {
+                    debit: l.debit,
+                    credit: l.credit,
+                })
+                .collect();
+            let splits = fx::balancing_splits(
+                &sides,
+                rate,
+                convert::currency_decimals(&entry.currency),
+                convert::currency_decimals(&self.policy.base_currency),
+            )
+            .map_err(|reason| FlowError::Permanent(format!("{reference}: {reason}")))?;
+            let mut lines: Vec<qad::JournalLine> = entry
+                .lines
+                .iter()
+                .map(|l| line(l, l.debit, l.credit, Some(text.clone())))
+                .collect();
+            for (index, part) in splits {
+                let mut split = lines[index].clone();
+                if split.debit > 0 {
+                    lines[index].debit -= part;
+                    split.debit = part;
+                } else {
+                    lines[index].credit -= part;
+                    split.credit = part;
+                }
+                lines.push(split);
+            }
+            lines
+        };
+        Ok(qad::JournalEntry {
             entity: self.policy.entity.clone(),
             daybook: entry.daybook.clone(),
             layer: self.policy.layer.clone(),
@@ -576,24 +642,8 @@ impl OrderFlow {
             period,
             description: entry.description.clone(),
             external_reference: reference.into(),
-            lines: entry
-                .lines
-                .iter()
-                .map(|l| qad::JournalLine {
-                    account: l.account.clone(),
-                    sub_account: l.sub_account.clone(),
-                    cost_center: l.cost_centre.clone(),
-                    project: String::new(),
-                    currency: entry.currency.clone(),
-                    debit: l.debit,
-                    credit: l.credit,
-                    // QAD converts at its own rate for the posting date.
-                    exchange_rate: None,
-                    tax_code: (!l.tax_code.is_empty()).then(|| l.tax_code.clone()),
-                    description: l.memo.clone(),
-                })
-                .collect(),
-        }
+            lines,
+        })
     }
 }
 

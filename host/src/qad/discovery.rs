@@ -23,11 +23,14 @@ impl std::fmt::Display for MissingPath {
     }
 }
 
+/// What a path is for, the path, and the methods ml-connector uses on it.
+type Required = (&'static str, String, &'static [&'static str]);
+
 impl QadClient {
-    /// What ml-connector needs: (what for, path, methods).
-    fn required_paths(&self) -> Vec<(&'static str, String, &'static [&'static str])> {
+    /// What ml-connector needs; with `writes` false only the reads (every path's GET).
+    fn required_paths(&self, writes: bool) -> Vec<Required> {
         let p = &self.config.paths;
-        vec![
+        let all: Vec<Required> = vec![
             ("customers", p.customers.path.clone(), &["GET", "POST"]),
             (
                 "customer domain data",
@@ -40,12 +43,27 @@ impl QadClient {
             ("chart of accounts", p.accounts.path.clone(), &["GET"]),
             ("periods", p.periods.path.clone(), &["GET"]),
             ("browses", p.browses.clone(), &["GET"]),
-        ]
+        ];
+        if writes {
+            return all;
+        }
+        let read_only = |(entity, path, _): Required| -> Required { (entity, path, &["GET"]) };
+        all.into_iter().map(read_only).collect()
     }
 
     /// Reads the tenant's OpenAPI document and lists every configured path or method it
     /// lacks (empty when all are there).
     pub async fn missing_paths(&self) -> Result<Vec<MissingPath>, QadError> {
+        self.missing(true).await
+    }
+
+    /// [`Self::missing_paths`] for the reads only (every path's GET), for a tenant whose
+    /// writes go through QXtend.
+    pub async fn missing_read_paths(&self) -> Result<Vec<MissingPath>, QadError> {
+        self.missing(false).await
+    }
+
+    async fn missing(&self, writes: bool) -> Result<Vec<MissingPath>, QadError> {
         let document: Option<Value> = self
             .call(Method::GET, &self.config.openapi_path, &[], None)
             .await
@@ -62,7 +80,7 @@ impl QadClient {
             .and_then(Value::as_object)
             .ok_or_else(|| QadError::Config("the OpenAPI document has no paths".into()))?;
         let mut missing = Vec::new();
-        for (entity, path, methods) in self.required_paths() {
+        for (entity, path, methods) in self.required_paths(writes) {
             let item = paths.get(&path);
             for method in methods {
                 let offered = item.and_then(|i| i.get(method.to_lowercase())).is_some();

@@ -1,7 +1,8 @@
 //! What ml-connector does in QAD, over REST: find customers by email and create them
 //! (both steps, recoverable between them), read items and prices changed since a cursor,
 //! post a journal entry under an external reference and find it again, and read the
-//! chart of accounts and the periods.
+//! chart of accounts and the periods. [`super::transport::Qad`] offers the same
+//! operations with writes over QXtend instead; a post over either is settled here.
 //!
 //! Writes first check the configured paths against the tenant's OpenAPI document
 //! ([`QadClient::verify_paths`]), so a wrong path is reported by name before anything is
@@ -211,7 +212,7 @@ fn records<T: serde::de::DeserializeOwned>(
 }
 
 /// An amount as QAD takes it: a plain decimal string without trailing zeros.
-fn decimal(amount: Amount) -> String {
+pub(super) fn decimal(amount: Amount) -> String {
     let text = money::format(amount);
     let text = text.trim_end_matches('0');
     text.strip_suffix('.').unwrap_or(text).to_string()
@@ -616,6 +617,16 @@ impl QadClient {
     /// duplicate the tenant refuses is returned as the existing entry.
     pub async fn post_journal(&self, entry: &JournalEntry) -> Result<Posted, QadError> {
         self.verify_paths().await?;
+        let attempt = self.submit_journal(entry).await;
+        self.settle_post(entry, attempt).await
+    }
+
+    /// One post of the entry: the entry as QAD answered with it, or `None` when QAD
+    /// accepted it without returning it.
+    async fn submit_journal(
+        &self,
+        entry: &JournalEntry,
+    ) -> Result<Option<PostedJournal>, QadError> {
         let entity = &self.config.paths.journals;
         let lines: Vec<Value> = entry
             .lines
@@ -659,25 +670,35 @@ impl QadClient {
                 &[Self::view(entity)],
                 Some(&body),
             )
-            .await;
-        match answer {
-            Ok(answer) => {
-                let posted: Vec<PostedJournal> = records(answer, entity)?;
-                match posted.into_iter().next() {
-                    // A tenant returning the existing entry for a duplicate reference.
-                    Some(journal) => Ok(Posted::New(journal)),
-                    None => match self
-                        .find_journal(&entry.entity, &entry.external_reference)
-                        .await?
-                    {
-                        Some(journal) => Ok(Posted::New(journal)),
-                        None => Err(QadError::Decode {
-                            path: entity.path.clone(),
-                            reason: "QAD accepted the entry but returned no voucher".into(),
-                        }),
-                    },
-                }
-            }
+            .await?;
+        // A tenant returning the existing entry for a duplicate reference answers with
+        // that entry.
+        let posted: Vec<PostedJournal> = records(answer, entity)?;
+        Ok(posted.into_iter().next())
+    }
+
+    /// What a post attempt over either transport (REST here, QXtend in
+    /// [`super::transport`]) comes to, read back through this client: an entry QAD
+    /// accepted without returning it is looked up by its external reference; a lost
+    /// answer, or a refusal saying the reference already exists, is resolved by the same
+    /// lookup into the entry already posted, so nothing is posted twice.
+    pub(super) async fn settle_post(
+        &self,
+        entry: &JournalEntry,
+        attempt: Result<Option<PostedJournal>, QadError>,
+    ) -> Result<Posted, QadError> {
+        match attempt {
+            Ok(Some(journal)) => Ok(Posted::New(journal)),
+            Ok(None) => match self
+                .find_journal(&entry.entity, &entry.external_reference)
+                .await?
+            {
+                Some(journal) => Ok(Posted::New(journal)),
+                None => Err(QadError::Decode {
+                    path: self.config.paths.journals.path.clone(),
+                    reason: "QAD accepted the entry but returned no voucher".into(),
+                }),
+            },
             Err(error @ (QadError::Ambiguous(_) | QadError::Business(_))) => {
                 let duplicate = error.mentions("already exist");
                 if !duplicate && matches!(error, QadError::Business(_)) {

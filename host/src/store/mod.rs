@@ -172,6 +172,10 @@ pub trait Store: Send + Sync {
     /// that ran out are released first.
     fn lease(&self, owner: &str, max: usize, lease_for: Millis) -> Result<Vec<Job>, StoreError>;
 
+    /// Frees every lease: for a store one process works at a time, after a restart
+    /// (the stopped run's jobs are taken again at once). Returns how many were freed.
+    fn release_leases(&self) -> Result<u64, StoreError>;
+
     /// The job succeeded.
     fn complete(&self, id: i64, owner: &str) -> Result<(), StoreError>;
 

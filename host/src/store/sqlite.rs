@@ -337,6 +337,21 @@ impl Store for SqliteStore {
         })
     }
 
+    fn release_leases(&self) -> Result<u64, StoreError> {
+        let now = self.now();
+        self.write(|tx| {
+            let freed = tx
+                .execute(
+                    "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = NULL,
+                         updated_at = ?1
+                     WHERE state = 'leased'",
+                    params![now],
+                )
+                .map_err(db)?;
+            Ok(freed as u64)
+        })
+    }
+
     fn complete(&self, id: i64, owner: &str) -> Result<(), StoreError> {
         let now = self.now();
         self.write(|tx| end_lease(tx, id, owner, JobState::Done, None, None, now))

@@ -76,7 +76,9 @@ impl QadFaultAction {
 }
 
 /// A fault for a tenant's next `count` admitted requests whose path below the tenant root
-/// contains `path_contains` and whose method is `method` (both optional).
+/// contains `path_contains` and whose method is `method` (both optional). A QDoc to
+/// QXtend is matched as `/qxi/services/QdocWebService/<qdoc>`, once it passed the SOAP
+/// checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QadFault {
     pub action: QadFaultAction,

@@ -472,8 +472,9 @@ fn read_customer(record: &RawObject, errors: &mut Vec<FieldError>, stamp: Stamp)
     }
 }
 
-/// QAD's mandatory set, the seeded codes, and a unique customer code.
-fn check_customer(
+/// QAD's mandatory set, the seeded codes, and a unique customer code. QXtend's
+/// `maintainCustomer` checks the customers it adds with this too.
+pub(crate) fn check_customer(
     data: &TenantData,
     customer: &SimCustomer,
     create_relation: bool,
@@ -488,6 +489,16 @@ fn check_customer(
             errors.push(FieldError::new("customerCode", message, code));
         }
     }
+    check_customer_fields(data, customer, create_relation, errors);
+}
+
+/// Every check of [`check_customer`] but the code's uniqueness (for a changed customer).
+pub(crate) fn check_customer_fields(
+    data: &TenantData,
+    customer: &SimCustomer,
+    create_relation: bool,
+    errors: &mut Vec<FieldError>,
+) {
     let shared_set = &customer.shared_set;
     known(
         "sharedSetCode",

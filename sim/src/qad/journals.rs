@@ -23,6 +23,9 @@
 //!   for the entity (`ReturnExisting` answers with the posted entry instead; `Off` posts
 //!   again).
 //!
+//! [`post_entry`] is the one way into the ledger: QXtend's `createJournalEntry`
+//! ([`super::qxtend`]) maps its QDoc onto these fields and posts through it too.
+//!
 //! A posted entry gets a voucher `<year>/<daybook>/<nnnnnn>` numbered per entity, year and
 //! daybook. The answer echoes it with `debitTC`/`creditTC` in the currency's decimals,
 //! `exchangeRate`, and the base amounts as `debitLC`/`creditLC`.
@@ -98,24 +101,37 @@ async fn post_journal(
                 entries.len().to_string(),
             )]);
         }
-        post(scope, &entries.remove(0))
+        let posting = post_entry(scope, &entries.remove(0))?;
+        let data = &scope.tenant.account.data;
+        let answer = data.journal_wire(&data.journals[posting.index]);
+        Ok(submit_success(JOURNALS.collection, vec![answer]))
     })
 }
 
-/// Checks the entry and the duplicate guard, then posts it, all or nothing.
-fn post(scope: &mut Scope, entry: &RawObject) -> Result<Response, Vec<FieldError>> {
+/// What [`post_entry`] did: the entry's place in the tenant's ledger, and whether it was
+/// posted now or is one already posted under the same external reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Posting {
+    pub(crate) index: usize,
+    pub(crate) new: bool,
+}
+
+/// Checks the entry and the duplicate guard, then posts it, all or nothing. The one path
+/// into the ledger: REST's `journalEntries` and QXtend's `createJournalEntry` both post
+/// through it, so both see the same validations, duplicate guard and vouchers.
+pub(crate) fn post_entry(scope: &mut Scope, entry: &RawObject) -> Result<Posting, Vec<FieldError>> {
     let guard = scope.tenant.duplicate_guard;
     let data = &scope.tenant.account.data;
-    let existing = posted_with_reference(data, entry).map(|i| &data.journals[i]);
-    if let (DuplicateGuard::ReturnExisting, Some(posted)) = (guard, existing) {
+    let existing = posted_with_reference(data, entry);
+    if let (DuplicateGuard::ReturnExisting, Some(index)) = (guard, existing) {
         scope.counters.duplicates_returned += 1;
-        let answer = data.journal_wire(posted);
-        return Ok(submit_success(JOURNALS.collection, vec![answer]));
+        return Ok(Posting { index, new: false });
     }
     let checked = validate(data, &scope.workspace, entry);
     let mut errors = checked.as_ref().err().cloned().unwrap_or_default();
-    if let (DuplicateGuard::Reject, Some(posted)) = (guard, existing) {
+    if let (DuplicateGuard::Reject, Some(index)) = (guard, existing) {
         scope.counters.duplicates_refused += 1;
+        let posted = &data.journals[index];
         errors.push(FieldError::new(
             "externalReference",
             format!(
@@ -131,11 +147,13 @@ fn post(scope: &mut Scope, entry: &RawObject) -> Result<Response, Vec<FieldError
     };
     let voucher = next_voucher(data, &draft);
     let journal = draft.post(voucher, scope.stamp());
-    let data = scope.data();
-    let answer = data.journal_wire(&journal);
-    data.journals.push(journal);
     scope.counters.journals_posted += 1;
-    Ok(submit_success(JOURNALS.collection, vec![answer]))
+    let journals = &mut scope.data().journals;
+    journals.push(journal);
+    Ok(Posting {
+        index: journals.len() - 1,
+        new: true,
+    })
 }
 
 /// The ledger index of an entry already posted for this entry's entity and external

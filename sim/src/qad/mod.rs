@@ -16,8 +16,9 @@
 //!
 //! The endpoints: [`auth`] (`oauth/token`), [`erp`] (the OpenAPI document and the
 //! `api/erp` collections), [`browses`] (`api/qracore/browses` and its total count) and
-//! [`journals`] (journal entries: validation, posting, reading back); [`control`] is the
-//! test side (ledger, customers, periods, item changes, duplicate guard, faults, clock) as
+//! [`journals`] (journal entries: validation, posting, reading back); [`qxtend`] takes
+//! QDocs over SOAP at `/qxi/services/QdocWebService` for the tenant its receiver names,
+//! posting through the same validation and ledger; [`control`] is the test side (ledger, customers, periods, item changes, duplicate guard, faults, clock) as
 //! methods on [`QadSim`] and over HTTP under `/_sim/qad/`.
 //!
 //! Time: the simulated clock starts at [`QadOptions::start`] (default [`DEMO_START`]),
@@ -30,6 +31,7 @@ pub mod control;
 pub mod erp;
 pub mod journals;
 pub mod model;
+pub mod qxtend;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -92,6 +94,9 @@ pub struct SimTenant {
     /// Entity paths (`/api/erp/glPeriods`) missing from this tenant's OpenAPI document and
     /// answered with 404.
     pub disabled_paths: Vec<String>,
+    /// The QXtend receiver that names this tenant in `wsa:To`
+    /// (`urn:services-qad-com:<receiver>`).
+    pub qxtend_receiver: String,
     pub data: TenantData,
 }
 
@@ -104,7 +109,8 @@ impl SimTenant {
     /// The standard seed with change stamps leading up to `start` (for a simulator started
     /// with that [`QadOptions::start`]): users `connector`/`s3cret` (writes),
     /// `readonly`/`readonly` (reads only) and `mfg@qad.com` with an empty password
-    /// (writes); static token `static-jwt-<name>`; tokens live 300 s.
+    /// (writes); static token `static-jwt-<name>`; tokens live 300 s; QXtend receiver the
+    /// name in upper case.
     pub fn demo_at(name: &str, start: OffsetDateTime) -> SimTenant {
         let digest = Sha256::digest(name.as_bytes());
         let client_id = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
@@ -119,6 +125,7 @@ impl SimTenant {
             static_tokens: vec![format!("static-jwt-{name}")],
             token_ttl: Duration::from_secs(300),
             disabled_paths: Vec::new(),
+            qxtend_receiver: name.to_uppercase(),
             data: TenantData::demo(start, model::name_seed(name)),
         }
     }
@@ -195,6 +202,12 @@ pub struct QadCounters {
     pub faults_injected: u64,
     /// HTTP 200 answers with `submitResult.success == false`.
     pub business_errors: u64,
+    /// QDocs QXtend processed (the SOAP checks passed).
+    pub qdocs: u64,
+    /// QDoc answers with `result` `error`.
+    pub qdoc_errors: u64,
+    /// SOAP Faults QXtend answered with.
+    pub soap_faults: u64,
 }
 
 /// The simulator's clock: the wall clock from `sim_start`, plus manual advances.
@@ -315,6 +328,7 @@ impl QadSim {
             .merge(erp::router())
             .merge(browses::router())
             .merge(journals::router())
+            .merge(qxtend::router())
             .fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
             .merge(control::router())
@@ -492,7 +506,7 @@ fn workspace_of(data: &TenantData, headers: &HeaderMap) -> Option<Workspace> {
 
 /// The answer as processed, its body cut off midway: the client sees the headers, then a
 /// broken connection.
-async fn drop_body(response: Response) -> Response {
+pub(crate) async fn drop_body(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, 64 << 20)
         .await
@@ -508,7 +522,7 @@ async fn drop_body(response: Response) -> Response {
 
 /// The answer as processed, only the first half of its body sent (complete HTTP, broken
 /// JSON).
-async fn truncate_body(response: Response) -> Response {
+pub(crate) async fn truncate_body(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, 64 << 20)
         .await
@@ -519,7 +533,7 @@ async fn truncate_body(response: Response) -> Response {
 }
 
 /// What a load balancer in front of a tenant says when the application is down.
-fn html_502() -> Response {
+pub(crate) fn html_502() -> Response {
     (
         StatusCode::BAD_GATEWAY,
         [(CONTENT_TYPE, "text/html")],

@@ -1,0 +1,165 @@
+//! `ml-connector sync`: for each configured connection, poll BigCommerce for orders and
+//! refunds changed since the last run, then post what the queue holds to QAD, once
+//! (`--once`) or every `--interval` seconds. Safe to stop at any moment: the next run
+//! picks up where the store says it was.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::Cli;
+use crate::bigcommerce::{self, Pacer, StoreConfig};
+use crate::config::{self, Config, ConnectionConfig};
+use crate::flows::orders::OrderFlow;
+use crate::flows::worker::{Worker, poll};
+use crate::plugins::Limits;
+use crate::plugins::registry::load_one;
+use crate::qad::{Auth, Qad, QadClient, TenantConfig};
+use crate::store::{SqliteStore, Store};
+
+#[derive(Args)]
+pub struct SyncArgs {
+    /// The connections file.
+    #[arg(
+        long,
+        env = "ML_CONNECTOR_CONFIG",
+        value_name = "FILE",
+        default_value = "connector.toml"
+    )]
+    config: PathBuf,
+    /// Only this connection.
+    #[arg(long, value_name = "NAME")]
+    connection: Option<String>,
+    /// One pass, then exit (non-zero when anything was parked).
+    #[arg(long)]
+    once: bool,
+    /// Seconds between passes.
+    #[arg(long, default_value_t = 300)]
+    interval: u64,
+}
+
+pub fn run(cli: &Cli, args: &SyncArgs) -> Result<ExitCode, String> {
+    let config = Config::load(&args.config)?;
+    let selected: Vec<(&String, &ConnectionConfig)> = config
+        .connections
+        .iter()
+        .filter(|(name, _)| {
+            args.connection
+                .as_ref()
+                .is_none_or(|wanted| wanted == *name)
+        })
+        .collect();
+    if selected.is_empty() {
+        return Err(match &args.connection {
+            Some(name) => format!("no connection `{name}` in {}", args.config.display()),
+            None => format!("{} has no connections", args.config.display()),
+        });
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&cli.store).map_err(|e| e.to_string())?);
+    // One process works a SQLite store: leases left by a stopped run are free again.
+    let released = store.release_leases().map_err(|e| e.to_string())?;
+    if released > 0 {
+        tracing::info!(released, "took back jobs a stopped run had leased");
+    }
+    let mut flows = Vec::new();
+    for (name, connection) in selected {
+        flows.push(open(cli, name, connection, store.clone())?);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        loop {
+            let mut parked = 0;
+            for flow in &flows {
+                let polled = poll(flow)
+                    .await
+                    .map_err(|e| format!("{}: {e}", flow.connection))?;
+                let worker = Worker::new(flow.clone(), &format!("sync-{}", std::process::id()));
+                let stats = worker
+                    .drain(Duration::from_secs(120))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                parked += stats.parked;
+                println!(
+                    "{}",
+                    serde_json::json!({"connection": flow.connection, "poll": polled, "run": stats})
+                );
+            }
+            if args.once {
+                return Ok(if parked == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
+            tokio::time::sleep(Duration::from_secs(args.interval)).await;
+        }
+    })
+}
+
+/// One connection's flow from its configuration.
+fn open(
+    cli: &Cli,
+    name: &str,
+    connection: &ConnectionConfig,
+    store: Arc<dyn Store>,
+) -> Result<Arc<OrderFlow>, String> {
+    let key = |field: &str| format!("connections.{name}.{field}");
+    let token = config::credential(&connection.bigcommerce_token, &key("bigcommerce_token"))?;
+    let store_config = match &connection.bigcommerce_api_root {
+        Some(root) => StoreConfig::at(root, &token),
+        None => StoreConfig::for_store(&connection.store_hash, &token),
+    };
+    let bigcommerce = bigcommerce::Client::new(store_config, Arc::new(Pacer::new()))
+        .map_err(|e| e.to_string())?;
+    let q = &connection.qad;
+    let auth = match (&q.bearer_token, &q.client_id, &q.username, &q.password) {
+        (Some(token), ..) => Auth::Bearer {
+            token: config::credential(token, &key("qad.bearer_token"))?,
+        },
+        (None, Some(client_id), Some(username), Some(password)) => Auth::Password {
+            client_id: config::credential(client_id, &key("qad.client_id"))?,
+            username: config::credential(username, &key("qad.username"))?,
+            password: config::credential(password, &key("qad.password"))?,
+        },
+        _ => {
+            return Err(format!(
+                "{}: give bearer_token, or client_id, username and password",
+                key("qad")
+            ));
+        }
+    };
+    let mut tenant = TenantConfig::new(&q.base_url, auth);
+    tenant.workspace = q.workspace.clone();
+    if let Some(path) = &q.openapi_path {
+        tenant.openapi_path = path.clone();
+    }
+    let qad = Qad::Rest(QadClient::new(tenant).map_err(|e| e.to_string())?);
+    let settings: Vec<(String, String)> = connection
+        .plugin
+        .settings
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let plugin = load_one(
+        &connection.plugin.name,
+        cli.plugin_dir.as_deref(),
+        &settings,
+        &Limits::default(),
+        &cli.cache(),
+    )?;
+    Ok(Arc::new(OrderFlow::new(
+        name,
+        &connection.store_hash,
+        bigcommerce,
+        qad,
+        Arc::new(plugin),
+        store,
+        connection.posting.policy(),
+    )))
+}

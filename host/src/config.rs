@@ -153,6 +153,15 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_parses() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/connector.toml");
+        let config = Config::load(Path::new(path)).unwrap();
+        let main = &config.connections["main"];
+        assert_eq!(main.plugin.settings["account.revenue"], "4000");
+        assert_eq!(main.posting.policy().base_currency, "USD");
+    }
+
+    #[test]
     fn credentials_come_from_the_environment_only() {
         assert!(
             credential("s3cret", "qad.password")

@@ -29,6 +29,11 @@ struct Rig {
 
 /// Both simulators with `orders` seeded orders (USD, EUR and GBP), a store, and a worker.
 async fn rig(orders: u64) -> Rig {
+    rig_with(orders, default_order_plugin()).await
+}
+
+/// The same with another plugin (or the same plugin with other settings).
+async fn rig_with(orders: u64, plugin: ml_connector::plugins::LoadedPlugin) -> Rig {
     let start = datetime!(2026-11-02 08:00 UTC);
     let store = SimStore::new("shop1", "bc-token")
         .with_quota(100_000, Duration::from_secs(30))
@@ -58,7 +63,7 @@ async fn rig(orders: u64) -> Rig {
         "shop1",
         bc_client,
         Qad::Rest(QadClient::new(qad_config).unwrap()),
-        Arc::new(default_order_plugin()),
+        Arc::new(plugin),
         store,
         PostingPolicy::default(),
     ));
@@ -294,4 +299,47 @@ async fn lost_answers_are_resolved_by_reference_and_refusals_are_parked() {
         .collect();
     assert_eq!(references.len(), ledger.len(), "nothing posted twice");
     assert!(!ledger.is_empty());
+}
+
+#[tokio::test]
+async fn orders_the_plugin_maps_wrongly_are_parked_and_the_rest_are_posted() {
+    // Orders paid through squarev2 map to an account QAD has deactivated.
+    let mut settings = ml_connector_tests::order_settings();
+    settings.push(("account.clearing.squarev2".into(), "9999".into()));
+    let rig = rig_with(40, ml_connector_tests::order_plugin_with(settings)).await;
+    poll(&rig.flow).await.unwrap();
+    let stats = rig.worker.drain(Duration::from_secs(30)).await.unwrap();
+    assert!(stats.parked > 0 && stats.posted > 0, "{stats:?}");
+    let parked = rig.flow.store.jobs_in(JobState::Parked, 100).unwrap();
+    for job in &parked {
+        let reason = job.last_error.as_deref().unwrap_or_default();
+        assert!(reason.contains("9999"), "{reason}");
+    }
+    let data = rig.bigcommerce.data("shop1").unwrap();
+    let posted: BTreeSet<String> = rig
+        .qad
+        .ledger("acme")
+        .into_iter()
+        .map(|j| j.external_reference)
+        .collect();
+    for order in data.orders.iter().filter(|o| {
+        o.gateway != "squarev2"
+            && PostingPolicy::default()
+                .posted_statuses
+                .contains(&o.status_id)
+    }) {
+        assert!(
+            posted.contains(&format!("shop1:order:{}:r1", order.id)),
+            "order {}",
+            order.id
+        );
+    }
+    // The audit keeps the failed mapping with the plugin's identity.
+    let document = &parked[0].document;
+    let trail = rig.flow.store.audit_for(document).unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.entry.kind == "mapping-failed" && e.entry.data.contains("sha256"))
+    );
 }

@@ -18,6 +18,12 @@
 //! username = "env:QAD_USER"
 //! password = "env:QAD_PASSWORD"
 //!
+//! # [connections.main.qad.qxtend]   # writes through QXtend instead
+//! # url = "https://erp.example.com:8443/qxi/services/QdocWebService"
+//! # receiver = "QADERP"
+//! # username = "env:QXTEND_USER"
+//! # password = "env:QXTEND_PASSWORD"
+//!
 //! [connections.main.posting]
 //! entity = "10USACO"
 //! guest_customer = "GUEST"
@@ -74,6 +80,31 @@ pub struct QadConfig {
     /// Where the tenant's OpenAPI document is, below the base URL.
     #[serde(default)]
     pub openapi_path: Option<String>,
+    /// Writes as QDocs through QXtend (on-premise Enterprise Edition); reads stay on the
+    /// REST API above.
+    #[serde(default)]
+    pub qxtend: Option<QxtendSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QxtendSection {
+    /// `http(s)://host:port/qxi<instance>/services/QdocWebService`.
+    pub url: String,
+    /// The QXI receiver (`wsa:To` = `urn:services-qad-com:<receiver>`).
+    pub receiver: String,
+    /// The session `version`, e.g. `ERP3_2`.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The session `domain` and `entity` (default: the workspace's).
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub entity: Option<String>,
+    /// `env:NAME`.
+    pub username: String,
+    /// `env:NAME`.
+    pub password: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -446,3 +446,113 @@ async fn journal_errors_come_back_with_their_fields() {
     assert!(november.is_open());
     assert!(november.contains(date!(2026 - 11 - 20)));
 }
+
+#[tokio::test]
+async fn every_journal_validation_comes_back_naming_its_field() {
+    let (sim, _tenant, client) = started().await;
+    sim.set_period_status("acme", "10USACO", 2026, 10, PeriodStatus::Locked);
+    let with = |change: &dyn Fn(&mut JournalEntry)| {
+        let mut entry = balanced("check");
+        change(&mut entry);
+        entry
+    };
+    let cases: Vec<(&str, JournalEntry)> = vec![
+        (
+            "balance",
+            entry("c1", vec![line("1151", 10_100, 0), line("4000", 0, 10_000)]),
+        ),
+        (
+            "postingPeriod",
+            with(&|e| {
+                e.posting_date = date!(2026 - 10 - 20);
+                e.period = 10;
+            }),
+        ),
+        (
+            "glCode",
+            entry("c3", vec![line("1000", 10_000, 0), line("4000", 0, 10_000)]),
+        ),
+        (
+            "glCode",
+            entry("c4", vec![line("9999", 10_000, 0), line("4000", 0, 10_000)]),
+        ),
+        (
+            "costCenterCode",
+            entry("c5", vec![line("6100", 10_000, 0), line("4000", 0, 10_000)]),
+        ),
+        (
+            "subAccountCode",
+            entry("c6", vec![line("6200", 10_000, 0), line("4000", 0, 10_000)]),
+        ),
+        (
+            "taxCode",
+            entry("c7", vec![line("1151", 10_000, 0), line("2210", 0, 10_000)]),
+        ),
+        ("daybookCode", with(&|e| e.daybook = "OLDBOOK".into())),
+        ("daybookCode", with(&|e| e.daybook = "INV".into())),
+        ("daybookCode", with(&|e| e.daybook = "WEBSALES-LONG".into())),
+        ("entityCode", with(&|e| e.entity = "11CANCO".into())),
+        (
+            "exchangeRate",
+            with(&|e| {
+                for l in &mut e.lines {
+                    l.currency = "KWD".into();
+                }
+            }),
+        ),
+        (
+            "TC",
+            with(&|e| {
+                for l in &mut e.lines {
+                    l.currency = "JPY".into();
+                }
+            }),
+        ),
+    ];
+    for (field, entry) in cases {
+        let error = client.post_journal(&entry).await.unwrap_err();
+        let QadError::Business(messages) = &error else {
+            panic!("{field}: {error}")
+        };
+        assert!(
+            messages.iter().any(|m| m.field.contains(field)),
+            "expected a message on {field}: {error}"
+        );
+    }
+    assert!(sim.ledger("acme").is_empty(), "nothing was posted");
+}
+
+#[tokio::test]
+async fn a_record_changing_mid_scan_is_neither_skipped_nor_repeated() {
+    let (sim, tenant, _) = started().await;
+    let mut small_pages = config(
+        &sim,
+        &tenant,
+        password(&tenant.client_id, "connector", "s3cret"),
+    );
+    small_pages.page_size = 5;
+    let client = QadClient::new(small_pages).unwrap();
+    // Every browse page is slow, so the item changes while the scan is under way.
+    sim.inject(
+        "acme",
+        QadFault::new(QadFaultAction::Delay(Duration::from_millis(30)), 1_000).on("browses"),
+    );
+    let scan = tokio::spawn({
+        let client = client.clone();
+        async move { client.items_changed_since(&ChangeCursor::default()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    sim.touch_item("acme", "SKU-0101", 777_700);
+    let (items, cursor) = scan.await.unwrap().unwrap();
+    let codes: Vec<&str> = items.iter().map(|i| i.item_code.as_str()).collect();
+    let unique: std::collections::BTreeSet<&str> = codes.iter().copied().collect();
+    assert_eq!(unique.len(), codes.len(), "no item twice");
+    assert_eq!(codes.len(), sim.items("acme").len(), "no item skipped");
+    // The change shows on the next poll.
+    let (next, _) = client.items_changed_since(&cursor).await.unwrap();
+    assert!(
+        next.iter()
+            .any(|i| i.item_code == "SKU-0101" && i.list_price == 777_700),
+        "{next:?}"
+    );
+}

@@ -17,7 +17,7 @@ use crate::flows::orders::OrderFlow;
 use crate::flows::worker::{Worker, poll};
 use crate::plugins::Limits;
 use crate::plugins::registry::load_one;
-use crate::qad::{Auth, Qad, QadClient, TenantConfig};
+use crate::qad::{Auth, Qad, QadClient, QxtendClient, QxtendConfig, TenantConfig};
 use crate::store::{SqliteStore, Store};
 
 #[derive(Args)]
@@ -139,7 +139,36 @@ fn open(
     if let Some(path) = &q.openapi_path {
         tenant.openapi_path = path.clone();
     }
-    let qad = Qad::Rest(QadClient::new(tenant).map_err(|e| e.to_string())?);
+    let reads = QadClient::new(tenant).map_err(|e| e.to_string())?;
+    let qad = match &q.qxtend {
+        None => Qad::Rest(reads),
+        Some(qx) => {
+            let mut writes = QxtendConfig::new(
+                &qx.url,
+                &qx.receiver,
+                &config::credential(&qx.username, &key("qad.qxtend.username"))?,
+                &config::credential(&qx.password, &key("qad.qxtend.password"))?,
+            );
+            let workspace = q.workspace.as_deref().and_then(|w| w.split_once('_'));
+            if let Some(version) = &qx.version {
+                writes.version = version.clone();
+            }
+            writes.domain = qx
+                .domain
+                .clone()
+                .or_else(|| workspace.map(|(domain, _)| domain.to_string()))
+                .unwrap_or_default();
+            writes.entity = qx
+                .entity
+                .clone()
+                .or_else(|| workspace.map(|(_, entity)| entity.to_string()))
+                .unwrap_or_default();
+            Qad::Qxtend {
+                writes: QxtendClient::new(writes).map_err(|e| e.to_string())?,
+                reads,
+            }
+        }
+    };
     let settings: Vec<(String, String)> = connection
         .plugin
         .settings

@@ -1,8 +1,13 @@
-//! Crash safety of the real binary: `ml-connector sync` is killed with SIGKILL at random
-//! moments (at least 20 times) while it posts a store's orders and refunds to QAD, and
-//! restarted each time, while the store keeps changing (new orders, edits, refunds,
-//! cancellations). The final QAD ledger nets, per document and account, to exactly what
-//! one uninterrupted run over the same changes gives, and no reference is posted twice.
+//! `ml-connector sync`, the real binary, against both simulators.
+//!
+//! Crash safety: the process is killed with SIGKILL at random moments (at least 20 times)
+//! while it posts a store's orders and refunds to QAD, and restarted each time, while the
+//! store keeps changing (new orders, edits, refunds, cancellations). The final QAD ledger
+//! nets, per document and account, to exactly what one uninterrupted run over the same
+//! changes gives, and no reference is posted twice.
+//!
+//! Transport: a tenant configured for QXtend gets its journals as QDocs and the same
+//! ledger as over REST.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -55,6 +60,11 @@ fn change(systems: &Systems, step: u32) {
 }
 
 fn write_config(dir: &Path, systems: &Systems) -> std::path::PathBuf {
+    write_config_with(dir, systems, "")
+}
+
+/// The connection's file, with `extra` appended (more sections).
+fn write_config_with(dir: &Path, systems: &Systems, extra: &str) -> std::path::PathBuf {
     let settings = [
         ("daybook", "SO"),
         ("account.revenue", "4000"),
@@ -84,7 +94,7 @@ fn write_config(dir: &Path, systems: &Systems) -> std::path::PathBuf {
          password = \"env:TEST_QAD_PASSWORD\"\n\
          [connections.main.plugin]\n\
          name = \"order-to-gl\"\n\
-         settings = {{ {settings} }}\n",
+         settings = {{ {settings} }}\n{extra}",
         systems.bigcommerce.api_root("shop1"),
         systems.qad.base_url("acme"),
     );
@@ -207,4 +217,33 @@ async fn killed_and_restarted_runs_end_with_the_uninterrupted_ledger() {
     );
     assert_eq!(killed_net, clean_net);
     assert!(kills >= 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qxtend_tenant_gets_the_same_ledger_as_a_rest_one() {
+    let over_qxtend = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[connections.main.qad.qxtend]\n\
+         url = \"{}\"\n\
+         receiver = \"ACME\"\n\
+         username = \"env:TEST_QAD_USER\"\n\
+         password = \"env:TEST_QAD_PASSWORD\"\n",
+        over_qxtend.qad.qxtend_url()
+    );
+    let config = write_config_with(dir.path(), &over_qxtend, &extra);
+    finish(dir.path(), &config, &over_qxtend).await;
+    assert!(
+        over_qxtend.qad.counters().qdocs > 0,
+        "journals went as QDocs"
+    );
+
+    let over_rest = systems().await;
+    let rest_dir = tempfile::tempdir().unwrap();
+    let rest_config = write_config(rest_dir.path(), &over_rest);
+    finish(rest_dir.path(), &rest_config, &over_rest).await;
+    let (qxtend_net, _) = ledger(&over_qxtend.qad);
+    let (rest_net, _) = ledger(&over_rest.qad);
+    assert!(!rest_net.is_empty());
+    assert_eq!(qxtend_net, rest_net);
 }

@@ -103,23 +103,43 @@ fn write_config_with(dir: &Path, systems: &Systems, extra: &str) -> std::path::P
     path
 }
 
-fn sync(dir: &Path, config: &Path, systems: &Systems) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+/// The binary with the store, cache and credentials of this test.
+fn command(dir: &Path, config: &Path, systems: &Systems, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ml-connector"));
+    command
         .arg("--store")
         .arg(dir.join("store.db"))
         .arg("--cache-dir")
         .arg(dir.join("cache"))
-        .args(["sync", "--once", "--config"])
+        .args(args)
+        .arg("--config")
         .arg(config)
         .env("TEST_BC_TOKEN", "bc-token")
         .env("TEST_QAD_CLIENT", &systems.client_id)
         .env("TEST_QAD_USER", "connector")
         .env("TEST_QAD_PASSWORD", "s3cret")
-        .env_remove("ML_CONNECTOR_PLUGIN_DIR")
+        .env_remove("ML_CONNECTOR_PLUGIN_DIR");
+    command
+}
+
+fn sync(dir: &Path, config: &Path, systems: &Systems) -> Child {
+    command(dir, config, systems, &["sync", "--once"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// Runs the binary to the end; its exit code and standard output.
+async fn output(dir: &Path, config: &Path, systems: &Systems, args: &[&str]) -> (i32, String) {
+    let mut command = command(dir, config, systems, args);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
 }
 
 /// Runs `sync --once` to the end.
@@ -246,4 +266,59 @@ async fn a_qxtend_tenant_gets_the_same_ledger_as_a_rest_one() {
     let (rest_net, _) = ledger(&over_rest.qad);
     assert!(!rest_net.is_empty());
     assert_eq!(qxtend_net, rest_net);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_records_are_shown_by_a_dry_run_and_posted_by_a_replay() {
+    use ml_connector_sim::qad::PeriodStatus;
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &systems);
+    systems
+        .qad
+        .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Closed);
+    let (code, _) = output(dir.path(), &config, &systems, &["sync", "--once"]).await;
+    assert_eq!(code, 1, "orders in a closed period are parked");
+    assert!(systems.qad.ledger("acme").is_empty());
+
+    let (code, shown) = output(
+        dir.path(),
+        &config,
+        &systems,
+        &["replay", "--failed", "--dry-run"],
+    )
+    .await;
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("would post shop1:order:"), "{shown}");
+    assert!(shown.contains("    4000 "), "per account: {shown}");
+    assert!(
+        systems.qad.ledger("acme").is_empty(),
+        "a dry run posts nothing"
+    );
+
+    systems
+        .qad
+        .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Open);
+    let (code, shown) = output(dir.path(), &config, &systems, &["replay", "--failed"]).await;
+    assert_eq!(code, 0, "{shown}");
+    let posted = systems.qad.ledger("acme");
+    assert!(!posted.is_empty());
+    let (code, _) = output(dir.path(), &config, &systems, &["sync", "--once"]).await;
+    assert_eq!(code, 0);
+    let order = posted
+        .iter()
+        .filter_map(|j| j.external_reference.strip_prefix("shop1:"))
+        .filter(|r| r.starts_with("order:"))
+        .find_map(|r| r.rsplit_once(":r"))
+        .map(|(document, _)| document.to_string())
+        .unwrap();
+    let (code, shown) = output(
+        dir.path(),
+        &config,
+        &systems,
+        &["replay", &order, "--dry-run"],
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert!(shown.contains("nothing to post"), "{shown}");
 }

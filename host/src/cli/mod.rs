@@ -1,8 +1,10 @@
 //! The command line: global options here, one file per command.
 
 mod audit;
+mod connections;
 mod demo;
 mod plugins;
+mod replay;
 mod sync;
 
 use std::collections::BTreeMap;
@@ -84,6 +86,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Poll BigCommerce and post what changed to QAD, for each configured connection.
     Sync(sync::SyncArgs),
+    /// Run records again from the store (one, the parked ones, or those since a time),
+    /// optionally with another plugin; `--dry-run` prints what would be posted.
+    Replay(replay::ReplayArgs),
     /// Read the audit log: one record's history, or a check of the whole chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -97,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&cli, args),
         Command::Audit(command) => audit::run(&cli, command),
         Command::Sync(args) => sync::run(&cli, args),
+        Command::Replay(args) => replay::run(&cli, args),
     };
     match result {
         Ok(code) => code,

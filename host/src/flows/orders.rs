@@ -367,6 +367,28 @@ impl OrderFlow {
         order_id: u64,
         refund_id: u64,
     ) -> Result<Outcome, FlowError> {
+        let (subject, entry, created) = self.wanted_for_refund(order_id, refund_id).await?;
+        self.converge(&subject, "refund", refund_id, Some(entry), created)
+            .await
+    }
+
+    /// What processing the refund would post now, without posting.
+    pub async fn dry_run_refund(
+        &self,
+        order_id: u64,
+        refund_id: u64,
+    ) -> Result<Option<Plan>, FlowError> {
+        let (subject, entry, created) = self.wanted_for_refund(order_id, refund_id).await?;
+        self.plan(&subject, "refund", refund_id, Some(entry), created)
+            .await
+    }
+
+    /// The journal the refund should have, with its subject and creation time.
+    async fn wanted_for_refund(
+        &self,
+        order_id: u64,
+        refund_id: u64,
+    ) -> Result<(String, JournalEntry, OffsetDateTime), FlowError> {
         let subject = format!("refund:{refund_id}");
         let full = self
             .bigcommerce
@@ -391,8 +413,7 @@ impl OrderFlow {
         let order = convert::order(&self.store_hash, &full, &customer);
         let record = convert::refund(&refund, &order);
         let entry = self.map(Record::Refund(Box::new(record)), &subject).await?;
-        self.converge(&subject, "refund", refund_id, Some(entry), refund.created)
-            .await
+        Ok((subject, entry, refund.created))
     }
 
     /// Posts the difference between `wanted` and what is posted for the document.

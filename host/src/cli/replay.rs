@@ -1,0 +1,228 @@
+//! `ml-connector replay`: runs records again from what the store holds: one record, every
+//! parked one, or every one received since a time, optionally with another plugin. With
+//! `--dry-run` nothing is posted: each record's next revision is printed, account by
+//! account, so a changed mapping can be judged before it reaches the ledger.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use time::OffsetDateTime;
+
+use super::Cli;
+use super::connections::{ConnectionArgs, open_flows};
+use crate::flows::orders::{FlowError, OrderFlow, Plan};
+use crate::flows::worker::{JobInput, Worker, order_job, refund_job};
+use crate::money;
+use crate::store::{Job, JobState, Store};
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// `order:<id>` or `job:<id>`.
+    record: Option<String>,
+    /// Every parked record.
+    #[arg(long)]
+    failed: bool,
+    /// Every record received since this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Map with this plugin (a name or a `.wasm` path) instead of the configured one.
+    #[arg(long, value_name = "FILE")]
+    plugin: Option<String>,
+    /// Print what would be posted; post nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    connections: ConnectionArgs,
+}
+
+/// One record to run again.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Target {
+    connection: String,
+    order_id: u64,
+    refund_id: Option<u64>,
+    /// The parked job, when replaying one.
+    parked: Option<i64>,
+}
+
+fn input_of(job: &Job) -> Result<JobInput, String> {
+    serde_json::from_str(&job.payload).map_err(|e| format!("job {}: {e}", job.id))
+}
+
+fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> Result<Vec<Target>, String> {
+    let from_job = |job: &Job| -> Result<Target, String> {
+        let input = input_of(job)?;
+        Ok(Target {
+            connection: job.connection.clone(),
+            order_id: input.order_id,
+            refund_id: input.refund_id,
+            parked: (job.state == JobState::Parked).then_some(job.id),
+        })
+    };
+    let mut targets = BTreeSet::new();
+    if let Some(record) = &args.record {
+        match record.split_once(':') {
+            Some(("order", id)) => {
+                let order_id = id
+                    .parse()
+                    .map_err(|_| format!("`{record}`: not an order id"))?;
+                targets.insert(Target {
+                    connection: connection.to_string(),
+                    order_id,
+                    refund_id: None,
+                    parked: None,
+                });
+            }
+            Some(("job", id)) => {
+                let id: i64 = id
+                    .parse()
+                    .map_err(|_| format!("`{record}`: not a job id"))?;
+                let job = store
+                    .job(id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("no job {id}"))?;
+                targets.insert(from_job(&job)?);
+            }
+            _ => {
+                return Err(format!(
+                    "`{record}`: name a record as order:<id> or job:<id>"
+                ));
+            }
+        }
+    }
+    let all = |state| store.jobs_in(state, 100_000).map_err(|e| e.to_string());
+    if args.failed {
+        for job in all(JobState::Parked)? {
+            targets.insert(from_job(&job)?);
+        }
+    }
+    if let Some(since) = &args.since {
+        let since = OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| format!("--since `{since}` is not an RFC 3339 time"))?;
+        let since = since.unix_timestamp() * 1000;
+        for state in [JobState::Done, JobState::Parked, JobState::Ready] {
+            for job in all(state)?.iter().filter(|j| j.created_at >= since) {
+                targets.insert(Target {
+                    parked: None,
+                    ..from_job(job)?
+                });
+            }
+        }
+    }
+    Ok(targets
+        .into_iter()
+        .filter(|t| t.connection == connection)
+        .collect())
+}
+
+pub fn run(cli: &Cli, args: &ReplayArgs) -> Result<ExitCode, String> {
+    if args.record.is_none() && !args.failed && args.since.is_none() {
+        return Err("name a record, or give --failed or --since".into());
+    }
+    let (store, flows) = open_flows(cli, &args.connections, args.plugin.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let mut failed = false;
+        for flow in &flows {
+            let targets = targets(store.as_ref(), args, &flow.connection)?;
+            if targets.is_empty() {
+                println!("{}: nothing to replay", flow.connection);
+                continue;
+            }
+            if args.dry_run {
+                for target in &targets {
+                    failed |= !dry_run(flow, target).await;
+                }
+            } else {
+                failed |= !replay(flow, store.as_ref(), &targets).await?;
+            }
+        }
+        Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+/// Prints one record's next revision; false when it could not be worked out.
+async fn dry_run(flow: &OrderFlow, target: &Target) -> bool {
+    let planned = match target.refund_id {
+        Some(refund) => flow.dry_run_refund(target.order_id, refund).await,
+        None => flow.dry_run_order(target.order_id).await,
+    };
+    let record = match target.refund_id {
+        Some(refund) => format!("refund:{refund}"),
+        None => format!("order:{}", target.order_id),
+    };
+    match planned {
+        Ok(None) => {
+            println!("{record}: nothing to post (the ledger matches)");
+            true
+        }
+        Ok(Some(plan)) => {
+            print_plan(&record, &plan);
+            true
+        }
+        Err(FlowError::Transient(reason) | FlowError::Permanent(reason)) => {
+            println!("{record}: cannot be mapped: {reason}");
+            false
+        }
+    }
+}
+
+fn print_plan(record: &str, plan: &Plan) {
+    println!(
+        "{record}: would post {} ({} {})",
+        plan.reference, plan.entry.currency, plan.entry.effective_date
+    );
+    for line in &plan.entry.lines {
+        let net = line.debit - line.credit;
+        let sign = if net >= 0 { "+" } else { "-" };
+        println!(
+            "    {:<12} {sign}{}  {}",
+            line.account,
+            money::format(net.abs()),
+            line.memo
+        );
+    }
+}
+
+/// Puts the records back in the queue (parked jobs as they are, others as new jobs) and
+/// runs them; false when any was parked again.
+async fn replay(
+    flow: &Arc<OrderFlow>,
+    store: &dyn Store,
+    targets: &[Target],
+) -> Result<bool, String> {
+    let stamp = OffsetDateTime::now_utc().unix_timestamp_nanos().to_string();
+    for target in targets {
+        match target.parked {
+            Some(job) => store.requeue(job).map_err(|e| e.to_string())?,
+            None => {
+                let mut job = match target.refund_id {
+                    Some(refund) => refund_job(&flow.connection, target.order_id, refund, "replay"),
+                    None => order_job(&flow.connection, target.order_id, &stamp, "replay"),
+                };
+                job.key = format!("replay:{stamp}:{}", job.key);
+                store.enqueue(&job).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    let worker = Worker::new(flow.clone(), &format!("replay-{}", std::process::id()));
+    let stats = worker
+        .drain(Duration::from_secs(120))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::json!({"connection": flow.connection, "replayed": targets.len(), "run": stats})
+    );
+    Ok(stats.parked == 0)
+}

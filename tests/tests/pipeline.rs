@@ -29,14 +29,24 @@ struct Rig {
 
 /// Both simulators with `orders` seeded orders (USD, EUR and GBP), a store, and a worker.
 async fn rig(orders: u64) -> Rig {
-    rig_with(orders, default_order_plugin()).await
+    rig_with(
+        orders,
+        default_order_plugin(),
+        (100_000, Duration::from_secs(30)),
+    )
+    .await
 }
 
-/// The same with another plugin (or the same plugin with other settings).
-async fn rig_with(orders: u64, plugin: ml_connector::plugins::LoadedPlugin) -> Rig {
+/// The same with another plugin (or the same plugin with other settings) and the store's
+/// API quota (requests per window).
+async fn rig_with(
+    orders: u64,
+    plugin: ml_connector::plugins::LoadedPlugin,
+    (quota, window): (u32, Duration),
+) -> Rig {
     let start = datetime!(2026-11-02 08:00 UTC);
     let store = SimStore::new("shop1", "bc-token")
-        .with_quota(100_000, Duration::from_secs(30))
+        .with_quota(quota, window)
         .with_orders(orders, start, 21);
     let bigcommerce = BigCommerceSim::start(vec![store]).await.unwrap();
     let tenant = SimTenant::demo("acme");
@@ -140,6 +150,45 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
             );
         }
     }
+    // The ledger, computed independently from the seeded orders: per posted order, net
+    // debits by account under the example account map.
+    for order in data
+        .orders
+        .iter()
+        .filter(|o| policy.posted_statuses.contains(&o.status_id))
+    {
+        let paid: i64 = order
+            .transactions
+            .iter()
+            .filter(|t| t.event == "purchase")
+            .map(|t| t.amount)
+            .sum();
+        let clearing = if order.gateway == "stripe" {
+            "1151"
+        } else {
+            "1150"
+        };
+        let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+        for (account, amount) in [
+            ("4000", -order.subtotal_ex_tax()),
+            ("4100", -order.shipping_ex_tax),
+            ("4110", -order.handling_ex_tax),
+            ("4900", order.discount_amount + order.coupon_discount()),
+            ("2200", -order.total_tax()),
+            (clearing, paid),
+            ("1200", order.total_inc_tax() - paid),
+        ] {
+            *expected.entry(account.to_string()).or_default() += amount;
+        }
+        expected.retain(|_, amount| *amount != 0);
+        assert_eq!(
+            net_by_account(&rig.qad, &format!("shop1:order:{}:", order.id)),
+            expected,
+            "order {}",
+            order.id
+        );
+    }
+
     // Every registered shopper with a posted order is a QAD customer exactly once.
     let customers = rig.qad.customers("acme");
     let emails: Vec<String> = customers.iter().map(|c| c.email.to_lowercase()).collect();
@@ -284,7 +333,9 @@ async fn lost_answers_are_resolved_by_reference_and_refusals_are_parked() {
         "acme",
         QadFault::new(QadFaultAction::Http500, 3).on("journalEntries"),
     );
-    // Reopened and replayed: everything posts, the cut post exactly once.
+    // Reopened and replayed an hour later (the QAD token has expired meanwhile):
+    // everything posts, the cut post exactly once.
+    rig.qad.advance(Duration::from_secs(3_600));
     rig.qad
         .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Open);
     for job in &parked {
@@ -306,7 +357,12 @@ async fn orders_the_plugin_maps_wrongly_are_parked_and_the_rest_are_posted() {
     // Orders paid through squarev2 map to an account QAD has deactivated.
     let mut settings = ml_connector_tests::order_settings();
     settings.push(("account.clearing.squarev2".into(), "9999".into()));
-    let rig = rig_with(40, ml_connector_tests::order_plugin_with(settings)).await;
+    let rig = rig_with(
+        40,
+        ml_connector_tests::order_plugin_with(settings),
+        (100_000, Duration::from_secs(30)),
+    )
+    .await;
     poll(&rig.flow).await.unwrap();
     let stats = rig.worker.drain(Duration::from_secs(30)).await.unwrap();
     assert!(stats.parked > 0 && stats.posted > 0, "{stats:?}");
@@ -342,4 +398,33 @@ async fn orders_the_plugin_maps_wrongly_are_parked_and_the_rest_are_posted() {
             .iter()
             .any(|e| e.entry.kind == "mapping-failed" && e.entry.data.contains("sha256"))
     );
+}
+
+#[tokio::test]
+async fn a_small_api_quota_slows_the_run_down_but_loses_nothing() {
+    // Fifty requests per quarter second, shared by the poll and the worker.
+    let rig = rig_with(60, default_order_plugin(), (50, Duration::from_millis(250))).await;
+    poll(&rig.flow).await.unwrap();
+    let stats = rig.worker.drain(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(stats.parked, 0);
+    let counters = rig.bigcommerce.counters();
+    assert!(
+        counters.rejected_429 <= 3,
+        "the pacer kept 429s near zero: {}",
+        counters.rejected_429
+    );
+    let data = rig.bigcommerce.data("shop1").unwrap();
+    let references: BTreeSet<String> = rig
+        .qad
+        .ledger("acme")
+        .into_iter()
+        .map(|j| j.external_reference)
+        .collect();
+    for order in data.orders.iter().filter(|o| {
+        PostingPolicy::default()
+            .posted_statuses
+            .contains(&o.status_id)
+    }) {
+        assert!(references.contains(&format!("shop1:order:{}:r1", order.id)));
+    }
 }

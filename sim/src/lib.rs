@@ -12,7 +12,7 @@
 //!   collections and browses ml-connector uses, journal posting with QAD Financials'
 //!   validations, fault injection and a control API (`docs/qad.md` is the contract),
 //!   and QXtend's SOAP endpoint taking QDocs for the same tenants.
-//! - [`wire`]: exact money on the wire, shared by both; [`xml`]: the SOAP messages' XML.
+//! - [`wire`]: exact money on the wire, shared by both.
 
 // The V2 order is one large `json!` literal.
 #![recursion_limit = "256"]
@@ -21,4 +21,3 @@ pub mod bigcommerce;
 pub mod qad;
 mod rng;
 pub mod wire;
-pub mod xml;

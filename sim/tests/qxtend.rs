@@ -8,7 +8,7 @@ use std::time::Duration;
 use ml_connector_sim::qad::{
     DuplicateGuard, PeriodStatus, QadFault, QadFaultAction, QadSim, SimTenant,
 };
-use ml_connector_sim::xml::{self, Element};
+use ml_connector_xml::{self as xml, Element};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -14,7 +14,6 @@ pub mod error;
 pub mod operations;
 pub mod qxtend;
 pub mod transport;
-mod xml;
 
 pub use client::QadClient;
 pub use config::{Auth, CustomerDefaults, Entity, EntityPaths, TenantConfig};

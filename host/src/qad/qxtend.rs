@@ -32,7 +32,7 @@ use super::browse;
 use super::config::CustomerDefaults;
 use super::error::{FieldMessage, QadError};
 use super::operations::{CustomerRef, JournalEntry, NewCustomer, Posted, PostedJournal, decimal};
-use super::xml::{self, Element, escape};
+use ml_connector_xml::{self as xml, Element, escape};
 
 /// Reads (a `G`) are sent at most this often on transient failures.
 const READ_ATTEMPTS: u32 = 3;

@@ -64,7 +64,7 @@ use super::{
     truncate_body,
 };
 use crate::wire::RawObject;
-use crate::xml::{self, Element, escape};
+use ml_connector_xml::{self as xml, Element, escape};
 
 /// Where QXtend listens (`/qxi<instance>/services/QdocWebService` on a real server).
 pub const PATH: &str = "/qxi/services/QdocWebService";

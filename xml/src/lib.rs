@@ -1,5 +1,6 @@
-//! A small XML tree for the SOAP messages the QXtend simulator reads, and escaping for
-//! the ones it writes. Elements are named by their local name (`ns1:result` and `result`
+//! A small XML tree for QXtend's SOAP messages, shared by the QAD client (which reads
+//! QXtend's answers) and the QAD simulator (which reads QDocs), and escaping for the
+//! text both write. Elements are named by their local name (`ns1:result` and `result`
 //! are the same element), because QAD's answers and its clients bind the same namespaces
 //! to different prefixes. A DTD is refused, and only XML's predefined entities and
 //! character references are expanded.

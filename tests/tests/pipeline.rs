@@ -1,9 +1,13 @@
 //! The order-to-ledger pipeline end to end over both simulators (real HTTP on 127.0.0.1),
-//! the durable store and the built-in plugin: a reconciliation poll fills the queue, a
-//! worker posts every order and refund once; edits post their difference, cancellations
-//! reverse what was posted, new shoppers become QAD customers once; a second poll changes
-//! nothing; a post whose answer is lost is found by its reference instead of posted again;
-//! a QAD refusal parks the job with its reason.
+//! the durable store and the built-in plugin. 500 generated orders (several lines, tax,
+//! coupons, discounts, shipping, handling, three currencies, guests and registered
+//! shoppers, partial and full refunds, cancellations, edits): a reconciliation poll fills
+//! the queue, a worker posts every order and refund once, and the ledger equals one
+//! computed independently from the orders; edits and cancellations after posting post
+//! their difference; new shoppers become QAD customers once; a second poll changes
+//! nothing. Faults: a post whose answer is lost is found by its reference, QAD 5xx and an
+//! expired token are retried, a closed period parks until reopened and replayed, a plugin
+//! mapping some orders wrongly parks those only, a small API quota only slows the run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -105,9 +109,9 @@ fn net_by_account(qad: &QadSim, prefix: &str) -> BTreeMap<String, i64> {
 
 #[tokio::test]
 async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference() {
-    let rig = rig(120).await;
+    let rig = rig(500).await;
     let polled = poll(&rig.flow).await.unwrap();
-    assert_eq!(polled.orders_seen, 120);
+    assert_eq!(polled.orders_seen, 500);
     let stats = rig.worker.drain(Duration::from_secs(60)).await.unwrap();
     assert_eq!(
         stats.parked,

@@ -174,12 +174,13 @@ impl Worker {
                     json!({"document": job.document, "attempt": job.attempts, "reason": reason}),
                 )?;
             }
-            Err(FlowError::Transient(reason) | FlowError::Permanent(reason)) => {
+            Err(error) => {
                 stats.parked += 1;
-                let reason = if job.attempts >= self.max_attempts {
-                    format!("gave up after {} attempts: {reason}", job.attempts)
-                } else {
-                    reason
+                let reason = match error {
+                    FlowError::Transient(reason) => {
+                        format!("gave up after {} attempts: {reason}", job.attempts)
+                    }
+                    FlowError::Permanent(reason) => reason,
                 };
                 tracing::warn!(job = job.id, document = %job.document, %reason, "parked");
                 store.park(job.id, &self.owner, &reason)?;

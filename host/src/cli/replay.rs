@@ -112,10 +112,27 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> Result<Vec
             }
         }
     }
-    Ok(targets
+    // A parked job of the same record is replayed itself: a new job would wait behind it.
+    let parked = all(JobState::Parked)?;
+    let targets = targets
         .into_iter()
         .filter(|t| t.connection == connection)
-        .collect())
+        .map(|mut target| {
+            if target.parked.is_none() {
+                target.parked = parked
+                    .iter()
+                    .filter(|job| job.connection == target.connection)
+                    .find(|job| {
+                        input_of(job).is_ok_and(|input| {
+                            input.order_id == target.order_id && input.refund_id == target.refund_id
+                        })
+                    })
+                    .map(|job| job.id);
+            }
+            target
+        })
+        .collect::<BTreeSet<_>>();
+    Ok(targets.into_iter().collect())
 }
 
 pub fn run(cli: &Cli, args: &ReplayArgs) -> Result<ExitCode, String> {

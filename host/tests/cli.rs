@@ -167,12 +167,23 @@ fn plugins_list_shows_active_plugins_and_why_others_are_not() {
 }
 
 #[test]
-fn demo_maps_the_examples_as_expected() {
-    let out = run(&["demo", "--json"]);
+fn demo_runs_the_pipeline_on_the_simulators_and_reconciles() {
+    let out = run(&["demo", "--orders", "60", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["all_as_expected"], true);
-    assert_eq!(summary["examples"].as_array().unwrap().len(), 4);
+    assert_eq!(summary["reconciled"], true, "{summary}");
+    assert_eq!(summary["ledger_balanced"], true);
+    assert_eq!(
+        summary["orders"], 65,
+        "60 seeded and 5 placed during the demo"
+    );
+    assert!(summary["journals_posted"].as_u64().unwrap() > 40);
+    assert!(
+        summary["adjustments"].as_u64().unwrap() >= 2,
+        "an edit and a cancellation"
+    );
+    assert!(summary["customers_created"].as_u64().unwrap() > 0);
+    assert_eq!(summary["parked"], 0);
 }
 
 #[test]

@@ -25,7 +25,7 @@ use time::{Date, OffsetDateTime};
 use tokio::sync::Mutex;
 
 use super::{convert, fx, ledger};
-use crate::bigcommerce::orders::FullOrder;
+use crate::bigcommerce::orders::{FullOrder, RefundsByOrder};
 use crate::bigcommerce::{self, ClientError};
 use crate::plugins::types::{self, JournalEntry};
 use crate::plugins::{Isolation, LoadedPlugin};
@@ -122,6 +122,9 @@ pub struct OrderFlow {
     pub policy: PostingPolicy,
     periods: Mutex<Option<Vec<qad::Period>>>,
     chart: Mutex<Option<Arc<HashSet<String>>>>,
+    /// Orders and refunds the last poll already read (orders with their lines), so their
+    /// jobs need only what the list does not carry. Lost on restart, then read again.
+    prefetched: std::sync::Mutex<Prefetched>,
 }
 
 fn date_of(rfc3339: &str) -> Option<Date> {
@@ -148,6 +151,7 @@ impl OrderFlow {
             policy,
             periods: Mutex::new(None),
             chart: Mutex::new(None),
+            prefetched: std::sync::Mutex::new(Prefetched::default()),
         }
     }
 
@@ -322,6 +326,30 @@ impl OrderFlow {
         }
     }
 
+    /// Remembers what a poll read, replacing what the previous poll left.
+    pub fn prefetch(&self, orders: Vec<bigcommerce::Order>, refunds: RefundsByOrder) {
+        let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        prefetched.orders = orders.into_iter().map(|o| (o.id, o)).collect();
+        prefetched.refunds = refunds;
+    }
+
+    /// The order in full: from the last poll's read when it has it (only the parts the
+    /// list does not carry are asked for), else read now.
+    async fn read_order(&self, order_id: u64) -> Result<Option<FullOrder>, FlowError> {
+        let known = {
+            let prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+            prefetched
+                .orders
+                .get(&order_id)
+                .cloned()
+                .map(|order| (order, prefetched.refunds.clone()))
+        };
+        Ok(match known {
+            Some((order, refunds)) => Some(self.bigcommerce.complete_order(order, &refunds).await?),
+            None => self.bigcommerce.full_order(order_id).await?,
+        })
+    }
+
     /// Brings the ledger in line with one order.
     pub async fn process_order(&self, order_id: u64) -> Result<Outcome, FlowError> {
         let (subject, wanted, modified) = self.wanted_for_order(order_id).await?;
@@ -344,7 +372,7 @@ impl OrderFlow {
         order_id: u64,
     ) -> Result<(String, Option<JournalEntry>, OffsetDateTime), FlowError> {
         let subject = format!("order:{order_id}");
-        let full = self.bigcommerce.full_order(order_id).await?;
+        let full = self.read_order(order_id).await?;
         let wanted = match &full {
             Some(full) if self.policy.posted_statuses.contains(&full.order.status_id) => {
                 let customer = self.ensure_customer(full, &subject).await?;
@@ -390,13 +418,9 @@ impl OrderFlow {
         refund_id: u64,
     ) -> Result<(String, JournalEntry, OffsetDateTime), FlowError> {
         let subject = format!("refund:{refund_id}");
-        let full = self
-            .bigcommerce
-            .full_order(order_id)
-            .await?
-            .ok_or_else(|| {
-                FlowError::Permanent(format!("order {order_id} of refund {refund_id} is gone"))
-            })?;
+        let full = self.read_order(order_id).await?.ok_or_else(|| {
+            FlowError::Permanent(format!("order {order_id} of refund {refund_id} is gone"))
+        })?;
         let refund = match full.refunds.iter().find(|r| r.id == refund_id) {
             Some(refund) => refund.clone(),
             None => self
@@ -666,6 +690,13 @@ impl OrderFlow {
             lines,
         })
     }
+}
+
+/// What the last poll read.
+#[derive(Default)]
+struct Prefetched {
+    orders: std::collections::HashMap<u64, bigcommerce::Order>,
+    refunds: RefundsByOrder,
 }
 
 /// A revision ready to post.

@@ -264,6 +264,10 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
         }
         latest_refund = latest_refund.max(Some(refund.created));
     }
+    flow.prefetch(
+        orders,
+        crate::bigcommerce::orders::RefundsByOrder::new(refunds),
+    );
     if let Some(latest) = latest {
         store.set_cursor(connection, "orders", &wire::to_rfc3339(latest))?;
     }

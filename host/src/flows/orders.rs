@@ -330,7 +330,7 @@ impl OrderFlow {
     pub fn prefetch(&self, orders: Vec<bigcommerce::Order>, refunds: RefundsByOrder) {
         let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
         prefetched.orders = orders.into_iter().map(|o| (o.id, o)).collect();
-        prefetched.refunds = refunds;
+        prefetched.refunds = Arc::new(refunds);
     }
 
     /// The order in full: from the last poll's read when it has it (only the parts the
@@ -696,7 +696,7 @@ impl OrderFlow {
 #[derive(Default)]
 struct Prefetched {
     orders: std::collections::HashMap<u64, bigcommerce::Order>,
-    refunds: RefundsByOrder,
+    refunds: Arc<RefundsByOrder>,
 }
 
 /// A revision ready to post.

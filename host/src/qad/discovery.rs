@@ -103,15 +103,21 @@ impl QadClient {
         if *verified {
             return Ok(());
         }
-        let missing = self.missing_paths().await?;
-        if !missing.is_empty() {
-            let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
-            return Err(QadError::Config(format!(
-                "the tenant's OpenAPI document lacks {}",
-                list.join(", ")
-            )));
-        }
+        refuse_missing(
+            &self.missing_paths().await?,
+            "the tenant's OpenAPI document lacks",
+        )?;
         *verified = true;
         Ok(())
     }
+}
+
+/// A configuration error naming everything missing (`what` says where), or `Ok` when
+/// nothing is.
+pub(super) fn refuse_missing(missing: &[MissingPath], what: &str) -> Result<(), QadError> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
+    Err(QadError::Config(format!("{what} {}", list.join(", "))))
 }

@@ -10,7 +10,7 @@
 //! before anything is posted again.
 
 use super::client::QadClient;
-use super::discovery::MissingPath;
+use super::discovery::{MissingPath, refuse_missing};
 use super::error::{FieldMessage, QadError};
 use super::operations::{
     ChangeCursor, CustomerRef, GlAccount, ItemChange, JournalEntry, NewCustomer, Period, Posted,
@@ -168,14 +168,7 @@ impl Qad {
         if *verified {
             return Ok(());
         }
-        let missing = self.missing_paths().await?;
-        if !missing.is_empty() {
-            let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
-            return Err(QadError::Config(format!(
-                "the tenant does not offer {}",
-                list.join(", ")
-            )));
-        }
+        refuse_missing(&self.missing_paths().await?, "the tenant does not offer")?;
         *verified = true;
         Ok(())
     }

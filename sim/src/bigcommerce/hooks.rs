@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 use sha1::Digest as _;
 use time::OffsetDateTime;
 
-use super::{SharedState, StoreState, lock, page_and_limit, pagination, v3_error};
+use super::{SharedState, StoreState, lock, page_and_limit, pagination, v3_error, with_store};
 
 /// BigCommerce's retry schedule after a failed delivery, in seconds.
 pub const RETRY_SCHEDULE_S: [u64; 11] = [
@@ -300,20 +300,6 @@ fn deactivate(store: &mut StoreState, hook_id: u64, now: OffsetDateTime) {
             delivery.state = DeliveryState::Dropped;
         }
     }
-}
-
-fn with_store<R>(
-    shared: &SharedState,
-    hash: &str,
-    f: impl FnOnce(&mut StoreState, OffsetDateTime) -> R,
-) -> R {
-    let mut guard = lock(shared);
-    let now = guard.clock.now();
-    let store = guard
-        .stores
-        .get_mut(hash)
-        .expect("the gate checked the store");
-    f(store, now)
 }
 
 fn wrapped(hook: &Hook) -> Response {

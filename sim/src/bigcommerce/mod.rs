@@ -286,6 +286,21 @@ impl BigCommerceSim {
     }
 }
 
+/// Runs `f` on a store (the gate has already checked it exists) with the simulated time.
+pub(crate) fn with_store<R>(
+    shared: &SharedState,
+    hash: &str,
+    f: impl FnOnce(&mut StoreState, OffsetDateTime) -> R,
+) -> R {
+    let mut guard = lock(shared);
+    let now = guard.clock.now();
+    let store = guard
+        .stores
+        .get_mut(hash)
+        .expect("the gate checked the store");
+    f(store, now)
+}
+
 /// The error body of the API version `path` belongs to.
 pub(crate) fn error_for(path: &str, status: StatusCode, message: &str) -> Response {
     if path.contains("/v3/") {

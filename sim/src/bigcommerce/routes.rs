@@ -17,10 +17,12 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::wire::money_of;
+
 use super::model::{self, Customer, Money, Order, RefundItem, STATUSES, StoreData, tax_on};
 use super::{
-    SharedState, StoreState, hooks, lock, no_content, page_and_limit, pagination, v2_error,
-    v3_error,
+    SharedState, hooks, lock, no_content, page_and_limit, pagination, v2_error, v3_error,
+    with_store,
 };
 
 type Q = Query<HashMap<String, String>>;
@@ -70,16 +72,6 @@ pub(crate) fn router() -> Router<SharedState> {
             "/stores/{hash}/v3/catalog/variants",
             get(list_variants).put(update_variants),
         )
-}
-
-/// Runs `f` on the store (the gate has already checked it exists).
-fn with_store<R>(shared: &SharedState, hash: &str, f: impl FnOnce(&mut StoreState) -> R) -> R {
-    let mut shared = lock(shared);
-    let store = shared
-        .stores
-        .get_mut(hash)
-        .expect("the gate checked the store");
-    f(store)
 }
 
 fn not_found_v2() -> Response {
@@ -136,7 +128,7 @@ async fn list_orders(
     Query(query): Q,
 ) -> Response {
     let root = super::lock(&shared).base_url.clone() + "/stores/" + &hash;
-    with_store(&shared, &hash, |store| {
+    with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
             Err(message) => return bad_v2(message),
@@ -231,7 +223,7 @@ fn with_order(
     id: u64,
     f: impl FnOnce(&Order) -> Response,
 ) -> Response {
-    with_store(shared, hash, |store| {
+    with_store(shared, hash, |store, _| {
         match store.account.data.orders.iter().find(|o| o.id == id) {
             Some(order) => f(order),
             None => not_found_v2(),
@@ -404,7 +396,7 @@ async fn transactions(
     State(shared): State<SharedState>,
     Path((hash, id)): Path<(String, u64)>,
 ) -> Response {
-    with_store(&shared, &hash, |store| {
+    with_store(&shared, &hash, |store, _| {
         let Some(order) = store.account.data.orders.iter().find(|o| o.id == id) else {
             return not_found_v3("order");
         };
@@ -421,7 +413,7 @@ async fn order_refunds(
     State(shared): State<SharedState>,
     Path((hash, id)): Path<(String, u64)>,
 ) -> Response {
-    with_store(&shared, &hash, |store| {
+    with_store(&shared, &hash, |store, _| {
         let Some(order) = store.account.data.orders.iter().find(|o| o.id == id) else {
             return not_found_v3("order");
         };
@@ -436,7 +428,7 @@ async fn all_refunds(
     Path(hash): Path<String>,
     Query(query): Q,
 ) -> Response {
-    with_store(&shared, &hash, |store| {
+    with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
             Err(message) => return v3_error(StatusCode::UNPROCESSABLE_ENTITY, &message, json!({})),
@@ -494,7 +486,7 @@ async fn one_refund(
     State(shared): State<SharedState>,
     Path((hash, refund_id)): Path<(String, u64)>,
 ) -> Response {
-    with_store(&shared, &hash, |store| {
+    with_store(&shared, &hash, |store, _| {
         let refund = store
             .account
             .data
@@ -522,16 +514,6 @@ fn refund_error(status: StatusCode, title: &str) -> Response {
         }]})),
     )
         .into_response()
-}
-
-/// Reads a JSON number or numeric string as exact money.
-fn money_of(raw: &RawValue) -> Option<Money> {
-    let text = raw.get().trim();
-    let inner = text
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or(text);
-    ml_connector_money::parse(inner)
 }
 
 #[derive(serde::Deserialize)]
@@ -688,50 +670,45 @@ async fn create_refund(
         shared_state.options.refund_processing
     };
     tokio::time::sleep(processing).await;
-    let mut guard = lock(&shared);
-    let shared_state = &mut *guard;
-    let now = shared_state.clock.now();
-    let store = shared_state
-        .stores
-        .get_mut(&hash)
-        .expect("the gate checked the store");
-    store.refunds_in_progress.remove(&id);
-    let index = store
-        .account
-        .data
-        .orders
-        .iter()
-        .position(|o| o.id == id)
-        .expect("checked above");
-    let mut order = store.account.data.orders[index].clone();
-    // Checked again: the order may have changed while this refund was processing.
-    let (items, amount, tax) = match check_refund(&order, &request) {
-        Ok(checked) => checked,
-        Err(message) => return refund_error(StatusCode::UNPROCESSABLE_ENTITY, &message),
-    };
-    let previous_status = order.status_id;
-    let refund_id = store
-        .account
-        .data
-        .add_refund(&mut order, items, amount, tax, now);
-    let refund_json = serde_json::to_value(order.refunds.last().expect("just added").wire())
-        .expect("a refund serialises");
-    let new_status = order.status_id;
-    store.account.data.orders[index] = order;
-    hooks::emit(
-        store,
-        now,
-        "store/order/refund/created",
-        json!({"type": "order", "id": id, "refund": {"refund_id": refund_id}}),
-    );
-    if new_status != previous_status {
-        hooks::emit_status_change(store, now, id, previous_status, new_status);
-    }
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({ "data": refund_json, "meta": {} })),
-    )
-        .into_response()
+    with_store(&shared, &hash, |store, now| {
+        store.refunds_in_progress.remove(&id);
+        let index = store
+            .account
+            .data
+            .orders
+            .iter()
+            .position(|o| o.id == id)
+            .expect("checked above");
+        let mut order = store.account.data.orders[index].clone();
+        // Checked again: the order may have changed while this refund was processing.
+        let (items, amount, tax) = match check_refund(&order, &request) {
+            Ok(checked) => checked,
+            Err(message) => return refund_error(StatusCode::UNPROCESSABLE_ENTITY, &message),
+        };
+        let previous_status = order.status_id;
+        let refund_id = store
+            .account
+            .data
+            .add_refund(&mut order, items, amount, tax, now);
+        let refund_json = serde_json::to_value(order.refunds.last().expect("just added").wire())
+            .expect("a refund serialises");
+        let new_status = order.status_id;
+        store.account.data.orders[index] = order;
+        hooks::emit(
+            store,
+            now,
+            "store/order/refund/created",
+            json!({"type": "order", "id": id, "refund": {"refund_id": refund_id}}),
+        );
+        if new_status != previous_status {
+            hooks::emit_status_change(store, now, id, previous_status, new_status);
+        }
+        (
+            StatusCode::CREATED,
+            axum::Json(json!({ "data": refund_json, "meta": {} })),
+        )
+            .into_response()
+    })
 }
 
 fn cursor(id: u64) -> String {
@@ -747,7 +724,7 @@ async fn list_customers(
     Path(hash): Path<String>,
     Query(query): Q,
 ) -> Response {
-    with_store(&shared, &hash, |store| {
+    with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
             Err(message) => return v3_error(StatusCode::UNPROCESSABLE_ENTITY, &message, json!({})),
@@ -862,87 +839,82 @@ async fn create_customers(
             json!({}),
         );
     }
-    let mut guard = lock(&shared);
-    let shared_state = &mut *guard;
-    let now = shared_state.clock.now();
-    let store = shared_state
-        .stores
-        .get_mut(&hash)
-        .expect("the gate checked the store");
-    let mut errors = serde_json::Map::new();
-    for (i, item) in items.iter().enumerate() {
-        for field in ["email", "first_name", "last_name"] {
-            if item
-                .get(field)
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
-                errors.insert(
-                    format!("{i}.{field}"),
-                    json!(format!("{field} is required.")),
-                );
+    with_store(&shared, &hash, |store, now| {
+        let mut errors = serde_json::Map::new();
+        for (i, item) in items.iter().enumerate() {
+            for field in ["email", "first_name", "last_name"] {
+                if item
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    errors.insert(
+                        format!("{i}.{field}"),
+                        json!(format!("{field} is required.")),
+                    );
+                }
+            }
+            if let Some(email) = item.get("email").and_then(Value::as_str) {
+                let taken = store
+                    .account
+                    .data
+                    .customers
+                    .iter()
+                    .any(|c| c.email.eq_ignore_ascii_case(email))
+                    || items[..i].iter().any(|other| {
+                        other
+                            .get("email")
+                            .and_then(Value::as_str)
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                    });
+                if taken {
+                    errors.insert(
+                        format!("{i}.email"),
+                        json!(format!("The email address {email} is already in use.")),
+                    );
+                }
             }
         }
-        if let Some(email) = item.get("email").and_then(Value::as_str) {
-            let taken = store
-                .account
-                .data
-                .customers
-                .iter()
-                .any(|c| c.email.eq_ignore_ascii_case(email))
-                || items[..i].iter().any(|other| {
-                    other
-                        .get("email")
-                        .and_then(Value::as_str)
-                        .is_some_and(|e| e.eq_ignore_ascii_case(email))
-                });
-            if taken {
-                errors.insert(
-                    format!("{i}.email"),
-                    json!(format!("The email address {email} is already in use.")),
-                );
-            }
+        if !errors.is_empty() {
+            return v3_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Create customers failed.",
+                Value::Object(errors),
+            );
         }
-    }
-    if !errors.is_empty() {
-        return v3_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Create customers failed.",
-            Value::Object(errors),
-        );
-    }
-    let data = store.data();
-    let mut created = Vec::new();
-    for item in &items {
-        let text = |name: &str| {
-            item.get(name)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        let id = data.customers.iter().map(|c| c.id).max().unwrap_or(0) + 1;
-        let customer = Customer {
-            id,
-            email: text("email"),
-            first_name: text("first_name"),
-            last_name: text("last_name"),
-            company: text("company"),
-            phone: text("phone"),
-            created: now,
-            modified: now,
-        };
-        created.push(customer.v3_json());
-        data.customers.push(customer);
-    }
-    for customer in &created {
-        hooks::emit(
-            store,
-            now,
-            "store/customer/created",
-            json!({"type": "customer", "id": customer["id"]}),
-        );
-    }
-    axum::Json(json!({ "data": created, "meta": {} })).into_response()
+        let data = store.data();
+        let mut created = Vec::new();
+        for item in &items {
+            let text = |name: &str| {
+                item.get(name)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let id = data.customers.iter().map(|c| c.id).max().unwrap_or(0) + 1;
+            let customer = Customer {
+                id,
+                email: text("email"),
+                first_name: text("first_name"),
+                last_name: text("last_name"),
+                company: text("company"),
+                phone: text("phone"),
+                created: now,
+                modified: now,
+            };
+            created.push(customer.v3_json());
+            data.customers.push(customer);
+        }
+        for customer in &created {
+            hooks::emit(
+                store,
+                now,
+                "store/customer/created",
+                json!({"type": "customer", "id": customer["id"]}),
+            );
+        }
+        axum::Json(json!({ "data": created, "meta": {} })).into_response()
+    })
 }
 
 fn products_matching<'a>(
@@ -970,7 +942,7 @@ async fn list_products(
     Path(hash): Path<String>,
     Query(query): Q,
 ) -> Response {
-    with_store(&shared, &hash, |store| {
+    with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
             Err(message) => return v3_error(StatusCode::UNPROCESSABLE_ENTITY, &message, json!({})),
@@ -1075,61 +1047,56 @@ async fn update_products(
             }
         }
     }
-    let mut guard = lock(&shared);
-    let shared_state = &mut *guard;
-    let now = shared_state.clock.now();
-    let store = shared_state
-        .stores
-        .get_mut(&hash)
-        .expect("the gate checked the store");
-    let (mut updated, mut failed) = (Vec::new(), serde_json::Map::new());
-    for (id, item) in checked {
-        let Some(product) = store.account.data.products.iter_mut().find(|p| p.id == id) else {
-            failed.insert(
-                id.to_string(),
-                json!(format!("Product {id} was not found.")),
-            );
-            continue;
-        };
-        apply_price(&mut product.price, item, "price");
-        apply_price(&mut product.sale_price, item, "sale_price");
-        apply_price(&mut product.retail_price, item, "retail_price");
-        apply_price(&mut product.cost_price, item, "cost_price");
-        if let Some(level) = item
-            .get("inventory_level")
-            .and_then(|l| l.get().parse().ok())
-        {
-            product.inventory_level = level;
+    with_store(&shared, &hash, |store, now| {
+        let (mut updated, mut failed) = (Vec::new(), serde_json::Map::new());
+        for (id, item) in checked {
+            let Some(product) = store.account.data.products.iter_mut().find(|p| p.id == id) else {
+                failed.insert(
+                    id.to_string(),
+                    json!(format!("Product {id} was not found.")),
+                );
+                continue;
+            };
+            apply_price(&mut product.price, item, "price");
+            apply_price(&mut product.sale_price, item, "sale_price");
+            apply_price(&mut product.retail_price, item, "retail_price");
+            apply_price(&mut product.cost_price, item, "cost_price");
+            if let Some(level) = item
+                .get("inventory_level")
+                .and_then(|l| l.get().parse().ok())
+            {
+                product.inventory_level = level;
+            }
+            product.modified = now;
+            updated.push(serde_json::to_value(product.wire()).expect("a product serialises"));
         }
-        product.modified = now;
-        updated.push(serde_json::to_value(product.wire()).expect("a product serialises"));
-    }
-    for product in &updated {
-        hooks::emit(
-            store,
-            now,
-            "store/product/updated",
-            json!({"type": "product", "id": product["id"]}),
-        );
-    }
-    if failed.is_empty() {
-        return axum::Json(json!({ "data": updated, "meta": {} })).into_response();
-    }
-    let meta = pagination(updated.len(), updated.len(), 1, 10);
-    (
-        StatusCode::MULTI_STATUS,
-        axum::Json(json!({
-            "data": updated,
-            "errors": {
-                "status": 404,
-                "title": "Some products could not be updated.",
-                "type": "/api-docs/getting-started/api-status-codes",
-                "errors": failed,
-            },
-            "meta": meta,
-        })),
-    )
-        .into_response()
+        for product in &updated {
+            hooks::emit(
+                store,
+                now,
+                "store/product/updated",
+                json!({"type": "product", "id": product["id"]}),
+            );
+        }
+        if failed.is_empty() {
+            return axum::Json(json!({ "data": updated, "meta": {} })).into_response();
+        }
+        let meta = pagination(updated.len(), updated.len(), 1, 10);
+        (
+            StatusCode::MULTI_STATUS,
+            axum::Json(json!({
+                "data": updated,
+                "errors": {
+                    "status": 404,
+                    "title": "Some products could not be updated.",
+                    "type": "/api-docs/getting-started/api-status-codes",
+                    "errors": failed,
+                },
+                "meta": meta,
+            })),
+        )
+            .into_response()
+    })
 }
 
 async fn list_variants(
@@ -1137,7 +1104,7 @@ async fn list_variants(
     Path(hash): Path<String>,
     Query(query): Q,
 ) -> Response {
-    with_store(&shared, &hash, |store| {
+    with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
             Err(message) => return v3_error(StatusCode::UNPROCESSABLE_ENTITY, &message, json!({})),
@@ -1195,87 +1162,83 @@ async fn update_variants(
             json!({}),
         );
     }
-    let mut guard = lock(&shared);
-    let shared_state = &mut *guard;
-    let now = shared_state.clock.now();
-    let store = shared_state
-        .stores
-        .get_mut(&hash)
-        .expect("the gate checked the store");
-    // Variant batches are all or nothing: any bad item fails the batch, naming each one.
-    let mut errors = Vec::new();
-    let mut checked = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let problem = match check_update(item, true) {
-            Err(fields) => Some(Value::Object(fields)),
-            Ok(id)
-                if !store
-                    .account
-                    .data
-                    .products
-                    .iter()
-                    .any(|p| p.variants.iter().any(|v| v.id == id)) =>
+    with_store(&shared, &hash, |store, now| {
+        // Variant batches are all or nothing: any bad item fails the batch, naming each one.
+        let mut errors = Vec::new();
+        let mut checked = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let problem = match check_update(item, true) {
+                Err(fields) => Some(Value::Object(fields)),
+                Ok(id)
+                    if !store
+                        .account
+                        .data
+                        .products
+                        .iter()
+                        .any(|p| p.variants.iter().any(|v| v.id == id)) =>
+                {
+                    Some(json!({ "id": format!("Variant {id} was not found.") }))
+                }
+                Ok(id) => {
+                    checked.push((id, item));
+                    None
+                }
+            };
+            if let Some(fields) = problem {
+                errors.push(json!({
+                    "status": 422,
+                    "title": "The variant could not be updated.",
+                    "type": "/api-docs/getting-started/api-status-codes",
+                    "instance": i.to_string(),
+                    "errors": fields,
+                }));
+            }
+        }
+        if !errors.is_empty() {
+            return batch_errors(errors);
+        }
+        let mut updated = Vec::new();
+        for (id, item) in checked {
+            let product = store
+                .account
+                .data
+                .products
+                .iter_mut()
+                .find(|p| p.variants.iter().any(|v| v.id == id))
+                .expect("checked");
+            product.modified = now;
+            let variant = product
+                .variants
+                .iter_mut()
+                .find(|v| v.id == id)
+                .expect("checked");
+            for (field, target) in [
+                ("price", &mut variant.price),
+                ("sale_price", &mut variant.sale_price),
+            ] {
+                if let Some(raw) = item.get(field) {
+                    *target = money_of(raw);
+                }
+            }
+            if let Some(level) = item
+                .get("inventory_level")
+                .and_then(|l| l.get().parse().ok())
             {
-                Some(json!({ "id": format!("Variant {id} was not found.") }))
+                variant.inventory_level = level;
             }
-            Ok(id) => {
-                checked.push((id, item));
-                None
-            }
-        };
-        if let Some(fields) = problem {
-            errors.push(json!({
-                "status": 422,
-                "title": "The variant could not be updated.",
-                "type": "/api-docs/getting-started/api-status-codes",
-                "instance": i.to_string(),
-                "errors": fields,
-            }));
+            let variant = variant.clone();
+            updated
+                .push(serde_json::to_value(variant.wire(product)).expect("a variant serialises"));
         }
-    }
-    if !errors.is_empty() {
-        return batch_errors(errors);
-    }
-    let mut updated = Vec::new();
-    for (id, item) in checked {
-        let product = store
-            .account
-            .data
-            .products
-            .iter_mut()
-            .find(|p| p.variants.iter().any(|v| v.id == id))
-            .expect("checked");
-        product.modified = now;
-        let variant = product
-            .variants
-            .iter_mut()
-            .find(|v| v.id == id)
-            .expect("checked");
-        for (field, target) in [
-            ("price", &mut variant.price),
-            ("sale_price", &mut variant.sale_price),
-        ] {
-            if let Some(raw) = item.get(field) {
-                *target = money_of(raw);
-            }
+        for variant in &updated {
+            hooks::emit(
+                store,
+                now,
+                "store/sku/updated",
+                json!({"type": "sku", "id": variant["id"], "sku": {"product_id": variant["product_id"], "variant_id": variant["id"]}}),
+            );
         }
-        if let Some(level) = item
-            .get("inventory_level")
-            .and_then(|l| l.get().parse().ok())
-        {
-            variant.inventory_level = level;
-        }
-        let variant = variant.clone();
-        updated.push(serde_json::to_value(variant.wire(product)).expect("a variant serialises"));
-    }
-    for variant in &updated {
-        hooks::emit(
-            store,
-            now,
-            "store/sku/updated",
-            json!({"type": "sku", "id": variant["id"], "sku": {"product_id": variant["product_id"], "variant_id": variant["id"]}}),
-        );
-    }
-    let meta = pagination(updated.len(), updated.len(), 1, 50);
-    axum::Json(json!({ "data": updated, "meta": meta })).into_response()
+        let meta = pagination(updated.len(), updated.len(), 1, 50);
+        axum::Json(json!({ "data": updated, "meta": meta })).into_response()
+    })
 }

@@ -262,6 +262,12 @@ async fn a_qxtend_tenant_gets_the_same_ledger_as_a_rest_one() {
     let rest_dir = tempfile::tempdir().unwrap();
     let rest_config = write_config(rest_dir.path(), &over_rest);
     finish(rest_dir.path(), &rest_config, &over_rest).await;
+    // The QXtend password travels in every QDoc; the audit keeps the bodies without it.
+    let stored = std::fs::read(dir.path().join("store.db")).unwrap();
+    assert!(
+        !stored.windows(6).any(|w| w == b"s3cret"),
+        "the password reached the store"
+    );
     let (qxtend_net, _) = ledger(&over_qxtend.qad);
     let (rest_net, _) = ledger(&over_rest.qad);
     assert!(!rest_net.is_empty());
@@ -321,4 +327,104 @@ async fn parked_records_are_shown_by_a_dry_run_and_posted_by_a_replay() {
     .await;
     assert_eq!(code, 0);
     assert!(shown.contains("nothing to post"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_keeps_its_requests_and_a_changed_plugin_is_judged_by_a_dry_run() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &systems);
+    finish(dir.path(), &config, &systems).await;
+    let posted = systems.qad.ledger("acme");
+    let order = posted
+        .iter()
+        .find_map(|j| j.external_reference.strip_prefix("shop1:order:"))
+        .and_then(|r| r.strip_suffix(":r1"))
+        .unwrap()
+        .to_string();
+
+    // The record's trail: the order as BigCommerce sent it, each request and answer
+    // (login bodies withheld), the plugin's output, the posting.
+    let shown = Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .arg("--store")
+        .arg(dir.path().join("store.db"))
+        .args(["audit", "show", &format!("order:{order}"), "--json"])
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{shown:?}");
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&shown.stdout).unwrap();
+    let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
+    for kind in ["source", "request", "mapped", "posted"] {
+        assert!(kinds.contains(&kind), "{kind}: {kinds:?}");
+    }
+    let requests: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "request")
+        .map(|e| &e["data"])
+        .collect();
+    let journal_post = requests
+        .iter()
+        .find(|r| r["system"] == "qad" && r["method"] == "POST" && r["url"] != "/oauth/token")
+        .unwrap_or_else(|| panic!("no QAD write in {requests:?}"));
+    assert!((200..300).contains(&journal_post["status"].as_u64().unwrap()));
+    assert!(
+        journal_post["request"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("shop1:order:{order}:r1")),
+        "{journal_post}"
+    );
+    let source = entries.iter().find(|e| e["kind"] == "source").unwrap();
+    assert_eq!(source["data"]["order"]["id"].as_u64(), order.parse().ok());
+    assert!(
+        requests.iter().any(|r| r["system"] == "bigcommerce"),
+        "{requests:?}"
+    );
+    let stored = std::fs::read(dir.path().join("store.db")).unwrap();
+    assert!(!stored.windows(6).any(|w| w == b"s3cret"));
+
+    // Another plugin (books everything to two accounts): the dry run shows, account by
+    // account, what it would change, and posts nothing.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let guests = Path::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .join("wasm32-guests");
+    let relabel = tokio::task::spawn_blocking(move || {
+        wasm_build::build_in(&root.join("plugins"), &guests, &["relabel"])
+    })
+    .await
+    .unwrap()
+    .remove(0)
+    .1;
+    let (code, shown) = output(
+        dir.path(),
+        &config,
+        &systems,
+        &[
+            "replay",
+            &format!("order:{order}"),
+            "--plugin",
+            relabel.to_str().unwrap(),
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains(&format!("would post shop1:order:{order}:r2")),
+        "{shown}"
+    );
+    for account in ["1200", "2200", "4000"] {
+        assert!(
+            shown.contains(&format!("    {account} ")),
+            "{account}: {shown}"
+        );
+    }
+    assert_eq!(
+        systems.qad.ledger("acme").len(),
+        posted.len(),
+        "nothing posted"
+    );
 }

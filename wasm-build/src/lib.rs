@@ -19,7 +19,12 @@ pub fn build_components(workspace: &Path, wit: &Path, packages: &[&str]) -> Vec<
     let target_dir = guest_target_dir(&out_dir);
     rerun_if_changed_tree(workspace, &target_dir);
     rerun_if_changed_tree(wit, &target_dir);
+    build_in(workspace, &target_dir, packages)
+}
 
+/// Builds `packages` like [`build_components`], into `target_dir` (by convention
+/// `<target>/wasm32-guests`); for a test that needs a guest no build script builds.
+pub fn build_in(workspace: &Path, target_dir: &Path, packages: &[&str]) -> Vec<(String, PathBuf)> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
@@ -27,7 +32,7 @@ pub fn build_components(workspace: &Path, wit: &Path, packages: &[&str]) -> Vec<
         .arg("--release")
         .arg("--target=wasm32-wasip2")
         .arg("--target-dir")
-        .arg(&target_dir);
+        .arg(target_dir);
     for package in packages {
         cmd.arg("-p").arg(package);
     }

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use super::error::{ApiError, Retry};
 use super::order_locks::OrderLocks;
 use super::pacer::{Pacer, Priority, RateHeaders};
+use crate::exchanges::{self, Body};
 
 /// Where and how to reach one store.
 #[derive(Clone)]
@@ -220,9 +221,19 @@ impl Client {
             if let Some(body) = &body {
                 request = request.body(body.clone());
             }
+            let audit = exchanges::Attempt::start(
+                "bigcommerce",
+                method.as_str(),
+                || exchanges::path_with_query(path, query),
+                || body.as_deref().map(|b| Body::redacted(b, &[])),
+            );
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(error) => {
+                    let error = error.without_url();
+                    if let Some(audit) = audit {
+                        audit.finish(Err(error.to_string()));
+                    }
                     self.pacer.observe(0, &RateHeaders::default());
                     let unprocessed = error.is_connect();
                     if last || (resend == Resend::OnlyIfUnprocessed && !unprocessed) {
@@ -237,7 +248,14 @@ impl Client {
                 response.headers().get(name).and_then(|v| v.to_str().ok())
             });
             self.pacer.observe(status, &rate);
-            let bytes = match response.bytes().await {
+            let bytes = response.bytes().await;
+            if let Some(audit) = audit {
+                audit.finish(match &bytes {
+                    Ok(bytes) => Ok((status, Body::redacted(bytes, &[]))),
+                    Err(error) => Err(format!("HTTP {status}, answer cut off: {error}")),
+                });
+            }
+            let bytes = match bytes {
                 Ok(bytes) => bytes,
                 Err(error) if !last && resend == Resend::Idempotent => {
                     tracing::debug!(%error, path, "answer cut off; retrying");

@@ -7,10 +7,12 @@
 //! does not support concurrent refunds on one order.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::client::{Answer, Client, ClientError, Collection, MAX_PAGE, Single};
@@ -89,6 +91,9 @@ pub struct Order {
         deserialize_with = "consignment_lines"
     )]
     pub lines: Option<Vec<OrderProduct>>,
+    /// The order's JSON as BigCommerce sent it (kept for the audit trail).
+    #[serde(skip)]
+    pub raw: Arc<str>,
 }
 
 /// The lines of every consignment (shipping, pickup, digital) in the object structure;
@@ -138,6 +143,17 @@ const WITH_LINES: [(&str, &str); 2] = [
 ];
 
 impl Order {
+    /// Decodes one order, keeping its text.
+    fn from_raw(path: &str, raw: &RawValue) -> Result<Order, ClientError> {
+        let mut order: Order =
+            serde_json::from_str(raw.get()).map_err(|e| ClientError::Decode {
+                path: path.to_string(),
+                reason: e.to_string(),
+            })?;
+        order.raw = raw.get().into();
+        Ok(order)
+    }
+
     /// The currency the shopper paid in.
     pub fn transactional_currency(&self) -> &str {
         self.default_currency_code
@@ -443,10 +459,13 @@ impl Client {
         if let Some(since) = since {
             query.push(("min_date_modified", wire::to_rfc3339(since)));
         }
-        Ok(self
+        let raws: Vec<Box<RawValue>> = self
             .get_json("/v2/orders", &query, Priority::Orders)
             .await?
-            .unwrap_or_default())
+            .unwrap_or_default();
+        raws.iter()
+            .map(|raw| Order::from_raw("/v2/orders", raw))
+            .collect()
     }
 
     /// Every order modified at or after `since`, page by page (a short or empty page ends
@@ -470,12 +489,15 @@ impl Client {
     /// One order by id, with its lines; `None` when the store has no such order.
     pub async fn order(&self, id: u64) -> Answer<Order> {
         let query = WITH_LINES.map(|(k, v)| (k, v.to_string()));
+        let path = format!("/v2/orders/{id}");
         match self
-            .get_json(&format!("/v2/orders/{id}"), &query, Priority::Orders)
+            .get_json::<Box<RawValue>>(&path, &query, Priority::Orders)
             .await
         {
             Err(ClientError::Api(error)) if error.status == 404 => Ok(None),
-            other => other,
+            Ok(Some(raw)) => Order::from_raw(&path, &raw).map(Some),
+            Ok(None) => Ok(None),
+            Err(error) => Err(error),
         }
     }
 

@@ -86,8 +86,14 @@ fn show(store: &SqliteStore, record: &str, json: bool) -> Result<ExitCode, Strin
             "#{} {at} [{}] {}",
             entry.seq, entry.entry.connection, entry.entry.kind
         );
-        let data = serde_json::from_str::<serde_json::Value>(&entry.entry.data)
-            .ok()
+        let value = serde_json::from_str::<serde_json::Value>(&entry.entry.data).ok();
+        if entry.entry.kind == "request"
+            && let Some(exchange) = &value
+        {
+            print_exchange(exchange);
+            continue;
+        }
+        let data = value
             .and_then(|v| serde_json::to_string_pretty(&v).ok())
             .unwrap_or_else(|| entry.entry.data.clone());
         for line in data.lines() {
@@ -95,4 +101,33 @@ fn show(store: &SqliteStore, record: &str, json: bool) -> Result<ExitCode, Strin
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `system METHOD url -> status (ms)`, then the bodies as kept.
+fn print_exchange(exchange: &serde_json::Value) {
+    let text = |key: &str| exchange[key].as_str().unwrap_or_default().to_string();
+    let outcome = match (exchange["status"].as_u64(), exchange["error"].as_str()) {
+        (Some(status), _) => status.to_string(),
+        (None, Some(error)) => format!("no answer: {error}"),
+        (None, None) => "no answer".into(),
+    };
+    println!(
+        "    {} {} {} -> {outcome} ({} ms)",
+        text("system"),
+        text("method"),
+        text("url"),
+        exchange["millis"]
+    );
+    for (label, key) in [("sent", "request"), ("answer", "response")] {
+        let body = &exchange[key];
+        let Some(body_text) = body["text"].as_str() else {
+            continue;
+        };
+        let cut = if body["truncated"] == true {
+            format!(", cut from {} bytes", body["bytes"])
+        } else {
+            String::new()
+        };
+        println!("    {label}{cut}: {body_text}");
+    }
 }

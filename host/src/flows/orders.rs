@@ -27,6 +27,7 @@ use tokio::sync::Mutex;
 use super::{convert, fx, ledger};
 use crate::bigcommerce::orders::{FullOrder, RefundsByOrder};
 use crate::bigcommerce::{self, ClientError};
+use crate::exchanges::{self, Exchange};
 use crate::plugins::types::{self, JournalEntry};
 use crate::plugins::{Isolation, LoadedPlugin};
 use crate::qad::{self, Posted, Qad, QadError};
@@ -155,13 +156,46 @@ impl OrderFlow {
         }
     }
 
+    /// Appends an entry about `subject`, after the requests and answers made since the
+    /// last one (so the trail reads in order).
     fn audit(&self, subject: &str, kind: &str, data: serde_json::Value) -> Result<(), FlowError> {
+        self.audit_exchanges(subject, exchanges::take())?;
         self.store.audit(&AuditEntry {
             connection: self.connection.clone(),
             subject: subject.into(),
             kind: kind.into(),
             data: data.to_string(),
         })?;
+        Ok(())
+    }
+
+    /// The raw input: the order as BigCommerce sent it, and which refunds it has (what
+    /// else was read is in the `request` entries, or came with the poll's refund read).
+    fn audit_source(&self, subject: &str, full: &FullOrder) -> Result<(), FlowError> {
+        let order = serde_json::from_str::<serde_json::Value>(&full.order.raw)
+            .unwrap_or(serde_json::Value::Null);
+        let refunds: Vec<u64> = full.refunds.iter().map(|r| r.id).collect();
+        self.audit(
+            subject,
+            "source",
+            json!({"order": order, "refunds": refunds}),
+        )
+    }
+
+    /// One `request` entry per exchange, credentials already redacted.
+    pub fn audit_exchanges(
+        &self,
+        subject: &str,
+        exchanges: Vec<Exchange>,
+    ) -> Result<(), StoreError> {
+        for exchange in exchanges {
+            self.store.audit(&AuditEntry {
+                connection: self.connection.clone(),
+                subject: subject.into(),
+                kind: "request".into(),
+                data: serde_json::to_string(&exchange).expect("an exchange serialises"),
+            })?;
+        }
         Ok(())
     }
 
@@ -373,6 +407,9 @@ impl OrderFlow {
     ) -> Result<(String, Option<JournalEntry>, OffsetDateTime), FlowError> {
         let subject = format!("order:{order_id}");
         let full = self.read_order(order_id).await?;
+        if let Some(full) = &full {
+            self.audit_source(&subject, full)?;
+        }
         let wanted = match &full {
             Some(full) if self.policy.posted_statuses.contains(&full.order.status_id) => {
                 let customer = self.ensure_customer(full, &subject).await?;
@@ -421,6 +458,7 @@ impl OrderFlow {
         let full = self.read_order(order_id).await?.ok_or_else(|| {
             FlowError::Permanent(format!("order {order_id} of refund {refund_id} is gone"))
         })?;
+        self.audit_source(&subject, &full)?;
         let refund = match full.refunds.iter().find(|r| r.id == refund_id) {
             Some(refund) => refund.clone(),
             None => self

@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 use super::orders::{FlowError, OrderFlow, Outcome};
 use crate::bigcommerce::orders::Refund;
 use crate::bigcommerce::wire;
+use crate::exchanges;
 use crate::store::{AuditEntry, Job, Millis, NewJob, StoreError};
 
 /// What a job asks for.
@@ -134,16 +135,32 @@ impl Worker {
 
     async fn run_job(&self, job: &Job, stats: &mut RunStats) -> Result<(), StoreError> {
         let store = &self.flow.store;
-        let outcome = match serde_json::from_str::<JobInput>(&job.payload) {
-            Err(error) => Err(FlowError::Permanent(format!(
-                "the job's input cannot be read: {error}"
-            ))),
-            Ok(input) => match (job.kind.as_str(), input.refund_id) {
-                ("order", _) => self.flow.process_order(input.order_id).await,
-                ("refund", Some(refund)) => self.flow.process_refund(input.order_id, refund).await,
-                (kind, _) => Err(FlowError::Permanent(format!("unknown job kind `{kind}`"))),
-            },
+        let input = serde_json::from_str::<JobInput>(&job.payload);
+        let (outcome, unwritten) = exchanges::capture(async {
+            match &input {
+                Err(error) => Err(FlowError::Permanent(format!(
+                    "the job's input cannot be read: {error}"
+                ))),
+                Ok(input) => match (job.kind.as_str(), input.refund_id) {
+                    ("order", _) => self.flow.process_order(input.order_id).await,
+                    ("refund", Some(refund)) => {
+                        self.flow.process_refund(input.order_id, refund).await
+                    }
+                    (kind, _) => Err(FlowError::Permanent(format!("unknown job kind `{kind}`"))),
+                },
+            }
+        })
+        .await;
+        // The requests made after the flow's last entry (a failed post, say) go with
+        // the record they were made for.
+        let record = match &input {
+            Ok(JobInput {
+                refund_id: Some(refund),
+                ..
+            }) => format!("refund:{refund}"),
+            _ => job.document.clone(),
         };
+        self.flow.audit_exchanges(&record, unwritten)?;
         let subject = format!("job:{}", job.id);
         let audit = |kind: &str, data: serde_json::Value| {
             store.audit(&AuditEntry {

@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 
 use super::config::{Auth, TenantConfig};
 use super::error::{self, QadError};
+use crate::exchanges::{self, Attempt, Body};
 
 /// The first backoff after a transient failure; it doubles on every further attempt.
 const FIRST_RETRY: Duration = Duration::from_millis(200);
@@ -152,18 +153,36 @@ impl QadClient {
             ],
         };
         let url = format!("{}/oauth/token", self.config.base_url);
-        let response = self
-            .http
-            .post(&url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| QadError::Transient(format!("login: {}", e.without_url())))?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| QadError::Transient(format!("login: {}", e.without_url())))?;
+        // A login's bodies are credentials both ways: only their sizes are kept.
+        let audit = Attempt::start(
+            "qad",
+            "POST",
+            || "/oauth/token".into(),
+            || Some(Body::withheld(b"")),
+        );
+        let answer = async {
+            let response = self
+                .http
+                .post(&url)
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| QadError::Transient(format!("login: {}", e.without_url())))?;
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| QadError::Transient(format!("login: {}", e.without_url())))?;
+            Ok::<_, QadError>((status, body))
+        }
+        .await;
+        if let Some(audit) = audit {
+            audit.finish(match &answer {
+                Ok((status, body)) => Ok((*status, Body::withheld(body))),
+                Err(error) => Err(error.to_string()),
+            });
+        }
+        let (status, body) = answer?;
         match status {
             200 => {
                 let answer: TokenAnswer =
@@ -194,6 +213,10 @@ impl QadClient {
             }
             _ => Err(error::from_status(status, &body, "/oauth/token")),
         }
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        self.config.auth.secrets()
     }
 
     /// Sends one request to `path` below the base URL and decodes a JSON answer, checking
@@ -250,7 +273,20 @@ impl QadClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = match request.send().await {
+            let mut audit = Attempt::start(
+                "qad",
+                method.as_str(),
+                || exchanges::path_with_query(path, query),
+                || body.map(|b| Body::redacted(b.to_string().as_bytes(), &self.secrets())),
+            );
+            let response = request.send().await.map_err(|error| {
+                let error = error.without_url();
+                if let Some(audit) = audit.take() {
+                    audit.finish(Err(error.to_string()));
+                }
+                error
+            });
+            let response = match response {
                 Ok(response) => response,
                 Err(error) if error.is_connect() && !last => {
                     tokio::time::sleep(backoff(attempt)).await;
@@ -275,7 +311,14 @@ impl QadClient {
                 }
             };
             let status = response.status().as_u16();
-            let bytes = match response.bytes().await {
+            let bytes = response.bytes().await;
+            if let Some(audit) = audit {
+                audit.finish(match &bytes {
+                    Ok(bytes) => Ok((status, Body::redacted(bytes, &self.secrets()))),
+                    Err(error) => Err(format!("HTTP {status}, answer cut off: {error}")),
+                });
+            }
+            let bytes = match bytes {
                 Ok(bytes) => bytes,
                 Err(error) if write => {
                     return Err(QadError::Ambiguous(format!(

@@ -20,6 +20,16 @@ pub enum Auth {
     Basic { username: String, password: String },
 }
 
+impl Auth {
+    /// The values that must never be kept (audit bodies are scrubbed of them).
+    pub fn secrets(&self) -> Vec<&str> {
+        match self {
+            Auth::Password { password, .. } | Auth::Basic { password, .. } => vec![password],
+            Auth::Bearer { token } => vec![token],
+        }
+    }
+}
+
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

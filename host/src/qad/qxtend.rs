@@ -32,6 +32,7 @@ use super::browse;
 use super::config::CustomerDefaults;
 use super::error::{FieldMessage, QadError};
 use super::operations::{CustomerRef, JournalEntry, NewCustomer, Posted, PostedJournal, decimal};
+use crate::exchanges::{Attempt, Body};
 use ml_connector_xml::{self as xml, Element, escape};
 
 /// Reads (a `G`) are sent at most this often on transient failures.
@@ -438,6 +439,15 @@ impl QxtendClient {
         write: bool,
     ) -> Result<Element, QadError> {
         let what = format!("QXtend {qdoc}");
+        // The password travels in the session context, escaped as XML text.
+        let escaped = escape(&self.config.password);
+        let secrets = [self.config.password.as_str(), escaped.as_ref()];
+        let audit = Attempt::start(
+            "qxtend",
+            "POST",
+            || qdoc.to_string(),
+            || Some(Body::redacted(body.as_bytes(), &secrets)),
+        );
         let sent = self
             .http
             .post(&self.config.url)
@@ -445,7 +455,15 @@ impl QxtendClient {
             .header("SOAPAction", "\"\"")
             .body(body)
             .send()
-            .await;
+            .await
+            .map_err(reqwest::Error::without_url);
+        let audit = match (&sent, audit) {
+            (Err(error), Some(audit)) => {
+                audit.finish(Err(error.to_string()));
+                None
+            }
+            (_, audit) => audit,
+        };
         let response = match sent {
             Ok(response) => response,
             // Nothing reached QXtend.
@@ -469,7 +487,14 @@ impl QxtendClient {
             }
         };
         let status = response.status().as_u16();
-        let bytes = match response.bytes().await {
+        let bytes = response.bytes().await;
+        if let Some(audit) = audit {
+            audit.finish(match &bytes {
+                Ok(bytes) => Ok((status, Body::redacted(bytes, &secrets))),
+                Err(error) => Err(format!("HTTP {status}, answer cut off: {error}")),
+            });
+        }
+        let bytes = match bytes {
             Ok(bytes) => bytes,
             Err(error) if write => {
                 return Err(QadError::Ambiguous(format!(

@@ -1,0 +1,261 @@
+//! The external requests and answers made while one record is processed, kept for its
+//! audit trail with credentials redacted.
+//!
+//! A worker runs a job inside [`capture`]; the clients call [`record`] for every attempt
+//! they send (BigCommerce, QAD REST, QXtend), and the flow writes what was captured to
+//! the audit log before each of its own entries, so the trail reads in order. Outside a
+//! capture, [`record`] does nothing and builds nothing.
+//!
+//! Redaction: request headers are never kept (the tokens live there); bodies have every
+//! value of a credential-like JSON key (`password`, `token`, `secret`, ...) and every
+//! known secret string replaced by `[redacted]`; login exchanges keep no body at all.
+//! Bodies over [`BODY_LIMIT`] bytes are cut, with their full size and SHA-256 kept.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// How much of a body the audit keeps.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+const REDACTED: &str = "[redacted]";
+
+/// JSON keys whose values are credentials, matched case-insensitively as substrings.
+const SECRET_KEYS: [&str; 6] = [
+    "password",
+    "token",
+    "secret",
+    "authorization",
+    "api_key",
+    "client_id",
+];
+
+tokio::task_local! {
+    static CAPTURED: RefCell<Vec<Exchange>>;
+}
+
+/// One attempt: what was sent and what came back (or why nothing did).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exchange {
+    /// `bigcommerce`, `qad` or `qxtend`.
+    pub system: &'static str,
+    pub method: String,
+    /// The path below the system's root, with the query.
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<Body>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<Body>,
+    /// The transport failure when there was no answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub millis: u64,
+}
+
+/// A body as kept: redacted text (cut at [`BODY_LIMIT`]), its size and digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Body {
+    pub text: String,
+    pub bytes: usize,
+    /// SHA-256 (hex) of the body as sent or received, before redaction.
+    pub sha256: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+impl Body {
+    /// Keeps `bytes` with the credential-like values and `secrets` replaced.
+    pub fn redacted(bytes: &[u8], secrets: &[&str]) -> Body {
+        let text = String::from_utf8_lossy(bytes);
+        let mut text = match serde_json::from_slice::<Value>(bytes) {
+            Ok(mut value) if value.is_object() || value.is_array() => {
+                redact_keys(&mut value);
+                value.to_string()
+            }
+            _ => text.into_owned(),
+        };
+        for secret in secrets.iter().filter(|s| s.len() >= 4) {
+            if text.contains(secret) {
+                text = text.replace(secret, REDACTED);
+            }
+        }
+        let truncated = text.len() > BODY_LIMIT;
+        if truncated {
+            let mut cut = BODY_LIMIT;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+        }
+        Body {
+            text,
+            bytes: bytes.len(),
+            sha256: hex::encode(Sha256::digest(bytes)),
+            truncated,
+        }
+    }
+
+    /// A body that is not kept at all (a login), only its size.
+    pub fn withheld(bytes: &[u8]) -> Body {
+        Body {
+            text: REDACTED.into(),
+            bytes: bytes.len(),
+            sha256: String::new(),
+            truncated: false,
+        }
+    }
+}
+
+fn redact_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                let key = key.to_ascii_lowercase();
+                if SECRET_KEYS.iter().any(|secret| key.contains(secret)) && !value.is_null() {
+                    *value = Value::String(REDACTED.into());
+                } else {
+                    redact_keys(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_keys),
+        _ => {}
+    }
+}
+
+/// Runs `future`, capturing every exchange recorded inside it (the exchanges not yet
+/// taken by [`take`] are returned with its output).
+pub async fn capture<F: Future>(future: F) -> (F::Output, Vec<Exchange>) {
+    CAPTURED
+        .scope(RefCell::new(Vec::new()), async move {
+            let output = future.await;
+            (output, take())
+        })
+        .await
+}
+
+/// Whether the current task is capturing (so a client can skip building the record).
+pub fn capturing() -> bool {
+    CAPTURED.try_with(|_| ()).is_ok()
+}
+
+/// Adds an exchange to the current capture; nothing outside one.
+pub fn record(exchange: impl FnOnce() -> Exchange) {
+    let _ = CAPTURED.try_with(|captured| captured.borrow_mut().push(exchange()));
+}
+
+/// The exchanges captured so far, leaving the capture empty.
+pub fn take() -> Vec<Exchange> {
+    CAPTURED
+        .try_with(|captured| std::mem::take(&mut *captured.borrow_mut()))
+        .unwrap_or_default()
+}
+
+/// Times one attempt and records it when the current task is capturing.
+pub struct Attempt {
+    started: Instant,
+    system: &'static str,
+    method: String,
+    url: String,
+    request: Option<Body>,
+}
+
+impl Attempt {
+    /// Starts timing; `request` is only built when capturing.
+    pub fn start(
+        system: &'static str,
+        method: &str,
+        url: impl FnOnce() -> String,
+        request: impl FnOnce() -> Option<Body>,
+    ) -> Option<Attempt> {
+        capturing().then(|| Attempt {
+            started: Instant::now(),
+            system,
+            method: method.to_string(),
+            url: url(),
+            request: request(),
+        })
+    }
+
+    /// Records the answer (`status` and `body`) or the failure.
+    pub fn finish(self, outcome: Result<(u16, Body), String>) {
+        let millis = self.started.elapsed().as_millis() as u64;
+        let (status, response, error) = match outcome {
+            Ok((status, body)) => (Some(status), Some(body), None),
+            Err(error) => (None, None, Some(error)),
+        };
+        record(|| Exchange {
+            system: self.system,
+            method: self.method,
+            url: self.url,
+            request: self.request,
+            status,
+            response,
+            error,
+            millis,
+        });
+    }
+}
+
+/// `path?query` as sent (query values are not credentials in either API).
+pub fn path_with_query(path: &str, query: &[(&str, String)]) -> String {
+    if query.is_empty() {
+        return path.to_string();
+    }
+    let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_keys_and_known_secrets_are_redacted() {
+        let body = br#"{"user":{"name":"a","password":"hunter22"},"access_token":"t0k3n","note":"key sk_live_1234 here"}"#;
+        let kept = Body::redacted(body, &["sk_live_1234"]);
+        assert!(!kept.text.contains("hunter22"), "{}", kept.text);
+        assert!(!kept.text.contains("t0k3n"), "{}", kept.text);
+        assert!(!kept.text.contains("sk_live_1234"), "{}", kept.text);
+        assert!(kept.text.contains("\"name\":\"a\""), "{}", kept.text);
+        assert_eq!(kept.bytes, body.len());
+        assert_eq!(kept.sha256.len(), 64);
+    }
+
+    #[test]
+    fn xml_bodies_lose_the_known_secrets() {
+        let body = b"<propertyName>password</propertyName><propertyValue>s3cr3t!</propertyValue>";
+        let kept = Body::redacted(body, &["s3cr3t!"]);
+        assert!(!kept.text.contains("s3cr3t!"));
+        assert!(kept.text.contains("[redacted]"));
+    }
+
+    #[test]
+    fn long_bodies_are_cut_on_a_character_boundary() {
+        let body = "é".repeat(BODY_LIMIT);
+        let kept = Body::redacted(body.as_bytes(), &[]);
+        assert!(kept.truncated);
+        assert!(kept.text.len() <= BODY_LIMIT);
+        assert_eq!(kept.bytes, body.len());
+    }
+
+    #[tokio::test]
+    async fn only_a_capturing_task_records() {
+        record(|| unreachable!("nothing is built outside a capture"));
+        let ((), captured) = capture(async {
+            assert!(capturing());
+            let attempt = Attempt::start("qad", "GET", || "/x".into(), || None).unwrap();
+            attempt.finish(Ok((200, Body::redacted(b"{}", &[]))));
+        })
+        .await;
+        assert_eq!(captured.len(), 1);
+        assert_eq!(captured[0].status, Some(200));
+        assert!(!capturing());
+    }
+}

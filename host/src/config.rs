@@ -31,6 +31,13 @@
 //! [connections.main.plugin]
 //! name = "order-to-gl"
 //! settings = { daybook = "SO", "account.revenue" = "4000" }
+//!
+//! [connections.main.webhooks]            # for `ml-connector run`
+//! public_url = "https://connector.example.com"
+//! client_secret = "env:BC_CLIENT_SECRET"
+//!
+//! [connections.main.schedules]           # `every 15m` or cron (UTC)
+//! reconcile = "*/15 * * * *"
 //! ```
 
 use std::collections::BTreeMap;
@@ -39,11 +46,84 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::flows::orders::PostingPolicy;
+use crate::schedule::Schedule;
+use crate::server::SCOPES;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `ml-connector run`'s HTTP server.
+    #[serde(default)]
+    pub server: ServerConfig,
     pub connections: BTreeMap<String, ConnectionConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[serde(default)]
+    pub listen: Option<String>,
+}
+
+/// How BigCommerce reaches the service (`ml-connector run`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// The service's public base URL; hooks deliver to
+    /// `{public_url}/webhooks/bigcommerce/{connection}`.
+    pub public_url: String,
+    /// `env:NAME`: the API account's client secret, which signs deliveries.
+    pub client_secret: String,
+    /// A custom header BigCommerce sends with every delivery, checked as a second secret.
+    #[serde(default)]
+    pub shared_header: Option<SharedHeader>,
+    /// The scopes subscribed to [default: every scope ml-connector handles].
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedHeader {
+    pub name: String,
+    /// `env:NAME`.
+    pub value: String,
+}
+
+/// When the periodic work runs: `every <n><s|m|h|d>` or a cron expression (UTC).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulesConfig {
+    /// The reconciliation poll of BigCommerce orders and refunds.
+    #[serde(default = "default_reconcile")]
+    pub reconcile: String,
+    /// The check that the store's hooks exist and are active.
+    #[serde(default = "default_hooks")]
+    pub hooks: String,
+    /// The QAD item and price poll (with a `catalog` plugin).
+    #[serde(default = "default_catalog")]
+    pub catalog: String,
+}
+
+fn default_reconcile() -> String {
+    "every 15m".into()
+}
+fn default_hooks() -> String {
+    "every 1h".into()
+}
+fn default_catalog() -> String {
+    "every 10m".into()
+}
+
+impl Default for SchedulesConfig {
+    fn default() -> Self {
+        SchedulesConfig {
+            reconcile: default_reconcile(),
+            hooks: default_hooks(),
+            catalog: default_catalog(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +139,11 @@ pub struct ConnectionConfig {
     #[serde(default)]
     pub posting: PostingConfig,
     pub plugin: PluginConfig,
+    /// Webhook delivery to `ml-connector run` (without it, `run` only polls).
+    #[serde(default)]
+    pub webhooks: Option<WebhooksConfig>,
+    #[serde(default)]
+    pub schedules: SchedulesConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,7 +220,67 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let config: Config =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        config
+            .check()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(config)
+    }
+
+    /// What the types cannot say: schedules parse, scopes are known, URLs are URLs.
+    fn check(&self) -> Result<(), String> {
+        for (name, connection) in &self.connections {
+            let key = |field: &str| format!("connections.{name}.{field}");
+            let schedules = &connection.schedules;
+            for (field, text) in [
+                ("reconcile", &schedules.reconcile),
+                ("hooks", &schedules.hooks),
+                ("catalog", &schedules.catalog),
+            ] {
+                text.parse::<Schedule>()
+                    .map_err(|e| format!("{}: {e}", key(&format!("schedules.{field}"))))?;
+            }
+            if let Some(webhooks) = &connection.webhooks {
+                if !webhooks.public_url.starts_with("https://")
+                    && !webhooks.public_url.starts_with("http://")
+                {
+                    return Err(format!(
+                        "{}: `{}` is not a URL (BigCommerce delivers to https on port 443)",
+                        key("webhooks.public_url"),
+                        webhooks.public_url
+                    ));
+                }
+                for scope in webhooks.scopes.iter().flatten() {
+                    if !SCOPES.contains(&scope.as_str()) {
+                        return Err(format!(
+                            "{}: `{scope}` is not a scope ml-connector handles (one of {})",
+                            key("webhooks.scopes"),
+                            SCOPES.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl WebhooksConfig {
+    /// The subscribed scopes.
+    pub fn scopes(&self) -> Vec<String> {
+        match &self.scopes {
+            Some(scopes) => scopes.clone(),
+            None => SCOPES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Where `connection`'s deliveries go.
+    pub fn destination(&self, connection: &str) -> String {
+        format!(
+            "{}/webhooks/bigcommerce/{connection}",
+            self.public_url.trim_end_matches('/')
+        )
     }
 }
 

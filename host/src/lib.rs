@@ -7,9 +7,12 @@ pub mod cli;
 pub mod config;
 pub mod exchanges;
 pub mod flows;
+pub mod metrics;
 pub mod money;
 pub mod plugins;
 pub mod qad;
+pub mod schedule;
+pub mod server;
 pub mod store;
 
 /// Every binary built on this crate (the CLI, tests, benchmarks) allocates with

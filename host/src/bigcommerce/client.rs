@@ -122,6 +122,11 @@ enum Resend {
 pub(super) type Answer<T> = Result<Option<T>, ClientError>;
 
 impl Client {
+    /// The store's pacer (its quota, for metrics and `status`).
+    pub fn pacer(&self) -> Arc<Pacer> {
+        self.pacer.clone()
+    }
+
     /// A client for one store; `pacer` is shared by every client of that store.
     pub fn new(config: StoreConfig, pacer: Arc<Pacer>) -> Result<Client, ClientError> {
         let mut headers = reqwest::header::HeaderMap::new();

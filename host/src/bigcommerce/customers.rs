@@ -59,6 +59,15 @@ pub fn normalise_email(email: &str) -> String {
 }
 
 impl Client {
+    /// One customer by id; `None` when the store has none.
+    pub async fn customer(&self, id: u64) -> Result<Option<Customer>, ClientError> {
+        let query = [("id:in", id.to_string())];
+        let page: Option<Collection<Customer>> = self
+            .get_json("/v3/customers", &query, Priority::Orders)
+            .await?;
+        Ok(page.and_then(|p| p.data.into_iter().find(|c| c.id == id)))
+    }
+
     /// The customers with any of these emails (matched normalised), in id order.
     pub async fn customers_by_email(&self, emails: &[&str]) -> Result<Vec<Customer>, ClientError> {
         let mut wanted: Vec<String> = emails.iter().map(|e| normalise_email(e)).collect();

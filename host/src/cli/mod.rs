@@ -5,6 +5,7 @@ mod connections;
 mod demo;
 mod plugins;
 mod replay;
+mod run;
 mod sync;
 
 use std::collections::BTreeMap;
@@ -86,6 +87,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Poll BigCommerce and post what changed to QAD, for each configured connection.
     Sync(sync::SyncArgs),
+    /// The service: BigCommerce webhooks in, queues worked, polls and hook checks on
+    /// their schedules, /healthz and /metrics.
+    Run(run::RunArgs),
     /// Run records again from the store (one, the parked ones, or those since a time),
     /// optionally with another plugin; `--dry-run` prints what would be posted.
     Replay(replay::ReplayArgs),
@@ -102,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&cli, args),
         Command::Audit(command) => audit::run(&cli, command),
         Command::Sync(args) => sync::run(&cli, args),
+        Command::Run(args) => run::run(&cli, args),
         Command::Replay(args) => replay::run(&cli, args),
     };
     match result {

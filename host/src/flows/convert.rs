@@ -16,6 +16,7 @@
 
 use time::format_description::well_known::Rfc3339;
 
+use crate::bigcommerce::customers::Customer;
 use crate::bigcommerce::orders::{FullOrder, OrderProduct, Refund, Transaction};
 use crate::money::Amount;
 use crate::plugins::types;
@@ -93,6 +94,21 @@ fn line(product: &OrderProduct) -> types::OrderLine {
         total_tax: product.total_tax,
         discount: product.applied_discounts.iter().map(|d| d.amount).sum(),
         tax_class: String::new(),
+    }
+}
+
+/// A registered shopper in the contract's terms (no address: BigCommerce keeps
+/// customers' addresses apart, and QAD needs none to open the account).
+pub fn customer(customer: &Customer) -> types::Customer {
+    types::Customer {
+        id: customer.id.to_string(),
+        email: customer.email.clone(),
+        first_name: customer.first_name.clone(),
+        last_name: customer.last_name.clone(),
+        company: customer.company.clone(),
+        phone: customer.phone.clone(),
+        group: String::new(),
+        billing_address: None,
     }
 }
 

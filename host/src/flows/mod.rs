@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod fx;
+pub mod hooks;
 pub mod ledger;
 pub mod orders;
 pub mod worker;

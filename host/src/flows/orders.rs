@@ -109,6 +109,8 @@ pub enum Outcome {
     Posted { reference: String, voucher: String },
     /// The ledger already matched the document.
     Unchanged,
+    /// The shopper's QAD customer (found or created).
+    Customer { code: String },
 }
 
 /// One connection's order flow.
@@ -242,19 +244,35 @@ impl OrderFlow {
     /// a known email is remembered; otherwise QAD is searched by email and, when absent,
     /// the plugin's customer record is created.
     async fn ensure_customer(&self, full: &FullOrder, subject: &str) -> Result<String, FlowError> {
-        let billing = &full.order.billing_address;
-        let email = qad::operations::normalise_email(&billing.email);
-        if full.order.is_guest() || email.is_empty() {
+        if full.order.is_guest() {
             return Ok(self.policy.guest_customer.clone());
         }
+        let shopper = convert::order(&self.store_hash, full, "").customer;
+        match self.ensure_shopper(shopper, subject).await? {
+            Some(code) => Ok(code),
+            None => Ok(self.policy.guest_customer.clone()),
+        }
+    }
+
+    /// The QAD customer for a registered shopper (`None` without an email): remembered
+    /// by normalised email; else found in QAD by email; else the plugin's customer
+    /// record is created, once.
+    async fn ensure_shopper(
+        &self,
+        shopper: types::Customer,
+        subject: &str,
+    ) -> Result<Option<String>, FlowError> {
+        let email = qad::operations::normalise_email(&shopper.email);
+        if email.is_empty() {
+            return Ok(None);
+        }
         if let Some(code) = self.store.mapped(&self.connection, "email", &email)? {
-            return Ok(code);
+            return Ok(Some(code));
         }
         let found = self.qad.find_customers_by_email(&email).await?;
         let code = match found.as_slice() {
             [one] => one.code.clone(),
             [] => {
-                let shopper = convert::order(&self.store_hash, full, "").customer;
                 let plugin = self.plugin.clone();
                 let mapped = tokio::task::spawn_blocking(move || {
                     plugin.map_customers(&[shopper], Isolation::Record).results
@@ -305,7 +323,32 @@ impl OrderFlow {
             }
         };
         self.store.map(&self.connection, "email", &email, &code)?;
-        Ok(code)
+        Ok(Some(code))
+    }
+
+    /// A shopper registered in the store (`store/customer/created`): their QAD
+    /// customer exists afterwards, matched by email or created once.
+    pub async fn process_customer(&self, customer_id: u64) -> Result<Outcome, FlowError> {
+        let subject = format!("customer:{customer_id}");
+        let Some(customer) = self.bigcommerce.customer(customer_id).await? else {
+            self.audit(&subject, "gone", json!({"customer_id": customer_id}))?;
+            return Ok(Outcome::Unchanged);
+        };
+        let known = self.store.mapped(
+            &self.connection,
+            "email",
+            &qad::operations::normalise_email(&customer.email),
+        )?;
+        match self
+            .ensure_shopper(convert::customer(&customer), &subject)
+            .await?
+        {
+            Some(code) if known.is_none() => {
+                self.audit(&subject, "customer-matched", json!({"code": code}))?;
+                Ok(Outcome::Customer { code })
+            }
+            _ => Ok(Outcome::Unchanged),
+        }
     }
 
     /// Maps one record with the plugin on a blocking thread and validates it against the
@@ -329,6 +372,8 @@ impl OrderFlow {
                     Some(&chart),
                 ),
             };
+            crate::metrics::global()
+                .plugin_call(mapped.report.elapsed, mapped.report.fuel_consumed);
             mapped.results.into_iter().next()
         })
         .await

@@ -13,6 +13,7 @@
 //! a new change is.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -23,14 +24,19 @@ use super::orders::{FlowError, OrderFlow, Outcome};
 use crate::bigcommerce::orders::Refund;
 use crate::bigcommerce::wire;
 use crate::exchanges;
+use crate::metrics;
 use crate::store::{AuditEntry, Job, Millis, NewJob, StoreError};
 
 /// What a job asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobInput {
+    /// The order (0 for a customer job).
+    #[serde(default)]
     pub order_id: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<u64>,
     /// Where it came from (`poll`, `webhook`).
     pub source: String,
 }
@@ -46,6 +52,7 @@ pub fn order_job(connection: &str, order_id: u64, version: &str, source: &str) -
         payload: json!(JobInput {
             order_id,
             refund_id: None,
+            customer_id: None,
             source: source.into(),
         })
         .to_string(),
@@ -63,6 +70,25 @@ pub fn refund_job(connection: &str, order_id: u64, refund_id: u64, source: &str)
         payload: json!(JobInput {
             order_id,
             refund_id: Some(refund_id),
+            customer_id: None,
+            source: source.into(),
+        })
+        .to_string(),
+        not_before: None,
+    }
+}
+
+/// The job for a registered shopper: their QAD customer, once (`store/customer/created`).
+pub fn customer_job(connection: &str, customer_id: u64, source: &str) -> NewJob {
+    NewJob {
+        connection: connection.into(),
+        kind: "customer".into(),
+        key: format!("customer:{customer_id}"),
+        document: format!("customer:{customer_id}"),
+        payload: json!(JobInput {
+            order_id: 0,
+            refund_id: None,
+            customer_id: Some(customer_id),
             source: source.into(),
         })
         .to_string(),
@@ -79,6 +105,8 @@ fn now_millis() -> Millis {
 pub struct RunStats {
     pub posted: u64,
     pub unchanged: u64,
+    /// Shoppers matched to or created as QAD customers.
+    pub customers: u64,
     pub retried: u64,
     pub parked: u64,
 }
@@ -141,12 +169,13 @@ impl Worker {
                 Err(error) => Err(FlowError::Permanent(format!(
                     "the job's input cannot be read: {error}"
                 ))),
-                Ok(input) => match (job.kind.as_str(), input.refund_id) {
-                    ("order", _) => self.flow.process_order(input.order_id).await,
-                    ("refund", Some(refund)) => {
+                Ok(input) => match (job.kind.as_str(), input.refund_id, input.customer_id) {
+                    ("order", _, _) => self.flow.process_order(input.order_id).await,
+                    ("refund", Some(refund), _) => {
                         self.flow.process_refund(input.order_id, refund).await
                     }
-                    (kind, _) => Err(FlowError::Permanent(format!("unknown job kind `{kind}`"))),
+                    ("customer", _, Some(customer)) => self.flow.process_customer(customer).await,
+                    (kind, _, _) => Err(FlowError::Permanent(format!("unknown job kind `{kind}`"))),
                 },
             }
         })
@@ -161,6 +190,7 @@ impl Worker {
             _ => job.document.clone(),
         };
         self.flow.audit_exchanges(&record, unwritten)?;
+        let metrics = metrics::global();
         let subject = format!("job:{}", job.id);
         let audit = |kind: &str, data: serde_json::Value| {
             store.audit(&AuditEntry {
@@ -172,10 +202,13 @@ impl Worker {
         };
         match outcome {
             Ok(outcome) => {
-                match &outcome {
-                    Outcome::Posted { .. } => stats.posted += 1,
-                    Outcome::Unchanged => stats.unchanged += 1,
-                }
+                let (count, counter) = match &outcome {
+                    Outcome::Posted { .. } => (&mut stats.posted, &metrics.jobs_posted),
+                    Outcome::Unchanged => (&mut stats.unchanged, &metrics.jobs_unchanged),
+                    Outcome::Customer { .. } => (&mut stats.customers, &metrics.customers_matched),
+                };
+                *count += 1;
+                counter.fetch_add(1, Ordering::Relaxed);
                 store.complete(job.id, &self.owner)?;
                 audit(
                     "done",
@@ -184,6 +217,7 @@ impl Worker {
             }
             Err(FlowError::Transient(reason)) if job.attempts < self.max_attempts => {
                 stats.retried += 1;
+                metrics.jobs_retried.fetch_add(1, Ordering::Relaxed);
                 let at = now_millis() + self.retry_delay(job.attempts).as_millis() as Millis;
                 store.retry(job.id, &self.owner, &reason, at)?;
                 audit(
@@ -193,6 +227,7 @@ impl Worker {
             }
             Err(error) => {
                 stats.parked += 1;
+                metrics.jobs_parked.fetch_add(1, Ordering::Relaxed);
                 let reason = match error {
                     FlowError::Transient(reason) => {
                         format!("gave up after {} attempts: {reason}", job.attempts)

@@ -153,6 +153,29 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
+/// A verified webhook delivery, with the jobs it asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingWebhook {
+    pub connection: String,
+    /// The `webhook-id` header: a redelivery carries the same one.
+    pub webhook_id: String,
+    /// SHA-256 (hex) of the raw body: the same body under another id is a replay.
+    pub body_sha256: String,
+    pub scope: String,
+    /// The raw body, kept in the audit log.
+    pub body: String,
+    pub jobs: Vec<NewJob>,
+}
+
+/// What became of one incoming webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intake {
+    /// Written, with the ids of its jobs (new or already queued).
+    Accepted { jobs: Vec<i64> },
+    /// Seen before (same id or same body); nothing was added.
+    Duplicate,
+}
+
 /// Queue depth by state, for `status` and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct QueueDepth {
@@ -170,6 +193,10 @@ pub trait Store: Send + Sync {
     /// Takes up to `max` runnable jobs for `owner` until `now + lease_for`: ready, due,
     /// and first in line for their document (no earlier unfinished job for it). Leases
     /// that ran out are released first.
+    /// Writes verified webhooks and their jobs in one transaction (durable before any
+    /// is answered), each deduplicated by id and by body, each audited.
+    fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError>;
+
     fn lease(&self, owner: &str, max: usize, lease_for: Millis) -> Result<Vec<Job>, StoreError>;
 
     /// Frees every lease: for a store one process works at a time, after a restart

@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::{
-    AuditEntry, AuditRecord, Enqueued, Job, JobState, Millis, NewJob, QueueDepth, Revision, Store,
-    StoreError,
+    AuditEntry, AuditRecord, Enqueued, IncomingWebhook, Intake, Job, JobState, Millis, NewJob,
+    QueueDepth, Revision, Store, StoreError,
 };
 
 /// The schema version this code reads and writes.
@@ -39,6 +39,15 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs (state, next_attempt_at, id);
 CREATE INDEX IF NOT EXISTS jobs_document ON jobs (connection, document, id);
+CREATE TABLE IF NOT EXISTS webhooks (
+    connection TEXT NOT NULL,
+    webhook_id TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (connection, webhook_id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS webhooks_body ON webhooks (connection, body_sha256);
 CREATE TABLE IF NOT EXISTS cursors (
     connection TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -163,6 +172,67 @@ impl SqliteStore {
     }
 }
 
+/// Adds a job unless one with its connection, kind and key exists.
+fn insert_job(tx: &Transaction<'_>, job: &NewJob, now: Millis) -> Result<Enqueued, StoreError> {
+    let existing: Option<i64> = tx
+        .prepare_cached("SELECT id FROM jobs WHERE connection = ?1 AND kind = ?2 AND key = ?3")
+        .map_err(db)?
+        .query_row(params![job.connection, job.kind, job.key], |row| row.get(0))
+        .optional()
+        .map_err(db)?;
+    if let Some(id) = existing {
+        return Ok(Enqueued::Duplicate(id));
+    }
+    tx.prepare_cached(
+        "INSERT INTO jobs (connection, kind, key, document, payload, state, attempts,
+             next_attempt_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'ready', 0, ?6, ?7, ?7)",
+    )
+    .map_err(db)?
+    .execute(params![
+        job.connection,
+        job.kind,
+        job.key,
+        job.document,
+        job.payload,
+        job.not_before.unwrap_or(now),
+        now
+    ])
+    .map_err(db)?;
+    Ok(Enqueued::New(tx.last_insert_rowid()))
+}
+
+/// Appends one entry to the hash chain.
+fn append_audit(tx: &Transaction<'_>, entry: &AuditEntry, now: Millis) -> Result<i64, StoreError> {
+    let last: Option<(i64, String)> = tx
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        .map_err(db)?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .map_err(db)?;
+    let (seq, previous) = match last {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, String::new()),
+    };
+    let hash = chain_hash(&previous, seq, now, entry);
+    tx.prepare_cached(
+        "INSERT INTO audit (seq, at, connection, subject, kind, data, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .map_err(db)?
+    .execute(params![
+        seq,
+        now,
+        entry.connection,
+        entry.subject,
+        entry.kind,
+        entry.data,
+        hash
+    ])
+    .map_err(db)?;
+    Ok(seq)
+}
+
 const JOB_COLUMNS: &str = "id, connection, kind, key, document, payload, state, attempts, \
                            next_attempt_at, last_error, created_at";
 
@@ -244,34 +314,57 @@ fn audit_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
 impl Store for SqliteStore {
     fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
         let now = self.now();
+        self.write(|tx| insert_job(tx, job, now))
+    }
+
+    fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError> {
+        let now = self.now();
         self.write(|tx| {
-            let existing: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM jobs WHERE connection = ?1 AND kind = ?2 AND key = ?3",
-                    params![job.connection, job.kind, job.key],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(db)?;
-            if let Some(id) = existing {
-                return Ok(Enqueued::Duplicate(id));
+            let mut outcomes = Vec::with_capacity(events.len());
+            for event in events {
+                let inserted = tx
+                    .prepare_cached(
+                        "INSERT INTO webhooks (connection, webhook_id, body_sha256, scope, received_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                    )
+                    .map_err(db)?
+                    .execute(params![
+                        event.connection,
+                        event.webhook_id,
+                        event.body_sha256,
+                        event.scope,
+                        now
+                    ])
+                    .map_err(db)?;
+                if inserted == 0 {
+                    outcomes.push(Intake::Duplicate);
+                    continue;
+                }
+                let mut jobs = Vec::with_capacity(event.jobs.len());
+                for job in &event.jobs {
+                    jobs.push(match insert_job(tx, job, now)? {
+                        Enqueued::New(id) | Enqueued::Duplicate(id) => id,
+                    });
+                }
+                append_audit(
+                    tx,
+                    &AuditEntry {
+                        connection: event.connection.clone(),
+                        subject: "webhook".into(),
+                        kind: "received".into(),
+                        data: serde_json::json!({
+                            "webhook_id": event.webhook_id,
+                            "scope": event.scope,
+                            "body": event.body,
+                            "jobs": jobs,
+                        })
+                        .to_string(),
+                    },
+                    now,
+                )?;
+                outcomes.push(Intake::Accepted { jobs });
             }
-            tx.execute(
-                "INSERT INTO jobs (connection, kind, key, document, payload, state, attempts,
-                     next_attempt_at, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'ready', 0, ?6, ?7, ?7)",
-                params![
-                    job.connection,
-                    job.kind,
-                    job.key,
-                    job.document,
-                    job.payload,
-                    job.not_before.unwrap_or(now),
-                    now
-                ],
-            )
-            .map_err(db)?;
-            Ok(Enqueued::New(tx.last_insert_rowid()))
+            Ok(outcomes)
         })
     }
 
@@ -616,36 +709,7 @@ impl Store for SqliteStore {
 
     fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
         let now = self.now();
-        self.write(|tx| {
-            let last: Option<(i64, String)> = tx
-                .query_row(
-                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-                    [],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()
-                .map_err(db)?;
-            let (seq, previous) = match last {
-                Some((seq, hash)) => (seq + 1, hash),
-                None => (1, String::new()),
-            };
-            let hash = chain_hash(&previous, seq, now, entry);
-            tx.execute(
-                "INSERT INTO audit (seq, at, connection, subject, kind, data, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    seq,
-                    now,
-                    entry.connection,
-                    entry.subject,
-                    entry.kind,
-                    entry.data,
-                    hash
-                ],
-            )
-            .map_err(db)?;
-            Ok(seq)
-        })
+        self.write(|tx| append_audit(tx, entry, now))
     }
 
     fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError> {

@@ -1,0 +1,296 @@
+//! `ml-connector run`: the service. It receives BigCommerce webhooks and queues them
+//! durably, works each connection's queue, runs the reconciliation poll and the hook
+//! check on their schedules (both also at start, which backfills whatever a downtime
+//! missed), and serves `/healthz` and `/metrics`.
+//!
+//! SIGTERM or Ctrl-C stops it gracefully: no new deliveries are taken, schedules stop
+//! after their current run, each worker finishes the job in hand, and jobs leased but
+//! not started are released for the next start.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use tokio::sync::{Mutex, Notify, watch};
+use tokio::task::JoinSet;
+
+use super::Cli;
+use super::connections::{ConnectionArgs, open_flows};
+use crate::bigcommerce::WebhookAuth;
+use crate::config::{self, Config, ConnectionConfig, WebhooksConfig};
+use crate::flows::hooks::ensure_hooks;
+use crate::flows::orders::OrderFlow;
+use crate::flows::worker::{RunStats, Worker, poll};
+use crate::metrics;
+use crate::schedule::{Periodic, Schedule};
+use crate::server::{self, ConnectionHooks, ServerState};
+use crate::store::Store;
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    connections: ConnectionArgs,
+    /// The address to listen on [default: `server.listen` in the file, else
+    /// 127.0.0.1:8080].
+    #[arg(long, env = "ML_CONNECTOR_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+}
+
+pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, String> {
+    let config = Config::load(&args.connections.config)?;
+    let (store, flows) = open_flows(cli, &args.connections, None)?;
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| config.server.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(service(config, store, flows, listen))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One connection's running parts.
+struct Connection {
+    flow: Arc<OrderFlow>,
+    config: ConnectionConfig,
+    /// Wakes the worker when webhooks queued jobs.
+    wake: Arc<Notify>,
+    /// Polls never overlap (the schedule's and a backfill after a hook gap).
+    polling: Arc<Mutex<()>>,
+}
+
+async fn service(
+    config: Config,
+    store: Arc<dyn Store>,
+    flows: Vec<Arc<OrderFlow>>,
+    listen: String,
+) -> Result<(), String> {
+    let mut connections = Vec::new();
+    let mut hooks = BTreeMap::new();
+    for flow in flows {
+        let name = flow.connection.clone();
+        let connection = config.connections[&name].clone();
+        metrics::global().watch_pacer(&name, flow.bigcommerce.pacer());
+        if let Some(webhooks) = &connection.webhooks {
+            hooks.insert(
+                name.clone(),
+                ConnectionHooks {
+                    store_hash: connection.store_hash.clone(),
+                    auth: webhook_auth(&name, webhooks)?,
+                },
+            );
+        }
+        connections.push(Arc::new(Connection {
+            flow,
+            config: connection,
+            wake: Arc::new(Notify::new()),
+            polling: Arc::new(Mutex::new(())),
+        }));
+    }
+    let wakes: BTreeMap<String, Arc<Notify>> = connections
+        .iter()
+        .map(|c| (c.flow.connection.clone(), c.wake.clone()))
+        .collect();
+    let intake = server::intake(store.clone(), move |woken| {
+        for name in woken {
+            if let Some(wake) = wakes.get(name) {
+                wake.notify_one();
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%address, "listening");
+    println!("listening on http://{address}");
+
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    for connection in &connections {
+        tasks.spawn(work(connection.clone(), stopped.clone()));
+        let schedules = &connection.config.schedules;
+        let periodic = |name: &'static str, text: &str| -> Result<Periodic, String> {
+            Ok(Periodic {
+                connection: connection.flow.connection.clone(),
+                name,
+                schedule: text.parse::<Schedule>()?,
+                at_start: true,
+            })
+        };
+        let reconcile = {
+            let connection = connection.clone();
+            move || {
+                let connection = connection.clone();
+                async move { reconcile(&connection).await }
+            }
+        };
+        tasks.spawn(periodic("reconcile", &schedules.reconcile)?.run_until(
+            store.clone(),
+            reconcile,
+            stopped.clone(),
+        ));
+        if let Some(webhooks) = connection.config.webhooks.clone() {
+            let check = {
+                let connection = connection.clone();
+                move || {
+                    let (connection, webhooks) = (connection.clone(), webhooks.clone());
+                    async move { check_hooks(&connection, &webhooks).await }
+                }
+            };
+            tasks.spawn(periodic("hooks", &schedules.hooks)?.run_until(
+                store.clone(),
+                check,
+                stopped.clone(),
+            ));
+        }
+    }
+
+    let state = Arc::new(ServerState {
+        connections: hooks,
+        store: store.clone(),
+        intake,
+    });
+    let mut server_stopped = stopped.clone();
+    let served = server::serve(listener, state, async move {
+        let _ = server_stopped.wait_for(|s| *s).await;
+    });
+    tokio::pin!(served);
+    tokio::select! {
+        result = &mut served => result.map_err(|e| format!("the server stopped: {e}"))?,
+        () = shutdown_signal() => {
+            tracing::info!("stopping: finishing the work in hand");
+            let _ = stop.send(true);
+            served.await.map_err(|e| format!("the server stopped: {e}"))?;
+        }
+    }
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    let released = store.release_leases().map_err(|e| e.to_string())?;
+    tracing::info!(released, "stopped");
+    Ok(())
+}
+
+/// The connection's webhook checks from its configuration.
+fn webhook_auth(name: &str, webhooks: &WebhooksConfig) -> Result<WebhookAuth, String> {
+    let key = |field: &str| format!("connections.{name}.webhooks.{field}");
+    Ok(WebhookAuth {
+        client_secret: Some(config::credential(
+            &webhooks.client_secret,
+            &key("client_secret"),
+        )?),
+        shared_header: match &webhooks.shared_header {
+            Some(header) => Some((
+                header.name.clone(),
+                config::credential(&header.value, &key("shared_header.value"))?,
+            )),
+            None => None,
+        },
+    })
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "SIGTERM cannot be caught; stop with Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+/// Works the connection's queue until stopped: whenever jobs are ready, when woken by
+/// the intake, and when a retry falls due.
+async fn work(connection: Arc<Connection>, mut stopped: watch::Receiver<bool>) {
+    let mut worker = Worker::new(
+        connection.flow.clone(),
+        &format!("run-{}", std::process::id()),
+    );
+    // Small leases: a stop waits for at most a few jobs.
+    worker.batch = 4;
+    let store = connection.flow.store.clone();
+    let mut stats = RunStats::default();
+    loop {
+        if *stopped.borrow() {
+            return;
+        }
+        match worker.run_batch(&mut stats).await {
+            Ok(0) => {}
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::error!(connection = %connection.flow.connection, %error, "the queue cannot be read");
+            }
+        }
+        let retry_in = store
+            .next_retry_at()
+            .ok()
+            .flatten()
+            .map(|due| {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+                Duration::from_millis(u64::try_from(due as i128 - now).unwrap_or(0))
+            })
+            .unwrap_or(Duration::from_secs(5))
+            .clamp(Duration::from_millis(10), Duration::from_secs(5));
+        tokio::select! {
+            () = connection.wake.notified() => {}
+            () = tokio::time::sleep(retry_in) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// The reconciliation poll: whatever changed since the cursor is queued.
+async fn reconcile(connection: &Connection) -> Result<String, String> {
+    let _one_at_a_time = connection.polling.lock().await;
+    let stats = poll(&connection.flow).await.map_err(|e| e.to_string())?;
+    if stats.enqueued > 0 {
+        connection.wake.notify_one();
+    }
+    serde_json::to_string(&stats).map_err(|e| e.to_string())
+}
+
+/// The hook check; a created or reactivated hook means a gap, backfilled by a poll.
+async fn check_hooks(connection: &Connection, webhooks: &WebhooksConfig) -> Result<String, String> {
+    let name = &connection.flow.connection;
+    let headers: BTreeMap<String, String> = match &webhooks.shared_header {
+        Some(header) => BTreeMap::from([(
+            header.name.clone(),
+            config::credential(
+                &header.value,
+                &format!("connections.{name}.webhooks.shared_header.value"),
+            )?,
+        )]),
+        None => BTreeMap::new(),
+    };
+    let check = ensure_hooks(
+        &connection.flow.bigcommerce,
+        &webhooks.destination(name),
+        &webhooks.scopes(),
+        &headers,
+    )
+    .await
+    .map_err(|e| format!("hook check: {e}"))?;
+    if check.had_gap() {
+        tracing::info!(connection = %name, created = ?check.created, reactivated = ?check.reactivated, "hooks restored; backfilling");
+        let backfill = reconcile(connection).await?;
+        return Ok(format!(
+            "{}; backfill {backfill}",
+            serde_json::to_string(&check).unwrap_or_default()
+        ));
+    }
+    serde_json::to_string(&check).map_err(|e| e.to_string())
+}

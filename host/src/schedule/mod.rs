@@ -1,0 +1,277 @@
+//! Schedules for the service's periodic work (the reconciliation poll, the QAD item and
+//! price poll, the hook check): an interval (`every 10m`) or a cron expression
+//! (`*/15 * * * *`, UTC).
+//!
+//! Each schedule runs as one task, so its runs never overlap: the next run time is
+//! computed when a run ends, with a little jitter so connections do not all call out in
+//! the same second. The next and last run of each schedule are written to the store
+//! (`schedule.<name>.next`, `schedule.<name>.last` cursors) for `status`.
+
+mod cron;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+pub use cron::Cron;
+
+use crate::bigcommerce::wire;
+use crate::metrics;
+use crate::store::Store;
+
+/// When something runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schedule {
+    Every(Duration),
+    Cron(Box<Cron>),
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = String;
+
+    /// `every <n><s|m|h|d>` or five cron fields.
+    fn from_str(text: &str) -> Result<Schedule, String> {
+        let text = text.trim();
+        let Some(interval) = text.strip_prefix("every ") else {
+            return text.parse::<Cron>().map(|c| Schedule::Cron(Box::new(c)));
+        };
+        let interval = interval.trim();
+        let split = interval
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(interval.len());
+        let (number, unit) = interval.split_at(split);
+        let number: u64 = number
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("`{text}`: say how often, e.g. `every 10m`"))?;
+        let seconds = match unit.trim() {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            other => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{other}` (use s, m, h or d)"
+                ));
+            }
+        };
+        Ok(Schedule::Every(Duration::from_secs(number * seconds)))
+    }
+}
+
+impl Schedule {
+    /// The next run after `after` (`None`: a cron expression that never matches).
+    pub fn next_after(&self, after: OffsetDateTime) -> Option<OffsetDateTime> {
+        match self {
+            Schedule::Every(interval) => Some(after + *interval),
+            Schedule::Cron(cron) => cron.next_after(after),
+        }
+    }
+
+    /// The most a run may be delayed: a tenth of an interval, at most 30 s; 5 s for cron.
+    fn max_jitter(&self) -> Duration {
+        match self {
+            Schedule::Every(interval) => (*interval / 10).min(Duration::from_secs(30)),
+            Schedule::Cron(_) => Duration::from_secs(5),
+        }
+    }
+}
+
+/// A random delay up to `max`.
+fn jitter(max: Duration) -> Duration {
+    let max = max.as_millis() as u64;
+    if max == 0 {
+        return Duration::ZERO;
+    }
+    let noise = u64::from(OffsetDateTime::now_utc().nanosecond()) ^ u64::from(std::process::id());
+    Duration::from_millis(noise.wrapping_mul(0x9E37_79B9_7F4A_7C15) % max)
+}
+
+/// One periodic job of a connection.
+pub struct Periodic {
+    pub connection: String,
+    /// `reconcile`, `catalog`, `hooks`.
+    pub name: &'static str,
+    pub schedule: Schedule,
+    /// Run once as soon as the service starts (before the first scheduled time).
+    pub at_start: bool,
+}
+
+impl Periodic {
+    fn cursor(&self, what: &str) -> String {
+        format!("schedule.{}.{what}", self.name)
+    }
+
+    /// Runs `run` on the schedule until `stop` turns true; a run in progress finishes
+    /// first. Each outcome (a summary, or the error) is logged and kept in the store.
+    pub async fn run_until<F, Fut>(
+        self,
+        store: Arc<dyn Store>,
+        mut run: F,
+        mut stop: watch::Receiver<bool>,
+    ) where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<String, String>>,
+    {
+        let mut first = self.at_start;
+        loop {
+            let now = OffsetDateTime::now_utc();
+            let wait = if first {
+                Duration::ZERO
+            } else {
+                let Some(next) = self.schedule.next_after(now) else {
+                    tracing::warn!(connection = %self.connection, schedule = self.name, "the schedule never matches; not running");
+                    return;
+                };
+                let wait = Duration::try_from(next - now).unwrap_or_default()
+                    + jitter(self.schedule.max_jitter());
+                let at = now + wait;
+                if let Err(error) = store.set_cursor(
+                    &self.connection,
+                    &self.cursor("next"),
+                    &wire::to_rfc3339(at),
+                ) {
+                    tracing::warn!(%error, "the next run time could not be recorded");
+                }
+                wait
+            };
+            first = false;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+            let started = OffsetDateTime::now_utc();
+            metrics::global()
+                .schedule_runs
+                .fetch_add(1, Ordering::Relaxed);
+            let outcome = run().await;
+            let summary = match &outcome {
+                Ok(summary) => {
+                    tracing::info!(connection = %self.connection, schedule = self.name, %summary, "scheduled run done");
+                    serde_json::json!({"at": wire::to_rfc3339(started), "ok": summary})
+                }
+                Err(error) => {
+                    metrics::global()
+                        .schedule_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(connection = %self.connection, schedule = self.name, %error, "scheduled run failed");
+                    serde_json::json!({"at": wire::to_rfc3339(started), "error": error})
+                }
+            };
+            if let Err(error) =
+                store.set_cursor(&self.connection, &self.cursor("last"), &summary.to_string())
+            {
+                tracing::warn!(%error, "the run's outcome could not be recorded");
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU32;
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::store::SqliteStore;
+
+    #[test]
+    fn intervals_and_cron_parse_and_bad_ones_say_why() {
+        assert_eq!(
+            "every 10m".parse::<Schedule>().unwrap(),
+            Schedule::Every(Duration::from_secs(600))
+        );
+        assert_eq!(
+            "every 30s".parse::<Schedule>().unwrap(),
+            Schedule::Every(Duration::from_secs(30))
+        );
+        let cron = "*/5 * * * *".parse::<Schedule>().unwrap();
+        assert_eq!(
+            cron.next_after(datetime!(2026-11-27 10:01 UTC)),
+            Some(datetime!(2026-11-27 10:05 UTC))
+        );
+        assert!(
+            "every 0m"
+                .parse::<Schedule>()
+                .unwrap_err()
+                .contains("how often")
+        );
+        assert!("every 5w".parse::<Schedule>().unwrap_err().contains("unit"));
+        assert!(
+            "daily"
+                .parse::<Schedule>()
+                .unwrap_err()
+                .contains("five fields")
+        );
+    }
+
+    #[test]
+    fn jitter_stays_under_its_bound() {
+        let schedule = Schedule::Every(Duration::from_secs(60));
+        for _ in 0..100 {
+            assert!(jitter(schedule.max_jitter()) < Duration::from_secs(6));
+        }
+        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn runs_never_overlap_and_the_times_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("s.db")).unwrap());
+        let (stop_tx, stop) = watch::channel(false);
+        let running = Arc::new(AtomicU32::new(0));
+        let runs = Arc::new(AtomicU32::new(0));
+        let periodic = Periodic {
+            connection: "main".into(),
+            name: "reconcile",
+            schedule: Schedule::Every(Duration::from_millis(10)),
+            at_start: true,
+        };
+        let task = {
+            let (running, runs) = (running.clone(), runs.clone());
+            tokio::spawn(periodic.run_until(
+                store.clone(),
+                move || {
+                    let (running, runs) = (running.clone(), runs.clone());
+                    async move {
+                        assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "overlap");
+                        tokio::time::sleep(Duration::from_millis(30)).await;
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        let n = runs.fetch_add(1, Ordering::SeqCst);
+                        if n == 1 {
+                            Err("boom".into())
+                        } else {
+                            Ok(format!("run {n}"))
+                        }
+                    }
+                },
+                stop,
+            ))
+        };
+        while runs.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+        assert!(
+            store
+                .cursor("main", "schedule.reconcile.next")
+                .unwrap()
+                .is_some()
+        );
+        let last = store
+            .cursor("main", "schedule.reconcile.last")
+            .unwrap()
+            .unwrap();
+        assert!(last.contains("\"at\""), "{last}");
+    }
+}

@@ -1,0 +1,176 @@
+//! What the tests of the real binary share: a BigCommerce store and a QAD tenant on
+//! 127.0.0.1, a connections file for them, and the binary run with this test's store,
+//! cache and credentials.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
+use ml_connector_sim::qad::{QadSim, SimTenant};
+use time::macros::datetime;
+
+pub struct Systems {
+    pub bigcommerce: BigCommerceSim,
+    pub qad: QadSim,
+    pub client_id: String,
+}
+
+pub async fn systems() -> Systems {
+    let store = SimStore::new("shop1", "bc-token")
+        .with_quota(100_000, Duration::from_secs(30))
+        .with_orders(150, datetime!(2026-11-02 08:00 UTC), 33);
+    let tenant = SimTenant::demo("acme");
+    Systems {
+        bigcommerce: BigCommerceSim::start(vec![store]).await.unwrap(),
+        qad: QadSim::start(vec![tenant.clone()]).await.unwrap(),
+        client_id: tenant.client_id,
+    }
+}
+
+/// The same changes, in the same order, on either pair of systems.
+pub fn change(systems: &Systems, step: u32) {
+    let bc = &systems.bigcommerce;
+    bc.place_orders("shop1", 3).unwrap();
+    let data = bc.data("shop1").unwrap();
+    let open: Vec<u64> = data
+        .orders
+        .iter()
+        .filter(|o| o.status_id == 11)
+        .map(|o| o.id)
+        .collect();
+    let pick = |n: u32| open[(n as usize * 7 + step as usize * 13) % open.len()];
+    match step % 3 {
+        0 => bc.edit_order("shop1", pick(1)).unwrap(),
+        1 => bc.set_order_status("shop1", pick(2), 5).unwrap(),
+        // A unit worth more than a heavily discounted order is refused; both runs see
+        // the same refusal.
+        _ => {
+            let _ = bc.refund_order("shop1", pick(3), false);
+        }
+    }
+}
+
+pub fn write_config(dir: &Path, systems: &Systems) -> std::path::PathBuf {
+    write_config_with(dir, systems, "")
+}
+
+/// The connection's file, with `extra` appended (more sections).
+pub fn write_config_with(dir: &Path, systems: &Systems, extra: &str) -> std::path::PathBuf {
+    let settings = [
+        ("daybook", "SO"),
+        ("account.revenue", "4000"),
+        ("account.shipping", "4100"),
+        ("account.handling", "4110"),
+        ("account.discounts", "4900"),
+        ("account.tax", "2200"),
+        ("account.clearing", "1150"),
+        ("account.clearing.stripe", "1151"),
+        ("account.receivable", "1200"),
+        ("account.rounding", "7990"),
+    ]
+    .iter()
+    .map(|(k, v)| format!("\"{k}\" = \"{v}\""))
+    .collect::<Vec<_>>()
+    .join(", ");
+    let text = format!(
+        "[connections.main]\n\
+         store_hash = \"shop1\"\n\
+         bigcommerce_api_root = \"{}\"\n\
+         bigcommerce_token = \"env:TEST_BC_TOKEN\"\n\
+         [connections.main.qad]\n\
+         base_url = \"{}\"\n\
+         workspace = \"10USA_10USACO\"\n\
+         client_id = \"env:TEST_QAD_CLIENT\"\n\
+         username = \"env:TEST_QAD_USER\"\n\
+         password = \"env:TEST_QAD_PASSWORD\"\n\
+         [connections.main.plugin]\n\
+         name = \"order-to-gl\"\n\
+         settings = {{ {settings} }}\n{extra}",
+        systems.bigcommerce.api_root("shop1"),
+        systems.qad.base_url("acme"),
+    );
+    let path = dir.join("connector.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The binary with the store, cache and credentials of this test.
+pub fn command(dir: &Path, config: &Path, systems: &Systems, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ml-connector"));
+    command
+        .arg("--store")
+        .arg(dir.join("store.db"))
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("TEST_BC_TOKEN", "bc-token")
+        .env("TEST_BC_SECRET", "secret-shop1")
+        .env("TEST_QAD_CLIENT", &systems.client_id)
+        .env("TEST_QAD_USER", "connector")
+        .env("TEST_QAD_PASSWORD", "s3cret")
+        .env_remove("ML_CONNECTOR_PLUGIN_DIR");
+    command
+}
+
+pub fn sync(dir: &Path, config: &Path, systems: &Systems) -> Child {
+    command(dir, config, systems, &["sync", "--once"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs the binary to the end; its exit code and standard output.
+pub async fn output(dir: &Path, config: &Path, systems: &Systems, args: &[&str]) -> (i32, String) {
+    let mut command = command(dir, config, systems, args);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+/// Runs `sync --once` to the end.
+pub async fn finish(dir: &Path, config: &Path, systems: &Systems) {
+    let mut child = sync(dir, config, systems);
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    if !status.success() {
+        use ml_connector::store::{JobState, SqliteStore, Store};
+        let store = SqliteStore::open(&dir.join("store.db")).unwrap();
+        let parked: Vec<(String, Option<String>)> = store
+            .jobs_in(JobState::Parked, 10)
+            .unwrap()
+            .into_iter()
+            .map(|j| (j.document, j.last_error))
+            .collect();
+        panic!("the final run ended with {status}; parked: {parked:?}");
+    }
+}
+
+/// Net per (document, account) and the references posted.
+pub fn ledger(qad: &QadSim) -> (BTreeMap<(String, String), i64>, Vec<String>) {
+    let mut net = BTreeMap::new();
+    let mut references = Vec::new();
+    for journal in qad.ledger("acme") {
+        let document = journal
+            .external_reference
+            .rsplit_once(":r")
+            .map_or(journal.external_reference.clone(), |(d, _)| d.to_string());
+        references.push(journal.external_reference.clone());
+        for line in &journal.lines {
+            *net.entry((document.clone(), line.gl_code.clone()))
+                .or_default() += line.debit_tc - line.credit_tc;
+        }
+    }
+    net.retain(|_, amount| *amount != 0);
+    (net, references)
+}

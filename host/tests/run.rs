@@ -1,0 +1,438 @@
+//! `ml-connector run`, the real binary as a service, against both simulators.
+//!
+//! Webhooks: the BigCommerce simulator delivers signed webhooks for new orders, status
+//! changes, edits, refunds and new shoppers; the QAD ledger ends exactly as a polling
+//! run over the same changes leaves it, and every new shopper is a QAD customer once.
+//! Forged, stale and replayed deliveries are refused or ignored and change nothing.
+//!
+//! Hook lifecycle: after a downtime long enough for BigCommerce to deactivate the
+//! hooks, and after a deactivation while the service runs, the service reactivates
+//! the hooks and backfills by polling: no order is missing.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::*;
+use ml_connector::bigcommerce::signature::signature_header;
+
+/// The running service and where it listens.
+struct Service {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// The connections file with webhooks to `address` and the given schedules.
+fn service_config(
+    dir: &Path,
+    systems: &Systems,
+    address: &str,
+    schedules: &str,
+) -> std::path::PathBuf {
+    write_config_with(
+        dir,
+        systems,
+        &format!(
+            "[connections.main.webhooks]\n\
+             public_url = \"http://{address}\"\n\
+             client_secret = \"env:TEST_BC_SECRET\"\n\
+             [connections.main.schedules]\n{schedules}"
+        ),
+    )
+}
+
+async fn start(dir: &Path, config: &Path, systems: &Systems, address: &str) -> Service {
+    let child = command(dir, config, systems, &["run", "--listen", address])
+        .env("ML_CONNECTOR_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("service.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let service = Service {
+        child,
+        url: format!("http://{address}"),
+    };
+    let http = reqwest::Client::new();
+    for _ in 0..600 {
+        if http
+            .get(format!("{}/healthz", service.url))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return service;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the service did not start: {}",
+        std::fs::read_to_string(dir.join("service.log")).unwrap_or_default()
+    );
+}
+
+/// The service's metrics by name (labels included).
+async fn metrics(service: &Service) -> BTreeMap<String, u64> {
+    let page = reqwest::get(format!("{}/metrics", service.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter_map(|(name, value)| Some((name.to_string(), value.parse().ok()?)))
+        .collect()
+}
+
+/// Waits until every delivery is settled and the queue has nothing ready or leased,
+/// twice in a row.
+async fn idle(systems: &Systems, service: &Service) {
+    let mut quiet = 0;
+    for _ in 0..1200 {
+        systems
+            .bigcommerce
+            .settle_deliveries("shop1", Duration::from_secs(30))
+            .await;
+        let m = metrics(service).await;
+        let busy = m["ml_connector_queue_jobs{state=\"ready\"}"]
+            + m["ml_connector_queue_jobs{state=\"leased\"}"];
+        quiet = if busy == 0 { quiet + 1 } else { 0 };
+        if quiet == 3 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the service did not finish its queue");
+}
+
+/// The same changes a webhook run and a polling run both see.
+fn changes(systems: &Systems) -> Vec<String> {
+    for step in 0..6 {
+        change(systems, step);
+    }
+    (0..4)
+        .map(|n| {
+            let email = format!("New.Shopper{n}@Example.com");
+            systems
+                .bigcommerce
+                .add_customer("shop1", &email, "New", &format!("Shopper{n}"))
+                .unwrap();
+            email
+        })
+        .collect()
+}
+
+/// The ledger net per (document, account), with each refund named by its order and
+/// place among the order's refunds: the two simulators number refunds differently.
+fn by_order(systems: &Systems) -> (BTreeMap<(String, String), i64>, Vec<String>) {
+    let (net, references) = ledger(&systems.qad);
+    let mut names = BTreeMap::new();
+    for order in systems.bigcommerce.data("shop1").unwrap().orders {
+        for (n, refund) in order.refunds.iter().enumerate() {
+            names.insert(
+                format!("shop1:refund:{}", refund.id),
+                format!("shop1:order:{}:refund{n}", order.id),
+            );
+        }
+    }
+    let net = net
+        .into_iter()
+        .map(|((document, account), amount)| {
+            let document = names.get(&document).cloned().unwrap_or(document);
+            ((document, account), amount)
+        })
+        .collect();
+    (net, references)
+}
+
+async fn post(service: &Service, headers: &[(&str, String)], body: &str) -> (u16, String) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/webhooks/bigcommerce/main", service.url))
+        .body(body.to_string());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn signed(id: &str, timestamp: i64, body: &str, secret: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("webhook-id", id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+        (
+            "webhook-signature",
+            signature_header(secret, id, timestamp, body.as_bytes()),
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let address = free_address();
+    let config = service_config(
+        dir.path(),
+        &systems,
+        &address,
+        "reconcile = \"every 1h\"\nhooks = \"every 1h\"\n",
+    );
+    let service = start(dir.path(), &config, &systems, &address).await;
+    idle(&systems, &service).await;
+    let hooks = systems.bigcommerce.hooks("shop1").unwrap();
+    assert_eq!(hooks.len(), 5, "one hook per scope: {hooks:?}");
+    assert!(
+        hooks
+            .iter()
+            .all(|h| h.is_active && h.destination.ends_with("/webhooks/bigcommerce/main"))
+    );
+
+    let emails = changes(&systems);
+    idle(&systems, &service).await;
+    let delivered = systems.bigcommerce.deliveries("shop1").unwrap();
+    assert!(delivered.len() >= 15, "{}", delivered.len());
+    assert!(
+        delivered.iter().all(|d| d.state == "delivered"),
+        "{delivered:?}"
+    );
+
+    // Forged, stale and replayed deliveries.
+    let order = systems.bigcommerce.data("shop1").unwrap().orders[0].id;
+    let body = format!(
+        r#"{{"scope":"store/order/updated","store_id":"1","producer":"stores/shop1","data":{{"type":"order","id":{order}}},"hash":"x","created_at":1}}"#
+    );
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let before = systems.qad.ledger("acme").len();
+    let (status, reason) = post(
+        &service,
+        &signed("msg_forged", now, &body, "not-the-secret"),
+        &body,
+    )
+    .await;
+    assert_eq!(
+        (status, reason.as_str()),
+        (401, "no signature in `webhook-signature` matches")
+    );
+    let (status, reason) = post(
+        &service,
+        &signed("msg_old", now - 600, &body, "secret-shop1"),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 401, "{reason}");
+    assert!(reason.contains("timestamp"), "{reason}");
+    let (status, _) = post(&service, &[], &body).await;
+    assert_eq!(status, 401);
+    let genuine = signed("msg_genuine", now, &body, "secret-shop1");
+    assert_eq!(
+        post(&service, &genuine, &body).await,
+        (200, "queued".into())
+    );
+    assert_eq!(
+        post(&service, &genuine, &body).await,
+        (200, "already received".into())
+    );
+    let same_body = signed("msg_other_id", now, &body, "secret-shop1");
+    assert_eq!(
+        post(&service, &same_body, &body).await,
+        (200, "already received".into())
+    );
+    let unknown =
+        r#"{"scope":"store/cart/created","producer":"stores/shop1","data":{"type":"cart","id":1}}"#;
+    let (status, reason) = post(
+        &service,
+        &signed("msg_cart", now, unknown, "secret-shop1"),
+        unknown,
+    )
+    .await;
+    assert_eq!(status, 422, "{reason}");
+    idle(&systems, &service).await;
+    let m = metrics(&service).await;
+    assert_eq!(
+        m["ml_connector_webhooks_rejected_total{reason=\"signature\"}"],
+        3
+    );
+    assert_eq!(
+        m["ml_connector_webhooks_rejected_total{reason=\"unknown_scope\"}"],
+        1
+    );
+    assert_eq!(m["ml_connector_webhooks_duplicate_total"], 2);
+    assert!(m["ml_connector_webhooks_accepted_total"] >= 16, "{m:?}");
+    assert!(m["ml_connector_plugin_calls_total"] > 0);
+    assert_eq!(
+        m["ml_connector_queue_jobs{state=\"parked\"}"], 0,
+        "nothing parked"
+    );
+    assert_eq!(
+        systems.qad.ledger("acme").len(),
+        before,
+        "the genuine replay posted nothing new"
+    );
+
+    // The same changes, polled instead.
+    let polled = common::systems().await;
+    let polled_dir = tempfile::tempdir().unwrap();
+    let polled_config = write_config(polled_dir.path(), &polled);
+    changes(&polled);
+    finish(polled_dir.path(), &polled_config, &polled).await;
+    let (net, references) = by_order(&systems);
+    let (polled_net, _) = by_order(&polled);
+    assert!(!net.is_empty());
+    let differences: Vec<_> = net
+        .keys()
+        .chain(polled_net.keys())
+        .filter(|key| net.get(*key) != polled_net.get(*key))
+        .map(|key| (key, net.get(key), polled_net.get(key)))
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "webhooks and polling post the same ledger; they differ at {differences:?}"
+    );
+    let unique: std::collections::BTreeSet<&String> = references.iter().collect();
+    assert_eq!(unique.len(), references.len(), "no reference twice");
+
+    let customers = systems.qad.customers("acme");
+    for email in &emails {
+        let matching = customers
+            .iter()
+            .filter(|c| c.email.eq_ignore_ascii_case(email))
+            .count();
+        assert_eq!(
+            matching,
+            1,
+            "{email} in {:?}",
+            customers.iter().map(|c| &c.email).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivated_hooks_are_reactivated_and_the_gap_backfilled() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let address = free_address();
+    let config = service_config(
+        dir.path(),
+        &systems,
+        &address,
+        "reconcile = \"every 1h\"\nhooks = \"every 2s\"\n",
+    );
+    let service = start(dir.path(), &config, &systems, &address).await;
+    idle(&systems, &service).await;
+
+    // Downtime: deliveries fail until BigCommerce gives up on the hooks (48 hours of
+    // retries, on the simulator's clock).
+    drop(service);
+    systems.bigcommerce.place_orders("shop1", 4).unwrap();
+    let created_hook_active = || {
+        systems
+            .bigcommerce
+            .hooks("shop1")
+            .unwrap()
+            .iter()
+            .any(|h| h.scope == "store/order/created" && h.is_active)
+    };
+    for _ in 0..40 {
+        if !created_hook_active() {
+            break;
+        }
+        systems.bigcommerce.advance(Duration::from_secs(25 * 3600));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!created_hook_active(), "BigCommerce deactivated the hook");
+    // Orders placed while the hooks are inactive are delivered to no one.
+    let deliveries = systems.bigcommerce.deliveries("shop1").unwrap().len();
+    let missed = systems.bigcommerce.place_orders("shop1", 3).unwrap();
+    assert_eq!(
+        systems.bigcommerce.deliveries("shop1").unwrap().len(),
+        deliveries
+    );
+
+    let service = start(dir.path(), &config, &systems, &address).await;
+    idle(&systems, &service).await;
+    let hooks = systems.bigcommerce.hooks("shop1").unwrap();
+    assert!(hooks.iter().all(|h| h.is_active), "reactivated: {hooks:?}");
+    // Posted, or not a sale (an incomplete checkout is never posted).
+    let posted = |id: u64| {
+        let data = systems.bigcommerce.data("shop1").unwrap();
+        let order = data.orders.iter().find(|o| o.id == id).unwrap();
+        ![2, 3, 4, 8, 9, 10, 11, 14].contains(&order.status_id)
+            || systems
+                .qad
+                .ledger("acme")
+                .iter()
+                .any(|j| j.external_reference == format!("shop1:order:{id}:r1"))
+    };
+    let sales = |ids: &[u64]| {
+        let data = systems.bigcommerce.data("shop1").unwrap();
+        data.orders
+            .iter()
+            .filter(|o| ids.contains(&o.id) && o.status_id == 11)
+            .count()
+    };
+    assert!(sales(&missed) > 0, "the gap had sales to backfill");
+    for id in &missed {
+        assert!(
+            posted(*id),
+            "order {id} placed during the gap was backfilled"
+        );
+    }
+
+    // Deactivated while the service runs: the scheduled hook check restores the hooks
+    // and polls for what they did not deliver.
+    let token_client = reqwest::Client::new();
+    for hook in systems.bigcommerce.hooks("shop1").unwrap() {
+        let answer = token_client
+            .put(format!(
+                "{}/v3/hooks/{}",
+                systems.bigcommerce.api_root("shop1"),
+                hook.id
+            ))
+            .header("X-Auth-Token", "bc-token")
+            .json(&serde_json::json!({"is_active": false}))
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success());
+    }
+    let missed = systems.bigcommerce.place_orders("shop1", 6).unwrap();
+    assert!(sales(&missed) > 0, "sales to backfill");
+    let mut restored = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if systems
+            .bigcommerce
+            .hooks("shop1")
+            .unwrap()
+            .iter()
+            .all(|h| h.is_active)
+            && missed.iter().all(|id| posted(*id))
+        {
+            restored = true;
+            break;
+        }
+    }
+    assert!(
+        restored,
+        "the hook check reactivated the hooks and backfilled; hooks {:?}; log:\n{}",
+        systems.bigcommerce.hooks("shop1").unwrap(),
+        std::fs::read_to_string(dir.path().join("service.log")).unwrap_or_default()
+    );
+}

@@ -181,7 +181,7 @@ impl Metrics {
             out,
             "# HELP {name} Jobs in the queue, by state.\n# TYPE {name} gauge"
         );
-        match store.queue_depth() {
+        match store.queue_depth(None) {
             Ok(depth) => {
                 for (state, count) in [
                     ("ready", depth.ready),

@@ -286,6 +286,26 @@ async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
         "the genuine replay posted nothing new"
     );
 
+    // `status` reads the same store while the service runs.
+    let (code, shown) = output(dir.path(), &config, &systems, &["status", "--json"]).await;
+    assert_eq!(code, 0, "{shown}");
+    let status: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let main = &status[0];
+    assert_eq!(main["queue"]["parked"], 0, "{main}");
+    assert!(main["queue"]["done"].as_u64().unwrap() > 100, "{main}");
+    for schedule in ["reconcile", "hooks"] {
+        assert!(main["schedules"][schedule]["next"].is_string(), "{main}");
+        assert!(
+            main["schedules"][schedule]["last"]["ok"].is_string(),
+            "{main}"
+        );
+    }
+    assert!(main["cursors"]["orders"]["value"].is_string(), "{main}");
+    assert!(
+        main["bigcommerce_quota"]["left"].as_u64().is_some(),
+        "{main}"
+    );
+
     // The same changes, polled instead.
     let polled = common::systems().await;
     let polled_dir = tempfile::tempdir().unwrap();

@@ -6,6 +6,7 @@ mod demo;
 mod plugins;
 mod replay;
 mod run;
+mod status;
 mod sync;
 
 use std::collections::BTreeMap;
@@ -90,6 +91,8 @@ enum Command {
     /// The service: BigCommerce webhooks in, queues worked, polls and hook checks on
     /// their schedules, /healthz and /metrics.
     Run(run::RunArgs),
+    /// Each connection's queue, parked records, schedules, cursors and quota.
+    Status(status::StatusArgs),
     /// Run records again from the store (one, the parked ones, or those since a time),
     /// optionally with another plugin; `--dry-run` prints what would be posted.
     Replay(replay::ReplayArgs),
@@ -107,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Audit(command) => audit::run(&cli, command),
         Command::Sync(args) => sync::run(&cli, args),
         Command::Run(args) => run::run(&cli, args),
+        Command::Status(args) => status::run(&cli, args),
         Command::Replay(args) => replay::run(&cli, args),
     };
     match result {

@@ -260,6 +260,17 @@ async fn reconcile(connection: &Connection) -> Result<String, String> {
     if stats.enqueued > 0 {
         connection.wake.notify_one();
     }
+    // What BigCommerce last said of the quota, for `status`.
+    if let Some(left) = connection.flow.bigcommerce.pacer().requests_left() {
+        let store = &connection.flow.store;
+        store
+            .set_cursor(
+                &connection.flow.connection,
+                "bigcommerce.quota_left",
+                &left.to_string(),
+            )
+            .map_err(|e| e.to_string())?;
+    }
     serde_json::to_string(&stats).map_err(|e| e.to_string())
 }
 

@@ -226,7 +226,8 @@ pub trait Store: Send + Sync {
     /// Jobs in a state, oldest first.
     fn jobs_in(&self, state: JobState, limit: usize) -> Result<Vec<Job>, StoreError>;
 
-    fn queue_depth(&self) -> Result<QueueDepth, StoreError>;
+    /// Jobs by state, of one connection or all.
+    fn queue_depth(&self, connection: Option<&str>) -> Result<QueueDepth, StoreError>;
 
     /// When the next job waiting for a retry becomes due (`None`: none is waiting).
     fn next_retry_at(&self) -> Result<Option<Millis>, StoreError>;
@@ -234,6 +235,9 @@ pub trait Store: Send + Sync {
     fn cursor(&self, connection: &str, name: &str) -> Result<Option<String>, StoreError>;
 
     fn set_cursor(&self, connection: &str, name: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Every cursor of a connection: name, value, when it was set.
+    fn cursors(&self, connection: &str) -> Result<Vec<(String, String, Millis)>, StoreError>;
 
     /// Every revision of a document, in order.
     fn revisions(&self, connection: &str, document: &str) -> Result<Vec<Revision>, StoreError>;

@@ -518,14 +518,17 @@ impl Store for SqliteStore {
             .map_err(db)
     }
 
-    fn queue_depth(&self) -> Result<QueueDepth, StoreError> {
-        let connection = self.lock();
-        let mut select = connection
-            .prepare_cached("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+    fn queue_depth(&self, connection: Option<&str>) -> Result<QueueDepth, StoreError> {
+        let database = self.lock();
+        let mut select = database
+            .prepare_cached(
+                "SELECT state, COUNT(*) FROM jobs WHERE ?1 IS NULL OR connection = ?1
+                 GROUP BY state",
+            )
             .map_err(db)?;
         let mut depth = QueueDepth::default();
         let rows = select
-            .query_map([], |row| {
+            .query_map(params![connection], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
             })
             .map_err(db)?;
@@ -560,6 +563,22 @@ impl Store for SqliteStore {
                 |row| row.get(0),
             )
             .optional()
+            .map_err(db)
+    }
+
+    fn cursors(&self, connection: &str) -> Result<Vec<(String, String, Millis)>, StoreError> {
+        let database = self.lock();
+        let mut select = database
+            .prepare_cached(
+                "SELECT name, value, updated_at FROM cursors WHERE connection = ?1 ORDER BY name",
+            )
+            .map_err(db)?;
+        select
+            .query_map(params![connection], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .map_err(db)?
+            .collect::<Result<_, _>>()
             .map_err(db)
     }
 
@@ -804,7 +823,7 @@ mod tests {
         let second = f.store.enqueue(&job("wh:1", "order:1")).unwrap();
         assert!(matches!(first, Enqueued::New(_)));
         assert_eq!(second, Enqueued::Duplicate(first.id()));
-        assert_eq!(f.store.queue_depth().unwrap().ready, 1);
+        assert_eq!(f.store.queue_depth(None).unwrap().ready, 1);
     }
 
     #[test]
@@ -980,6 +999,6 @@ mod tests {
         store.enqueue(&job("a", "order:1")).unwrap();
         drop(store);
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.queue_depth().unwrap().ready, 1);
+        assert_eq!(store.queue_depth(None).unwrap().ready, 1);
     }
 }

@@ -1,0 +1,179 @@
+//! `ml-connector status`: what the store says of each connection: the queue by state,
+//! the parked records with their reasons, the last and next run of each schedule (the
+//! last hook check is the hooks' health), the cursors, and the BigCommerce quota last
+//! seen. It reads the store only, so it works while `run` is running, or stopped.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::Cli;
+use crate::config::Config;
+use crate::store::{JobState, SqliteStore, Store};
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// The connections file (for the list of connections).
+    #[arg(
+        long,
+        env = "ML_CONNECTOR_CONFIG",
+        value_name = "FILE",
+        default_value = "connector.toml"
+    )]
+    config: std::path::PathBuf,
+    /// Only this connection.
+    #[arg(long, value_name = "NAME")]
+    connection: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parked records shown per connection.
+const PARKED_SHOWN: usize = 50;
+
+fn time_of(millis: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| millis.to_string())
+}
+
+/// One connection's status as JSON.
+fn connection_status(store: &dyn Store, name: &str) -> Result<Value, String> {
+    let depth = store.queue_depth(Some(name)).map_err(|e| e.to_string())?;
+    let parked: Vec<Value> = store
+        .jobs_in(JobState::Parked, 100_000)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|job| job.connection == name)
+        .take(PARKED_SHOWN)
+        .map(|job| {
+            json!({
+                "job": job.id,
+                "kind": job.kind,
+                "document": job.document,
+                "attempts": job.attempts,
+                "reason": job.last_error,
+            })
+        })
+        .collect();
+    let mut schedules: BTreeMap<String, Value> = BTreeMap::new();
+    let mut cursors = BTreeMap::new();
+    let mut quota = Value::Null;
+    for (cursor, value, at) in store.cursors(name).map_err(|e| e.to_string())? {
+        if let Some(rest) = cursor.strip_prefix("schedule.")
+            && let Some((schedule, what)) = rest.rsplit_once('.')
+        {
+            let entry = schedules.entry(schedule.to_string()).or_insert(json!({}));
+            entry[what] = serde_json::from_str(&value).unwrap_or(Value::String(value));
+        } else if cursor == "bigcommerce.quota_left" {
+            quota = json!({"left": value.parse::<u64>().ok(), "seen_at": time_of(at)});
+        } else {
+            cursors.insert(cursor, json!({"value": value, "set_at": time_of(at)}));
+        }
+    }
+    Ok(json!({
+        "connection": name,
+        "queue": depth,
+        "parked": parked,
+        "schedules": schedules,
+        "cursors": cursors,
+        "bigcommerce_quota": quota,
+    }))
+}
+
+fn print_text(status: &Value) {
+    let q = &status["queue"];
+    println!("{}", status["connection"].as_str().unwrap_or_default());
+    println!(
+        "  queue: {} ready, {} leased, {} done, {} parked",
+        q["ready"], q["leased"], q["done"], q["parked"]
+    );
+    for job in status["parked"].as_array().into_iter().flatten() {
+        println!(
+            "  parked job {} ({} {}) after {} attempts: {}",
+            job["job"],
+            job["kind"].as_str().unwrap_or_default(),
+            job["document"].as_str().unwrap_or_default(),
+            job["attempts"],
+            job["reason"].as_str().unwrap_or("no reason recorded"),
+        );
+    }
+    for (name, schedule) in status["schedules"].as_object().into_iter().flatten() {
+        let last = &schedule["last"];
+        let outcome = match (last["ok"].as_str(), last["error"].as_str()) {
+            (Some(ok), _) => format!("ok {ok}"),
+            (None, Some(error)) => format!("FAILED {error}"),
+            _ => "never ran".into(),
+        };
+        println!(
+            "  {name}: last {} {outcome}; next {}",
+            last["at"].as_str().unwrap_or("-"),
+            schedule["next"].as_str().unwrap_or("-"),
+        );
+    }
+    for (name, cursor) in status["cursors"].as_object().into_iter().flatten() {
+        let value = cursor["value"].as_str().unwrap_or_default();
+        let shown = if value.len() > 80 {
+            format!("{}…", &value[..value.floor_char_boundary(80)])
+        } else {
+            value.to_string()
+        };
+        println!("  cursor {name}: {shown}");
+    }
+    if let Some(left) = status["bigcommerce_quota"]["left"].as_u64() {
+        println!(
+            "  BigCommerce quota: {left} requests left (seen {})",
+            status["bigcommerce_quota"]["seen_at"]
+                .as_str()
+                .unwrap_or("-")
+        );
+    }
+}
+
+pub fn run(cli: &Cli, args: &StatusArgs) -> Result<ExitCode, String> {
+    if !cli.store.exists() {
+        return Err(format!(
+            "no store at {} (set --store or ML_CONNECTOR_STORE)",
+            cli.store.display()
+        ));
+    }
+    let config = Config::load(&args.config)?;
+    let names: Vec<&String> = config
+        .connections
+        .keys()
+        .filter(|name| {
+            args.connection
+                .as_ref()
+                .is_none_or(|wanted| wanted == *name)
+        })
+        .collect();
+    if names.is_empty() {
+        return Err(format!(
+            "no connection `{}` in {}",
+            args.connection.as_deref().unwrap_or_default(),
+            args.config.display()
+        ));
+    }
+    let store = SqliteStore::open(&cli.store).map_err(|e| e.to_string())?;
+    let statuses = names
+        .into_iter()
+        .map(|name| connection_status(&store, name))
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&statuses).unwrap_or_default()
+        );
+    } else {
+        for status in &statuses {
+            print_text(status);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -328,6 +328,40 @@ async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
     let unique: std::collections::BTreeSet<&String> = references.iter().collect();
     assert_eq!(unique.len(), references.len(), "no reference twice");
 
+    // SIGTERM while work arrives: the service finishes or releases what it holds and
+    // exits cleanly.
+    systems.bigcommerce.place_orders("shop1", 5).unwrap();
+    let mut service = service;
+    let pid = service.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut exited = None;
+    for _ in 0..300 {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "exited cleanly: {exited:?}"
+    );
+    {
+        use ml_connector::store::{SqliteStore, Store};
+        let store = SqliteStore::open(&dir.path().join("store.db")).unwrap();
+        assert_eq!(
+            store.queue_depth(None).unwrap().leased,
+            0,
+            "nothing left leased"
+        );
+    }
+
     let customers = systems.qad.customers("acme");
     for email in &emails {
         let matching = customers

@@ -13,8 +13,9 @@ use crate::store::{SqliteStore, Store};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Every audit entry about a record, oldest first: `order:<id>`, `refund:<id>` or
-    /// `job:<id>`. Exit code 1 when there is none.
+    /// Every audit entry about a record, oldest first: `order:<id>`, `refund:<id>`,
+    /// `customer:<id>`, `job:<id>`, or `webhook` (deliveries received and refused).
+    /// Exit code 1 when there is none.
     Show {
         record: String,
         /// Print JSON instead of text.
@@ -52,7 +53,7 @@ fn show(store: &SqliteStore, record: &str, json: bool) -> Result<ExitCode, Strin
     let entries = store.audit_for(record).map_err(|e| e.to_string())?;
     if entries.is_empty() {
         eprintln!(
-            "no audit entries for `{record}` (records are named like order:123, refund:45, job:7)"
+            "no audit entries for `{record}` (records are named like order:123, refund:45, customer:9, job:7, webhook)"
         );
         return Ok(ExitCode::from(1));
     }

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::Cli;
 use super::connections::{ConnectionArgs, open_flows};
 use crate::flows::orders::{FlowError, OrderFlow, Plan};
-use crate::flows::worker::{JobInput, Worker, order_job, refund_job};
+use crate::flows::worker::{JobInput, Worker, customer_job, order_job, refund_job};
 use crate::money;
 use crate::store::{Job, JobState, Store};
 
@@ -42,8 +42,11 @@ pub struct ReplayArgs {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Target {
     connection: String,
+    /// The job kind: `order`, `refund`, `customer`, or another flow's.
+    kind: String,
     order_id: u64,
     refund_id: Option<u64>,
+    customer_id: Option<u64>,
     /// The parked job, when replaying one.
     parked: Option<i64>,
 }
@@ -57,8 +60,10 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> Result<Vec
         let input = input_of(job)?;
         Ok(Target {
             connection: job.connection.clone(),
+            kind: job.kind.clone(),
             order_id: input.order_id,
             refund_id: input.refund_id,
+            customer_id: input.customer_id,
             parked: (job.state == JobState::Parked).then_some(job.id),
         })
     };
@@ -71,8 +76,10 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> Result<Vec
                     .map_err(|_| format!("`{record}`: not an order id"))?;
                 targets.insert(Target {
                     connection: connection.to_string(),
+                    kind: "order".into(),
                     order_id,
                     refund_id: None,
+                    customer_id: None,
                     parked: None,
                 });
             }
@@ -123,9 +130,12 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> Result<Vec
                     .iter()
                     .filter(|job| job.connection == target.connection)
                     .find(|job| {
-                        input_of(job).is_ok_and(|input| {
-                            input.order_id == target.order_id && input.refund_id == target.refund_id
-                        })
+                        job.kind == target.kind
+                            && input_of(job).is_ok_and(|input| {
+                                input.order_id == target.order_id
+                                    && input.refund_id == target.refund_id
+                                    && input.customer_id == target.customer_id
+                            })
                     })
                     .map(|job| job.id);
             }
@@ -170,13 +180,19 @@ pub fn run(cli: &Cli, args: &ReplayArgs) -> Result<ExitCode, String> {
 
 /// Prints one record's next revision; false when it could not be worked out.
 async fn dry_run(flow: &OrderFlow, target: &Target) -> bool {
-    let planned = match target.refund_id {
-        Some(refund) => flow.dry_run_refund(target.order_id, refund).await,
-        None => flow.dry_run_order(target.order_id).await,
-    };
-    let record = match target.refund_id {
-        Some(refund) => format!("refund:{refund}"),
-        None => format!("order:{}", target.order_id),
+    let (record, planned) = match (target.kind.as_str(), target.refund_id) {
+        ("refund", Some(refund)) => (
+            format!("refund:{refund}"),
+            flow.dry_run_refund(target.order_id, refund).await,
+        ),
+        ("order", _) => (
+            format!("order:{}", target.order_id),
+            flow.dry_run_order(target.order_id).await,
+        ),
+        (kind, _) => {
+            println!("{kind} job: posts no journal; a replay runs it again");
+            return true;
+        }
     };
     match planned {
         Ok(None) => {
@@ -223,9 +239,19 @@ async fn replay(
         match target.parked {
             Some(job) => store.requeue(job).map_err(|e| e.to_string())?,
             None => {
-                let mut job = match target.refund_id {
-                    Some(refund) => refund_job(&flow.connection, target.order_id, refund, "replay"),
-                    None => order_job(&flow.connection, target.order_id, &stamp, "replay"),
+                let mut job = match (target.kind.as_str(), target.refund_id, target.customer_id) {
+                    ("refund", Some(refund), _) => {
+                        refund_job(&flow.connection, target.order_id, refund, "replay")
+                    }
+                    ("order", ..) => order_job(&flow.connection, target.order_id, &stamp, "replay"),
+                    ("customer", _, Some(customer)) => {
+                        customer_job(&flow.connection, customer, "replay")
+                    }
+                    // Other flows' jobs are replayed when parked (above).
+                    (kind, ..) => {
+                        println!("{kind} job: replayed only when parked; skipped");
+                        continue;
+                    }
                 };
                 job.key = format!("replay:{stamp}:{}", job.key);
                 store.enqueue(&job).map_err(|e| e.to_string())?;

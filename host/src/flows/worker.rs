@@ -37,7 +37,8 @@ pub struct JobInput {
     pub refund_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<u64>,
-    /// Where it came from (`poll`, `webhook`).
+    /// Where it came from (`poll`, `webhook`, `replay`).
+    #[serde(default)]
     pub source: String,
 }
 

@@ -220,8 +220,8 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let config: Config =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| format!("{}: {}", path.display(), explain(&text, &e)))?;
         config
             .check()
             .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -264,6 +264,59 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A TOML error with the full key path of an unknown key and the nearest known one.
+fn explain(text: &str, error: &toml::de::Error) -> String {
+    let message = error.to_string();
+    let Some(span) = error.span() else {
+        return message;
+    };
+    let detail = error.message();
+    let Some(rest) = detail.strip_prefix("unknown field `") else {
+        return message;
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return message;
+    };
+    // The table the key is in: the last `[header]` before it.
+    let table = text[..span.start.min(text.len())]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|line| line.starts_with('[') && line.ends_with(']'))
+        .map(|line| line.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let key = match table {
+        Some(table) => format!("{table}.{unknown}"),
+        None => unknown.to_string(),
+    };
+    let nearest = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|known| (edit_distance(unknown, known), known))
+        .min()
+        .filter(|(distance, known)| *distance <= 2.max(known.len() / 3));
+    match nearest {
+        Some((_, known)) => format!("unknown key `{key}`; did you mean `{known}`?\n{message}"),
+        None => format!("unknown key `{key}`\n{message}"),
+    }
+}
+
+/// Levenshtein distance, for suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
 }
 
 impl WebhooksConfig {
@@ -326,6 +379,36 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("storehash"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_key_gets_its_path_and_the_nearest_known_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("connector.toml");
+        std::fs::write(
+            &path,
+            "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
+             [connections.main.qad]\nbase_url = \"https://q\"\n\
+             [connections.main.plugin]\nname = \"order-to-gl\"\n\
+             [connections.main.schedules]\nreconcil = \"every 5m\"\n",
+        )
+        .unwrap();
+        let error = Config::load(&path).unwrap_err();
+        assert!(
+            error.contains("unknown key `connections.main.schedules.reconcil`; did you mean `reconcile`?"),
+            "{error}"
+        );
+        std::fs::write(
+            &path,
+            "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
+             [connections.main.qad]\nbase_url = \"https://q\"\n\
+             [connections.main.plugin]\nname = \"order-to-gl\"\n\
+             [connections.main.schedules]\nreconcile = \"every 5 weeks\"\n",
+        )
+        .unwrap();
+        let error = Config::load(&path).unwrap_err();
+        assert!(error.contains("connections.main.schedules.reconcile"), "{error}");
+        assert!(error.contains("unknown unit"), "{error}");
     }
 
     #[test]

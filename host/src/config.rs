@@ -285,7 +285,11 @@ fn explain(text: &str, error: &toml::de::Error) -> String {
         .rev()
         .map(str::trim)
         .find(|line| line.starts_with('[') && line.ends_with(']'))
-        .map(|line| line.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        .map(|line| {
+            line.trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string()
+        });
     let key = match table {
         Some(table) => format!("{table}.{unknown}"),
         None => unknown.to_string(),
@@ -395,7 +399,9 @@ mod tests {
         .unwrap();
         let error = Config::load(&path).unwrap_err();
         assert!(
-            error.contains("unknown key `connections.main.schedules.reconcil`; did you mean `reconcile`?"),
+            error.contains(
+                "unknown key `connections.main.schedules.reconcil`; did you mean `reconcile`?"
+            ),
             "{error}"
         );
         std::fs::write(
@@ -407,7 +413,10 @@ mod tests {
         )
         .unwrap();
         let error = Config::load(&path).unwrap_err();
-        assert!(error.contains("connections.main.schedules.reconcile"), "{error}");
+        assert!(
+            error.contains("connections.main.schedules.reconcile"),
+            "{error}"
+        );
         assert!(error.contains("unknown unit"), "{error}");
     }
 

@@ -31,7 +31,7 @@ use crate::exchanges::{self, Exchange};
 use crate::plugins::types::{self, JournalEntry};
 use crate::plugins::{Isolation, LoadedPlugin};
 use crate::qad::{self, Posted, Qad, QadError};
-use crate::store::{AuditEntry, Revision, Store, StoreError};
+use crate::store::{AuditEntry, Millis, Revision, Store, StoreError};
 
 /// Which orders are posted and where.
 #[derive(Debug, Clone)]
@@ -410,6 +410,24 @@ impl OrderFlow {
         let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
         prefetched.orders = orders.into_iter().map(|o| (o.id, o)).collect();
         prefetched.refunds = Arc::new(refunds);
+        prefetched.read_at = prefetched.reading_since.take();
+    }
+
+    /// A poll begins reading at `at` (its read will be handed to [`OrderFlow::prefetch`]).
+    pub fn begin_poll(&self, at: Millis) {
+        let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        prefetched.reading_since = Some(at);
+    }
+
+    /// The oldest moment the data a job starting `now` may use was read: now, or the
+    /// start of the poll whose read it may be given.
+    pub fn read_since(&self, now: Millis) -> Millis {
+        let prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        [Some(now), prefetched.read_at, prefetched.reading_since]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now)
     }
 
     /// The order in full: from the last poll's read when it has it (only the parts the
@@ -780,6 +798,10 @@ impl OrderFlow {
 struct Prefetched {
     orders: std::collections::HashMap<u64, bigcommerce::Order>,
     refunds: Arc<RefundsByOrder>,
+    /// When the poll that read `orders` began reading.
+    read_at: Option<Millis>,
+    /// When a poll still reading began.
+    reading_since: Option<Millis>,
 }
 
 /// A revision ready to post.

@@ -165,6 +165,9 @@ impl Worker {
     async fn run_job(&self, job: &Job, stats: &mut RunStats) -> Result<(), StoreError> {
         let store = &self.flow.store;
         let input = serde_json::from_str::<JobInput>(&job.payload);
+        // The order is read after this (or was, by the poll it may use): jobs of the same
+        // order queued before then are covered by what this one posts.
+        let read_at = self.flow.read_since(now_millis());
         let (outcome, unwritten) = exchanges::capture(async {
             match &input {
                 Err(error) => Err(FlowError::Permanent(format!(
@@ -210,10 +213,19 @@ impl Worker {
                 };
                 *count += 1;
                 counter.fetch_add(1, Ordering::Relaxed);
-                store.complete(job.id, &self.owner)?;
+                let covered = if job.kind == "order" {
+                    store.complete_covering(job.id, &self.owner, read_at)?
+                } else {
+                    store.complete(job.id, &self.owner)?;
+                    0
+                };
                 audit(
                     "done",
-                    json!({"document": job.document, "outcome": format!("{outcome:?}")}),
+                    json!({
+                        "document": job.document,
+                        "outcome": format!("{outcome:?}"),
+                        "covered": covered,
+                    }),
                 )?;
             }
             Err(FlowError::Transient(reason)) if job.attempts < self.max_attempts => {
@@ -291,6 +303,7 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
             .map(|at| at - POLL_OVERLAP))
     };
     let mut stats = PollStats::default();
+    flow.begin_poll(now_millis());
     let orders_since = since("orders")?;
     let orders = flow.bigcommerce.orders_modified_since(orders_since).await?;
     let mut latest = orders_since;

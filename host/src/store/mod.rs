@@ -190,13 +190,13 @@ pub trait Store: Send + Sync {
     /// Adds a job unless one with the same connection, kind and key exists.
     fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError>;
 
-    /// Takes up to `max` runnable jobs for `owner` until `now + lease_for`: ready, due,
-    /// and first in line for their document (no earlier unfinished job for it). Leases
-    /// that ran out are released first.
     /// Writes verified webhooks and their jobs in one transaction (durable before any
     /// is answered), each deduplicated by id and by body, each audited.
     fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError>;
 
+    /// Takes up to `max` runnable jobs for `owner` until `now + lease_for`: ready, due,
+    /// and first in line for their document (no earlier unfinished job for it). Leases
+    /// that ran out are released first.
     fn lease(&self, owner: &str, max: usize, lease_for: Millis) -> Result<Vec<Job>, StoreError>;
 
     /// Frees every lease: for a store one process works at a time, after a restart
@@ -205,6 +205,11 @@ pub trait Store: Send + Sync {
 
     /// The job succeeded.
     fn complete(&self, id: i64, owner: &str) -> Result<(), StoreError>;
+
+    /// Completes a job that read its document's current state at `read_at`, and with it
+    /// the ready jobs of the same document and kind queued before then (their change was
+    /// in what it read). Returns how many it covered.
+    fn complete_covering(&self, id: i64, owner: &str, read_at: Millis) -> Result<u64, StoreError>;
 
     /// A transient failure: run again at `next_attempt_at`.
     fn retry(

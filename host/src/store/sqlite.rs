@@ -450,6 +450,24 @@ impl Store for SqliteStore {
         self.write(|tx| end_lease(tx, id, owner, JobState::Done, None, None, now))
     }
 
+    fn complete_covering(&self, id: i64, owner: &str, read_at: Millis) -> Result<u64, StoreError> {
+        let now = self.now();
+        self.write(|tx| {
+            end_lease(tx, id, owner, JobState::Done, None, None, now)?;
+            let covered = tx
+                .prepare_cached(
+                    "UPDATE jobs SET state = 'done', last_error = ?1, updated_at = ?2
+                     WHERE state = 'ready' AND created_at < ?3 AND id != ?4
+                       AND (connection, document, kind) =
+                           (SELECT connection, document, kind FROM jobs WHERE id = ?4)",
+                )
+                .map_err(db)?
+                .execute(params![format!("covered by job {id}"), now, read_at, id])
+                .map_err(db)?;
+            Ok(covered as u64)
+        })
+    }
+
     fn retry(
         &self,
         id: i64,
@@ -850,6 +868,29 @@ mod tests {
             .map(|j| j.id)
             .collect();
         assert_eq!(next, [a2]);
+    }
+
+    #[test]
+    fn a_job_covers_the_same_documents_jobs_queued_before_its_read() {
+        let f = store();
+        let first = f.store.enqueue(&job("wh:1", "order:1")).unwrap().id();
+        let before = f.store.enqueue(&job("wh:2", "order:1")).unwrap().id();
+        let mut refund = job("refund:9", "order:1");
+        refund.kind = "refund".into();
+        let refund = f.store.enqueue(&refund).unwrap().id();
+        let other = f.store.enqueue(&job("wh:3", "order:2")).unwrap().id();
+        let leased = f.store.lease("w", 1, 60_000).unwrap();
+        assert_eq!(leased[0].id, first);
+        // Read at 1_000_500; a change queued after the read is not covered.
+        f.now.store(1_001_000, Ordering::SeqCst);
+        let after = f.store.enqueue(&job("wh:4", "order:1")).unwrap().id();
+        let covered = f.store.complete_covering(first, "w", 1_000_500).unwrap();
+        assert_eq!(covered, 1);
+        let state = |id| f.store.job(id).unwrap().unwrap().state;
+        assert_eq!(state(before), JobState::Done);
+        for id in [refund, other, after] {
+            assert_eq!(state(id), JobState::Ready, "job {id}");
+        }
     }
 
     #[test]

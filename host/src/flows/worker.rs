@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::catalog::CatalogFlow;
 use super::orders::{FlowError, OrderFlow, Outcome};
 use crate::bigcommerce::orders::Refund;
 use crate::bigcommerce::wire;
@@ -86,6 +87,8 @@ pub struct RunStats {
 /// Runs one connection's jobs.
 pub struct Worker {
     pub flow: Arc<OrderFlow>,
+    /// Runs `catalog` jobs (items parked by a catalog poll, replayed); `None` parks them.
+    pub catalog: Option<Arc<CatalogFlow>>,
     pub owner: String,
     pub lease_for: Duration,
     /// The first retry's delay; it doubles per attempt (with up to 20% jitter), capped at
@@ -100,6 +103,7 @@ impl Worker {
     pub fn new(flow: Arc<OrderFlow>, owner: &str) -> Worker {
         Worker {
             flow,
+            catalog: None,
             owner: owner.into(),
             lease_for: Duration::from_secs(300),
             backoff: Duration::from_secs(2),
@@ -137,6 +141,14 @@ impl Worker {
         let store = &self.flow.store;
         let input = serde_json::from_str::<JobInput>(&job.payload);
         let (outcome, unwritten) = exchanges::capture(async {
+            if job.kind == super::catalog::JOB_KIND {
+                return match &self.catalog {
+                    Some(catalog) => catalog.run_job(job).await,
+                    None => Err(FlowError::Permanent(
+                        "this worker has no catalog flow for the connection".into(),
+                    )),
+                };
+            }
             match &input {
                 Err(error) => Err(FlowError::Permanent(format!(
                     "the job's input cannot be read: {error}"
@@ -173,7 +185,7 @@ impl Worker {
         match outcome {
             Ok(outcome) => {
                 match &outcome {
-                    Outcome::Posted { .. } => stats.posted += 1,
+                    Outcome::Posted { .. } | Outcome::Sent { .. } => stats.posted += 1,
                     Outcome::Unchanged => stats.unchanged += 1,
                 }
                 store.complete(job.id, &self.owner)?;

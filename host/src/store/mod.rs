@@ -167,6 +167,11 @@ pub trait Store: Send + Sync {
     /// Adds a job unless one with the same connection, kind and key exists.
     fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError>;
 
+    /// Adds a job already parked with `reason`, unless one with the same connection, kind
+    /// and key exists: a failure found outside a job (by a poll that handles many
+    /// records at once), so that it waits for an operator like any parked job.
+    fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError>;
+
     /// Takes up to `max` runnable jobs for `owner` until `now + lease_for`: ready, due,
     /// and first in line for their document (no earlier unfinished job for it). Leases
     /// that ran out are released first.

@@ -241,8 +241,14 @@ fn audit_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
     })
 }
 
-impl Store for SqliteStore {
-    fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
+impl SqliteStore {
+    /// Adds a job in `state` (ready, or parked with `error`) unless its key is taken.
+    fn insert_job(
+        &self,
+        job: &NewJob,
+        state: JobState,
+        error: Option<&str>,
+    ) -> Result<Enqueued, StoreError> {
         let now = self.now();
         self.write(|tx| {
             let existing: Option<i64> = tx
@@ -258,21 +264,33 @@ impl Store for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO jobs (connection, kind, key, document, payload, state, attempts,
-                     next_attempt_at, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'ready', 0, ?6, ?7, ?7)",
+                     next_attempt_at, last_error, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?9)",
                 params![
                     job.connection,
                     job.kind,
                     job.key,
                     job.document,
                     job.payload,
+                    state.as_str(),
                     job.not_before.unwrap_or(now),
+                    error,
                     now
                 ],
             )
             .map_err(db)?;
             Ok(Enqueued::New(tx.last_insert_rowid()))
         })
+    }
+}
+
+impl Store for SqliteStore {
+    fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
+        self.insert_job(job, JobState::Ready, None)
+    }
+
+    fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError> {
+        self.insert_job(job, JobState::Parked, Some(reason))
     }
 
     fn lease(&self, owner: &str, max: usize, lease_for: Millis) -> Result<Vec<Job>, StoreError> {
@@ -820,6 +838,36 @@ mod tests {
         );
         f.store.requeue(a1).unwrap();
         assert_eq!(f.store.lease("w", 10, 60_000).unwrap()[0].id, a1);
+    }
+
+    #[test]
+    fn a_failure_found_outside_a_job_is_parked_once_and_can_be_requeued() {
+        let f = store();
+        let failing = NewJob {
+            kind: "catalog".into(),
+            ..job("item:A:1", "item:A")
+        };
+        let parked = f
+            .store
+            .enqueue_parked(&failing, "SKU A is not in the store")
+            .unwrap();
+        assert!(matches!(parked, Enqueued::New(_)));
+        assert_eq!(
+            f.store.enqueue_parked(&failing, "again").unwrap(),
+            Enqueued::Duplicate(parked.id())
+        );
+        let stored = f.store.job(parked.id()).unwrap().unwrap();
+        assert_eq!(stored.state, JobState::Parked);
+        assert_eq!(stored.attempts, 0);
+        assert_eq!(
+            stored.last_error.as_deref(),
+            Some("SKU A is not in the store")
+        );
+        assert!(f.store.lease("w", 10, 1_000).unwrap().is_empty());
+        f.store.requeue(parked.id()).unwrap();
+        let leased = f.store.lease("w", 10, 1_000).unwrap();
+        assert_eq!(leased.len(), 1);
+        assert_eq!(leased[0].kind, "catalog");
     }
 
     #[test]

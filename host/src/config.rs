@@ -139,6 +139,10 @@ pub struct ConnectionConfig {
     #[serde(default)]
     pub posting: PostingConfig,
     pub plugin: PluginConfig,
+    /// The `item-to-catalog` plugin that maps QAD items to catalog updates (without it,
+    /// the catalog is left alone).
+    #[serde(default)]
+    pub catalog: Option<PluginConfig>,
     /// Webhook delivery to `ml-connector run` (without it, `run` only polls).
     #[serde(default)]
     pub webhooks: Option<WebhooksConfig>,

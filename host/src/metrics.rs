@@ -56,6 +56,8 @@ pub struct Metrics {
     pub jobs_retried: AtomicU64,
     pub jobs_parked: AtomicU64,
     pub customers_matched: AtomicU64,
+    pub catalog_sent: AtomicU64,
+    pub catalog_parked: AtomicU64,
     pub plugin_calls: AtomicU64,
     pub plugin_micros: AtomicU64,
     pub plugin_fuel: AtomicU64,
@@ -137,6 +139,16 @@ impl Metrics {
             "ml_connector_customers_matched_total",
             "Shoppers matched to or created as QAD customers.",
             &self.customers_matched,
+        );
+        counter(
+            "ml_connector_catalog_updates_total",
+            "Catalog updates BigCommerce accepted.",
+            &self.catalog_sent,
+        );
+        counter(
+            "ml_connector_catalog_parked_total",
+            "Items parked by the catalog poll.",
+            &self.catalog_parked,
         );
         counter(
             "ml_connector_plugin_calls_total",

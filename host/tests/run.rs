@@ -37,6 +37,11 @@ fn free_address() -> String {
     listener.local_addr().unwrap().to_string()
 }
 
+/// The catalog plugin: QAD's prices reach the store, so later orders use them.
+const CATALOG: &str = "[connections.main.catalog]\n\
+                       name = \"item-to-catalog\"\n\
+                       settings = { price-list = \"WEB\", currency = \"USD\" }\n";
+
 /// The connections file with webhooks to `address` and the given schedules.
 fn service_config(
     dir: &Path,
@@ -51,6 +56,7 @@ fn service_config(
             "[connections.main.webhooks]\n\
              public_url = \"http://{address}\"\n\
              client_secret = \"env:TEST_BC_SECRET\"\n\
+             {CATALOG}\
              [connections.main.schedules]\n{schedules}"
         ),
     )
@@ -192,7 +198,7 @@ async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
         dir.path(),
         &systems,
         &address,
-        "reconcile = \"every 1h\"\nhooks = \"every 1h\"\n",
+        "reconcile = \"every 1h\"\nhooks = \"every 1h\"\ncatalog = \"every 1h\"\n",
     );
     let service = start(dir.path(), &config, &systems, &address).await;
     idle(&systems, &service).await;
@@ -276,9 +282,13 @@ async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
     assert_eq!(m["ml_connector_webhooks_duplicate_total"], 2);
     assert!(m["ml_connector_webhooks_accepted_total"] >= 16, "{m:?}");
     assert!(m["ml_connector_plugin_calls_total"] > 0);
+    // The catalog poll ran at start: QAD's items reached the store's catalog.
+    assert!(m["ml_connector_catalog_updates_total"] > 0, "{m:?}");
+    // Only items the store does not sell are parked (QAD has a lower-case twin, an
+    // inactive and an obsolete item the store never listed).
     assert_eq!(
-        m["ml_connector_queue_jobs{state=\"parked\"}"], 0,
-        "nothing parked"
+        m["ml_connector_queue_jobs{state=\"parked\"}"], m["ml_connector_catalog_parked_total"],
+        "no order or refund parked"
     );
     assert_eq!(
         systems.qad.ledger("acme").len(),
@@ -291,7 +301,21 @@ async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
     assert_eq!(code, 0, "{shown}");
     let status: serde_json::Value = serde_json::from_str(&shown).unwrap();
     let main = &status[0];
-    assert_eq!(main["queue"]["parked"], 0, "{main}");
+    let parked = main["parked"].as_array().unwrap();
+    assert!(
+        parked.iter().all(|p| p["kind"] == "catalog"
+            && p["reason"]
+                .as_str()
+                .unwrap()
+                .contains(p["document"].as_str().unwrap().trim_start_matches("item:"))),
+        "{main}"
+    );
+    for schedule in ["catalog"] {
+        assert!(
+            main["schedules"][schedule]["last"]["ok"].is_string(),
+            "{main}"
+        );
+    }
     assert!(main["queue"]["done"].as_u64().unwrap() > 100, "{main}");
     for schedule in ["reconcile", "hooks"] {
         assert!(main["schedules"][schedule]["next"].is_string(), "{main}");
@@ -309,9 +333,22 @@ async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
     // The same changes, polled instead.
     let polled = common::systems().await;
     let polled_dir = tempfile::tempdir().unwrap();
-    let polled_config = write_config(polled_dir.path(), &polled);
-    changes(&polled);
-    finish(polled_dir.path(), &polled_config, &polled).await;
+    let polled_config = write_config_with(polled_dir.path(), &polled, CATALOG);
+    // As the service did at start: the seeded orders and the catalog, then the changes.
+    // (Exit code 1: the same three items are parked.)
+    for step in 0..2 {
+        if step == 1 {
+            changes(&polled);
+        }
+        let (code, shown) = output(
+            polled_dir.path(),
+            &polled_config,
+            &polled,
+            &["sync", "--once"],
+        )
+        .await;
+        assert!(code == 0 || code == 1, "{shown}");
+    }
     let (net, references) = by_order(&systems);
     let (polled_net, _) = by_order(&polled);
     assert!(!net.is_empty());

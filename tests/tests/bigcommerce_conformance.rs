@@ -260,7 +260,10 @@ async fn exercise(client: &Client, sim: &BigCommerceSim, hash: &str, root: &str)
         .update_products(&[
             ProductUpdate {
                 id: product.id,
+                name: Some("Renamed product".into()),
                 price: Some(Number(123_400)),
+                cost_price: Some(Number(60_000)),
+                is_visible: Some(false),
                 ..ProductUpdate::default()
             },
             ProductUpdate {
@@ -278,6 +281,8 @@ async fn exercise(client: &Client, sim: &BigCommerceSim, hash: &str, root: &str)
             VariantUpdate {
                 id: variant.id,
                 price: Some(Number(55_500)),
+                cost_price: Some(Number(20_000)),
+                purchasing_disabled: Some(true),
                 ..VariantUpdate::default()
             },
             VariantUpdate {
@@ -290,6 +295,26 @@ async fn exercise(client: &Client, sim: &BigCommerceSim, hash: &str, root: &str)
         .unwrap();
     assert_eq!(outcome.updated, vec![variant.id]);
     assert_eq!(outcome.failed[0].id, 424_242);
+    let after = sim.data(hash).unwrap();
+    let renamed = after.products.iter().find(|p| p.id == product.id).unwrap();
+    assert_eq!(
+        (
+            renamed.name.as_str(),
+            renamed.is_visible,
+            renamed.cost_price
+        ),
+        ("Renamed product", false, 60_000)
+    );
+    let disabled = after
+        .products
+        .iter()
+        .flat_map(|p| &p.variants)
+        .find(|v| v.id == variant.id)
+        .unwrap();
+    assert_eq!(
+        (disabled.cost_price, disabled.purchasing_disabled),
+        (Some(20_000), true)
+    );
 
     // Webhooks: create, list, deactivate, reactivate, delete; a bad destination refused.
     let hook = client

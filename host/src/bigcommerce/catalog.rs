@@ -1,5 +1,6 @@
-//! Catalog (V3): products and variants found by SKU, and batch price and stock updates
-//! (products 10 per request, variants 50) at catalog priority, so order work goes first.
+//! Catalog (V3): products and variants found by SKU, and batch updates of names, prices,
+//! visibility and stock (products 10 per request, variants 50) at catalog priority, so
+//! order work goes first.
 //!
 //! Prices go out as JSON numbers written from exact amounts. A 207 reports which items
 //! failed; a batch refused as a whole (409/422) is re-sent item by item so each failure
@@ -31,6 +32,8 @@ pub struct Product {
     pub name: String,
     #[serde(deserialize_with = "wire::amount")]
     pub price: Amount,
+    #[serde(default = "visible_by_default")]
+    pub is_visible: bool,
     #[serde(default, deserialize_with = "wire::optional_amount")]
     pub sale_price: Option<Amount>,
     #[serde(default, deserialize_with = "wire::optional_amount")]
@@ -53,12 +56,20 @@ pub struct Variant {
     pub price: Option<Amount>,
     #[serde(default, deserialize_with = "wire::optional_amount")]
     pub sale_price: Option<Amount>,
+    #[serde(default, deserialize_with = "wire::optional_amount")]
+    pub cost_price: Option<Amount>,
+    #[serde(default)]
+    pub purchasing_disabled: bool,
     #[serde(default)]
     pub inventory_level: i64,
 }
 
+fn visible_by_default() -> bool {
+    true
+}
+
 /// Where a SKU lives in the catalog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SkuTarget {
     Product { id: u64 },
     Variant { product_id: u64, id: u64 },
@@ -67,6 +78,8 @@ pub enum SkuTarget {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ProductUpdate {
     pub id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<Number>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,8 +90,12 @@ pub struct ProductUpdate {
     pub cost_price: Option<Number>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_level: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_visible: Option<bool>,
 }
 
+/// A variant has no name or visibility of its own (it shows under its product); it can be
+/// made unpurchasable instead.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VariantUpdate {
     pub id: u64,
@@ -86,6 +103,10 @@ pub struct VariantUpdate {
     pub price: Option<Number>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_price: Option<Number>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_price: Option<Number>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purchasing_disabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_level: Option<i64>,
 }

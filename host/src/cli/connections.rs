@@ -8,10 +8,11 @@ use clap::Args;
 
 use super::Cli;
 use crate::bigcommerce::{self, Pacer, StoreConfig};
-use crate::config::{self, Config, ConnectionConfig};
+use crate::config::{self, Config, ConnectionConfig, PluginConfig};
+use crate::flows::catalog::CatalogFlow;
 use crate::flows::orders::OrderFlow;
-use crate::plugins::Limits;
 use crate::plugins::registry::load_one;
+use crate::plugins::{Limits, LoadedPlugin};
 use crate::qad::{Auth, Qad, QadClient, QxtendClient, QxtendConfig, TenantConfig};
 use crate::store::{SqliteStore, Store};
 
@@ -137,18 +138,10 @@ fn open(
             }
         }
     };
-    let settings: Vec<(String, String)> = connection
-        .plugin
-        .settings
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let plugin = load_one(
+    let plugin = load_plugin(
+        cli,
         plugin.unwrap_or(&connection.plugin.name),
-        cli.plugin_dir.as_deref(),
-        &settings,
-        &Limits::default(),
-        &cli.cache(),
+        &connection.plugin,
     )?;
     Ok(Arc::new(OrderFlow::new(
         name,
@@ -159,4 +152,45 @@ fn open(
         store,
         connection.posting.policy(),
     )))
+}
+
+/// A connection's plugin (`name` may replace the configured one), with its settings.
+fn load_plugin(cli: &Cli, name: &str, config: &PluginConfig) -> Result<LoadedPlugin, String> {
+    let settings: Vec<(String, String)> = config
+        .settings
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    load_one(
+        name,
+        cli.plugin_dir.as_deref(),
+        &settings,
+        &Limits::default(),
+        &cli.cache(),
+    )
+}
+
+/// The catalog flow of `flow`'s connection, when its configuration has a `catalog`
+/// plugin; it shares the order flow's clients and store.
+pub fn open_catalog(
+    cli: &Cli,
+    args: &ConnectionArgs,
+    flow: &OrderFlow,
+) -> Result<Option<Arc<CatalogFlow>>, String> {
+    let config = Config::load(&args.config)?;
+    let Some(plugin) = config
+        .connections
+        .get(&flow.connection)
+        .and_then(|c| c.catalog.as_ref())
+    else {
+        return Ok(None);
+    };
+    let loaded = load_plugin(cli, &plugin.name, plugin)?;
+    Ok(Some(Arc::new(CatalogFlow::new(
+        flow.connection.clone(),
+        Arc::new(flow.bigcommerce.clone()),
+        flow.qad.clone(),
+        Arc::new(loaded),
+        flow.store.clone(),
+    ))))
 }

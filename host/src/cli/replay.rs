@@ -12,7 +12,8 @@ use clap::Args;
 use time::OffsetDateTime;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, open_flows};
+use super::connections::{ConnectionArgs, open_catalog, open_flows};
+use crate::flows::catalog::CatalogFlow;
 use crate::flows::orders::{FlowError, OrderFlow, Plan};
 use crate::flows::worker::{JobInput, Worker, customer_job, order_job, refund_job};
 use crate::money;
@@ -167,7 +168,8 @@ pub fn run(cli: &Cli, args: &ReplayArgs) -> Result<ExitCode, String> {
                     failed |= !dry_run(flow, target).await;
                 }
             } else {
-                failed |= !replay(flow, store.as_ref(), &targets).await?;
+                let catalog = open_catalog(cli, &args.connections, flow)?;
+                failed |= !replay(flow, catalog, store.as_ref(), &targets).await?;
             }
         }
         Ok(if failed {
@@ -231,6 +233,7 @@ fn print_plan(record: &str, plan: &Plan) {
 /// runs them; false when any was parked again.
 async fn replay(
     flow: &Arc<OrderFlow>,
+    catalog: Option<Arc<CatalogFlow>>,
     store: &dyn Store,
     targets: &[Target],
 ) -> Result<bool, String> {
@@ -258,7 +261,8 @@ async fn replay(
             }
         }
     }
-    let worker = Worker::new(flow.clone(), &format!("replay-{}", std::process::id()));
+    let mut worker = Worker::new(flow.clone(), &format!("replay-{}", std::process::id()));
+    worker.catalog = catalog;
     let stats = worker
         .drain(Duration::from_secs(120))
         .await

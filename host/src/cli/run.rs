@@ -1,6 +1,6 @@
 //! `ml-connector run`: the service. It receives BigCommerce webhooks and queues them
-//! durably, works each connection's queue, runs the reconciliation poll and the hook
-//! check on their schedules (both also at start, which backfills whatever a downtime
+//! durably, works each connection's queue, runs the reconciliation poll, the QAD item
+//! and price poll (with a catalog plugin) and the hook check on their schedules (both also at start, which backfills whatever a downtime
 //! missed), and serves `/healthz` and `/metrics`.
 //!
 //! SIGTERM or Ctrl-C stops it gracefully: no new deliveries are taken, schedules stop
@@ -17,9 +17,10 @@ use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinSet;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, open_flows};
+use super::connections::{ConnectionArgs, open_catalog, open_flows};
 use crate::bigcommerce::WebhookAuth;
 use crate::config::{self, Config, ConnectionConfig, WebhooksConfig};
+use crate::flows::catalog::CatalogFlow;
 use crate::flows::hooks::ensure_hooks;
 use crate::flows::orders::OrderFlow;
 use crate::flows::worker::{RunStats, Worker, poll};
@@ -41,6 +42,10 @@ pub struct RunArgs {
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, String> {
     let config = Config::load(&args.connections.config)?;
     let (store, flows) = open_flows(cli, &args.connections, None)?;
+    let flows = flows
+        .into_iter()
+        .map(|flow| Ok((open_catalog(cli, &args.connections, &flow)?, flow)))
+        .collect::<Result<Vec<_>, String>>()?;
     let listen = args
         .listen
         .clone()
@@ -57,6 +62,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, String> {
 /// One connection's running parts.
 struct Connection {
     flow: Arc<OrderFlow>,
+    /// When the connection has a catalog plugin.
+    catalog: Option<Arc<CatalogFlow>>,
     config: ConnectionConfig,
     /// Wakes the worker when webhooks queued jobs.
     wake: Arc<Notify>,
@@ -67,12 +74,12 @@ struct Connection {
 async fn service(
     config: Config,
     store: Arc<dyn Store>,
-    flows: Vec<Arc<OrderFlow>>,
+    flows: Vec<(Option<Arc<CatalogFlow>>, Arc<OrderFlow>)>,
     listen: String,
 ) -> Result<(), String> {
     let mut connections = Vec::new();
     let mut hooks = BTreeMap::new();
-    for flow in flows {
+    for (catalog, flow) in flows {
         let name = flow.connection.clone();
         let connection = config.connections[&name].clone();
         metrics::global().watch_pacer(&name, flow.bigcommerce.pacer());
@@ -87,6 +94,7 @@ async fn service(
         }
         connections.push(Arc::new(Connection {
             flow,
+            catalog,
             config: connection,
             wake: Arc::new(Notify::new()),
             polling: Arc::new(Mutex::new(())),
@@ -135,6 +143,17 @@ async fn service(
             reconcile,
             stopped.clone(),
         ));
+        if let Some(catalog) = connection.catalog.clone() {
+            let poll = move || {
+                let catalog = catalog.clone();
+                async move { catalog_poll(&catalog).await }
+            };
+            tasks.spawn(periodic("catalog", &schedules.catalog)?.run_until(
+                store.clone(),
+                poll,
+                stopped.clone(),
+            ));
+        }
         if let Some(webhooks) = connection.config.webhooks.clone() {
             let check = {
                 let connection = connection.clone();
@@ -222,6 +241,7 @@ async fn work(connection: Arc<Connection>, mut stopped: watch::Receiver<bool>) {
     );
     // Small leases: a stop waits for at most a few jobs.
     worker.batch = 4;
+    worker.catalog = connection.catalog.clone();
     let store = connection.flow.store.clone();
     let mut stats = RunStats::default();
     loop {
@@ -271,6 +291,19 @@ async fn reconcile(connection: &Connection) -> Result<String, String> {
             )
             .map_err(|e| e.to_string())?;
     }
+    serde_json::to_string(&stats).map_err(|e| e.to_string())
+}
+
+/// The QAD item and price poll: changes go to the catalog, failures are parked.
+async fn catalog_poll(catalog: &CatalogFlow) -> Result<String, String> {
+    let stats = catalog.poll().await.map_err(|e| e.to_string())?;
+    let metrics = metrics::global();
+    metrics
+        .catalog_sent
+        .fetch_add(stats.sent, std::sync::atomic::Ordering::Relaxed);
+    metrics
+        .catalog_parked
+        .fetch_add(stats.parked, std::sync::atomic::Ordering::Relaxed);
     serde_json::to_string(&stats).map_err(|e| e.to_string())
 }
 

@@ -1,5 +1,6 @@
 //! `ml-connector sync`: for each configured connection, poll BigCommerce for orders and
-//! refunds changed since the last run, then post what the queue holds to QAD, once
+//! refunds changed since the last run, post what the queue holds to QAD, and (with a
+//! catalog plugin) send QAD's item and price changes to the catalog, once
 //! (`--once`) or every `--interval` seconds. Safe to stop at any moment: the next run
 //! picks up where the store says it was.
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, open_flows};
+use super::connections::{ConnectionArgs, open_catalog, open_flows};
 use crate::flows::worker::{Worker, poll};
 
 #[derive(Args)]
@@ -26,6 +27,10 @@ pub struct SyncArgs {
 
 pub fn run(cli: &Cli, args: &SyncArgs) -> Result<ExitCode, String> {
     let (_store, flows) = open_flows(cli, &args.connections, None)?;
+    let catalogs = flows
+        .iter()
+        .map(|flow| open_catalog(cli, &args.connections, flow))
+        .collect::<Result<Vec<_>, String>>()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -33,19 +38,36 @@ pub fn run(cli: &Cli, args: &SyncArgs) -> Result<ExitCode, String> {
     runtime.block_on(async {
         loop {
             let mut parked = 0;
-            for flow in &flows {
+            for (flow, catalog) in flows.iter().zip(&catalogs) {
                 let polled = poll(flow)
                     .await
                     .map_err(|e| format!("{}: {e}", flow.connection))?;
-                let worker = Worker::new(flow.clone(), &format!("sync-{}", std::process::id()));
+                let mut worker = Worker::new(flow.clone(), &format!("sync-{}", std::process::id()));
+                worker.catalog = catalog.clone();
                 let stats = worker
                     .drain(Duration::from_secs(120))
                     .await
                     .map_err(|e| e.to_string())?;
                 parked += stats.parked;
+                let catalog = match catalog {
+                    Some(catalog) => {
+                        let stats = catalog
+                            .poll()
+                            .await
+                            .map_err(|e| format!("{}: catalog: {e}", flow.connection))?;
+                        parked += stats.parked;
+                        Some(stats)
+                    }
+                    None => None,
+                };
                 println!(
                     "{}",
-                    serde_json::json!({"connection": flow.connection, "poll": polled, "run": stats})
+                    serde_json::json!({
+                        "connection": flow.connection,
+                        "poll": polled,
+                        "run": stats,
+                        "catalog": catalog,
+                    })
                 );
             }
             if args.once {

@@ -107,7 +107,9 @@ impl From<StoreError> for FlowError {
 pub enum Outcome {
     /// A revision was posted (or found already posted) under this voucher.
     Posted { reference: String, voucher: String },
-    /// The ledger already matched the document.
+    /// A catalog update went out to this product or variant (the catalog flow).
+    Sent { target: String },
+    /// The ledger already matched the document (or the catalog the item).
     Unchanged,
     /// The shopper's QAD customer (found or created).
     Customer { code: String },

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::catalog::CatalogFlow;
 use super::orders::{FlowError, OrderFlow, Outcome};
 use crate::bigcommerce::orders::Refund;
 use crate::bigcommerce::wire;
@@ -115,6 +116,8 @@ pub struct RunStats {
 /// Runs one connection's jobs.
 pub struct Worker {
     pub flow: Arc<OrderFlow>,
+    /// Runs `catalog` jobs (items parked by a catalog poll, replayed); `None` parks them.
+    pub catalog: Option<Arc<CatalogFlow>>,
     pub owner: String,
     pub lease_for: Duration,
     /// The first retry's delay; it doubles per attempt (with up to 20% jitter), capped at
@@ -129,6 +132,7 @@ impl Worker {
     pub fn new(flow: Arc<OrderFlow>, owner: &str) -> Worker {
         Worker {
             flow,
+            catalog: None,
             owner: owner.into(),
             lease_for: Duration::from_secs(300),
             backoff: Duration::from_secs(2),
@@ -169,6 +173,14 @@ impl Worker {
         // order queued before then are covered by what this one posts.
         let read_at = self.flow.read_since(now_millis());
         let (outcome, unwritten) = exchanges::capture(async {
+            if job.kind == super::catalog::JOB_KIND {
+                return match &self.catalog {
+                    Some(catalog) => catalog.run_job(job).await,
+                    None => Err(FlowError::Permanent(
+                        "this worker has no catalog flow for the connection".into(),
+                    )),
+                };
+            }
             match &input {
                 Err(error) => Err(FlowError::Permanent(format!(
                     "the job's input cannot be read: {error}"
@@ -207,7 +219,9 @@ impl Worker {
         match outcome {
             Ok(outcome) => {
                 let (count, counter) = match &outcome {
-                    Outcome::Posted { .. } => (&mut stats.posted, &metrics.jobs_posted),
+                    Outcome::Posted { .. } | Outcome::Sent { .. } => {
+                        (&mut stats.posted, &metrics.jobs_posted)
+                    }
                     Outcome::Unchanged => (&mut stats.unchanged, &metrics.jobs_unchanged),
                     Outcome::Customer { .. } => (&mut stats.customers, &metrics.customers_matched),
                 };

@@ -1,7 +1,7 @@
 //! What ml-connector does in QAD, over REST: find customers by email and create them
-//! (both steps, recoverable between them), read items and prices changed since a cursor,
-//! post a journal entry under an external reference and find it again, and read the
-//! chart of accounts and the periods. [`super::transport::Qad`] offers the same
+//! (both steps, recoverable between them), read items and prices changed since a cursor
+//! and one item with its prices by code, post a journal entry under an external reference
+//! and find it again, and read the chart of accounts and the periods. [`super::transport::Qad`] offers the same
 //! operations with writes over QXtend instead; a post over either is settled here.
 //!
 //! Writes first check the configured paths against the tenant's OpenAPI document
@@ -50,6 +50,7 @@ pub struct ItemChange {
     /// QAD's item code: the SKU ml-connector matches in BigCommerce.
     pub item_code: String,
     pub description: String,
+    pub description2: String,
     pub unit: String,
     pub list_price: Amount,
     pub status: String,
@@ -216,6 +217,31 @@ pub(super) fn decimal(amount: Amount) -> String {
     let text = money::format(amount);
     let text = text.trim_end_matches('0');
     text.strip_suffix('.').unwrap_or(text).to_string()
+}
+
+/// An item master browse row as an item.
+fn item_of(row: &Row) -> Result<ItemChange, String> {
+    Ok(ItemChange {
+        item_code: browse::text(row, "pt_mstr.pt_part"),
+        description: browse::text(row, "pt_mstr.pt_desc1"),
+        description2: browse::text(row, "pt_mstr.pt_desc2"),
+        unit: browse::text(row, "pt_mstr.pt_um"),
+        list_price: browse::amount(row, "pt_mstr.pt_price")?,
+        status: browse::text(row, "pt_mstr.pt_status"),
+        changed_on: browse::date(row, "pt_mstr.pt_mod_date")?,
+    })
+}
+
+/// A price list row's key: list, item, currency, unit and start date.
+fn price_key(row: &Row) -> [String; 5] {
+    [
+        "priceListCode",
+        "itemCode",
+        "currencyCode",
+        "unitOfMeasure",
+        "startDate",
+    ]
+    .map(|f| browse::text(row, &format!("priceListV2.{f}")))
 }
 
 fn digest(parts: &[&str]) -> String {
@@ -456,18 +482,43 @@ impl QadClient {
         let rows = self
             .browse(&self.config.paths.item_browse, &filters)
             .await?;
-        let decode = |row: &Row| -> Result<(String, ItemChange), String> {
-            let change = ItemChange {
-                item_code: browse::text(row, "pt_mstr.pt_part"),
-                description: browse::text(row, "pt_mstr.pt_desc1"),
-                unit: browse::text(row, "pt_mstr.pt_um"),
-                list_price: browse::amount(row, "pt_mstr.pt_price")?,
-                status: browse::text(row, "pt_mstr.pt_status"),
-                changed_on: browse::date(row, "pt_mstr.pt_mod_date")?,
-            };
-            Ok((change.item_code.clone(), change))
-        };
+        let decode = |row: &Row| item_of(row).map(|change| (change.item_code.clone(), change));
         self.changes(rows, cursor, decode, |c: &ItemChange| c.changed_on, "items")
+    }
+
+    /// One item master record by its code (exactly: codes are case-sensitive), as it
+    /// stands now.
+    pub async fn item(&self, item_code: &str) -> Result<Option<ItemChange>, QadError> {
+        let filters = [browse::filter("pt_mstr.pt_part", "eq", item_code)];
+        let rows = self
+            .browse(&self.config.paths.item_browse, &filters)
+            .await?;
+        let found = rows
+            .iter()
+            .map(item_of)
+            .find(|item| item.as_ref().map_or(true, |i| i.item_code == item_code));
+        found.transpose().map_err(|reason| QadError::Decode {
+            path: "items browse".into(),
+            reason,
+        })
+    }
+
+    /// Every price list row of an item, with its amount, as it stands now.
+    pub async fn prices_of_item(&self, item_code: &str) -> Result<Vec<PriceChange>, QadError> {
+        let filters = [browse::filter("priceListV2.itemCode", "eq", item_code)];
+        let rows = self
+            .browse(&self.config.paths.price_browse, &filters)
+            .await?;
+        let mut prices = Vec::new();
+        for row in rows {
+            if browse::text(&row, "priceListV2.itemCode") != item_code {
+                continue;
+            }
+            if let Some(price) = self.price_of_row(&row).await? {
+                prices.push(price);
+            }
+        }
+        Ok(prices)
     }
 
     /// Price list entries changed since the cursor (amounts read per entry: the browse
@@ -484,76 +535,72 @@ impl QadClient {
         let rows = self
             .browse(&self.config.paths.price_browse, &filters)
             .await?;
-        let key = |row: &Row| {
-            [
-                "priceListCode",
-                "itemCode",
-                "currencyCode",
-                "unitOfMeasure",
-                "startDate",
-            ]
-            .iter()
-            .map(|f| browse::text(row, &format!("priceListV2.{f}")))
-            .collect::<Vec<_>>()
-        };
         // Only the rows that changed need their amount.
         let (fresh, next) = self.fresh_rows(
             rows,
             cursor,
-            |row| key(row).join("|"),
+            |row| price_key(row).join("|"),
             |row| browse::date(row, "priceListV2.lastModifiedDate"),
         )?;
-        let entity = &self.config.paths.prices;
         let mut changes = Vec::new();
         for row in fresh {
-            let k = key(&row);
-            let query = [
-                ("domainCode", self.config.customers.domain.clone()),
-                ("priceListCode", k[0].clone()),
-                ("itemCode", k[1].clone()),
-                ("currencyCode", k[2].clone()),
-                ("unitOfMeasure", k[3].clone()),
-                ("startDate", k[4].clone()),
-                Self::view(entity),
-            ];
-            #[derive(Deserialize)]
-            struct Detail {
-                #[serde(
-                    rename = "listPrice",
-                    deserialize_with = "crate::bigcommerce::wire::amount"
-                )]
-                list_price: Amount,
+            if let Some(change) = self.price_of_row(&row).await? {
+                changes.push(change);
             }
-            let answer = self
-                .call::<Value>(Method::GET, &entity.path, &query, None)
-                .await?;
-            // Re-read the detail from its text so the price stays exact.
-            let details: Vec<Box<serde_json::value::RawValue>> = records(answer, entity)?;
-            let Some(detail) = details.first() else {
-                continue;
-            };
-            let detail: Detail =
-                serde_json::from_str(detail.get()).map_err(|e| QadError::Decode {
-                    path: entity.path.clone(),
-                    reason: e.to_string(),
-                })?;
-            changes.push(PriceChange {
-                price_list: k[0].clone(),
-                item_code: k[1].clone(),
-                currency: k[2].clone(),
-                unit: k[3].clone(),
-                start_date: k[4].clone(),
-                expire_date: browse::text(&row, "priceListV2.expireDate"),
-                list_price: detail.list_price,
-                changed_on: browse::date(&row, "priceListV2.lastModifiedDate").map_err(
-                    |reason| QadError::Decode {
-                        path: "price browse".into(),
-                        reason,
-                    },
-                )?,
-            });
         }
         Ok((changes, next))
+    }
+
+    /// The price list row of a browse row, with its amount read from the row's detail
+    /// (browse rows do not carry it); `None` when the row is gone.
+    async fn price_of_row(&self, row: &Row) -> Result<Option<PriceChange>, QadError> {
+        let k = price_key(row);
+        let entity = &self.config.paths.prices;
+        let query = [
+            ("domainCode", self.config.customers.domain.clone()),
+            ("priceListCode", k[0].clone()),
+            ("itemCode", k[1].clone()),
+            ("currencyCode", k[2].clone()),
+            ("unitOfMeasure", k[3].clone()),
+            ("startDate", k[4].clone()),
+            Self::view(entity),
+        ];
+        #[derive(Deserialize)]
+        struct Detail {
+            #[serde(
+                rename = "listPrice",
+                deserialize_with = "crate::bigcommerce::wire::amount"
+            )]
+            list_price: Amount,
+        }
+        let answer = self
+            .call::<Value>(Method::GET, &entity.path, &query, None)
+            .await?;
+        // Re-read the detail from its text so the price stays exact.
+        let details: Vec<Box<serde_json::value::RawValue>> = records(answer, entity)?;
+        let Some(detail) = details.first() else {
+            return Ok(None);
+        };
+        let detail: Detail = serde_json::from_str(detail.get()).map_err(|e| QadError::Decode {
+            path: entity.path.clone(),
+            reason: e.to_string(),
+        })?;
+        let [price_list, item_code, currency, unit, start_date] = k;
+        Ok(Some(PriceChange {
+            price_list,
+            item_code,
+            currency,
+            unit,
+            start_date,
+            expire_date: browse::text(row, "priceListV2.expireDate"),
+            list_price: detail.list_price,
+            changed_on: browse::date(row, "priceListV2.lastModifiedDate").map_err(|reason| {
+                QadError::Decode {
+                    path: "price browse".into(),
+                    reason,
+                }
+            })?,
+        }))
     }
 
     /// Decodes browse rows into changes, dropping those already seen on the cursor's day.

@@ -104,6 +104,16 @@ impl Qad {
         self.reads().prices_changed_since(cursor).await
     }
 
+    /// One item master record by code, as it stands now.
+    pub async fn item(&self, item_code: &str) -> Result<Option<ItemChange>, QadError> {
+        self.reads().item(item_code).await
+    }
+
+    /// Every price list row of an item, with its amount.
+    pub async fn prices_of_item(&self, item_code: &str) -> Result<Vec<PriceChange>, QadError> {
+        self.reads().prices_of_item(item_code).await
+    }
+
     /// Posts a journal entry once, under its external reference (see
     /// [`QadClient::post_journal`]); over QXtend the attempt is settled by the same REST
     /// lookup.

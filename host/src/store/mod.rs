@@ -190,6 +190,11 @@ pub trait Store: Send + Sync {
     /// Adds a job unless one with the same connection, kind and key exists.
     fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError>;
 
+    /// Adds a job already parked with `reason`, unless one with the same connection, kind
+    /// and key exists: a failure found outside a job (by a poll that handles many
+    /// records at once), so that it waits for an operator like any parked job.
+    fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError>;
+
     /// Writes verified webhooks and their jobs in one transaction (durable before any
     /// is answered), each deduplicated by id and by body, each audited.
     fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError>;

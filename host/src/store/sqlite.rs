@@ -172,8 +172,15 @@ impl SqliteStore {
     }
 }
 
-/// Adds a job unless one with its connection, kind and key exists.
-fn insert_job(tx: &Transaction<'_>, job: &NewJob, now: Millis) -> Result<Enqueued, StoreError> {
+/// Adds a job in `state` (ready, or parked with `error`) unless one with its connection,
+/// kind and key exists.
+fn insert_job(
+    tx: &Transaction<'_>,
+    job: &NewJob,
+    state: JobState,
+    error: Option<&str>,
+    now: Millis,
+) -> Result<Enqueued, StoreError> {
     let existing: Option<i64> = tx
         .prepare_cached("SELECT id FROM jobs WHERE connection = ?1 AND kind = ?2 AND key = ?3")
         .map_err(db)?
@@ -185,8 +192,8 @@ fn insert_job(tx: &Transaction<'_>, job: &NewJob, now: Millis) -> Result<Enqueue
     }
     tx.prepare_cached(
         "INSERT INTO jobs (connection, kind, key, document, payload, state, attempts,
-             next_attempt_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'ready', 0, ?6, ?7, ?7)",
+             next_attempt_at, last_error, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?9)",
     )
     .map_err(db)?
     .execute(params![
@@ -195,7 +202,9 @@ fn insert_job(tx: &Transaction<'_>, job: &NewJob, now: Millis) -> Result<Enqueue
         job.key,
         job.document,
         job.payload,
+        state.as_str(),
         job.not_before.unwrap_or(now),
+        error,
         now
     ])
     .map_err(db)?;
@@ -314,7 +323,12 @@ fn audit_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
 impl Store for SqliteStore {
     fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
         let now = self.now();
-        self.write(|tx| insert_job(tx, job, now))
+        self.write(|tx| insert_job(tx, job, JobState::Ready, None, now))
+    }
+
+    fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError> {
+        let now = self.now();
+        self.write(|tx| insert_job(tx, job, JobState::Parked, Some(reason), now))
     }
 
     fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError> {
@@ -342,7 +356,7 @@ impl Store for SqliteStore {
                 }
                 let mut jobs = Vec::with_capacity(event.jobs.len());
                 for job in &event.jobs {
-                    jobs.push(match insert_job(tx, job, now)? {
+                    jobs.push(match insert_job(tx, job, JobState::Ready, None, now)? {
                         Enqueued::New(id) | Enqueued::Duplicate(id) => id,
                     });
                 }
@@ -944,6 +958,36 @@ mod tests {
         );
         f.store.requeue(a1).unwrap();
         assert_eq!(f.store.lease("w", 10, 60_000).unwrap()[0].id, a1);
+    }
+
+    #[test]
+    fn a_failure_found_outside_a_job_is_parked_once_and_can_be_requeued() {
+        let f = store();
+        let failing = NewJob {
+            kind: "catalog".into(),
+            ..job("item:A:1", "item:A")
+        };
+        let parked = f
+            .store
+            .enqueue_parked(&failing, "SKU A is not in the store")
+            .unwrap();
+        assert!(matches!(parked, Enqueued::New(_)));
+        assert_eq!(
+            f.store.enqueue_parked(&failing, "again").unwrap(),
+            Enqueued::Duplicate(parked.id())
+        );
+        let stored = f.store.job(parked.id()).unwrap().unwrap();
+        assert_eq!(stored.state, JobState::Parked);
+        assert_eq!(stored.attempts, 0);
+        assert_eq!(
+            stored.last_error.as_deref(),
+            Some("SKU A is not in the store")
+        );
+        assert!(f.store.lease("w", 10, 1_000).unwrap().is_empty());
+        f.store.requeue(parked.id()).unwrap();
+        let leased = f.store.lease("w", 10, 1_000).unwrap();
+        assert_eq!(leased.len(), 1);
+        assert_eq!(leased[0].kind, "catalog");
     }
 
     #[test]

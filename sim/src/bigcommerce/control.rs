@@ -1,5 +1,6 @@
 //! The simulator's control side, for tests, the demo and operators trying things out:
-//! seed orders and customers, change an order's status, edit or refund it, inject faults,
+//! seed orders and customers, change an order's status, edit or refund it, add and remove
+//! products, refuse catalog updates of chosen products or variants, inject faults,
 //! advance the clock, and inspect hooks and webhook deliveries. Each operation is a method
 //! on [`BigCommerceSim`] and the same operation over HTTP under `/_sim/` (no token), so
 //! the standalone binary can be driven with curl.
@@ -118,6 +119,16 @@ impl Shared {
         self.stores
             .get_mut(hash)
             .ok_or_else(|| ControlError::NoStore(hash.to_string()))
+    }
+
+    fn remove_product(&mut self, hash: &str, id: u64) -> Result<(), ControlError> {
+        let products = &mut self.store(hash)?.data().products;
+        let before = products.len();
+        products.retain(|p| p.id != id);
+        if products.len() == before {
+            return Err(ControlError::Invalid(format!("no product {id}")));
+        }
+        Ok(())
     }
 
     fn place_orders(&mut self, hash: &str, count: u32) -> Result<Vec<u64>, ControlError> {
@@ -367,6 +378,45 @@ impl BigCommerceSim {
         lock(&self.shared).add_customer(hash, email, first, last)
     }
 
+    /// Adds a product (and a variant per entry of `variant_skus`) to the catalog; returns
+    /// the product's id.
+    pub fn add_product(
+        &self,
+        hash: &str,
+        sku: &str,
+        name: &str,
+        price: i64,
+        variant_skus: &[&str],
+    ) -> Result<u64, ControlError> {
+        let mut shared = lock(&self.shared);
+        let now = shared.clock.now();
+        shared
+            .store(hash)?
+            .data()
+            .add_product(sku, name, price, variant_skus, now)
+            .map_err(ControlError::Invalid)
+    }
+
+    /// Deletes a product with its variants (as a merchant does in the control panel).
+    pub fn remove_product(&self, hash: &str, id: u64) -> Result<(), ControlError> {
+        lock(&self.shared).remove_product(hash, id)
+    }
+
+    /// Until changed, batch updates of these product or variant ids fail item by item
+    /// with `reason` (products in a 207, variants in a 422 naming each); an empty `ids`
+    /// accepts every update again.
+    pub fn refuse_updates(
+        &self,
+        hash: &str,
+        ids: &[u64],
+        reason: &str,
+    ) -> Result<(), ControlError> {
+        let mut shared = lock(&self.shared);
+        let store = shared.store(hash)?;
+        store.refused_updates = ids.iter().map(|id| (*id, reason.to_string())).collect();
+        Ok(())
+    }
+
     /// Injects a fault for the store's next matching requests.
     pub fn inject(&self, hash: &str, fault: Fault) -> Result<(), ControlError> {
         lock(&self.shared).store(hash)?.faults.push_back(fault);
@@ -426,6 +476,12 @@ pub(crate) fn router() -> Router<SharedState> {
         .route("/_sim/stores/{hash}/orders/{id}/edit", post(edit_order))
         .route("/_sim/stores/{hash}/orders/{id}/refund", post(refund_order))
         .route("/_sim/stores/{hash}/customers", post(add_customer))
+        .route("/_sim/stores/{hash}/products", post(add_product))
+        .route(
+            "/_sim/stores/{hash}/products/{id}",
+            axum::routing::delete(remove_product),
+        )
+        .route("/_sim/stores/{hash}/refused-updates", post(refuse_updates))
         .route("/_sim/stores/{hash}/faults", post(inject))
         .route("/_sim/stores/{hash}/deliveries", get(deliveries))
 }
@@ -561,6 +617,67 @@ async fn add_customer(
             .add_customer(&hash, &body.email, &body.first_name, &body.last_name)
             .map(|id| json!({ "id": id })),
     )
+}
+
+#[derive(Deserialize)]
+struct NewProduct {
+    sku: String,
+    name: String,
+    /// A JSON number or decimal string.
+    price: Box<serde_json::value::RawValue>,
+    #[serde(default)]
+    variant_skus: Vec<String>,
+}
+
+async fn add_product(
+    State(shared): State<SharedState>,
+    Path(hash): Path<String>,
+    axum::Json(body): axum::Json<NewProduct>,
+) -> Response {
+    let Some(price) = crate::wire::money_of(&body.price) else {
+        return answer::<()>(Err(ControlError::Invalid(
+            "price must be a decimal amount".into(),
+        )));
+    };
+    let variants: Vec<&str> = body.variant_skus.iter().map(String::as_str).collect();
+    let mut guard = lock(&shared);
+    let now = guard.clock.now();
+    answer(guard.store(&hash).and_then(|store| {
+        store
+            .data()
+            .add_product(&body.sku, &body.name, price, &variants, now)
+            .map(|id| json!({ "id": id }))
+            .map_err(ControlError::Invalid)
+    }))
+}
+
+async fn remove_product(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+) -> Response {
+    answer(lock(&shared).remove_product(&hash, id).map(|()| json!({})))
+}
+
+#[derive(Deserialize)]
+struct Refusal {
+    ids: Vec<u64>,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn refuse_updates(
+    State(shared): State<SharedState>,
+    Path(hash): Path<String>,
+    axum::Json(body): axum::Json<Refusal>,
+) -> Response {
+    answer(lock(&shared).store(&hash).map(|store| {
+        store.refused_updates = body
+            .ids
+            .iter()
+            .map(|id| (*id, body.reason.clone()))
+            .collect();
+        json!({})
+    }))
 }
 
 async fn inject(

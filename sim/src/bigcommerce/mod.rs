@@ -165,6 +165,8 @@ pub(crate) struct StoreState {
     pub(crate) hooks: Vec<Hook>,
     pub(crate) deliveries: Vec<hooks::Delivery>,
     pub(crate) refunds_in_progress: HashSet<u64>,
+    /// Product and variant ids whose catalog updates are refused, with the reason given.
+    pub(crate) refused_updates: HashMap<u64, String>,
 }
 
 impl StoreState {
@@ -234,6 +236,7 @@ impl BigCommerceSim {
                             hooks: Vec::new(),
                             deliveries: Vec::new(),
                             refunds_in_progress: HashSet::new(),
+                            refused_updates: HashMap::new(),
                         },
                     )
                 })

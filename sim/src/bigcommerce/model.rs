@@ -76,6 +76,10 @@ pub struct Variant {
     /// `None` inherits the product's price.
     pub price: Option<Money>,
     pub sale_price: Option<Money>,
+    /// `None` inherits the product's cost price.
+    pub cost_price: Option<Money>,
+    /// A variant cannot be hidden on its own; it can be made unpurchasable.
+    pub purchasing_disabled: bool,
     pub inventory_level: i64,
 }
 
@@ -89,6 +93,7 @@ pub struct Product {
     pub cost_price: Money,
     pub retail_price: Money,
     pub inventory_level: i64,
+    pub is_visible: bool,
     pub modified: OffsetDateTime,
     pub variants: Vec<Variant>,
 }
@@ -790,7 +795,9 @@ pub struct VariantWire<'a> {
     pub sku: &'a str,
     pub price: Option<Number>,
     pub sale_price: Option<Number>,
+    pub cost_price: Option<Number>,
     pub calculated_price: Number,
+    pub purchasing_disabled: bool,
     pub inventory_level: i64,
     pub option_values: Vec<Value>,
 }
@@ -818,7 +825,7 @@ impl Product {
             } else {
                 "variant"
             },
-            is_visible: true,
+            is_visible: self.is_visible,
             date_modified: rfc3339(self.modified),
             // Every product has a base variant; with options, the first one.
             base_variant_id: self.variants.first().map_or(self.id * 10 + 9, |v| v.id),
@@ -834,7 +841,9 @@ impl Variant {
             sku: &self.sku,
             price: self.price.map(Number),
             sale_price: self.sale_price.map(Number),
+            cost_price: self.cost_price.map(Number),
             calculated_price: Number(self.price.unwrap_or(product.price)),
+            purchasing_disabled: self.purchasing_disabled,
             inventory_level: self.inventory_level,
             option_values: vec![json!({
                 "id": self.id,
@@ -902,6 +911,8 @@ impl StoreData {
                         label: colour.to_string(),
                         price: (i > 0).then_some(price + i as Money * UNIT),
                         sale_price: None,
+                        cost_price: None,
+                        purchasing_disabled: false,
                         inventory_level: 50,
                     })
                     .collect()
@@ -917,6 +928,7 @@ impl StoreData {
                 cost_price: price / 2 / 100 * 100,
                 retail_price: price + 5 * UNIT,
                 inventory_level: 100,
+                is_visible: true,
                 modified: seed.start,
                 variants,
             });
@@ -946,6 +958,57 @@ impl StoreData {
     pub fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// Adds a visible product with `sku`, `name` and `price`, and one variant per entry of
+    /// `variant_skus` (inheriting the price); returns the product's id. A SKU already in
+    /// the catalog (as a product or a variant) is refused, as BigCommerce refuses it.
+    pub fn add_product(
+        &mut self,
+        sku: &str,
+        name: &str,
+        price: Money,
+        variant_skus: &[&str],
+        now: OffsetDateTime,
+    ) -> Result<u64, String> {
+        for wanted in std::iter::once(sku).chain(variant_skus.iter().copied()) {
+            let taken = self
+                .products
+                .iter()
+                .any(|p| p.sku == wanted || p.variants.iter().any(|v| v.sku == wanted));
+            if taken || wanted.trim().is_empty() {
+                return Err(format!("SKU `{wanted}` is empty or already in the catalog"));
+            }
+        }
+        let id = self.next_id();
+        let variants = variant_skus
+            .iter()
+            .map(|variant_sku| Variant {
+                id: self.next_id(),
+                product_id: id,
+                sku: variant_sku.to_string(),
+                label: variant_sku.to_string(),
+                price: None,
+                sale_price: None,
+                cost_price: None,
+                purchasing_disabled: false,
+                inventory_level: 10,
+            })
+            .collect();
+        self.products.push(Product {
+            id,
+            sku: sku.into(),
+            name: name.into(),
+            price,
+            sale_price: 0,
+            cost_price: 0,
+            retail_price: 0,
+            inventory_level: 10,
+            is_visible: true,
+            modified: now,
+            variants,
+        });
+        Ok(id)
     }
 
     fn generate_order(&mut self, rng: &mut Rng, id: u64, created: OffsetDateTime) -> Order {

@@ -999,10 +999,35 @@ fn check_update(item: &Item, nullable_prices: bool) -> Result<u64, serde_json::M
             }
         }
     }
+    if let Some(raw) = item.get("name") {
+        let name: Option<String> = serde_json::from_str(raw.get()).ok();
+        let length = name.as_ref().map(|n| n.chars().count());
+        if !length.is_some_and(|l| (1..=250).contains(&l)) {
+            errors.insert(
+                "name".into(),
+                json!("name must be a string of 1 to 250 characters."),
+            );
+        }
+    }
+    for field in BOOLEAN_FIELDS {
+        if let Some(raw) = item.get(field)
+            && !matches!(raw.get().trim(), "true" | "false")
+        {
+            errors.insert(field.into(), json!(format!("{field} must be a boolean.")));
+        }
+    }
     match (id, errors.is_empty()) {
         (Some(id), true) => Ok(id),
         _ => Err(errors),
     }
+}
+
+/// The yes/no fields a catalog update may carry.
+const BOOLEAN_FIELDS: [&str; 2] = ["is_visible", "purchasing_disabled"];
+
+fn flag(item: &Item, field: &str) -> Option<bool> {
+    item.get(field)
+        .and_then(|raw| raw.get().trim().parse().ok())
 }
 
 fn apply_price(target: &mut Money, item: &Item, field: &str) {
@@ -1050,6 +1075,10 @@ async fn update_products(
     with_store(&shared, &hash, |store, now| {
         let (mut updated, mut failed) = (Vec::new(), serde_json::Map::new());
         for (id, item) in checked {
+            if let Some(reason) = store.refused_updates.get(&id) {
+                failed.insert(id.to_string(), json!(reason));
+                continue;
+            }
             let Some(product) = store.account.data.products.iter_mut().find(|p| p.id == id) else {
                 failed.insert(
                     id.to_string(),
@@ -1057,6 +1086,15 @@ async fn update_products(
                 );
                 continue;
             };
+            if let Some(name) = item
+                .get("name")
+                .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+            {
+                product.name = name;
+            }
+            if let Some(visible) = flag(item, "is_visible") {
+                product.is_visible = visible;
+            }
             apply_price(&mut product.price, item, "price");
             apply_price(&mut product.sale_price, item, "sale_price");
             apply_price(&mut product.retail_price, item, "retail_price");
@@ -1169,6 +1207,9 @@ async fn update_variants(
         for (i, item) in items.iter().enumerate() {
             let problem = match check_update(item, true) {
                 Err(fields) => Some(Value::Object(fields)),
+                Ok(id) if store.refused_updates.contains_key(&id) => {
+                    Some(json!({ "id": store.refused_updates[&id] }))
+                }
                 Ok(id)
                     if !store
                         .account
@@ -1215,10 +1256,14 @@ async fn update_variants(
             for (field, target) in [
                 ("price", &mut variant.price),
                 ("sale_price", &mut variant.sale_price),
+                ("cost_price", &mut variant.cost_price),
             ] {
                 if let Some(raw) = item.get(field) {
                     *target = money_of(raw);
                 }
+            }
+            if let Some(disabled) = flag(item, "purchasing_disabled") {
+                variant.purchasing_disabled = disabled;
             }
             if let Some(level) = item
                 .get("inventory_level")

@@ -1,6 +1,7 @@
 //! The QAD simulator's control side, for tests, the demo and operators trying things out:
 //! read a tenant's ledger, customers and items, open or close GL periods, change an item
-//! in QAD, pick the journal duplicate guard, inject faults and move the clock. Each
+//! in QAD (add one, rename it, change its list price or a price list row), pick the
+//! journal duplicate guard, inject faults and move the clock. Each
 //! operation is a method on [`QadSim`] and the same operation over HTTP under `/_sim/qad/`
 //! (no credentials), so the standalone binary can be driven with curl:
 //!
@@ -11,7 +12,10 @@
 //! GET  /_sim/qad/{tenant}/customers            with their domain records
 //! GET  /_sim/qad/{tenant}/items
 //! POST /_sim/qad/{tenant}/periods              {"entity", "year", "period", "status"}
-//! POST /_sim/qad/{tenant}/items/{code}/touch   {"list_price": 12.34}
+//! POST /_sim/qad/{tenant}/items               {"code", "description", "list_price": 12.34}
+//! POST /_sim/qad/{tenant}/items/{code}/touch   {"list_price": 12.34, "description": ".."}
+//! POST /_sim/qad/{tenant}/prices               {"price_list", "item", "currency",
+//!                                               "start": "2026-01-01", "list_price": 9.5}
 //! POST /_sim/qad/{tenant}/duplicate-guard      {"mode": "reject"|"return-existing"|"off"}
 //! POST /_sim/qad/{tenant}/faults               {"action": "drop_after_commit", "count": 1,
 //!                                               "path_contains": "journalEntries",
@@ -35,7 +39,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::model::{
-    PeriodStatus, PostedJournal, SimCustomer, SimItem, Stamp, TenantData, timestamp,
+    PeriodStatus, PostedJournal, SimCustomer, SimItem, SimPrice, Stamp, TenantData, timestamp,
 };
 use super::{DuplicateGuard, QadSim, Shared, SharedState, TenantState, json_response, lock};
 use crate::wire::{Object, RawObject, money_of};
@@ -195,15 +199,22 @@ impl Shared {
         Ok(())
     }
 
-    /// A change made in QAD: the item's list price, and its change stamp to now.
+    /// A stamp for a change made now.
+    fn stamp_now(&mut self) -> Stamp {
+        let now = self.clock.now();
+        Stamp::new(&mut self.rng, now, "mfg@qad.com")
+    }
+
+    /// A change made in QAD: the item's list price and/or description, and its change
+    /// stamp to now.
     fn touch_item(
         &mut self,
         tenant: &str,
         item_code: &str,
-        list_price: i64,
+        list_price: Option<i64>,
+        description: Option<&str>,
     ) -> Result<(), ControlError> {
-        let now = self.clock.now();
-        let hash = format!("{:016x}", self.rng.next_u64());
+        let stamp = self.stamp_now();
         let item = self
             .tenant(tenant)?
             .data()
@@ -211,12 +222,85 @@ impl Shared {
             .iter_mut()
             .find(|i| i.code == item_code)
             .ok_or_else(|| ControlError::NoItem(item_code.to_string()))?;
-        item.list_price = list_price;
-        item.stamp = Stamp {
-            hash,
-            modified: now,
-            user: "mfg@qad.com".into(),
+        if let Some(price) = list_price {
+            item.list_price = price;
+        }
+        if let Some(description) = description {
+            item.description = description.to_string();
+        }
+        item.stamp = stamp;
+        Ok(())
+    }
+
+    /// A new ACTIVE item (unit EA) in the domain of the tenant's first item, stamped now.
+    fn add_item(
+        &mut self,
+        tenant: &str,
+        item_code: &str,
+        description: &str,
+        list_price: i64,
+    ) -> Result<(), ControlError> {
+        let stamp = self.stamp_now();
+        let items = &mut self.tenant(tenant)?.data().items;
+        if items.iter().any(|i| i.code == item_code) {
+            return Err(ControlError::Invalid(format!(
+                "item {item_code} already exists"
+            )));
+        }
+        let domain = items.first().map_or("10USA", |i| i.domain.as_str());
+        items.push(SimItem {
+            domain: domain.to_string(),
+            code: item_code.to_string(),
+            description: description.to_string(),
+            description2: String::new(),
+            unit_of_measure: "EA".into(),
+            product_line: "10".into(),
+            site_code: "10-100".into(),
+            status: "ACTIVE".into(),
+            list_price,
+            stamp,
+        });
+        items.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(())
+    }
+
+    /// Sets the amount of a price list row (unit EA, no expiry), adding the row when the
+    /// list has none for the item, currency and start date; stamped now.
+    fn set_price(&mut self, tenant: &str, row: &PriceRow) -> Result<(), ControlError> {
+        let stamp = self.stamp_now();
+        let data = self.tenant(tenant)?.data();
+        let Some(domain) = data
+            .items
+            .iter()
+            .find(|i| i.code == row.item)
+            .map(|i| i.domain.clone())
+        else {
+            return Err(ControlError::NoItem(row.item.clone()));
         };
+        let same = |p: &&mut SimPrice| {
+            p.price_list == row.price_list
+                && p.item == row.item
+                && p.currency == row.currency
+                && p.unit_of_measure == "EA"
+                && p.start == row.start
+        };
+        match data.prices.iter_mut().find(same) {
+            Some(price) => {
+                price.list_price = row.list_price;
+                price.stamp = stamp;
+            }
+            None => data.prices.push(SimPrice {
+                domain,
+                price_list: row.price_list.clone(),
+                item: row.item.clone(),
+                currency: row.currency.clone(),
+                unit_of_measure: "EA".into(),
+                start: row.start,
+                expire: None,
+                list_price: row.list_price,
+                stamp,
+            }),
+        }
         Ok(())
     }
 
@@ -282,7 +366,22 @@ impl QadSim {
     /// Changes an item in QAD: its list price (ten-thousandths) and its change stamp, to
     /// now.
     pub fn touch_item(&self, tenant: &str, item_code: &str, list_price: i64) {
-        self.control(|s| s.touch_item(tenant, item_code, list_price));
+        self.control(|s| s.touch_item(tenant, item_code, Some(list_price), None));
+    }
+
+    /// Renames an item in QAD (its description), stamped now.
+    pub fn rename_item(&self, tenant: &str, item_code: &str, description: &str) {
+        self.control(|s| s.touch_item(tenant, item_code, None, Some(description)));
+    }
+
+    /// Adds an ACTIVE item with this description and list price (ten-thousandths).
+    pub fn add_item(&self, tenant: &str, item_code: &str, description: &str, list_price: i64) {
+        self.control(|s| s.add_item(tenant, item_code, description, list_price));
+    }
+
+    /// Sets (or adds) a price list row's amount, stamped now.
+    pub fn set_price(&self, tenant: &str, row: &PriceRow) {
+        self.control(|s| s.set_price(tenant, row));
     }
 
     pub fn set_duplicate_guard(&self, tenant: &str, mode: DuplicateGuard) {
@@ -318,9 +417,10 @@ pub(crate) fn router() -> Router<SharedState> {
         .route("/_sim/qad/{tenant}", get(summary))
         .route("/_sim/qad/{tenant}/ledger", get(ledger))
         .route("/_sim/qad/{tenant}/customers", get(customers))
-        .route("/_sim/qad/{tenant}/items", get(items))
         .route("/_sim/qad/{tenant}/periods", post(set_period))
+        .route("/_sim/qad/{tenant}/items", get(items).post(add_item))
         .route("/_sim/qad/{tenant}/items/{code}/touch", post(touch_item))
+        .route("/_sim/qad/{tenant}/prices", post(set_price))
         .route("/_sim/qad/{tenant}/duplicate-guard", post(duplicate_guard))
         .route("/_sim/qad/{tenant}/faults", post(inject))
 }
@@ -427,19 +527,96 @@ async fn touch_item(
     Path((tenant, code)): Path<(String, String)>,
     bytes: Bytes,
 ) -> Response {
-    let price = RawObject::parse(&bytes)
+    let change = RawObject::parse(&bytes)
         .map_err(ControlError::Invalid)
         .and_then(|object| {
-            object
-                .raw("list_price")
-                .and_then(money_of)
-                .ok_or_else(|| ControlError::Invalid("list_price must be a decimal amount".into()))
+            let price = match object.raw("list_price") {
+                None => None,
+                Some(raw) => Some(money_of(raw).ok_or_else(|| {
+                    ControlError::Invalid("list_price must be a decimal amount".into())
+                })?),
+            };
+            let description = object.text("description").map_err(ControlError::Invalid)?;
+            if price.is_none() && description.is_none() {
+                return Err(ControlError::Invalid(
+                    "give list_price, description or both".into(),
+                ));
+            }
+            Ok((price, description))
         });
     answer(
-        price
-            .and_then(|price| lock(&shared).touch_item(&tenant, &code, price))
+        change
+            .and_then(|(price, description)| {
+                lock(&shared).touch_item(&tenant, &code, price, description.as_deref())
+            })
             .map(|()| json!({})),
     )
+}
+
+/// Reads the decimal amount `field` of a control body.
+fn amount_field(object: &RawObject, field: &str) -> Result<i64, ControlError> {
+    object
+        .raw(field)
+        .and_then(money_of)
+        .ok_or_else(|| ControlError::Invalid(format!("{field} must be a decimal amount")))
+}
+
+/// Reads the text `field` of a control body, which must be there.
+fn text_field(object: &RawObject, field: &str) -> Result<String, ControlError> {
+    object
+        .text(field)
+        .map_err(ControlError::Invalid)?
+        .ok_or_else(|| ControlError::Invalid(format!("{field} is required")))
+}
+
+async fn add_item(
+    State(shared): State<SharedState>,
+    Path(tenant): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let result = RawObject::parse(&bytes)
+        .map_err(ControlError::Invalid)
+        .and_then(|object| {
+            let code = text_field(&object, "code")?;
+            let description = text_field(&object, "description")?;
+            let price = amount_field(&object, "list_price")?;
+            lock(&shared).add_item(&tenant, &code, &description, price)
+        });
+    answer(result.map(|()| json!({})))
+}
+
+/// A price list row to set: list, item, currency, start date and amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceRow {
+    pub price_list: String,
+    pub item: String,
+    pub currency: String,
+    pub start: time::Date,
+    /// Ten-thousandths.
+    pub list_price: i64,
+}
+
+async fn set_price(
+    State(shared): State<SharedState>,
+    Path(tenant): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let result = RawObject::parse(&bytes)
+        .map_err(ControlError::Invalid)
+        .and_then(|object| {
+            let start = text_field(&object, "start")?;
+            let row = PriceRow {
+                price_list: text_field(&object, "price_list")?,
+                item: text_field(&object, "item")?,
+                currency: text_field(&object, "currency")?,
+                start: super::model::parse_day(&start).ok_or_else(|| {
+                    ControlError::Invalid(format!("start `{start}` is not a yyyy-mm-dd date"))
+                })?,
+                list_price: amount_field(&object, "list_price")?,
+            };
+            lock(&shared).set_price(&tenant, &row)
+        });
+    answer(result.map(|()| json!({})))
 }
 
 #[derive(Deserialize)]

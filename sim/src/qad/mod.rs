@@ -50,7 +50,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-pub use control::{ControlError, QadFault, QadFaultAction};
+pub use control::{ControlError, PriceRow, QadFault, QadFaultAction};
 pub use model::{
     Currency, DEMO_START, Daybook, ExchangeRate, GlAccount, GlPeriod, Money, PeriodStatus,
     PostedJournal, PostedLine, Rate, SimCustomer, SimItem, SimMfgCustomer, SimPrice, Site, Stamp,

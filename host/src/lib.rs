@@ -9,6 +9,7 @@ pub mod flows;
 pub mod money;
 pub mod plugins;
 pub mod qad;
+pub mod secrets;
 pub mod store;
 
 /// Every binary built on this crate (the CLI, tests, benchmarks) allocates with

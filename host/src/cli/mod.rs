@@ -5,6 +5,7 @@ mod connections;
 mod demo;
 mod plugins;
 mod replay;
+mod secrets;
 mod sync;
 
 use std::collections::BTreeMap;
@@ -92,6 +93,9 @@ enum Command {
     /// Read the audit log: one record's history, or a check of the whole chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Keep credentials encrypted for `connector.toml` (`secret:NAME`).
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -103,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Audit(command) => audit::run(&cli, command),
         Command::Sync(args) => sync::run(&cli, args),
         Command::Replay(args) => replay::run(&cli, args),
+        Command::Secrets(command) => secrets::run(&cli, command),
     };
     match result {
         Ok(code) => code,

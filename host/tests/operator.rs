@@ -302,3 +302,108 @@ async fn secrets_refuse_a_loose_key_file_and_rm_forgets_the_name() {
     .await;
     assert_eq!(text(&listed.stdout).trim(), "[]");
 }
+
+/// `check`'s lines by check name: (passed, the line).
+fn check_lines(output: &Output) -> Vec<(bool, String)> {
+    text(&output.stdout)
+        .lines()
+        .map(|line| (line.starts_with("PASS"), line.to_string()))
+        .collect()
+}
+
+fn failing(output: &Output) -> Vec<String> {
+    check_lines(output)
+        .into_iter()
+        .filter(|(passed, _)| !passed)
+        .map(|(_, line)| line)
+        .collect()
+}
+
+/// Closes (or opens) the GL period of today in the simulated tenant.
+fn set_todays_period(qad: &QadSim, tenant: &str, status: PeriodStatus) {
+    let today = time::OffsetDateTime::now_utc().date();
+    qad.set_period_status(
+        tenant,
+        "10USACO",
+        today.year(),
+        u32::from(u8::from(today.month())),
+        status,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_passes_with_good_settings_and_names_each_failure() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &systems, "env", None);
+    let good = run(command(dir.path(), &config, &systems, &["check"])).await;
+    let lines = check_lines(&good);
+    assert_eq!(lines.len(), 10, "{lines:?}");
+    assert!(lines.iter().all(|(passed, _)| *passed), "{lines:?}");
+    assert_eq!(good.status.code(), Some(0));
+    assert!(
+        !dir.path().join("store.db").exists(),
+        "check opens no store"
+    );
+
+    // A wrong BigCommerce token.
+    let mut wrong = command(dir.path(), &config, &systems, &["check"]);
+    wrong.env("TEST_BC_TOKEN", "not-the-token");
+    let out = run(wrong).await;
+    assert_eq!(out.status.code(), Some(1));
+    let failed = failing(&out);
+    assert!(
+        failed[0].starts_with("FAIL  main  bigcommerce store")
+            && failed[0].contains("the token was refused (401)"),
+        "{failed:?}"
+    );
+    assert!(!text(&out.stdout).contains("not-the-token"));
+    assert!(
+        failed.iter().all(|line| line.contains("bigcommerce")),
+        "QAD and the plugin still pass: {failed:?}"
+    );
+
+    // An account the map names that the chart does not have.
+    let unknown = write_config(
+        dir.path(),
+        &systems,
+        "env",
+        Some(("account.revenue", "4999")),
+    );
+    let out = run(command(dir.path(), &unknown, &systems, &["check"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    let failed = failing(&out);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].contains("qad accounts"), "{failed:?}");
+    assert!(
+        failed[0].contains("account.revenue = 4999 is not in the chart"),
+        "{failed:?}"
+    );
+
+    // Today's period closed.
+    let config = write_config(dir.path(), &systems, "env", None);
+    set_todays_period(&systems.qad, "acme", PeriodStatus::Closed);
+    let out = run(command(dir.path(), &config, &systems, &["check"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    let failed = failing(&out);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].contains("qad period") && failed[0].contains("is Closed: open it in QAD"),
+        "{failed:?}"
+    );
+    set_todays_period(&systems.qad, "acme", PeriodStatus::Open);
+
+    // A tenant whose OpenAPI document lacks the journal entries path.
+    let lacking = systems_with(SimTenant::demo("acme").without("/api/erp/journalEntries")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &lacking, "env", None);
+    let out = run(command(dir.path(), &config, &lacking, &["check"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    let failed = failing(&out);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].contains("qad paths")
+            && failed[0].contains("lacks GET /api/erp/journalEntries (journal entries)"),
+        "{failed:?}"
+    );
+}

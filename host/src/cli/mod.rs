@@ -1,6 +1,7 @@
 //! The command line: global options here, one file per command.
 
 mod audit;
+mod check;
 mod connections;
 mod demo;
 mod plugins;
@@ -96,6 +97,9 @@ enum Command {
     /// Keep credentials encrypted for `connector.toml` (`secret:NAME`).
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
+    /// Try each connection against BigCommerce and QAD: one line per check, with what to
+    /// do on failure.
+    Check(check::CheckArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -108,6 +112,7 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync::run(&cli, args),
         Command::Replay(args) => replay::run(&cli, args),
         Command::Secrets(command) => secrets::run(&cli, command),
+        Command::Check(args) => check::run(&cli, args),
     };
     match result {
         Ok(code) => code,

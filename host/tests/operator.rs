@@ -407,3 +407,60 @@ async fn check_passes_with_good_settings_and_names_each_failure() {
         "{failed:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_an_orders_journal_and_posts_nothing() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &systems, "env", None);
+    let data = systems.bigcommerce.data("shop1").unwrap();
+    // A registered shopper's order in a posted status: mapping it needs a QAD customer.
+    let order = data
+        .orders
+        .iter()
+        .find(|o| o.status_id == 11 && o.customer_id != 0)
+        .unwrap()
+        .id;
+    let customers = systems.qad.customers("acme").len();
+    let id = order.to_string();
+
+    let out = run(command(
+        dir.path(),
+        &config,
+        &systems,
+        &["dry-run", "order", &id],
+    ))
+    .await;
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));
+    assert!(
+        shown.starts_with(&format!("order:{id}: would post shop1:order:{id}:r1 (USD ")),
+        "{shown}"
+    );
+    assert!(shown.contains("    4000 "), "per account: {shown}");
+    assert!(
+        shown.contains("    1200 ") || shown.contains("    115"),
+        "{shown}"
+    );
+
+    let out = run(command(
+        dir.path(),
+        &config,
+        &systems,
+        &["dry-run", "order", &id, "--json"],
+    ))
+    .await;
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["plan"]["reference"], format!("shop1:order:{id}:r1"));
+    let lines = answer["plan"]["entry"]["lines"].as_array().unwrap();
+    let side = |key: &str| lines.iter().map(|l| l[key].as_i64().unwrap()).sum::<i64>();
+    assert!(side("debit") > 0);
+    assert_eq!(side("debit"), side("credit"), "the journal balances");
+
+    assert!(systems.qad.ledger("acme").is_empty(), "nothing posted");
+    assert_eq!(
+        systems.qad.customers("acme").len(),
+        customers,
+        "no customer created"
+    );
+}

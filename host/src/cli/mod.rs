@@ -4,6 +4,7 @@ mod audit;
 mod check;
 mod connections;
 mod demo;
+mod dry_run;
 mod plugins;
 mod replay;
 mod secrets;
@@ -100,6 +101,9 @@ enum Command {
     /// Try each connection against BigCommerce and QAD: one line per check, with what to
     /// do on failure.
     Check(check::CheckArgs),
+    /// Fetch and map a record and print the journal it would post; post nothing.
+    #[command(subcommand)]
+    DryRun(dry_run::DryRunCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -113,6 +117,7 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => replay::run(&cli, args),
         Command::Secrets(command) => secrets::run(&cli, command),
         Command::Check(args) => check::run(&cli, args),
+        Command::DryRun(command) => dry_run::run(&cli, command),
     };
     match result {
         Ok(code) => code,

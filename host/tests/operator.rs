@@ -408,6 +408,107 @@ async fn check_passes_with_good_settings_and_names_each_failure() {
     );
 }
 
+/// The document part of an external reference (`order:12` of `shop1:order:12:r1`).
+fn document_of(reference: &str) -> String {
+    reference
+        .strip_prefix("shop1:")
+        .and_then(|r| r.rsplit_once(":r"))
+        .map(|(document, _)| document.to_string())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_finds_a_deleted_and_a_duplicated_posting_and_passes_a_clean_ledger() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &systems, "env", None);
+    let synced = run(command(dir.path(), &config, &systems, &["sync", "--once"])).await;
+    assert!(synced.status.success(), "{}", text(&synced.stderr));
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let window = ["reconcile", "--from", "2026-11-01", "--to", today.as_str()];
+
+    let clean = run(command(dir.path(), &config, &systems, &window)).await;
+    let report = text(&clean.stdout);
+    assert_eq!(clean.status.code(), Some(0), "{report}");
+    assert!(report.contains("main: 0 of "), "{report}");
+    assert!(report.contains("USD 4000"), "totals per account: {report}");
+
+    let ledger = systems.qad.ledger("acme");
+    let orders: Vec<&str> = ledger
+        .iter()
+        .map(|j| j.external_reference.as_str())
+        .filter(|r| r.starts_with("shop1:order:"))
+        .collect();
+    let (deleted, duplicated) = (orders[0], orders[1]);
+    assert_eq!(systems.qad.delete_journals("acme", deleted), 1);
+    let voucher = systems.qad.duplicate_journal("acme", duplicated);
+    // And an order edited in the store since the sync, not yet posted again.
+    let data = systems.bigcommerce.data("shop1").unwrap();
+    let edited = data
+        .orders
+        .iter()
+        .filter(|o| o.status_id == 11 && o.coupon.is_none())
+        .map(|o| o.id)
+        .find(|id| {
+            let reference = format!("shop1:order:{id}:r1");
+            orders.contains(&reference.as_str()) && reference != deleted && reference != duplicated
+        })
+        .unwrap();
+    systems.bigcommerce.edit_order("shop1", edited).unwrap();
+    let planted = systems.qad.ledger("acme").len();
+
+    let out = run(command(dir.path(), &config, &systems, &window)).await;
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let line_of = |document: &str, kind: &str| {
+        report
+            .lines()
+            .find(|l| l.starts_with(&format!("{document} ")) && l.contains(kind))
+            .unwrap_or_else(|| panic!("no {kind} line for {document} in\n{report}"))
+            .to_string()
+    };
+    let missing = line_of(&document_of(deleted), " missing ");
+    assert!(
+        missing.contains(&format!("{deleted} is recorded as posted")),
+        "{missing}"
+    );
+    let twice = line_of(&document_of(duplicated), " duplicated ");
+    assert!(
+        twice.contains(&format!("{duplicated} is in QAD 2 times")) && twice.contains(&voucher),
+        "{twice}"
+    );
+    let amounts = line_of(&document_of(duplicated), " amounts ");
+    assert!(amounts.contains("USD 4000: expected -"), "{amounts}");
+    let changed = line_of(&format!("order:{edited}"), " amounts ");
+    assert!(changed.contains(": expected "), "{changed}");
+    assert!(report.contains("main: 3 of "), "{report}");
+    assert!(report.contains("differs by"), "{report}");
+    assert_eq!(
+        systems.qad.ledger("acme").len(),
+        planted,
+        "reconcile posts nothing"
+    );
+
+    let json = run(command(
+        dir.path(),
+        &config,
+        &systems,
+        &[&window[..], &["--json"]].concat(),
+    ))
+    .await;
+    let answer: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let kinds: Vec<&str> = answer["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"missing") && kinds.contains(&"duplicated"),
+        "{kinds:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_prints_an_orders_journal_and_posts_nothing() {
     let systems = systems().await;

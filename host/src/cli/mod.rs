@@ -6,6 +6,7 @@ mod connections;
 mod demo;
 mod dry_run;
 mod plugins;
+mod reconcile;
 mod replay;
 mod secrets;
 mod sync;
@@ -104,6 +105,9 @@ enum Command {
     /// Fetch and map a record and print the journal it would post; post nothing.
     #[command(subcommand)]
     DryRun(dry_run::DryRunCommand),
+    /// Compare the orders and refunds of a window with what QAD holds: missing,
+    /// duplicated, or differing amounts, with totals per account.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -118,6 +122,7 @@ pub fn main() -> ExitCode {
         Command::Secrets(command) => secrets::run(&cli, command),
         Command::Check(args) => check::run(&cli, args),
         Command::DryRun(command) => dry_run::run(&cli, command),
+        Command::Reconcile(args) => reconcile::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -24,16 +24,20 @@ struct Systems {
 }
 
 async fn systems() -> Systems {
-    systems_with(SimTenant::demo("acme")).await
+    systems_with(SimTenant::demo("acme"), None).await
 }
 
-async fn systems_with(mut tenant: SimTenant) -> Systems {
+/// The store's API account has every scope unless `scopes` names them.
+async fn systems_with(mut tenant: SimTenant, scopes: Option<&[&str]>) -> Systems {
     tenant
         .users
         .push(SimUser::new("ledger-bot", QAD_PASSWORD, true));
-    let store = SimStore::new("shop1", BC_TOKEN)
+    let mut store = SimStore::new("shop1", BC_TOKEN)
         .with_quota(100_000, Duration::from_secs(30))
         .with_orders(40, datetime!(2026-11-02 08:00 UTC), 11);
+    if let Some(scopes) = scopes {
+        store = store.with_scopes(scopes);
+    }
     Systems {
         bigcommerce: BigCommerceSim::start(vec![store]).await.unwrap(),
         qad: QadSim::start(vec![tenant.clone()]).await.unwrap(),
@@ -394,7 +398,11 @@ async fn check_passes_with_good_settings_and_names_each_failure() {
     set_todays_period(&systems.qad, "acme", PeriodStatus::Open);
 
     // A tenant whose OpenAPI document lacks the journal entries path.
-    let lacking = systems_with(SimTenant::demo("acme").without("/api/erp/journalEntries")).await;
+    let lacking = systems_with(
+        SimTenant::demo("acme").without("/api/erp/journalEntries"),
+        None,
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &lacking, "env", None);
     let out = run(command(dir.path(), &config, &lacking, &["check"])).await;
@@ -404,6 +412,30 @@ async fn check_passes_with_good_settings_and_names_each_failure() {
     assert!(
         failed[0].contains("qad paths")
             && failed[0].contains("lacks GET /api/erp/journalEntries (journal entries)"),
+        "{failed:?}"
+    );
+
+    // An API account that may read the store and its transactions, not its orders.
+    let narrow = systems_with(
+        SimTenant::demo("acme"),
+        Some(&[
+            "store_v2_information_read_only",
+            "store_v2_transactions_read_only",
+        ]),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &narrow, "env", None);
+    let out = run(command(dir.path(), &config, &narrow, &["check"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    let failed = failing(&out);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].contains("bigcommerce orders")
+            && failed[0].contains(
+                "the API account lacks a scope (403): give it Orders read-only \
+                 (store_v2_orders_read_only)"
+            ),
         "{failed:?}"
     );
 }

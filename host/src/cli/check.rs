@@ -200,7 +200,8 @@ async fn check_bigcommerce(
             Ok(_) => Ok("refunds can be read".into()),
             Err(error) => Err(bigcommerce_problem(
                 &error,
-                "Order Transactions read-only (store_v2_transactions_read_only)",
+                "Order Transactions read-only (store_v2_transactions_read_only) or Orders \
+                 read-only",
             )),
         },
     );

@@ -177,7 +177,8 @@ fn associated_data(name: &str) -> Vec<u8> {
     data
 }
 
-fn check_name(name: &str) -> Result<(), SecretsError> {
+/// Refuses a name that is not 1 to 64 letters, digits, `_`, `-` or `.`.
+pub fn check_name(name: &str) -> Result<(), SecretsError> {
     let valid = (1..=64).contains(&name.len())
         && name
             .chars()

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::Cli;
-use crate::secrets::{MasterKey, Secrets, value_from_prompt, value_from_stdin};
+use crate::secrets::{MasterKey, Secrets, check_name, value_from_prompt, value_from_stdin};
 
 #[derive(Subcommand)]
 pub enum SecretsCommand {
@@ -32,6 +32,7 @@ pub fn run(cli: &Cli, command: &SecretsCommand) -> Result<ExitCode, String> {
     let secrets = Secrets::beside(&cli.store);
     match command {
         SecretsCommand::Set { name } => {
+            check_name(name).map_err(|e| e.to_string())?;
             let key = MasterKey::from_environment().map_err(|e| e.to_string())?;
             let value = match value_from_stdin()
                 .map_err(|e| format!("cannot read the value from standard input: {e}"))?

@@ -345,12 +345,24 @@ impl WebhooksConfig {
     }
 }
 
-/// Reads a credential reference (`env:NAME`). A literal is refused so that no secret is
-/// ever kept in the configuration file.
-pub fn credential(value: &str, key: &str) -> Result<String, String> {
+/// Reads a credential reference: `env:NAME` from the environment, `secret:NAME` from the
+/// encrypted secrets file (opened with the master key; see [`crate::secrets`]). A literal
+/// is refused so that no secret is ever kept in the configuration file; no error carries
+/// a value.
+pub fn credential(
+    value: &str,
+    key: &str,
+    secrets: &crate::secrets::Secrets,
+) -> Result<String, String> {
+    if let Some(name) = value.strip_prefix("secret:") {
+        return secrets
+            .reveal(name)
+            .map(|value| value.as_str().to_owned())
+            .map_err(|e| format!("{key}: {e}"));
+    }
     let Some(name) = value.strip_prefix("env:") else {
         return Err(format!(
-            "{key} must name where the credential is (`env:NAME`), not contain it"
+            "{key} must name where the credential is (`env:NAME` or `secret:NAME`), not contain it"
         ));
     };
     std::env::var(name).map_err(|_| format!("{key}: the environment variable {name} is not set"))
@@ -434,13 +446,28 @@ mod tests {
     }
 
     #[test]
-    fn credentials_come_from_the_environment_only() {
-        assert!(
-            credential("s3cret", "qad.password")
-                .unwrap_err()
-                .contains("env:NAME")
+    fn credentials_come_from_the_environment_or_the_secrets_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = crate::secrets::Secrets::beside(&dir.path().join("store.db"));
+        let literal = credential("s3cret", "qad.password", &secrets).unwrap_err();
+        assert!(literal.contains("env:NAME") && literal.contains("secret:NAME"));
+        assert!(!literal.contains("s3cret"), "{literal}");
+        let missing = credential(
+            "env:ML_CONNECTOR_TEST_UNSET_VARIABLE",
+            "qad.password",
+            &secrets,
         );
-        let missing = credential("env:ML_CONNECTOR_TEST_UNSET_VARIABLE", "qad.password");
         assert!(missing.unwrap_err().contains("is not set"));
+        let key = crate::secrets::MasterKey::parse(&[4; 32], "test").unwrap();
+        secrets.set("QAD_PASSWORD", b"hunter2", &key).unwrap();
+        // Without a master key in the environment the secret is not opened.
+        if std::env::var_os(crate::secrets::KEY_VARIABLE).is_none()
+            && std::env::var_os(crate::secrets::KEY_FILE_VARIABLE).is_none()
+        {
+            let error = credential("secret:QAD_PASSWORD", "qad.password", &secrets).unwrap_err();
+            assert!(error.starts_with("qad.password: no master key"), "{error}");
+        }
+        let absent = credential("secret:NOT_THERE", "qad.password", &secrets).unwrap_err();
+        assert!(absent.contains("no secret `NOT_THERE`") || absent.contains("master key"));
     }
 }

@@ -12,6 +12,7 @@ pub mod money;
 pub mod plugins;
 pub mod qad;
 pub mod schedule;
+pub mod secrets;
 pub mod server;
 pub mod store;
 

@@ -812,6 +812,53 @@ async fn a_balanced_journal_posts_and_reads_back_by_reference_and_voucher() {
 }
 
 #[tokio::test]
+async fn a_documents_entries_read_back_by_prefix_and_the_control_api_deletes_or_duplicates_one() {
+    let sim = start().await;
+    let client = Client::connector(&sim).await;
+    for reference in ["bc:order:7:r1", "bc:order:7:r2", "bc:order:70:r1"] {
+        let answer = client.post_journal(&order_entry(reference)).await;
+        assert_eq!(answer["submitResult"]["success"], true, "{answer}");
+    }
+    let by_prefix = |prefix: &str| {
+        format!(
+            "/api/erp/journalEntries?entityCode=10USACO&externalReferencePrefix={prefix}&viewUri={JOURNAL_VIEW}"
+        )
+    };
+    let references = |answer: &Value| -> Vec<String> {
+        answer["data"]["journalEntries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["externalReference"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, found) = client.get(&by_prefix("bc:order:7:")).await;
+    assert_eq!(references(&found), ["bc:order:7:r1", "bc:order:7:r2"]);
+    assert_eq!(
+        found["data"]["journalEntries"][0]["lines"][1]["creditTC"],
+        "100.00"
+    );
+
+    let http = reqwest::Client::new();
+    let control = format!("{}/_sim/qad/acme/journals", sim.root_url());
+    let post = |path: &str, reference: &str| {
+        http.post(format!("{control}/{path}"))
+            .json(&json!({"external_reference": reference}))
+            .send()
+    };
+    let duplicated = post("duplicate", "bc:order:7:r1").await.unwrap();
+    assert_eq!(duplicated.status(), StatusCode::OK);
+    let voucher: Value = duplicated.json().await.unwrap();
+    assert_eq!(voucher["voucher"], "2026/SO/000004");
+    let deleted = post("delete", "bc:order:7:r2").await.unwrap();
+    assert_eq!(deleted.json::<Value>().await.unwrap()["deleted"], 1);
+    let (_, found) = client.get(&by_prefix("bc:order:7:")).await;
+    assert_eq!(references(&found), ["bc:order:7:r1", "bc:order:7:r1"]);
+    let unknown = post("delete", "bc:order:7:r2").await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn journal_amounts_are_read_exactly_and_converted_to_the_entity_base() {
     let sim = start().await;
     let mut client = Client::connector(&sim).await;

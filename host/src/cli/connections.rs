@@ -1,5 +1,6 @@
-//! What `sync` and `replay` share: choosing connections from `connector.toml` and
-//! opening each one's clients, plugin and flow over the store.
+//! What the commands that use connections share: choosing connections from
+//! `connector.toml` and opening each one's clients, plugin and flow over the store, with
+//! credentials from the environment or the secrets file beside the store.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::flows::orders::OrderFlow;
 use crate::plugins::registry::load_one;
 use crate::plugins::{Limits, LoadedPlugin};
 use crate::qad::{Auth, Qad, QadClient, QxtendClient, QxtendConfig, TenantConfig};
+use crate::secrets::Secrets;
 use crate::store::{SqliteStore, Store};
 
 #[derive(Args)]
@@ -34,22 +36,66 @@ pub struct ConnectionArgs {
 /// The store, and one flow per selected connection.
 pub type Opened = (Arc<dyn Store>, Vec<Arc<OrderFlow>>);
 
-/// The store and the selected connections' flows. `plugin` replaces every connection's
-/// configured plugin (a name or a `.wasm` path), keeping its settings.
+/// The store and the selected connections' flows, for a command that works the queue: a
+/// stopped run's leases are taken back. `plugin` replaces every connection's configured
+/// plugin (a name or a `.wasm` path), keeping its settings.
 pub fn open_flows(
     cli: &Cli,
     args: &ConnectionArgs,
     plugin: Option<&str>,
 ) -> Result<Opened, String> {
+    let (store, selected) = open_store(cli, args)?;
+    // One process works a SQLite store: leases left by a stopped run are free again.
+    let released = store.release_leases().map_err(|e| e.to_string())?;
+    if released > 0 {
+        tracing::info!(released, "took back jobs a stopped run had leased");
+    }
+    flows_over(cli, store, selected, plugin)
+}
+
+/// [`open_flows`] for a command that only looks (it may run beside `sync`): the queue's
+/// leases are left alone.
+pub fn open_flows_to_look(cli: &Cli, args: &ConnectionArgs) -> Result<Opened, String> {
+    let (store, selected) = open_store(cli, args)?;
+    flows_over(cli, store, selected, None)
+}
+
+type Selected = Vec<(String, ConnectionConfig)>;
+
+fn open_store(cli: &Cli, args: &ConnectionArgs) -> Result<(Arc<dyn Store>, Selected), String> {
+    let selected = selected(args)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&cli.store).map_err(|e| e.to_string())?);
+    Ok((store, selected))
+}
+
+fn flows_over(
+    cli: &Cli,
+    store: Arc<dyn Store>,
+    selected: Selected,
+    plugin: Option<&str>,
+) -> Result<Opened, String> {
+    let secrets = Secrets::beside(&cli.store);
+    let mut flows = Vec::new();
+    for (name, connection) in &selected {
+        flows.push(open(
+            cli,
+            name,
+            connection,
+            plugin,
+            store.clone(),
+            &secrets,
+        )?);
+    }
+    Ok((store, flows))
+}
+
+/// The connections `args` selects from its file, by name.
+pub fn selected(args: &ConnectionArgs) -> Result<Selected, String> {
     let config = Config::load(&args.config)?;
-    let selected: Vec<(&String, &ConnectionConfig)> = config
+    let selected: Selected = config
         .connections
-        .iter()
-        .filter(|(name, _)| {
-            args.connection
-                .as_ref()
-                .is_none_or(|wanted| wanted == *name)
-        })
+        .into_iter()
+        .filter(|(name, _)| args.connection.as_ref().is_none_or(|wanted| wanted == name))
         .collect();
     if selected.is_empty() {
         return Err(match &args.connection {
@@ -57,17 +103,7 @@ pub fn open_flows(
             None => format!("{} has no connections", args.config.display()),
         });
     }
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&cli.store).map_err(|e| e.to_string())?);
-    // One process works a SQLite store: leases left by a stopped run are free again.
-    let released = store.release_leases().map_err(|e| e.to_string())?;
-    if released > 0 {
-        tracing::info!(released, "took back jobs a stopped run had leased");
-    }
-    let mut flows = Vec::new();
-    for (name, connection) in selected {
-        flows.push(open(cli, name, connection, plugin, store.clone())?);
-    }
-    Ok((store, flows))
+    Ok(selected)
 }
 
 /// One connection's flow from its configuration.
@@ -77,24 +113,58 @@ fn open(
     connection: &ConnectionConfig,
     plugin: Option<&str>,
     store: Arc<dyn Store>,
+    secrets: &Secrets,
 ) -> Result<Arc<OrderFlow>, String> {
+    Ok(Arc::new(OrderFlow::new(
+        name,
+        &connection.store_hash,
+        bigcommerce_client(name, connection, secrets)?,
+        qad_tenant(name, connection, secrets)?,
+        Arc::new(load_plugin(
+            cli,
+            plugin.unwrap_or(&connection.plugin.name),
+            &connection.plugin,
+        )?),
+        store,
+        connection.posting.policy(),
+    )))
+}
+
+/// The connection's BigCommerce client.
+pub fn bigcommerce_client(
+    name: &str,
+    connection: &ConnectionConfig,
+    secrets: &Secrets,
+) -> Result<bigcommerce::Client, String> {
     let key = |field: &str| format!("connections.{name}.{field}");
-    let token = config::credential(&connection.bigcommerce_token, &key("bigcommerce_token"))?;
+    let token = config::credential(
+        &connection.bigcommerce_token,
+        &key("bigcommerce_token"),
+        secrets,
+    )?;
     let store_config = match &connection.bigcommerce_api_root {
         Some(root) => StoreConfig::at(root, &token),
         None => StoreConfig::for_store(&connection.store_hash, &token),
     };
-    let bigcommerce = bigcommerce::Client::new(store_config, Arc::new(Pacer::new()))
-        .map_err(|e| e.to_string())?;
+    bigcommerce::Client::new(store_config, Arc::new(Pacer::new())).map_err(|e| e.to_string())
+}
+
+/// The connection's QAD tenant over its write transport.
+pub fn qad_tenant(
+    name: &str,
+    connection: &ConnectionConfig,
+    secrets: &Secrets,
+) -> Result<Qad, String> {
+    let key = |field: &str| format!("connections.{name}.{field}");
     let q = &connection.qad;
     let auth = match (&q.bearer_token, &q.client_id, &q.username, &q.password) {
         (Some(token), ..) => Auth::Bearer {
-            token: config::credential(token, &key("qad.bearer_token"))?,
+            token: config::credential(token, &key("qad.bearer_token"), secrets)?,
         },
         (None, Some(client_id), Some(username), Some(password)) => Auth::Password {
-            client_id: config::credential(client_id, &key("qad.client_id"))?,
-            username: config::credential(username, &key("qad.username"))?,
-            password: config::credential(password, &key("qad.password"))?,
+            client_id: config::credential(client_id, &key("qad.client_id"), secrets)?,
+            username: config::credential(username, &key("qad.username"), secrets)?,
+            password: config::credential(password, &key("qad.password"), secrets)?,
         },
         _ => {
             return Err(format!(
@@ -109,14 +179,14 @@ fn open(
         tenant.openapi_path = path.clone();
     }
     let reads = QadClient::new(tenant).map_err(|e| e.to_string())?;
-    let qad = match &q.qxtend {
+    Ok(match &q.qxtend {
         None => Qad::Rest(reads),
         Some(qx) => {
             let mut writes = QxtendConfig::new(
                 &qx.url,
                 &qx.receiver,
-                &config::credential(&qx.username, &key("qad.qxtend.username"))?,
-                &config::credential(&qx.password, &key("qad.qxtend.password"))?,
+                &config::credential(&qx.username, &key("qad.qxtend.username"), secrets)?,
+                &config::credential(&qx.password, &key("qad.qxtend.password"), secrets)?,
             );
             let workspace = q.workspace.as_deref().and_then(|w| w.split_once('_'));
             if let Some(version) = &qx.version {
@@ -137,25 +207,12 @@ fn open(
                 reads,
             }
         }
-    };
-    let plugin = load_plugin(
-        cli,
-        plugin.unwrap_or(&connection.plugin.name),
-        &connection.plugin,
-    )?;
-    Ok(Arc::new(OrderFlow::new(
-        name,
-        &connection.store_hash,
-        bigcommerce,
-        qad,
-        Arc::new(plugin),
-        store,
-        connection.posting.policy(),
-    )))
+    })
 }
 
-/// A connection's plugin (`name` may replace the configured one), with its settings.
-fn load_plugin(cli: &Cli, name: &str, config: &PluginConfig) -> Result<LoadedPlugin, String> {
+/// A plugin by name (the connection's own, or one given instead) with the configured
+/// settings, loaded and its configuration validated.
+pub fn load_plugin(cli: &Cli, name: &str, config: &PluginConfig) -> Result<LoadedPlugin, String> {
     let settings: Vec<(String, String)> = config
         .settings
         .iter()

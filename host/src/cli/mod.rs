@@ -1,11 +1,15 @@
 //! The command line: global options here, one file per command.
 
 mod audit;
+mod check;
 mod connections;
 mod demo;
+mod dry_run;
 mod plugins;
+mod reconcile;
 mod replay;
 mod run;
+mod secrets;
 mod status;
 mod sync;
 
@@ -99,6 +103,18 @@ enum Command {
     /// Read the audit log: one record's history, or a check of the whole chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Keep credentials encrypted for `connector.toml` (`secret:NAME`).
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
+    /// Try each connection against BigCommerce and QAD: one line per check, with what to
+    /// do on failure.
+    Check(check::CheckArgs),
+    /// Fetch and map a record and print the journal it would post; post nothing.
+    #[command(subcommand)]
+    DryRun(dry_run::DryRunCommand),
+    /// Compare the orders and refunds of a window with what QAD holds: missing,
+    /// duplicated, or differing amounts, with totals per account.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -112,6 +128,10 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&cli, args),
         Command::Status(args) => status::run(&cli, args),
         Command::Replay(args) => replay::run(&cli, args),
+        Command::Secrets(command) => secrets::run(&cli, command),
+        Command::Check(args) => check::run(&cli, args),
+        Command::DryRun(command) => dry_run::run(&cli, command),
+        Command::Reconcile(args) => reconcile::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -212,7 +212,8 @@ async fn dry_run(flow: &OrderFlow, target: &Target) -> bool {
     }
 }
 
-fn print_plan(record: &str, plan: &Plan) {
+/// A planned revision, account by account.
+pub(super) fn print_plan(record: &str, plan: &Plan) {
     println!(
         "{record}: would post {} ({} {})",
         plan.reference, plan.entry.currency, plan.entry.effective_date

@@ -26,6 +26,7 @@ use crate::flows::orders::OrderFlow;
 use crate::flows::worker::{RunStats, Worker, poll};
 use crate::metrics;
 use crate::schedule::{Periodic, Schedule};
+use crate::secrets::Secrets;
 use crate::server::{self, ConnectionHooks, ServerState};
 use crate::store::Store;
 
@@ -55,7 +56,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(service(config, store, flows, listen))?;
+    let secrets = Secrets::beside(&cli.store);
+    runtime.block_on(service(config, store, flows, listen, &secrets))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -64,6 +66,8 @@ struct Connection {
     flow: Arc<OrderFlow>,
     /// When the connection has a catalog plugin.
     catalog: Option<Arc<CatalogFlow>>,
+    /// The custom headers its hooks carry (the shared secret, when configured).
+    hook_headers: BTreeMap<String, String>,
     config: ConnectionConfig,
     /// Wakes the worker when webhooks queued jobs.
     wake: Arc<Notify>,
@@ -76,6 +80,7 @@ async fn service(
     store: Arc<dyn Store>,
     flows: Vec<(Option<Arc<CatalogFlow>>, Arc<OrderFlow>)>,
     listen: String,
+    secrets: &Secrets,
 ) -> Result<(), String> {
     let mut connections = Vec::new();
     let mut hooks = BTreeMap::new();
@@ -83,18 +88,22 @@ async fn service(
         let name = flow.connection.clone();
         let connection = config.connections[&name].clone();
         metrics::global().watch_pacer(&name, flow.bigcommerce.pacer());
+        let mut hook_headers = BTreeMap::new();
         if let Some(webhooks) = &connection.webhooks {
+            let auth = webhook_auth(&name, webhooks, secrets)?;
+            hook_headers.extend(auth.shared_header.clone());
             hooks.insert(
                 name.clone(),
                 ConnectionHooks {
                     store_hash: connection.store_hash.clone(),
-                    auth: webhook_auth(&name, webhooks)?,
+                    auth,
                 },
             );
         }
         connections.push(Arc::new(Connection {
             flow,
             catalog,
+            hook_headers,
             config: connection,
             wake: Arc::new(Notify::new()),
             polling: Arc::new(Mutex::new(())),
@@ -196,17 +205,22 @@ async fn service(
 }
 
 /// The connection's webhook checks from its configuration.
-fn webhook_auth(name: &str, webhooks: &WebhooksConfig) -> Result<WebhookAuth, String> {
+fn webhook_auth(
+    name: &str,
+    webhooks: &WebhooksConfig,
+    secrets: &Secrets,
+) -> Result<WebhookAuth, String> {
     let key = |field: &str| format!("connections.{name}.webhooks.{field}");
     Ok(WebhookAuth {
         client_secret: Some(config::credential(
             &webhooks.client_secret,
             &key("client_secret"),
+            secrets,
         )?),
         shared_header: match &webhooks.shared_header {
             Some(header) => Some((
                 header.name.clone(),
-                config::credential(&header.value, &key("shared_header.value"))?,
+                config::credential(&header.value, &key("shared_header.value"), secrets)?,
             )),
             None => None,
         },
@@ -310,21 +324,11 @@ async fn catalog_poll(catalog: &CatalogFlow) -> Result<String, String> {
 /// The hook check; a created or reactivated hook means a gap, backfilled by a poll.
 async fn check_hooks(connection: &Connection, webhooks: &WebhooksConfig) -> Result<String, String> {
     let name = &connection.flow.connection;
-    let headers: BTreeMap<String, String> = match &webhooks.shared_header {
-        Some(header) => BTreeMap::from([(
-            header.name.clone(),
-            config::credential(
-                &header.value,
-                &format!("connections.{name}.webhooks.shared_header.value"),
-            )?,
-        )]),
-        None => BTreeMap::new(),
-    };
     let check = ensure_hooks(
         &connection.flow.bigcommerce,
         &webhooks.destination(name),
         &webhooks.scopes(),
-        &headers,
+        &connection.hook_headers,
     )
     .await
     .map_err(|e| format!("hook check: {e}"))?;

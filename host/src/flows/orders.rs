@@ -244,13 +244,19 @@ impl OrderFlow {
 
     /// The QAD customer for the order's shopper: guests go to the configured customer;
     /// a known email is remembered; otherwise QAD is searched by email and, when absent,
-    /// the plugin's customer record is created.
-    async fn ensure_customer(&self, full: &FullOrder, subject: &str) -> Result<String, FlowError> {
+    /// the plugin's customer record is created (with `create` false, nothing is created:
+    /// the shopper gets the code a creation would give, for a dry run or a comparison).
+    async fn ensure_customer(
+        &self,
+        full: &FullOrder,
+        subject: &str,
+        create: bool,
+    ) -> Result<String, FlowError> {
         if full.order.is_guest() {
             return Ok(self.policy.guest_customer.clone());
         }
         let shopper = convert::order(&self.store_hash, full, "").customer;
-        match self.ensure_shopper(shopper, subject).await? {
+        match self.ensure_shopper(shopper, subject, create).await? {
             Some(code) => Ok(code),
             None => Ok(self.policy.guest_customer.clone()),
         }
@@ -263,6 +269,7 @@ impl OrderFlow {
         &self,
         shopper: types::Customer,
         subject: &str,
+        create: bool,
     ) -> Result<Option<String>, FlowError> {
         let email = qad::operations::normalise_email(&shopper.email);
         if email.is_empty() {
@@ -274,6 +281,7 @@ impl OrderFlow {
         let found = self.qad.find_customers_by_email(&email).await?;
         let code = match found.as_slice() {
             [one] => one.code.clone(),
+            [] if !create => return Ok(Some(self.qad.customer_code(&email, 0))),
             [] => {
                 let plugin = self.plugin.clone();
                 let mapped = tokio::task::spawn_blocking(move || {
@@ -342,7 +350,7 @@ impl OrderFlow {
             &qad::operations::normalise_email(&customer.email),
         )?;
         match self
-            .ensure_shopper(convert::customer(&customer), &subject)
+            .ensure_shopper(convert::customer(&customer), &subject, true)
             .await?
         {
             Some(code) if known.is_none() => {
@@ -451,24 +459,43 @@ impl OrderFlow {
 
     /// Brings the ledger in line with one order.
     pub async fn process_order(&self, order_id: u64) -> Result<Outcome, FlowError> {
-        let (subject, wanted, modified) = self.wanted_for_order(order_id).await?;
+        let (subject, wanted, modified) = self.wanted_for_order(order_id, true).await?;
         self.converge(&subject, "order", order_id, wanted, modified)
             .await
     }
 
-    /// What processing the order would post now, without posting: the next revision's
-    /// reference and lines (`None`: the ledger already matches the order).
+    /// What processing the order would post now, without posting or creating anything in
+    /// QAD: the next revision's reference and lines (`None`: the ledger already matches
+    /// the order).
     pub async fn dry_run_order(&self, order_id: u64) -> Result<Option<Plan>, FlowError> {
-        let (subject, wanted, modified) = self.wanted_for_order(order_id).await?;
+        let (subject, wanted, modified) = self.wanted_for_order(order_id, false).await?;
         self.plan(&subject, "order", order_id, wanted, modified)
             .await
     }
 
+    /// The journal the order's current state maps to in full (`None`: it should have
+    /// none, its status is not posted or it is gone), creating nothing in QAD: what the
+    /// ledger should hold for it, for a reconciliation.
+    pub async fn expected_order(&self, order_id: u64) -> Result<Option<JournalEntry>, FlowError> {
+        Ok(self.wanted_for_order(order_id, false).await?.1)
+    }
+
+    /// The journal the refund maps to in full, creating nothing in QAD.
+    pub async fn expected_refund(
+        &self,
+        order_id: u64,
+        refund_id: u64,
+    ) -> Result<JournalEntry, FlowError> {
+        Ok(self.wanted_for_refund(order_id, refund_id, false).await?.1)
+    }
+
     /// The journal the order should have now (`None` when its status is not posted or it
-    /// is gone), with its subject and modification time.
+    /// is gone), with its subject and modification time. `create`: whether a new shopper
+    /// may be created as a QAD customer.
     async fn wanted_for_order(
         &self,
         order_id: u64,
+        create: bool,
     ) -> Result<(String, Option<JournalEntry>, OffsetDateTime), FlowError> {
         let subject = format!("order:{order_id}");
         let full = self.read_order(order_id).await?;
@@ -477,7 +504,7 @@ impl OrderFlow {
         }
         let wanted = match &full {
             Some(full) if self.policy.posted_statuses.contains(&full.order.status_id) => {
-                let customer = self.ensure_customer(full, &subject).await?;
+                let customer = self.ensure_customer(full, &subject, create).await?;
                 let order = convert::order(&self.store_hash, full, &customer);
                 Some(self.map(Record::Order(Box::new(order)), &subject).await?)
             }
@@ -497,18 +524,18 @@ impl OrderFlow {
         order_id: u64,
         refund_id: u64,
     ) -> Result<Outcome, FlowError> {
-        let (subject, entry, created) = self.wanted_for_refund(order_id, refund_id).await?;
+        let (subject, entry, created) = self.wanted_for_refund(order_id, refund_id, true).await?;
         self.converge(&subject, "refund", refund_id, Some(entry), created)
             .await
     }
 
-    /// What processing the refund would post now, without posting.
+    /// What processing the refund would post now, without posting or creating anything.
     pub async fn dry_run_refund(
         &self,
         order_id: u64,
         refund_id: u64,
     ) -> Result<Option<Plan>, FlowError> {
-        let (subject, entry, created) = self.wanted_for_refund(order_id, refund_id).await?;
+        let (subject, entry, created) = self.wanted_for_refund(order_id, refund_id, false).await?;
         self.plan(&subject, "refund", refund_id, Some(entry), created)
             .await
     }
@@ -518,6 +545,7 @@ impl OrderFlow {
         &self,
         order_id: u64,
         refund_id: u64,
+        create: bool,
     ) -> Result<(String, JournalEntry, OffsetDateTime), FlowError> {
         let subject = format!("refund:{refund_id}");
         let full = self.read_order(order_id).await?.ok_or_else(|| {
@@ -536,7 +564,7 @@ impl OrderFlow {
                     FlowError::Permanent(format!("refund {refund_id} is not on order {order_id}"))
                 })?,
         };
-        let customer = self.ensure_customer(&full, &subject).await?;
+        let customer = self.ensure_customer(&full, &subject, create).await?;
         let order = convert::order(&self.store_hash, &full, &customer);
         let record = convert::refund(&refund, &order);
         let entry = self.map(Record::Refund(Box::new(record)), &subject).await?;

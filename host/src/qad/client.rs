@@ -82,6 +82,12 @@ impl QadClient {
         &self.config
     }
 
+    /// Logs in now when the tenant uses the password grant, so a refused login is reported
+    /// as one; a bearer token or Basic credentials are checked by the next call.
+    pub async fn login(&self) -> Result<(), QadError> {
+        self.authorization().await.map(|_| ())
+    }
+
     /// The `Authorization` header value, logging in first when needed.
     async fn authorization(&self) -> Result<String, QadError> {
         match &self.config.auth {

@@ -21,7 +21,7 @@ pub use discovery::MissingPath;
 pub use error::{FieldMessage, QadError};
 pub use operations::{
     ChangeCursor, CustomerRef, GlAccount, ItemChange, JournalEntry, JournalLine, NewCustomer,
-    Period, Posted, PostedJournal, PriceChange,
+    Period, Posted, PostedJournal, PostedLine, PriceChange,
 };
 pub use qxtend::{QxtendClient, QxtendConfig, QxtendCustomer};
 pub use transport::Qad;

@@ -126,6 +126,35 @@ pub struct PostedJournal {
     pub daybook_code: String,
     #[serde(default)]
     pub posting_date: String,
+    /// As QAD answers a read (a post's answer may leave them out).
+    #[serde(default)]
+    pub lines: Vec<PostedLine>,
+}
+
+/// One line of a journal entry as QAD holds it, in the transaction currency.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostedLine {
+    #[serde(default)]
+    pub gl_code: String,
+    #[serde(default)]
+    pub sub_account_code: String,
+    #[serde(default)]
+    pub cost_center_code: String,
+    #[serde(default)]
+    pub currency_code: String,
+    #[serde(
+        rename = "debitTC",
+        deserialize_with = "crate::bigcommerce::wire::amount"
+    )]
+    pub debit: Amount,
+    #[serde(
+        rename = "creditTC",
+        deserialize_with = "crate::bigcommerce::wire::amount"
+    )]
+    pub credit: Amount,
+    #[serde(default)]
+    pub tax_code: String,
 }
 
 /// The result of posting.
@@ -782,6 +811,39 @@ impl QadClient {
         Ok(found
             .into_iter()
             .find(|j| j.external_reference == external_reference))
+    }
+
+    /// Every journal entry of the entity whose external reference starts with `prefix`
+    /// (a document's revisions: `<store>:order:<id>:`), with its lines, in QAD's order.
+    /// Entries that share a reference all come back, so a duplicate shows.
+    pub async fn journals_with_reference_prefix(
+        &self,
+        entity_code: &str,
+        prefix: &str,
+    ) -> Result<Vec<PostedJournal>, QadError> {
+        let entity = &self.config.paths.journals;
+        let query = [
+            ("entityCode", entity_code.to_string()),
+            ("externalReferencePrefix", prefix.to_string()),
+            Self::view(entity),
+        ];
+        let answer = self
+            .call::<Value>(Method::GET, &entity.path, &query, None)
+            .await?;
+        // Each entry is decoded from its text, so the amounts stay exact.
+        let raw: Vec<Box<serde_json::value::RawValue>> = records(answer, entity)?;
+        let mut found = Vec::new();
+        for entry in raw {
+            let journal: PostedJournal =
+                serde_json::from_str(entry.get()).map_err(|e| QadError::Decode {
+                    path: entity.path.clone(),
+                    reason: e.to_string(),
+                })?;
+            if journal.external_reference.starts_with(prefix) {
+                found.push(journal);
+            }
+        }
+        Ok(found)
     }
 
     /// The entity's chart of accounts.

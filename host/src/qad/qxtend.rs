@@ -340,6 +340,7 @@ impl QxtendClient {
             entity_code: value("tcEntityCode", entity),
             daybook_code: value("tcJournalCode", &entry.daybook),
             posting_date: value("PostingDate", &browse::format_date(entry.posting_date)),
+            lines: Vec::new(),
         }))
     }
 

@@ -139,6 +139,17 @@ impl Qad {
             .await
     }
 
+    /// Every journal entry whose external reference starts with `prefix`, with its lines.
+    pub async fn journals_with_reference_prefix(
+        &self,
+        entity_code: &str,
+        prefix: &str,
+    ) -> Result<Vec<PostedJournal>, QadError> {
+        self.reads()
+            .journals_with_reference_prefix(entity_code, prefix)
+            .await
+    }
+
     pub async fn chart_of_accounts(&self, entity_code: &str) -> Result<Vec<GlAccount>, QadError> {
         self.reads().chart_of_accounts(entity_code).await
     }

@@ -506,6 +506,7 @@ fn counters_json(c: &Counters) -> Value {
     json!({
         "requests": c.requests,
         "rejected_401": c.rejected_401,
+        "rejected_403": c.rejected_403,
         "rejected_429": c.rejected_429,
         "faults_injected": c.faults_injected,
         "refunds_refused_in_progress": c.refunds_refused_in_progress,

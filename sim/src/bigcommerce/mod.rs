@@ -4,7 +4,7 @@
 //! window and seeded data ([`model`]). Every request under `/stores/{hash}/` passes one
 //! gate ([`gate`]): injected faults first (500s, slow answers, dropped connections, 429
 //! bursts without headers), then the token (401 in the V2 or V3 error shape), then the
-//! quota window with BigCommerce's `X-Rate-Limit-*` headers on every answer and a 429 with
+//! account's scopes (403 when it lacks the one the endpoint needs), then the quota window with BigCommerce's `X-Rate-Limit-*` headers on every answer and a 429 with
 //! `X-Retry-After` once it is spent. The endpoints are in [`routes`] (orders, transactions,
 //! refunds, customers, catalog, store information) and [`hooks`] (webhook management and
 //! signed delivery with retries and deactivation); [`control`] is the test-side API to
@@ -38,6 +38,36 @@ pub use model::{Seed, StoreData};
 
 use crate::rng::Rng;
 
+/// The store resource scopes the simulated endpoints need (each also exists as
+/// `<scope>_read_only`, enough for GET); webhooks need none beyond the default.
+pub const SCOPES: [&str; 5] = [
+    "store_v2_orders",
+    "store_v2_transactions",
+    "store_v2_customers",
+    "store_v2_products",
+    "store_v2_information",
+];
+
+/// The scopes of which a request below the store root needs one (none: the default
+/// scope is enough), as the specs list them per endpoint.
+fn scopes_for(path: &str) -> &'static [&'static str] {
+    if path.contains("/transactions") {
+        &["store_v2_transactions"]
+    } else if path.starts_with("/v3/orders/") && path.contains("/payment_actions") {
+        &["store_v2_transactions", "store_v2_orders"]
+    } else if path.starts_with("/v2/order") {
+        &["store_v2_orders"]
+    } else if path.starts_with("/v3/customers") || path.starts_with("/v2/customers") {
+        &["store_v2_customers"]
+    } else if path.starts_with("/v3/catalog") {
+        &["store_v2_products"]
+    } else if path.starts_with("/v2/store") || path.starts_with("/v2/time") {
+        &["store_v2_information"]
+    } else {
+        &[]
+    }
+}
+
 /// One store and its API account.
 #[derive(Debug, Clone)]
 pub struct SimStore {
@@ -47,6 +77,9 @@ pub struct SimStore {
     pub client_id: String,
     /// Signs webhook deliveries (Standard Webhooks, keyed with the secret's bytes).
     pub client_secret: String,
+    /// The account's OAuth scopes (`store_v2_orders`, `store_v2_orders_read_only`, ...);
+    /// by default every scope ml-connector uses, with modify rights.
+    pub scopes: Vec<String>,
     /// Requests per window (BigCommerce Standard and Plus: 150 per 30 s).
     pub quota: u32,
     pub window: Duration,
@@ -61,10 +94,17 @@ impl SimStore {
             token: token.into(),
             client_id: format!("client-{hash}"),
             client_secret: format!("secret-{hash}"),
+            scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
             quota: 150,
             window: Duration::from_secs(30),
             data: StoreData::default(),
         }
+    }
+
+    /// The account with only these scopes.
+    pub fn with_scopes(mut self, scopes: &[&str]) -> SimStore {
+        self.scopes = scopes.iter().map(|s| s.to_string()).collect();
+        self
     }
 
     pub fn with_quota(mut self, quota: u32, window: Duration) -> SimStore {
@@ -119,6 +159,8 @@ impl Default for SimOptions {
 pub struct Counters {
     pub requests: u64,
     pub rejected_401: u64,
+    /// Refused for a scope the account lacks.
+    pub rejected_403: u64,
     pub rejected_429: u64,
     pub faults_injected: u64,
     /// Refunds refused because another refund on the same order was in progress.
@@ -434,6 +476,24 @@ fn admit(
             v2_error(StatusCode::UNAUTHORIZED, "You have not been authorized.")
         };
         return (Admission::Refuse(response), None);
+    }
+    let needed = scopes_for(path);
+    if !needed.is_empty() {
+        let reading = request.method() == axum::http::Method::GET;
+        let granted = store.account.scopes.iter().any(|held| {
+            needed.iter().any(|scope| {
+                held == scope || (reading && held.strip_suffix("_read_only") == Some(scope))
+            })
+        });
+        if !granted {
+            counters.rejected_403 += 1;
+            let response = error_for(
+                path,
+                StatusCode::FORBIDDEN,
+                "You don't have a required scope to access the endpoint",
+            );
+            return (Admission::Refuse(response), None);
+        }
     }
     let now = Instant::now();
     if now.duration_since(store.window_started) >= store.account.window {

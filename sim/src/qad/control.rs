@@ -1,7 +1,8 @@
 //! The QAD simulator's control side, for tests, the demo and operators trying things out:
 //! read a tenant's ledger, customers and items, open or close GL periods, change an item
 //! in QAD (add one, rename it, change its list price or a price list row), pick the
-//! journal duplicate guard, inject faults and move the clock. Each
+//! journal duplicate guard, delete or duplicate a posted journal entry (what
+//! reconciliation must find), inject faults and move the clock. Each
 //! operation is a method on [`QadSim`] and the same operation over HTTP under `/_sim/qad/`
 //! (no credentials), so the standalone binary can be driven with curl:
 //!
@@ -17,12 +18,14 @@
 //! POST /_sim/qad/{tenant}/prices               {"price_list", "item", "currency",
 //!                                               "start": "2026-01-01", "list_price": 9.5}
 //! POST /_sim/qad/{tenant}/duplicate-guard      {"mode": "reject"|"return-existing"|"off"}
+//! POST /_sim/qad/{tenant}/journals/delete      {"external_reference": "shop1:order:100:r1"}
+//! POST /_sim/qad/{tenant}/journals/duplicate   {"external_reference": "shop1:order:100:r1"}
 //! POST /_sim/qad/{tenant}/faults               {"action": "drop_after_commit", "count": 1,
 //!                                               "path_contains": "journalEntries",
 //!                                               "method": "POST", "delay_ms": 0}
 //! ```
 //!
-//! The methods panic on an unknown tenant, item or period (a test's typo); over HTTP those
+//! The methods panic on an unknown tenant, item, period or journal reference (a test's typo); over HTTP those
 //! are a 404.
 
 use std::time::Duration;
@@ -38,6 +41,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::journals::next_voucher;
 use super::model::{
     PeriodStatus, PostedJournal, SimCustomer, SimItem, SimPrice, Stamp, TenantData, timestamp,
 };
@@ -152,6 +156,8 @@ pub enum ControlError {
     NoTenant(String),
     #[error("no item {0}")]
     NoItem(String),
+    #[error("no journal entry with external reference {0}")]
+    NoJournal(String),
     #[error("entity {entity} has no GL period {year}/{period}")]
     NoPeriod {
         entity: String,
@@ -304,6 +310,42 @@ impl Shared {
         Ok(())
     }
 
+    /// Removes every entry posted under `reference`, as if someone deleted it in QAD;
+    /// how many there were.
+    fn delete_journals(&mut self, tenant: &str, reference: &str) -> Result<usize, ControlError> {
+        let journals = &mut self.tenant(tenant)?.data().journals;
+        let before = journals.len();
+        journals.retain(|j| j.external_reference != reference);
+        match before - journals.len() {
+            0 => Err(ControlError::NoJournal(reference.to_string())),
+            removed => Ok(removed),
+        }
+    }
+
+    /// Posts the first entry under `reference` once more under the next voucher, as a
+    /// tenant without a duplicate guard would take a repeated post; the new voucher.
+    fn duplicate_journal(&mut self, tenant: &str, reference: &str) -> Result<String, ControlError> {
+        let stamp = Stamp {
+            hash: format!("{:016x}", self.rng.next_u64()),
+            modified: self.clock.now(),
+            user: "connector".into(),
+        };
+        let data = self.tenant(tenant)?.data();
+        let original = data
+            .journals
+            .iter()
+            .find(|j| j.external_reference == reference)
+            .cloned()
+            .ok_or_else(|| ControlError::NoJournal(reference.to_string()))?;
+        let voucher = next_voucher(data, &original.entity, original.year, &original.daybook);
+        data.journals.push(PostedJournal {
+            voucher: voucher.clone(),
+            stamp,
+            ..original
+        });
+        Ok(voucher)
+    }
+
     fn data(&mut self, tenant: &str) -> Result<TenantData, ControlError> {
         Ok(self.tenant(tenant)?.account.data.clone())
     }
@@ -391,6 +433,16 @@ impl QadSim {
         });
     }
 
+    /// Deletes every entry posted under `reference`; how many there were.
+    pub fn delete_journals(&self, tenant: &str, reference: &str) -> usize {
+        self.control(|s| s.delete_journals(tenant, reference))
+    }
+
+    /// Posts the entry under `reference` a second time (next voucher); the new voucher.
+    pub fn duplicate_journal(&self, tenant: &str, reference: &str) -> String {
+        self.control(|s| s.duplicate_journal(tenant, reference))
+    }
+
     /// Injects a fault for the tenant's next matching requests.
     pub fn inject(&self, tenant: &str, fault: QadFault) {
         self.control(|s| {
@@ -423,6 +475,11 @@ pub(crate) fn router() -> Router<SharedState> {
         .route("/_sim/qad/{tenant}/prices", post(set_price))
         .route("/_sim/qad/{tenant}/duplicate-guard", post(duplicate_guard))
         .route("/_sim/qad/{tenant}/faults", post(inject))
+        .route("/_sim/qad/{tenant}/journals/delete", post(delete_journals))
+        .route(
+            "/_sim/qad/{tenant}/journals/duplicate",
+            post(duplicate_journal),
+        )
 }
 
 fn answer(result: Result<impl serde::Serialize, ControlError>) -> Response {
@@ -640,6 +697,33 @@ async fn duplicate_guard(
         Ok(json!({}))
     });
     answer(result)
+}
+
+#[derive(Deserialize)]
+struct JournalReference {
+    external_reference: String,
+}
+
+async fn delete_journals(
+    State(shared): State<SharedState>,
+    Path(tenant): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    answer(body::<JournalReference>(&bytes).and_then(|j| {
+        let removed = lock(&shared).delete_journals(&tenant, &j.external_reference)?;
+        Ok(json!({ "deleted": removed }))
+    }))
+}
+
+async fn duplicate_journal(
+    State(shared): State<SharedState>,
+    Path(tenant): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    answer(body::<JournalReference>(&bytes).and_then(|j| {
+        let voucher = lock(&shared).duplicate_journal(&tenant, &j.external_reference)?;
+        Ok(json!({ "voucher": voucher }))
+    }))
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,7 @@
 //! `api/erp/journalEntries`: posting a GL journal entry the way QAD Financials validates
-//! it, and reading entries back by external reference or voucher.
+//! it, and reading entries back by external reference (exact, or every entry whose
+//! reference starts with `externalReferencePrefix`: a document's revisions), daybook or
+//! voucher.
 //!
 //! A post carries one entry. Every check below that fails is its own `submitResult` error
 //! with a `fieldName`, and nothing is posted unless all pass:
@@ -77,6 +79,9 @@ async fn get_journals(
             .iter()
             .filter(|j| j.entity == entity)
             .filter(|j| key("externalReference").is_none_or(|v| j.external_reference == v))
+            .filter(|j| {
+                key("externalReferencePrefix").is_none_or(|v| j.external_reference.starts_with(v))
+            })
             .filter(|j| key("daybookCode").is_none_or(|v| j.daybook == v))
             .filter(|j| key("voucher").is_none_or(|v| j.voucher == v))
             .map(|j| data.journal_wire(j))
@@ -145,7 +150,7 @@ pub(crate) fn post_entry(scope: &mut Scope, entry: &RawObject) -> Result<Posting
         Ok(draft) if errors.is_empty() => draft,
         _ => return Err(errors),
     };
-    let voucher = next_voucher(data, &draft);
+    let voucher = next_voucher(data, &draft.entity, draft.year, &draft.daybook);
     let journal = draft.post(voucher, scope.stamp());
     scope.counters.journals_posted += 1;
     let journals = &mut scope.data().journals;
@@ -170,12 +175,12 @@ fn posted_with_reference(data: &TenantData, entry: &RawObject) -> Option<usize> 
 }
 
 /// `2026/SO/000001`: one more than the entity's highest for the year and daybook.
-fn next_voucher(data: &TenantData, draft: &Draft) -> String {
-    let prefix = format!("{}/{}/", draft.year, draft.daybook);
+pub(crate) fn next_voucher(data: &TenantData, entity: &str, year: i32, daybook: &str) -> String {
+    let prefix = format!("{year}/{daybook}/");
     let last = data
         .journals
         .iter()
-        .filter(|j| j.entity == draft.entity)
+        .filter(|j| j.entity == entity)
         .filter_map(|j| j.voucher.strip_prefix(&prefix)?.parse::<u32>().ok())
         .max()
         .unwrap_or(0);

@@ -1,0 +1,88 @@
+//! `ml-connector secrets set|list|rm NAME`: keeps credentials encrypted in the secrets
+//! file beside the store, for `connector.toml` to name as `secret:NAME`. A value is read
+//! from standard input (when it is not a terminal) or asked for without echo, never taken
+//! from the command line, and never printed.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::Cli;
+use crate::secrets::{MasterKey, Secrets, check_name, value_from_prompt, value_from_stdin};
+
+#[derive(Subcommand)]
+pub enum SecretsCommand {
+    /// Store a credential under NAME, sealed with the master key (ML_CONNECTOR_MASTER_KEY
+    /// or ML_CONNECTOR_MASTER_KEY_FILE). The value is read from standard input, or asked
+    /// for without echo on a terminal.
+    Set { name: String },
+    /// The stored names and when each was set; never the values.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a stored credential. Exit code 1 when there is none by that name.
+    Rm { name: String },
+}
+
+pub fn run(cli: &Cli, command: &SecretsCommand) -> Result<ExitCode, String> {
+    let secrets = Secrets::beside(&cli.store);
+    match command {
+        SecretsCommand::Set { name } => {
+            check_name(name).map_err(|e| e.to_string())?;
+            let key = MasterKey::from_environment().map_err(|e| e.to_string())?;
+            let value = match value_from_stdin()
+                .map_err(|e| format!("cannot read the value from standard input: {e}"))?
+            {
+                Some(value) => value,
+                None => value_from_prompt(name)
+                    .map_err(|e| format!("cannot read the value from the terminal: {e}"))?,
+            };
+            if value.is_empty() {
+                return Err(format!(
+                    "the value of secret {name} is empty; nothing stored"
+                ));
+            }
+            secrets
+                .set(name, value.as_bytes(), &key)
+                .map_err(|e| e.to_string())?;
+            eprintln!("secret {name} stored in {}", secrets.path().display());
+            Ok(ExitCode::SUCCESS)
+        }
+        SecretsCommand::List { json } => {
+            let list = secrets.list().map_err(|e| e.to_string())?;
+            let when = |millis: i64| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+                    .ok()
+                    .and_then(|t| t.format(&Rfc3339).ok())
+                    .unwrap_or_else(|| millis.to_string())
+            };
+            if *json {
+                let rows: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|s| serde_json::json!({"name": s.name, "set_at": when(s.set_at)}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else if list.is_empty() {
+                eprintln!("no secrets in {}", secrets.path().display());
+            } else {
+                for secret in &list {
+                    println!("{:<32} set {}", secret.name, when(secret.set_at));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SecretsCommand::Rm { name } => {
+            if secrets.remove(name).map_err(|e| e.to_string())? {
+                eprintln!("secret {name} removed");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("no secret {name} in {}", secrets.path().display());
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}

@@ -447,6 +447,18 @@ async fn a_run_repeated_before_its_cursors_moved_sends_nothing_twice() {
     assert_eq!((third.sent, third.batches), (1, 1));
     assert_listed(&rig, 9, 1);
 
+    // An order plugin given to the catalog flow fails the run, parking nothing.
+    let wrong = CatalogFlow::new(
+        "main".into(),
+        rig.bc_client.clone(),
+        rig.qad_client.clone(),
+        Arc::new(default_order_plugin()),
+        rig.store.clone(),
+    );
+    let error = wrong.poll().await.unwrap_err().to_string();
+    assert!(error.contains("needs an item-to-catalog plugin"), "{error}");
+    assert_eq!(rig.parked().len(), parked);
+
     // A cursor the store cannot read is reported, not guessed at.
     rig.store
         .set_cursor("main", "catalog-items", "not json")

@@ -43,7 +43,7 @@ use crate::bigcommerce::catalog::{
 use crate::bigcommerce::wire::Number;
 use crate::exchanges::{self, Exchange};
 use crate::plugins::types::{CatalogUpdate, ErpItem, ErpPrice};
-use crate::plugins::{Isolation, LoadedPlugin};
+use crate::plugins::{Isolation, LoadedPlugin, World};
 use crate::qad::browse;
 use crate::qad::{ChangeCursor, ItemChange, PriceChange, Qad};
 use crate::store::{AuditEntry, Job, NewJob, Store, StoreError};
@@ -227,7 +227,27 @@ impl CatalogFlow {
         result
     }
 
+    /// A plugin that cannot map items fails the run rather than every item: nothing is
+    /// parked and the cursors stay until it is replaced.
+    fn check_plugin(&self) -> Result<(), FlowError> {
+        let plugin = self.plugin.name();
+        if self.plugin.world() != World::ItemToCatalog {
+            return Err(FlowError::Permanent(format!(
+                "plugin `{plugin}` is an {} plugin; the catalog flow needs an {} plugin",
+                self.plugin.world(),
+                World::ItemToCatalog
+            )));
+        }
+        if self.plugin.is_quarantined() {
+            return Err(FlowError::Permanent(format!(
+                "plugin `{plugin}` is quarantined after repeated faults; load a new version"
+            )));
+        }
+        Ok(())
+    }
+
     async fn poll_captured(&self) -> Result<CatalogStats, FlowError> {
+        self.check_plugin()?;
         let item_cursor = self.cursor(ITEMS_CURSOR)?;
         let price_cursor = self.cursor(PRICES_CURSOR)?;
         let (items, next_items) = self.qad.items_changed_since(&item_cursor).await?;
@@ -295,6 +315,7 @@ impl CatalogFlow {
 
     /// Brings one item's catalog entry in line with QAD now (a replayed parked job).
     pub async fn process_item(&self, sku: &str) -> Result<Outcome, FlowError> {
+        self.check_plugin()?;
         let item = self.qad.item(sku).await?.ok_or_else(|| {
             FlowError::Permanent(format!("item {sku} is no longer in QAD's item master"))
         })?;

@@ -746,7 +746,7 @@ fn target_id(target: SkuTarget) -> u64 {
 }
 
 /// `product:<id>` or `variant:<product id>:<id>`.
-pub fn encode_target(target: SkuTarget) -> String {
+fn encode_target(target: SkuTarget) -> String {
     match target {
         SkuTarget::Product { id } => format!("product:{id}"),
         SkuTarget::Variant { product_id, id } => format!("variant:{product_id}:{id}"),

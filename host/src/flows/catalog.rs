@@ -199,15 +199,7 @@ impl CatalogFlow {
         subject: &str,
         exchanges: Vec<Exchange>,
     ) -> Result<(), StoreError> {
-        for exchange in exchanges {
-            self.store.audit(&AuditEntry {
-                connection: self.connection.clone(),
-                subject: subject.into(),
-                kind: "request".into(),
-                data: serde_json::to_string(&exchange).expect("an exchange serialises"),
-            })?;
-        }
-        Ok(())
+        exchanges::audit(self.store.as_ref(), &self.connection, subject, exchanges)
     }
 
     fn cursor(&self, name: &str) -> Result<ChangeCursor, FlowError> {
@@ -215,8 +207,8 @@ impl CatalogFlow {
             None => Ok(ChangeCursor::default()),
             Some(text) => serde_json::from_str(&text).map_err(|e| {
                 FlowError::Permanent(format!(
-                    "the stored cursor `{name}` cannot be read ({e}); set it again or delete it \
-                     to read every item"
+                    "the stored cursor `{name}` cannot be read ({e}); nothing was read, so \
+                     nothing is lost: correct the cursor in the store"
                 ))
             }),
         }

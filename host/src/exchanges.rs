@@ -157,6 +157,24 @@ pub fn take() -> Vec<Exchange> {
         .unwrap_or_default()
 }
 
+/// Writes exchanges to the audit log about `subject`, one `request` entry each.
+pub fn audit(
+    store: &dyn crate::store::Store,
+    connection: &str,
+    subject: &str,
+    exchanges: Vec<Exchange>,
+) -> Result<(), crate::store::StoreError> {
+    for exchange in exchanges {
+        store.audit(&crate::store::AuditEntry {
+            connection: connection.into(),
+            subject: subject.into(),
+            kind: "request".into(),
+            data: serde_json::to_string(&exchange).expect("an exchange serialises"),
+        })?;
+    }
+    Ok(())
+}
+
 /// Times one attempt and records it when the current task is capturing.
 pub struct Attempt {
     started: Instant,

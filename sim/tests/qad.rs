@@ -1298,6 +1298,73 @@ async fn the_control_api_drives_the_simulator_over_http() {
         StatusCode::NOT_FOUND
     );
 
+    // Items added, renamed and repriced, and price list rows set, over HTTP.
+    let added = post(
+        "/items",
+        json!({"code": "NEW-1", "description": "New", "list_price": 12.5}),
+    );
+    assert_eq!(added.await.unwrap().status(), StatusCode::OK);
+    let again = post(
+        "/items",
+        json!({"code": "NEW-1", "description": "New", "list_price": 1}),
+    );
+    assert_eq!(
+        again.await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let renamed = post("/items/NEW-1/touch", json!({"description": "Renamed"}));
+    assert_eq!(renamed.await.unwrap().status(), StatusCode::OK);
+    let empty = post("/items/NEW-1/touch", json!({}));
+    assert_eq!(
+        empty.await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let item = sim
+        .items("acme")
+        .into_iter()
+        .find(|i| i.code == "NEW-1")
+        .unwrap();
+    assert_eq!(
+        (
+            item.description.as_str(),
+            item.list_price,
+            item.status.as_str()
+        ),
+        ("Renamed", 125_000, "ACTIVE")
+    );
+    let row = json!({"price_list": "WEB", "item": "NEW-1", "currency": "USD",
+        "start": "2026-01-01", "list_price": "11.00"});
+    assert_eq!(
+        post("/prices", row.clone()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let mut cheaper = row.clone();
+    cheaper["list_price"] = json!("10.00");
+    assert_eq!(
+        post("/prices", cheaper).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let rows: Vec<_> = sim
+        .data("acme")
+        .prices
+        .into_iter()
+        .filter(|p| p.item == "NEW-1")
+        .collect();
+    assert_eq!(rows.len(), 1, "the same row is updated, not added twice");
+    assert_eq!(rows[0].list_price, 100_000);
+    let mut bad_date = row.clone();
+    bad_date["start"] = json!("01/01/2026");
+    assert_eq!(
+        post("/prices", bad_date).await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let mut no_item = row;
+    no_item["item"] = json!("NOPE");
+    assert_eq!(
+        post("/prices", no_item).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+
     let fault = json!({"action": "http500", "count": 1, "path_contains": "glAccounts"});
     assert_eq!(
         post("/faults", fault).await.unwrap().status(),

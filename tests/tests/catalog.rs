@@ -4,11 +4,13 @@
 //! 50 variants; SKUs the store does not have, and items a 207 or a refused variant batch
 //! names, are parked with their reason and replayed by the worker once fixed; a run with
 //! no QAD change sends nothing, and five changed items send five updates; a SKU whose
-//! product was replaced is found again; and a run repeated from reset cursors (a crash
-//! before the cursors moved) sends nothing twice.
+//! product was replaced is found again; a price row starting or ending on its dates
+//! reaches the store with no change in QAD; and a run repeated from reset cursors (a
+//! crash before the cursors moved) sends nothing twice.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
@@ -19,9 +21,9 @@ use ml_connector::plugins::{CompileCache, Limits, LoadedPlugin};
 use ml_connector::qad::{Auth, ChangeCursor, Qad, QadClient, TenantConfig};
 use ml_connector::store::{Job, JobState, SqliteStore, Store};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimOptions, SimStore, StoreData};
-use ml_connector_sim::qad::{QadSim, SimTenant};
+use ml_connector_sim::qad::{PriceRow, QadSim, SimTenant};
 use ml_connector_tests::default_order_plugin;
-use time::macros::datetime;
+use time::macros::{date, datetime};
 
 const PRODUCTS: usize = 200;
 const VARIANT_PRODUCTS: usize = 20;
@@ -447,10 +449,84 @@ async fn a_run_repeated_before_its_cursors_moved_sends_nothing_twice() {
     assert_eq!((third.sent, third.batches), (1, 1));
     assert_listed(&rig, 9, 1);
 
+    // An order plugin given to the catalog flow fails the run, parking nothing.
+    let wrong = CatalogFlow::new(
+        "main".into(),
+        rig.bc_client.clone(),
+        rig.qad_client.clone(),
+        Arc::new(default_order_plugin()),
+        rig.store.clone(),
+    );
+    let error = wrong.poll().await.unwrap_err().to_string();
+    assert!(error.contains("needs an item-to-catalog plugin"), "{error}");
+    assert_eq!(rig.parked().len(), parked);
+
     // A cursor the store cannot read is reported, not guessed at.
     rig.store
         .set_cursor("main", "catalog-items", "not json")
         .unwrap();
     let error = rig.flow.poll().await.unwrap_err().to_string();
     assert!(error.contains("catalog-items"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_row_starting_or_ending_reaches_the_store_with_no_change_in_qad() {
+    let rig = rig().await;
+    let plugin = LoadedPlugin::load(
+        "item-to-catalog",
+        ml_connector::plugins::builtin::builtin("item-to-catalog").unwrap(),
+        Limits::default(),
+        vec![
+            ("price-list".into(), "WEB".into()),
+            ("currency".into(), "USD".into()),
+        ],
+        &CompileCache::none(),
+    )
+    .unwrap();
+    let mut flow = CatalogFlow::new(
+        "main".into(),
+        rig.bc_client.clone(),
+        rig.qad_client.clone(),
+        Arc::new(plugin),
+        rig.store.clone(),
+    );
+    let days = Arc::new(AtomicI64::new(0));
+    let offset = days.clone();
+    flow.today = Arc::new(move || {
+        date!(2027 - 03 - 01) + time::Duration::days(offset.load(Ordering::SeqCst))
+    });
+    let sku = product_sku(1);
+    let row = |start, expire, list_price| PriceRow {
+        price_list: "WEB".into(),
+        item: sku.clone(),
+        currency: "USD".into(),
+        start,
+        expire,
+        list_price,
+    };
+    rig.qad
+        .set_price("acme", &row(date!(2026 - 01 - 01), None, 200_000));
+    rig.qad.set_price(
+        "acme",
+        &row(date!(2027 - 03 - 02), Some(date!(2027 - 03 - 03)), 150_000),
+    );
+    let price = || listing(&rig.catalog(), &sku).unwrap().1;
+
+    // 1 March: the promotion has not started.
+    flow.poll().await.unwrap();
+    assert_eq!(price(), Some(200_000));
+    assert_eq!(flow.poll().await.unwrap().items_read, 0);
+
+    // 2 March: it has, though nothing changed in QAD.
+    days.store(1, Ordering::SeqCst);
+    let started = flow.poll().await.unwrap();
+    assert_eq!((started.items_read, started.sent), (1, 1));
+    assert_eq!(price(), Some(150_000));
+
+    // 5 March (two days without a run): it ended on the 3rd.
+    days.store(4, Ordering::SeqCst);
+    let ended = flow.poll().await.unwrap();
+    assert_eq!((ended.items_read, ended.sent), (1, 1));
+    assert_eq!(price(), Some(200_000));
+    assert_eq!(flow.poll().await.unwrap().items_read, 0);
 }

@@ -16,6 +16,10 @@
 //! recorded as soon as its batch is answered, so a run cut short resends nothing already
 //! accepted.
 //!
+//! Prices also change without a change in QAD: a row starts or ends on its dates. Each
+//! run therefore also reads again the items with a price row starting, or ending the day
+//! before, on any day since the last run ("today" is the UTC date).
+//!
 //! What fails for one item (the plugin refuses it, the SKU is not in the store, a 207 or a
 //! refused batch names it) is parked as a `catalog` job of document `item:<SKU>` with the
 //! reason, for the operator to see and replay; the rest of the run goes on. The cursors
@@ -43,7 +47,7 @@ use crate::bigcommerce::catalog::{
 use crate::bigcommerce::wire::Number;
 use crate::exchanges::{self, Exchange};
 use crate::plugins::types::{CatalogUpdate, ErpItem, ErpPrice};
-use crate::plugins::{Isolation, LoadedPlugin};
+use crate::plugins::{Isolation, LoadedPlugin, World};
 use crate::qad::browse;
 use crate::qad::{ChangeCursor, ItemChange, PriceChange, Qad};
 use crate::store::{AuditEntry, Job, NewJob, Store, StoreError};
@@ -59,6 +63,8 @@ pub const JOB_KIND: &str = "catalog";
 
 const ITEMS_CURSOR: &str = "catalog-items";
 const PRICES_CURSOR: &str = "catalog-prices";
+/// The last day whose price rows starting and ending were taken into account.
+const EFFECTIVE_CURSOR: &str = "catalog-effective";
 /// Id map: SKU to where it lives in the store ([`encode_target`]).
 const TARGET_MAP: &str = "sku";
 /// Id map: SKU to the content hash of the last update BigCommerce accepted for it.
@@ -118,6 +124,8 @@ pub struct CatalogFlow {
     pub store: Arc<dyn Store>,
     /// The currency of item master list prices (the tenant's domain currency).
     pub item_currency: String,
+    /// The date prices are judged in effect on (the UTC date; tests move it).
+    pub today: Arc<dyn Fn() -> Date + Send + Sync>,
 }
 
 /// An item ready to send: its mapped update and that update's content hash.
@@ -169,6 +177,7 @@ impl CatalogFlow {
             plugin,
             store,
             item_currency,
+            today: Arc::new(|| OffsetDateTime::now_utc().date()),
         }
     }
 
@@ -190,15 +199,7 @@ impl CatalogFlow {
         subject: &str,
         exchanges: Vec<Exchange>,
     ) -> Result<(), StoreError> {
-        for exchange in exchanges {
-            self.store.audit(&AuditEntry {
-                connection: self.connection.clone(),
-                subject: subject.into(),
-                kind: "request".into(),
-                data: serde_json::to_string(&exchange).expect("an exchange serialises"),
-            })?;
-        }
-        Ok(())
+        exchanges::audit(self.store.as_ref(), &self.connection, subject, exchanges)
     }
 
     fn cursor(&self, name: &str) -> Result<ChangeCursor, FlowError> {
@@ -206,8 +207,8 @@ impl CatalogFlow {
             None => Ok(ChangeCursor::default()),
             Some(text) => serde_json::from_str(&text).map_err(|e| {
                 FlowError::Permanent(format!(
-                    "the stored cursor `{name}` cannot be read ({e}); set it again or delete it \
-                     to read every item"
+                    "the stored cursor `{name}` cannot be read ({e}); nothing was read, so \
+                     nothing is lost: correct the cursor in the store"
                 ))
             }),
         }
@@ -227,7 +228,28 @@ impl CatalogFlow {
         result
     }
 
+    /// A plugin that cannot map items fails the run rather than every item: nothing is
+    /// parked and the cursors stay until it is replaced.
+    fn check_plugin(&self) -> Result<(), FlowError> {
+        let plugin = self.plugin.name();
+        if self.plugin.world() != World::ItemToCatalog {
+            return Err(FlowError::Permanent(format!(
+                "plugin `{plugin}` is an {} plugin; the catalog flow needs an {} plugin",
+                self.plugin.world(),
+                World::ItemToCatalog
+            )));
+        }
+        if self.plugin.is_quarantined() {
+            return Err(FlowError::Permanent(format!(
+                "plugin `{plugin}` is quarantined after repeated faults; load a new version"
+            )));
+        }
+        Ok(())
+    }
+
     async fn poll_captured(&self) -> Result<CatalogStats, FlowError> {
+        self.check_plugin()?;
+        let today = (self.today)();
         let item_cursor = self.cursor(ITEMS_CURSOR)?;
         let price_cursor = self.cursor(PRICES_CURSOR)?;
         let (items, next_items) = self.qad.items_changed_since(&item_cursor).await?;
@@ -235,6 +257,14 @@ impl CatalogFlow {
         let mut changed: BTreeMap<String, Option<ItemChange>> = BTreeMap::new();
         for price in prices {
             changed.entry(price.item_code).or_default();
+        }
+        if let Some(last) = self.last_effective_day()?
+            && last < today
+        {
+            let from = last.next_day().unwrap_or(today);
+            for sku in self.qad.items_with_prices_turning(from, today).await? {
+                changed.entry(sku).or_default();
+            }
         }
         for item in items {
             changed.insert(item.item_code.clone(), Some(item));
@@ -257,7 +287,7 @@ impl CatalogFlow {
                 continue;
             };
             let prices = self.qad.prices_of_item(&sku).await?;
-            match erp_item(&item, &prices, &self.item_currency, today()) {
+            match erp_item(&item, &prices, &self.item_currency, today) {
                 Ok(erp) => read.push(erp),
                 Err(reason) => run.failed(&sku, &digest(&reason), reason),
             }
@@ -277,8 +307,26 @@ impl CatalogFlow {
         }
         self.set_cursor(ITEMS_CURSOR, &next_items)?;
         self.set_cursor(PRICES_CURSOR, &next_prices)?;
+        self.store.set_cursor(
+            &self.connection,
+            EFFECTIVE_CURSOR,
+            &browse::format_date(today),
+        )?;
         tracing::info!(connection = %self.connection, ?stats, "catalog poll");
         Ok(stats)
+    }
+
+    /// The last day a run judged prices on (`None` before the first run, which reads
+    /// every item anyway).
+    fn last_effective_day(&self) -> Result<Option<Date>, FlowError> {
+        match self.store.cursor(&self.connection, EFFECTIVE_CURSOR)? {
+            None => Ok(None),
+            Some(text) => browse::parse_date(&text).map(Some).ok_or_else(|| {
+                FlowError::Permanent(format!(
+                    "the stored cursor `{EFFECTIVE_CURSOR}` is `{text}`, not a yyyy-mm-dd date"
+                ))
+            }),
+        }
     }
 
     /// Parks an item's failure as a `catalog` job (once per change of the item).
@@ -295,12 +343,13 @@ impl CatalogFlow {
 
     /// Brings one item's catalog entry in line with QAD now (a replayed parked job).
     pub async fn process_item(&self, sku: &str) -> Result<Outcome, FlowError> {
+        self.check_plugin()?;
         let item = self.qad.item(sku).await?.ok_or_else(|| {
             FlowError::Permanent(format!("item {sku} is no longer in QAD's item master"))
         })?;
         let prices = self.qad.prices_of_item(sku).await?;
-        let erp =
-            erp_item(&item, &prices, &self.item_currency, today()).map_err(FlowError::Permanent)?;
+        let erp = erp_item(&item, &prices, &self.item_currency, (self.today)())
+            .map_err(FlowError::Permanent)?;
         let mut run = Run::default();
         self.handle(vec![erp], &subject(sku), &mut run).await?;
         match run.results.pop() {
@@ -696,11 +745,6 @@ fn erp_item(
     })
 }
 
-/// The date prices are judged in effect on.
-fn today() -> Date {
-    OffsetDateTime::now_utc().date()
-}
-
 /// A short, stable content digest.
 fn digest(text: &str) -> String {
     Sha256::digest(text.as_bytes())[..12]
@@ -725,7 +769,7 @@ fn target_id(target: SkuTarget) -> u64 {
 }
 
 /// `product:<id>` or `variant:<product id>:<id>`.
-pub fn encode_target(target: SkuTarget) -> String {
+fn encode_target(target: SkuTarget) -> String {
     match target {
         SkuTarget::Product { id } => format!("product:{id}"),
         SkuTarget::Variant { product_id, id } => format!("variant:{product_id}:{id}"),

@@ -192,15 +192,7 @@ impl OrderFlow {
         subject: &str,
         exchanges: Vec<Exchange>,
     ) -> Result<(), StoreError> {
-        for exchange in exchanges {
-            self.store.audit(&AuditEntry {
-                connection: self.connection.clone(),
-                subject: subject.into(),
-                kind: "request".into(),
-                data: serde_json::to_string(&exchange).expect("an exchange serialises"),
-            })?;
-        }
-        Ok(())
+        exchanges::audit(self.store.as_ref(), &self.connection, subject, exchanges)
     }
 
     /// The postable accounts of the entity, read once.

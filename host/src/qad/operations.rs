@@ -8,7 +8,7 @@
 //! ([`QadClient::verify_paths`]), so a wrong path is reported by name before anything is
 //! posted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -530,6 +530,40 @@ impl QadClient {
             path: "items browse".into(),
             reason,
         })
+    }
+
+    /// The items with a price list row that starts on a day from `from` to `to`
+    /// (inclusive), or whose last day is the day before one of them: their price in
+    /// effect changed on that day although nothing in QAD did (no change stamp moved).
+    pub async fn items_with_prices_turning(
+        &self,
+        from: Date,
+        to: Date,
+    ) -> Result<BTreeSet<String>, QadError> {
+        let range = |a: Date, b: Date| {
+            format!(
+                "{},literal,{}",
+                browse::format_date(a),
+                browse::format_date(b)
+            )
+        };
+        let before = |day: Date| day.previous_day().unwrap_or(day);
+        let starting = browse::filter("priceListV2.startDate", "rg", &range(from, to));
+        let ending = browse::filter(
+            "priceListV2.expireDate",
+            "rg",
+            &range(before(from), before(to)),
+        );
+        let mut items = BTreeSet::new();
+        for filter in [starting, ending] {
+            for row in self
+                .browse(&self.config.paths.price_browse, &[filter])
+                .await?
+            {
+                items.insert(browse::text(&row, "priceListV2.itemCode"));
+            }
+        }
+        Ok(items)
     }
 
     /// Every price list row of an item, with its amount, as it stands now.

@@ -109,6 +109,16 @@ impl Qad {
         self.reads().item(item_code).await
     }
 
+    /// The items whose price in effect changed from `from` to `to` without a change
+    /// stamp (a row starting, or one ending).
+    pub async fn items_with_prices_turning(
+        &self,
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<std::collections::BTreeSet<String>, QadError> {
+        self.reads().items_with_prices_turning(from, to).await
+    }
+
     /// Every price list row of an item, with its amount.
     pub async fn prices_of_item(&self, item_code: &str) -> Result<Vec<PriceChange>, QadError> {
         self.reads().prices_of_item(item_code).await

@@ -16,7 +16,8 @@
 //! POST /_sim/qad/{tenant}/items               {"code", "description", "list_price": 12.34}
 //! POST /_sim/qad/{tenant}/items/{code}/touch   {"list_price": 12.34, "description": ".."}
 //! POST /_sim/qad/{tenant}/prices               {"price_list", "item", "currency",
-//!                                               "start": "2026-01-01", "list_price": 9.5}
+//!                                               "start": "2026-01-01", "expire": null,
+//!                                               "list_price": 9.5}
 //! POST /_sim/qad/{tenant}/duplicate-guard      {"mode": "reject"|"return-existing"|"off"}
 //! POST /_sim/qad/{tenant}/journals/delete      {"external_reference": "shop1:order:100:r1"}
 //! POST /_sim/qad/{tenant}/journals/duplicate   {"external_reference": "shop1:order:100:r1"}
@@ -270,7 +271,7 @@ impl Shared {
         Ok(())
     }
 
-    /// Sets the amount of a price list row (unit EA, no expiry), adding the row when the
+    /// Sets the amount and expiry of a price list row (unit EA), adding the row when the
     /// list has none for the item, currency and start date; stamped now.
     fn set_price(&mut self, tenant: &str, row: &PriceRow) -> Result<(), ControlError> {
         let stamp = self.stamp_now();
@@ -293,6 +294,7 @@ impl Shared {
         match data.prices.iter_mut().find(same) {
             Some(price) => {
                 price.list_price = row.list_price;
+                price.expire = row.expire;
                 price.stamp = stamp;
             }
             None => data.prices.push(SimPrice {
@@ -302,7 +304,7 @@ impl Shared {
                 currency: row.currency.clone(),
                 unit_of_measure: "EA".into(),
                 start: row.start,
-                expire: None,
+                expire: row.expire,
                 list_price: row.list_price,
                 stamp,
             }),
@@ -649,6 +651,8 @@ pub struct PriceRow {
     pub item: String,
     pub currency: String,
     pub start: time::Date,
+    /// The last day in effect (`None`: open-ended).
+    pub expire: Option<time::Date>,
     /// Ten-thousandths.
     pub list_price: i64,
 }
@@ -662,13 +666,21 @@ async fn set_price(
         .map_err(ControlError::Invalid)
         .and_then(|object| {
             let start = text_field(&object, "start")?;
+            let day = |text: &str, field: &str| {
+                super::model::parse_day(text).ok_or_else(|| {
+                    ControlError::Invalid(format!("{field} `{text}` is not a yyyy-mm-dd date"))
+                })
+            };
+            let expire = match object.text("expire").map_err(ControlError::Invalid)? {
+                Some(text) => Some(day(&text, "expire")?),
+                None => None,
+            };
             let row = PriceRow {
                 price_list: text_field(&object, "price_list")?,
                 item: text_field(&object, "item")?,
                 currency: text_field(&object, "currency")?,
-                start: super::model::parse_day(&start).ok_or_else(|| {
-                    ControlError::Invalid(format!("start `{start}` is not a yyyy-mm-dd date"))
-                })?,
+                start: day(&start, "start")?,
+                expire,
                 list_price: amount_field(&object, "list_price")?,
             };
             lock(&shared).set_price(&tenant, &row)

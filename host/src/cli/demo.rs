@@ -3,7 +3,8 @@
 //! coupons, shipping, three currencies, guests and registered shoppers, refunds,
 //! cancellations), runs the real pipeline with the built-in plugin (poll, map, post),
 //! then changes the store (new orders, an edit, a cancellation, a refund) and runs it
-//! again, and prints a summary. Exits non-zero when the ledger does not reconcile.
+//! again, sends QAD's items and prices to the catalog (then two renamed items), and
+//! prints a summary. Exits non-zero when the ledger does not reconcile.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ use serde_json::json;
 
 use super::Cli;
 use crate::bigcommerce::{self, Pacer, StoreConfig};
+use crate::flows::catalog::CatalogFlow;
 use crate::flows::orders::{OrderFlow, PostingPolicy};
 use crate::flows::worker::{Worker, poll};
 use crate::plugins::registry::load_one;
@@ -176,6 +178,50 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         ),
     );
 
+    let order_calls = bigcommerce.counters().requests;
+
+    // The other way: QAD's items and prices to the store's catalog, then two renames.
+    progress(
+        args.json,
+        "QAD items and prices to the catalog (item-to-catalog)...",
+    );
+    let catalog_settings: Vec<(String, String)> = settings
+        .get("item-to-catalog")
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let catalog_plugin = load_one(
+        "item-to-catalog",
+        cli.plugin_dir.as_deref(),
+        &catalog_settings,
+        &Limits::default(),
+        &CompileCache::none(),
+    )?;
+    let catalog = CatalogFlow::new(
+        "demo".into(),
+        Arc::new(flow.bigcommerce.clone()),
+        flow.qad.clone(),
+        Arc::new(catalog_plugin),
+        store.clone(),
+    );
+    let first_catalog = catalog.poll().await.map_err(|e| e.to_string())?;
+    qad.rename_item("acme", "SKU-0100", "Product 100, new edition");
+    qad.rename_item("acme", "SKU-0104", "Product 104, new edition");
+    let second_catalog = catalog.poll().await.map_err(|e| e.to_string())?;
+    progress(
+        args.json,
+        &format!(
+            "  {} items read, {} updates sent in {} batches, {} not in the store; \
+             after two items were renamed in QAD: {} sent",
+            first_catalog.items_read,
+            first_catalog.sent,
+            first_catalog.batches,
+            first_catalog.parked,
+            second_catalog.sent
+        ),
+    );
+
     // Reconcile: every journal balanced, every posted order and every refund in the
     // ledger once, nothing parked, the audit chain intact.
     let ledger = qad.ledger("acme");
@@ -203,9 +249,14 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         )
         .filter(|reference| !references.contains(reference.as_str()))
         .collect();
-    let parked = store
+    // Items QAD has and the store does not sell wait for an operator; they are no
+    // ledger matter.
+    let parked: Vec<_> = store
         .jobs_in(JobState::Parked, 1_000)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|job| job.kind != crate::flows::catalog::JOB_KIND)
+        .collect();
     let audit_entries = store.verify_audit().map_err(|e| e.to_string())?;
     let reconciled =
         balanced && missing.is_empty() && parked.is_empty() && references.len() == ledger.len();
@@ -218,8 +269,10 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         "adjustments": ledger.iter().filter(|j| !j.external_reference.ends_with(":r1")).count(),
         "customers_created": qad.customers("acme").len() - customers_before,
         "parked": parked.len(),
+        "catalog_updates": first_catalog.sent + second_catalog.sent,
+        "catalog_items_not_in_store": first_catalog.parked,
         "bigcommerce_calls": counters.requests,
-        "bigcommerce_calls_per_order": counters.requests as f64 / data.orders.len() as f64,
+        "bigcommerce_calls_per_order": order_calls as f64 / data.orders.len() as f64,
         "elapsed_ms": began.elapsed().as_millis() as u64,
         "ledger_balanced": balanced,
         "missing_from_ledger": missing,
@@ -237,6 +290,10 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
             summary["journals_posted"],
             summary["adjustments"],
             summary["customers_created"]
+        );
+        println!(
+            "{} catalog updates sent ({} QAD items are not in the store)",
+            summary["catalog_updates"], summary["catalog_items_not_in_store"]
         );
         println!(
             "{} BigCommerce calls ({:.2} per order), {} ms, audit chain of {} entries intact",

@@ -5,6 +5,7 @@ mod check;
 mod connections;
 mod demo;
 mod dry_run;
+mod init;
 mod plugins;
 mod reconcile;
 mod replay;
@@ -90,6 +91,8 @@ enum Command {
     Plugins(plugins::PluginsCommand),
     /// Map the example order, refund, shopper and item change with the built-in plugins.
     Demo(demo::DemoArgs),
+    /// Write a commented connector.toml to start from.
+    Init(init::InitArgs),
     /// Poll BigCommerce and post what changed to QAD, for each configured connection.
     Sync(sync::SyncArgs),
     /// The service: BigCommerce webhooks in, queues worked, polls and hook checks on
@@ -124,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Plugins(command) => plugins::run(&cli, command),
         Command::Demo(args) => demo::run(&cli, args),
         Command::Audit(command) => audit::run(&cli, command),
+        Command::Init(args) => init::run(args),
         Command::Sync(args) => sync::run(&cli, args),
         Command::Run(args) => run::run(&cli, args),
         Command::Status(args) => status::run(&cli, args),

@@ -7,8 +7,6 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::config::Config;
-
 /// The template: every section, with what each key means.
 const TEMPLATE: &str = include_str!("../../../examples/connector.toml");
 
@@ -58,6 +56,7 @@ pub fn run(args: &InitArgs) -> Result<ExitCode, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     #[test]
     fn the_template_is_a_valid_configuration() {

@@ -89,7 +89,8 @@ enum Command {
     /// List and test mapping plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
-    /// Map the example order, refund, shopper and item change with the built-in plugins.
+    /// The whole flow on built-in simulators: seeded orders through the real pipeline,
+    /// the catalog, and a check that the ledger reconciles.
     Demo(demo::DemoArgs),
     /// Write a commented connector.toml to start from.
     Init(init::InitArgs),

@@ -30,7 +30,7 @@ fn host_still_serves() {
         .expect("the default plugin maps the example order");
     assert_eq!(
         serde_json::to_value(&entry).unwrap(),
-        order_fixture().expected.unwrap()
+        order_fixture().expected().unwrap().clone()
     );
 }
 

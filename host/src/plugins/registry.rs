@@ -369,20 +369,8 @@ pub fn load_one(
 ) -> Result<LoadedPlugin, String> {
     let path = Path::new(plugin);
     let candidate = if plugin.ends_with(".wasm") || path.is_file() {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| plugin.to_string());
-        let name = if name == "plugin" {
-            path.parent()
-                .and_then(|p| p.file_name())
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or(name)
-        } else {
-            name
-        };
         Candidate {
-            name,
+            name: name_from_path(path),
             source: Source::File(path.to_path_buf()),
             bytes: read(path),
             manifest: Ok(Manifest::default()),
@@ -398,6 +386,29 @@ pub fn load_one(
     let source = candidate.source.clone();
     load_candidate(&candidate, settings, ceiling, cache)
         .map_err(|e| format!("plugin `{name}` ({source}) {e}"))
+}
+
+/// A plugin's name from its file: `<name>.wasm`, or `<name>/plugin.wasm` (also when the
+/// file is a build's output, `<name>/dist/plugin.wasm` or `<name>/target/.../plugin.wasm`).
+pub fn name_from_path(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    if stem != "plugin" {
+        return stem;
+    }
+    path.ancestors()
+        .skip(1)
+        .filter_map(|dir| dir.file_name().and_then(|n| n.to_str()))
+        .find(|name| {
+            !matches!(
+                *name,
+                "dist" | "build" | "out" | "target" | "release" | "debug"
+            )
+        })
+        .map(str::to_string)
+        .unwrap_or(stem)
 }
 
 fn load_candidate(

@@ -50,7 +50,7 @@ fn an_infinite_loop_runs_out_of_fuel() {
         "{message}"
     );
     assert!(
-        message.contains("ran out of fuel (CPU limit of 10000000 units)"),
+        message.contains("ran out of fuel (CPU limit of 100000000 units)"),
         "{message}"
     );
     host_still_serves();

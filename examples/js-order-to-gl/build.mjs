@@ -6,6 +6,9 @@
 // of the engine is disabled: the component then imports nothing but the contract's
 // `host` interface, which is all the host gives a plugin (no clock, randomness, stdio or
 // network; see docs/plugins.md).
+//
+// package.json lists @bytecodealliance/preview2-shim itself: componentize-js 0.23.0 imports
+// it without declaring it, and `npm ci` installs only what the lock file declares.
 
 import { componentize } from "@bytecodealliance/componentize-js";
 import { mkdir, writeFile, rename } from "node:fs/promises";

@@ -389,7 +389,7 @@ pub fn load_one(
 }
 
 /// A plugin's name from its file: `<name>.wasm`, or `<name>/plugin.wasm` (also when the
-/// file is a build's output, `<name>/dist/plugin.wasm` or `<name>/target/.../plugin.wasm`).
+/// file is a build's output folder, `<name>/dist/plugin.wasm`, `build/` or `out/`).
 pub fn name_from_path(path: &Path) -> String {
     let stem = path
         .file_stem()
@@ -401,12 +401,7 @@ pub fn name_from_path(path: &Path) -> String {
     path.ancestors()
         .skip(1)
         .filter_map(|dir| dir.file_name().and_then(|n| n.to_str()))
-        .find(|name| {
-            !matches!(
-                *name,
-                "dist" | "build" | "out" | "target" | "release" | "debug"
-            )
-        })
+        .find(|name| !matches!(*name, "dist" | "build" | "out"))
         .map(str::to_string)
         .unwrap_or(stem)
 }
@@ -506,5 +501,23 @@ fn clone_error(error: &LoadError) -> LoadError {
         LoadError::Precompiled => LoadError::Precompiled,
         LoadError::Manifest(m) => LoadError::Manifest(m.clone()),
         other => LoadError::Io(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_is_named_after_its_file_or_its_project_folder() {
+        let name = |p: &str| name_from_path(Path::new(p));
+        assert_eq!(name("plugins/margins.wasm"), "margins");
+        assert_eq!(name("plugins/margins/plugin.wasm"), "margins");
+        assert_eq!(
+            name("examples/js-order-to-gl/dist/plugin.wasm"),
+            "js-order-to-gl"
+        );
+        assert_eq!(name("flat/build/plugin.wasm"), "flat");
+        assert_eq!(name("plugin.wasm"), "plugin");
     }
 }

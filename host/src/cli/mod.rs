@@ -79,7 +79,7 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List and test mapping plugins.
+    /// List, test and check mapping plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
     /// Map the example order, refund, shopper and item change with the built-in plugins.

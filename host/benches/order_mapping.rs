@@ -1,12 +1,18 @@
-//! One order mapped by the default `order-to-gl` plugin: a fresh instance per record
-//! (strict isolation), a fresh instance per batch of 100, and the same mapping compiled
-//! natively, for the ratio. Each measures the host's whole call path: input size check,
-//! instantiation, fuel and deadline, the call, and output validation.
+//! One order mapped by the default `order-to-gl` plugin and by the JavaScript example
+//! (`examples/js-order-to-gl`, when built with `npm run build`): a fresh instance per
+//! record (strict isolation), a fresh instance per batch of 100, and the Rust mapping
+//! compiled natively, for the ratio. Each measures the host's whole call path: input size
+//! check, instantiation, fuel and deadline, the call, and output validation. Before the
+//! timings it prints each plugin's fuel and peak memory per order, and the JavaScript
+//! component's compile time against a load from the compile cache.
 //!
 //! Run: `cargo bench -p ml-connector --bench order_mapping`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ml_connector::plugins::builtin::builtin;
+use std::path::Path;
+use std::time::Instant;
+
 use ml_connector::plugins::fixture::Fixture;
 use ml_connector::plugins::types as host;
 use ml_connector::plugins::{CompileCache, Isolation, Limits, LoadedPlugin};
@@ -41,6 +47,9 @@ fn bench(c: &mut Criterion) {
             .all(Result::is_ok)
     );
 
+    report("order-to-gl", &plugin, &order, &orders);
+    let js = js_plugin(&order, &orders);
+
     let mut group = c.benchmark_group("order_mapping");
     group.throughput(Throughput::Elements(1));
     group.bench_function("wasm_fresh_instance_per_record", |b| {
@@ -56,6 +65,22 @@ fn bench(c: &mut Criterion) {
             assert_eq!(mapped.report.instances, 1);
         })
     });
+    if let Some(js) = &js {
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("js_fresh_instance_per_record", |b| {
+            b.iter(|| {
+                let mapped = js.map_orders(std::slice::from_ref(&order), Isolation::Record, None);
+                assert!(mapped.results[0].is_ok());
+            })
+        });
+        group.throughput(Throughput::Elements(BATCH as u64));
+        group.bench_function("js_fresh_instance_per_batch_of_100", |b| {
+            b.iter(|| {
+                let mapped = js.map_orders(&orders, Isolation::Batch, None);
+                assert_eq!(mapped.report.instances, 1);
+            })
+        });
+    }
     let native_order = to_guest(&order);
     group.throughput(Throughput::Elements(1));
     group.bench_function("native_rust", |b| {
@@ -66,6 +91,61 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// The JavaScript example plugin, if built, with its fixture's settings; prints what its
+/// compilation costs with and without the compile cache.
+fn js_plugin(order: &host::Order, orders: &[host::Order]) -> Option<LoadedPlugin> {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/js-order-to-gl");
+    let Ok(bytes) = std::fs::read(project.join("dist/plugin.wasm")) else {
+        eprintln!(
+            "the JavaScript plugin is not built (npm ci && npm run build in {}); its cases are skipped",
+            project.display()
+        );
+        return None;
+    };
+    let settings = Fixture::load(&project.join("fixtures/order-basic.json"))
+        .unwrap()
+        .settings();
+    let load = |cache: &CompileCache| {
+        let started = Instant::now();
+        let plugin = LoadedPlugin::load(
+            "js-order-to-gl",
+            &bytes,
+            Limits::default(),
+            settings.clone(),
+            cache,
+        )
+        .unwrap();
+        (plugin, started.elapsed())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = CompileCache::at(dir.path()).unwrap();
+    let (_, compiled) = load(&CompileCache::none());
+    let (_, stored) = load(&cache);
+    let (plugin, cached) = load(&cache);
+    eprintln!(
+        "js-order-to-gl: {} bytes; load compiling {compiled:.2?}, compiling and caching {stored:.2?}, from the cache {cached:.2?}",
+        bytes.len()
+    );
+    report("js-order-to-gl", &plugin, order, orders);
+    Some(plugin)
+}
+
+/// Prints the fuel and peak linear memory of one order on its own and in a batch.
+fn report(name: &str, plugin: &LoadedPlugin, order: &host::Order, orders: &[host::Order]) {
+    let one = plugin.map_orders(std::slice::from_ref(order), Isolation::Record, None);
+    assert!(one.results.iter().all(Result::is_ok));
+    let batch = plugin.map_orders(orders, Isolation::Batch, None);
+    assert!(batch.results.iter().all(Result::is_ok));
+    eprintln!(
+        "{name}: one order {} fuel, {} KiB peak memory; batch of {}: {} fuel per order, {} KiB peak memory",
+        one.report.fuel_consumed,
+        one.report.memory_peak / 1024,
+        orders.len(),
+        batch.report.fuel_consumed / orders.len() as u64,
+        batch.report.memory_peak / 1024
+    );
 }
 
 /// The host's order as the guest SDK's type, field by field, for the native baseline.

@@ -119,6 +119,45 @@ pub fn bigcommerce_specs() -> Option<std::path::PathBuf> {
     None
 }
 
+/// The JavaScript example plugin (`examples/js-order-to-gl`), built by `npm ci && npm run
+/// build` there (CI's `.ci/run` does it before the tests). Not built on a developer's
+/// machine: the caller skips with a message. Under `CI=true` a missing build fails, and a
+/// build older than the plugin's sources fails everywhere, so nothing tests a stale one.
+pub fn js_plugin_wasm() -> Option<std::path::PathBuf> {
+    let project = js_plugin_project();
+    let wasm = project.join("dist/plugin.wasm");
+    if !wasm.is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but the JavaScript plugin is not built at {} (run `npm ci && npm run build` in {})",
+            wasm.display(),
+            project.display()
+        );
+        eprintln!(
+            "skipped: the JavaScript plugin is not built; run `npm ci && npm run build` in {}",
+            project.display()
+        );
+        return None;
+    }
+    let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).unwrap();
+    for source in std::fs::read_dir(project.join("src")).unwrap().flatten() {
+        let changed = source.metadata().and_then(|m| m.modified()).unwrap();
+        assert!(
+            changed <= built,
+            "{} is newer than {}: run `npm run build` in {}",
+            source.path().display(),
+            wasm.display(),
+            project.display()
+        );
+    }
+    Some(wasm)
+}
+
+/// `examples/js-order-to-gl`.
+pub fn js_plugin_project() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/js-order-to-gl")
+}
+
 /// A webhook destination on 127.0.0.1: answers every POST to `/hook` with `status` and
 /// keeps the headers and raw body it got.
 pub struct WebhookReceiver {

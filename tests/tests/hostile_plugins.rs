@@ -30,7 +30,7 @@ fn host_still_serves() {
         .expect("the default plugin maps the example order");
     assert_eq!(
         serde_json::to_value(&entry).unwrap(),
-        order_fixture().expected.unwrap()
+        order_fixture().expected().unwrap().clone()
     );
 }
 
@@ -50,7 +50,7 @@ fn an_infinite_loop_runs_out_of_fuel() {
         "{message}"
     );
     assert!(
-        message.contains("ran out of fuel (CPU limit of 10000000 units)"),
+        message.contains("ran out of fuel (CPU limit of 100000000 units)"),
         "{message}"
     );
     host_still_serves();

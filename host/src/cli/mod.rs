@@ -86,7 +86,7 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List and test mapping plugins.
+    /// List, test and check mapping plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
     /// The whole flow on built-in simulators: seeded orders through the real pipeline,

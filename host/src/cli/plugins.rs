@@ -1,13 +1,17 @@
-//! `ml-connector plugins list|test`.
+//! `ml-connector plugins list|test|check`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Subcommand;
 
 use super::Cli;
-use crate::plugins::fixture::Fixture;
-use crate::plugins::{Limits, Registry, RegistryOptions};
+use crate::plugins::builtin::builtin;
+use crate::plugins::fixture::{Fixture, FixtureRun, Verdict, fixtures_in};
+use crate::plugins::inspect::inspect;
+use crate::plugins::registry::name_from_path;
+use crate::plugins::{Limits, LoadedPlugin, Registry, RegistryOptions};
 
 #[derive(Subcommand)]
 pub enum PluginsCommand {
@@ -18,16 +22,29 @@ pub enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Run one mapping from a fixture file and print the result, fuel used, memory, time
-    /// and any error. Exit code 1 when the record does not map.
+    /// Run fixtures on a plugin and compare each answer with the fixture's expected
+    /// output, printing a diff for each that differs. With one fixture file, print the
+    /// result, fuel used, memory, time and any error. Exit code 1 when any fixture fails.
     Test {
         /// A plugin name (in the plugin directory or built-in) or a path to a .wasm file.
         plugin: String,
-        /// A fixture: {"function": "map-order", "config": {...}, "input": {...}}.
-        fixture: PathBuf,
+        /// A fixture file ({"function": "map-order", "config": {...}, "input": {...},
+        /// "expected": {...}}) or a folder of them [default: the plugin folder's
+        /// `fixtures/`].
+        fixture: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Inspect a plugin file without installing it: world, contract version, imports,
+    /// size, and for each fixture the fuel, memory and time it takes against the limits.
+    /// Exit code 1 when the plugin would not load or a fixture fails.
+    Check {
+        /// A path to a .wasm file, or the name of a built-in plugin.
+        plugin: String,
+        /// A folder of fixtures [default: the plugin folder's `fixtures/`, if any].
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<PathBuf>,
     },
 }
 
@@ -36,9 +53,25 @@ pub fn run(cli: &Cli, command: &PluginsCommand) -> Result<ExitCode, String> {
         PluginsCommand::List { json } => list(cli, *json),
         PluginsCommand::Test {
             plugin,
+            fixture: Some(fixture),
+            json,
+        } if fixture.is_file() => test_one(cli, plugin, fixture, *json),
+        PluginsCommand::Test {
+            plugin,
             fixture,
             json,
-        } => test(cli, plugin, fixture, *json),
+        } => {
+            let dir = match fixture {
+                Some(dir) => dir.clone(),
+                None => fixture_folder(cli, plugin).ok_or_else(|| {
+                    format!(
+                        "plugin `{plugin}` has no fixtures/ folder beside it; give a fixture file or folder"
+                    )
+                })?,
+            };
+            test_all(cli, plugin, &dir, *json)
+        }
+        PluginsCommand::Check { plugin, fixtures } => check(cli, plugin, fixtures.as_deref()),
     }
 }
 
@@ -84,37 +117,37 @@ fn list(cli: &Cli, json: bool) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn test(cli: &Cli, plugin: &str, fixture_path: &PathBuf, json: bool) -> Result<ExitCode, String> {
-    let text = std::fs::read_to_string(fixture_path)
-        .map_err(|e| format!("cannot read {}: {e}", fixture_path.display()))?;
-    let fixture = Fixture::parse(&text).map_err(|e| format!("{}: {e}", fixture_path.display()))?;
+/// The `fixtures/` folder of a plugin: beside a `.wasm` file or in the folder above it
+/// (a build's output folder), or in `<plugin-dir>/<name>/`.
+fn fixture_folder(cli: &Cli, plugin: &str) -> Option<PathBuf> {
+    let path = Path::new(plugin);
+    let folders: Vec<PathBuf> = if path.is_file() {
+        path.parent()
+            .map(|dir| dir.ancestors().take(2).map(Path::to_path_buf).collect())
+            .unwrap_or_default()
+    } else {
+        cli.plugin_dir.iter().map(|dir| dir.join(plugin)).collect()
+    };
+    folders
+        .into_iter()
+        .map(|dir| dir.join("fixtures"))
+        .find(|dir| dir.is_dir())
+}
+
+fn test_one(cli: &Cli, plugin: &str, fixture_path: &Path, json: bool) -> Result<ExitCode, String> {
+    let fixture = Fixture::load(fixture_path)?;
     let loaded = cli.load_for_fixture(plugin, &fixture)?;
     let run = fixture.run(&loaded)?;
+    let verdict = fixture.verdict(&run);
     let report = &run.report;
     let limits = loaded.limits();
     if json {
-        let (ok, error) = match &run.output {
-            Ok(value) => (Some(value.clone()), None),
-            Err(error) => (
-                None,
-                Some(serde_json::json!({"code": error.code(), "message": error.to_string()})),
-            ),
-        };
-        let out = serde_json::json!({
-            "plugin": loaded.name(),
-            "version": loaded.info().version,
-            "world": loaded.world(),
-            "sha256": loaded.inspection().sha256,
-            "function": fixture.function,
-            "output": ok,
-            "error": error,
-            "fuel_consumed": report.fuel_consumed,
-            "fuel_limit": limits.fuel_per_record,
-            "memory_peak_bytes": report.memory_peak,
-            "memory_limit_bytes": limits.memory_bytes,
-            "elapsed_us": report.elapsed.as_micros() as u64,
-            "logs": report.logs,
-        });
+        let mut out = run_json(&fixture_path.display().to_string(), &run, &verdict, limits);
+        out["plugin"] = loaded.name().into();
+        out["version"] = loaded.info().version.clone().into();
+        out["world"] = loaded.world().name().into();
+        out["sha256"] = loaded.inspection().sha256.clone().into();
+        out["function"] = serde_json::to_value(fixture.function).expect("functions serialise");
         println!(
             "{}",
             serde_json::to_string_pretty(&out).expect("report serialises")
@@ -150,10 +183,274 @@ fn test(cli: &Cli, plugin: &str, fixture_path: &PathBuf, json: bool) -> Result<E
         for line in &report.logs {
             println!("log      {line}");
         }
+        match &verdict {
+            Verdict::Pass => println!("verdict  pass"),
+            Verdict::Fail(why) => println!("verdict  FAIL: {why}"),
+        }
     }
-    Ok(if run.output.is_ok() {
+    Ok(exit_code(verdict == Verdict::Pass))
+}
+
+/// Runs every fixture in `dir` on `plugin`. The plugin is compiled once and given each
+/// fixture's settings in turn.
+fn test_all(cli: &Cli, plugin: &str, dir: &Path, json: bool) -> Result<ExitCode, String> {
+    let paths = fixtures_in(dir)?;
+    let fixtures: Vec<Fixture> = paths
+        .iter()
+        .map(|path| Fixture::load(path))
+        .collect::<Result<_, _>>()?;
+    let base = cli.load_for_fixture(plugin, &fixtures[0])?;
+    let runs = run_fixtures(&base, &paths, &fixtures);
+    let failed = runs.iter().filter(|r| !r.passed()).count();
+    if json {
+        let out: Vec<serde_json::Value> = runs.iter().map(|r| r.json(base.limits())).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("report serialises")
+        );
+    } else {
+        println!(
+            "plugin   {} {} ({}, sha256 {}), fixtures in {}",
+            base.name(),
+            base.info().version,
+            base.world(),
+            &base.inspection().sha256[..12],
+            dir.display()
+        );
+        for run in &runs {
+            run.print(base.limits());
+        }
+        println!("{} passed, {failed} failed", runs.len() - failed);
+    }
+    Ok(exit_code(failed == 0))
+}
+
+/// One fixture's run with the plugin reconfigured for it.
+struct Outcome {
+    name: String,
+    description: String,
+    run: Result<(FixtureRun, Verdict), String>,
+}
+
+impl Outcome {
+    fn passed(&self) -> bool {
+        matches!(self.run, Ok((_, Verdict::Pass)))
+    }
+
+    fn print(&self, limits: &Limits) {
+        match &self.run {
+            Ok((run, verdict)) => {
+                let r = &run.report;
+                let status = if *verdict == Verdict::Pass {
+                    "PASS"
+                } else {
+                    "FAIL"
+                };
+                println!(
+                    "{status:<4} {:<40} fuel {:>11} ({:>6})  memory {:>6} KiB ({:>6})  time {:>7} us ({:>6})",
+                    self.name,
+                    group(r.fuel_consumed),
+                    percent(r.fuel_consumed as u128, limits.fuel_per_record as u128),
+                    r.memory_peak / 1024,
+                    percent(r.memory_peak as u128, limits.memory_bytes as u128),
+                    r.elapsed.as_micros(),
+                    percent(r.elapsed.as_micros(), limits.time_for(1).as_micros()),
+                );
+                if let Verdict::Fail(why) = verdict {
+                    println!("     {}", self.description);
+                    for line in why.lines() {
+                        println!("     {line}");
+                    }
+                }
+            }
+            Err(why) => {
+                println!("FAIL {:<40} {why}", self.name);
+            }
+        }
+    }
+
+    fn json(&self, limits: &Limits) -> serde_json::Value {
+        match &self.run {
+            Ok((run, verdict)) => run_json(&self.name, run, verdict, limits),
+            Err(why) => serde_json::json!({"fixture": self.name, "pass": false, "failure": why}),
+        }
+    }
+}
+
+fn run_fixtures(base: &LoadedPlugin, paths: &[PathBuf], fixtures: &[Fixture]) -> Vec<Outcome> {
+    paths
+        .iter()
+        .zip(fixtures)
+        .map(|(path, fixture)| {
+            let run = base
+                .with_settings(fixture.settings())
+                .map_err(|e| format!("plugin `{}` {e}", base.name()))
+                .and_then(|plugin| fixture.run(&plugin))
+                .map(|run| {
+                    let verdict = fixture.verdict(&run);
+                    (run, verdict)
+                });
+            Outcome {
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                description: fixture.description.clone(),
+                run,
+            }
+        })
+        .collect()
+}
+
+fn run_json(name: &str, run: &FixtureRun, verdict: &Verdict, limits: &Limits) -> serde_json::Value {
+    let report = &run.report;
+    let (output, error) = match &run.output {
+        Ok(value) => (Some(value.clone()), None),
+        Err(error) => (
+            None,
+            Some(serde_json::json!({"code": error.code(), "message": error.to_string()})),
+        ),
+    };
+    serde_json::json!({
+        "fixture": name,
+        "pass": *verdict == Verdict::Pass,
+        "failure": match verdict { Verdict::Pass => None, Verdict::Fail(why) => Some(why) },
+        "output": output,
+        "error": error,
+        "fuel_consumed": report.fuel_consumed,
+        "fuel_limit": limits.fuel_per_record,
+        "memory_peak_bytes": report.memory_peak,
+        "memory_limit_bytes": limits.memory_bytes,
+        "elapsed_us": report.elapsed.as_micros() as u64,
+        "time_limit_us": limits.time_for(1).as_micros() as u64,
+        "logs": report.logs,
+    })
+}
+
+/// `plugins check`: what the binary is, then its fixtures against the limits.
+fn check(cli: &Cli, plugin: &str, fixtures: Option<&Path>) -> Result<ExitCode, String> {
+    let path = Path::new(plugin);
+    let bytes = if path.is_file() {
+        std::fs::read(path).map_err(|e| format!("cannot read {plugin}: {e}"))?
+    } else {
+        builtin(plugin)
+            .ok_or_else(|| {
+                format!("no file {plugin}, and no built-in plugin of that name (order-to-gl, item-to-catalog)")
+            })?
+            .to_vec()
+    };
+    let limits = Limits::default();
+    println!("file      {plugin}");
+    let inspection = match inspect(&bytes, limits.max_plugin_bytes) {
+        Ok(inspection) => inspection,
+        Err(error) => {
+            println!("refused   {error}");
+            return Ok(exit_code(false));
+        }
+    };
+    println!(
+        "size      {} bytes ({} of the {} allowed)",
+        group(inspection.size),
+        percent(inspection.size as u128, limits.max_plugin_bytes as u128),
+        group(limits.max_plugin_bytes)
+    );
+    println!("sha256    {}", inspection.sha256);
+    println!("world     {}", inspection.world);
+    println!(
+        "contract  {}@{}",
+        crate::plugins::bindings::v0_1::PACKAGE,
+        inspection.api_version
+    );
+    for (i, import) in inspection.imports.iter().enumerate() {
+        println!("{:<9} {import}", if i == 0 { "imports" } else { "" });
+    }
+    for (i, export) in inspection.exports.iter().enumerate() {
+        println!("{:<9} {export}", if i == 0 { "exports" } else { "" });
+    }
+
+    let folder = match fixtures {
+        Some(dir) => Some(dir.to_path_buf()),
+        None => fixture_folder(cli, plugin),
+    };
+    let (paths, fixtures) = match &folder {
+        Some(dir) => {
+            let paths = fixtures_in(dir)?;
+            let fixtures: Vec<Fixture> = paths
+                .iter()
+                .map(|path| Fixture::load(path))
+                .collect::<Result<_, _>>()?;
+            (paths, fixtures)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    // Settings to load with: the first fixture's, else the `--settings` file's.
+    let name = name_from_path(Path::new(plugin));
+    let settings = match fixtures.first() {
+        Some(fixture) => fixture.settings(),
+        None => cli.plugin_settings()?.remove(&name).unwrap_or_default(),
+    };
+    let started = Instant::now();
+    let cache = cli.cache();
+    let loaded = match LoadedPlugin::load(&name, &bytes, limits.clone(), settings, &cache) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            println!("refused   {error}");
+            return Ok(exit_code(false));
+        }
+    };
+    println!(
+        "load      {} ms (compile or compile cache, type check, describe, validate-config)",
+        started.elapsed().as_millis()
+    );
+    println!(
+        "plugin    {} {}: {}",
+        loaded.info().name,
+        loaded.info().version,
+        loaded.info().description
+    );
+    let Some(dir) = folder else {
+        println!("fixtures  none (no fixtures/ folder beside the plugin; use --fixtures DIR)");
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!(
+        "limits    per record: fuel {}, memory {} KiB, time {} ms",
+        group(limits.fuel_per_record),
+        limits.memory_bytes / 1024,
+        limits.time_for(1).as_millis()
+    );
+    println!("fixtures  {}", dir.display());
+    let runs = run_fixtures(&loaded, &paths, &fixtures);
+    for run in &runs {
+        run.print(&limits);
+    }
+    let failed = runs.iter().filter(|r| !r.passed()).count();
+    println!("{} passed, {failed} failed", runs.len() - failed);
+    Ok(exit_code(failed == 0))
+}
+
+fn exit_code(ok: bool) -> ExitCode {
+    if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
+}
+
+/// `part` as a percentage of `whole` with one decimal, e.g. `12.5%`.
+fn percent(part: u128, whole: u128) -> String {
+    let tenths = (part * 1000).checked_div(whole).unwrap_or(0);
+    format!("{}.{}%", tenths / 10, tenths % 10)
+}
+
+/// `12345678` as `12,345,678`.
+fn group(n: impl Into<u64>) -> String {
+    let digits = n.into().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

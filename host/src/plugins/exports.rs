@@ -15,12 +15,14 @@ use super::inspect::World;
 use super::sandbox::State;
 
 /// The export indices of one component.
+#[derive(Clone)]
 pub struct Exports {
     describe: ComponentExportIndex,
     validate_config: ComponentExportIndex,
     world: WorldExports,
 }
 
+#[derive(Clone)]
 enum WorldExports {
     Orders {
         map_order: ComponentExportIndex,

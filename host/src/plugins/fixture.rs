@@ -1,10 +1,16 @@
-//! Fixtures: one mapping call described in JSON (function, settings, input, and the
-//! expected output), used by `ml-connector plugins test`.
+//! Fixtures: one mapping call described in JSON (function, settings, input, and what the
+//! plugin should answer), used by `ml-connector plugins test` and `plugins check`.
 //!
 //! Records use the contract's field names in snake_case (`total_ex_tax`) and enum cases
 //! in PascalCase (`"Coupon"`), amounts as integer ten-thousandths (12.50 = 125000).
+//!
+//! A fixture may take its description, function and input from a shared case file
+//! (`"case": "../shared/order-basic.json"`, relative to the fixture), so plugins with
+//! different account policies are tested on the same inputs, each with its own settings
+//! and expected journal. A plugin's folder carries its fixtures in `fixtures/*.json`.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,19 +27,50 @@ pub enum Function {
     MapItem,
 }
 
+/// A fixture as written: either complete, or naming a shared case for its input.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Fixture {
+struct FixtureFile {
     #[serde(default)]
+    description: String,
+    /// A shared case file (relative to this file) giving description, function and input.
+    #[serde(default)]
+    case: Option<PathBuf>,
+    #[serde(default)]
+    function: Option<Function>,
+    #[serde(default)]
+    config: BTreeMap<String, String>,
+    #[serde(default)]
+    input: Option<serde_json::Value>,
+    #[serde(default)]
+    expected: Option<serde_json::Value>,
+    /// The code of the mapping error the plugin should answer with, instead of an output.
+    #[serde(default)]
+    expected_error: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Fixture {
     pub description: String,
     pub function: Function,
     /// The plugin's settings for this call (override its `plugin.toml`).
-    #[serde(default)]
     pub config: BTreeMap<String, String>,
     pub input: serde_json::Value,
     /// What the plugin should answer, if the fixture states it.
-    #[serde(default)]
-    pub expected: Option<serde_json::Value>,
+    pub expectation: Expectation,
+    /// The shared case the input came from, if any.
+    pub case: Option<PathBuf>,
+}
+
+/// What a fixture expects of the plugin.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    /// Nothing stated: the fixture passes when the record maps.
+    Maps,
+    /// This output, exactly.
+    Output(serde_json::Value),
+    /// A mapping error with this code.
+    Error(String),
 }
 
 /// A fixture's input, typed by its function.
@@ -52,13 +89,90 @@ pub struct FixtureRun {
     pub report: CallReport,
 }
 
+/// Whether a run answered what its fixture expects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Pass,
+    /// Why not, ready to print: a line diff of the JSON (`-` expected, `+` got), or the
+    /// error that came instead.
+    Fail(String),
+}
+
 impl Fixture {
-    /// Parses a fixture and its input; the error says where the JSON is wrong.
+    /// Parses a self-contained fixture (no `case`); the error says where the JSON is wrong.
     pub fn parse(text: &str) -> Result<Fixture, String> {
-        let fixture: Fixture =
+        Self::parse_in(text, None)
+    }
+
+    /// Reads the fixture at `path`, with its shared case if it names one.
+    pub fn load(path: &Path) -> Result<Fixture, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::parse_in(&text, Some(path.parent().unwrap_or(Path::new("."))))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn parse_in(text: &str, dir: Option<&Path>) -> Result<Fixture, String> {
+        let file: FixtureFile =
             serde_json::from_str(text).map_err(|e| format!("fixture does not parse: {e}"))?;
+        let expectation = match (file.expected, file.expected_error) {
+            (Some(_), Some(_)) => {
+                return Err("a fixture states `expected` or `expected_error`, not both".into());
+            }
+            (Some(output), None) => Expectation::Output(output),
+            (None, Some(code)) => Expectation::Error(code),
+            (None, None) => Expectation::Maps,
+        };
+        let (description, function, input, case) = match file.case {
+            None => {
+                let function = file
+                    .function
+                    .ok_or("a fixture needs `function` (or a `case` to take it from)")?;
+                let input = file
+                    .input
+                    .ok_or("a fixture needs `input` (or a `case` to take it from)")?;
+                (file.description, function, input, None)
+            }
+            Some(case) => {
+                if file.function.is_some() || file.input.is_some() {
+                    return Err("a fixture with a `case` takes its function and input from it; remove `function` and `input`".into());
+                }
+                let dir = dir.ok_or("a fixture with a `case` must be read from a file")?;
+                let path = dir.join(&case);
+                let shared = Fixture::load(&path)
+                    .map_err(|e| format!("its case {}: {e}", case.display()))?;
+                if shared.case.is_some() {
+                    return Err(format!(
+                        "its case {} names a case itself; cases do not nest",
+                        case.display()
+                    ));
+                }
+                let description = if file.description.is_empty() {
+                    shared.description
+                } else {
+                    file.description
+                };
+                (description, shared.function, shared.input, Some(path))
+            }
+        };
+        let fixture = Fixture {
+            description,
+            function,
+            config: file.config,
+            input,
+            expectation,
+            case,
+        };
         fixture.typed_input()?;
         Ok(fixture)
+    }
+
+    /// The expected output, if the fixture states one.
+    pub fn expected(&self) -> Option<&serde_json::Value> {
+        match &self.expectation {
+            Expectation::Output(output) => Some(output),
+            _ => None,
+        }
     }
 
     pub fn settings(&self) -> Vec<(String, String)> {
@@ -106,5 +220,166 @@ impl Fixture {
             Input::Customer(customer) => finish(plugin.map_customers(&[*customer], isolation)),
             Input::Item(item) => finish(plugin.map_items(&[*item], isolation)),
         })
+    }
+
+    /// Compares a run with what the fixture expects.
+    pub fn verdict(&self, run: &FixtureRun) -> Verdict {
+        match (&self.expectation, &run.output) {
+            (Expectation::Maps, Ok(_)) => Verdict::Pass,
+            (Expectation::Output(expected), Ok(got)) if expected == got => Verdict::Pass,
+            (Expectation::Output(expected), Ok(got)) => Verdict::Fail(format!(
+                "output differs (- expected, + got):\n{}",
+                json_diff(expected, got)
+            )),
+            (Expectation::Error(code), Err(error)) if error.code() == *code => Verdict::Pass,
+            (Expectation::Error(code), Err(error)) => Verdict::Fail(format!(
+                "expected error `{code}`, got error `{}`: {error}",
+                error.code()
+            )),
+            (Expectation::Error(code), Ok(got)) => Verdict::Fail(format!(
+                "expected error `{code}`, but the record mapped to:\n{}",
+                pretty(got)
+            )),
+            (_, Err(error)) => Verdict::Fail(format!("error `{}`: {error}", error.code())),
+        }
+    }
+}
+
+/// The `*.json` fixtures in `dir`, sorted by name.
+pub fn fixtures_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(format!("no *.json fixtures in {}", dir.display()));
+    }
+    Ok(found)
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).expect("JSON values serialise")
+}
+
+/// A line diff of two JSON values, pretty-printed: unchanged lines are shown around each
+/// change (two lines of context), `-` lines are only in `expected`, `+` only in `got`.
+pub fn json_diff(expected: &serde_json::Value, got: &serde_json::Value) -> String {
+    let (a, b) = (pretty(expected), pretty(got));
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    // Longest common subsequence table, from the ends: fixtures are a few hundred lines.
+    let mut lcs = vec![vec![0_u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut ops: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            ops.push(('+', b[j]));
+            j += 1;
+        } else {
+            ops.push(('-', a[i]));
+            i += 1;
+        }
+    }
+    const CONTEXT: usize = 2;
+    let near_change = |k: usize| {
+        let from = k.saturating_sub(CONTEXT);
+        let to = (k + CONTEXT + 1).min(ops.len());
+        ops[from..to].iter().any(|(op, _)| *op != ' ')
+    };
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (op, line)) in ops.iter().enumerate() {
+        if *op == ' ' && !near_change(k) {
+            if !skipped {
+                out.push_str("  ...\n");
+                skipped = true;
+            }
+            continue;
+        }
+        skipped = false;
+        out.push(*op);
+        out.push(' ');
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_diff_shows_the_changed_amount_with_context() {
+        let expected = json!({"lines": [{"account": "4000", "credit": 625000}, {"account": "4100", "credit": 80000}]});
+        let got = json!({"lines": [{"account": "4000", "credit": 575000}, {"account": "4100", "credit": 80000}]});
+        let diff = json_diff(&expected, &got);
+        assert!(diff.contains("-       \"credit\": 625000"), "{diff}");
+        assert!(diff.contains("+       \"credit\": 575000"), "{diff}");
+        assert!(
+            diff.contains("  ...") || diff.lines().count() < 12,
+            "{diff}"
+        );
+        assert_eq!(json_diff(&expected, &expected).trim(), "...");
+    }
+
+    #[test]
+    fn a_fixture_states_an_output_or_an_error_not_both() {
+        let text =
+            r#"{"function": "map-customer", "input": {}, "expected": {}, "expected_error": "x"}"#;
+        assert!(Fixture::parse(text).unwrap_err().contains("not both"));
+    }
+
+    #[test]
+    fn a_case_needs_a_file_to_resolve_against() {
+        let text = r#"{"case": "shared/order-basic.json", "config": {}}"#;
+        assert!(
+            Fixture::parse(text)
+                .unwrap_err()
+                .contains("must be read from a file")
+        );
+    }
+
+    #[test]
+    fn a_shared_case_gives_function_and_input_and_the_fixture_its_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = json!({"id": "9", "email": "a@b.c", "first_name": "A", "last_name": "B",
+            "company": "", "phone": "", "group": "", "billing_address": null});
+        std::fs::create_dir(dir.path().join("shared")).unwrap();
+        std::fs::write(
+            dir.path().join("shared/shopper.json"),
+            json!({"description": "a shopper", "function": "map-customer", "input": input})
+                .to_string(),
+        )
+        .unwrap();
+        let path = dir.path().join("shopper.json");
+        std::fs::write(
+            &path,
+            json!({"case": "shared/shopper.json", "config": {"k": "v"}, "expected_error": "bad-email"})
+                .to_string(),
+        )
+        .unwrap();
+        let fixture = Fixture::load(&path).unwrap();
+        assert_eq!(fixture.function, Function::MapCustomer);
+        assert_eq!(fixture.description, "a shopper");
+        assert_eq!(fixture.input, input);
+        assert_eq!(fixture.settings(), vec![("k".into(), "v".into())]);
+        assert_eq!(fixture.expectation, Expectation::Error("bad-email".into()));
     }
 }

@@ -129,12 +129,36 @@ impl LoadedPlugin {
         plugin.check_types()?;
         let (described, _) = plugin.run(1, |store, bound| bound.describe(store));
         plugin.info = described.map_err(|fault| LoadError::Faulted("describe", fault))?;
-        let (validated, _) = plugin.run(1, |store, bound| {
-            bound.validate_config(store, &plugin.settings)
+        plugin.check_settings()?;
+        Ok(plugin)
+    }
+
+    /// Asks the plugin's `validate-config` about its settings.
+    fn check_settings(&self) -> Result<(), LoadError> {
+        let (validated, _) = self.run(1, |store, bound| {
+            bound.validate_config(store, &self.settings)
         });
         validated
             .map_err(|fault| LoadError::Faulted("validate-config", fault))?
-            .map_err(LoadError::Config)?;
+            .map_err(LoadError::Config)
+    }
+
+    /// The same plugin version with other settings: nothing is compiled again, and
+    /// `validate-config` must accept the new settings. `plugins check` runs each fixture
+    /// with its own settings this way.
+    pub fn with_settings(&self, settings: Settings) -> Result<LoadedPlugin, LoadError> {
+        let plugin = LoadedPlugin {
+            name: self.name.clone(),
+            info: self.info.clone(),
+            inspection: self.inspection.clone(),
+            limits: self.limits.clone(),
+            settings,
+            pre: self.pre.clone(),
+            exports: self.exports.clone(),
+            consecutive_faults: AtomicU32::new(0),
+            quarantined: AtomicBool::new(false),
+        };
+        plugin.check_settings()?;
         Ok(plugin)
     }
 

@@ -369,20 +369,8 @@ pub fn load_one(
 ) -> Result<LoadedPlugin, String> {
     let path = Path::new(plugin);
     let candidate = if plugin.ends_with(".wasm") || path.is_file() {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| plugin.to_string());
-        let name = if name == "plugin" {
-            path.parent()
-                .and_then(|p| p.file_name())
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or(name)
-        } else {
-            name
-        };
         Candidate {
-            name,
+            name: name_from_path(path),
             source: Source::File(path.to_path_buf()),
             bytes: read(path),
             manifest: Ok(Manifest::default()),
@@ -398,6 +386,24 @@ pub fn load_one(
     let source = candidate.source.clone();
     load_candidate(&candidate, settings, ceiling, cache)
         .map_err(|e| format!("plugin `{name}` ({source}) {e}"))
+}
+
+/// A plugin's name from its file: `<name>.wasm`, or `<name>/plugin.wasm` (also when the
+/// file is a build's output folder, `<name>/dist/plugin.wasm`, `build/` or `out/`).
+pub fn name_from_path(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    if stem != "plugin" {
+        return stem;
+    }
+    path.ancestors()
+        .skip(1)
+        .filter_map(|dir| dir.file_name().and_then(|n| n.to_str()))
+        .find(|name| !matches!(*name, "dist" | "build" | "out"))
+        .map(str::to_string)
+        .unwrap_or(stem)
 }
 
 fn load_candidate(
@@ -495,5 +501,23 @@ fn clone_error(error: &LoadError) -> LoadError {
         LoadError::Precompiled => LoadError::Precompiled,
         LoadError::Manifest(m) => LoadError::Manifest(m.clone()),
         other => LoadError::Io(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_is_named_after_its_file_or_its_project_folder() {
+        let name = |p: &str| name_from_path(Path::new(p));
+        assert_eq!(name("plugins/margins.wasm"), "margins");
+        assert_eq!(name("plugins/margins/plugin.wasm"), "margins");
+        assert_eq!(
+            name("examples/js-order-to-gl/dist/plugin.wasm"),
+            "js-order-to-gl"
+        );
+        assert_eq!(name("flat/build/plugin.wasm"), "flat");
+        assert_eq!(name("plugin.wasm"), "plugin");
     }
 }

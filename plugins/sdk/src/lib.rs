@@ -9,30 +9,56 @@
 //!
 //! This crate carries the generated bindings, exact money helpers ([`money`]), a journal
 //! builder that balances and rounds explicitly ([`journal`]), settings access ([`Settings`])
-//! and error constructors ([`error`]). A complete `order-to-gl` plugin:
+//! and error constructors ([`error`]). A complete `order-to-gl` plugin is one short file
+//! (this example is compiled and run by the SDK's tests):
 //!
-//! ```ignore
+//! ```
+//! # #[cfg(feature = "order-to-gl")] mod plugin {
 //! use ml_connector_plugin::prelude::*;
 //!
-//! struct Flat;
+//! /// Every order to receivables and one revenue account; nothing else.
+//! pub struct Flat;
+//!
+//! const KEYS: &[(&str, bool, &str)] = &[
+//!     ("account.revenue", true, "Revenue, tax and shipping included"),
+//!     ("account.receivable", true, "Receivables"),
+//!     ("account.rounding", true, "Rounding to the currency's minor unit"),
+//! ];
 //!
 //! impl OrderMapper for Flat {
 //!     fn describe() -> PluginInfo {
-//!         info("flat", "0.1.0", "Order totals to receivables and revenue", &[("account.revenue", true, "Revenue")])
+//!         info("flat", "0.1.0", "Order totals to receivables and revenue", KEYS)
 //!     }
+//!
 //!     fn validate_config(settings: Settings) -> Result<(), Vec<MappingError>> {
-//!         settings.require_all(&["account.revenue"])
+//!         let mut errors = settings.require_all(&["account.revenue", "account.receivable"]).err().unwrap_or_default();
+//!         errors.extend(settings.unknown(KEYS, &[]));
+//!         if errors.is_empty() { Ok(()) } else { Err(errors) }
 //!     }
+//!
 //!     fn map_order(settings: Settings, order: &Order) -> Result<JournalEntry, MappingError> {
 //!         let mut journal = JournalBuilder::for_order(order, "SO");
-//!         journal.debit("1200", order.total_inc_tax, "receivable");
+//!         journal.debit(settings.require("account.receivable")?, order.total_inc_tax, "receivable");
 //!         journal.credit(settings.require("account.revenue")?, order.total_inc_tax, "revenue");
-//!         journal.finish(None)
+//!         journal.finish(Some(settings.require("account.rounding")?))
 //!     }
 //! }
 //!
 //! ml_connector_plugin::export_order_mapper!(Flat);
+//! # }
+//! # #[cfg(feature = "order-to-gl")] {
+//! # use ml_connector_plugin::prelude::*;
+//! # let settings = [("account.revenue".to_string(), "4000".to_string())];
+//! # assert_eq!(<plugin::Flat as OrderMapper>::describe().name, "flat");
+//! # let errors = <plugin::Flat as OrderMapper>::validate_config(Settings::new(&settings)).unwrap_err();
+//! # assert_eq!(errors[0].path.as_deref(), Some("account.receivable"));
+//! # }
 //! ```
+//!
+//! Its `Cargo.toml` has `crate-type = ["cdylib"]` and this crate with
+//! `features = ["order-to-gl"]`; `cargo build --release --target wasm32-wasip2` makes the
+//! component. Refunds and shoppers it does not map are declined with an `unsupported`
+//! error, and the batch exports come with the macro.
 //!
 //! An `item-to-catalog` plugin implements [`prelude::Plugin`] and [`prelude::Catalog`] and
 //! calls `export_item_to_catalog!`.

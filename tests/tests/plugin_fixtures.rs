@@ -1,0 +1,248 @@
+//! The shared fixture set: the default Rust plugin and the JavaScript example map the same
+//! orders and refund (`examples/fixtures/shared/`), each to the journal its own account
+//! policy gives (`plugins/order-to-gl/fixtures/`, `examples/js-order-to-gl/fixtures/`).
+//! Also: the JavaScript component imports nothing but the host log, loads from the plugin
+//! directory like any plugin, and keeps money exact past JavaScript's 2^53.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ml_connector::plugins::builtin::builtin;
+use ml_connector::plugins::fixture::{Expectation, Fixture, Verdict, fixtures_in};
+use ml_connector::plugins::inspect::inspect;
+use ml_connector::plugins::{
+    CompileCache, Isolation, Limits, LoadedPlugin, Registry, RegistryOptions, Source, World,
+};
+use ml_connector_tests::{js_plugin_project, js_plugin_wasm};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn shared_cases() -> BTreeSet<PathBuf> {
+    fixtures_in(&root().join("examples/fixtures/shared"))
+        .unwrap()
+        .into_iter()
+        .map(|p| p.canonicalize().unwrap())
+        .collect()
+}
+
+/// A compile cache kept between test runs: the JavaScript component takes seconds to compile.
+fn cache() -> CompileCache {
+    CompileCache::at(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("compiled-plugins")).unwrap()
+}
+
+fn fixtures(dir: &Path) -> Vec<(PathBuf, Fixture)> {
+    fixtures_in(dir)
+        .unwrap()
+        .into_iter()
+        .map(|path| {
+            let fixture = Fixture::load(&path).unwrap();
+            (path, fixture)
+        })
+        .collect()
+}
+
+/// Runs every fixture of `dir` on the plugin `bytes` and fails with each failure's diff.
+fn assert_fixtures_pass(name: &str, bytes: &[u8], dir: &Path) {
+    let fixtures = fixtures(dir);
+    let base = LoadedPlugin::load(
+        name,
+        bytes,
+        Limits::default(),
+        fixtures[0].1.settings(),
+        &cache(),
+    )
+    .unwrap();
+    let mut failures = Vec::new();
+    for (path, fixture) in &fixtures {
+        assert!(
+            fixture.expectation != Expectation::Maps,
+            "{} states neither an expected journal nor an expected error",
+            path.display()
+        );
+        let plugin = base.with_settings(fixture.settings()).unwrap();
+        let run = fixture.run(&plugin).unwrap();
+        if let Verdict::Fail(why) = fixture.verdict(&run) {
+            failures.push(format!("{}: {why}", path.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The shared cases a plugin folder's fixtures use.
+fn cases_of(dir: &Path) -> BTreeSet<PathBuf> {
+    fixtures(dir)
+        .into_iter()
+        .filter_map(|(_, f)| f.case.map(|c| c.canonicalize().unwrap()))
+        .collect()
+}
+
+fn js_bytes() -> Option<&'static [u8]> {
+    static BYTES: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    BYTES
+        .get_or_init(|| js_plugin_wasm().map(|path| std::fs::read(path).unwrap()))
+        .as_deref()
+}
+
+#[test]
+fn both_plugins_cover_every_shared_case() {
+    let shared = shared_cases();
+    assert!(shared.len() >= 6, "{shared:?}");
+    assert_eq!(
+        cases_of(&root().join("plugins/order-to-gl/fixtures")),
+        shared
+    );
+    assert_eq!(cases_of(&js_plugin_project().join("fixtures")), shared);
+}
+
+#[test]
+fn the_default_plugin_maps_the_shared_cases_as_its_fixtures_say() {
+    assert_fixtures_pass(
+        "order-to-gl",
+        builtin("order-to-gl").unwrap(),
+        &root().join("plugins/order-to-gl/fixtures"),
+    );
+}
+
+#[test]
+fn the_javascript_plugin_maps_the_shared_cases_as_its_fixtures_say() {
+    let Some(bytes) = js_bytes() else { return };
+    assert_fixtures_pass(
+        "js-order-to-gl",
+        bytes,
+        &js_plugin_project().join("fixtures"),
+    );
+}
+
+#[test]
+fn the_two_policies_differ_on_the_same_order() {
+    let Some(_) = js_bytes() else { return };
+    let case = |dir: &Path| {
+        Fixture::load(&dir.join("order-coupons.json"))
+            .unwrap()
+            .expected()
+            .unwrap()
+            .clone()
+    };
+    let rust = case(&root().join("plugins/order-to-gl/fixtures"));
+    let js = case(&js_plugin_project().join("fixtures"));
+    let discount_lines = |journal: &serde_json::Value| {
+        journal["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["memo"] == "discounts")
+            .count()
+    };
+    assert_eq!(discount_lines(&rust), 1);
+    assert_eq!(discount_lines(&js), 0);
+}
+
+#[test]
+fn the_javascript_component_imports_only_the_host_log() {
+    let Some(bytes) = js_bytes() else { return };
+    let inspection = inspect(bytes, Limits::default().max_plugin_bytes).unwrap();
+    assert_eq!(inspection.world, World::OrderToGl);
+    assert_eq!(inspection.api_version, "0.1.0");
+    let imports: BTreeSet<&str> = inspection.imports.iter().map(String::as_str).collect();
+    assert_eq!(
+        imports,
+        BTreeSet::from([
+            "ml-connector:mapping/host@0.1.0",
+            "ml-connector:mapping/types@0.1.0"
+        ])
+    );
+}
+
+#[test]
+fn the_javascript_plugin_loads_from_the_plugin_directory_and_maps_a_batch() {
+    let Some(bytes) = js_bytes() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("js-order-to-gl");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("plugin.wasm"), bytes).unwrap();
+    let basic = Fixture::load(&js_plugin_project().join("fixtures/order-basic.json")).unwrap();
+    let mut manifest = String::from("[config]\n");
+    for (key, value) in basic.settings() {
+        manifest.push_str(&format!("{key:?} = {value:?}\n"));
+    }
+    std::fs::write(folder.join("plugin.toml"), manifest).unwrap();
+
+    let (registry, _) = Registry::open(RegistryOptions {
+        dir: Some(dir.path().to_path_buf()),
+        cache: cache(),
+        ..RegistryOptions::default()
+    });
+    let status = registry
+        .list()
+        .into_iter()
+        .find(|s| s.name == "js-order-to-gl")
+        .unwrap();
+    assert_eq!(status.status, "active", "{status:?}");
+    assert_eq!(
+        status.source,
+        Source::File(folder.join("plugin.wasm")).to_string()
+    );
+    let plugin = registry.get("js-order-to-gl").unwrap();
+    let order: ml_connector::plugins::types::Order =
+        serde_json::from_value(basic.input.clone()).unwrap();
+    let orders: Vec<_> = (0..20)
+        .map(|i| ml_connector::plugins::types::Order {
+            id: format!("{}", 500 + i),
+            ..order.clone()
+        })
+        .collect();
+    let mapped = plugin.map_orders(&orders, Isolation::Batch, None);
+    assert_eq!(mapped.report.instances, 1);
+    let expected = basic.expected().unwrap();
+    for (i, result) in mapped.results.into_iter().enumerate() {
+        let mut journal = serde_json::to_value(result.unwrap()).unwrap();
+        assert_eq!(journal["description"], format!("Order {}", 500 + i));
+        journal["description"] = expected["description"].clone();
+        assert_eq!(&journal, expected);
+    }
+}
+
+#[test]
+fn money_stays_exact_past_two_to_the_fifty_third_in_both_plugins() {
+    // 900,719,925,474.0993: 2^53 + 1 ten-thousandths, which a JavaScript Number rounds.
+    let huge: i64 = (1 << 53) + 1;
+    let dir = root().join("examples/fixtures/shared");
+    let fixture = Fixture::load(&dir.join("order-guest.json")).unwrap();
+    let mut order: ml_connector::plugins::types::Order =
+        serde_json::from_value(fixture.input).unwrap();
+    order.currency.decimals = 4;
+    order.lines[0].unit_price = huge;
+    order.lines[0].total_ex_tax = huge;
+    order.subtotal_ex_tax = huge;
+    order.total_inc_tax = huge + order.shipping_ex_tax + order.wrapping_ex_tax + order.total_tax;
+
+    let mut plugins = vec![(
+        "order-to-gl",
+        builtin("order-to-gl").unwrap(),
+        root().join("plugins/order-to-gl/fixtures/order-guest.json"),
+    )];
+    if let Some(bytes) = js_bytes() {
+        plugins.push((
+            "js-order-to-gl",
+            bytes,
+            js_plugin_project().join("fixtures/order-guest.json"),
+        ));
+    }
+    for (name, bytes, fixture) in plugins {
+        let settings = Fixture::load(&fixture).unwrap().settings();
+        let plugin =
+            LoadedPlugin::load(name, bytes, Limits::default(), settings, &cache()).unwrap();
+        let journal = plugin
+            .map_orders(std::slice::from_ref(&order), Isolation::Record, None)
+            .results
+            .remove(0)
+            .unwrap();
+        let revenue = journal.lines.iter().find(|l| l.account == "4000").unwrap();
+        assert_eq!(revenue.credit, huge, "{name}");
+        let receivable = journal.lines.iter().find(|l| l.account == "1200").unwrap();
+        assert_eq!(receivable.debit, order.total_inc_tax, "{name}");
+    }
+}

@@ -401,39 +401,39 @@ mod tests {
         assert!(error.contains("storehash"), "{error}");
     }
 
-    #[test]
-    fn an_unknown_key_gets_its_path_and_the_nearest_known_key() {
+    /// Loads a one-connection file whose schedules section is `schedules`.
+    fn load_with_schedules(schedules: &str) -> Result<Config, String> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("connector.toml");
         std::fs::write(
             &path,
-            "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
-             [connections.main.qad]\nbase_url = \"https://q\"\n\
-             [connections.main.plugin]\nname = \"order-to-gl\"\n\
-             [connections.main.schedules]\nreconcil = \"every 5m\"\n",
+            format!(
+                "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
+                 [connections.main.qad]\nbase_url = \"https://q\"\n\
+                 [connections.main.plugin]\nname = \"order-to-gl\"\n\
+                 [connections.main.schedules]\n{schedules}\n"
+            ),
         )
         .unwrap();
-        let error = Config::load(&path).unwrap_err();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn an_unknown_key_gets_its_path_and_the_nearest_known_key() {
+        let error = load_with_schedules("reconcil = \"every 5m\"").unwrap_err();
         assert!(
             error.contains(
                 "unknown key `connections.main.schedules.reconcil`; did you mean `reconcile`?"
             ),
             "{error}"
         );
-        std::fs::write(
-            &path,
-            "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
-             [connections.main.qad]\nbase_url = \"https://q\"\n\
-             [connections.main.plugin]\nname = \"order-to-gl\"\n\
-             [connections.main.schedules]\nreconcile = \"every 5 weeks\"\n",
-        )
-        .unwrap();
-        let error = Config::load(&path).unwrap_err();
+        let error = load_with_schedules("reconcile = \"every 5 weeks\"").unwrap_err();
         assert!(
             error.contains("connections.main.schedules.reconcile"),
             "{error}"
         );
         assert!(error.contains("unknown unit"), "{error}");
+        assert!(load_with_schedules("reconcile = \"*/5 * * * *\"").is_ok());
     }
 
     #[test]

@@ -175,6 +175,25 @@ pub fn audit(
     Ok(())
 }
 
+/// Appends an entry about `subject`, after the requests and answers captured since the
+/// last one (so the trail reads in order).
+pub fn audit_entry(
+    store: &dyn crate::store::Store,
+    connection: &str,
+    subject: &str,
+    kind: &str,
+    data: &Value,
+) -> Result<(), crate::store::StoreError> {
+    audit(store, connection, subject, take())?;
+    store.audit(&crate::store::AuditEntry {
+        connection: connection.into(),
+        subject: subject.into(),
+        kind: kind.into(),
+        data: data.to_string(),
+    })?;
+    Ok(())
+}
+
 /// Times one attempt and records it when the current task is capturing.
 pub struct Attempt {
     started: Instant,

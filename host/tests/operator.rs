@@ -4,11 +4,14 @@
 //! deleted and a duplicated posting found, a clean ledger passing) and `dry-run order`
 //! (the journal printed, nothing posted).
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::{ACCOUNTS, Systems};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use ml_connector_sim::qad::{PeriodStatus, QadSim, SimTenant, SimUser};
 use time::macros::datetime;
@@ -16,12 +19,6 @@ use time::macros::datetime;
 /// Credentials no other test data contains, so finding their bytes anywhere means a leak.
 const BC_TOKEN: &str = "bc-token-7f3a9c1e5d2b";
 const QAD_PASSWORD: &str = "qad-pw-Qx7unique4410";
-
-struct Systems {
-    bigcommerce: BigCommerceSim,
-    qad: QadSim,
-    client_id: String,
-}
 
 async fn systems() -> Systems {
     systems_with(SimTenant::demo("acme"), None).await
@@ -44,19 +41,6 @@ async fn systems_with(mut tenant: SimTenant, scopes: Option<&[&str]>) -> Systems
         client_id: tenant.client_id,
     }
 }
-
-const ACCOUNTS: [(&str, &str); 10] = [
-    ("daybook", "SO"),
-    ("account.revenue", "4000"),
-    ("account.shipping", "4100"),
-    ("account.handling", "4110"),
-    ("account.discounts", "4900"),
-    ("account.tax", "2200"),
-    ("account.clearing", "1150"),
-    ("account.clearing.stripe", "1151"),
-    ("account.receivable", "1200"),
-    ("account.rounding", "7990"),
-];
 
 /// `connector.toml` for the systems; `credential` says where the token and the QAD
 /// password come from (`env` or `secret`), `replace` changes one setting.

@@ -127,6 +127,31 @@ async fn idle(systems: &Systems, service: &Service) {
     panic!("the service did not finish its queue");
 }
 
+/// A service over fresh simulators, started and idle.
+struct Serving {
+    systems: Systems,
+    dir: tempfile::TempDir,
+    address: String,
+    config: std::path::PathBuf,
+    service: Service,
+}
+
+async fn serving(schedules: &str) -> Serving {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let address = free_address();
+    let config = service_config(dir.path(), &systems, &address, schedules);
+    let service = start(dir.path(), &config, &systems, &address).await;
+    idle(&systems, &service).await;
+    Serving {
+        systems,
+        dir,
+        address,
+        config,
+        service,
+    }
+}
+
 /// The same changes a webhook run and a polling run both see.
 fn changes(systems: &Systems) -> Vec<String> {
     for step in 0..6 {
@@ -191,17 +216,13 @@ fn signed(id: &str, timestamp: i64, body: &str, secret: &str) -> Vec<(&'static s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
-    let systems = systems().await;
-    let dir = tempfile::tempdir().unwrap();
-    let address = free_address();
-    let config = service_config(
-        dir.path(),
-        &systems,
-        &address,
-        "reconcile = \"every 1h\"\nhooks = \"every 1h\"\ncatalog = \"every 1h\"\n",
-    );
-    let service = start(dir.path(), &config, &systems, &address).await;
-    idle(&systems, &service).await;
+    let Serving {
+        systems,
+        dir,
+        address: _,
+        config,
+        service,
+    } = serving("reconcile = \"every 1h\"\nhooks = \"every 1h\"\ncatalog = \"every 1h\"\n").await;
     let hooks = systems.bigcommerce.hooks("shop1").unwrap();
     assert_eq!(hooks.len(), 5, "one hook per scope: {hooks:?}");
     assert!(
@@ -414,17 +435,13 @@ async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deactivated_hooks_are_reactivated_and_the_gap_backfilled() {
-    let systems = systems().await;
-    let dir = tempfile::tempdir().unwrap();
-    let address = free_address();
-    let config = service_config(
-        dir.path(),
-        &systems,
-        &address,
-        "reconcile = \"every 1h\"\nhooks = \"every 2s\"\n",
-    );
-    let service = start(dir.path(), &config, &systems, &address).await;
-    idle(&systems, &service).await;
+    let Serving {
+        systems,
+        dir,
+        address,
+        config,
+        service,
+    } = serving("reconcile = \"every 1h\"\nhooks = \"every 2s\"\n").await;
 
     // Downtime: deliveries fail until BigCommerce gives up on the hooks (48 hours of
     // retries, on the simulator's clock).

@@ -12,22 +12,13 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::Cli;
-use crate::config::Config;
+use super::connections::{ConnectionArgs, selected};
 use crate::store::{JobState, SqliteStore, Store};
 
 #[derive(Args)]
 pub struct StatusArgs {
-    /// The connections file (for the list of connections).
-    #[arg(
-        long,
-        env = "ML_CONNECTOR_CONFIG",
-        value_name = "FILE",
-        default_value = "connector.toml"
-    )]
-    config: std::path::PathBuf,
-    /// Only this connection.
-    #[arg(long, value_name = "NAME")]
-    connection: Option<String>,
+    #[command(flatten)]
+    connections: ConnectionArgs,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -143,27 +134,11 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> Result<ExitCode, String> {
             cli.store.display()
         ));
     }
-    let config = Config::load(&args.config)?;
-    let names: Vec<&String> = config
-        .connections
-        .keys()
-        .filter(|name| {
-            args.connection
-                .as_ref()
-                .is_none_or(|wanted| wanted == *name)
-        })
-        .collect();
-    if names.is_empty() {
-        return Err(format!(
-            "no connection `{}` in {}",
-            args.connection.as_deref().unwrap_or_default(),
-            args.config.display()
-        ));
-    }
+    let selected = selected(&args.connections)?;
     let store = SqliteStore::open(&cli.store).map_err(|e| e.to_string())?;
-    let statuses = names
-        .into_iter()
-        .map(|name| connection_status(&store, name))
+    let statuses = selected
+        .iter()
+        .map(|(name, _)| connection_status(&store, name))
         .collect::<Result<Vec<_>, _>>()?;
     if args.json {
         println!(

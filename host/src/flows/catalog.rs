@@ -50,7 +50,7 @@ use crate::plugins::types::{CatalogUpdate, ErpItem, ErpPrice};
 use crate::plugins::{Isolation, LoadedPlugin, World};
 use crate::qad::browse;
 use crate::qad::{ChangeCursor, ItemChange, PriceChange, Qad};
-use crate::store::{AuditEntry, Job, NewJob, Store, StoreError};
+use crate::store::{Job, NewJob, Store, StoreError};
 
 /// The price list name under which an item master's own list price reaches the plugin.
 pub const ITEM_PRICE_LIST: &str = "item-master";
@@ -183,13 +183,7 @@ impl CatalogFlow {
 
     /// Appends an entry about `subject`, after the requests made since the last one.
     fn audit(&self, subject: &str, kind: &str, data: serde_json::Value) -> Result<(), FlowError> {
-        self.audit_exchanges(subject, exchanges::take())?;
-        self.store.audit(&AuditEntry {
-            connection: self.connection.clone(),
-            subject: subject.into(),
-            kind: kind.into(),
-            data: data.to_string(),
-        })?;
+        exchanges::audit_entry(self.store.as_ref(), &self.connection, subject, kind, &data)?;
         Ok(())
     }
 

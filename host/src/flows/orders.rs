@@ -31,7 +31,7 @@ use crate::exchanges::{self, Exchange};
 use crate::plugins::types::{self, JournalEntry};
 use crate::plugins::{Isolation, LoadedPlugin};
 use crate::qad::{self, Posted, Qad, QadError};
-use crate::store::{AuditEntry, Millis, Revision, Store, StoreError};
+use crate::store::{Millis, Revision, Store, StoreError};
 
 /// Which orders are posted and where.
 #[derive(Debug, Clone)]
@@ -160,16 +160,9 @@ impl OrderFlow {
         }
     }
 
-    /// Appends an entry about `subject`, after the requests and answers made since the
-    /// last one (so the trail reads in order).
+    /// Appends an entry about `subject`, after the requests made since the last one.
     fn audit(&self, subject: &str, kind: &str, data: serde_json::Value) -> Result<(), FlowError> {
-        self.audit_exchanges(subject, exchanges::take())?;
-        self.store.audit(&AuditEntry {
-            connection: self.connection.clone(),
-            subject: subject.into(),
-            kind: kind.into(),
-            data: data.to_string(),
-        })?;
+        exchanges::audit_entry(self.store.as_ref(), &self.connection, subject, kind, &data)?;
         Ok(())
     }
 

@@ -12,6 +12,21 @@ use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use ml_connector_sim::qad::{QadSim, SimTenant};
 use time::macros::datetime;
 
+/// The order plugin's settings: the daybook and the GL account map of the QAD
+/// simulator's chart.
+pub const ACCOUNTS: [(&str, &str); 10] = [
+    ("daybook", "SO"),
+    ("account.revenue", "4000"),
+    ("account.shipping", "4100"),
+    ("account.handling", "4110"),
+    ("account.discounts", "4900"),
+    ("account.tax", "2200"),
+    ("account.clearing", "1150"),
+    ("account.clearing.stripe", "1151"),
+    ("account.receivable", "1200"),
+    ("account.rounding", "7990"),
+];
+
 pub struct Systems {
     pub bigcommerce: BigCommerceSim,
     pub qad: QadSim,
@@ -59,22 +74,11 @@ pub fn write_config(dir: &Path, systems: &Systems) -> std::path::PathBuf {
 
 /// The connection's file, with `extra` appended (more sections).
 pub fn write_config_with(dir: &Path, systems: &Systems, extra: &str) -> std::path::PathBuf {
-    let settings = [
-        ("daybook", "SO"),
-        ("account.revenue", "4000"),
-        ("account.shipping", "4100"),
-        ("account.handling", "4110"),
-        ("account.discounts", "4900"),
-        ("account.tax", "2200"),
-        ("account.clearing", "1150"),
-        ("account.clearing.stripe", "1151"),
-        ("account.receivable", "1200"),
-        ("account.rounding", "7990"),
-    ]
-    .iter()
-    .map(|(k, v)| format!("\"{k}\" = \"{v}\""))
-    .collect::<Vec<_>>()
-    .join(", ");
+    let settings = ACCOUNTS
+        .iter()
+        .map(|(k, v)| format!("\"{k}\" = \"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     let text = format!(
         "[connections.main]\n\
          store_hash = \"shop1\"\n\

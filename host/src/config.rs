@@ -46,6 +46,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::flows::orders::PostingPolicy;
+use crate::plugins::Limits;
+use crate::qad::EntityPaths;
 use crate::schedule::Schedule;
 use crate::server::SCOPES;
 
@@ -169,6 +171,9 @@ pub struct QadConfig {
     /// Where the tenant's OpenAPI document is, below the base URL.
     #[serde(default)]
     pub openapi_path: Option<String>,
+    /// Entity paths that differ from the defaults.
+    #[serde(default)]
+    pub paths: PathsConfig,
     /// Writes as QDocs through QXtend (on-premise Enterprise Edition); reads stay on the
     /// REST API above.
     #[serde(default)]
@@ -218,6 +223,80 @@ pub struct PluginConfig {
     pub name: String,
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
+    /// The sandbox's limits for this plugin, where the defaults do not suit.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// Sandbox limits the operator sets (a plugin's own `plugin.toml` can only lower them).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    #[serde(default)]
+    pub fuel_per_record: Option<u64>,
+    #[serde(default)]
+    pub memory_mib: Option<usize>,
+    #[serde(default)]
+    pub time_per_record_ms: Option<u64>,
+}
+
+impl LimitsConfig {
+    pub fn apply(&self, mut limits: Limits) -> Limits {
+        if let Some(fuel) = self.fuel_per_record {
+            limits.fuel_per_record = fuel;
+        }
+        if let Some(mib) = self.memory_mib {
+            limits.memory_bytes = mib * 1024 * 1024;
+        }
+        if let Some(ms) = self.time_per_record_ms {
+            limits.time_per_record_ms = ms;
+        }
+        limits
+    }
+}
+
+/// Where the tenant's entities are, where they differ from the defaults
+/// (see docs/qad.md): each an API path below the base URL.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathsConfig {
+    #[serde(default)]
+    pub customers: Option<String>,
+    #[serde(default)]
+    pub customer_domains: Option<String>,
+    #[serde(default)]
+    pub items: Option<String>,
+    #[serde(default)]
+    pub prices: Option<String>,
+    #[serde(default)]
+    pub journals: Option<String>,
+    #[serde(default)]
+    pub accounts: Option<String>,
+    #[serde(default)]
+    pub periods: Option<String>,
+    #[serde(default)]
+    pub browses: Option<String>,
+}
+
+impl PathsConfig {
+    pub fn apply(&self, paths: &mut EntityPaths) {
+        for (given, entity) in [
+            (&self.customers, &mut paths.customers),
+            (&self.customer_domains, &mut paths.customer_domains),
+            (&self.items, &mut paths.items),
+            (&self.prices, &mut paths.prices),
+            (&self.journals, &mut paths.journals),
+            (&self.accounts, &mut paths.accounts),
+            (&self.periods, &mut paths.periods),
+        ] {
+            if let Some(path) = given {
+                entity.path = path.clone();
+            }
+        }
+        if let Some(browses) = &self.browses {
+            paths.browses = browses.clone();
+        }
+    }
 }
 
 impl Config {
@@ -434,6 +513,32 @@ mod tests {
         );
         assert!(error.contains("unknown unit"), "{error}");
         assert!(load_with_schedules("reconcile = \"*/5 * * * *\"").is_ok());
+    }
+
+    #[test]
+    fn paths_and_limits_override_the_defaults() {
+        let text = "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
+                    [connections.main.qad]\nbase_url = \"https://q\"\n\
+                    paths = { journals = \"/api/custom/journals\" }\n\
+                    [connections.main.plugin]\nname = \"order-to-gl\"\n\
+                    limits = { fuel_per_record = 5000, memory_mib = 8 }\n";
+        let config: Config = toml::from_str(text).unwrap();
+        let main = &config.connections["main"];
+        let mut paths = EntityPaths::default();
+        main.qad.paths.apply(&mut paths);
+        assert_eq!(paths.journals.path, "/api/custom/journals");
+        assert_eq!(paths.customers.path, EntityPaths::default().customers.path);
+        let limits = main.plugin.limits.apply(Limits::default());
+        assert_eq!(
+            (limits.fuel_per_record, limits.memory_bytes),
+            (5000, 8 << 20)
+        );
+        assert_eq!(
+            limits.time_per_record_ms,
+            Limits::default().time_per_record_ms
+        );
+        let bad = toml::from_str::<Config>(&text.replace("journals =", "journal =")).unwrap_err();
+        assert!(bad.to_string().contains("journal"), "{bad}");
     }
 
     #[test]

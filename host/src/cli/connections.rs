@@ -178,6 +178,7 @@ pub fn qad_tenant(
     if let Some(path) = &q.openapi_path {
         tenant.openapi_path = path.clone();
     }
+    q.paths.apply(&mut tenant.paths);
     let reads = QadClient::new(tenant).map_err(|e| e.to_string())?;
     Ok(match &q.qxtend {
         None => Qad::Rest(reads),
@@ -222,7 +223,7 @@ pub fn load_plugin(cli: &Cli, name: &str, config: &PluginConfig) -> Result<Loade
         name,
         cli.plugin_dir.as_deref(),
         &settings,
-        &Limits::default(),
+        &config.limits.apply(Limits::default()),
         &cli.cache(),
     )
 }

@@ -205,3 +205,18 @@ impl Cli {
             .collect())
     }
 }
+
+/// A progress bar on stderr when it is a terminal (hidden otherwise), counting `unit`.
+pub(crate) fn progress_bar(length: usize, unit: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(length as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit}"
+    )) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

@@ -11,7 +11,6 @@
 //! (`<store>:order:<id>:r<n>`, `<store>:refund:<id>:r<n>`), read by prefix.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -277,19 +276,6 @@ async fn documents(
     Ok(documents.into_iter().collect())
 }
 
-fn progress_bar(length: usize) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(length as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} documents")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
 pub fn run(cli: &Cli, args: &ReconcileArgs) -> Result<ExitCode, String> {
     let from = bound(&args.from, false, "--from")?;
     let to = bound(&args.to, true, "--to")?;
@@ -323,7 +309,7 @@ async fn reconcile(
     json: bool,
 ) -> Result<bool, String> {
     let documents = documents(flow, from, to).await?;
-    let bar = progress_bar(documents.len());
+    let bar = super::progress_bar(documents.len(), "documents");
     bar.set_message(format!("reconciling {}", flow.connection));
     let mut findings = Vec::new();
     let mut expected_totals = BTreeMap::<(String, String), i128>::new();

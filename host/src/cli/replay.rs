@@ -264,10 +264,25 @@ async fn replay(
     }
     let mut worker = Worker::new(flow.clone(), &format!("replay-{}", std::process::id()));
     worker.catalog = catalog;
-    let stats = worker
-        .drain(Duration::from_secs(120))
-        .await
-        .map_err(|e| e.to_string())?;
+    // Progress: the connection's queue empties as the records run.
+    let bar = super::progress_bar(targets.len(), "records");
+    bar.set_message(format!("replaying {}", flow.connection));
+    let watching = {
+        let (bar, store, connection) = (bar.clone(), flow.store.clone(), flow.connection.clone());
+        let total = targets.len() as u64;
+        tokio::spawn(async move {
+            loop {
+                if let Ok(depth) = store.queue_depth(Some(&connection)) {
+                    bar.set_position(total.saturating_sub(depth.ready + depth.leased));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let drained = worker.drain(Duration::from_secs(120)).await;
+    watching.abort();
+    bar.finish_and_clear();
+    let stats = drained.map_err(|e| e.to_string())?;
     println!(
         "{}",
         serde_json::json!({"connection": flow.connection, "replayed": targets.len(), "run": stats})

@@ -220,6 +220,20 @@ impl Attempt {
         })
     }
 
+    /// Records an answer as it was read: its body with `secrets` redacted, or how
+    /// reading it failed.
+    pub fn answered(
+        self,
+        status: u16,
+        body: &Result<bytes::Bytes, reqwest::Error>,
+        secrets: &[&str],
+    ) {
+        self.finish(match body {
+            Ok(bytes) => Ok((status, Body::redacted(bytes, secrets))),
+            Err(error) => Err(format!("HTTP {status}, answer cut off: {error}")),
+        });
+    }
+
     /// Records the answer (`status` and `body`) or the failure.
     pub fn finish(self, outcome: Result<(u16, Body), String>) {
         let millis = self.started.elapsed().as_millis() as u64;

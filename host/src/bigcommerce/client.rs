@@ -255,10 +255,7 @@ impl Client {
             self.pacer.observe(status, &rate);
             let bytes = response.bytes().await;
             if let Some(audit) = audit {
-                audit.finish(match &bytes {
-                    Ok(bytes) => Ok((status, Body::redacted(bytes, &[]))),
-                    Err(error) => Err(format!("HTTP {status}, answer cut off: {error}")),
-                });
+                audit.answered(status, &bytes, &[]);
             }
             let bytes = match bytes {
                 Ok(bytes) => bytes,

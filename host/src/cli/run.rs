@@ -256,7 +256,6 @@ async fn work(connection: Arc<Connection>, mut stopped: watch::Receiver<bool>) {
     // Small leases: a stop waits for at most a few jobs.
     worker.batch = 4;
     worker.catalog = connection.catalog.clone();
-    let store = connection.flow.store.clone();
     let mut stats = RunStats::default();
     loop {
         if *stopped.borrow() {
@@ -269,14 +268,10 @@ async fn work(connection: Arc<Connection>, mut stopped: watch::Receiver<bool>) {
                 tracing::error!(connection = %connection.flow.connection, %error, "the queue cannot be read");
             }
         }
-        let retry_in = store
-            .next_retry_at()
+        let retry_in = worker
+            .next_retry_in()
             .ok()
             .flatten()
-            .map(|due| {
-                let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-                Duration::from_millis(u64::try_from(due as i128 - now).unwrap_or(0))
-            })
             .unwrap_or(Duration::from_secs(5))
             .clamp(Duration::from_millis(10), Duration::from_secs(5));
         tokio::select! {

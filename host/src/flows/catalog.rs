@@ -188,11 +188,7 @@ impl CatalogFlow {
     }
 
     /// One `request` entry per exchange, credentials already redacted.
-    pub fn audit_exchanges(
-        &self,
-        subject: &str,
-        exchanges: Vec<Exchange>,
-    ) -> Result<(), StoreError> {
+    fn audit_exchanges(&self, subject: &str, exchanges: Vec<Exchange>) -> Result<(), StoreError> {
         exchanges::audit(self.store.as_ref(), &self.connection, subject, exchanges)
     }
 

@@ -27,7 +27,7 @@ use tokio::sync::Mutex;
 use super::{convert, fx, ledger};
 use crate::bigcommerce::orders::{FullOrder, RefundsByOrder};
 use crate::bigcommerce::{self, ClientError};
-use crate::exchanges::{self, Exchange};
+use crate::exchanges;
 use crate::plugins::types::{self, JournalEntry};
 use crate::plugins::{Isolation, LoadedPlugin};
 use crate::qad::{self, Posted, Qad, QadError};
@@ -177,15 +177,6 @@ impl OrderFlow {
             "source",
             json!({"order": order, "refunds": refunds}),
         )
-    }
-
-    /// One `request` entry per exchange, credentials already redacted.
-    pub fn audit_exchanges(
-        &self,
-        subject: &str,
-        exchanges: Vec<Exchange>,
-    ) -> Result<(), StoreError> {
-        exchanges::audit(self.store.as_ref(), &self.connection, subject, exchanges)
     }
 
     /// The postable accounts of the entity, read once.

@@ -205,7 +205,7 @@ impl Worker {
             }) => format!("refund:{refund}"),
             _ => job.document.clone(),
         };
-        self.flow.audit_exchanges(&record, unwritten)?;
+        exchanges::audit(store.as_ref(), &job.connection, &record, unwritten)?;
         let metrics = metrics::global();
         let subject = format!("job:{}", job.id);
         let audit = |kind: &str, data: serde_json::Value| {
@@ -272,6 +272,16 @@ impl Worker {
         Ok(())
     }
 
+    /// How long until the next job waiting for a retry falls due (zero when it is
+    /// overdue); `None` when none is waiting.
+    pub fn next_retry_in(&self) -> Result<Option<Duration>, StoreError> {
+        Ok(self
+            .flow
+            .store
+            .next_retry_at()?
+            .map(|due| Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0))))
+    }
+
     /// Runs jobs until nothing can run: no job is runnable now and none is waiting for a
     /// retry due within `patience` (jobs behind a parked job of their document wait for
     /// the operator, not for time).
@@ -282,10 +292,9 @@ impl Worker {
             if self.run_batch(&mut stats).await? > 0 {
                 continue;
             }
-            let Some(due) = self.flow.store.next_retry_at()? else {
+            let Some(wait) = self.next_retry_in()? else {
                 return Ok(stats);
             };
-            let wait = Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0));
             if tokio::time::Instant::now() + wait > deadline {
                 return Ok(stats);
             }

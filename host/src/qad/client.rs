@@ -319,10 +319,7 @@ impl QadClient {
             let status = response.status().as_u16();
             let bytes = response.bytes().await;
             if let Some(audit) = audit {
-                audit.finish(match &bytes {
-                    Ok(bytes) => Ok((status, Body::redacted(bytes, &self.secrets()))),
-                    Err(error) => Err(format!("HTTP {status}, answer cut off: {error}")),
-                });
+                audit.answered(status, &bytes, &self.secrets());
             }
             let bytes = match bytes {
                 Ok(bytes) => bytes,

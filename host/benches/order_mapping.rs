@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use ml_connector::plugins::fixture::Fixture;
 use ml_connector::plugins::types as host;
-use ml_connector::plugins::{CompileCache, Isolation, Limits, LoadedPlugin};
+use ml_connector::plugins::{CompileCache, Limits, LoadedPlugin};
 use ml_connector_plugin as guest;
 
 const FIXTURE: &str = include_str!("../../examples/fixtures/order-basic.json");
@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
         .collect();
     assert!(
         plugin
-            .map_orders(&orders, Isolation::Batch, None)
+            .map_orders(&orders, None)
             .results
             .iter()
             .all(Result::is_ok)
@@ -54,14 +54,14 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("wasm_fresh_instance_per_record", |b| {
         b.iter(|| {
-            let mapped = plugin.map_orders(std::slice::from_ref(&order), Isolation::Record, None);
+            let mapped = plugin.map_orders(std::slice::from_ref(&order), None);
             assert!(mapped.results[0].is_ok());
         })
     });
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("wasm_fresh_instance_per_batch_of_100", |b| {
         b.iter(|| {
-            let mapped = plugin.map_orders(&orders, Isolation::Batch, None);
+            let mapped = plugin.map_orders(&orders, None);
             assert_eq!(mapped.report.instances, 1);
         })
     });
@@ -69,14 +69,14 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(1));
         group.bench_function("js_fresh_instance_per_record", |b| {
             b.iter(|| {
-                let mapped = js.map_orders(std::slice::from_ref(&order), Isolation::Record, None);
+                let mapped = js.map_orders(std::slice::from_ref(&order), None);
                 assert!(mapped.results[0].is_ok());
             })
         });
         group.throughput(Throughput::Elements(BATCH as u64));
         group.bench_function("js_fresh_instance_per_batch_of_100", |b| {
             b.iter(|| {
-                let mapped = js.map_orders(&orders, Isolation::Batch, None);
+                let mapped = js.map_orders(&orders, None);
                 assert_eq!(mapped.report.instances, 1);
             })
         });
@@ -134,9 +134,9 @@ fn js_plugin(order: &host::Order, orders: &[host::Order]) -> Option<LoadedPlugin
 
 /// Prints the fuel and peak linear memory of one order on its own and in a batch.
 fn report(name: &str, plugin: &LoadedPlugin, order: &host::Order, orders: &[host::Order]) {
-    let one = plugin.map_orders(std::slice::from_ref(order), Isolation::Record, None);
+    let one = plugin.map_orders(std::slice::from_ref(order), None);
     assert!(one.results.iter().all(Result::is_ok));
-    let batch = plugin.map_orders(orders, Isolation::Batch, None);
+    let batch = plugin.map_orders(orders, None);
     assert!(batch.results.iter().all(Result::is_ok));
     eprintln!(
         "{name}: one order {} fuel, {} KiB peak memory; batch of {}: {} fuel per order, {} KiB peak memory",

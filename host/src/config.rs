@@ -228,7 +228,8 @@ pub struct PluginConfig {
     pub limits: LimitsConfig,
 }
 
-/// Sandbox limits the operator sets (a plugin's own `plugin.toml` can only lower them).
+/// Sandbox limits the operator sets: each raises or lowers the default, up to the hard
+/// ceiling ([`Limits::CEILING`]); a plugin's own `plugin.toml` can only lower them.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
@@ -241,17 +242,52 @@ pub struct LimitsConfig {
 }
 
 impl LimitsConfig {
-    pub fn apply(&self, mut limits: Limits) -> Limits {
+    /// The defaults with the operator's settings in place of theirs.
+    pub fn limits(&self) -> Limits {
+        let mut limits = Limits::default();
         if let Some(fuel) = self.fuel_per_record {
             limits.fuel_per_record = fuel;
         }
         if let Some(mib) = self.memory_mib {
-            limits.memory_bytes = mib * 1024 * 1024;
+            limits.memory_bytes = mib.saturating_mul(1024 * 1024);
         }
         if let Some(ms) = self.time_per_record_ms {
             limits.time_per_record_ms = ms;
         }
         limits
+    }
+
+    /// Each setting is above zero and at most the ceiling; `key` is the table's path.
+    fn check(&self, key: &str) -> Result<(), String> {
+        let ceiling = Limits::CEILING;
+        for (field, value, max) in [
+            (
+                "fuel_per_record",
+                self.fuel_per_record,
+                ceiling.fuel_per_record,
+            ),
+            (
+                "memory_mib",
+                self.memory_mib.map(|m| m as u64),
+                (ceiling.memory_bytes / (1024 * 1024)) as u64,
+            ),
+            (
+                "time_per_record_ms",
+                self.time_per_record_ms,
+                ceiling.time_per_record_ms,
+            ),
+        ] {
+            match value {
+                Some(0) => return Err(format!("{key}.{field}: must be above zero")),
+                Some(value) if value > max => {
+                    return Err(format!(
+                        "{key}.{field} = {value} is over the ceiling of {max}"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -323,6 +359,10 @@ impl Config {
             ] {
                 text.parse::<Schedule>()
                     .map_err(|e| format!("{}: {e}", key(&format!("schedules.{field}"))))?;
+            }
+            connection.plugin.limits.check(&key("plugin.limits"))?;
+            if let Some(catalog) = &connection.catalog {
+                catalog.limits.check(&key("catalog.limits"))?;
             }
             if let Some(webhooks) = &connection.webhooks {
                 if !webhooks.public_url.starts_with("https://")
@@ -528,7 +568,7 @@ mod tests {
         main.qad.paths.apply(&mut paths);
         assert_eq!(paths.journals.path, "/api/custom/journals");
         assert_eq!(paths.customers.path, EntityPaths::default().customers.path);
-        let limits = main.plugin.limits.apply(Limits::default());
+        let limits = main.plugin.limits.limits();
         assert_eq!(
             (limits.fuel_per_record, limits.memory_bytes),
             (5000, 8 << 20)
@@ -536,6 +576,27 @@ mod tests {
         assert_eq!(
             limits.time_per_record_ms,
             Limits::default().time_per_record_ms
+        );
+        // Above the defaults is allowed, above the ceiling is not.
+        let raised = text.replace("fuel_per_record = 5000", "fuel_per_record = 1000000000");
+        let config: Config = toml::from_str(&raised).unwrap();
+        assert!(config.check().is_ok());
+        assert_eq!(
+            config.connections["main"]
+                .plugin
+                .limits
+                .limits()
+                .fuel_per_record,
+            1_000_000_000
+        );
+        let over = text.replace("fuel_per_record = 5000", "fuel_per_record = 99000000000");
+        let error = toml::from_str::<Config>(&over)
+            .unwrap()
+            .check()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            "connections.main.plugin.limits.fuel_per_record = 99000000000 is over the ceiling of 20000000000"
         );
         let bad = toml::from_str::<Config>(&text.replace("journals =", "journal =")).unwrap_err();
         assert!(bad.to_string().contains("journal"), "{bad}");

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::bigcommerce::Pacer;
+use crate::plugins::Registry;
 use crate::store::Store;
 
 /// Why a webhook was refused (a label of `webhooks_rejected_total`).
@@ -65,6 +66,8 @@ pub struct Metrics {
     pub schedule_failures: AtomicU64,
     /// Each connection's pacer, for the quota gauge.
     pacers: Mutex<BTreeMap<String, Arc<Pacer>>>,
+    /// The service's plugins, for the active-version gauge.
+    plugins: Mutex<Option<Arc<Registry>>>,
 }
 
 /// The process's metrics.
@@ -96,6 +99,11 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(connection.to_string(), pacer);
+    }
+
+    /// Shows which version of each of `registry`'s plugins is active.
+    pub fn watch_plugins(&self, registry: Arc<Registry>) {
+        *self.plugins.lock().unwrap_or_else(|e| e.into_inner()) = Some(registry);
     }
 
     /// The Prometheus text exposition of every counter and gauge.
@@ -216,8 +224,38 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{connection=\"{connection}\"}} {left}");
             }
         }
+        let name = "ml_connector_plugin_active";
+        let _ = writeln!(
+            out,
+            "# HELP {name} The plugin version serving each connection's entry (1), or none that loaded (0).\n# TYPE {name} gauge"
+        );
+        let registry = self
+            .plugins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for status in registry.iter().flat_map(|r| r.list()) {
+            let label = |value: Option<&String>| label_value(value.map_or("", String::as_str));
+            let _ = writeln!(
+                out,
+                "{name}{{entry=\"{}\",plugin=\"{}\",version=\"{}\",sha256=\"{}\",status=\"{}\"}} {}",
+                label_value(&status.name),
+                label(status.plugin.as_ref()),
+                label(status.version.as_ref()),
+                label(status.sha256.as_ref()),
+                label_value(&status.status),
+                u8::from(status.version.is_some())
+            );
+        }
         out
     }
+}
+
+/// A label value in the exposition format: backslash, quote and newline escaped.
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
 use ml_connector::flows::catalog::{CatalogFlow, CatalogStats, ITEM_PRICE_LIST, JOB_KIND};
 use ml_connector::flows::orders::{OrderFlow, PostingPolicy};
 use ml_connector::flows::worker::Worker;
-use ml_connector::plugins::{CompileCache, Limits, LoadedPlugin};
+use ml_connector::plugins::{CompileCache, Limits, LoadedPlugin, PluginSlot};
 use ml_connector::qad::{Auth, ChangeCursor, Qad, QadClient, TenantConfig};
 use ml_connector::store::{Job, JobState, SqliteStore, Store};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimOptions, SimStore, StoreData};
@@ -138,7 +138,7 @@ async fn rig() -> Rig {
         "main".into(),
         bc_client.clone(),
         qad_client.clone(),
-        Arc::new(plugin),
+        PluginSlot::fixed(plugin),
         store.clone(),
     ));
     Rig {
@@ -196,7 +196,7 @@ impl Rig {
             "shop1",
             (*self.bc_client).clone(),
             self.qad_client.clone(),
-            Arc::new(default_order_plugin()),
+            PluginSlot::fixed(default_order_plugin()),
             self.store.clone(),
             PostingPolicy::default(),
         ));
@@ -454,7 +454,7 @@ async fn a_run_repeated_before_its_cursors_moved_sends_nothing_twice() {
         "main".into(),
         rig.bc_client.clone(),
         rig.qad_client.clone(),
-        Arc::new(default_order_plugin()),
+        PluginSlot::fixed(default_order_plugin()),
         rig.store.clone(),
     );
     let error = wrong.poll().await.unwrap_err().to_string();
@@ -487,7 +487,7 @@ async fn a_price_row_starting_or_ending_reaches_the_store_with_no_change_in_qad(
         "main".into(),
         rig.bc_client.clone(),
         rig.qad_client.clone(),
-        Arc::new(plugin),
+        PluginSlot::fixed(plugin),
         rig.store.clone(),
     );
     let days = Arc::new(AtomicI64::new(0));

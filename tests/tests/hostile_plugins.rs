@@ -2,12 +2,15 @@
 //! stopped or refused with an error that names the plugin and the limit, and the host
 //! keeps serving other calls.
 
-use ml_connector::plugins::{FaultKind, Isolation, Limits, LoadError, LoadedPlugin, RecordError};
+use std::time::{Duration, Instant};
+
+use ml_connector::plugins::types::{ErpItem, ErpPrice};
+use ml_connector::plugins::{FaultKind, Limits, LoadError, LoadedPlugin, RecordError};
 use ml_connector_tests::test_plugins::*;
 use ml_connector_tests::*;
 
 fn map_one(plugin: &LoadedPlugin) -> Result<(), RecordError> {
-    let mapped = plugin.map_orders(&[example_order()], Isolation::Record, None);
+    let mapped = plugin.map_orders(&[example_order()], None);
     mapped.results.into_iter().next().unwrap().map(|_| ())
 }
 
@@ -21,7 +24,7 @@ fn fault_of(error: RecordError) -> ml_connector::plugins::Fault {
 /// The default plugin still maps the example order exactly as its fixture says.
 fn host_still_serves() {
     let plugin = default_order_plugin();
-    let mapped = plugin.map_orders(&[example_order()], Isolation::Batch, None);
+    let mapped = plugin.map_orders(&[example_order()], None);
     let entry = mapped
         .results
         .into_iter()
@@ -60,8 +63,7 @@ fn an_infinite_loop_runs_out_of_fuel() {
 fn an_infinite_loop_with_fuel_to_spare_hits_the_wall_clock_deadline() {
     let limits = Limits {
         fuel_per_record: u64::MAX / 4,
-        time_per_record_ms: 50,
-        min_call_ms: 200,
+        time_per_record_ms: 200,
         ..Limits::default()
     };
     let plugin = load_with_limits(INFINITE_LOOP, vec![], limits).unwrap();
@@ -99,7 +101,7 @@ fn a_trap_is_reported_with_the_panic_message_and_the_store_is_discarded() {
     let plugin = load_file(TRAP, vec![]).unwrap();
     let fault = fault_of(
         plugin
-            .map_orders(&[order_with_id("panic-1")], Isolation::Record, None)
+            .map_orders(&[order_with_id("panic-1")], None)
             .results
             .remove(0)
             .unwrap_err(),
@@ -133,7 +135,7 @@ fn a_no_std_plugin_reports_its_panic_message_through_the_host_log() {
         "a no_std plugin imports no WASI: {:?}",
         plugin.inspection().imports
     );
-    let mapped = plugin.map_orders(&[order_with_id("panic-7")], Isolation::Record, None);
+    let mapped = plugin.map_orders(&[order_with_id("panic-7")], None);
     let fault = fault_of(mapped.results.into_iter().next().unwrap().unwrap_err());
     assert!(matches!(fault.kind, FaultKind::Trap(_)), "{fault}");
     assert!(
@@ -148,29 +150,28 @@ fn a_no_std_plugin_reports_its_panic_message_through_the_host_log() {
 }
 
 #[test]
-fn a_fault_in_a_batch_lands_only_on_the_record_that_caused_it() {
+fn a_fault_lands_only_on_the_record_that_caused_it() {
     let plugin = load_file(TRAP, vec![]).unwrap();
     let orders = [
         order_with_id("1"),
         order_with_id("panic-2"),
         order_with_id("3"),
     ];
-    let mapped = plugin.map_orders(&orders, Isolation::Batch, None);
+    let mapped = plugin.map_orders(&orders, None);
     assert!(mapped.results[0].is_ok());
     assert!(
         matches!(&mapped.results[1], Err(RecordError::Fault(f)) if matches!(f.kind, FaultKind::Trap(_)))
     );
     assert!(mapped.results[2].is_ok());
-    // One batch instance, then one per record for the retry.
-    assert_eq!(mapped.report.instances, 4);
+    assert_eq!(mapped.report.instances, 3, "one instance per record");
 }
 
 #[test]
-fn a_large_batch_is_split_across_fresh_instances() {
+fn every_record_is_mapped_in_a_fresh_instance() {
     let plugin = default_order_plugin();
     let orders: Vec<_> = (0..600).map(|i| order_with_id(&i.to_string())).collect();
-    let mapped = plugin.map_orders(&orders, Isolation::Batch, None);
-    assert_eq!(mapped.report.instances, 3, "256 + 256 + 88 records");
+    let mapped = plugin.map_orders(&orders, None);
+    assert_eq!(mapped.report.instances, 600);
     assert_eq!(mapped.results.len(), 600);
     assert!(mapped.results.iter().all(Result::is_ok));
     assert_eq!(
@@ -185,20 +186,20 @@ fn an_oversized_record_is_refused_before_the_call_and_the_rest_are_mapped() {
     let mut big = order_with_id("big");
     big.attributes = vec![("note".to_string(), "x".repeat(300 * 1024))];
     let orders = [order_with_id("1"), big, order_with_id("3")];
-    let mapped = plugin.map_orders(&orders, Isolation::Batch, None);
+    let mapped = plugin.map_orders(&orders, None);
     assert!(mapped.results[0].is_ok() && mapped.results[2].is_ok());
     let error = mapped.results[1].as_ref().unwrap_err();
     assert!(
         matches!(error, RecordError::InputTooLarge { limit: 262_144, .. }),
         "{error:?}"
     );
-    assert_eq!(mapped.report.instances, 1);
+    assert_eq!(mapped.report.instances, 2);
 }
 
 #[test]
 fn a_chatty_plugin_keeps_working_and_its_output_is_bounded() {
     let plugin = load_file(CHATTY, vec![]).unwrap();
-    let mapped = plugin.map_orders(&[example_order()], Isolation::Record, None);
+    let mapped = plugin.map_orders(&[example_order()], None);
     assert!(mapped.results[0].is_ok(), "{:?}", mapped.results[0]);
     let budget = Limits::default().log_bytes_per_call;
     let kept: usize = mapped.report.logs.iter().map(String::len).sum();
@@ -288,7 +289,7 @@ fn a_plugin_that_keeps_faulting_is_quarantined() {
             !plugin.is_quarantined(),
             "quarantined after only {i} faults"
         );
-        let _ = plugin.map_orders(&[order_with_id("panic")], Isolation::Record, None);
+        let _ = plugin.map_orders(&[order_with_id("panic")], None);
     }
     assert!(plugin.is_quarantined());
     let fault = fault_of(map_one(&plugin).unwrap_err());
@@ -419,6 +420,228 @@ fn a_config_the_plugin_rejects_keeps_it_inactive_with_the_reason() {
         message.contains("unknown setting `acount.tax` [unknown-setting]"),
         "{message}"
     );
+}
+
+// Sleeping: a plugin's sleeps move its own virtual clock at once; one that would sleep
+// past the call's time limit is stopped there, and no host thread ever waits for it.
+
+/// The sleeper plugin with `sleep.map` (or `sleep.validate`) set.
+fn sleeper(key: &str, value: &str) -> Result<LoadedPlugin, String> {
+    load_file(SLEEPER, vec![(key.to_string(), value.to_string())])
+}
+
+#[test]
+fn a_sleep_within_the_time_limit_passes_on_the_plugins_clock_without_waiting() {
+    let plugin = sleeper("sleep.map", "500").unwrap();
+    let started = Instant::now();
+    let entry = plugin
+        .map_orders(&[example_order()], None)
+        .results
+        .remove(0)
+        .unwrap();
+    // The plugin's monotonic clock moved by what it slept...
+    assert_eq!(entry.lines[0].memo, "slept 500 ms");
+    // ...but the host did not wait for it (a generous bound: half a second was asked).
+    assert!(
+        started.elapsed() < Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_sleep_past_the_time_limit_is_stopped_as_a_timeout() {
+    for asked in ["5000", "forever"] {
+        let plugin = sleeper("sleep.map", asked).unwrap();
+        let started = Instant::now();
+        let fault = fault_of(map_one(&plugin).unwrap_err());
+        assert_eq!(
+            fault.kind,
+            FaultKind::Timeout { limit_ms: 1_000 },
+            "{asked}"
+        );
+        assert!(
+            fault
+                .to_string()
+                .contains("ran past its time limit of 1000 ms"),
+            "{fault}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{asked}: {:?}",
+            started.elapsed()
+        );
+    }
+    host_still_serves();
+}
+
+#[test]
+fn sleeping_in_describe_or_validate_config_fails_the_load_at_once() {
+    let started = Instant::now();
+    let error = sleeper("sleep.validate", "forever").unwrap_err();
+    assert!(
+        error.contains("faulted in `validate-config`") && error.contains("ran past its time limit"),
+        "{error}"
+    );
+    let error = load_file(SLEEPY_DESCRIBE, vec![]).unwrap_err();
+    assert!(
+        error.contains("faulted in `describe`") && error.contains("ran past its time limit"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    // A short sleep while loading is only a moment on the plugin's clock.
+    assert!(sleeper("sleep.validate", "200").is_ok());
+}
+
+#[test]
+fn more_sleepers_than_pool_slots_leave_the_pool_free() {
+    let plugin = sleeper("sleep.map", "forever").unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..40 {
+                    let _ = plugin.map_orders(&[example_order()], None);
+                }
+            });
+        }
+    });
+    // 160 sleeping calls, more than the pool's 64 slots: each gave its slot back.
+    host_still_serves();
+}
+
+// Isolation: no record can see another's.
+
+fn item(sku: &str, price: i64) -> ErpItem {
+    ErpItem {
+        sku: sku.to_string(),
+        description: format!("Item {sku}"),
+        description2: String::new(),
+        status: "ACTIVE".to_string(),
+        unit_of_measure: "EA".to_string(),
+        changed_on: "2026-11-20".to_string(),
+        prices: vec![ErpPrice {
+            price_list: "RETAIL".to_string(),
+            currency: "USD".to_string(),
+            amount: price,
+            effective_from: "2026-01-01".to_string(),
+        }],
+    }
+}
+
+#[test]
+fn a_plugin_keeping_a_static_sees_no_other_record() {
+    let plugin = load_file(STATEFUL_CATALOG, vec![]).unwrap();
+    let items: Vec<ErpItem> = (0..73)
+        .map(|i| item(&format!("SKU-{i}"), 10_000 + i))
+        .collect();
+    let mapped = plugin.map_items(&items);
+    for (i, result) in mapped.results.iter().enumerate() {
+        let update = result.as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(update.name.as_deref(), Some("saw nothing"), "item {i}");
+    }
+    // And across calls: the same item always maps the same way.
+    let again = plugin.map_items(&items[..1]);
+    assert_eq!(
+        again.results[0]
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("saw nothing")
+    );
+}
+
+// Host-owned facts: a journal must carry its order's currency, rate and customer, be
+// dated near it, be no larger than it, and not be empty; the host posts it normalised.
+
+fn lie(how: &str) -> Result<ml_connector::plugins::types::JournalEntry, RecordError> {
+    let plugin = load_file(LIAR, vec![("lie".to_string(), how.to_string())]).unwrap();
+    plugin
+        .map_orders(&[example_order()], None)
+        .results
+        .remove(0)
+}
+
+#[test]
+fn journals_that_misstate_their_order_are_refused() {
+    for (how, reason) in [
+        ("rate", "journal exchange rate"),
+        ("rate-negative", "journal exchange rate"),
+        ("rate-overflow", "journal exchange rate"),
+        ("currency", "journal currency `XAU` differs from the order"),
+        ("customer", "journal customer `SOMEONE-ELSE` differs"),
+        ("empty", "journal is empty, but the order"),
+        ("zero-lines", "journal is empty, but the order"),
+        // 922,337,203,685,477.58 on each side of an order of about a hundred dollars.
+        ("huge", "more than the"),
+        (
+            "date-month",
+            "effective date `2026-13-45` is not a calendar date",
+        ),
+        (
+            "date-zero",
+            "effective date `0000-00-00` is not a calendar date",
+        ),
+        ("date-far", "effective date 1999-01-01 is outside"),
+    ] {
+        let error = lie(how).unwrap_err();
+        let RecordError::Invalid { reason: got, .. } = &error else {
+            panic!("{how}: expected invalid output, got {error:?}")
+        };
+        assert!(got.contains(reason), "{how}: {got}");
+    }
+}
+
+#[test]
+fn facts_left_to_the_host_or_written_loosely_are_posted_as_the_orders() {
+    let order = example_order();
+    let zero = lie("rate-zero").unwrap();
+    assert_eq!(zero.exchange_rate, order.exchange_rate);
+    let lower = lie("currency-case").unwrap();
+    assert_eq!(lower.currency, order.currency.code);
+    let padded = lie("padded-account").unwrap();
+    assert_eq!(padded.lines[0].account, "1200");
+    assert_eq!(padded.lines[1].account, "4000");
+    assert_eq!(padded.erp_customer, order.erp_customer);
+}
+
+// Text a plugin writes is printable wherever the host shows it.
+
+const FORBIDDEN: [char; 5] = ['\u{1b}', '\n', '\r', '\u{202e}', '\u{7}'];
+
+fn assert_printable(text: &str) {
+    assert!(
+        !text.contains(FORBIDDEN),
+        "raw control characters in {text:?}"
+    );
+}
+
+#[test]
+fn plugin_text_reaches_logs_and_errors_escaped() {
+    let plugin = load_file(ESCAPES, vec![]).unwrap();
+    let info = plugin.info();
+    for text in [&info.name, &info.version, &info.description] {
+        assert_printable(text);
+        assert!(text.contains("\\u{1b}[2J"), "{text}");
+    }
+    let panicked = plugin.map_orders(&[order_with_id("panic-1")], None);
+    let fault = panicked.results[0].as_ref().unwrap_err().to_string();
+    assert_printable(&fault);
+    assert!(fault.contains("panic \\u{1b}[2J"), "{fault}");
+    let declined = plugin.map_orders(&[order_with_id("decline-1")], None);
+    assert_printable(&declined.results[0].as_ref().unwrap_err().to_string());
+    let mapped = plugin.map_orders(&[example_order()], None);
+    assert!(mapped.results[0].is_ok());
+    assert!(!mapped.report.logs.is_empty());
+    for line in mapped.report.logs.iter().chain(&panicked.report.logs) {
+        assert_printable(line);
+    }
 }
 
 fn wasmtime_wat(text: &str) -> Vec<u8> {

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use ml_connector::bigcommerce::orders::RefundsByOrder;
 use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
 use ml_connector::flows::{convert, ledger};
-use ml_connector::plugins::Isolation;
 use ml_connector::plugins::types::JournalEntry;
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use ml_connector_tests::default_order_plugin;
@@ -56,7 +55,7 @@ async fn every_generated_order_and_refund_maps_to_a_balanced_journal() {
     }
 
     let plugin = default_order_plugin();
-    let mapped = plugin.map_orders(&converted, Isolation::Batch, None);
+    let mapped = plugin.map_orders(&converted, None);
     for (order, result) in converted.iter().zip(&mapped.results) {
         let entry = result
             .as_ref()
@@ -86,7 +85,7 @@ async fn every_generated_order_and_refund_maps_to_a_balanced_journal() {
         let tax: i64 = refund.items.iter().map(|i| i.tax).sum();
         assert_eq!(tax, refund.total_tax, "refund {}", refund.id);
     }
-    let mapped = plugin.map_refunds(&refund_records, Isolation::Batch, None);
+    let mapped = plugin.map_refunds(&refund_records, None);
     for (refund, result) in refund_records.iter().zip(&mapped.results) {
         let entry = result
             .as_ref()
@@ -110,11 +109,7 @@ async fn an_edit_posts_its_difference_and_a_cancellation_reverses_the_order() {
     let plugin = default_order_plugin();
     let journal_of = |full| {
         let order = convert::order("abc123", &full, "GUEST");
-        plugin
-            .map_orders(&[order], Isolation::Record, None)
-            .results
-            .remove(0)
-            .unwrap()
+        plugin.map_orders(&[order], None).results.remove(0).unwrap()
     };
     let id = sim.place_orders("abc123", 1).unwrap()[0];
     let first = journal_of(client.full_order(id).await.unwrap().unwrap());

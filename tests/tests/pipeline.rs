@@ -16,6 +16,7 @@ use std::time::Duration;
 use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
 use ml_connector::flows::orders::{OrderFlow, PostingPolicy};
 use ml_connector::flows::worker::{Worker, poll};
+use ml_connector::plugins::PluginSlot;
 use ml_connector::qad::{Auth, Qad, QadClient, TenantConfig};
 use ml_connector::store::{JobState, SqliteStore, Store};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
@@ -77,7 +78,7 @@ async fn rig_with(
         "shop1",
         bc_client,
         Qad::Rest(QadClient::new(qad_config).unwrap()),
-        Arc::new(plugin),
+        PluginSlot::fixed(plugin),
         store,
         PostingPolicy::default(),
     ));
@@ -220,7 +221,7 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
         "shop1",
         rig.flow.bigcommerce.clone(),
         rig.flow.qad.clone(),
-        Arc::new(ml_connector_tests::order_plugin_with(settings)),
+        PluginSlot::fixed(ml_connector_tests::order_plugin_with(settings)),
         rig.flow.store.clone(),
         PostingPolicy::default(),
     );

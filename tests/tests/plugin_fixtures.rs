@@ -12,7 +12,7 @@ use ml_connector::plugins::builtin::builtin;
 use ml_connector::plugins::fixture::{Expectation, Fixture, Verdict, fixtures_in};
 use ml_connector::plugins::inspect::inspect;
 use ml_connector::plugins::{
-    CompileCache, Isolation, Limits, LoadedPlugin, Registry, RegistryOptions, Source, World,
+    CompileCache, Limits, LoadedPlugin, Registry, RegistryOptions, Source, World,
 };
 use ml_connector_tests::{js_plugin_project, js_plugin_wasm};
 
@@ -194,7 +194,7 @@ fn the_javascript_plugin_loads_from_the_plugin_directory_and_maps_a_batch() {
             ..order.clone()
         })
         .collect();
-    let mapped = plugin.map_orders(&orders, Isolation::Batch, None);
+    let mapped = plugin.map_orders(&orders, None);
     assert_eq!(mapped.report.instances, 1);
     let expected = basic.expected().unwrap();
     for (i, result) in mapped.results.into_iter().enumerate() {
@@ -236,7 +236,7 @@ fn money_stays_exact_past_two_to_the_fifty_third_in_both_plugins() {
         let plugin =
             LoadedPlugin::load(name, bytes, Limits::default(), settings, &cache()).unwrap();
         let journal = plugin
-            .map_orders(std::slice::from_ref(&order), Isolation::Record, None)
+            .map_orders(std::slice::from_ref(&order), None)
             .results
             .remove(0)
             .unwrap();

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ml_connector::plugins::builtin::builtin;
-use ml_connector::plugins::{CompileCache, Isolation, Limits, Registry, RegistryOptions};
+use ml_connector::plugins::{CompileCache, Entry, Limits, Registry, RegistryOptions};
 use ml_connector_tests::test_plugins::*;
 use ml_connector_tests::*;
 
@@ -40,6 +40,7 @@ fn options(dir: &Path, cache: CompileCache) -> RegistryOptions {
         cache,
         limits: Limits::default(),
         settings,
+        entries: Vec::new(),
     }
 }
 
@@ -57,7 +58,7 @@ fn replacing_a_plugin_while_calls_run_swaps_versions_without_failing_a_call() {
     let path = dir.path().join("orders.wasm");
     drop_plugin(&path, builtin("order-to-gl").unwrap());
     let (registry, _) = Registry::open(options(dir.path(), CompileCache::none()));
-    let _watcher = registry.watch().unwrap();
+    let _watcher = registry.watch(|_| {}).unwrap();
     let before = registry.get("orders").expect("the first version is active");
     assert_eq!(before.info().version, "0.1.0");
 
@@ -71,7 +72,7 @@ fn replacing_a_plugin_while_calls_run_swaps_versions_without_failing_a_call() {
                 while !stop.load(Ordering::Relaxed) {
                     let plugin = registry.get("orders").expect("a version is always active");
                     let version = plugin.info().version.clone();
-                    let mapped = plugin.map_orders(&[example_order()], Isolation::Batch, None);
+                    let mapped = plugin.map_orders(&[example_order()], None);
                     mapped
                         .results
                         .into_iter()
@@ -134,7 +135,7 @@ fn replacing_a_plugin_while_calls_run_swaps_versions_without_failing_a_call() {
         "{seen:?}"
     );
     // A call that started on the old version finishes on it.
-    let old = before.map_orders(&[example_order()], Isolation::Batch, None);
+    let old = before.map_orders(&[example_order()], None);
     assert_eq!(old.results[0].as_ref().unwrap().daybook, "SO");
 }
 
@@ -284,11 +285,10 @@ fn compiled_plugins_are_cached_and_precompiled_files_in_the_plugin_directory_are
 
     // A second registry loads from the cache and behaves the same.
     let (again, _) = Registry::open(options(plugins_dir.path(), cache));
-    let mapped =
-        again
-            .get("order-to-gl")
-            .unwrap()
-            .map_orders(&[example_order()], Isolation::Batch, None);
+    let mapped = again
+        .get("order-to-gl")
+        .unwrap()
+        .map_orders(&[example_order()], None);
     assert!(mapped.results[0].is_ok());
 
     // Dropping a compiled artifact into the plugin directory, under either extension, is refused.
@@ -326,4 +326,199 @@ fn compiled_plugins_are_cached_and_precompiled_files_in_the_plugin_directory_are
     ));
     assert!(third.get("order-to-gl").is_some());
     let _ = Arc::clone(&third);
+}
+
+/// Opens a registry on another thread and fails the test if it has not answered in 60 s:
+/// what a hostile file in the directory must not do is hang the host.
+fn open_within_a_minute(options: RegistryOptions) -> Arc<Registry> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(Registry::open(options).0);
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the plugin directory was read without hanging")
+}
+
+fn status_of(registry: &Registry, name: &str) -> ml_connector::plugins::PluginStatus {
+    registry
+        .list()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no status for {name}: {:?}", registry.list()))
+}
+
+#[test]
+fn fifos_devices_huge_files_and_linked_manifests_are_refused_without_hanging_or_disclosing() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let plugins = dir.path();
+    // A FIFO: opening it for reading the ordinary way waits for a writer forever.
+    let fifo = plugins.join("fifo.wasm");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A 2 GiB sparse file, and a link to an endless device.
+    std::fs::File::create(plugins.join("sparse.wasm"))
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    std::os::unix::fs::symlink("/dev/zero", plugins.join("zero.wasm")).unwrap();
+    // A manifest that is a link to a file outside, whose content must never be shown.
+    let secret = outside.path().join("secret.toml");
+    std::fs::write(&secret, "SECRET-LINE-1 = the root password\n").unwrap();
+    let folder = plugin_folder(plugins, "leaky", "");
+    std::fs::remove_file(folder.join("plugin.toml")).unwrap();
+    std::os::unix::fs::symlink(&secret, folder.join("plugin.toml")).unwrap();
+    // A manifest of its own that does not parse: the error says where, not what.
+    plugin_folder(
+        plugins,
+        "typo",
+        "[limits]\nmemory_bytes = \"hunter2\" oops\n",
+    );
+    // A name with a terminal escape in it.
+    drop_plugin(
+        &plugins.join("evil\u{1b}[2J.wasm"),
+        &std::fs::read(RELABEL).unwrap(),
+    );
+    // And a good plugin beside them all.
+    drop_plugin(
+        &plugins.join("orders.wasm"),
+        builtin("order-to-gl").unwrap(),
+    );
+
+    let registry = open_within_a_minute(options(plugins, CompileCache::none()));
+    let error = |name: &str| status_of(&registry, name).error.unwrap_or_default();
+    assert!(
+        error("fifo").contains("not a regular file"),
+        "{}",
+        error("fifo")
+    );
+    assert!(
+        error("zero").contains("not a regular file"),
+        "{}",
+        error("zero")
+    );
+    assert!(
+        error("sparse").contains("2147483648 bytes, over the 67108864-byte plugin size limit"),
+        "{}",
+        error("sparse")
+    );
+    assert!(
+        error("leaky").contains("is not a regular file"),
+        "{}",
+        error("leaky")
+    );
+    assert!(
+        error("typo").contains("line 2, column"),
+        "{}",
+        error("typo")
+    );
+    assert!(
+        error("evil\\u{1b}[2J").contains("may only have letters"),
+        "{:?}",
+        registry.list()
+    );
+    assert!(registry.get("orders").is_some(), "the good plugin loads");
+    let everything = format!("{:?}", registry.list());
+    for leak in ["SECRET", "root password", "hunter2", "\u{1b}"] {
+        assert!(!everything.contains(leak), "{leak} shown: {everything}");
+    }
+}
+
+#[test]
+fn operator_limits_raise_the_defaults_and_a_manifest_only_lowers_them() {
+    let dir = tempfile::tempdir().unwrap();
+    plugin_folder(dir.path(), "modest", "[limits]\nmemory_bytes = 1048576\n");
+    let operator = Limits {
+        fuel_per_record: 1_000_000_000,
+        memory_bytes: 64 << 20,
+        ..Limits::default()
+    };
+    let entry = |key: &str, plugin: &str| Entry {
+        key: key.to_string(),
+        plugin: plugin.to_string(),
+        settings: order_settings(),
+        limits: operator.clone(),
+    };
+    let registry = open_within_a_minute(RegistryOptions {
+        entries: vec![entry("a:order", "order-to-gl"), entry("b:order", "modest")],
+        ..options(dir.path(), CompileCache::none())
+    });
+    let builtin = registry.get("a:order").unwrap();
+    assert_eq!(builtin.limits().fuel_per_record, 1_000_000_000);
+    assert_eq!(builtin.limits().memory_bytes, 64 << 20);
+    let modest = registry.get("b:order").unwrap();
+    assert_eq!(modest.limits().fuel_per_record, 1_000_000_000);
+    assert_eq!(modest.limits().memory_bytes, 1 << 20);
+    // Past the hard ceiling, nothing is raised.
+    let registry = open_within_a_minute(RegistryOptions {
+        entries: vec![Entry {
+            limits: Limits {
+                fuel_per_record: u64::MAX,
+                ..Limits::default()
+            },
+            ..entry("c:order", "order-to-gl")
+        }],
+        ..options(dir.path(), CompileCache::none())
+    });
+    assert_eq!(
+        registry.get("c:order").unwrap().limits().fuel_per_record,
+        Limits::CEILING.fuel_per_record
+    );
+}
+
+#[test]
+fn an_entrys_slot_follows_its_plugin_and_keeps_the_last_good_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.wasm");
+    drop_plugin(&path, builtin("order-to-gl").unwrap());
+    let entry = |key: &str| Entry {
+        key: key.to_string(),
+        plugin: "orders".to_string(),
+        settings: order_settings(),
+        limits: Limits::default(),
+    };
+    let registry = open_within_a_minute(RegistryOptions {
+        entries: vec![entry("a:order"), entry("b:order")],
+        ..options(dir.path(), CompileCache::none())
+    });
+    let slot = registry.slot("a:order").unwrap();
+    assert_eq!(slot.get().info().version, "0.1.0");
+    assert!(
+        registry.get("orders").is_none(),
+        "only the entries are held"
+    );
+
+    drop_plugin(&path, &std::fs::read(RELABEL).unwrap());
+    let events = registry.reload();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        slot.get().info().version,
+        "2.0.0",
+        "the slot a flow keeps follows"
+    );
+    let mapped = slot.get().map_orders(&[example_order()], None);
+    assert_eq!(mapped.results[0].as_ref().unwrap().daybook, "V2");
+
+    // A broken version leaves the last good one serving, and says why.
+    drop_plugin(&path, b"\0asm garbage");
+    registry.reload();
+    assert_eq!(slot.get().info().version, "2.0.0");
+    let status = status_of(&registry, "a:order");
+    assert_eq!(status.status, "active");
+    assert_eq!(status.plugin.as_deref(), Some("orders"));
+    assert!(status.error.is_some(), "{status:?}");
+
+    // Gone altogether: still the last good version, and the reason.
+    std::fs::remove_file(&path).unwrap();
+    registry.reload();
+    assert_eq!(slot.get().info().version, "2.0.0");
+    assert!(
+        status_of(&registry, "b:order")
+            .error
+            .unwrap()
+            .contains("neither in the plugin directory nor built in")
+    );
 }

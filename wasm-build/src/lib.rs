@@ -4,6 +4,11 @@
 //! The guests get a target directory of their own beside the host's (`<target>/wasm32-guests`),
 //! so the nested cargo never waits on the outer one's lock and rebuilds stay incremental
 //! across the debug, test and release profiles.
+//!
+//! The guest target is added when the toolchain lacks it, as cargo-component does: rustup
+//! installs the targets `rust-toolchain.toml` names only when it installs the toolchain
+//! itself, so a machine whose image already had the toolchain would otherwise fail a new
+//! user's first `cargo run`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,6 +30,7 @@ pub fn build_components(workspace: &Path, wit: &Path, packages: &[&str]) -> Vec<
 /// Builds `packages` like [`build_components`], into `target_dir` (by convention
 /// `<target>/wasm32-guests`); for a test that needs a guest no build script builds.
 pub fn build_in(workspace: &Path, target_dir: &Path, packages: &[&str]) -> Vec<(String, PathBuf)> {
+    ensure_target(workspace, target_dir);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
@@ -51,7 +57,7 @@ pub fn build_in(workspace: &Path, target_dir: &Path, packages: &[&str]) -> Vec<(
         .expect("cargo can be started to build the wasm guests");
     assert!(
         status.success(),
-        "building wasm guests {packages:?} in {} failed (is the wasm32-wasip2 target installed? `rustup target add wasm32-wasip2`)",
+        "building wasm guests {packages:?} in {} failed (the compiler's messages are above)",
         workspace.display()
     );
 
@@ -70,6 +76,61 @@ pub fn build_in(workspace: &Path, target_dir: &Path, packages: &[&str]) -> Vec<(
             (package.to_string(), file)
         })
         .collect()
+}
+
+const TARGET: &str = "wasm32-wasip2";
+
+/// Makes sure the toolchain that builds the guests has the `wasm32-wasip2` standard
+/// library, adding it with rustup when it is missing (a one-line warning says so).
+///
+/// Build scripts of several crates build guests at once: a lock file in the guest target
+/// directory lets one of them install the target while the others wait for it.
+fn ensure_target(workspace: &Path, target_dir: &Path) {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let installed = || {
+        Command::new(&rustc)
+            .args(["--print", "sysroot"])
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| {
+                let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                Path::new(&sysroot)
+                    .join("lib/rustlib")
+                    .join(TARGET)
+                    .join("lib")
+                    .is_dir()
+            })
+            .unwrap_or(false)
+    };
+    if installed() {
+        return;
+    }
+    std::fs::create_dir_all(target_dir).expect("the guest target directory can be created");
+    let lock = std::fs::File::create(target_dir.join(".target-install.lock"))
+        .expect("the guest target directory is writable");
+    lock.lock().expect("the target install lock can be taken");
+    if installed() {
+        return;
+    }
+    println!(
+        "cargo:warning=the {TARGET} target is missing; adding it with `rustup target add {TARGET}`"
+    );
+    // In the workspace, rustup picks the toolchain rust-toolchain.toml pins (or the one
+    // RUSTUP_TOOLCHAIN names when cargo was started through rustup).
+    let added = Command::new("rustup")
+        .current_dir(workspace)
+        .args(["target", "add", TARGET])
+        .status();
+    match added {
+        Ok(status) if status.success() && installed() => {}
+        Ok(_) => panic!(
+            "`rustup target add {TARGET}` failed (its messages are above); the plugins cannot be built without it"
+        ),
+        Err(_) => panic!(
+            "the {TARGET} target is missing and rustup is not on PATH: install the target for this toolchain (`rustup target add {TARGET}`, or your distribution's rust-std-{TARGET} package)"
+        ),
+    }
 }
 
 /// `<target>/wasm32-guests`, found from OUT_DIR (`<target>/<profile>/build/<pkg>-<hash>/out`).

@@ -13,7 +13,7 @@ use crate::config::{self, Config, ConnectionConfig, PluginConfig};
 use crate::flows::catalog::CatalogFlow;
 use crate::flows::orders::OrderFlow;
 use crate::plugins::registry::load_one;
-use crate::plugins::{Limits, LoadedPlugin};
+use crate::plugins::{Entry, LoadedPlugin, PluginSlot, Registry, RegistryOptions};
 use crate::qad::{Auth, Qad, QadClient, QxtendClient, QxtendConfig, TenantConfig};
 use crate::secrets::Secrets;
 use crate::store::{SqliteStore, Store};
@@ -36,6 +36,53 @@ pub struct ConnectionArgs {
 /// The store, and one flow per selected connection.
 pub type Opened = (Arc<dyn Store>, Vec<Arc<OrderFlow>>);
 
+/// Where a command's flows get their plugins.
+pub enum Plugins<'a> {
+    /// Each loaded once; `replace` (a name or a `.wasm` path) stands in for every
+    /// connection's order plugin, keeping its settings.
+    Once { replace: Option<&'a str> },
+    /// The slots of a registry that follows the plugin directory (`run`).
+    Live(&'a Registry),
+}
+
+impl Plugins<'_> {
+    /// The slot of `connection`'s plugin in `role` (`order` or `catalog`).
+    fn slot(
+        &self,
+        cli: &Cli,
+        connection: &str,
+        role: &str,
+        config: &PluginConfig,
+    ) -> Result<Arc<PluginSlot>, String> {
+        match self {
+            Plugins::Once { replace } => {
+                let name = match (role, replace) {
+                    ("order", Some(name)) => name,
+                    _ => config.name.as_str(),
+                };
+                Ok(PluginSlot::fixed(load_plugin(cli, name, config)?))
+            }
+            Plugins::Live(registry) => {
+                let key = entry_key(connection, role);
+                registry.slot(&key).ok_or_else(|| {
+                    let why = registry
+                        .list()
+                        .into_iter()
+                        .find(|status| status.name == key)
+                        .and_then(|status| status.error)
+                        .unwrap_or_else(|| format!("plugin `{}` is not loaded", config.name));
+                    format!("connections.{connection}: {why}")
+                })
+            }
+        }
+    }
+}
+
+/// The registry key of `connection`'s plugin in `role`: `main:order`, `main:catalog`.
+pub fn entry_key(connection: &str, role: &str) -> String {
+    format!("{connection}:{role}")
+}
+
 /// The store and the selected connections' flows, for a command that works the queue: a
 /// stopped run's leases are taken back. `plugin` replaces every connection's configured
 /// plugin (a name or a `.wasm` path), keeping its settings.
@@ -45,19 +92,59 @@ pub fn open_flows(
     plugin: Option<&str>,
 ) -> Result<Opened, String> {
     let (store, selected) = open_store(cli, args)?;
-    // One process works a SQLite store: leases left by a stopped run are free again.
+    take_back_leases(store.as_ref())?;
+    flows_over(cli, store, selected, &Plugins::Once { replace: plugin })
+}
+
+/// [`open_flows`] for `run`: every connection's plugins come from one registry over the
+/// plugin directory, which the caller watches.
+pub fn open_live_flows(
+    cli: &Cli,
+    args: &ConnectionArgs,
+) -> Result<(Opened, Arc<Registry>), String> {
+    let (store, selected) = open_store(cli, args)?;
+    let mut entries = Vec::new();
+    for (name, connection) in &selected {
+        let mut roles = vec![("order", &connection.plugin)];
+        roles.extend(connection.catalog.iter().map(|c| ("catalog", c)));
+        for (role, config) in roles {
+            entries.push(Entry {
+                key: entry_key(name, role),
+                plugin: config.name.clone(),
+                settings: config
+                    .settings
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                limits: config.limits.limits(),
+            });
+        }
+    }
+    let (registry, _) = Registry::open(RegistryOptions {
+        dir: cli.plugin_dir.clone(),
+        cache: cli.cache(),
+        entries,
+        ..RegistryOptions::default()
+    });
+    take_back_leases(store.as_ref())?;
+    let opened = flows_over(cli, store, selected, &Plugins::Live(&registry))?;
+    Ok((opened, registry))
+}
+
+/// One process works a SQLite store: leases left by a stopped run are free again.
+fn take_back_leases(store: &dyn Store) -> Result<(), String> {
     let released = store.release_leases().map_err(|e| e.to_string())?;
     if released > 0 {
         tracing::info!(released, "took back jobs a stopped run had leased");
     }
-    flows_over(cli, store, selected, plugin)
+    Ok(())
 }
 
 /// [`open_flows`] for a command that only looks (it may run beside `sync`): the queue's
 /// leases are left alone.
 pub fn open_flows_to_look(cli: &Cli, args: &ConnectionArgs) -> Result<Opened, String> {
     let (store, selected) = open_store(cli, args)?;
-    flows_over(cli, store, selected, None)
+    flows_over(cli, store, selected, &Plugins::Once { replace: None })
 }
 
 type Selected = Vec<(String, ConnectionConfig)>;
@@ -72,7 +159,7 @@ fn flows_over(
     cli: &Cli,
     store: Arc<dyn Store>,
     selected: Selected,
-    plugin: Option<&str>,
+    plugins: &Plugins,
 ) -> Result<Opened, String> {
     let secrets = Secrets::beside(&cli.store);
     let mut flows = Vec::new();
@@ -81,7 +168,7 @@ fn flows_over(
             cli,
             name,
             connection,
-            plugin,
+            plugins,
             store.clone(),
             &secrets,
         )?);
@@ -111,7 +198,7 @@ fn open(
     cli: &Cli,
     name: &str,
     connection: &ConnectionConfig,
-    plugin: Option<&str>,
+    plugins: &Plugins,
     store: Arc<dyn Store>,
     secrets: &Secrets,
 ) -> Result<Arc<OrderFlow>, String> {
@@ -120,11 +207,7 @@ fn open(
         &connection.store_hash,
         bigcommerce_client(name, connection, secrets)?,
         qad_tenant(name, connection, secrets)?,
-        Arc::new(load_plugin(
-            cli,
-            plugin.unwrap_or(&connection.plugin.name),
-            &connection.plugin,
-        )?),
+        plugins.slot(cli, name, "order", &connection.plugin)?,
         store,
         connection.posting.policy(),
     )))
@@ -223,7 +306,7 @@ pub fn load_plugin(cli: &Cli, name: &str, config: &PluginConfig) -> Result<Loade
         name,
         cli.plugin_dir.as_deref(),
         &settings,
-        &config.limits.apply(Limits::default()),
+        &config.limits.limits(),
         &cli.cache(),
     )
 }
@@ -234,6 +317,7 @@ pub fn open_catalog(
     cli: &Cli,
     args: &ConnectionArgs,
     flow: &OrderFlow,
+    plugins: &Plugins,
 ) -> Result<Option<Arc<CatalogFlow>>, String> {
     let config = Config::load(&args.config)?;
     let Some(plugin) = config
@@ -243,12 +327,11 @@ pub fn open_catalog(
     else {
         return Ok(None);
     };
-    let loaded = load_plugin(cli, &plugin.name, plugin)?;
     Ok(Some(Arc::new(CatalogFlow::new(
         flow.connection.clone(),
         Arc::new(flow.bigcommerce.clone()),
         flow.qad.clone(),
-        Arc::new(loaded),
+        plugins.slot(cli, &flow.connection, "catalog", plugin)?,
         flow.store.clone(),
     ))))
 }

@@ -20,7 +20,7 @@ use crate::flows::catalog::CatalogFlow;
 use crate::flows::orders::{OrderFlow, PostingPolicy};
 use crate::flows::worker::{Worker, poll};
 use crate::plugins::registry::load_one;
-use crate::plugins::{CompileCache, Limits};
+use crate::plugins::{CompileCache, Limits, PluginSlot};
 use crate::qad::{Auth, Qad, QadClient, TenantConfig};
 use crate::store::{JobState, SqliteStore, Store};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
@@ -116,7 +116,7 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         "demo-store",
         client,
         Qad::Rest(qad_client),
-        Arc::new(plugin),
+        PluginSlot::fixed(plugin),
         store.clone(),
         PostingPolicy::default(),
     ));
@@ -202,7 +202,7 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         "demo".into(),
         Arc::new(flow.bigcommerce.clone()),
         flow.qad.clone(),
-        Arc::new(catalog_plugin),
+        PluginSlot::fixed(catalog_plugin),
         store.clone(),
     );
     let first_catalog = catalog.poll().await.map_err(|e| e.to_string())?;

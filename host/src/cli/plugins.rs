@@ -10,7 +10,7 @@ use super::Cli;
 use crate::plugins::builtin::builtin;
 use crate::plugins::fixture::{Fixture, FixtureRun, Verdict, fixtures_in};
 use crate::plugins::inspect::inspect;
-use crate::plugins::registry::name_from_path;
+use crate::plugins::registry::{name_from_path, read_binary};
 use crate::plugins::{Limits, LoadedPlugin, Registry, RegistryOptions};
 
 #[derive(Subcommand)]
@@ -81,6 +81,7 @@ fn list(cli: &Cli, json: bool) -> Result<ExitCode, String> {
         cache: cli.cache(),
         limits: Limits::default(),
         settings: cli.plugin_settings()?,
+        entries: Vec::new(),
     };
     let (registry, _) = Registry::open(options);
     let statuses = registry.list();
@@ -254,7 +255,7 @@ impl Outcome {
                     r.memory_peak / 1024,
                     percent(r.memory_peak as u128, limits.memory_bytes as u128),
                     r.elapsed.as_micros(),
-                    percent(r.elapsed.as_micros(), limits.time_for(1).as_micros()),
+                    percent(r.elapsed.as_micros(), limits.time_per_call().as_micros()),
                 );
                 if let Verdict::Fail(why) = verdict {
                     println!("     {}", self.description);
@@ -322,7 +323,7 @@ fn run_json(name: &str, run: &FixtureRun, verdict: &Verdict, limits: &Limits) ->
         "memory_peak_bytes": report.memory_peak,
         "memory_limit_bytes": limits.memory_bytes,
         "elapsed_us": report.elapsed.as_micros() as u64,
-        "time_limit_us": limits.time_for(1).as_micros() as u64,
+        "time_limit_us": limits.time_per_call().as_micros() as u64,
         "logs": report.logs,
     })
 }
@@ -330,8 +331,8 @@ fn run_json(name: &str, run: &FixtureRun, verdict: &Verdict, limits: &Limits) ->
 /// `plugins check`: what the binary is, then its fixtures against the limits.
 fn check(cli: &Cli, plugin: &str, fixtures: Option<&Path>) -> Result<ExitCode, String> {
     let path = Path::new(plugin);
-    let bytes = if path.is_file() {
-        std::fs::read(path).map_err(|e| format!("cannot read {plugin}: {e}"))?
+    let bytes = if path.exists() {
+        read_binary(path).map_err(|e| format!("cannot read {plugin}: {e}"))?
     } else {
         builtin(plugin)
             .ok_or_else(|| {
@@ -416,7 +417,7 @@ fn check(cli: &Cli, plugin: &str, fixtures: Option<&Path>) -> Result<ExitCode, S
         "limits    per record: fuel {}, memory {} KiB, time {} ms",
         group(limits.fuel_per_record),
         limits.memory_bytes / 1024,
-        limits.time_for(1).as_millis()
+        limits.time_per_call().as_millis()
     );
     println!("fixtures  {}", dir.display());
     let runs = run_fixtures(&loaded, &paths, &fixtures);

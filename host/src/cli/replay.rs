@@ -12,7 +12,7 @@ use clap::Args;
 use time::OffsetDateTime;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, open_catalog, open_flows};
+use super::connections::{ConnectionArgs, Plugins, open_catalog, open_flows};
 use crate::flows::catalog::CatalogFlow;
 use crate::flows::orders::{FlowError, OrderFlow, Plan};
 use crate::flows::worker::{JobInput, Worker, customer_job, order_job, refund_job};
@@ -168,7 +168,12 @@ pub fn run(cli: &Cli, args: &ReplayArgs) -> Result<ExitCode, String> {
                     failed |= !dry_run(flow, target).await;
                 }
             } else {
-                let catalog = open_catalog(cli, &args.connections, flow)?;
+                let catalog = open_catalog(
+                    cli,
+                    &args.connections,
+                    flow,
+                    &Plugins::Once { replace: None },
+                )?;
                 failed |= !replay(flow, catalog, store.as_ref(), &targets).await?;
             }
         }

@@ -1,7 +1,9 @@
 //! `ml-connector run`: the service. It receives BigCommerce webhooks and queues them
 //! durably, works each connection's queue, runs the reconciliation poll, the QAD item
 //! and price poll (with a catalog plugin) and the hook check on their schedules (both also at start, which backfills whatever a downtime
-//! missed), and serves `/healthz` and `/metrics`.
+//! missed), and serves `/healthz` and `/metrics`. It watches the plugin directory: a new
+//! plugin version serves the next record, a broken one leaves the last good version
+//! serving, and `status` and `/metrics` show which version of each plugin is active.
 //!
 //! SIGTERM or Ctrl-C stops it gracefully: no new deliveries are taken, schedules stop
 //! after their current run, each worker finishes the job in hand, and jobs leased but
@@ -17,7 +19,7 @@ use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinSet;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, open_catalog, open_flows};
+use super::connections::{ConnectionArgs, Plugins, open_catalog, open_live_flows};
 use crate::bigcommerce::WebhookAuth;
 use crate::config::{self, Config, ConnectionConfig, WebhooksConfig};
 use crate::flows::catalog::CatalogFlow;
@@ -25,6 +27,7 @@ use crate::flows::hooks::ensure_hooks;
 use crate::flows::orders::OrderFlow;
 use crate::flows::worker::{RunStats, Worker, poll};
 use crate::metrics;
+use crate::plugins::Registry;
 use crate::schedule::{Periodic, Schedule};
 use crate::secrets::Secrets;
 use crate::server::{self, ConnectionHooks, ServerState};
@@ -42,11 +45,27 @@ pub struct RunArgs {
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, String> {
     let config = Config::load(&args.connections.config)?;
-    let (store, flows) = open_flows(cli, &args.connections, None)?;
+    let ((store, flows), registry) = open_live_flows(cli, &args.connections)?;
     let flows = flows
         .into_iter()
-        .map(|flow| Ok((open_catalog(cli, &args.connections, &flow)?, flow)))
+        .map(|flow| {
+            let catalog = open_catalog(cli, &args.connections, &flow, &Plugins::Live(&registry))?;
+            Ok((catalog, flow))
+        })
         .collect::<Result<Vec<_>, String>>()?;
+    // New plugin versions dropped into the directory replace the old for the next call.
+    publish_plugins(&registry, store.as_ref());
+    metrics::global().watch_plugins(registry.clone());
+    let _watcher = match &cli.plugin_dir {
+        Some(dir) => {
+            let published = (registry.clone(), store.clone());
+            let watcher = registry
+                .watch(move |_| publish_plugins(&published.0, published.1.as_ref()))
+                .map_err(|e| format!("cannot watch the plugin directory {}: {e}", dir.display()))?;
+            Some(watcher)
+        }
+        None => None,
+    };
     let listen = args
         .listen
         .clone()
@@ -202,6 +221,20 @@ async fn service(
     let released = store.release_leases().map_err(|e| e.to_string())?;
     tracing::info!(released, "stopped");
     Ok(())
+}
+
+/// Writes each entry's active plugin version (or why it has none) to its connection's
+/// `plugin.<role>` cursor, for `status`.
+fn publish_plugins(registry: &Registry, store: &dyn Store) {
+    for status in registry.list() {
+        let Some((connection, role)) = status.name.split_once(':') else {
+            continue;
+        };
+        let text = serde_json::to_string(&status).unwrap_or_default();
+        if let Err(error) = store.set_cursor(connection, &format!("plugin.{role}"), &text) {
+            tracing::warn!(%error, plugin = %status.name, "the plugin status cannot be stored");
+        }
+    }
 }
 
 /// The connection's webhook checks from its configuration.

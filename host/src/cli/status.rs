@@ -1,7 +1,7 @@
 //! `ml-connector status`: what the store says of each connection: the queue by state,
 //! the parked records with their reasons, the last and next run of each schedule (the
-//! last hook check is the hooks' health), the cursors, and the BigCommerce quota last
-//! seen. It reads the store only, so it works while `run` is running, or stopped.
+//! last hook check is the hooks' health), the plugin versions `run` has active, the
+//! cursors, and the BigCommerce quota last seen. It reads the store only, so it works while `run` is running, or stopped.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -56,12 +56,17 @@ fn connection_status(store: &dyn Store, name: &str) -> Result<Value, String> {
     let mut schedules: BTreeMap<String, Value> = BTreeMap::new();
     let mut cursors = BTreeMap::new();
     let mut quota = Value::Null;
+    let mut plugins = BTreeMap::new();
     for (cursor, value, at) in store.cursors(name).map_err(|e| e.to_string())? {
         if let Some(rest) = cursor.strip_prefix("schedule.")
             && let Some((schedule, what)) = rest.rsplit_once('.')
         {
             let entry = schedules.entry(schedule.to_string()).or_insert(json!({}));
             entry[what] = serde_json::from_str(&value).unwrap_or(Value::String(value));
+        } else if let Some(role) = cursor.strip_prefix("plugin.") {
+            let mut plugin: Value = serde_json::from_str(&value).unwrap_or(Value::String(value));
+            plugin["seen_at"] = json!(time_of(at));
+            plugins.insert(role.to_string(), plugin);
         } else if cursor == "bigcommerce.quota_left" {
             quota = json!({"left": value.parse::<u64>().ok(), "seen_at": time_of(at)});
         } else {
@@ -73,6 +78,7 @@ fn connection_status(store: &dyn Store, name: &str) -> Result<Value, String> {
         "queue": depth,
         "parked": parked,
         "schedules": schedules,
+        "plugins": plugins,
         "cursors": cursors,
         "bigcommerce_quota": quota,
     }))
@@ -106,6 +112,21 @@ fn print_text(status: &Value) {
             "  {name}: last {} {outcome}; next {}",
             last["at"].as_str().unwrap_or("-"),
             schedule["next"].as_str().unwrap_or("-"),
+        );
+    }
+    for (role, plugin) in status["plugins"].as_object().into_iter().flatten() {
+        let text = |key: &str| plugin[key].as_str().unwrap_or("-").to_string();
+        let sha = text("sha256");
+        println!(
+            "  {role} plugin: {} {} ({}) {}{}",
+            text("plugin"),
+            text("version"),
+            &sha[..sha.floor_char_boundary(12)],
+            text("status"),
+            plugin["error"]
+                .as_str()
+                .map(|e| format!("; newest version not loaded: {e}"))
+                .unwrap_or_default()
         );
     }
     for (name, cursor) in status["cursors"].as_object().into_iter().flatten() {

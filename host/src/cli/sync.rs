@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, open_catalog, open_flows};
+use super::connections::{ConnectionArgs, Plugins, open_catalog, open_flows};
 use crate::flows::worker::{Worker, poll};
 
 #[derive(Args)]
@@ -29,7 +29,14 @@ pub fn run(cli: &Cli, args: &SyncArgs) -> Result<ExitCode, String> {
     let (_store, flows) = open_flows(cli, &args.connections, None)?;
     let catalogs = flows
         .iter()
-        .map(|flow| open_catalog(cli, &args.connections, flow))
+        .map(|flow| {
+            open_catalog(
+                cli,
+                &args.connections,
+                flow,
+                &Plugins::Once { replace: None },
+            )
+        })
         .collect::<Result<Vec<_>, String>>()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -39,7 +39,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime};
 
-use super::orders::{FlowError, Outcome};
+use super::orders::{FlowError, Outcome, plugin_identity};
 use crate::bigcommerce;
 use crate::bigcommerce::catalog::{
     self, ItemFailure, PRODUCT_BATCH, ProductUpdate, SkuTarget, VARIANT_BATCH, VariantUpdate,
@@ -47,7 +47,7 @@ use crate::bigcommerce::catalog::{
 use crate::bigcommerce::wire::Number;
 use crate::exchanges::{self, Exchange};
 use crate::plugins::types::{CatalogUpdate, ErpItem, ErpPrice};
-use crate::plugins::{Isolation, LoadedPlugin, World};
+use crate::plugins::{LoadedPlugin, PluginSlot, World};
 use crate::qad::browse;
 use crate::qad::{ChangeCursor, ItemChange, PriceChange, Qad};
 use crate::store::{Job, NewJob, Store, StoreError};
@@ -119,8 +119,9 @@ pub struct CatalogFlow {
     pub bigcommerce: Arc<bigcommerce::Client>,
     /// The tenant (items and prices are read over REST whatever the write transport).
     pub qad: Qad,
-    /// The connection's `item-to-catalog` plugin.
-    pub plugin: Arc<LoadedPlugin>,
+    /// The connection's `item-to-catalog` plugin (the version active when a run starts
+    /// maps the whole run).
+    pub plugin: Arc<PluginSlot>,
     pub store: Arc<dyn Store>,
     /// The currency of item master list prices (the tenant's domain currency).
     pub item_currency: String,
@@ -166,7 +167,7 @@ impl CatalogFlow {
         connection: String,
         bigcommerce: Arc<bigcommerce::Client>,
         qad: Qad,
-        plugin: Arc<LoadedPlugin>,
+        plugin: Arc<PluginSlot>,
         store: Arc<dyn Store>,
     ) -> CatalogFlow {
         let item_currency = qad.reads().config().customers.currency.clone();
@@ -220,25 +221,26 @@ impl CatalogFlow {
 
     /// A plugin that cannot map items fails the run rather than every item: nothing is
     /// parked and the cursors stay until it is replaced.
-    fn check_plugin(&self) -> Result<(), FlowError> {
-        let plugin = self.plugin.name();
-        if self.plugin.world() != World::ItemToCatalog {
+    fn check_plugin(&self) -> Result<Arc<LoadedPlugin>, FlowError> {
+        let plugin = self.plugin.get();
+        let name = plugin.name();
+        if plugin.world() != World::ItemToCatalog {
             return Err(FlowError::Permanent(format!(
-                "plugin `{plugin}` is an {} plugin; the catalog flow needs an {} plugin",
-                self.plugin.world(),
+                "plugin `{name}` is an {} plugin; the catalog flow needs an {} plugin",
+                plugin.world(),
                 World::ItemToCatalog
             )));
         }
-        if self.plugin.is_quarantined() {
+        if plugin.is_quarantined() {
             return Err(FlowError::Permanent(format!(
-                "plugin `{plugin}` is quarantined after repeated faults; load a new version"
+                "plugin `{name}` is quarantined after repeated faults; load a new version"
             )));
         }
-        Ok(())
+        Ok(plugin)
     }
 
     async fn poll_captured(&self) -> Result<CatalogStats, FlowError> {
-        self.check_plugin()?;
+        let plugin = self.check_plugin()?;
         let today = (self.today)();
         let item_cursor = self.cursor(ITEMS_CURSOR)?;
         let price_cursor = self.cursor(PRICES_CURSOR)?;
@@ -283,7 +285,7 @@ impl CatalogFlow {
             }
         }
         self.audit_exchanges(POLL_SUBJECT, exchanges::take())?;
-        self.handle(read, POLL_SUBJECT, &mut run).await?;
+        self.handle(&plugin, read, POLL_SUBJECT, &mut run).await?;
         stats.batches = run.batches;
         for (sku, version, result) in &run.results {
             match result {
@@ -333,7 +335,7 @@ impl CatalogFlow {
 
     /// Brings one item's catalog entry in line with QAD now (a replayed parked job).
     pub async fn process_item(&self, sku: &str) -> Result<Outcome, FlowError> {
-        self.check_plugin()?;
+        let plugin = self.check_plugin()?;
         let item = self.qad.item(sku).await?.ok_or_else(|| {
             FlowError::Permanent(format!("item {sku} is no longer in QAD's item master"))
         })?;
@@ -341,7 +343,8 @@ impl CatalogFlow {
         let erp = erp_item(&item, &prices, &self.item_currency, (self.today)())
             .map_err(FlowError::Permanent)?;
         let mut run = Run::default();
-        self.handle(vec![erp], &subject(sku), &mut run).await?;
+        self.handle(&plugin, vec![erp], &subject(sku), &mut run)
+            .await?;
         match run.results.pop() {
             Some((_, _, Ok(outcome))) => Ok(outcome),
             Some((_, _, Err(reason))) => Err(FlowError::Permanent(reason)),
@@ -357,19 +360,12 @@ impl CatalogFlow {
         self.process_item(&input.sku).await
     }
 
-    fn plugin_info(&self) -> serde_json::Value {
-        json!({
-            "name": self.plugin.name(),
-            "version": self.plugin.info().version,
-            "sha256": self.plugin.inspection().sha256,
-        })
-    }
-
     /// Maps, resolves and sends `items`, recording what became of each in `run`; the
     /// requests made for several items at once are audited under `trail`. An error is a
     /// failure of the whole run (QAD, BigCommerce or the store unreachable).
     async fn handle(
         &self,
+        plugin: &Arc<LoadedPlugin>,
         items: Vec<ErpItem>,
         trail: &str,
         run: &mut Run,
@@ -377,13 +373,12 @@ impl CatalogFlow {
         if items.is_empty() {
             return Ok(());
         }
-        let plugin = self.plugin.clone();
+        let identity = plugin_identity(plugin);
+        let mapping = plugin.clone();
         let inputs = items.clone();
-        let mapped = tokio::task::spawn_blocking(move || {
-            plugin.map_items(&inputs, Isolation::Batch).results
-        })
-        .await
-        .map_err(|e| FlowError::Transient(format!("plugin worker: {e}")))?;
+        let mapped = tokio::task::spawn_blocking(move || mapping.map_items(&inputs).results)
+            .await
+            .map_err(|e| FlowError::Transient(format!("plugin worker: {e}")))?;
         let mut pending = Vec::new();
         for (item, result) in items.iter().zip(mapped) {
             let sku = item.sku.clone();
@@ -395,7 +390,7 @@ impl CatalogFlow {
                     self.audit(
                         &subject,
                         "mapping-failed",
-                        json!({"plugin": self.plugin_info(), "input": item, "error": error.to_string()}),
+                        json!({"plugin": identity, "input": item, "error": error.to_string()}),
                     )?;
                     run.failed(&sku, &version, reason);
                     continue;
@@ -405,7 +400,7 @@ impl CatalogFlow {
             self.audit(
                 &subject,
                 "mapped",
-                json!({"plugin": self.plugin_info(), "input": item, "output": update}),
+                json!({"plugin": identity, "input": item, "output": update}),
             )?;
             let Some(update) = update else {
                 self.audit(
@@ -416,17 +411,6 @@ impl CatalogFlow {
                 run.done(&sku, &version, Outcome::Unchanged);
                 continue;
             };
-            // A plugin may only change the item it was given.
-            if update.sku != sku.trim() {
-                let reason = format!(
-                    "item {sku}: plugin `{}` returned an update for SKU `{}`",
-                    self.plugin.name(),
-                    update.sku
-                );
-                self.audit(&subject, "mapping-failed", json!({"error": reason}))?;
-                run.failed(&sku, &version, reason);
-                continue;
-            }
             let hash = digest(&serde_json::to_string(&update).expect("an update serialises"));
             if self.store.mapped(&self.connection, SENT_MAP, &update.sku)? == Some(hash.clone()) {
                 self.audit(&subject, "unchanged", json!({"hash": hash}))?;

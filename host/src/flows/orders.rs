@@ -29,7 +29,7 @@ use crate::bigcommerce::orders::{FullOrder, RefundsByOrder};
 use crate::bigcommerce::{self, ClientError};
 use crate::exchanges;
 use crate::plugins::types::{self, JournalEntry};
-use crate::plugins::{Isolation, LoadedPlugin};
+use crate::plugins::{LoadedPlugin, PluginSlot};
 use crate::qad::{self, Posted, Qad, QadError};
 use crate::store::{Millis, Revision, Store, StoreError};
 
@@ -122,7 +122,9 @@ pub struct OrderFlow {
     pub bigcommerce: bigcommerce::Client,
     /// The tenant over its write transport (REST, or QXtend with REST reads).
     pub qad: Qad,
-    pub plugin: Arc<LoadedPlugin>,
+    /// The connection's `order-to-gl` plugin: each record is mapped by the version
+    /// active when its mapping starts.
+    pub plugin: Arc<PluginSlot>,
     pub store: Arc<dyn Store>,
     pub policy: PostingPolicy,
     periods: Mutex<Option<Vec<qad::Period>>>,
@@ -142,7 +144,7 @@ impl OrderFlow {
         store_hash: &str,
         bigcommerce: bigcommerce::Client,
         qad: Qad,
-        plugin: Arc<LoadedPlugin>,
+        plugin: Arc<PluginSlot>,
         store: Arc<dyn Store>,
         policy: PostingPolicy,
     ) -> OrderFlow {
@@ -259,12 +261,11 @@ impl OrderFlow {
             [one] => one.code.clone(),
             [] if !create => return Ok(Some(self.qad.customer_code(&email, 0))),
             [] => {
-                let plugin = self.plugin.clone();
-                let mapped = tokio::task::spawn_blocking(move || {
-                    plugin.map_customers(&[shopper], Isolation::Record).results
-                })
-                .await
-                .map_err(|e| FlowError::Transient(format!("plugin worker: {e}")))?;
+                let plugin = self.plugin.get();
+                let mapped =
+                    tokio::task::spawn_blocking(move || plugin.map_customers(&[shopper]).results)
+                        .await
+                        .map_err(|e| FlowError::Transient(format!("plugin worker: {e}")))?;
                 let record = mapped
                     .into_iter()
                     .next()
@@ -341,22 +342,21 @@ impl OrderFlow {
     /// chart of accounts.
     async fn map(&self, record: Record, subject: &str) -> Result<JournalEntry, FlowError> {
         let chart = self.chart().await?;
-        let plugin = self.plugin.clone();
+        let plugin = self.plugin.get();
         let input = match &record {
             Record::Order(order) => serde_json::to_value(order),
             Record::Refund(refund) => serde_json::to_value(refund),
         }
         .unwrap_or_default();
+        let mapping = plugin.clone();
         let result = tokio::task::spawn_blocking(move || {
             let mapped = match &record {
                 Record::Order(order) => {
-                    plugin.map_orders(std::slice::from_ref(order), Isolation::Record, Some(&chart))
+                    mapping.map_orders(std::slice::from_ref(order), Some(&chart))
                 }
-                Record::Refund(refund) => plugin.map_refunds(
-                    std::slice::from_ref(refund),
-                    Isolation::Record,
-                    Some(&chart),
-                ),
+                Record::Refund(refund) => {
+                    mapping.map_refunds(std::slice::from_ref(refund), Some(&chart))
+                }
             };
             crate::metrics::global()
                 .plugin_call(mapped.report.elapsed, mapped.report.fuel_consumed);
@@ -365,12 +365,7 @@ impl OrderFlow {
         .await
         .map_err(|e| FlowError::Transient(format!("plugin worker: {e}")))?
         .ok_or_else(|| FlowError::Permanent("the plugin returned nothing".into()))?;
-        let inspection = self.plugin.inspection();
-        let plugin = json!({
-            "name": self.plugin.name(),
-            "version": self.plugin.info().version,
-            "sha256": inspection.sha256,
-        });
+        let plugin = plugin_identity(&plugin);
         match result {
             Ok(entry) => {
                 self.audit(
@@ -797,6 +792,15 @@ impl OrderFlow {
             lines,
         })
     }
+}
+
+/// Which plugin version mapped a record, for the audit trail.
+pub fn plugin_identity(plugin: &LoadedPlugin) -> serde_json::Value {
+    json!({
+        "name": plugin.name(),
+        "version": plugin.info().version,
+        "sha256": plugin.inspection().sha256,
+    })
 }
 
 /// What the last poll read.

@@ -32,7 +32,6 @@ pub fn engine() -> &'static Engine {
 }
 
 fn config() -> Config {
-    let limits = Limits::default();
     let mut config = Config::new();
 
     // Component model on; its concurrency machinery off (the async proposal and threads
@@ -64,7 +63,7 @@ fn config() -> Config {
     config.cranelift_opt_level(OptLevel::Speed);
 
     // The pooling allocator: instance slots are reserved once, so creating the fresh
-    // instance every batch needs is a few microseconds instead of mmap calls that
+    // instance every record needs is a few microseconds instead of mmap calls that
     // contend under concurrency. Copy-on-write heap images (on by default) make the
     // guest's data segments free to map.
     let mut pool = PoolingAllocationConfig::default();
@@ -73,11 +72,13 @@ fn config() -> Config {
         .total_memories(POOL_INSTANCES * 2)
         .total_tables(POOL_INSTANCES * 4)
         .max_memories_per_component(2)
-        .max_memory_size(limits.memory_bytes)
+        // The ceiling, so an operator can raise a plugin's memory limit; each store's
+        // limiter holds the plugin's own. A slot reserves address space, not memory.
+        .max_memory_size(Limits::CEILING.memory_bytes)
         // Memory a slot keeps mapped after use. Only the pages an instance dirtied are
         // zeroed on reset (wasmtime reads the page map), so a large value costs little
         // per instance, while pages past it are unmapped and fault in again: 1 MiB covers
-        // a batch of 100 orders. The price is up to 1 MiB resident per used slot.
+        // the largest order a default plugin maps. The price is up to 1 MiB resident per used slot.
         .linear_memory_keep_resident(1024 * 1024)
         .table_keep_resident(16 * 1024);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));

@@ -5,6 +5,9 @@
 //! each call. Here each export's index is found once at load, its type is checked once
 //! against the contract (on the instance that answers `describe`), and calls on later
 //! instances of the same component use the checked type directly.
+//!
+//! Only the single-record exports are bound: the host maps every record in an instance of
+//! its own, so the contract's batch forms are never called.
 
 use wasmtime::Store;
 use wasmtime::component::{Component, ComponentExportIndex, Instance, TypedFunc};
@@ -28,13 +31,9 @@ enum WorldExports {
         map_order: ComponentExportIndex,
         map_refund: ComponentExportIndex,
         map_customer: ComponentExportIndex,
-        map_orders: ComponentExportIndex,
-        map_refunds: ComponentExportIndex,
-        map_customers: ComponentExportIndex,
     },
     Catalog {
         map_item: ComponentExportIndex,
-        map_items: ComponentExportIndex,
     },
 }
 
@@ -71,16 +70,12 @@ impl Exports {
                     map_order: func(&orders, "map-order")?,
                     map_refund: func(&orders, "map-refund")?,
                     map_customer: func(&orders, "map-customer")?,
-                    map_orders: func(&orders, "map-orders")?,
-                    map_refunds: func(&orders, "map-refunds")?,
-                    map_customers: func(&orders, "map-customers")?,
                 }
             }
             World::ItemToCatalog => {
                 let catalog = interface("catalog")?;
                 WorldExports::Catalog {
                     map_item: func(&catalog, "map-item")?,
-                    map_items: func(&catalog, "map-items")?,
                 }
             }
         };
@@ -167,19 +162,7 @@ exports! {
     /// `orders.map-customer`.
     map_customer(cfg: &[(String, String)], customer: &Customer) -> Result<ErpCustomer, MappingError> =
         |e| match &e.world { WorldExports::Orders { map_customer, .. } => map_customer, _ => return Err(orders_only()) };
-    /// `orders.map-orders`.
-    map_orders(cfg: &[(String, String)], orders: &[Order]) -> Vec<Result<JournalEntry, MappingError>> =
-        |e| match &e.world { WorldExports::Orders { map_orders, .. } => map_orders, _ => return Err(orders_only()) };
-    /// `orders.map-refunds`.
-    map_refunds(cfg: &[(String, String)], refunds: &[Refund]) -> Vec<Result<JournalEntry, MappingError>> =
-        |e| match &e.world { WorldExports::Orders { map_refunds, .. } => map_refunds, _ => return Err(orders_only()) };
-    /// `orders.map-customers`.
-    map_customers(cfg: &[(String, String)], customers: &[Customer]) -> Vec<Result<ErpCustomer, MappingError>> =
-        |e| match &e.world { WorldExports::Orders { map_customers, .. } => map_customers, _ => return Err(orders_only()) };
     /// `catalog.map-item`.
     map_item(cfg: &[(String, String)], item: &ErpItem) -> Result<Option<CatalogUpdate>, MappingError> =
         |e| match &e.world { WorldExports::Catalog { map_item, .. } => map_item, _ => return Err(catalog_only()) };
-    /// `catalog.map-items`.
-    map_items(cfg: &[(String, String)], items: &[ErpItem]) -> Vec<Result<Option<CatalogUpdate>, MappingError>> =
-        |e| match &e.world { WorldExports::Catalog { map_items, .. } => map_items, _ => return Err(catalog_only()) };
 }

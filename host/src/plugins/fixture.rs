@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bindings::types::*;
 use super::error::RecordError;
-use super::plugin::{CallReport, Isolation, LoadedPlugin};
+use super::plugin::{CallReport, LoadedPlugin};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -213,12 +213,11 @@ impl Fixture {
                 report: mapped.report,
             }
         }
-        let isolation = Isolation::Record;
         Ok(match self.typed_input()? {
-            Input::Order(order) => finish(plugin.map_orders(&[*order], isolation, None)),
-            Input::Refund(refund) => finish(plugin.map_refunds(&[*refund], isolation, None)),
-            Input::Customer(customer) => finish(plugin.map_customers(&[*customer], isolation)),
-            Input::Item(item) => finish(plugin.map_items(&[*item], isolation)),
+            Input::Order(order) => finish(plugin.map_orders(&[*order], None)),
+            Input::Refund(refund) => finish(plugin.map_refunds(&[*refund], None)),
+            Input::Customer(customer) => finish(plugin.map_customers(&[*customer])),
+            Input::Item(item) => finish(plugin.map_items(&[*item])),
         })
     }
 

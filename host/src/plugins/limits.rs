@@ -1,5 +1,8 @@
 //! The resource limits every plugin call runs under, with the reasons for the defaults.
-//! A plugin's `plugin.toml` may lower them, never raise them past the engine's pool.
+//!
+//! Three layers: the defaults below; the operator's limits for a connection's plugin
+//! (`connector.toml`), which may raise or lower any default up to the hard
+//! [`Limits::CEILING`]; and a plugin's own `plugin.toml`, which may only lower them.
 
 use std::time::Duration;
 
@@ -12,28 +15,29 @@ use serde::Deserialize;
 /// plugin, but about 6M in the JavaScript example, whose JavaScript engine interprets the
 /// mapping inside the sandbox (about 5.5M per call plus 180k per order line). The budget
 /// covers a 500-line order in JavaScript; the wall clock per record stays the backstop.
+///
+/// Every record is mapped in a fresh instance, so each limit is per record.
+///
+/// Read from a `plugin.toml`, a limit left out takes the ceiling's value: it lowers
+/// nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default = "Limits::ceiling")]
 pub struct Limits {
     /// Largest `.wasm` file accepted, checked before anything is parsed.
     pub max_plugin_bytes: u64,
     /// Linear memory one instance may grow to.
     pub memory_bytes: usize,
-    /// Fuel (roughly wasm instructions) per record; a batch gets this times its size.
+    /// Fuel (roughly wasm instructions) per record.
     pub fuel_per_record: u64,
-    /// Wall-clock budget per record in milliseconds; a batch gets this times its size,
-    /// at least `min_call_ms`.
+    /// Wall-clock budget per record (and for `describe` and `validate-config`) in
+    /// milliseconds. A plugin's sleeps count against it.
     pub time_per_record_ms: u64,
-    pub min_call_ms: u64,
     /// Estimated size of one input record as the plugin sees it.
     pub max_input_bytes: usize,
     /// Size of one output record (journal, customer, catalog update).
     pub max_output_bytes: usize,
     /// Lines in one journal entry.
     pub max_journal_lines: usize,
-    /// Records per instance in batch isolation: a bigger batch is split. Bounds the
-    /// memory a batch needs and the work a fault makes the host redo record by record.
-    pub max_batch_records: usize,
     /// Log text kept per call (host `log` plus stdout and stderr).
     pub log_bytes_per_call: usize,
     /// Consecutive sandbox faults (traps, fuel, time, memory) after which a plugin version
@@ -47,12 +51,10 @@ impl Default for Limits {
             max_plugin_bytes: 16 * 1024 * 1024,
             memory_bytes: 32 * 1024 * 1024,
             fuel_per_record: 100_000_000,
-            time_per_record_ms: 100,
-            min_call_ms: 1_000,
+            time_per_record_ms: 1_000,
             max_input_bytes: 256 * 1024,
             max_output_bytes: 64 * 1024,
             max_journal_lines: 1_000,
-            max_batch_records: 256,
             log_bytes_per_call: 4 * 1024,
             quarantine_after_faults: 5,
         }
@@ -60,17 +62,36 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Applies the caps of the engine: a plugin may ask for less, never for more.
+    /// The hard ceiling no operator setting passes. Memory sizes the engine's instance
+    /// pool (address space is reserved per slot, not memory); the others bound what one
+    /// record may cost the host: 10 s and 20 G fuel is about a thousand times a
+    /// 25-line order in an interpreted JavaScript plugin.
+    pub const CEILING: Limits = Limits {
+        max_plugin_bytes: 64 * 1024 * 1024,
+        memory_bytes: 256 * 1024 * 1024,
+        fuel_per_record: 20_000_000_000,
+        time_per_record_ms: 10_000,
+        max_input_bytes: 4 * 1024 * 1024,
+        max_output_bytes: 1024 * 1024,
+        max_journal_lines: 10_000,
+        log_bytes_per_call: 64 * 1024,
+        quarantine_after_faults: 100,
+    };
+
+    fn ceiling() -> Limits {
+        Limits::CEILING
+    }
+
+    /// These limits, none above `ceiling`'s: a plugin's own may only lower the
+    /// operator's.
     pub fn capped_by(mut self, ceiling: &Limits) -> Limits {
         self.max_plugin_bytes = self.max_plugin_bytes.min(ceiling.max_plugin_bytes);
         self.memory_bytes = self.memory_bytes.min(ceiling.memory_bytes);
         self.fuel_per_record = self.fuel_per_record.min(ceiling.fuel_per_record);
         self.time_per_record_ms = self.time_per_record_ms.min(ceiling.time_per_record_ms);
-        self.min_call_ms = self.min_call_ms.min(ceiling.min_call_ms);
         self.max_input_bytes = self.max_input_bytes.min(ceiling.max_input_bytes);
         self.max_output_bytes = self.max_output_bytes.min(ceiling.max_output_bytes);
         self.max_journal_lines = self.max_journal_lines.min(ceiling.max_journal_lines);
-        self.max_batch_records = self.max_batch_records.min(ceiling.max_batch_records);
         self.log_bytes_per_call = self.log_bytes_per_call.min(ceiling.log_bytes_per_call);
         self.quarantine_after_faults = self
             .quarantine_after_faults
@@ -78,16 +99,33 @@ impl Limits {
         self
     }
 
-    /// Fuel for a call over `records` records.
-    pub fn fuel_for(&self, records: usize) -> u64 {
-        self.fuel_per_record.saturating_mul(records.max(1) as u64)
+    /// Wall-clock budget for one call.
+    pub fn time_per_call(&self) -> Duration {
+        Duration::from_millis(self.time_per_record_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_under_the_ceiling() {
+        assert_eq!(
+            Limits::default().capped_by(&Limits::CEILING),
+            Limits::default()
+        );
     }
 
-    /// Wall-clock budget for a call over `records` records.
-    pub fn time_for(&self, records: usize) -> Duration {
-        let per_record = self
-            .time_per_record_ms
-            .saturating_mul(records.max(1) as u64);
-        Duration::from_millis(per_record.max(self.min_call_ms))
+    #[test]
+    fn a_manifest_lowers_only_the_limits_it_names() {
+        let manifest: Limits = toml::from_str("memory_bytes = 1048576").unwrap();
+        let operator = Limits {
+            fuel_per_record: 1_000_000_000,
+            ..Limits::default()
+        };
+        let effective = manifest.capped_by(&operator);
+        assert_eq!(effective.memory_bytes, 1_048_576);
+        assert_eq!(effective.fuel_per_record, 1_000_000_000);
     }
 }

@@ -5,7 +5,8 @@
 //! - [`inspect`]: checks a binary before compiling it (size, world, version, imports);
 //! - [`sandbox`]: what an instance can touch (bounded log, deterministic WASI, nothing else);
 //! - [`plugin`]: a loaded plugin version and the limited, validated calls into it;
-//! - [`validate`]: host-side checks of every output;
+//! - [`validate`]: host-side checks of every output, and the host's facts put in place;
+//! - [`text`]: plugin-supplied text made safe to print;
 //! - [`registry`]: built-ins, the plugin directory, the compile cache, hot reload.
 
 pub mod bindings;
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod plugin;
 pub mod registry;
 pub mod sandbox;
+pub mod text;
 pub mod validate;
 
 pub use bindings::types;
@@ -27,5 +29,5 @@ pub use cache::CompileCache;
 pub use error::{Fault, FaultKind, LoadError, RecordError};
 pub use inspect::World;
 pub use limits::Limits;
-pub use plugin::{CallReport, Isolation, LoadedPlugin, Mapped, Settings};
-pub use registry::{LoadEvent, PluginStatus, Registry, RegistryOptions, Source};
+pub use plugin::{CallReport, LoadedPlugin, Mapped, Settings};
+pub use registry::{Entry, LoadEvent, PluginSlot, PluginStatus, Registry, RegistryOptions, Source};

@@ -5,10 +5,13 @@
 //! type-check the world's exports -> `describe` -> `validate-config`. Only a plugin that passes every step exists as a
 //! [`LoadedPlugin`].
 //!
-//! Every call gets a fresh store and instance from the `InstancePre`: one per batch, or
-//! one per record in strict isolation. Fuel, a wall-clock deadline and the memory cap
-//! are armed per store. A batch that faults is re-run record by record, so the fault
-//! lands on the record that caused it and the rest of the batch is mapped.
+//! Every record is mapped in a fresh store and instance from the `InstancePre`, so no
+//! record can see another's data or anything an earlier call left in the plugin's memory:
+//! a record's result depends on that record alone. (The contract's batch exports are
+//! never called: one instance over a batch let a plugin keep a static across records.)
+//! Fuel, a wall-clock deadline and the memory cap are armed per store, so a fault lands on
+//! the record that caused it. Every text the plugin returns is made printable before the
+//! host logs or shows it ([`printable`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -25,33 +28,19 @@ use super::exports::{Bound, Exports};
 use super::inspect::{Inspection, World, inspect};
 use super::limits::Limits;
 use super::sandbox::{State, linker};
-use super::validate::{self, Rules, WireSize};
+use super::text::printable;
+use super::validate::{self, Facts, Rules, WireSize};
 
 /// Settings passed to every call: the connection's config for this plugin.
 pub type Settings = Vec<(String, String)>;
 
-/// How much a call isolates records from each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Isolation {
-    /// One fresh instance per batch (the default: records share nothing the host gave
-    /// them, and the instance is thrown away after the batch).
-    #[default]
-    Batch,
-    /// One fresh instance per record: no guest state can leak between records.
-    Record,
-}
-
-/// The plugin's answer for one record, or the fault that stopped it.
-type Answer<O> = Result<Result<O, MappingError>, Fault>;
-
-/// What a call into the plugin returns: one answer per record, or a trap.
-type CallResult<O> = wasmtime::Result<Vec<Result<O, MappingError>>>;
+/// What a call into the plugin returns for one record: its answer, or a trap.
+type CallResult<O> = wasmtime::Result<Result<O, MappingError>>;
 
 /// What one call cost, for `plugins test`, metrics and the audit trail.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CallReport {
-    /// Instances created (1 per batch, or 1 per record).
+    /// Instances created (one per record).
     pub instances: u32,
     pub fuel_consumed: u64,
     /// Largest linear memory any instance reached, in bytes.
@@ -127,20 +116,19 @@ impl LoadedPlugin {
             quarantined: AtomicBool::new(false),
         };
         plugin.check_types()?;
-        let (described, _) = plugin.run(1, |store, bound| bound.describe(store));
-        plugin.info = described.map_err(|fault| LoadError::Faulted("describe", fault))?;
+        let (described, _) = plugin.run(|store, bound| bound.describe(store));
+        plugin.info =
+            printable_info(described.map_err(|fault| LoadError::Faulted("describe", fault))?);
         plugin.check_settings()?;
         Ok(plugin)
     }
 
     /// Asks the plugin's `validate-config` about its settings.
     fn check_settings(&self) -> Result<(), LoadError> {
-        let (validated, _) = self.run(1, |store, bound| {
-            bound.validate_config(store, &self.settings)
-        });
+        let (validated, _) = self.run(|store, bound| bound.validate_config(store, &self.settings));
         validated
             .map_err(|fault| LoadError::Faulted("validate-config", fault))?
-            .map_err(LoadError::Config)
+            .map_err(|errors| LoadError::Config(errors.into_iter().map(printable_error).collect()))
     }
 
     /// The same plugin version with other settings: nothing is compiled again, and
@@ -191,219 +179,112 @@ impl LoadedPlugin {
         self.quarantined.load(Ordering::Relaxed)
     }
 
-    /// Maps orders to the journals they should have. `chart`, when given, is the set of
-    /// postable accounts every journal line must use.
+    /// Maps orders to the journals they should have, each checked and normalised against
+    /// its order. `chart`, when given, is the set of postable accounts every journal line
+    /// must use.
     pub fn map_orders(
         &self,
         orders: &[Order],
-        isolation: Isolation,
         chart: Option<&std::collections::HashSet<String>>,
     ) -> Mapped<JournalEntry> {
         self.map_records(
             orders,
-            isolation,
-            |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.map_order(store, &self.settings, one)?]),
-                many => bound.map_orders(store, &self.settings, many),
-            },
+            |store, bound, order| bound.map_order(store, &self.settings, order),
             |order, entry| {
-                validate::check_journal(
-                    entry,
-                    &order.currency,
-                    Rules {
-                        limits: &self.limits,
-                        chart,
-                    },
-                )
+                validate::normalise_journal(entry, &Facts::of_order(order)?, self.rules(chart))
             },
         )
     }
 
-    /// Maps refunds to their journals.
+    /// Maps refunds to their journals, each checked and normalised against its refund.
     pub fn map_refunds(
         &self,
         refunds: &[Refund],
-        isolation: Isolation,
         chart: Option<&std::collections::HashSet<String>>,
     ) -> Mapped<JournalEntry> {
         self.map_records(
             refunds,
-            isolation,
-            |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.map_refund(store, &self.settings, one)?]),
-                many => bound.map_refunds(store, &self.settings, many),
-            },
+            |store, bound, refund| bound.map_refund(store, &self.settings, refund),
             |refund, entry| {
-                validate::check_journal(
-                    entry,
-                    &refund.currency,
-                    Rules {
-                        limits: &self.limits,
-                        chart,
-                    },
-                )
+                validate::normalise_journal(entry, &Facts::of_refund(refund)?, self.rules(chart))
             },
         )
     }
 
+    fn rules<'a>(&'a self, chart: Option<&'a std::collections::HashSet<String>>) -> Rules<'a> {
+        Rules {
+            limits: &self.limits,
+            chart,
+        }
+    }
+
     /// Maps first-time shoppers to the ledger customers to create.
-    pub fn map_customers(
-        &self,
-        customers: &[Customer],
-        isolation: Isolation,
-    ) -> Mapped<ErpCustomer> {
+    pub fn map_customers(&self, customers: &[Customer]) -> Mapped<ErpCustomer> {
         self.map_records(
             customers,
-            isolation,
-            |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.map_customer(store, &self.settings, one)?]),
-                many => bound.map_customers(store, &self.settings, many),
-            },
-            |_, customer| validate::check_customer(customer, &self.limits),
+            |store, bound, customer| bound.map_customer(store, &self.settings, customer),
+            |_, customer| validate::check_customer(&customer, &self.limits).map(|()| customer),
         )
     }
 
     /// Maps ledger item changes to catalog updates (`None`: nothing to change).
-    pub fn map_items(
-        &self,
-        items: &[ErpItem],
-        isolation: Isolation,
-    ) -> Mapped<Option<CatalogUpdate>> {
+    pub fn map_items(&self, items: &[ErpItem]) -> Mapped<Option<CatalogUpdate>> {
         self.map_records(
             items,
-            isolation,
-            |store, bound, batch| match batch {
-                [one] => Ok(vec![bound.map_item(store, &self.settings, one)?]),
-                many => bound.map_items(store, &self.settings, many),
-            },
-            |_, update| {
-                update
-                    .as_ref()
-                    .map_or(Ok(()), |u| validate::check_catalog_update(u, &self.limits))
+            |store, bound, item| bound.map_item(store, &self.settings, item),
+            |item, update| match update {
+                Some(update) => validate::check_catalog_update(&update, item, &self.limits)
+                    .map(|()| Some(update)),
+                None => Ok(None),
             },
         )
     }
 
-    /// The shared shape of every mapping call: size-check the inputs, call in batches
-    /// (at most `max_batch_records` per instance) or per record, fall back to per record
-    /// when a batch faults, validate every output.
-    fn map_records<I: WireSize + Clone, O>(
+    /// The shared shape of every mapping call: each record size-checked, mapped in an
+    /// instance of its own, and its output checked (and normalised) by `check`.
+    fn map_records<I: WireSize, O>(
         &self,
         inputs: &[I],
-        isolation: Isolation,
-        call: impl Fn(&mut Store<State>, &Bound<'_>, &[I]) -> CallResult<O>,
-        check: impl Fn(&I, &O) -> Result<(), String>,
+        call: impl Fn(&mut Store<State>, &Bound<'_>, &I) -> CallResult<O>,
+        check: impl Fn(&I, O) -> Result<O, String>,
     ) -> Mapped<O> {
-        let mut results: Vec<Option<Result<O, RecordError>>> = Vec::with_capacity(inputs.len());
-        let mut admitted: Vec<usize> = Vec::with_capacity(inputs.len());
-        for (i, input) in inputs.iter().enumerate() {
-            let size = input.wire_size();
-            if size > self.limits.max_input_bytes {
-                results.push(Some(Err(RecordError::InputTooLarge {
-                    plugin: self.name.clone(),
-                    size,
-                    limit: self.limits.max_input_bytes,
-                })));
-            } else {
-                results.push(None);
-                admitted.push(i);
-            }
-        }
-
         let mut report = CallReport::default();
-        let mut answers: Vec<(usize, Answer<O>)> = Vec::with_capacity(admitted.len());
-        let batch_size = match isolation {
-            Isolation::Batch => self.limits.max_batch_records.max(1),
-            Isolation::Record => 1,
-        };
-        for chunk in admitted.chunks(batch_size) {
-            if chunk.len() > 1 && self.map_batch(inputs, chunk, &call, &mut answers, &mut report) {
-                continue;
-            }
-            for &i in chunk {
-                let (outcome, call_report) = self.run(1, |store, bound| {
-                    call(store, bound, std::slice::from_ref(&inputs[i]))
-                });
-                report.absorb(call_report);
-                let answer = outcome.and_then(|mut one| {
-                    let got = one.len();
-                    match one.pop() {
-                        Some(answer) if got == 1 => Ok(answer),
-                        _ => {
-                            Err(self.record_fault(FaultKind::WrongResultCount { expected: 1, got }))
-                        }
-                    }
-                });
-                answers.push((i, answer));
-            }
-        }
-
-        for (i, answer) in answers {
-            results[i] = Some(match answer {
-                Err(fault) => Err(RecordError::Fault(fault)),
-                Ok(Err(error)) => Err(RecordError::Mapping {
-                    plugin: self.name.clone(),
-                    error,
-                }),
-                Ok(Ok(output)) => match check(&inputs[i], &output) {
-                    Ok(()) => Ok(output),
-                    Err(reason) => Err(RecordError::Invalid {
+        let results = inputs
+            .iter()
+            .map(|input| {
+                let size = input.wire_size();
+                if size > self.limits.max_input_bytes {
+                    return Err(RecordError::InputTooLarge {
                         plugin: self.name.clone(),
-                        reason,
+                        size,
+                        limit: self.limits.max_input_bytes,
+                    });
+                }
+                let (outcome, call_report) = self.run(|store, bound| call(store, bound, input));
+                report.absorb(call_report);
+                match outcome {
+                    Err(fault) => Err(RecordError::Fault(fault)),
+                    Ok(Err(error)) => Err(RecordError::Mapping {
+                        plugin: self.name.clone(),
+                        error: printable_error(error),
                     }),
-                },
-            });
-        }
-        Mapped {
-            results: results
-                .into_iter()
-                .map(|r| r.expect("every record has a result"))
-                .collect(),
-            report,
-        }
-    }
-
-    /// Maps the records at `chunk` (indices into `inputs`, ascending) in one instance.
-    /// False when the batch faulted: the caller then maps the records one by one, so the
-    /// fault lands on the record that caused it.
-    fn map_batch<I: Clone, O>(
-        &self,
-        inputs: &[I],
-        chunk: &[usize],
-        call: &impl Fn(&mut Store<State>, &Bound<'_>, &[I]) -> CallResult<O>,
-        answers: &mut Vec<(usize, Answer<O>)>,
-        report: &mut CallReport,
-    ) -> bool {
-        let (first, last) = (chunk[0], chunk[chunk.len() - 1]);
-        let (outcome, call_report) = if last - first + 1 == chunk.len() {
-            self.run(chunk.len(), |store, bound| {
-                call(store, bound, &inputs[first..=last])
+                    Ok(Ok(output)) => check(input, output).map_err(|reason| RecordError::Invalid {
+                        plugin: self.name.clone(),
+                        reason: printable(&reason),
+                    }),
+                }
             })
-        } else {
-            // Some records between were refused: the bindings take a slice, so copy.
-            let batch: Vec<I> = chunk.iter().map(|&i| inputs[i].clone()).collect();
-            self.run(batch.len(), |store, bound| call(store, bound, &batch))
-        };
-        report.absorb(call_report);
-        match outcome {
-            Ok(batch) if batch.len() == chunk.len() => {
-                answers.extend(chunk.iter().copied().zip(batch.into_iter().map(Ok)));
-                true
-            }
-            Ok(batch) => {
-                self.record_fault(FaultKind::WrongResultCount {
-                    expected: chunk.len(),
-                    got: batch.len(),
-                });
-                false
-            }
-            Err(_) => false,
-        }
+            .collect();
+        Mapped { results, report }
     }
 
     /// A fresh store armed with `fuel`, a `time` deadline and the memory cap.
     fn store(&self, fuel: u64, time: std::time::Duration) -> Store<State> {
-        let state = State::new(self.limits.memory_bytes, self.limits.log_bytes_per_call);
+        let state = State::new(
+            self.limits.memory_bytes,
+            self.limits.log_bytes_per_call,
+            time,
+        );
         let mut store = Store::new(engine(), state);
         store.limiter(|state| &mut state.memory);
         store.set_fuel(fuel).expect("fuel is enabled on the engine");
@@ -415,7 +296,7 @@ impl LoadedPlugin {
     /// Type-checks every export of the plugin's world against the contract, once.
     fn check_types(&self) -> Result<(), LoadError> {
         let _slot = PoolSlot::acquire();
-        let mut store = self.store(self.limits.fuel_per_record, self.limits.time_for(1));
+        let mut store = self.store(self.limits.fuel_per_record, self.limits.time_per_call());
         let instance = self
             .pre
             .instantiate(&mut store)
@@ -426,11 +307,10 @@ impl LoadedPlugin {
             .map_err(|e| LoadError::Mismatch(format!("{e:#}")))
     }
 
-    /// Runs `call` on a fresh instance armed for `records` records, turning any trap into
-    /// a [`Fault`] and keeping the consecutive-fault count for quarantine.
+    /// Runs `call` on a fresh instance armed for one call, turning any trap into a
+    /// [`Fault`] and keeping the consecutive-fault count for quarantine.
     fn run<R>(
         &self,
-        records: usize,
         call: impl FnOnce(&mut Store<State>, &Bound<'_>) -> wasmtime::Result<R>,
     ) -> (Result<R, Fault>, CallReport) {
         let started = Instant::now();
@@ -440,8 +320,8 @@ impl LoadedPlugin {
             return (Err(self.fault(FaultKind::Quarantined { faults })), report);
         }
         let _slot = PoolSlot::acquire();
-        let fuel = self.limits.fuel_for(records);
-        let time = self.limits.time_for(records);
+        let fuel = self.limits.fuel_per_record;
+        let time = self.limits.time_per_call();
         let mut store = self.store(fuel, time);
         let outcome = self
             .pre
@@ -458,6 +338,10 @@ impl LoadedPlugin {
                 FaultKind::MemoryLimit {
                     limit: self.limits.memory_bytes,
                     requested,
+                }
+            } else if store.data().time.overslept.is_some() {
+                FaultKind::Timeout {
+                    limit_ms: time.as_millis() as u64,
                 }
             } else {
                 match error.downcast_ref::<Trap>() {
@@ -512,7 +396,7 @@ impl CallReport {
 /// The root cause of a trap, with the plugin's last stderr line (a Rust panic message).
 fn trap_detail(error: &wasmtime::Error, logs: &[String]) -> String {
     let cause = error.root_cause().to_string();
-    let cause = cause.lines().next().unwrap_or_default().to_string();
+    let cause = printable(cause.lines().next().unwrap_or_default());
     let Some(stderr) = logs
         .iter()
         .rev()
@@ -520,10 +404,40 @@ fn trap_detail(error: &wasmtime::Error, logs: &[String]) -> String {
     else {
         return cause;
     };
-    // One line: a Rust panic prints "thread '..' panicked at file:line:col:\nmessage".
+    // One line: a Rust panic prints "thread '..' panicked at file:line:col:\nmessage",
+    // which the log already shows with its newline escaped.
+    let stderr = stderr.replace("\\n", " ");
     let stderr: String = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
     let stderr: String = stderr.chars().take(400).collect();
     format!("{cause}; stderr: {stderr}")
+}
+
+/// A plugin's self-description, printable.
+fn printable_info(info: PluginInfo) -> PluginInfo {
+    PluginInfo {
+        name: printable(&info.name),
+        version: printable(&info.version),
+        description: printable(&info.description),
+        config_keys: info
+            .config_keys
+            .into_iter()
+            .map(|key| ConfigKey {
+                name: printable(&key.name),
+                description: printable(&key.description),
+                ..key
+            })
+            .collect(),
+    }
+}
+
+/// A plugin's mapping error, printable.
+fn printable_error(error: MappingError) -> MappingError {
+    MappingError {
+        code: printable(&error.code),
+        message: printable(&error.message),
+        path: error.path.as_deref().map(printable),
+        ..error
+    }
 }
 
 /// Admission to the instance pool: calls beyond its size wait instead of failing.

@@ -2,14 +2,25 @@
 //!
 //! Discovery: `<dir>/<name>.wasm`, or `<dir>/<name>/plugin.wasm` with an optional
 //! `<dir>/<name>/plugin.toml` (limits and settings). Dot-files and `*.tmp` are ignored; a
-//! directory plugin overrides the built-in of the same name.
+//! directory plugin overrides the built-in of the same name. Names are letters, digits,
+//! `.`, `_` and `-`.
 //!
-//! All loading goes through [`Registry::reload`], one load at a time, so loads never
-//! race. The active set is swapped atomically: calls in flight keep the version they
-//! started with. A version that fails to load leaves the last good one active and says
-//! why in [`Registry::list`].
+//! The directory is read defensively, since anyone who can write to it can try to hang
+//! or probe the host: only regular files are read (a FIFO or a device is refused without
+//! blocking), a binary's size is checked before any of it is read, a `plugin.toml` must be
+//! a regular file in its plugin's folder (not a link), and no file's content is ever
+//! echoed in an error.
+//!
+//! A registry holds every plugin it finds under its own name (`plugins list`), or only
+//! the [`Entry`]s it is given, each one connection's use of a plugin with that
+//! connection's settings and limits (`run`). All loading goes through
+//! [`Registry::reload`], one load at a time, so loads never race. Each entry's active
+//! version is in a [`PluginSlot`] that callers keep: a new version replaces the old for
+//! the next call, calls in flight finish on the version they started with, and a version
+//! that fails to load leaves the last good one active and says why in [`Registry::list`].
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
@@ -24,6 +35,7 @@ use super::error::LoadError;
 use super::inspect::sha256_hex;
 use super::limits::Limits;
 use super::plugin::{LoadedPlugin, Settings};
+use super::text::printable;
 
 /// Quiet time after the last file event before reloading: a copy in progress produces a
 /// burst of events, and one reload after it is enough.
@@ -35,11 +47,48 @@ pub struct RegistryOptions {
     /// The operator's plugin directory, if any.
     pub dir: Option<PathBuf>,
     pub cache: CompileCache,
-    /// The ceiling for every plugin's limits (a `plugin.toml` may only lower them).
+    /// The operator's limits for every plugin found (a `plugin.toml` may only lower them).
     pub limits: Limits,
-    /// Settings per plugin name, from the connection's config. They override the
-    /// `[config]` of the plugin's `plugin.toml`.
+    /// Settings per plugin name. They override the `[config]` of the plugin's
+    /// `plugin.toml`.
     pub settings: BTreeMap<String, Settings>,
+    /// When not empty, the registry holds these and nothing else, instead of every
+    /// plugin found.
+    pub entries: Vec<Entry>,
+}
+
+/// One use of a plugin: `plugin` (a name in the directory or a built-in) held under
+/// `key`, with its own settings (over its `plugin.toml`'s) and the operator's limits
+/// (which its `plugin.toml` may only lower).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: String,
+    pub plugin: String,
+    pub settings: Settings,
+    pub limits: Limits,
+}
+
+/// The active version of one registry entry, kept by whoever calls the plugin: the
+/// registry swaps a new version in, and each call takes the version active when it
+/// starts.
+pub struct PluginSlot(ArcSwap<LoadedPlugin>);
+
+impl PluginSlot {
+    /// A slot that holds `plugin` for good (a command that loads one plugin once).
+    pub fn fixed(plugin: LoadedPlugin) -> Arc<PluginSlot> {
+        Arc::new(PluginSlot(ArcSwap::from_pointee(plugin)))
+    }
+
+    /// The version active now.
+    pub fn get(&self) -> Arc<LoadedPlugin> {
+        self.0.load_full()
+    }
+}
+
+impl std::fmt::Debug for PluginSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PluginSlot").field(&self.get()).finish()
+    }
 }
 
 /// Where a plugin version came from.
@@ -59,10 +108,13 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// One line of `plugins list`.
-#[derive(Debug, Clone, Serialize)]
+/// One line of `plugins list`, or one entry's plugin in `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginStatus {
+    /// The registry's key: the plugin's name, or the [`Entry`]'s key.
     pub name: String,
+    /// The plugin's own name (an entry's plugin), when a version is active.
+    pub plugin: Option<String>,
     pub version: Option<String>,
     pub world: Option<String>,
     pub sha256: Option<String>,
@@ -99,6 +151,9 @@ struct Manifest {
     config: BTreeMap<String, String>,
 }
 
+/// The most a `plugin.toml` may be: a few limits and settings.
+const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
+
 struct Candidate {
     name: String,
     source: Source,
@@ -118,7 +173,7 @@ struct LoaderState {
 
 pub struct Registry {
     options: RegistryOptions,
-    active: ArcSwap<BTreeMap<String, Arc<LoadedPlugin>>>,
+    active: ArcSwap<BTreeMap<String, Arc<PluginSlot>>>,
     loader: Mutex<LoaderState>,
 }
 
@@ -134,8 +189,13 @@ impl Registry {
         (registry, events)
     }
 
-    /// The active version of plugin `name`.
+    /// The active version of plugin (or entry) `name`.
     pub fn get(&self, name: &str) -> Option<Arc<LoadedPlugin>> {
+        self.slot(name).map(|slot| slot.get())
+    }
+
+    /// The slot of plugin (or entry) `name`, which follows its reloads.
+    pub fn slot(&self, name: &str) -> Option<Arc<PluginSlot>> {
         self.active.load().get(name).cloned()
     }
 
@@ -143,75 +203,115 @@ impl Registry {
     /// are loaded; callers are serialised.
     pub fn reload(&self) -> Vec<LoadEvent> {
         let mut state = self.loader.lock().unwrap_or_else(|e| e.into_inner());
-        let candidates = candidates(self.options.dir.as_deref());
-        let found: std::collections::BTreeSet<String> =
-            candidates.iter().map(|c| c.name.clone()).collect();
-        let mut next: BTreeMap<String, Arc<LoadedPlugin>> = BTreeMap::new();
+        let found = candidates(self.options.dir.as_deref());
+        let entries: Vec<Entry> = if self.options.entries.is_empty() {
+            found
+                .keys()
+                .map(|name| Entry {
+                    key: name.clone(),
+                    plugin: name.clone(),
+                    settings: self.options.settings.get(name).cloned().unwrap_or_default(),
+                    limits: self.options.limits.clone(),
+                })
+                .collect()
+        } else {
+            self.options.entries.clone()
+        };
         let current = self.active.load_full();
+        let mut next: BTreeMap<String, Arc<PluginSlot>> = BTreeMap::new();
         let mut events = Vec::new();
 
-        for candidate in candidates {
-            let name = candidate.name.clone();
+        for entry in &entries {
+            let key = entry.key.clone();
+            let Some(candidate) = found.get(&entry.plugin) else {
+                let error = format!(
+                    "plugin `{}` is neither in the plugin directory nor built in",
+                    entry.plugin
+                );
+                if state.failed.get(&key).is_none_or(|(_, _, e)| *e != error) {
+                    tracing::error!(%error, entry = %key, "plugin not loaded");
+                    events.push(LoadEvent::Failed {
+                        name: key.clone(),
+                        error: error.clone(),
+                    });
+                }
+                state
+                    .failed
+                    .insert(key.clone(), (Source::BuiltIn, None, error));
+                if let Some(slot) = current.get(&key) {
+                    next.insert(key, slot.clone());
+                }
+                continue;
+            };
             // The version's identity: the binary and its manifest.
             let sha = candidate
                 .bytes
                 .as_ref()
                 .ok()
                 .map(|b| format!("{}:{}", sha256_hex(b), candidate.manifest_sha));
-            let unchanged = state.active.get(&name).is_some_and(|(source, active_sha)| {
+            let unchanged = state.active.get(&key).is_some_and(|(source, active_sha)| {
                 *source == candidate.source && Some(active_sha) == sha.as_ref()
             });
-            if unchanged && let Some(plugin) = current.get(&name) {
-                next.insert(name, plugin.clone());
+            if unchanged && let Some(slot) = current.get(&key) {
+                next.insert(key, slot.clone());
                 continue;
             }
             let known_failure = state
                 .failed
-                .get(&name)
+                .get(&key)
                 .is_some_and(|(source, failed_sha, _)| {
                     *source == candidate.source && *failed_sha == sha && sha.is_some()
                 });
             if !known_failure {
-                match self.load(&candidate) {
+                match load_candidate(candidate, entry, &self.options.cache) {
                     Ok(plugin) => {
                         events.push(LoadEvent::Loaded {
-                            name: name.clone(),
+                            name: key.clone(),
                             version: plugin.info().version.clone(),
                             sha256: plugin.inspection().sha256.clone(),
                         });
-                        tracing::info!(plugin = %name, version = %plugin.info().version, source = %candidate.source, "plugin loaded");
+                        tracing::info!(plugin = %key, version = %plugin.info().version, source = %candidate.source, "plugin loaded");
                         state.active.insert(
-                            name.clone(),
+                            key.clone(),
                             (candidate.source.clone(), sha.clone().unwrap_or_default()),
                         );
-                        state.failed.remove(&name);
-                        next.insert(name, Arc::new(plugin));
+                        state.failed.remove(&key);
+                        let slot = match current.get(&key) {
+                            Some(slot) => {
+                                slot.0.store(Arc::new(plugin));
+                                slot.clone()
+                            }
+                            None => PluginSlot::fixed(plugin),
+                        };
+                        next.insert(key, slot);
                         continue;
                     }
                     Err(error) => {
-                        let error = format!("plugin `{name}` ({}) {error}", candidate.source);
+                        let error = format!("plugin `{key}` ({}) {error}", candidate.source);
                         tracing::error!(%error, "plugin not loaded");
                         events.push(LoadEvent::Failed {
-                            name: name.clone(),
+                            name: key.clone(),
                             error: error.clone(),
                         });
                         state
                             .failed
-                            .insert(name.clone(), (candidate.source.clone(), sha, error));
+                            .insert(key.clone(), (candidate.source.clone(), sha, error));
                     }
                 }
             }
             // Keep the last good version, if there is one.
-            if let Some(plugin) = current.get(&name) {
-                next.insert(name, plugin.clone());
+            if let Some(slot) = current.get(&key) {
+                next.insert(key, slot.clone());
             }
         }
         for name in current.keys().filter(|name| !next.contains_key(*name)) {
             events.push(LoadEvent::Removed { name: name.clone() });
             state.active.remove(name);
         }
-        // A failure is forgotten once its file is gone.
-        state.failed.retain(|name, _| found.contains(name));
+        // A failure is forgotten once its entry is gone.
+        state
+            .failed
+            .retain(|key, _| entries.iter().any(|entry| entry.key == *key));
         self.active.store(Arc::new(next));
         events
     }
@@ -227,9 +327,10 @@ impl Registry {
             .into_iter()
             .map(|name| {
                 let failure = state.failed.get(name);
-                match active.get(name) {
+                match active.get(name).map(|slot| slot.get()) {
                     Some(plugin) => PluginStatus {
                         name: name.clone(),
+                        plugin: Some(plugin.name().to_string()),
                         version: Some(plugin.info().version.clone()),
                         world: Some(plugin.world().to_string()),
                         sha256: Some(plugin.inspection().sha256.clone()),
@@ -248,6 +349,7 @@ impl Registry {
                     },
                     None => PluginStatus {
                         name: name.clone(),
+                        plugin: None,
                         version: None,
                         world: None,
                         sha256: failure
@@ -265,9 +367,13 @@ impl Registry {
             .collect()
     }
 
-    /// Watches the plugin directory and reloads after each burst of changes. Watching
-    /// stops when the returned watcher is dropped.
-    pub fn watch(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
+    /// Watches the plugin directory and reloads after each burst of changes, handing
+    /// what each reload did to `reloaded`. Watching stops when the returned watcher is
+    /// dropped.
+    pub fn watch(
+        self: &Arc<Self>,
+        reloaded: impl Fn(&[LoadEvent]) + Send + 'static,
+    ) -> notify::Result<notify::RecommendedWatcher> {
         let dir = self
             .options
             .dir
@@ -291,31 +397,16 @@ impl Registry {
                     let Some(registry) = registry.upgrade() else {
                         break;
                     };
-                    registry.reload();
+                    reloaded(&registry.reload());
                 }
             })
             .map_err(notify::Error::io)?;
         Ok(watcher)
     }
-
-    fn load(&self, candidate: &Candidate) -> Result<LoadedPlugin, LoadError> {
-        let overrides = self
-            .options
-            .settings
-            .get(&candidate.name)
-            .cloned()
-            .unwrap_or_default();
-        load_candidate(
-            candidate,
-            &overrides,
-            &self.options.limits,
-            &self.options.cache,
-        )
-    }
 }
 
 /// Built-ins, then the directory's plugins (which replace built-ins of the same name).
-fn candidates(dir: Option<&Path>) -> Vec<Candidate> {
+fn candidates(dir: Option<&Path>) -> BTreeMap<String, Candidate> {
     let mut by_name: BTreeMap<String, Candidate> = BUILTINS
         .iter()
         .map(|(name, bytes)| {
@@ -355,37 +446,46 @@ fn candidates(dir: Option<&Path>) -> Vec<Candidate> {
             by_name.insert(candidate.name.clone(), candidate);
         }
     }
-    by_name.into_values().collect()
+    by_name
 }
 
 /// Loads one plugin outside any registry: `plugin` is a path to a `.wasm` file, or the
-/// name of a plugin in `dir` or a built-in. `settings` override its `plugin.toml` config.
+/// name of a plugin in `dir` or a built-in. `settings` override its `plugin.toml` config;
+/// `limits` are the operator's (its `plugin.toml` may only lower them).
 pub fn load_one(
     plugin: &str,
     dir: Option<&Path>,
     settings: &Settings,
-    ceiling: &Limits,
+    limits: &Limits,
     cache: &CompileCache,
 ) -> Result<LoadedPlugin, String> {
     let path = Path::new(plugin);
-    let candidate = if plugin.ends_with(".wasm") || path.is_file() {
-        Candidate {
-            name: name_from_path(path),
-            source: Source::File(path.to_path_buf()),
-            bytes: read(path),
-            manifest: Ok(Manifest::default()),
-            manifest_sha: String::new(),
-        }
-    } else {
-        candidates(dir).into_iter().find(|c| c.name == plugin).ok_or_else(|| {
+    let candidate =
+        if plugin.ends_with(".wasm") || path.is_file() {
+            Candidate {
+                name: name_from_path(path),
+                source: Source::File(path.to_path_buf()),
+                bytes: read_binary(path),
+                manifest: Ok(Manifest::default()),
+                manifest_sha: String::new(),
+            }
+        } else {
+            candidates(dir).remove(plugin).ok_or_else(|| {
             let place = dir.map(|d| format!(" in {} or", d.display())).unwrap_or_default();
-            format!("no plugin named `{plugin}`{place} among the built-ins (order-to-gl, item-to-catalog)")
+            format!(
+                "no plugin named `{}`{place} among the built-ins (order-to-gl, item-to-catalog)",
+                printable(plugin)
+            )
         })?
+        };
+    let entry = Entry {
+        key: candidate.name.clone(),
+        plugin: candidate.name.clone(),
+        settings: settings.clone(),
+        limits: limits.clone(),
     };
-    let name = candidate.name.clone();
-    let source = candidate.source.clone();
-    load_candidate(&candidate, settings, ceiling, cache)
-        .map_err(|e| format!("plugin `{name}` ({source}) {e}"))
+    load_candidate(&candidate, &entry, cache)
+        .map_err(|e| format!("plugin `{}` ({}) {e}", candidate.name, candidate.source))
 }
 
 /// A plugin's name from its file: `<name>.wasm`, or `<name>/plugin.wasm` (also when the
@@ -408,19 +508,18 @@ pub fn name_from_path(path: &Path) -> String {
 
 fn load_candidate(
     candidate: &Candidate,
-    overrides: &Settings,
-    ceiling: &Limits,
+    entry: &Entry,
     cache: &CompileCache,
 ) -> Result<LoadedPlugin, LoadError> {
     let bytes = candidate.bytes.as_ref().map_err(clone_error)?;
     let manifest = candidate.manifest.as_ref().map_err(clone_error)?;
-    let limits = manifest
-        .limits
-        .clone()
-        .unwrap_or_default()
-        .capped_by(ceiling);
+    let operator = entry.limits.clone().capped_by(&Limits::CEILING);
+    let limits = match &manifest.limits {
+        Some(own) => own.clone().capped_by(&operator),
+        None => operator,
+    };
     let mut settings: BTreeMap<String, String> = manifest.config.clone();
-    settings.extend(overrides.iter().cloned());
+    settings.extend(entry.settings.iter().cloned());
     LoadedPlugin::load(
         &candidate.name,
         bytes,
@@ -443,56 +542,151 @@ fn discover(dir: &Path) -> Vec<Candidate> {
         if file_name.starts_with('.') || file_name.ends_with(".tmp") {
             continue;
         }
-        if path.is_dir() {
-            let wasm = path.join("plugin.wasm");
-            if !wasm.is_file() {
+        let (name, kind) = if path.is_dir() {
+            if !path.join("plugin.wasm").exists() {
                 continue;
             }
-            let toml = path.join("plugin.toml");
-            let text = if toml.is_file() {
-                std::fs::read_to_string(&toml)
-                    .map_err(|e| LoadError::Manifest(format!("{}: {e}", toml.display())))
-            } else {
-                Ok(String::new())
-            };
-            let manifest_sha = text
-                .as_ref()
-                .map(|t| sha256_hex(t.as_bytes()))
-                .unwrap_or_default();
-            let manifest = text.and_then(|text| {
-                toml::from_str(&text)
-                    .map_err(|e| LoadError::Manifest(format!("{}: {e}", toml.display())))
-            });
-            found.push(Candidate {
-                name: file_name,
-                source: Source::File(wasm.clone()),
-                bytes: read(&wasm),
-                manifest,
-                manifest_sha,
-            });
+            (file_name.as_str(), Kind::Folder)
         } else if let Some(name) = file_name.strip_suffix(".wasm") {
-            found.push(Candidate {
-                name: name.to_string(),
-                source: Source::File(path.clone()),
-                bytes: read(&path),
-                manifest: Ok(Manifest::default()),
-                manifest_sha: String::new(),
-            });
+            (name, Kind::Component)
         } else if let Some(name) = file_name.strip_suffix(".cwasm") {
-            found.push(Candidate {
-                name: name.to_string(),
-                source: Source::File(path.clone()),
-                bytes: Err(LoadError::Precompiled),
-                manifest: Ok(Manifest::default()),
-                manifest_sha: String::new(),
-            });
+            (name, Kind::Precompiled)
+        } else {
+            continue;
+        };
+        let unnamed = |error| Candidate {
+            name: printable(name),
+            source: Source::File(path.clone()),
+            bytes: Err(error),
+            manifest: Ok(Manifest::default()),
+            manifest_sha: String::new(),
+        };
+        if !is_plugin_name(name) {
+            found.push(unnamed(LoadError::Io(
+                "a plugin's name may only have letters, digits, `.`, `_` and `-`; rename it".into(),
+            )));
+            continue;
         }
+        found.push(match kind {
+            Kind::Precompiled => unnamed(LoadError::Precompiled),
+            Kind::Component => Candidate {
+                bytes: read_binary(&path),
+                ..unnamed(LoadError::Precompiled)
+            },
+            Kind::Folder => {
+                let wasm = path.join("plugin.wasm");
+                let (manifest, manifest_sha) = read_manifest(&path);
+                Candidate {
+                    source: Source::File(wasm.clone()),
+                    bytes: read_binary(&wasm),
+                    manifest,
+                    manifest_sha,
+                    ..unnamed(LoadError::Precompiled)
+                }
+            }
+        });
     }
     found
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|e| LoadError::Io(e.to_string()))
+enum Kind {
+    Component,
+    Folder,
+    Precompiled,
+}
+
+/// Letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64.
+fn is_plugin_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// A plugin folder's `plugin.toml` (none: the defaults) and the hash of its text. It must
+/// be a regular file in the folder itself; its content is never shown in an error.
+fn read_manifest(folder: &Path) -> (Result<Manifest, LoadError>, String) {
+    let path = folder.join("plugin.toml");
+    let bad = |reason: String| LoadError::Manifest(format!("{}: {reason}", path.display()));
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return (Ok(Manifest::default()), String::new());
+        }
+        Err(e) => return (Err(bad(e.to_string())), String::new()),
+        Ok(meta) if !meta.file_type().is_file() => {
+            return (
+                Err(bad(
+                    "is not a regular file (a link, a folder or a device); the manifest must be a file in the plugin's folder".into(),
+                )),
+                String::new(),
+            );
+        }
+        Ok(_) => {}
+    }
+    let text = match read_regular(&path, MAX_MANIFEST_BYTES)
+        .map_err(|e| bad(e.to_string()))
+        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| bad("is not UTF-8 text".into())))
+    {
+        Ok(text) => text,
+        Err(error) => return (Err(error), String::new()),
+    };
+    let manifest_sha = sha256_hex(text.as_bytes());
+    let manifest = toml::from_str(&text).map_err(|e: toml::de::Error| {
+        // The message without the excerpt of the file that `Display` adds.
+        let at = e
+            .span()
+            .map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {column}: ")
+            })
+            .unwrap_or_default();
+        bad(format!("{at}{}", printable(e.message().trim())))
+    });
+    (manifest, manifest_sha)
+}
+
+/// A plugin binary, read no further than the hard ceiling on plugin size (each plugin's
+/// own limit is checked when it is inspected).
+pub fn read_binary(path: &Path) -> Result<Vec<u8>, LoadError> {
+    read_regular(path, Limits::CEILING.max_plugin_bytes)
+}
+
+/// Reads a regular file of at most `limit` bytes. It is opened without blocking (opening
+/// a FIFO for reading would wait for a writer), refused unless it is a regular file, its
+/// size is checked before a byte is read, and the read stops past `limit` should it grow.
+fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| LoadError::Io(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| LoadError::Io(e.to_string()))?;
+    if !meta.file_type().is_file() {
+        return Err(LoadError::Io(
+            "it is not a regular file (a FIFO, a device or a folder)".into(),
+        ));
+    }
+    if meta.len() > limit {
+        return Err(LoadError::TooLarge {
+            size: meta.len(),
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| LoadError::Io(e.to_string()))?;
+    if bytes.len() as u64 > limit {
+        return Err(LoadError::TooLarge {
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
 }
 
 /// Load errors are reported, not propagated; a display copy keeps the reason.
@@ -519,5 +713,13 @@ mod tests {
         );
         assert_eq!(name("flat/build/plugin.wasm"), "flat");
         assert_eq!(name("plugin.wasm"), "plugin");
+    }
+
+    #[test]
+    fn plugin_names_are_plain() {
+        assert!(is_plugin_name("order-to-gl_v2.1"));
+        for bad in ["", "-x", "a b", "x\u{1b}[2J", "../x", "ü"] {
+            assert!(!is_plugin_name(bad), "{bad:?}");
+        }
     }
 }

@@ -1,25 +1,32 @@
 //! What a plugin instance can touch: the per-store state (memory limiter, bounded log,
-//! deterministic WASI context) and the one linker, which holds only the host `log` and
-//! the deterministic WASI stand-ins listed in `inspect::ALLOWED_IMPORTS`. Files, sockets,
-//! HTTP and the environment are simply not in the linker.
+//! deterministic WASI context, virtual monotonic time) and the one linker, which holds
+//! only the host `log` and the deterministic WASI stand-ins listed in
+//! `inspect::ALLOWED_IMPORTS`. Files, sockets, HTTP and the environment are simply not in
+//! the linker.
+//!
+//! Nothing a plugin can call blocks the host thread. Its streams are always ready, and its
+//! monotonic clock is virtual: a sleep (`subscribe-duration` or `subscribe-instant`, then
+//! `poll`) moves the plugin's clock forward at once instead of waiting, and a sleep that
+//! would carry it past the call's time limit stops the call as a timeout. The epoch
+//! deadline only interrupts guest code, so a host call that really slept would hold a
+//! worker thread and a pool slot for as long as the plugin asked.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasData, HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{ResourceLimiter, Result};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::p2::pipe::ClosedInputStream;
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
-use wasmtime_wasi::{
-    Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView,
-    WasiView,
-};
+use wasmtime_wasi::p2::{DynPollable, OutputStream, Pollable, StreamResult};
+use wasmtime_wasi::{Deterministic, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::v0_1::order_to_gl::{self, ml_connector::mapping::host};
 use super::engine::engine;
+use super::text::printable;
 
 /// The fixed instant a plugin's wall clock reads: 2000-01-01T00:00:00Z. Mappings must
 /// take dates from their input, never from the clock.
@@ -28,10 +35,11 @@ const FIXED_WALL_CLOCK: Duration = Duration::from_secs(946_684_800);
 /// Seed of every plugin's random numbers: the same input always gives the same output.
 const RANDOM_SEED: u128 = 0x6d6c_2d63_6f6e_6e65_6374_6f72_2d73_6565;
 
-/// State of one store: one batch (or one record in strict mode).
+/// State of one store: one call (one record, or `describe` or `validate-config`).
 pub struct State {
     pub(super) memory: MemoryLimiter,
     pub(super) log: LogBuffer,
+    pub(super) time: VirtualTime,
     table: ResourceTable,
     wasi: Option<Wasi>,
 }
@@ -43,7 +51,8 @@ struct Wasi {
 }
 
 impl State {
-    pub fn new(memory_bytes: usize, log_bytes: usize) -> Self {
+    /// `time_limit`: the call's wall-clock budget, which the plugin's sleeps count against.
+    pub fn new(memory_bytes: usize, log_bytes: usize, time_limit: Duration) -> Self {
         State {
             memory: MemoryLimiter {
                 cap: memory_bytes,
@@ -51,12 +60,18 @@ impl State {
                 refused: None,
             },
             log: LogBuffer::new(log_bytes),
+            time: VirtualTime {
+                now: Duration::ZERO,
+                limit: time_limit,
+                overslept: None,
+            },
             table: ResourceTable::new(),
             wasi: None,
         }
     }
 
-    /// Everything the plugin wrote, host `log` lines first, then stdout and stderr.
+    /// Everything the plugin wrote, host `log` lines first, then stdout and stderr, each
+    /// one printable line.
     pub fn take_log(&mut self) -> Vec<String> {
         let mut lines = std::mem::take(&mut self.log.lines);
         if let Some(wasi) = &self.wasi {
@@ -68,10 +83,10 @@ impl State {
                     } else {
                         ""
                     };
-                    lines.push(format!(
-                        "[{stream}] {}{full}",
-                        String::from_utf8_lossy(&bytes).trim_end()
-                    ));
+                    // Escaping may lengthen the text: the budget holds for what is shown.
+                    let mut text = printable(String::from_utf8_lossy(&bytes).trim_end());
+                    text.truncate(text.floor_char_boundary(pipe.capacity));
+                    lines.push(format!("[{stream}] {text}{full}"));
                 }
             }
         }
@@ -96,7 +111,6 @@ impl Wasi {
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .wall_clock(FixedClock)
-            .monotonic_clock(FixedClock)
             .secure_random(Deterministic::new(RANDOM_SEED.to_le_bytes().to_vec()))
             .insecure_random(Deterministic::new(RANDOM_SEED.to_be_bytes().to_vec()))
             .insecure_random_seed(RANDOM_SEED)
@@ -190,8 +204,9 @@ impl LogBuffer {
         }
     }
 
-    /// Keeps `[level] message` within the budget (the prefix counts too), cutting the
-    /// message at a character boundary; lines past the budget are only counted.
+    /// Keeps `[level] message`, made printable, within the budget (the prefix counts
+    /// too), cutting the message at a character boundary; lines past the budget are only
+    /// counted.
     fn push(&mut self, level: host::LogLevel, message: &str) {
         let prefix = match level {
             host::LogLevel::Debug => "[debug] ",
@@ -204,12 +219,10 @@ impl LogBuffer {
             self.dropped += 1;
             return;
         }
-        let mut cut = message.len().min(room);
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
+        let text = printable(message);
+        let cut = text.floor_char_boundary(room);
         self.used += prefix.len() + cut;
-        self.lines.push([prefix, &message[..cut]].concat());
+        self.lines.push([prefix, &text[..cut]].concat());
     }
 }
 
@@ -296,8 +309,7 @@ impl StdoutStream for CappedOutput {
     }
 }
 
-/// A clock that never moves: the wall clock reads [`FIXED_WALL_CLOCK`], the monotonic
-/// clock zero.
+/// A wall clock that never moves: it reads [`FIXED_WALL_CLOCK`].
 struct FixedClock;
 
 impl HostWallClock for FixedClock {
@@ -309,12 +321,81 @@ impl HostWallClock for FixedClock {
     }
 }
 
-impl HostMonotonicClock for FixedClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
+/// The plugin's monotonic clock: it starts at zero for every call and moves only when
+/// the plugin sleeps, by what it asked for, without waiting.
+pub struct VirtualTime {
+    now: Duration,
+    limit: Duration,
+    /// Set when a sleep would have passed `limit`: the total the plugin asked to sleep.
+    pub(super) overslept: Option<Duration>,
+}
+
+impl VirtualTime {
+    /// Moves the clock to `until`, or stops the call when that is past the time limit.
+    fn sleep_until(&mut self, until: Duration) -> Result<()> {
+        if until > self.limit {
+            self.overslept = Some(until);
+            return Err(wasmtime::format_err!(
+                "the plugin asked to sleep until {until:?} into a call limited to {:?}",
+                self.limit
+            ));
+        }
+        self.now = self.now.max(until);
+        Ok(())
     }
-    fn now(&self) -> u64 {
-        0
+}
+
+/// A pollable that is ready at once: what a sleep on the virtual clock waits on.
+struct Elapsed;
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Elapsed {
+    async fn ready(&mut self) {}
+}
+
+/// `wasi:clocks/monotonic-clock` on [`VirtualTime`].
+struct VirtualClock;
+
+impl HasData for VirtualClock {
+    type Data<'a> = VirtualClockView<'a>;
+}
+
+struct VirtualClockView<'a> {
+    time: &'a mut VirtualTime,
+    table: &'a mut ResourceTable,
+}
+
+impl VirtualClockView<'_> {
+    fn elapsed(&mut self) -> Result<Resource<DynPollable>> {
+        let ready = self.table.push(Elapsed)?;
+        wasmtime_wasi_io::poll::subscribe(self.table, ready)
+    }
+}
+
+impl monotonic_clock::Host for VirtualClockView<'_> {
+    fn now(&mut self) -> Result<monotonic_clock::Instant> {
+        Ok(u64::try_from(self.time.now.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    fn resolution(&mut self) -> Result<monotonic_clock::Duration> {
+        Ok(1)
+    }
+
+    fn subscribe_instant(
+        &mut self,
+        when: monotonic_clock::Instant,
+    ) -> Result<Resource<DynPollable>> {
+        self.time.sleep_until(Duration::from_nanos(when))?;
+        self.elapsed()
+    }
+
+    fn subscribe_duration(
+        &mut self,
+        duration: monotonic_clock::Duration,
+    ) -> Result<Resource<DynPollable>> {
+        let until = self.time.now.saturating_add(Duration::from_nanos(duration));
+        self.time.sleep_until(until)?;
+        self.elapsed()
     }
 }
 
@@ -358,7 +439,10 @@ fn build_linker() -> Result<Linker<State>> {
     cli::terminal_stdout::add_to_linker::<State, WasiCli>(l, State::cli)?;
     cli::terminal_stderr::add_to_linker::<State, WasiCli>(l, State::cli)?;
     clocks::wall_clock::add_to_linker::<State, WasiClocks>(l, State::clocks)?;
-    clocks::monotonic_clock::add_to_linker::<State, WasiClocks>(l, State::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<State, VirtualClock>(l, |s| VirtualClockView {
+        time: &mut s.time,
+        table: &mut s.table,
+    })?;
     random::random::add_to_linker::<State, WasiRandom>(l, |s| s.ctx().ctx.random())?;
     random::insecure::add_to_linker::<State, WasiRandom>(l, |s| s.ctx().ctx.random())?;
     random::insecure_seed::add_to_linker::<State, WasiRandom>(l, |s| s.ctx().ctx.random())?;

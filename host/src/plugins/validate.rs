@@ -2,8 +2,23 @@
 //! balance exactly, stay whole in its currency's minor unit, not overflow, name accounts
 //! that exist (when the chart is known), and stay within the size caps. Also the cheap
 //! size estimate used to cap inputs and outputs without serialising them.
+//!
+//! The facts of a journal are the host's, not the plugin's: its currency, exchange rate
+//! and ledger customer are the record's (a plugin may leave them empty, or repeat them;
+//! anything else is refused), and the host posts exactly the normalised entry it checked.
+//! Beyond balancing, a journal must be plausible for its record:
+//! - not empty (no lines, or only zero lines) when the record moves any money;
+//! - its total debits at most the record's gross, the sum of every amount in the record
+//!   taken unsigned (lines, charges, taxes, discounts, payments, totals): every honest
+//!   booking of a record, whatever its account policy, books each of those amounts at
+//!   most once on each side, so a larger journal is a plugin inventing money;
+//! - dated on a real calendar day from one day before the record's creation (a store in
+//!   a time zone behind UTC) to 31 days after its last change (a plugin that books on a
+//!   capture or shipping day).
 
 use std::collections::HashSet;
+
+use time::{Date, Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::bindings::types::*;
 use super::limits::Limits;
@@ -17,13 +32,113 @@ pub struct Rules<'a> {
     pub chart: Option<&'a HashSet<String>>,
 }
 
-/// Checks a journal mapped from a record in `currency`.
-pub fn check_journal(
-    entry: &JournalEntry,
-    currency: &Currency,
+/// What the host knows of the record a journal was mapped from.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    /// "order 100", "refund 7": for messages.
+    pub what: String,
+    pub currency: &'a Currency,
+    pub exchange_rate: Decimal,
+    pub erp_customer: &'a str,
+    /// The sum of every amount in the record, unsigned.
+    pub gross: i128,
+    /// The effective dates allowed, first and last.
+    pub dates: (Date, Date),
+}
+
+impl<'a> Facts<'a> {
+    pub fn of_order(order: &'a Order) -> Result<Facts<'a>, String> {
+        let what = format!("order {}", order.id);
+        let created = day_of(&order.created_at, &what)?;
+        let modified = day_of(&order.modified_at, &what).unwrap_or(created);
+        let amounts = order
+            .lines
+            .iter()
+            .flat_map(|l| [l.total_ex_tax, l.total_tax, l.discount])
+            .chain([
+                order.subtotal_ex_tax,
+                order.shipping_ex_tax,
+                order.shipping_tax,
+                order.handling_ex_tax,
+                order.handling_tax,
+                order.wrapping_ex_tax,
+                order.wrapping_tax,
+                order.total_tax,
+                order.total_inc_tax,
+            ])
+            .chain(order.discounts.iter().map(|d| d.amount))
+            .chain(order.taxes.iter().map(|t| t.amount))
+            .chain(order.payments.iter().map(|p| p.amount));
+        Ok(Facts {
+            currency: &order.currency,
+            exchange_rate: order.exchange_rate,
+            erp_customer: &order.erp_customer,
+            gross: gross(amounts),
+            dates: window(created, created.max(modified)),
+            what,
+        })
+    }
+
+    pub fn of_refund(refund: &'a Refund) -> Result<Facts<'a>, String> {
+        let what = format!("refund {}", refund.id);
+        let created = day_of(&refund.created_at, &what)?;
+        let amounts = refund
+            .items
+            .iter()
+            .flat_map(|i| [i.amount, i.tax])
+            .chain(refund.payments.iter().map(|p| p.amount))
+            .chain([refund.total_tax, refund.total]);
+        Ok(Facts {
+            currency: &refund.currency,
+            exchange_rate: refund.exchange_rate,
+            erp_customer: &refund.erp_customer,
+            gross: gross(amounts),
+            dates: window(created, created),
+            what,
+        })
+    }
+}
+
+fn gross(amounts: impl Iterator<Item = i64>) -> i128 {
+    amounts.map(|a| i128::from(a).abs()).sum()
+}
+
+fn window(first: Date, last: Date) -> (Date, Date) {
+    (
+        first.checked_sub(Duration::days(1)).unwrap_or(first),
+        last.checked_add(Duration::days(31)).unwrap_or(last),
+    )
+}
+
+/// The calendar day of an RFC 3339 time, as the record states it.
+fn day_of(rfc3339: &str, what: &str) -> Result<Date, String> {
+    OffsetDateTime::parse(rfc3339, &Rfc3339)
+        .map(OffsetDateTime::date)
+        .map_err(|_| format!("{what}: its date `{rfc3339}` is not an RFC 3339 time"))
+}
+
+/// Whether two decimals are the same number.
+fn same_value(a: Decimal, b: Decimal) -> bool {
+    let scaled = |d: Decimal, by: u8| {
+        10_i128
+            .checked_pow(u32::from(by))
+            .and_then(|f| f.checked_mul(i128::from(d.digits)))
+    };
+    match (scaled(a, b.scale), scaled(b, a.scale)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The journal mapped from a record, checked and normalised: the record's currency, rate
+/// and customer in place, accounts and codes trimmed, zero lines dropped. The result is
+/// what the host posts.
+pub fn normalise_journal(
+    entry: JournalEntry,
+    facts: &Facts,
     rules: Rules,
-) -> Result<(), String> {
-    check_size(entry, rules.limits)?;
+) -> Result<JournalEntry, String> {
+    check_size(&entry, rules.limits)?;
     if entry.lines.len() > rules.limits.max_journal_lines {
         return Err(format!(
             "journal has {} lines, over the limit of {}",
@@ -31,16 +146,44 @@ pub fn check_journal(
             rules.limits.max_journal_lines
         ));
     }
-    if !entry.currency.eq_ignore_ascii_case(&currency.code) {
+    let currency = facts.currency;
+    let stated = entry.currency.trim();
+    if !stated.is_empty() && !stated.eq_ignore_ascii_case(&currency.code) {
         return Err(format!(
-            "journal currency `{}` differs from the record's {}",
-            entry.currency, currency.code
+            "journal currency `{}` differs from the {}'s {}",
+            entry.currency, facts.what, currency.code
         ));
     }
-    if !is_iso_date(&entry.effective_date) {
+    if entry.exchange_rate.digits != 0 && !same_value(entry.exchange_rate, facts.exchange_rate) {
         return Err(format!(
-            "effective date `{}` is not YYYY-MM-DD",
+            "journal exchange rate {} differs from the {}'s {}; the rate is the record's",
+            decimal_text(entry.exchange_rate),
+            facts.what,
+            decimal_text(facts.exchange_rate)
+        ));
+    }
+    let customer = entry.erp_customer.trim();
+    if !customer.is_empty() && customer != facts.erp_customer {
+        return Err(format!(
+            "journal customer `{}` differs from the {}'s `{}`; the customer is the host's",
+            entry.erp_customer, facts.what, facts.erp_customer
+        ));
+    }
+    let date = Date::parse(
+        &entry.effective_date,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
+        format!(
+            "effective date `{}` is not a calendar date (YYYY-MM-DD)",
             entry.effective_date
+        )
+    })?;
+    let (first, last) = facts.dates;
+    if date < first || date > last {
+        return Err(format!(
+            "effective date {date} is outside {first} to {last}, the window of the {}'s dates",
+            facts.what
         ));
     }
     let unit = money::minor_unit(currency.decimals).ok_or_else(|| {
@@ -50,17 +193,18 @@ pub fn check_journal(
         )
     })?;
     let (mut debits, mut credits) = (0_i64, 0_i64);
-    for (i, line) in entry.lines.iter().enumerate() {
+    let mut lines = Vec::with_capacity(entry.lines.len());
+    for (i, line) in entry.lines.into_iter().enumerate() {
         let n = i + 1;
-        if line.account.trim().is_empty() {
+        let account = line.account.trim();
+        if account.is_empty() {
             return Err(format!("line {n}: account is empty"));
         }
         if let Some(chart) = rules.chart
-            && !chart.contains(line.account.trim())
+            && !chart.contains(account)
         {
             return Err(format!(
-                "line {n}: account `{}` is not in the chart of accounts",
-                line.account
+                "line {n}: account `{account}` is not in the chart of accounts"
             ));
         }
         if line.debit < 0 || line.credit < 0 {
@@ -81,6 +225,16 @@ pub fn check_journal(
         }
         debits = debits.checked_add(line.debit).ok_or("debits overflow")?;
         credits = credits.checked_add(line.credit).ok_or("credits overflow")?;
+        if line.debit == 0 && line.credit == 0 {
+            continue;
+        }
+        lines.push(JournalLine {
+            account: account.to_string(),
+            sub_account: line.sub_account.trim().to_string(),
+            cost_centre: line.cost_centre.trim().to_string(),
+            tax_code: line.tax_code.trim().to_string(),
+            ..line
+        });
     }
     if debits != credits {
         return Err(format!(
@@ -90,7 +244,33 @@ pub fn check_journal(
             currency.code
         ));
     }
-    Ok(())
+    if lines.is_empty() && facts.gross != 0 {
+        return Err(format!(
+            "journal is empty, but the {} moves money; a plugin that maps it must book it",
+            facts.what
+        ));
+    }
+    if i128::from(debits) > facts.gross {
+        return Err(format!(
+            "journal books {} {}, more than the {} {} of every amount in the {} together",
+            money::format(debits),
+            currency.code,
+            money::format(i64::try_from(facts.gross).unwrap_or(i64::MAX)),
+            currency.code,
+            facts.what
+        ));
+    }
+    Ok(JournalEntry {
+        currency: currency.code.clone(),
+        exchange_rate: facts.exchange_rate,
+        erp_customer: facts.erp_customer.to_string(),
+        lines,
+        ..entry
+    })
+}
+
+fn decimal_text(d: Decimal) -> String {
+    format!("{}e-{}", d.digits, d.scale)
 }
 
 /// Checks a new ledger customer.
@@ -108,11 +288,22 @@ pub fn check_customer(customer: &ErpCustomer, limits: &Limits) -> Result<(), Str
     Ok(())
 }
 
-/// Checks a catalog update. BigCommerce caps product names at 250 characters.
-pub fn check_catalog_update(update: &CatalogUpdate, limits: &Limits) -> Result<(), String> {
+/// Checks a catalog update for `item`: it may only change that item. BigCommerce caps
+/// product names at 250 characters.
+pub fn check_catalog_update(
+    update: &CatalogUpdate,
+    item: &ErpItem,
+    limits: &Limits,
+) -> Result<(), String> {
     check_size(update, limits)?;
     if update.sku.trim().is_empty() {
         return Err("catalog update has no SKU".into());
+    }
+    if update.sku != item.sku.trim() {
+        return Err(format!(
+            "the update is for SKU `{}`, but the item is `{}`",
+            update.sku, item.sku
+        ));
     }
     if let Some(name) = &update.name
         && (name.trim().is_empty() || name.chars().count() > 250)
@@ -143,16 +334,6 @@ fn check_size(output: &impl WireSize, limits: &Limits) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn is_iso_date(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 /// Bytes a value takes across the boundary, roughly: string bytes plus eight per scalar.
@@ -238,13 +419,6 @@ record_wire_size! {
 mod tests {
     use super::*;
 
-    fn usd() -> Currency {
-        Currency {
-            code: "USD".into(),
-            decimals: 2,
-        }
-    }
-
     fn line(account: &str, debit: i64, credit: i64) -> JournalLine {
         JournalLine {
             account: account.into(),
@@ -266,16 +440,74 @@ mod tests {
                 digits: 1,
                 scale: 0,
             },
-            erp_customer: String::new(),
+            erp_customer: "C1".into(),
             description: String::new(),
             lines,
         }
     }
 
-    fn check(e: &JournalEntry, chart: Option<&HashSet<String>>) -> Result<(), String> {
-        check_journal(
+    /// A 100.00 USD order (subtotal 100.00 paid in full: a gross of 300.00), placed on
+    /// 2026-01-31.
+    fn order() -> Order {
+        Order {
+            id: "100".into(),
+            store: "abc".into(),
+            status_id: 11,
+            status: "Awaiting Fulfillment".into(),
+            created_at: "2026-01-31T10:00:00Z".into(),
+            modified_at: "2026-02-01T10:00:00Z".into(),
+            currency: Currency {
+                code: "USD".into(),
+                decimals: 2,
+            },
+            exchange_rate: Decimal {
+                digits: 1,
+                scale: 0,
+            },
+            customer: Customer {
+                id: String::new(),
+                email: String::new(),
+                first_name: String::new(),
+                last_name: String::new(),
+                company: String::new(),
+                phone: String::new(),
+                group: String::new(),
+                billing_address: None,
+            },
+            erp_customer: "C1".into(),
+            lines: Vec::new(),
+            subtotal_ex_tax: 1_000_000,
+            shipping_ex_tax: 0,
+            shipping_tax: 0,
+            handling_ex_tax: 0,
+            handling_tax: 0,
+            wrapping_ex_tax: 0,
+            wrapping_tax: 0,
+            discounts: Vec::new(),
+            taxes: Vec::new(),
+            total_tax: 0,
+            total_inc_tax: 1_000_000,
+            payments: vec![PaymentTransaction {
+                id: "1".into(),
+                event: TransactionEvent::Purchase,
+                method: "credit_card".into(),
+                gateway: "stripe".into(),
+                amount: 1_000_000,
+                succeeded: true,
+                date: "2026-01-31T10:00:00Z".into(),
+            }],
+            attributes: Vec::new(),
+        }
+    }
+
+    fn check_on(
+        order: &Order,
+        e: JournalEntry,
+        chart: Option<&HashSet<String>>,
+    ) -> Result<JournalEntry, String> {
+        normalise_journal(
             e,
-            &usd(),
+            &Facts::of_order(order).unwrap(),
             Rules {
                 limits: &Limits::default(),
                 chart,
@@ -283,21 +515,20 @@ mod tests {
         )
     }
 
+    fn check(e: JournalEntry, chart: Option<&HashSet<String>>) -> Result<JournalEntry, String> {
+        check_on(&order(), e, chart)
+    }
+
     #[test]
-    fn a_balanced_journal_passes() {
-        assert_eq!(
-            check(
-                &entry(vec![line("1100", 10_000, 0), line("4000", 0, 10_000)]),
-                None
-            ),
-            Ok(())
-        );
+    fn a_balanced_journal_passes_as_it_was_mapped() {
+        let mapped = entry(vec![line("1100", 1_000_000, 0), line("4000", 0, 1_000_000)]);
+        assert_eq!(check(mapped.clone(), None), Ok(mapped));
     }
 
     #[test]
     fn an_unbalanced_journal_is_refused_with_both_totals() {
         let err = check(
-            &entry(vec![line("1100", 10_000, 0), line("4000", 0, 9_900)]),
+            entry(vec![line("1100", 10_000, 0), line("4000", 0, 9_900)]),
             None,
         )
         .unwrap_err();
@@ -310,21 +541,21 @@ mod tests {
     #[test]
     fn sub_cent_amounts_overflow_and_unknown_accounts_are_refused() {
         let err = check(
-            &entry(vec![line("1100", 10_050, 0), line("4000", 0, 10_050)]),
+            entry(vec![line("1100", 10_050, 0), line("4000", 0, 10_050)]),
             None,
         )
         .unwrap_err();
         assert!(err.contains("not whole"), "{err}");
         let whole_max = i64::MAX - i64::MAX % 100;
         let err = check(
-            &entry(vec![line("1100", whole_max, 0), line("1100", whole_max, 0)]),
+            entry(vec![line("1100", whole_max, 0), line("1100", whole_max, 0)]),
             None,
         )
         .unwrap_err();
         assert_eq!(err, "debits overflow");
         let chart: HashSet<String> = ["1100".to_string()].into();
         let err = check(
-            &entry(vec![line("1100", 100, 0), line("4000", 0, 100)]),
+            entry(vec![line("1100", 100, 0), line("4000", 0, 100)]),
             Some(&chart),
         )
         .unwrap_err();
@@ -332,7 +563,136 @@ mod tests {
             err,
             "line 2: account `4000` is not in the chart of accounts"
         );
-        let err = check(&entry(vec![line(" ", 100, 0)]), None).unwrap_err();
+        let err = check(entry(vec![line(" ", 100, 0)]), None).unwrap_err();
         assert_eq!(err, "line 1: account is empty");
+    }
+
+    #[test]
+    fn an_empty_journal_for_an_order_that_moves_money_is_refused() {
+        let err = check(entry(vec![]), None).unwrap_err();
+        assert!(
+            err.starts_with("journal is empty, but the order 100"),
+            "{err}"
+        );
+        let err = check(entry(vec![line("1100", 0, 0), line("4000", 0, 0)]), None).unwrap_err();
+        assert!(err.starts_with("journal is empty"), "{err}");
+        // A free order may map to nothing.
+        let mut free = order();
+        free.subtotal_ex_tax = 0;
+        free.total_inc_tax = 0;
+        free.payments.clear();
+        let posted = check_on(&free, entry(vec![line("1100", 0, 0)]), None).unwrap();
+        assert!(posted.lines.is_empty());
+    }
+
+    #[test]
+    fn a_journal_larger_than_its_order_is_refused() {
+        let huge = 92_233_720_368_547_700;
+        let err = check(
+            entry(vec![line("1100", huge, 0), line("4000", 0, huge)]),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "journal books 9223372036854.7700 USD, more than the 300.0000 USD of every amount in the order 100 together"
+        );
+        // Up to the gross is allowed: sales, cash and clearing booked in full.
+        let gross = 3_000_000;
+        assert!(
+            check(
+                entry(vec![line("1100", gross, 0), line("4000", 0, gross)]),
+                None
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_rate_currency_and_customer_are_the_records() {
+        let lines = || vec![line("1100", 10_000, 0), line("4000", 0, 10_000)];
+        let mut wrong_rate = entry(lines());
+        wrong_rate.exchange_rate = Decimal {
+            digits: 1000,
+            scale: 0,
+        };
+        let err = check(wrong_rate, None).unwrap_err();
+        assert!(
+            err.starts_with("journal exchange rate 1000e-0 differs"),
+            "{err}"
+        );
+        for digits in [-1, 5] {
+            let mut bad = entry(lines());
+            bad.exchange_rate = Decimal { digits, scale: 200 };
+            assert!(check(bad, None).is_err());
+        }
+        // The same rate written another way, and a rate left out, are the record's.
+        let mut same = entry(lines());
+        same.exchange_rate = Decimal {
+            digits: 10_000,
+            scale: 4,
+        };
+        same.currency = "usd".into();
+        same.erp_customer = String::new();
+        let posted = check(same, None).unwrap();
+        assert_eq!(
+            (
+                posted.currency.as_str(),
+                posted.exchange_rate,
+                posted.erp_customer.as_str()
+            ),
+            (
+                "USD",
+                Decimal {
+                    digits: 1,
+                    scale: 0
+                },
+                "C1"
+            )
+        );
+        let mut other = entry(lines());
+        other.erp_customer = "C2".into();
+        assert!(
+            check(other, None)
+                .unwrap_err()
+                .contains("the customer is the host's")
+        );
+        let mut euros = entry(lines());
+        euros.currency = "EUR".into();
+        assert!(
+            check(euros, None)
+                .unwrap_err()
+                .contains("differs from the order 100's USD")
+        );
+    }
+
+    #[test]
+    fn dates_are_calendar_days_near_the_orders() {
+        let lines = || vec![line("1100", 10_000, 0), line("4000", 0, 10_000)];
+        for (date, ok) in [
+            ("2026-01-30", true),
+            ("2026-03-04", true),
+            ("2026-01-29", false),
+            ("2026-03-05", false),
+            ("2026-13-45", false),
+            ("2026-02-30", false),
+            ("0000-00-00", false),
+            ("2026-1-31", false),
+        ] {
+            let mut dated = entry(lines());
+            dated.effective_date = date.into();
+            assert_eq!(check(dated, None).is_ok(), ok, "{date}");
+        }
+    }
+
+    #[test]
+    fn accounts_are_posted_as_checked() {
+        let chart: HashSet<String> = ["1100".to_string(), "4000".to_string()].into();
+        let mut padded = line(" 1100 ", 10_000, 0);
+        padded.sub_account = " 01 ".into();
+        let posted = check(entry(vec![padded, line("4000\t", 0, 10_000)]), Some(&chart)).unwrap();
+        assert_eq!(posted.lines[0].account, "1100");
+        assert_eq!(posted.lines[0].sub_account, "01");
+        assert_eq!(posted.lines[1].account, "4000");
     }
 }

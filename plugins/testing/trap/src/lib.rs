@@ -18,7 +18,10 @@ impl OrderMapper for TestPlugin {
         if order.id.starts_with("panic") {
             panic!("cannot map order {}", order.id)
         }
-        JournalBuilder::for_order(order, "SO").finish(None)
+        let mut journal = JournalBuilder::for_order(order, "SO");
+        journal.debit("1200", order.total_inc_tax, "total");
+        journal.credit("4000", order.total_inc_tax, "total");
+        journal.finish(None)
     }
 }
 

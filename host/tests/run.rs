@@ -5,6 +5,9 @@
 //! run over the same changes leaves it, and every new shopper is a QAD customer once.
 //! Forged, stale and replayed deliveries are refused or ignored and change nothing.
 //!
+//! Plugins: a plugin dropped into the plugin directory of the running service maps the
+//! next order, and a broken one leaves the last good version serving.
+//!
 //! Hook lifecycle: after a downtime long enough for BigCommerce to deactivate the
 //! hooks, and after a deactivation while the service runs, the service reactivates
 //! the hooks and backfills by polling: no order is missing.
@@ -63,7 +66,16 @@ fn service_config(
 }
 
 async fn start(dir: &Path, config: &Path, systems: &Systems, address: &str) -> Service {
-    let child = command(dir, config, systems, &["run", "--listen", address])
+    start_command(
+        dir,
+        address,
+        command(dir, config, systems, &["run", "--listen", address]),
+    )
+    .await
+}
+
+async fn start_command(dir: &Path, address: &str, mut command: std::process::Command) -> Service {
+    let child = command
         .env("ML_CONNECTOR_LOG", "info")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("service.log")).unwrap())
@@ -541,4 +553,118 @@ async fn deactivated_hooks_are_reactivated_and_the_gap_backfilled() {
         systems.bigcommerce.hooks("shop1").unwrap(),
         std::fs::read_to_string(dir.path().join("service.log")).unwrap_or_default()
     );
+}
+
+/// `ml_connector_plugin_active` for the connection's order plugin: (version, value).
+async fn active_order_plugin(service: &Service) -> Vec<(String, u64)> {
+    metrics(service)
+        .await
+        .into_iter()
+        .filter(|(name, _)| {
+            name.starts_with("ml_connector_plugin_active{entry=\"main:order\",plugin=\"orders\"")
+        })
+        .map(|(name, value)| {
+            let version = name.split("version=\"").nth(1).unwrap_or_default();
+            (
+                version.split('"').next().unwrap_or_default().to_string(),
+                value,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_dropped_into_the_running_service_maps_the_next_order() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let drop_plugin = |bytes: &[u8]| {
+        let tmp = plugins.join("orders.wasm.tmp");
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, plugins.join("orders.wasm")).unwrap();
+    };
+    drop_plugin(ml_connector::plugins::builtin::builtin("order-to-gl").unwrap());
+    let address = free_address();
+    let config = service_config(dir.path(), &systems, &address, "reconcile = \"every 1h\"\n");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replacen("name = \"order-to-gl\"", "name = \"orders\"", 1),
+    )
+    .unwrap();
+    let mut run = command(
+        dir.path(),
+        &config,
+        &systems,
+        &["run", "--listen", &address],
+    );
+    run.env("ML_CONNECTOR_PLUGIN_DIR", &plugins);
+    let service = start_command(dir.path(), &address, run).await;
+    idle(&systems, &service).await;
+    assert_eq!(
+        active_order_plugin(&service).await,
+        [("0.1.0".to_string(), 1)]
+    );
+    let posted_before = systems.qad.ledger("acme").len();
+    assert!(posted_before > 0);
+
+    // A new version, dropped in while the service runs.
+    drop_plugin(&std::fs::read(relabel_plugin().await).unwrap());
+    for _ in 0..200 {
+        if active_order_plugin(&service).await == [("2.0.0".to_string(), 1)] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        active_order_plugin(&service).await,
+        [("2.0.0".to_string(), 1)]
+    );
+    let daybooks_of_new_orders = |placed: Vec<u64>| {
+        let journals = systems.qad.ledger("acme");
+        let daybooks: Vec<String> = journals
+            .iter()
+            .filter(|j| {
+                placed.iter().any(|id| {
+                    j.external_reference
+                        .starts_with(&format!("shop1:order:{id}:"))
+                })
+            })
+            .map(|j| j.daybook.clone())
+            .collect();
+        // Some simulated orders are incomplete checkouts, which are never posted.
+        assert!(
+            !daybooks.is_empty(),
+            "none of {placed:?} was posted: {}",
+            std::fs::read_to_string(dir.path().join("service.log")).unwrap_or_default()
+        );
+        daybooks
+    };
+    let placed = systems.bigcommerce.place_orders("shop1", 6).unwrap();
+    idle(&systems, &service).await;
+    for daybook in daybooks_of_new_orders(placed) {
+        assert_eq!(
+            daybook, "WEBSALES",
+            "the next orders are mapped by the new version"
+        );
+    }
+
+    // A broken version: the last good one keeps serving, and status says why.
+    drop_plugin(b"\0asm this is not a component");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let placed = systems.bigcommerce.place_orders("shop1", 6).unwrap();
+    idle(&systems, &service).await;
+    for daybook in daybooks_of_new_orders(placed) {
+        assert_eq!(daybook, "WEBSALES", "the last good version serves");
+    }
+    assert_eq!(
+        metrics(&service).await["ml_connector_jobs_parked_total"],
+        0,
+        "no failed call"
+    );
+    let (code, status) = output(dir.path(), &config, &systems, &["status"]).await;
+    assert_eq!(code, 0, "{status}");
+    assert!(status.contains("order plugin: orders 2.0.0"), "{status}");
+    assert!(status.contains("newest version not loaded"), "{status}");
 }

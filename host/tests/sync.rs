@@ -12,7 +12,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -223,19 +222,7 @@ async fn a_record_keeps_its_requests_and_a_changed_plugin_is_judged_by_a_dry_run
 
     // Another plugin (books everything to two accounts): the dry run shows, account by
     // account, what it would change, and posts nothing.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let guests = Path::new(env!("CARGO_BIN_EXE_ml-connector"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .join("wasm32-guests");
-    let relabel = tokio::task::spawn_blocking(move || {
-        wasm_build::build_in(&root.join("plugins"), &guests, &["relabel"])
-    })
-    .await
-    .unwrap()
-    .remove(0)
-    .1;
+    let relabel = relabel_plugin().await;
     let (code, shown) = output(
         dir.path(),
         &config,

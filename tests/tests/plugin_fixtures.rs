@@ -157,7 +157,7 @@ fn the_javascript_component_imports_only_the_host_log() {
 }
 
 #[test]
-fn the_javascript_plugin_loads_from_the_plugin_directory_and_maps_a_batch() {
+fn the_javascript_plugin_loads_from_the_plugin_directory_and_maps_orders() {
     let Some(bytes) = js_bytes() else { return };
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("js-order-to-gl");
@@ -195,7 +195,7 @@ fn the_javascript_plugin_loads_from_the_plugin_directory_and_maps_a_batch() {
         })
         .collect();
     let mapped = plugin.map_orders(&orders, None);
-    assert_eq!(mapped.report.instances, 1);
+    assert_eq!(mapped.report.instances, 20, "one instance per order");
     let expected = basic.expected().unwrap();
     for (i, result) in mapped.results.into_iter().enumerate() {
         let mut journal = serde_json::to_value(result.unwrap()).unwrap();

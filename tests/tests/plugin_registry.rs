@@ -500,7 +500,7 @@ fn an_entrys_slot_follows_its_plugin_and_keeps_the_last_good_version() {
         "the slot a flow keeps follows"
     );
     let mapped = slot.get().map_orders(&[example_order()], None);
-    assert_eq!(mapped.results[0].as_ref().unwrap().daybook, "V2");
+    assert_eq!(mapped.results[0].as_ref().unwrap().daybook, "WEBSALES");
 
     // A broken version leaves the last good one serving, and says why.
     drop_plugin(&path, b"\0asm garbage");

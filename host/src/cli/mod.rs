@@ -97,9 +97,11 @@ enum Command {
     /// Poll BigCommerce and post what changed to QAD, for each configured connection.
     Sync(sync::SyncArgs),
     /// The service: BigCommerce webhooks in, queues worked, polls and hook checks on
-    /// their schedules, /healthz and /metrics.
+    /// their schedules, /healthz and /metrics; plugins dropped into the plugin directory
+    /// serve the next record.
     Run(run::RunArgs),
-    /// Each connection's queue, parked records, schedules, cursors and quota.
+    /// Each connection's queue, parked records, schedules, active plugins, cursors and
+    /// quota.
     Status(status::StatusArgs),
     /// Run records again from the store (one, the parked ones, or those since a time),
     /// optionally with another plugin; `--dry-run` prints what would be posted.

@@ -178,3 +178,21 @@ pub fn ledger(qad: &QadSim) -> (BTreeMap<(String, String), i64>, Vec<String>) {
     net.retain(|_, amount| *amount != 0);
     (net, references)
 }
+
+/// The relabel test plugin (version 2.0.0: books the order total to 1200 and 4000 under
+/// daybook WEBSALES), built into the guests' target directory.
+pub async fn relabel_plugin() -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let guests = Path::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .join("wasm32-guests");
+    tokio::task::spawn_blocking(move || {
+        wasm_build::build_in(&root.join("plugins"), &guests, &["relabel"])
+    })
+    .await
+    .unwrap()
+    .remove(0)
+    .1
+}

@@ -1,4 +1,5 @@
-//! Test plugin: a second version for hot-reload tests; books the order total to two accounts. Built by the test suite; never shipped.
+//! Test plugin: a second version for hot-reload tests; books the order total to two accounts
+//! in the WEBSALES daybook. Built by the test suite; never shipped.
 
 use ml_connector_plugin::prelude::*;
 
@@ -15,7 +16,7 @@ impl OrderMapper for TestPlugin {
     }
 
     fn map_order(_settings: Settings, order: &Order) -> Result<JournalEntry, MappingError> {
-        let mut journal = JournalBuilder::for_order(order, "V2");
+        let mut journal = JournalBuilder::for_order(order, "WEBSALES");
         journal.debit("1200", order.total_inc_tax, "total");
         journal.credit("4000", order.total_inc_tax, "total");
         journal.description(format!("Order {} (v2)", order.id));

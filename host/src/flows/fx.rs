@@ -27,16 +27,24 @@ fn div_round(numerator: i128, denominator: i128) -> i128 {
     }
 }
 
+/// The largest rate taken: 100,000,000 base units per transaction unit. Far above any
+/// real currency pair, and small enough that an amount times it cannot overflow.
+const MAX_RATE: i128 = 100_000_000 * RATE_SCALE;
+
 /// Base units per transaction unit, in 1e-10, from the store's rate (transaction units
 /// per store-currency unit): its inverse, rounded to ten decimals. `None` for a zero or
-/// negative rate.
+/// negative rate, or one whose inverse is zero or above [`MAX_RATE`].
 pub fn base_per_unit(store_rate: Decimal) -> Option<i128> {
     if store_rate.digits <= 0 {
         return None;
     }
     let scale = 10_i128.checked_pow(u32::from(store_rate.scale))?;
     // 1 / (digits / scale) = scale / digits, in 1e-10.
-    Some(div_round(scale * RATE_SCALE, i128::from(store_rate.digits)))
+    let rate = div_round(
+        scale.checked_mul(RATE_SCALE)?,
+        i128::from(store_rate.digits),
+    );
+    (rate > 0 && rate <= MAX_RATE).then_some(rate)
 }
 
 /// The rate as QAD takes it: a decimal string with ten decimals.
@@ -148,6 +156,24 @@ mod tests {
             debit: 0,
             credit: amount,
         }
+    }
+
+    #[test]
+    fn rates_out_of_range_are_refused_not_wrapped() {
+        let rate = |digits, scale| base_per_unit(Decimal { digits, scale });
+        assert_eq!(rate(0, 0), None);
+        assert_eq!(rate(-5, 1), None);
+        // 10^255 does not fit; 10^28 x 1e10 would overflow before dividing.
+        assert_eq!(rate(1, 255), None);
+        assert_eq!(rate(1, 28), None);
+        // The inverse of a huge rate rounds to zero; of a tiny one, past the bound.
+        assert_eq!(rate(i64::MAX, 0), None);
+        assert_eq!(rate(1, 9), None);
+        assert_eq!(rate(1, 8), Some(MAX_RATE));
+        assert!(
+            to_base(Amount::MAX, MAX_RATE, 2) > 0,
+            "no overflow at the bound"
+        );
     }
 
     #[test]

@@ -433,3 +433,46 @@ async fn a_small_api_quota_slows_the_run_down_but_loses_nothing() {
         assert!(references.contains(&format!("shop1:order:{}:r1", order.id)));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_job_keeps_its_lease_and_a_second_worker_never_takes_it() {
+    let mut rig = rig(6).await;
+    poll(&rig.flow).await.unwrap();
+    // Leases of 300 ms, and journal posts that take 1.2 s: only renewal keeps a lease.
+    rig.worker.lease_for = Duration::from_millis(300);
+    let mut second = Worker::new(rig.flow.clone(), "worker-2");
+    second.lease_for = Duration::from_millis(300);
+    second.backoff = Duration::from_millis(20);
+    rig.qad.inject(
+        "acme",
+        QadFault::new(QadFaultAction::Delay(Duration::from_millis(1_200)), 3)
+            .on("journalEntries")
+            .for_method("POST"),
+    );
+    let (first, other) = tokio::join!(rig.worker.drain(Duration::from_secs(30)), async {
+        // The second worker starts while the first holds the slow jobs.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        second.drain(Duration::from_secs(30)).await
+    });
+    let (first, other) = (first.unwrap(), other.unwrap());
+    assert_eq!(first.parked + other.parked, 0);
+    // Whatever is left (a job the second worker saw leased) is run now.
+    rig.worker.drain(Duration::from_secs(30)).await.unwrap();
+    let done = rig.flow.store.jobs_in(JobState::Done, 100).unwrap();
+    assert!(!done.is_empty());
+    for job in &done {
+        assert_eq!(
+            job.attempts, 1,
+            "job {} was leased again while it ran",
+            job.id
+        );
+    }
+    let references: Vec<String> = rig
+        .qad
+        .ledger("acme")
+        .into_iter()
+        .map(|j| j.external_reference)
+        .collect();
+    let unique: BTreeSet<&String> = references.iter().collect();
+    assert_eq!(unique.len(), references.len(), "{references:?}");
+}

@@ -16,6 +16,7 @@ use crate::plugins::registry::load_one;
 use crate::plugins::{Entry, LoadedPlugin, PluginSlot, Registry, RegistryOptions};
 use crate::qad::{Auth, Qad, QadClient, QxtendClient, QxtendConfig, TenantConfig};
 use crate::secrets::Secrets;
+use crate::store::sqlite::Claim;
 use crate::store::{SqliteStore, Store};
 
 #[derive(Args)]
@@ -83,16 +84,14 @@ pub fn entry_key(connection: &str, role: &str) -> String {
     format!("{connection}:{role}")
 }
 
-/// The store and the selected connections' flows, for a command that works the queue: a
-/// stopped run's leases are taken back. `plugin` replaces every connection's configured
-/// plugin (a name or a `.wasm` path), keeping its settings.
+/// The store and the selected connections' flows. `plugin` replaces every connection's
+/// configured plugin (a name or a `.wasm` path), keeping its settings.
 pub fn open_flows(
     cli: &Cli,
     args: &ConnectionArgs,
     plugin: Option<&str>,
 ) -> Result<Opened, String> {
     let (store, selected) = open_store(cli, args)?;
-    take_back_leases(store.as_ref())?;
     flows_over(cli, store, selected, &Plugins::Once { replace: plugin })
 }
 
@@ -126,22 +125,33 @@ pub fn open_live_flows(
         entries,
         ..RegistryOptions::default()
     });
-    take_back_leases(store.as_ref())?;
     let opened = flows_over(cli, store, selected, &Plugins::Live(&registry))?;
     Ok((opened, registry))
 }
 
-/// One process works a SQLite store: leases left by a stopped run are free again.
-fn take_back_leases(store: &dyn Store) -> Result<(), String> {
-    let released = store.release_leases().map_err(|e| e.to_string())?;
-    if released > 0 {
-        tracing::info!(released, "took back jobs a stopped run had leased");
+/// Claims the store for the one process that runs its schedules and polls (`run`, `sync`),
+/// until the claim is dropped. Holding it proves no other such process is alive, so the
+/// leases their workers left (a killed process's) are freed at once.
+pub fn claim_store(cli: &Cli, role: &str) -> Result<Claim, String> {
+    let claim = SqliteStore::claim(&cli.store, role).map_err(|e| e.to_string())?;
+    let store = SqliteStore::open(&cli.store).map_err(|e| e.to_string())?;
+    for role in CLAIMING_ROLES {
+        let released = store.release_role(role).map_err(|e| e.to_string())?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                role,
+                "took back jobs a stopped process had leased"
+            );
+        }
     }
-    Ok(())
+    Ok(claim)
 }
 
-/// [`open_flows`] for a command that only looks (it may run beside `sync`): the queue's
-/// leases are left alone.
+/// The commands that claim the store.
+const CLAIMING_ROLES: [&str; 2] = ["run", "sync"];
+
+/// [`open_flows`] for a command that only looks (it may run beside `run`).
 pub fn open_flows_to_look(cli: &Cli, args: &ConnectionArgs) -> Result<Opened, String> {
     let (store, selected) = open_store(cli, args)?;
     flows_over(cli, store, selected, &Plugins::Once { replace: None })

@@ -267,7 +267,7 @@ async fn replay(
             }
         }
     }
-    let mut worker = Worker::new(flow.clone(), &format!("replay-{}", std::process::id()));
+    let mut worker = Worker::new(flow.clone(), "replay");
     worker.catalog = catalog;
     // Progress: the connection's queue empties as the records run.
     let bar = super::progress_bar(targets.len(), "records");
@@ -285,6 +285,7 @@ async fn replay(
         })
     };
     let drained = worker.drain(Duration::from_secs(120)).await;
+    worker.release().map_err(|e| e.to_string())?;
     watching.abort();
     bar.finish_and_clear();
     let stats = drained.map_err(|e| e.to_string())?;

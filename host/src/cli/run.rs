@@ -19,7 +19,7 @@ use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinSet;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, Plugins, open_catalog, open_live_flows};
+use super::connections::{ConnectionArgs, Plugins, claim_store, open_catalog, open_live_flows};
 use crate::bigcommerce::WebhookAuth;
 use crate::config::{self, Config, ConnectionConfig, WebhooksConfig};
 use crate::flows::catalog::CatalogFlow;
@@ -45,6 +45,7 @@ pub struct RunArgs {
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, String> {
     let config = Config::load(&args.connections.config)?;
+    let _claim = claim_store(cli, "run")?;
     let ((store, flows), registry) = open_live_flows(cli, &args.connections)?;
     let flows = flows
         .into_iter()
@@ -218,8 +219,7 @@ async fn service(
     }
     let _ = stop.send(true);
     while tasks.join_next().await.is_some() {}
-    let released = store.release_leases().map_err(|e| e.to_string())?;
-    tracing::info!(released, "stopped");
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -280,25 +280,23 @@ async fn shutdown_signal() {
 }
 
 /// Works the connection's queue until stopped: whenever jobs are ready, when woken by
-/// the intake, and when a retry falls due.
+/// the intake, and when a retry falls due. Stopping, it frees the leases it still holds.
 async fn work(connection: Arc<Connection>, mut stopped: watch::Receiver<bool>) {
-    let mut worker = Worker::new(
-        connection.flow.clone(),
-        &format!("run-{}", std::process::id()),
-    );
+    let mut worker = Worker::new(connection.flow.clone(), "run");
     // Small leases: a stop waits for at most a few jobs.
     worker.batch = 4;
     worker.catalog = connection.catalog.clone();
     let mut stats = RunStats::default();
+    let name = &connection.flow.connection;
     loop {
         if *stopped.borrow() {
-            return;
+            break;
         }
         match worker.run_batch(&mut stats).await {
             Ok(0) => {}
             Ok(_) => continue,
             Err(error) => {
-                tracing::error!(connection = %connection.flow.connection, %error, "the queue cannot be read");
+                tracing::error!(connection = %name, %error, "the queue cannot be read");
             }
         }
         let retry_in = worker
@@ -310,7 +308,13 @@ async fn work(connection: Arc<Connection>, mut stopped: watch::Receiver<bool>) {
         tokio::select! {
             () = connection.wake.notified() => {}
             () = tokio::time::sleep(retry_in) => {}
-            _ = stopped.wait_for(|s| *s) => return,
+            _ = stopped.wait_for(|s| *s) => break,
+        }
+    }
+    match worker.release() {
+        Ok(released) => tracing::info!(connection = %name, released, "worker stopped"),
+        Err(error) => {
+            tracing::error!(connection = %name, %error, "leases not released; they run out by themselves")
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, Plugins, open_catalog, open_flows};
+use super::connections::{ConnectionArgs, Plugins, claim_store, open_catalog, open_flows};
 use crate::flows::worker::{Worker, poll};
 
 #[derive(Args)]
@@ -26,6 +26,7 @@ pub struct SyncArgs {
 }
 
 pub fn run(cli: &Cli, args: &SyncArgs) -> Result<ExitCode, String> {
+    let _claim = claim_store(cli, "sync")?;
     let (_store, flows) = open_flows(cli, &args.connections, None)?;
     let catalogs = flows
         .iter()
@@ -49,12 +50,11 @@ pub fn run(cli: &Cli, args: &SyncArgs) -> Result<ExitCode, String> {
                 let polled = poll(flow)
                     .await
                     .map_err(|e| format!("{}: {e}", flow.connection))?;
-                let mut worker = Worker::new(flow.clone(), &format!("sync-{}", std::process::id()));
+                let mut worker = Worker::new(flow.clone(), "sync");
                 worker.catalog = catalog.clone();
-                let stats = worker
-                    .drain(Duration::from_secs(120))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let drained = worker.drain(Duration::from_secs(120)).await;
+                worker.release().map_err(|e| e.to_string())?;
+                let stats = drained.map_err(|e| e.to_string())?;
                 parked += stats.parked;
                 let catalog = match catalog {
                     Some(catalog) => {

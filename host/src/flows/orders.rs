@@ -283,6 +283,7 @@ impl OrderFlow {
                     country: String::new(),
                     phone: String::new(),
                 });
+                crate::store::lease::confirm()?;
                 let created = self
                     .qad
                     .create_customer(&qad::NewCustomer {
@@ -661,6 +662,8 @@ impl OrderFlow {
             journal,
         } = plan;
         let subject = subject.as_str();
+        // A worker whose lease was taken over must not post: the new holder will.
+        crate::store::lease::confirm()?;
         self.store.begin_revision(&Revision {
             connection: self.connection.clone(),
             document: subject.into(),

@@ -1,11 +1,14 @@
 //! Runs queued order and refund jobs for one connection, and the reconciliation poll that
 //! fills the queue from BigCommerce.
 //!
-//! A worker leases jobs from the store, runs each through the [`OrderFlow`], and ends the
-//! lease: done; a transient failure back in line after an exponential backoff with
-//! jitter; a permanent one parked with its reason (visible, replayable). A job that keeps
-//! failing transiently is parked after `max_attempts`. Jobs of one order (the order and
-//! its refunds) never run at the same time, and run oldest first (the store sees to it).
+//! A worker leases its connection's jobs (and only those) from the store, runs each
+//! through the connection's [`OrderFlow`] while holding the lease (renewed as it runs;
+//! see [`crate::store::lease`]), and ends the lease: done; a transient failure back in
+//! line after an exponential backoff with jitter; a permanent one parked with its reason
+//! (visible, replayable). A job that keeps failing transiently is parked after
+//! `max_attempts`. A worker whose lease was lost (it ran out and another worker took the
+//! job) stops the job and leaves it to the new holder. Jobs of one order (the order and its
+//! refunds) never run at the same time, and run oldest first (the store sees to it).
 //!
 //! The poll reads orders modified and refunds created since its cursors (minus an
 //! overlap, so a change at the boundary is not missed) and enqueues a job for each; a job
@@ -26,7 +29,7 @@ use crate::bigcommerce::orders::Refund;
 use crate::bigcommerce::wire;
 use crate::exchanges;
 use crate::metrics;
-use crate::store::{AuditEntry, Job, Millis, NewJob, StoreError};
+use crate::store::{AuditEntry, Job, Lease, Millis, NewJob, StoreError, lease};
 
 /// What a job asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +121,10 @@ pub struct Worker {
     pub flow: Arc<OrderFlow>,
     /// Runs `catalog` jobs (items parked by a catalog poll, replayed); `None` parks them.
     pub catalog: Option<Arc<CatalogFlow>>,
+    /// Unique to this worker ([`crate::store::owner_id`]).
     pub owner: String,
+    /// How long a lease lasts unless renewed; renewed every third of it while its job
+    /// runs, so a stopped process's jobs are taken again after at most this long.
     pub lease_for: Duration,
     /// The first retry's delay; it doubles per attempt (with up to 20% jitter), capped at
     /// ten minutes.
@@ -129,12 +135,14 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(flow: Arc<OrderFlow>, owner: &str) -> Worker {
+    /// A worker of `flow`'s connection, with an owner id unique to it for `role`
+    /// (`run`, `sync`, `replay`).
+    pub fn new(flow: Arc<OrderFlow>, role: &str) -> Worker {
         Worker {
             flow,
             catalog: None,
-            owner: owner.into(),
-            lease_for: Duration::from_secs(300),
+            owner: crate::store::owner_id(role),
+            lease_for: Duration::from_secs(30),
             backoff: Duration::from_secs(2),
             max_attempts: 12,
             batch: 16,
@@ -152,27 +160,58 @@ impl Worker {
         base + Duration::from_nanos(spread / 1_000 * noise)
     }
 
-    /// Leases and runs one batch; returns how many jobs it ran.
+    /// Leases and runs one batch of the connection's jobs; returns how many it leased.
     pub async fn run_batch(&self, stats: &mut RunStats) -> Result<usize, StoreError> {
         let store = self.flow.store.clone();
         let jobs = store.lease(
+            &self.flow.connection,
             &self.owner,
             self.batch,
             self.lease_for.as_millis() as Millis,
         )?;
-        for job in &jobs {
-            self.run_job(job, stats).await?;
+        let leases: Vec<Lease> = jobs.iter().map(|j| Lease::of(j, &self.owner)).collect();
+        for (i, job) in jobs.iter().enumerate() {
+            match self.run_job(job, &leases[i + 1..], stats).await {
+                Err(StoreError::LeaseLost(id)) => {
+                    tracing::warn!(job = id, owner = %self.owner, "lease lost: another worker has the job now; left to it");
+                }
+                other => other?,
+            }
         }
         Ok(jobs.len())
     }
 
-    async fn run_job(&self, job: &Job, stats: &mut RunStats) -> Result<(), StoreError> {
+    /// Frees the leases this worker holds (jobs it leased but did not start).
+    pub fn release(&self) -> Result<u64, StoreError> {
+        self.flow.store.release(&self.owner)
+    }
+
+    /// Runs `job`, keeping the leases of the jobs `waiting` after it.
+    async fn run_job(
+        &self,
+        job: &Job,
+        waiting: &[Lease],
+        stats: &mut RunStats,
+    ) -> Result<(), StoreError> {
         let store = &self.flow.store;
+        let held = Lease::of(job, &self.owner);
+        // Leased with earlier jobs of the batch: still ours?
+        store.hold(&held, self.lease_for.as_millis() as Millis)?;
+        if job.connection != self.flow.connection {
+            // The store leases only this connection's jobs; were one handed over anyway,
+            // running it would use this connection's credentials, plugin and ledger.
+            let reason = format!(
+                "a worker of connection `{}` was given a job of `{}`; not run",
+                self.flow.connection, job.connection
+            );
+            tracing::error!(job = job.id, %reason);
+            return store.retry(&held, &reason, now_millis());
+        }
         let input = serde_json::from_str::<JobInput>(&job.payload);
         // The order is read after this (or was, by the poll it may use): jobs of the same
         // order queued before then are covered by what this one posts.
         let read_at = self.flow.read_since(now_millis());
-        let (outcome, unwritten) = exchanges::capture(async {
+        let work = exchanges::capture(async {
             if job.kind == super::catalog::JOB_KIND {
                 return match &self.catalog {
                     Some(catalog) => catalog.run_job(job).await,
@@ -194,8 +233,9 @@ impl Worker {
                     (kind, _, _) => Err(FlowError::Permanent(format!("unknown job kind `{kind}`"))),
                 },
             }
-        })
-        .await;
+        });
+        let (outcome, unwritten) =
+            lease::holding(store.clone(), held.clone(), waiting, self.lease_for, work).await?;
         // The requests made after the flow's last entry (a failed post, say) go with
         // the record they were made for.
         let record = match &input {
@@ -228,9 +268,9 @@ impl Worker {
                 *count += 1;
                 counter.fetch_add(1, Ordering::Relaxed);
                 let covered = if job.kind == "order" {
-                    store.complete_covering(job.id, &self.owner, read_at)?
+                    store.complete_covering(&held, read_at)?
                 } else {
-                    store.complete(job.id, &self.owner)?;
+                    store.complete(&held)?;
                     0
                 };
                 audit(
@@ -246,7 +286,7 @@ impl Worker {
                 stats.retried += 1;
                 metrics.jobs_retried.fetch_add(1, Ordering::Relaxed);
                 let at = now_millis() + self.retry_delay(job.attempts).as_millis() as Millis;
-                store.retry(job.id, &self.owner, &reason, at)?;
+                store.retry(&held, &reason, at)?;
                 audit(
                     "retry",
                     json!({"document": job.document, "attempt": job.attempts, "reason": reason}),
@@ -262,7 +302,7 @@ impl Worker {
                     FlowError::Permanent(reason) => reason,
                 };
                 tracing::warn!(job = job.id, document = %job.document, %reason, "parked");
-                store.park(job.id, &self.owner, &reason)?;
+                store.park(&held, &reason)?;
                 audit(
                     "parked",
                     json!({"document": job.document, "reason": reason}),
@@ -272,13 +312,13 @@ impl Worker {
         Ok(())
     }
 
-    /// How long until the next job waiting for a retry falls due (zero when it is
-    /// overdue); `None` when none is waiting.
+    /// How long until the next of the connection's jobs waiting for a retry falls due
+    /// (zero when it is overdue); `None` when none is waiting.
     pub fn next_retry_in(&self) -> Result<Option<Duration>, StoreError> {
         Ok(self
             .flow
             .store
-            .next_retry_at()?
+            .next_retry_at(&self.flow.connection)?
             .map(|due| Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0))))
     }
 

@@ -1,5 +1,5 @@
-//! The durable store: the job queue (deduplicated by key, leased, retried, parked, one job
-//! at a time per document), cursors, what has been posted for every source document, id
+//! The durable store: the job queue (deduplicated by key, leased per connection with a
+//! fencing token, retried, parked, one job at a time per document), cursors, what has been posted for every source document, id
 //! maps (email to QAD customer, SKU to BigCommerce product), and the append-only,
 //! hash-chained audit log.
 //!
@@ -8,10 +8,12 @@
 //! PostgreSQL implementation (several host replicas on one queue, `SKIP LOCKED`) can
 //! stand behind it later.
 
+pub mod lease;
 pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
 
+pub use lease::{Lease, owner_id};
 pub use sqlite::SqliteStore;
 
 /// Milliseconds since the Unix epoch.
@@ -23,6 +25,8 @@ pub enum StoreError {
     Database(String),
     #[error("job {0} is not leased by this worker (its lease expired and it was taken again)")]
     LeaseLost(i64),
+    #[error("{0}")]
+    InUse(String),
     #[error("no job {0}")]
     NoJob(i64),
     #[error("the audit chain is broken at entry {seq}: {reason}")]
@@ -199,34 +203,44 @@ pub trait Store: Send + Sync {
     /// is answered), each deduplicated by id and by body, each audited.
     fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError>;
 
-    /// Takes up to `max` runnable jobs for `owner` until `now + lease_for`: ready, due,
-    /// and first in line for their document (no earlier unfinished job for it). Leases
-    /// that ran out are released first.
-    fn lease(&self, owner: &str, max: usize, lease_for: Millis) -> Result<Vec<Job>, StoreError>;
+    /// Takes up to `max` runnable jobs of `connection` for `owner` until
+    /// `now + lease_for`: ready, due, and first in line for their document (no earlier
+    /// unfinished job for it). Leases that ran out are released first. Each lease's
+    /// fencing token is the job's attempt number ([`Lease`]).
+    fn lease(
+        &self,
+        connection: &str,
+        owner: &str,
+        max: usize,
+        lease_for: Millis,
+    ) -> Result<Vec<Job>, StoreError>;
 
-    /// Frees every lease: for a store one process works at a time, after a restart
-    /// (the stopped run's jobs are taken again at once). Returns how many were freed.
-    fn release_leases(&self) -> Result<u64, StoreError>;
+    /// Extends a lease still held to `now + lease_for`; [`StoreError::LeaseLost`] when it
+    /// ran out and was taken again (the holder must stop: it may not post or complete).
+    fn hold(&self, lease: &Lease, lease_for: Millis) -> Result<(), StoreError>;
+
+    /// Frees the leases `owner` holds (a worker stopping with jobs it did not start).
+    /// Returns how many were freed.
+    fn release(&self, owner: &str) -> Result<u64, StoreError>;
+
+    /// Frees every lease held by a worker of `role` ([`owner_id`]'s prefix): for a
+    /// process that knows no other worker of that role is alive (it holds the store's
+    /// claim), so that a killed one's jobs are taken again at once. Returns how many.
+    fn release_role(&self, role: &str) -> Result<u64, StoreError>;
 
     /// The job succeeded.
-    fn complete(&self, id: i64, owner: &str) -> Result<(), StoreError>;
+    fn complete(&self, lease: &Lease) -> Result<(), StoreError>;
 
     /// Completes a job that read its document's current state at `read_at`, and with it
     /// the ready jobs of the same document and kind queued before then (their change was
     /// in what it read). Returns how many it covered.
-    fn complete_covering(&self, id: i64, owner: &str, read_at: Millis) -> Result<u64, StoreError>;
+    fn complete_covering(&self, lease: &Lease, read_at: Millis) -> Result<u64, StoreError>;
 
     /// A transient failure: run again at `next_attempt_at`.
-    fn retry(
-        &self,
-        id: i64,
-        owner: &str,
-        error: &str,
-        next_attempt_at: Millis,
-    ) -> Result<(), StoreError>;
+    fn retry(&self, lease: &Lease, error: &str, next_attempt_at: Millis) -> Result<(), StoreError>;
 
     /// A permanent failure: park with the reason until an operator replays it.
-    fn park(&self, id: i64, owner: &str, reason: &str) -> Result<(), StoreError>;
+    fn park(&self, lease: &Lease, reason: &str) -> Result<(), StoreError>;
 
     /// Puts a parked (or done) job back in line, now.
     fn requeue(&self, id: i64) -> Result<(), StoreError>;
@@ -239,8 +253,9 @@ pub trait Store: Send + Sync {
     /// Jobs by state, of one connection or all.
     fn queue_depth(&self, connection: Option<&str>) -> Result<QueueDepth, StoreError>;
 
-    /// When the next job waiting for a retry becomes due (`None`: none is waiting).
-    fn next_retry_at(&self) -> Result<Option<Millis>, StoreError>;
+    /// When the next job of `connection` waiting for a retry becomes due (`None`: none is
+    /// waiting).
+    fn next_retry_at(&self, connection: &str) -> Result<Option<Millis>, StoreError>;
 
     fn cursor(&self, connection: &str, name: &str) -> Result<Option<String>, StoreError>;
 

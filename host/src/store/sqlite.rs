@@ -2,6 +2,11 @@
 //! write that returned survives a crash of the process or the machine. One connection
 //! behind a mutex (SQLite has one writer anyway); every operation is one transaction.
 //!
+//! One process at a time runs a SQLite store's schedules and polls (`run`, `sync`): it
+//! claims the store with an exclusive lock on `<store>.lock` ([`SqliteStore::claim`]), and a
+//! second such process is refused with who holds it. Other commands (`replay`, `status`,
+//! `reconcile`) may work beside it: leases are per owner and fenced (see [`super::lease`]).
+//!
 //! The audit table refuses updates and deletes (triggers), and each row's hash covers the
 //! previous row's hash, so an edited or removed entry breaks the chain where it happened.
 
@@ -12,8 +17,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::{
-    AuditEntry, AuditRecord, Enqueued, IncomingWebhook, Intake, Job, JobState, Millis, NewJob,
-    QueueDepth, Revision, Store, StoreError,
+    AuditEntry, AuditRecord, Enqueued, IncomingWebhook, Intake, Job, JobState, Lease, Millis,
+    NewJob, QueueDepth, Revision, Store, StoreError,
 };
 
 /// The schema version this code reads and writes.
@@ -37,7 +42,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at INTEGER NOT NULL,
     UNIQUE (connection, kind, key)
 );
-CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs (state, next_attempt_at, id);
+DROP INDEX IF EXISTS jobs_runnable;
+CREATE INDEX IF NOT EXISTS jobs_runnable_by_connection
+    ON jobs (connection, state, next_attempt_at, id);
 CREATE INDEX IF NOT EXISTS jobs_document ON jobs (connection, document, id);
 CREATE TABLE IF NOT EXISTS webhooks (
     connection TEXT NOT NULL,
@@ -103,6 +110,12 @@ pub struct SqliteStore {
     clock: Clock,
 }
 
+/// A process's claim on a SQLite store ([`SqliteStore::claim`]); released when dropped.
+#[derive(Debug)]
+pub struct Claim {
+    _file: std::fs::File,
+}
+
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore").finish_non_exhaustive()
@@ -151,6 +164,47 @@ impl SqliteStore {
 
     fn now(&self) -> Millis {
         (self.clock)()
+    }
+
+    /// Claims the store at `path` for this process as the one that runs its schedules and
+    /// polls (`role`: `run`, `sync`), until the claim is dropped. Refused, naming the
+    /// holder, while another process holds it.
+    pub fn claim(path: &Path, role: &str) -> Result<Claim, StoreError> {
+        use std::io::{Read, Seek, Write};
+        let lock_path = path.with_file_name(format!(
+            "{}.lock",
+            path.file_name()
+                .map_or("store".into(), |n| n.to_string_lossy())
+        ));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| {
+                StoreError::Database(format!("cannot open {}: {e}", lock_path.display()))
+            })?;
+        if file.try_lock().is_err() {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            return Err(StoreError::InUse(format!(
+                "{} is in use by another ml-connector process ({}); a SQLite store serves one                  process that runs schedules and polls: stop that one first, or keep the store                  in PostgreSQL to run several",
+                path.display(),
+                holder.trim()
+            )));
+        }
+        let since = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let written = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| write!(file, "`{role}`, pid {}, since {since}", std::process::id()));
+        if let Err(error) = written {
+            tracing::warn!(%error, "the store's lock file cannot name its holder");
+        }
+        Ok(Claim { _file: file })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -262,27 +316,35 @@ fn job_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
-/// Ends a lease held by `owner`; fails if it was lost.
+/// Ends `lease`; fails if it was lost (its owner or fencing token no longer match).
 fn end_lease(
     tx: &Transaction<'_>,
-    id: i64,
-    owner: &str,
+    lease: &Lease,
     state: JobState,
     error: Option<&str>,
     next_attempt_at: Option<Millis>,
     now: Millis,
 ) -> Result<(), StoreError> {
     let changed = tx
-        .execute(
+        .prepare_cached(
             "UPDATE jobs SET state = ?1, lease_owner = NULL, lease_until = NULL,
                  last_error = COALESCE(?2, last_error),
                  next_attempt_at = COALESCE(?3, next_attempt_at), updated_at = ?4
-             WHERE id = ?5 AND state = 'leased' AND lease_owner = ?6",
-            params![state.as_str(), error, next_attempt_at, now, id, owner],
+             WHERE id = ?5 AND state = 'leased' AND lease_owner = ?6 AND attempts = ?7",
         )
+        .map_err(db)?
+        .execute(params![
+            state.as_str(),
+            error,
+            next_attempt_at,
+            now,
+            lease.job,
+            lease.owner,
+            lease.token
+        ])
         .map_err(db)?;
     if changed == 0 {
-        return Err(StoreError::LeaseLost(id));
+        return Err(StoreError::LeaseLost(lease.job));
     }
     Ok(())
 }
@@ -382,7 +444,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn lease(&self, owner: &str, max: usize, lease_for: Millis) -> Result<Vec<Job>, StoreError> {
+    fn lease(
+        &self,
+        connection: &str,
+        owner: &str,
+        max: usize,
+        lease_for: Millis,
+    ) -> Result<Vec<Job>, StoreError> {
         let now = self.now();
         self.write(|tx| {
             tx.execute(
@@ -396,7 +464,7 @@ impl Store for SqliteStore {
                 let mut select = tx
                     .prepare_cached(
                         "SELECT j.id FROM jobs j
-                         WHERE j.state = 'ready' AND j.next_attempt_at <= ?1
+                         WHERE j.connection = ?3 AND j.state = 'ready' AND j.next_attempt_at <= ?1
                            AND NOT EXISTS (
                                SELECT 1 FROM jobs k
                                WHERE k.connection = j.connection AND k.document = j.document
@@ -407,7 +475,7 @@ impl Store for SqliteStore {
                     )
                     .map_err(db)?;
                 select
-                    .query_map(params![now, max as i64], |row| row.get(0))
+                    .query_map(params![now, max as i64, connection], |row| row.get(0))
                     .map_err(db)?
                     .collect::<Result<_, _>>()
                     .map_err(db)?
@@ -444,30 +512,71 @@ impl Store for SqliteStore {
         })
     }
 
-    fn release_leases(&self) -> Result<u64, StoreError> {
+    fn hold(&self, lease: &Lease, lease_for: Millis) -> Result<(), StoreError> {
+        let now = self.now();
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE jobs SET lease_until = ?1, updated_at = ?2
+                     WHERE id = ?3 AND state = 'leased' AND lease_owner = ?4 AND attempts = ?5
+                       AND lease_until > ?2",
+                )
+                .map_err(db)?
+                .execute(params![
+                    now + lease_for,
+                    now,
+                    lease.job,
+                    lease.owner,
+                    lease.token
+                ])
+                .map_err(db)?;
+            if changed == 0 {
+                return Err(StoreError::LeaseLost(lease.job));
+            }
+            Ok(())
+        })
+    }
+
+    fn release(&self, owner: &str) -> Result<u64, StoreError> {
         let now = self.now();
         self.write(|tx| {
             let freed = tx
                 .execute(
                     "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = NULL,
                          updated_at = ?1
-                     WHERE state = 'leased'",
-                    params![now],
+                     WHERE state = 'leased' AND lease_owner = ?2",
+                    params![now, owner],
                 )
                 .map_err(db)?;
             Ok(freed as u64)
         })
     }
 
-    fn complete(&self, id: i64, owner: &str) -> Result<(), StoreError> {
-        let now = self.now();
-        self.write(|tx| end_lease(tx, id, owner, JobState::Done, None, None, now))
-    }
-
-    fn complete_covering(&self, id: i64, owner: &str, read_at: Millis) -> Result<u64, StoreError> {
+    fn release_role(&self, role: &str) -> Result<u64, StoreError> {
         let now = self.now();
         self.write(|tx| {
-            end_lease(tx, id, owner, JobState::Done, None, None, now)?;
+            let freed = tx
+                .execute(
+                    "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = NULL,
+                         updated_at = ?1
+                     WHERE state = 'leased' AND substr(lease_owner, 1, length(?2) + 1) = ?2 || '-'",
+                    params![now, role],
+                )
+                .map_err(db)?;
+            Ok(freed as u64)
+        })
+    }
+
+    fn complete(&self, lease: &Lease) -> Result<(), StoreError> {
+        let now = self.now();
+        self.write(|tx| end_lease(tx, lease, JobState::Done, None, None, now))
+    }
+
+    fn complete_covering(&self, lease: &Lease, read_at: Millis) -> Result<u64, StoreError> {
+        let now = self.now();
+        let id = lease.job;
+        self.write(|tx| {
+            end_lease(tx, lease, JobState::Done, None, None, now)?;
             let covered = tx
                 .prepare_cached(
                     "UPDATE jobs SET state = 'done', last_error = ?1, updated_at = ?2
@@ -482,19 +591,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn retry(
-        &self,
-        id: i64,
-        owner: &str,
-        error: &str,
-        next_attempt_at: Millis,
-    ) -> Result<(), StoreError> {
+    fn retry(&self, lease: &Lease, error: &str, next_attempt_at: Millis) -> Result<(), StoreError> {
         let now = self.now();
         self.write(|tx| {
             end_lease(
                 tx,
-                id,
-                owner,
+                lease,
                 JobState::Ready,
                 Some(error),
                 Some(next_attempt_at),
@@ -503,9 +605,9 @@ impl Store for SqliteStore {
         })
     }
 
-    fn park(&self, id: i64, owner: &str, reason: &str) -> Result<(), StoreError> {
+    fn park(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
         let now = self.now();
-        self.write(|tx| end_lease(tx, id, owner, JobState::Parked, Some(reason), None, now))
+        self.write(|tx| end_lease(tx, lease, JobState::Parked, Some(reason), None, now))
     }
 
     fn requeue(&self, id: i64) -> Result<(), StoreError> {
@@ -576,12 +678,13 @@ impl Store for SqliteStore {
         Ok(depth)
     }
 
-    fn next_retry_at(&self) -> Result<Option<Millis>, StoreError> {
+    fn next_retry_at(&self, connection: &str) -> Result<Option<Millis>, StoreError> {
         let now = self.now();
         self.lock()
             .query_row(
-                "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'ready' AND next_attempt_at > ?1",
-                params![now],
+                "SELECT MIN(next_attempt_at) FROM jobs
+                 WHERE connection = ?2 AND state = 'ready' AND next_attempt_at > ?1",
+                params![now, connection],
                 |row| row.get(0),
             )
             .map_err(db)
@@ -837,6 +940,14 @@ mod tests {
         }
     }
 
+    fn lease_of(job: i64, owner: &str, token: u32) -> Lease {
+        Lease {
+            job,
+            owner: owner.into(),
+            token,
+        }
+    }
+
     fn job(key: &str, document: &str) -> NewJob {
         NewJob {
             connection: "main".into(),
@@ -866,17 +977,17 @@ mod tests {
         let b1 = f.store.enqueue(&job("b1", "order:2")).unwrap().id();
         let leased: Vec<i64> = f
             .store
-            .lease("w1", 10, 60_000)
+            .lease("main", "w1", 10, 60_000)
             .unwrap()
             .iter()
             .map(|j| j.id)
             .collect();
         assert_eq!(leased, [a1, b1], "a2 waits for a1");
-        assert!(f.store.lease("w2", 10, 60_000).unwrap().is_empty());
-        f.store.complete(a1, "w1").unwrap();
+        assert!(f.store.lease("main", "w2", 10, 60_000).unwrap().is_empty());
+        f.store.complete(&lease_of(a1, "w1", 1)).unwrap();
         let next: Vec<i64> = f
             .store
-            .lease("w2", 10, 60_000)
+            .lease("main", "w2", 10, 60_000)
             .unwrap()
             .iter()
             .map(|j| j.id)
@@ -893,12 +1004,15 @@ mod tests {
         refund.kind = "refund".into();
         let refund = f.store.enqueue(&refund).unwrap().id();
         let other = f.store.enqueue(&job("wh:3", "order:2")).unwrap().id();
-        let leased = f.store.lease("w", 1, 60_000).unwrap();
+        let leased = f.store.lease("main", "w", 1, 60_000).unwrap();
         assert_eq!(leased[0].id, first);
         // Read at 1_000_500; a change queued after the read is not covered.
         f.now.store(1_001_000, Ordering::SeqCst);
         let after = f.store.enqueue(&job("wh:4", "order:1")).unwrap().id();
-        let covered = f.store.complete_covering(first, "w", 1_000_500).unwrap();
+        let covered = f
+            .store
+            .complete_covering(&lease_of(first, "w", 1), 1_000_500)
+            .unwrap();
         assert_eq!(covered, 1);
         let state = |id| f.store.job(id).unwrap().unwrap().state;
         assert_eq!(state(before), JobState::Done);
@@ -912,16 +1026,16 @@ mod tests {
         let f = store();
         let a1 = f.store.enqueue(&job("a1", "order:1")).unwrap().id();
         f.store.enqueue(&job("a2", "order:1")).unwrap();
-        f.store.lease("w", 10, 60_000).unwrap();
+        f.store.lease("main", "w", 10, 60_000).unwrap();
         f.store
-            .retry(a1, "w", "QAD is unavailable", 1_005_000)
+            .retry(&lease_of(a1, "w", 1), "QAD is unavailable", 1_005_000)
             .unwrap();
         assert!(
-            f.store.lease("w", 10, 60_000).unwrap().is_empty(),
+            f.store.lease("main", "w", 10, 60_000).unwrap().is_empty(),
             "not due, and a2 waits"
         );
         f.now.store(1_005_000, Ordering::SeqCst);
-        let again = f.store.lease("w", 10, 60_000).unwrap();
+        let again = f.store.lease("main", "w", 10, 60_000).unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!((again[0].id, again[0].attempts), (a1, 2));
         assert_eq!(again[0].last_error.as_deref(), Some("QAD is unavailable"));
@@ -931,15 +1045,85 @@ mod tests {
     fn an_expired_lease_is_taken_again_and_the_old_worker_is_told() {
         let f = store();
         let id = f.store.enqueue(&job("a", "order:1")).unwrap().id();
-        f.store.lease("crashed", 1, 30_000).unwrap();
+        f.store.lease("main", "crashed", 1, 30_000).unwrap();
         f.now.fetch_add(30_000, Ordering::SeqCst);
-        let taken = f.store.lease("w2", 1, 30_000).unwrap();
+        let taken = f.store.lease("main", "w2", 1, 30_000).unwrap();
         assert_eq!(taken[0].id, id);
         assert!(matches!(
-            f.store.complete(id, "crashed"),
+            f.store.complete(&lease_of(id, "crashed", 1)),
             Err(StoreError::LeaseLost(_))
         ));
-        f.store.complete(id, "w2").unwrap();
+        f.store.complete(&Lease::of(&taken[0], "w2")).unwrap();
+    }
+
+    #[test]
+    fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it() {
+        let f = store();
+        let id = f.store.enqueue(&job("a", "order:1")).unwrap().id();
+        // A slow worker, then another taking the job when the lease ran out: even under
+        // the same owner name, the older attempt's token is refused.
+        let slow = f.store.lease("main", "w", 1, 30_000).unwrap();
+        let stale = Lease::of(&slow[0], "w");
+        f.store.hold(&stale, 30_000).unwrap();
+        f.now.fetch_add(30_000, Ordering::SeqCst);
+        assert!(matches!(
+            f.store.hold(&stale, 30_000),
+            Err(StoreError::LeaseLost(_))
+        ));
+        let taken = f.store.lease("main", "w", 1, 30_000).unwrap();
+        let fresh = Lease::of(&taken[0], "w");
+        assert_eq!(fresh.token, stale.token + 1);
+        for refused in [
+            f.store.hold(&stale, 30_000),
+            f.store.retry(&stale, "late", 0),
+            f.store.park(&stale, "late"),
+            f.store.complete(&stale),
+        ] {
+            assert!(matches!(refused, Err(StoreError::LeaseLost(i)) if i == id));
+        }
+        f.store.hold(&fresh, 30_000).unwrap();
+        f.store.complete(&fresh).unwrap();
+    }
+
+    #[test]
+    fn a_worker_leases_only_its_connections_jobs_and_releases_only_its_own() {
+        let f = store();
+        let a = f.store.enqueue(&job("a", "order:1")).unwrap().id();
+        let b = f
+            .store
+            .enqueue(&NewJob {
+                connection: "other".into(),
+                ..job("a", "order:1")
+            })
+            .unwrap()
+            .id();
+        let mine = f.store.lease("main", "run-1", 10, 30_000).unwrap();
+        assert_eq!(mine.iter().map(|j| j.id).collect::<Vec<_>>(), [a]);
+        assert_eq!(f.store.next_retry_at("other").unwrap(), None);
+        let theirs = f.store.lease("other", "replay-2", 10, 30_000).unwrap();
+        assert_eq!(theirs.iter().map(|j| j.id).collect::<Vec<_>>(), [b]);
+        // A second process releasing its own leases leaves the first's alone.
+        assert_eq!(f.store.release("replay-2").unwrap(), 1);
+        assert_eq!(f.store.job(a).unwrap().unwrap().state, JobState::Leased);
+        assert_eq!(f.store.job(b).unwrap().unwrap().state, JobState::Ready);
+        // A process holding the store's claim frees a killed `run`'s leases at once.
+        assert_eq!(f.store.release_role("sync").unwrap(), 0);
+        assert_eq!(f.store.release_role("run").unwrap(), 1);
+        assert_eq!(f.store.job(a).unwrap().unwrap().state, JobState::Ready);
+    }
+
+    #[test]
+    fn a_second_process_cannot_claim_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let claim = SqliteStore::claim(&path, "run").unwrap();
+        let refused = SqliteStore::claim(&path, "sync").unwrap_err().to_string();
+        assert!(
+            refused.contains("is in use by another ml-connector process (`run`, pid"),
+            "{refused}"
+        );
+        drop(claim);
+        SqliteStore::claim(&path, "sync").unwrap();
     }
 
     #[test]
@@ -947,9 +1131,11 @@ mod tests {
         let f = store();
         let a1 = f.store.enqueue(&job("a1", "order:1")).unwrap().id();
         f.store.enqueue(&job("a2", "order:1")).unwrap();
-        f.store.lease("w", 10, 60_000).unwrap();
-        f.store.park(a1, "w", "closed period").unwrap();
-        assert!(f.store.lease("w", 10, 60_000).unwrap().is_empty());
+        f.store.lease("main", "w", 10, 60_000).unwrap();
+        f.store
+            .park(&lease_of(a1, "w", 1), "closed period")
+            .unwrap();
+        assert!(f.store.lease("main", "w", 10, 60_000).unwrap().is_empty());
         assert_eq!(
             f.store.jobs_in(JobState::Parked, 10).unwrap()[0]
                 .last_error
@@ -957,7 +1143,7 @@ mod tests {
             Some("closed period")
         );
         f.store.requeue(a1).unwrap();
-        assert_eq!(f.store.lease("w", 10, 60_000).unwrap()[0].id, a1);
+        assert_eq!(f.store.lease("main", "w", 10, 60_000).unwrap()[0].id, a1);
     }
 
     #[test]
@@ -983,9 +1169,9 @@ mod tests {
             stored.last_error.as_deref(),
             Some("SKU A is not in the store")
         );
-        assert!(f.store.lease("w", 10, 1_000).unwrap().is_empty());
+        assert!(f.store.lease("main", "w", 10, 1_000).unwrap().is_empty());
         f.store.requeue(parked.id()).unwrap();
-        let leased = f.store.lease("w", 10, 1_000).unwrap();
+        let leased = f.store.lease("main", "w", 10, 1_000).unwrap();
         assert_eq!(leased.len(), 1);
         assert_eq!(leased[0].kind, "catalog");
     }

@@ -47,9 +47,14 @@ pub async fn systems() -> Systems {
 
 /// The same changes, in the same order, on either pair of systems.
 pub fn change(systems: &Systems, step: u32) {
-    let bc = &systems.bigcommerce;
-    bc.place_orders("shop1", 3).unwrap();
-    let data = bc.data("shop1").unwrap();
+    change_in(&systems.bigcommerce, "shop1", step);
+}
+
+/// Step `step` of the changes, in store `hash`: new orders, then an edit, a cancellation
+/// or a refund.
+pub fn change_in(bc: &BigCommerceSim, hash: &str, step: u32) {
+    bc.place_orders(hash, 3).unwrap();
+    let data = bc.data(hash).unwrap();
     let open: Vec<u64> = data
         .orders
         .iter()
@@ -58,12 +63,12 @@ pub fn change(systems: &Systems, step: u32) {
         .collect();
     let pick = |n: u32| open[(n as usize * 7 + step as usize * 13) % open.len()];
     match step % 3 {
-        0 => bc.edit_order("shop1", pick(1)).unwrap(),
-        1 => bc.set_order_status("shop1", pick(2), 5).unwrap(),
+        0 => bc.edit_order(hash, pick(1)).unwrap(),
+        1 => bc.set_order_status(hash, pick(2), 5).unwrap(),
         // A unit worth more than a heavily discounted order is refused; both runs see
         // the same refusal.
         _ => {
-            let _ = bc.refund_order("shop1", pick(3), false);
+            let _ = bc.refund_order(hash, pick(3), false);
         }
     }
 }
@@ -162,9 +167,14 @@ pub async fn finish(dir: &Path, config: &Path, systems: &Systems) {
 
 /// Net per (document, account) and the references posted.
 pub fn ledger(qad: &QadSim) -> (BTreeMap<(String, String), i64>, Vec<String>) {
+    ledger_of(qad, "acme")
+}
+
+/// [`ledger`] of tenant `tenant`.
+pub fn ledger_of(qad: &QadSim, tenant: &str) -> (BTreeMap<(String, String), i64>, Vec<String>) {
     let mut net = BTreeMap::new();
     let mut references = Vec::new();
-    for journal in qad.ledger("acme") {
+    for journal in qad.ledger(tenant) {
         let document = journal
             .external_reference
             .rsplit_once(":r")

@@ -1,0 +1,106 @@
+//! Job leases that are safe across processes.
+//!
+//! A worker leases jobs under an owner id unique to it ([`owner_id`]: never a pid alone,
+//! which every process in a container shares). Each lease carries a fencing token, the
+//! job's attempt number, which a new lease of the same job always raises: a worker whose
+//! lease ran out and was taken again holds a stale token, and the store refuses its
+//! renewal, completion, retry or park. While a job runs, [`holding`] renews its lease
+//! (and those of the jobs leased with it, still waiting their turn) every third of its
+//! length, and ends the work when the running job's lease is lost; before anything
+//! irreversible (a journal post), a flow calls [`confirm`], which renews the lease once
+//! more and fails if it is no longer held.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chacha20poly1305::aead::OsRng;
+use chacha20poly1305::aead::rand_core::RngCore;
+
+use super::{Job, Millis, Store, StoreError};
+
+/// One held lease: the job, who holds it, and the fencing token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub job: i64,
+    pub owner: String,
+    /// The job's attempt number when it was leased.
+    pub token: u32,
+}
+
+impl Lease {
+    /// The lease `owner` was given on `job` (as `Store::lease` returned it).
+    pub fn of(job: &Job, owner: &str) -> Lease {
+        Lease {
+            job: job.id,
+            owner: owner.to_string(),
+            token: job.attempts,
+        }
+    }
+}
+
+/// An owner id for a worker of `role` (`run`, `sync`, `replay`): the role, the process id
+/// for people reading `status`, and 64 random bits so that no two workers share one.
+pub fn owner_id(role: &str) -> String {
+    format!("{role}-{}-{:016x}", std::process::id(), OsRng.next_u64())
+}
+
+struct Held {
+    store: Arc<dyn Store>,
+    lease: Lease,
+    lease_for: Duration,
+}
+
+impl Held {
+    fn renew(&self) -> Result<(), StoreError> {
+        self.store
+            .hold(&self.lease, self.lease_for.as_millis() as Millis)
+    }
+}
+
+tokio::task_local! {
+    static HELD: Held;
+}
+
+/// Runs `work` while holding `lease`, and keeps the `waiting` leases (jobs leased with it
+/// that run after it) too: all renewed every third of `lease_for`. When a renewal finds
+/// `lease` lost, `work` is dropped where it stands and the error returned; a waiting
+/// lease that is lost is the next run's to find.
+pub async fn holding<F: Future>(
+    store: Arc<dyn Store>,
+    lease: Lease,
+    waiting: &[Lease],
+    lease_for: Duration,
+    work: F,
+) -> Result<F::Output, StoreError> {
+    let held = Held {
+        store: store.clone(),
+        lease,
+        lease_for,
+    };
+    HELD.scope(held, async move {
+        let renewals = async {
+            loop {
+                tokio::time::sleep(lease_for / 3).await;
+                if let Err(error) = HELD.with(Held::renew) {
+                    return error;
+                }
+                for lease in waiting {
+                    let _ = store.hold(lease, lease_for.as_millis() as Millis);
+                }
+            }
+        };
+        tokio::select! {
+            output = work => Ok(output),
+            lost = renewals => Err(lost),
+        }
+    })
+    .await
+}
+
+/// Renews the current job's lease, or fails when it is no longer held: called right
+/// before an irreversible step. Outside a job (a dry run, a command's own call) there is
+/// no lease to confirm.
+pub fn confirm() -> Result<(), StoreError> {
+    HELD.try_with(Held::renew).unwrap_or(Ok(()))
+}

@@ -207,6 +207,24 @@ impl SqliteStore {
         Ok(Claim { _file: file })
     }
 
+    /// Frees the leases whose owner matches `condition` on `?2` (`value`).
+    fn free_leases(&self, condition: &str, value: &str) -> Result<u64, StoreError> {
+        let now = self.now();
+        self.write(|tx| {
+            let freed = tx
+                .execute(
+                    &format!(
+                        "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = NULL,
+                             updated_at = ?1
+                         WHERE state = 'leased' AND {condition}"
+                    ),
+                    params![now, value],
+                )
+                .map_err(db)?;
+            Ok(freed as u64)
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         self.connection.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -538,33 +556,11 @@ impl Store for SqliteStore {
     }
 
     fn release(&self, owner: &str) -> Result<u64, StoreError> {
-        let now = self.now();
-        self.write(|tx| {
-            let freed = tx
-                .execute(
-                    "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = NULL,
-                         updated_at = ?1
-                     WHERE state = 'leased' AND lease_owner = ?2",
-                    params![now, owner],
-                )
-                .map_err(db)?;
-            Ok(freed as u64)
-        })
+        self.free_leases("lease_owner = ?2", owner)
     }
 
     fn release_role(&self, role: &str) -> Result<u64, StoreError> {
-        let now = self.now();
-        self.write(|tx| {
-            let freed = tx
-                .execute(
-                    "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = NULL,
-                         updated_at = ?1
-                     WHERE state = 'leased' AND substr(lease_owner, 1, length(?2) + 1) = ?2 || '-'",
-                    params![now, role],
-                )
-                .map_err(db)?;
-            Ok(freed as u64)
-        })
+        self.free_leases("substr(lease_owner, 1, length(?2) + 1) = ?2 || '-'", role)
     }
 
     fn complete(&self, lease: &Lease) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod exchanges;
 pub mod flows;
+pub mod http;
 pub mod metrics;
 pub mod money;
 pub mod plugins;

@@ -554,3 +554,65 @@ async fn a_failing_destination_is_retried_then_deactivated_and_can_be_reactivate
         .collect();
     assert_eq!(states, ["failed", "delivered"]);
 }
+
+/// A server on 127.0.0.1 that answers every request with a redirect to `to`, and one that
+/// counts what reaches it and whether it carried a token.
+async fn redirecting(status: u16, to: String) -> String {
+    let app = axum::Router::new().fallback(move || {
+        let to = to.clone();
+        async move {
+            axum::response::Response::builder()
+                .status(status)
+                .header("location", to)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_the_token_goes_nowhere_else() {
+    let reached = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = reached.clone();
+    let elsewhere = axum::Router::new().fallback(move |headers: HeaderMap| {
+        let counter = counter.clone();
+        async move {
+            if headers.contains_key("x-auth-token") {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            "{}"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, elsewhere).await });
+    for status in [301, 302, 307, 308] {
+        let root = redirecting(status, format!("http://{other}/stores/abc123/v2/store")).await;
+        let mut config = StoreConfig::at(&format!("{root}/stores/abc123"), "good-token");
+        config.timeout = Duration::from_secs(2);
+        config.max_attempts = 1;
+        let client = Client::new(config, Arc::new(Pacer::new())).unwrap();
+        assert!(client.store_information().await.is_err(), "{status}");
+    }
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "the token followed a redirect"
+    );
+}
+
+#[test]
+fn credentials_travel_only_over_https_outside_loopback() {
+    let error = Client::new(
+        StoreConfig::at("http://api.example.com/stores/abc123", "good-token"),
+        Arc::new(Pacer::new()),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(error.contains("is plain http"), "{error}");
+}

@@ -556,3 +556,52 @@ async fn a_record_changing_mid_scan_is_neither_skipped_nor_repeated() {
         "{next:?}"
     );
 }
+
+#[tokio::test]
+async fn a_redirect_of_the_login_is_not_followed_and_the_password_goes_nowhere_else() {
+    // Where a hostile redirect points: it counts every request that reaches it.
+    let reached = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = reached.clone();
+    let elsewhere = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { "{}" }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, elsewhere).await });
+    let redirect = axum::Router::new().fallback(move || async move {
+        axum::response::Response::builder()
+            .status(307)
+            .header("location", format!("http://{other}/oauth/token"))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/clouderp", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, redirect).await });
+
+    let mut config = TenantConfig::new(&base, password("client", "connector", "s3cret"));
+    config.timeout = Duration::from_secs(2);
+    config.max_attempts = 1;
+    let client = QadClient::new(config).unwrap();
+    assert!(client.login().await.is_err());
+    assert_eq!(
+        reached.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the login form followed the redirect"
+    );
+}
+
+#[test]
+fn a_configured_path_cannot_name_another_host_and_plain_http_is_for_loopback() {
+    let auth = || password("client", "connector", "s3cret");
+    let mut config = TenantConfig::new("https://acme.qad.com/clouderp", auth());
+    config.paths.journals.path = "@evil.example/x".into();
+    let error = QadClient::new(config).err().unwrap().to_string();
+    assert!(error.contains("the journals path"), "{error}");
+    let error = QadClient::new(TenantConfig::new("http://acme.qad.com/clouderp", auth()))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("is plain http"), "{error}");
+}

@@ -129,6 +129,8 @@ impl Client {
 
     /// A client for one store; `pacer` is shared by every client of that store.
     pub fn new(config: StoreConfig, pacer: Arc<Pacer>) -> Result<Client, ClientError> {
+        crate::http::check_base_url(&config.api_root)
+            .map_err(|e| ClientError::Transport(format!("the store's API root: {e}")))?;
         let mut headers = reqwest::header::HeaderMap::new();
         let mut token =
             reqwest::header::HeaderValue::from_str(&config.access_token).map_err(|_| {
@@ -146,11 +148,7 @@ impl Client {
             reqwest::header::CONTENT_TYPE,
             "application/json".parse().expect("valid header"),
         );
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("ml-connector/", env!("CARGO_PKG_VERSION")))
-            .timeout(config.timeout)
-            .build()
+        let http = crate::http::client(headers, config.timeout)
             .map_err(|e| ClientError::Transport(e.to_string()))?;
         Ok(Client {
             http,

@@ -97,6 +97,8 @@ impl std::fmt::Debug for PluginSlot {
 pub enum Source {
     BuiltIn,
     File(PathBuf),
+    /// An entry's plugin that is nowhere to be found.
+    Missing,
 }
 
 impl std::fmt::Display for Source {
@@ -104,6 +106,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::BuiltIn => f.write_str("built-in"),
             Source::File(path) => write!(f, "{}", path.display()),
+            Source::Missing => f.write_str("not found"),
         }
     }
 }
@@ -237,7 +240,7 @@ impl Registry {
                 }
                 state
                     .failed
-                    .insert(key.clone(), (Source::BuiltIn, None, error));
+                    .insert(key.clone(), (Source::Missing, None, error));
                 if let Some(slot) = current.get(&key) {
                     next.insert(key, slot.clone());
                 }

@@ -51,6 +51,22 @@ pub struct QadClient {
 
 impl QadClient {
     pub fn new(config: TenantConfig) -> Result<QadClient, QadError> {
+        crate::http::check_base_url(&config.base_url)
+            .map_err(|e| QadError::Config(format!("the tenant's base URL: {e}")))?;
+        let paths = &config.paths;
+        for (what, path) in [
+            ("the OpenAPI path", &config.openapi_path),
+            ("the customers path", &paths.customers.path),
+            ("the customer domains path", &paths.customer_domains.path),
+            ("the items path", &paths.items.path),
+            ("the prices path", &paths.prices.path),
+            ("the journals path", &paths.journals.path),
+            ("the accounts path", &paths.accounts.path),
+            ("the periods path", &paths.periods.path),
+            ("the browses path", &paths.browses),
+        ] {
+            crate::http::check_path(path).map_err(|e| QadError::Config(format!("{what}: {e}")))?;
+        }
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
             reqwest::header::ACCEPT,
@@ -64,11 +80,7 @@ impl QadClient {
             })?;
             headers.insert("x-qad-workspace-id", value);
         }
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("ml-connector/", env!("CARGO_PKG_VERSION")))
-            .timeout(config.timeout)
-            .build()
+        let http = crate::http::client(headers, config.timeout)
             .map_err(|e| QadError::Config(e.to_string()))?;
         Ok(QadClient {
             http,

@@ -152,10 +152,9 @@ impl QxtendClient {
                 "QXtend needs the session version (e.g. ERP3_2)".into(),
             ));
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("ml-connector/", env!("CARGO_PKG_VERSION")))
-            .timeout(config.timeout)
-            .build()
+        crate::http::check_base_url(&config.url)
+            .map_err(|e| QadError::Config(format!("the QXtend URL: {e}")))?;
+        let http = crate::http::client(reqwest::header::HeaderMap::new(), config.timeout)
             .map_err(|e| QadError::Config(e.to_string()))?;
         Ok(QxtendClient {
             http,
@@ -796,7 +795,7 @@ mod tests {
     #[test]
     fn envelopes_escape_every_value_and_the_password_stays_out_of_debug() {
         let mut config = QxtendConfig::new(
-            "http://q/qxi/services/QdocWebService",
+            "https://q/qxi/services/QdocWebService",
             "QAD<ERP>",
             "u&me",
             "p\"w",

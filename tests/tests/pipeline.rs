@@ -47,9 +47,18 @@ async fn rig(orders: u64) -> Rig {
 async fn rig_with(
     orders: u64,
     plugin: ml_connector::plugins::LoadedPlugin,
-    (quota, window): (u32, Duration),
+    quota: (u32, Duration),
 ) -> Rig {
-    let start = datetime!(2026-11-02 08:00 UTC);
+    rig_seeded(orders, plugin, quota, datetime!(2026-11-02 08:00 UTC)).await
+}
+
+/// The same with the seeded orders dated in the five days before `start`.
+async fn rig_seeded(
+    orders: u64,
+    plugin: ml_connector::plugins::LoadedPlugin,
+    (quota, window): (u32, Duration),
+    start: time::OffsetDateTime,
+) -> Rig {
     let store = SimStore::new("shop1", "bc-token")
         .with_quota(quota, window)
         .with_orders(orders, start, 21);
@@ -475,4 +484,45 @@ async fn a_slow_job_keeps_its_lease_and_a_second_worker_never_takes_it() {
         .collect();
     let unique: BTreeSet<&String> = references.iter().collect();
     assert_eq!(unique.len(), references.len(), "{references:?}");
+}
+
+#[tokio::test]
+async fn store_data_dated_ahead_of_the_stores_clock_does_not_carry_the_cursor_past_new_changes() {
+    // Orders dated up to two days ahead of the store's clock.
+    let ahead = time::OffsetDateTime::now_utc() + time::Duration::days(2);
+    let rig = rig_seeded(
+        40,
+        default_order_plugin(),
+        (100_000, Duration::from_secs(30)),
+        ahead,
+    )
+    .await;
+    let first = poll(&rig.flow).await.unwrap();
+    assert_eq!(first.orders_seen, 40);
+    rig.worker.drain(Duration::from_secs(30)).await.unwrap();
+    let store_now = rig.bigcommerce.now();
+    let cursor = rig.flow.store.cursor("main", "orders").unwrap().unwrap();
+    let cursor = ml_connector::bigcommerce::wire::parse_date(&cursor).unwrap();
+    assert!(
+        cursor <= store_now,
+        "the cursor {cursor} passed the store's time {store_now}"
+    );
+
+    // A change made now is read by the next poll and posted.
+    let data = rig.bigcommerce.data("shop1").unwrap();
+    let edited = data.orders.iter().find(|o| o.status_id == 11).unwrap().id;
+    rig.bigcommerce.edit_order("shop1", edited).unwrap();
+    let second = poll(&rig.flow).await.unwrap();
+    assert!(second.enqueued >= 1, "{second:?}");
+    rig.worker.drain(Duration::from_secs(30)).await.unwrap();
+    let revisions = rig
+        .flow
+        .store
+        .revisions("main", &format!("order:{edited}"))
+        .unwrap();
+    assert_eq!(
+        revisions.len(),
+        2,
+        "the edit was posted as a second revision"
+    );
 }

@@ -346,6 +346,11 @@ impl Worker {
 /// How far back each poll looks before its cursor.
 pub const POLL_OVERLAP: time::Duration = time::Duration::minutes(5);
 
+/// How far behind the store's own clock a cursor stays at the most: a store whose data is
+/// dated ahead of its clock (imported orders, a clock set back) must not carry the cursor
+/// past changes that are still to come.
+pub const CURSOR_MARGIN: time::Duration = time::Duration::minutes(1);
+
 /// What a poll found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PollStats {
@@ -355,7 +360,8 @@ pub struct PollStats {
 }
 
 /// The reconciliation poll: enqueues every order modified and every refund created since
-/// the cursors (with the overlap), then moves the cursors.
+/// the cursors (with the overlap), then moves the cursors: to the newest change read, but
+/// never past the store's own time at the start of the read, less [`CURSOR_MARGIN`].
 pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
     let store = &flow.store;
     let connection = &flow.connection;
@@ -367,9 +373,11 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
     };
     let mut stats = PollStats::default();
     flow.begin_poll(now_millis());
+    let ceiling = flow.bigcommerce.store_time().await? - CURSOR_MARGIN;
     let orders_since = since("orders")?;
     let orders = flow.bigcommerce.orders_modified_since(orders_since).await?;
-    let mut latest = orders_since;
+    // The cursor itself, not the overlap before it: a poll that finds nothing leaves it.
+    let mut latest = orders_since.map(|at| at + POLL_OVERLAP);
     for order in &orders {
         stats.orders_seen += 1;
         let version = wire::to_rfc3339(order.date_modified);
@@ -398,10 +406,12 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
         crate::bigcommerce::orders::RefundsByOrder::new(refunds),
     );
     if let Some(latest) = latest {
-        store.set_cursor(connection, "orders", &wire::to_rfc3339(latest))?;
+        let cursor = latest.min(ceiling);
+        store.set_cursor(connection, "orders", &wire::to_rfc3339(cursor))?;
     }
     if let Some(latest) = latest_refund {
-        store.set_cursor(connection, "refunds", &wire::to_rfc3339(latest))?;
+        let cursor = latest.min(ceiling);
+        store.set_cursor(connection, "refunds", &wire::to_rfc3339(cursor))?;
     }
     Ok(stats)
 }

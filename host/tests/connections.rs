@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{ACCOUNTS, change_in, ledger_of};
+use common::{ACCOUNTS, binary, change_in, ledger_of};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use ml_connector_sim::qad::{QadSim, SimTenant};
 use time::macros::datetime;
@@ -93,18 +93,12 @@ fn config(dir: &Path, fleet: &Fleet, shops: &[usize], address: Option<&str>) -> 
 
 /// The binary over `dir`'s store, with every connection's credentials.
 fn command(dir: &Path, config: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ml-connector"));
+    let mut command = binary(dir, args);
     command
-        .arg("--store")
-        .arg(dir.join("store.db"))
-        .arg("--cache-dir")
-        .arg(dir.join("cache"))
-        .args(args)
         .arg("--config")
         .arg(config)
         .env("QAD_USER", "connector")
-        .env("QAD_PASSWORD", "s3cret")
-        .env_remove("ML_CONNECTOR_PLUGIN_DIR");
+        .env("QAD_PASSWORD", "s3cret");
     for (hash, tenant, _) in SHOPS {
         let client = SimTenant::demo(tenant).client_id;
         command

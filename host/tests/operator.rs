@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{ACCOUNTS, Systems};
+use common::{ACCOUNTS, Systems, binary};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use ml_connector_sim::qad::{PeriodStatus, QadSim, SimTenant, SimUser};
 use time::macros::datetime;
@@ -83,19 +83,13 @@ fn write_config(
 
 /// The binary with this test's store, cache, config and credentials.
 fn command(dir: &Path, config: &Path, systems: &Systems, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ml-connector"));
+    let mut command = binary(dir, args);
     command
-        .arg("--store")
-        .arg(dir.join("store.db"))
-        .arg("--cache-dir")
-        .arg(dir.join("cache"))
-        .args(args)
         .env("ML_CONNECTOR_CONFIG", config)
         .env("TEST_BC_TOKEN", BC_TOKEN)
         .env("TEST_QAD_CLIENT", &systems.client_id)
         .env("TEST_QAD_USER", "ledger-bot")
         .env("TEST_QAD_PASSWORD", QAD_PASSWORD)
-        .env_remove("ML_CONNECTOR_PLUGIN_DIR")
         .env_remove("ML_CONNECTOR_MASTER_KEY")
         .env_remove("ML_CONNECTOR_MASTER_KEY_FILE")
         .env_remove("ML_CONNECTOR_LOG")

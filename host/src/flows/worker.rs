@@ -171,7 +171,16 @@ impl Worker {
         )?;
         let leases: Vec<Lease> = jobs.iter().map(|j| Lease::of(j, &self.owner)).collect();
         for (i, job) in jobs.iter().enumerate() {
-            match self.run_job(job, &leases[i + 1..], stats).await {
+            // A job leased with earlier ones of the batch may have been taken meanwhile.
+            let held = match i {
+                0 => Ok(()),
+                _ => store.hold(&leases[i], self.lease_for.as_millis() as Millis),
+            };
+            let ran = match held {
+                Ok(()) => self.run_job(job, &leases[i], &leases[i + 1..], stats).await,
+                Err(lost) => Err(lost),
+            };
+            match ran {
                 Err(StoreError::LeaseLost(id)) => {
                     tracing::warn!(job = id, owner = %self.owner, "lease lost: another worker has the job now; left to it");
                 }
@@ -186,17 +195,15 @@ impl Worker {
         self.flow.store.release(&self.owner)
     }
 
-    /// Runs `job`, keeping the leases of the jobs `waiting` after it.
+    /// Runs `job` under its lease `held`, keeping the leases of the jobs `waiting` after it.
     async fn run_job(
         &self,
         job: &Job,
+        held: &Lease,
         waiting: &[Lease],
         stats: &mut RunStats,
     ) -> Result<(), StoreError> {
         let store = &self.flow.store;
-        let held = Lease::of(job, &self.owner);
-        // Leased with earlier jobs of the batch: still ours?
-        store.hold(&held, self.lease_for.as_millis() as Millis)?;
         if job.connection != self.flow.connection {
             // The store leases only this connection's jobs; were one handed over anyway,
             // running it would use this connection's credentials, plugin and ledger.
@@ -205,7 +212,7 @@ impl Worker {
                 self.flow.connection, job.connection
             );
             tracing::error!(job = job.id, %reason);
-            return store.retry(&held, &reason, now_millis());
+            return store.retry(held, &reason, now_millis());
         }
         let input = serde_json::from_str::<JobInput>(&job.payload);
         // The order is read after this (or was, by the poll it may use): jobs of the same
@@ -268,9 +275,9 @@ impl Worker {
                 *count += 1;
                 counter.fetch_add(1, Ordering::Relaxed);
                 let covered = if job.kind == "order" {
-                    store.complete_covering(&held, read_at)?
+                    store.complete_covering(held, read_at)?
                 } else {
-                    store.complete(&held)?;
+                    store.complete(held)?;
                     0
                 };
                 audit(
@@ -286,7 +293,7 @@ impl Worker {
                 stats.retried += 1;
                 metrics.jobs_retried.fetch_add(1, Ordering::Relaxed);
                 let at = now_millis() + self.retry_delay(job.attempts).as_millis() as Millis;
-                store.retry(&held, &reason, at)?;
+                store.retry(held, &reason, at)?;
                 audit(
                     "retry",
                     json!({"document": job.document, "attempt": job.attempts, "reason": reason}),
@@ -302,7 +309,7 @@ impl Worker {
                     FlowError::Permanent(reason) => reason,
                 };
                 tracing::warn!(job = job.id, document = %job.document, %reason, "parked");
-                store.park(&held, &reason)?;
+                store.park(held, &reason)?;
                 audit(
                     "parked",
                     json!({"document": job.document, "reason": reason}),

@@ -106,8 +106,9 @@ pub fn write_config_with(dir: &Path, systems: &Systems, extra: &str) -> std::pat
     path
 }
 
-/// The binary with the store, cache and credentials of this test.
-pub fn command(dir: &Path, config: &Path, systems: &Systems, args: &[&str]) -> Command {
+/// The binary over `dir`'s store and compile cache, running `args`, with no plugin
+/// directory from the environment.
+pub fn binary(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ml-connector"));
     command
         .arg("--store")
@@ -115,14 +116,21 @@ pub fn command(dir: &Path, config: &Path, systems: &Systems, args: &[&str]) -> C
         .arg("--cache-dir")
         .arg(dir.join("cache"))
         .args(args)
+        .env_remove("ML_CONNECTOR_PLUGIN_DIR");
+    command
+}
+
+/// The binary with the store, cache and credentials of this test.
+pub fn command(dir: &Path, config: &Path, systems: &Systems, args: &[&str]) -> Command {
+    let mut command = binary(dir, args);
+    command
         .arg("--config")
         .arg(config)
         .env("TEST_BC_TOKEN", "bc-token")
         .env("TEST_BC_SECRET", "secret-shop1")
         .env("TEST_QAD_CLIENT", &systems.client_id)
         .env("TEST_QAD_USER", "connector")
-        .env("TEST_QAD_PASSWORD", "s3cret")
-        .env_remove("ML_CONNECTOR_PLUGIN_DIR");
+        .env("TEST_QAD_PASSWORD", "s3cret");
     command
 }
 

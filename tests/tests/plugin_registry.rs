@@ -522,3 +522,56 @@ fn an_entrys_slot_follows_its_plugin_and_keeps_the_last_good_version() {
             .contains("neither in the plugin directory nor built in")
     );
 }
+
+#[test]
+fn a_poisoned_compile_cache_is_refused_or_its_entries_discarded() {
+    use ml_connector::plugins::inspect::sha256_hex;
+    let cache_dir = tempfile::tempdir().unwrap();
+    let plugins_dir = tempfile::tempdir().unwrap();
+    let (registry, _) = Registry::open(options(
+        plugins_dir.path(),
+        CompileCache::at(cache_dir.path()).unwrap(),
+    ));
+    assert!(registry.get("order-to-gl").is_some());
+    let entry_of = |name: &str| {
+        let sha = sha256_hex(builtin(name).unwrap());
+        std::fs::read_dir(cache_dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                let file = p.file_name().unwrap().to_string_lossy().to_string();
+                file.starts_with(&sha) && file.ends_with(".cwasm")
+            })
+            .unwrap()
+    };
+    // Another valid artifact put in an entry's place (machine code for other code) is
+    // caught by the entry's recorded hash: the real plugin is compiled again.
+    let orders = entry_of("order-to-gl");
+    std::fs::copy(entry_of("item-to-catalog"), &orders).unwrap();
+    let (again, _) = Registry::open(options(
+        plugins_dir.path(),
+        CompileCache::at(cache_dir.path()).unwrap(),
+    ));
+    assert_eq!(again.get("order-to-gl").unwrap().info().name, "order-to-gl");
+    assert_ne!(
+        sha256_hex(&std::fs::read(&orders).unwrap()),
+        sha256_hex(&std::fs::read(entry_of("item-to-catalog")).unwrap()),
+        "the swapped entry was replaced"
+    );
+
+    // A cache directory that is a link, or another user's, is not used at all.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let link = cache_dir.path().join("linked");
+    std::os::unix::fs::symlink(elsewhere.path(), &link).unwrap();
+    let refused = CompileCache::at(&link).unwrap_err().to_string();
+    assert!(refused.contains("is a link"), "{refused}");
+    let foreign = elsewhere.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    // As root (CI), hand the folder to `nobody`; elsewhere chown is refused and this part
+    // has nothing to show.
+    if std::os::unix::fs::chown(&foreign, Some(65534), None).is_ok() {
+        let refused = CompileCache::at(&foreign).unwrap_err().to_string();
+        assert!(refused.contains("belongs to another user"), "{refused}");
+    }
+}

@@ -241,6 +241,16 @@ pub struct LimitsConfig {
     pub time_per_record_ms: Option<u64>,
 }
 
+impl PluginConfig {
+    /// The settings as every plugin call takes them.
+    pub fn settings_list(&self) -> crate::plugins::Settings {
+        self.settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
 impl LimitsConfig {
     /// The defaults with the operator's settings in place of theirs.
     pub fn limits(&self) -> Limits {

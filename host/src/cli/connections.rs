@@ -110,11 +110,7 @@ pub fn open_live_flows(
             entries.push(Entry {
                 key: entry_key(name, role),
                 plugin: config.name.clone(),
-                settings: config
-                    .settings
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                settings: config.settings_list(),
                 limits: config.limits.limits(),
             });
         }
@@ -307,15 +303,10 @@ pub fn qad_tenant(
 /// A plugin by name (the connection's own, or one given instead) with the configured
 /// settings, loaded and its configuration validated.
 pub fn load_plugin(cli: &Cli, name: &str, config: &PluginConfig) -> Result<LoadedPlugin, String> {
-    let settings: Vec<(String, String)> = config
-        .settings
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
     load_one(
         name,
         cli.plugin_dir.as_deref(),
-        &settings,
+        &config.settings_list(),
         &config.limits.limits(),
         &cli.cache(),
     )

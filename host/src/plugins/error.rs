@@ -68,8 +68,6 @@ pub enum FaultKind {
     MemoryLimit { limit: usize, requested: usize },
     /// Trapped: a panic, `unreachable`, an out-of-bounds access.
     Trap(String),
-    /// Returned a different number of results than records it was given.
-    WrongResultCount { expected: usize, got: usize },
     /// Quarantined after repeated faults; not called.
     Quarantined { faults: u32 },
 }
@@ -92,9 +90,6 @@ impl fmt::Display for Fault {
                 )
             }
             FaultKind::Trap(detail) => write!(f, "trapped: {detail}"),
-            FaultKind::WrongResultCount { expected, got } => {
-                write!(f, "returned {got} results for {expected} records")
-            }
             FaultKind::Quarantined { faults } => {
                 write!(
                     f,

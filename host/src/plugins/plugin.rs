@@ -278,8 +278,9 @@ impl LoadedPlugin {
         Mapped { results, report }
     }
 
-    /// A fresh store armed with `fuel`, a `time` deadline and the memory cap.
-    fn store(&self, fuel: u64, time: std::time::Duration) -> Store<State> {
+    /// A fresh store for one call, armed with the plugin's fuel, time limit and memory cap.
+    fn store(&self) -> Store<State> {
+        let time = self.limits.time_per_call();
         let state = State::new(
             self.limits.memory_bytes,
             self.limits.log_bytes_per_call,
@@ -287,7 +288,9 @@ impl LoadedPlugin {
         );
         let mut store = Store::new(engine(), state);
         store.limiter(|state| &mut state.memory);
-        store.set_fuel(fuel).expect("fuel is enabled on the engine");
+        store
+            .set_fuel(self.limits.fuel_per_record)
+            .expect("fuel is enabled on the engine");
         store.set_epoch_deadline(ticks(time));
         store.epoch_deadline_trap();
         store
@@ -296,7 +299,7 @@ impl LoadedPlugin {
     /// Type-checks every export of the plugin's world against the contract, once.
     fn check_types(&self) -> Result<(), LoadError> {
         let _slot = PoolSlot::acquire();
-        let mut store = self.store(self.limits.fuel_per_record, self.limits.time_per_call());
+        let mut store = self.store();
         let instance = self
             .pre
             .instantiate(&mut store)
@@ -322,7 +325,7 @@ impl LoadedPlugin {
         let _slot = PoolSlot::acquire();
         let fuel = self.limits.fuel_per_record;
         let time = self.limits.time_per_call();
-        let mut store = self.store(fuel, time);
+        let mut store = self.store();
         let outcome = self
             .pre
             .instantiate(&mut store)

@@ -17,7 +17,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// How much of a body the audit keeps.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -96,7 +95,7 @@ impl Body {
         Body {
             text,
             bytes: bytes.len(),
-            sha256: hex::encode(Sha256::digest(bytes)),
+            sha256: crate::digest::sha256_hex(bytes),
             truncated,
         }
     }

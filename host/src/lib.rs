@@ -5,6 +5,7 @@
 pub mod bigcommerce;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod exchanges;
 pub mod flows;
 pub mod http;

@@ -36,7 +36,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime};
 
 use super::orders::{FlowError, Outcome, plugin_identity};
@@ -721,10 +720,7 @@ fn erp_item(
 
 /// A short, stable content digest.
 fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes())[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(text)[..24].to_string()
 }
 
 fn chunks<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {

@@ -22,7 +22,7 @@ use wasmtime::component::Component;
 
 use super::engine::engine;
 use super::error::LoadError;
-use super::inspect::sha256_hex;
+use crate::digest::sha256_hex;
 
 #[derive(Debug, Clone, Default)]
 pub struct CompileCache {

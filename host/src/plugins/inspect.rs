@@ -5,7 +5,7 @@
 //! The whole binary is parsed and validated with `wasmparser` first, so malformed bytes
 //! become a one-line error here rather than a failure deep in the compiler.
 
-use sha2::{Digest, Sha256};
+use crate::digest::sha256_hex;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 use super::bindings::v0_1;
@@ -116,10 +116,6 @@ pub fn inspect(bytes: &[u8], max_bytes: u64) -> Result<Inspection, LoadError> {
         imports,
         exports,
     })
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// The component's own imports and exports (not those of components nested inside it).

@@ -32,10 +32,10 @@ use serde::{Deserialize, Serialize};
 use super::builtin::BUILTINS;
 use super::cache::CompileCache;
 use super::error::LoadError;
-use super::inspect::sha256_hex;
 use super::limits::Limits;
 use super::plugin::{LoadedPlugin, Settings};
 use super::text::printable;
+use crate::digest::sha256_hex;
 
 /// Quiet time after the last file event before reloading: a copy in progress produces a
 /// burst of events, and one reload after it is enough.

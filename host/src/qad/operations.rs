@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use time::Date;
 
 use super::browse::{self, Row};
@@ -274,15 +273,8 @@ fn price_key(row: &Row) -> [String; 5] {
 }
 
 fn digest(parts: &[&str]) -> String {
-    let mut hash = Sha256::new();
-    for part in parts {
-        hash.update(part.as_bytes());
-        hash.update([0]);
-    }
-    hash.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+    crate::digest::short(&parts, 8)
 }
 
 impl QadClient {

@@ -22,7 +22,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ServerState;
@@ -271,7 +270,7 @@ pub(super) async fn receive(
     };
     let event = IncomingWebhook {
         connection: connection.clone(),
-        body_sha256: hex::encode(Sha256::digest(&body)),
+        body_sha256: crate::digest::sha256_hex(&body),
         webhook_id,
         scope,
         body: String::from_utf8_lossy(&body).into_owned(),

@@ -77,7 +77,7 @@ fn main() {
                 },
             )]),
             store: store.clone(),
-            intake: server::intake(store.clone(), |_| {}),
+            intake: ml_connector::sources::webhooks::intake(store.clone(), |_| {}),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!(

@@ -41,7 +41,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -49,7 +49,52 @@ use crate::flows::orders::PostingPolicy;
 use crate::plugins::Limits;
 use crate::qad::EntityPaths;
 use crate::schedule::Schedule;
-use crate::server::SCOPES;
+use crate::secrets::SecretsError;
+use crate::sources::webhooks::SCOPES;
+
+/// Why a connections file, or a value in it, cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not TOML, or not the shape of a connections file (`explained` names the key).
+    #[error("{}: {explained}", path.display())]
+    Parse {
+        path: PathBuf,
+        explained: String,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// A value the types accept but the connector cannot use; `key` is its full path.
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+    /// A section every connection needs is missing.
+    #[error("{key} is missing: give {keys}")]
+    Missing { key: String, keys: &'static str },
+    /// What the file says, in the file.
+    #[error("{}: {source}", path.display())]
+    InFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ConfigError>,
+    },
+    #[error(
+        "{key} must name where the credential is (`env:NAME` or `secret:NAME`), not contain it"
+    )]
+    LiteralCredential { key: String },
+    #[error("{key}: the environment variable {name} is not set")]
+    MissingVariable { key: String, name: String },
+    #[error("{key}: {source}")]
+    Secret {
+        key: String,
+        #[source]
+        source: SecretsError,
+    },
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,8 +183,9 @@ pub struct ConnectionConfig {
     /// `env:NAME`.
     pub bigcommerce_token: String,
     pub qad: QadConfig,
+    /// Required (no entity, currency or customer is guessed); see [`PostingConfig`].
     #[serde(default)]
-    pub posting: PostingConfig,
+    pub posting: Option<PostingConfig>,
     pub plugin: PluginConfig,
     /// The `item-to-catalog` plugin that maps QAD items to catalog updates (without it,
     /// the catalog is left alone).
@@ -201,20 +247,23 @@ pub struct QxtendSection {
     pub password: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[connections.NAME.posting]`: where entries go. The entity, its base currency and the
+/// guest customer are the tenant's own and must be given; the layer (QAD's official one)
+/// and the posted statuses (BigCommerce's sale statuses) have defaults.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostingConfig {
-    #[serde(default)]
-    pub entity: Option<String>,
+    pub entity: String,
+    pub base_currency: String,
+    pub guest_customer: String,
     #[serde(default)]
     pub layer: Option<String>,
     #[serde(default)]
     pub posted_statuses: Option<Vec<u32>>,
-    #[serde(default)]
-    pub guest_customer: Option<String>,
-    #[serde(default)]
-    pub base_currency: Option<String>,
 }
+
+/// The keys of `[posting]` that must be given.
+const POSTING_KEYS: &str = "entity, base_currency and guest_customer";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -268,7 +317,7 @@ impl LimitsConfig {
     }
 
     /// Each setting is above zero and at most the ceiling; `key` is the table's path.
-    fn check(&self, key: &str) -> Result<(), String> {
+    fn check(&self, key: &str) -> Result<(), ConfigError> {
         let ceiling = Limits::CEILING;
         for (field, value, max) in [
             (
@@ -288,11 +337,17 @@ impl LimitsConfig {
             ),
         ] {
             match value {
-                Some(0) => return Err(format!("{key}.{field}: must be above zero")),
+                Some(0) => {
+                    return Err(ConfigError::Invalid {
+                        key: format!("{key}.{field}"),
+                        reason: "must be above zero".into(),
+                    });
+                }
                 Some(value) if value > max => {
-                    return Err(format!(
-                        "{key}.{field} = {value} is over the ceiling of {max}"
-                    ));
+                    return Err(ConfigError::Invalid {
+                        key: format!("{key}.{field}"),
+                        reason: format!("{value} is over the ceiling of {max}"),
+                    });
                 }
                 _ => {}
             }
@@ -300,7 +355,6 @@ impl LimitsConfig {
         Ok(())
     }
 }
-
 /// Where the tenant's entities are, where they differ from the defaults
 /// (see docs/qad.md): each an API path below the base URL.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -346,29 +400,44 @@ impl PathsConfig {
 }
 
 impl Config {
-    pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let config: Config = toml::from_str(&text)
-            .map_err(|e| format!("{}: {}", path.display(), explain(&text, &e)))?;
-        config
-            .check()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            explained: explain(&text, &e),
+            source: Box::new(e),
+        })?;
+        config.check().map_err(|e| ConfigError::InFile {
+            path: path.into(),
+            source: Box::new(e),
+        })?;
         Ok(config)
     }
 
-    /// What the types cannot say: schedules parse, scopes are known, URLs are URLs.
-    fn check(&self) -> Result<(), String> {
+    /// What the types cannot say: `[posting]` is there, schedules parse, scopes are
+    /// known, URLs are URLs.
+    fn check(&self) -> Result<(), ConfigError> {
         for (name, connection) in &self.connections {
             let key = |field: &str| format!("connections.{name}.{field}");
+            if connection.posting.is_none() {
+                return Err(ConfigError::Missing {
+                    key: format!("[{}]", key("posting")),
+                    keys: POSTING_KEYS,
+                });
+            }
             let schedules = &connection.schedules;
             for (field, text) in [
                 ("reconcile", &schedules.reconcile),
                 ("hooks", &schedules.hooks),
                 ("catalog", &schedules.catalog),
             ] {
-                text.parse::<Schedule>()
-                    .map_err(|e| format!("{}: {e}", key(&format!("schedules.{field}"))))?;
+                text.parse::<Schedule>().map_err(|e| ConfigError::Invalid {
+                    key: key(&format!("schedules.{field}")),
+                    reason: e.to_string(),
+                })?;
             }
             connection.plugin.limits.check(&key("plugin.limits"))?;
             if let Some(catalog) = &connection.catalog {
@@ -378,19 +447,23 @@ impl Config {
                 if !webhooks.public_url.starts_with("https://")
                     && !webhooks.public_url.starts_with("http://")
                 {
-                    return Err(format!(
-                        "{}: `{}` is not a URL (BigCommerce delivers to https on port 443)",
-                        key("webhooks.public_url"),
-                        webhooks.public_url
-                    ));
+                    return Err(ConfigError::Invalid {
+                        key: key("webhooks.public_url"),
+                        reason: format!(
+                            "`{}` is not a URL (BigCommerce delivers to https on port 443)",
+                            webhooks.public_url
+                        ),
+                    });
                 }
                 for scope in webhooks.scopes.iter().flatten() {
                     if !SCOPES.contains(&scope.as_str()) {
-                        return Err(format!(
-                            "{}: `{scope}` is not a scope ml-connector handles (one of {})",
-                            key("webhooks.scopes"),
-                            SCOPES.join(", ")
-                        ));
+                        return Err(ConfigError::Invalid {
+                            key: key("webhooks.scopes"),
+                            reason: format!(
+                                "`{scope}` is not a scope ml-connector handles (one of {})",
+                                SCOPES.join(", ")
+                            ),
+                        });
                     }
                 }
             }
@@ -481,37 +554,53 @@ impl WebhooksConfig {
 pub fn credential(
     value: &str,
     key: &str,
-    secrets: &crate::secrets::Secrets,
-) -> Result<String, String> {
+    secrets: &dyn crate::secrets::Reveal,
+) -> Result<String, ConfigError> {
     if let Some(name) = value.strip_prefix("secret:") {
         return secrets
             .reveal(name)
             .map(|value| value.as_str().to_owned())
-            .map_err(|e| format!("{key}: {e}"));
+            .map_err(|source| ConfigError::Secret {
+                key: key.into(),
+                source,
+            });
     }
     let Some(name) = value.strip_prefix("env:") else {
-        return Err(format!(
-            "{key} must name where the credential is (`env:NAME` or `secret:NAME`), not contain it"
-        ));
+        return Err(ConfigError::LiteralCredential { key: key.into() });
     };
-    std::env::var(name).map_err(|_| format!("{key}: the environment variable {name} is not set"))
+    std::env::var(name).map_err(|_| ConfigError::MissingVariable {
+        key: key.into(),
+        name: name.into(),
+    })
 }
 
 impl PostingConfig {
     pub fn policy(&self) -> PostingPolicy {
-        let default = PostingPolicy::default();
         PostingPolicy {
-            entity: self.entity.clone().unwrap_or(default.entity),
-            layer: self.layer.clone().unwrap_or(default.layer),
+            entity: self.entity.clone(),
+            layer: self
+                .layer
+                .clone()
+                .unwrap_or_else(|| PostingPolicy::OFFICIAL_LAYER.into()),
             posted_statuses: self
                 .posted_statuses
                 .clone()
-                .unwrap_or(default.posted_statuses),
-            guest_customer: self
-                .guest_customer
-                .clone()
-                .unwrap_or(default.guest_customer),
-            base_currency: self.base_currency.clone().unwrap_or(default.base_currency),
+                .unwrap_or_else(|| PostingPolicy::SALE_STATUSES.to_vec()),
+            guest_customer: self.guest_customer.clone(),
+            base_currency: self.base_currency.clone(),
+        }
+    }
+}
+
+impl ConnectionConfig {
+    /// The posting policy (`[posting]`, which [`Config::load`] has checked is there).
+    pub fn policy(&self, name: &str) -> Result<PostingPolicy, ConfigError> {
+        match &self.posting {
+            Some(posting) => Ok(posting.policy()),
+            None => Err(ConfigError::Missing {
+                key: format!("[connections.{name}.posting]"),
+                keys: POSTING_KEYS,
+            }),
         }
     }
 }
@@ -539,12 +628,13 @@ mod tests {
             format!(
                 "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
                  [connections.main.qad]\nbase_url = \"https://q\"\n\
+                 [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\nguest_customer = \"G\"\n\
                  [connections.main.plugin]\nname = \"order-to-gl\"\n\
                  [connections.main.schedules]\n{schedules}\n"
             ),
         )
         .unwrap();
-        Config::load(&path)
+        Config::load(&path).map_err(|e| crate::error::chain(&e))
     }
 
     #[test]
@@ -570,6 +660,8 @@ mod tests {
         let text = "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
                     [connections.main.qad]\nbase_url = \"https://q\"\n\
                     paths = { journals = \"/api/custom/journals\" }\n\
+                    [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\n\
+                    guest_customer = \"G\"\n\
                     [connections.main.plugin]\nname = \"order-to-gl\"\n\
                     limits = { fuel_per_record = 5000, memory_mib = 8 }\n";
         let config: Config = toml::from_str(text).unwrap();
@@ -605,8 +697,8 @@ mod tests {
             .check()
             .unwrap_err();
         assert_eq!(
-            error,
-            "connections.main.plugin.limits.fuel_per_record = 99000000000 is over the ceiling of 20000000000"
+            error.to_string(),
+            "connections.main.plugin.limits.fuel_per_record: 99000000000 is over the ceiling of 20000000000"
         );
         let bad = toml::from_str::<Config>(&text.replace("journals =", "journal =")).unwrap_err();
         assert!(bad.to_string().contains("journal"), "{bad}");
@@ -618,14 +710,37 @@ mod tests {
         let config = Config::load(Path::new(path)).unwrap();
         let main = &config.connections["main"];
         assert_eq!(main.plugin.settings["account.revenue"], "4000");
-        assert_eq!(main.posting.policy().base_currency, "USD");
+        assert_eq!(main.policy("main").unwrap().base_currency, "USD");
+    }
+
+    #[test]
+    fn a_connection_without_posting_names_the_keys_it_needs() {
+        let given = load_with_schedules("").unwrap();
+        assert!(given.connections["main"].posting.is_some());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("connector.toml");
+        std::fs::write(
+            &path,
+            "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
+             [connections.main.qad]\nbase_url = \"https://q\"\n\
+             [connections.main.plugin]\nname = \"order-to-gl\"\n",
+        )
+        .unwrap();
+        let error = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("[connections.main.posting] is missing")
+                && error.contains("entity, base_currency and guest_customer"),
+            "{error}"
+        );
     }
 
     #[test]
     fn credentials_come_from_the_environment_or_the_secrets_file_only() {
         let dir = tempfile::tempdir().unwrap();
         let secrets = crate::secrets::Secrets::beside(&dir.path().join("store.db"));
-        let literal = credential("s3cret", "qad.password", &secrets).unwrap_err();
+        let literal = credential("s3cret", "qad.password", &secrets)
+            .unwrap_err()
+            .to_string();
         assert!(literal.contains("env:NAME") && literal.contains("secret:NAME"));
         assert!(!literal.contains("s3cret"), "{literal}");
         let missing = credential(
@@ -633,17 +748,21 @@ mod tests {
             "qad.password",
             &secrets,
         );
-        assert!(missing.unwrap_err().contains("is not set"));
+        assert!(missing.unwrap_err().to_string().contains("is not set"));
         let key = crate::secrets::MasterKey::parse(&[4; 32], "test").unwrap();
         secrets.set("QAD_PASSWORD", b"hunter2", &key).unwrap();
         // Without a master key in the environment the secret is not opened.
         if std::env::var_os(crate::secrets::KEY_VARIABLE).is_none()
             && std::env::var_os(crate::secrets::KEY_FILE_VARIABLE).is_none()
         {
-            let error = credential("secret:QAD_PASSWORD", "qad.password", &secrets).unwrap_err();
+            let error = credential("secret:QAD_PASSWORD", "qad.password", &secrets)
+                .unwrap_err()
+                .to_string();
             assert!(error.starts_with("qad.password: no master key"), "{error}");
         }
-        let absent = credential("secret:NOT_THERE", "qad.password", &secrets).unwrap_err();
+        let absent = credential("secret:NOT_THERE", "qad.password", &secrets)
+            .unwrap_err()
+            .to_string();
         assert!(absent.contains("no secret `NOT_THERE`") || absent.contains("master key"));
     }
 }

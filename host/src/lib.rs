@@ -5,7 +5,9 @@
 pub mod bigcommerce;
 pub mod cli;
 pub mod config;
+pub mod connection;
 pub mod digest;
+pub mod error;
 pub mod exchanges;
 pub mod flows;
 pub mod http;
@@ -16,6 +18,7 @@ pub mod qad;
 pub mod schedule;
 pub mod secrets;
 pub mod server;
+pub mod sources;
 pub mod store;
 
 /// Every binary built on this crate (the CLI, tests, benchmarks) allocates with

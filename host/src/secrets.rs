@@ -370,6 +370,41 @@ impl Secrets {
     }
 }
 
+/// Where `secret:NAME` credentials are revealed from: the secrets file ([`Secrets`]), or
+/// values held in memory ([`Given`], for the demo and tests, which run with no master key).
+pub trait Reveal {
+    fn reveal(&self, name: &str) -> Result<Zeroizing<String>, SecretsError>;
+}
+
+impl Reveal for Secrets {
+    fn reveal(&self, name: &str) -> Result<Zeroizing<String>, SecretsError> {
+        Secrets::reveal(self, name)
+    }
+}
+
+/// Secrets given in memory, by name.
+#[derive(Default)]
+pub struct Given(std::collections::BTreeMap<String, Zeroizing<String>>);
+
+impl Given {
+    pub fn with(mut self, name: &str, value: &str) -> Given {
+        self.0.insert(name.into(), Zeroizing::new(value.into()));
+        self
+    }
+}
+
+impl Reveal for Given {
+    fn reveal(&self, name: &str) -> Result<Zeroizing<String>, SecretsError> {
+        self.0
+            .get(name)
+            .cloned()
+            .ok_or_else(|| SecretsError::Missing {
+                name: name.into(),
+                file: "the secrets given".into(),
+            })
+    }
+}
+
 /// Reads a secret's value from standard input (everything, less one line ending), for
 /// scripts; `Ok(None)` when standard input is a terminal (the caller prompts instead).
 pub fn value_from_stdin() -> std::io::Result<Option<Zeroizing<String>>> {

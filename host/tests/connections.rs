@@ -70,6 +70,10 @@ fn config(dir: &Path, fleet: &Fleet, shops: &[usize], address: Option<&str>) -> 
              client_id = \"env:CLIENT_{tenant}\"\n\
              username = \"env:QAD_USER\"\n\
              password = \"env:QAD_PASSWORD\"\n\
+             [connections.{hash}.posting]\n\
+             entity = \"10USACO\"\n\
+             base_currency = \"USD\"\n\
+             guest_customer = \"GUEST\"\n\
              [connections.{hash}.plugin]\n\
              name = \"order-to-gl\"\n\
              settings = {{ {settings} }}\n\

@@ -70,6 +70,10 @@ fn write_config(
          client_id = \"env:TEST_QAD_CLIENT\"\n\
          username = \"env:TEST_QAD_USER\"\n\
          password = \"{credential}:TEST_QAD_PASSWORD\"\n\
+         [connections.main.posting]\n\
+         entity = \"10USACO\"\n\
+         base_currency = \"USD\"\n\
+         guest_customer = \"GUEST\"\n\
          [connections.main.plugin]\n\
          name = \"order-to-gl\"\n\
          settings = {{ {settings} }}\n",

@@ -217,3 +217,64 @@ impl WebhookReceiver {
             .collect()
     }
 }
+
+/// A connection over the simulators, configured as an operator would write it (store
+/// `store_hash` at `bigcommerce` with API token `token`, tenant `tenant` at `qad`, posting in `10USACO` in USD with
+/// `GUEST` for guests), credentials given in memory, with `order` (and `catalog`) as its
+/// plugins: the wiring `run` and `sync` use.
+#[allow(clippy::too_many_arguments)]
+pub fn connection(
+    name: &str,
+    store_hash: &str,
+    token: &str,
+    bigcommerce: &ml_connector_sim::bigcommerce::BigCommerceSim,
+    qad: &ml_connector_sim::qad::QadSim,
+    tenant: &ml_connector_sim::qad::SimTenant,
+    store: std::sync::Arc<dyn ml_connector::store::Store>,
+    order: LoadedPlugin,
+    catalog: Option<LoadedPlugin>,
+) -> ml_connector::connection::Connection {
+    use ml_connector::connection::{Connection, Plugins};
+    use ml_connector::plugins::PluginSlot;
+    let text = format!(
+        "[connections.{name}]\n\
+         store_hash = \"{store_hash}\"\n\
+         bigcommerce_api_root = \"{}\"\n\
+         bigcommerce_token = \"secret:bigcommerce\"\n\
+         [connections.{name}.qad]\n\
+         base_url = \"{}\"\n\
+         workspace = \"10USA_10USACO\"\n\
+         client_id = \"secret:qad-client\"\n\
+         username = \"secret:qad-user\"\n\
+         password = \"secret:qad-password\"\n\
+         [connections.{name}.posting]\n\
+         entity = \"10USACO\"\n\
+         base_currency = \"USD\"\n\
+         guest_customer = \"GUEST\"\n\
+         [connections.{name}.plugin]\n\
+         name = \"{}\"\n{}",
+        bigcommerce.api_root(store_hash),
+        qad.base_url(&tenant.name),
+        order.name(),
+        match &catalog {
+            Some(plugin) => format!(
+                "[connections.{name}.catalog]\nname = \"{}\"\n",
+                plugin.name()
+            ),
+            None => String::new(),
+        }
+    );
+    let mut config: ml_connector::config::Config =
+        toml::from_str(&text).expect("the test connection parses");
+    let config = config.connections.remove(name).unwrap();
+    let secrets = ml_connector::secrets::Given::default()
+        .with("bigcommerce", token)
+        .with("qad-client", &tenant.client_id)
+        .with("qad-user", "connector")
+        .with("qad-password", "s3cret");
+    let plugins = Plugins::Given {
+        order: PluginSlot::fixed(order),
+        catalog: catalog.map(PluginSlot::fixed),
+    };
+    Connection::open(name, &config, store, &secrets, &plugins).expect("the test connection opens")
+}

@@ -13,12 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
+use ml_connector::connection::Connection;
 use ml_connector::flows::catalog::{CatalogFlow, CatalogStats, ITEM_PRICE_LIST, JOB_KIND};
-use ml_connector::flows::orders::{OrderFlow, PostingPolicy};
 use ml_connector::flows::worker::Worker;
 use ml_connector::plugins::{CompileCache, Limits, LoadedPlugin, PluginSlot};
-use ml_connector::qad::{Auth, ChangeCursor, Qad, QadClient, TenantConfig};
+use ml_connector::qad::ChangeCursor;
 use ml_connector::store::{Job, JobState, SqliteStore, Store};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimOptions, SimStore, StoreData};
 use ml_connector_sim::qad::{PriceRow, QadSim, SimTenant};
@@ -37,8 +36,7 @@ struct Rig {
     qad: QadSim,
     flow: Arc<CatalogFlow>,
     store: Arc<dyn Store>,
-    bc_client: Arc<Client>,
-    qad_client: Qad,
+    connection: Connection,
     _dir: tempfile::TempDir,
 }
 
@@ -103,24 +101,6 @@ async fn rig() -> Rig {
         qad.add_item("acme", &unknown_sku(n), "Not sold online", 10_000);
     }
 
-    let bc_client = Arc::new(
-        Client::new(
-            StoreConfig::at(&bigcommerce.api_root("shop1"), "bc-token"),
-            Arc::new(Pacer::new()),
-        )
-        .unwrap(),
-    );
-    let mut qad_config = TenantConfig::new(
-        &qad.base_url("acme"),
-        Auth::Password {
-            client_id: tenant.client_id.clone(),
-            username: "connector".into(),
-            password: "s3cret".into(),
-        },
-    );
-    qad_config.workspace = Some("10USA_10USACO".into());
-    qad_config.timeout = Duration::from_secs(5);
-    let qad_client = Qad::Rest(QadClient::new(qad_config).unwrap());
     let plugin = LoadedPlugin::load(
         "item-to-catalog",
         ml_connector::plugins::builtin::builtin("item-to-catalog").unwrap(),
@@ -134,20 +114,24 @@ async fn rig() -> Rig {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("store.db")).unwrap());
-    let flow = Arc::new(CatalogFlow::new(
-        "main".into(),
-        bc_client.clone(),
-        qad_client.clone(),
-        PluginSlot::fixed(plugin),
+    let connection = ml_connector_tests::connection(
+        "main",
+        "shop1",
+        "bc-token",
+        &bigcommerce,
+        &qad,
+        &tenant,
         store.clone(),
-    ));
+        default_order_plugin(),
+        Some(plugin),
+    );
+    let flow = connection.catalog.clone().unwrap();
     Rig {
         bigcommerce,
         qad,
         flow,
         store,
-        bc_client,
-        qad_client,
+        connection,
         _dir: dir,
     }
 }
@@ -191,16 +175,7 @@ impl Rig {
 
     /// A worker that runs catalog jobs.
     fn worker(&self) -> Worker {
-        let orders = Arc::new(OrderFlow::new(
-            "main",
-            "shop1",
-            (*self.bc_client).clone(),
-            self.qad_client.clone(),
-            PluginSlot::fixed(default_order_plugin()),
-            self.store.clone(),
-            PostingPolicy::default(),
-        ));
-        let mut worker = Worker::new(orders, "worker-1");
+        let mut worker = Worker::new(self.connection.orders.clone(), "worker-1");
         worker.catalog = Some(self.flow.clone());
         worker.backoff = Duration::from_millis(20);
         worker
@@ -452,8 +427,8 @@ async fn a_run_repeated_before_its_cursors_moved_sends_nothing_twice() {
     // An order plugin given to the catalog flow fails the run, parking nothing.
     let wrong = CatalogFlow::new(
         "main".into(),
-        rig.bc_client.clone(),
-        rig.qad_client.clone(),
+        rig.flow.sink.clone(),
+        rig.flow.items.clone(),
         PluginSlot::fixed(default_order_plugin()),
         rig.store.clone(),
     );
@@ -485,8 +460,8 @@ async fn a_price_row_starting_or_ending_reaches_the_store_with_no_change_in_qad(
     .unwrap();
     let mut flow = CatalogFlow::new(
         "main".into(),
-        rig.bc_client.clone(),
-        rig.qad_client.clone(),
+        rig.flow.sink.clone(),
+        rig.flow.items.clone(),
         PluginSlot::fixed(plugin),
         rig.store.clone(),
     );

@@ -13,11 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
-use ml_connector::flows::orders::{OrderFlow, PostingPolicy};
-use ml_connector::flows::worker::{Worker, poll};
+use ml_connector::flows::orders::OrderFlow;
+use ml_connector::flows::worker::Worker;
 use ml_connector::plugins::PluginSlot;
-use ml_connector::qad::{Auth, Qad, QadClient, TenantConfig};
+use ml_connector::sources::poll::poll;
 use ml_connector::store::{JobState, SqliteStore, Store};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use ml_connector_sim::qad::{PeriodStatus, QadFault, QadFaultAction, QadSim, SimTenant};
@@ -65,32 +64,20 @@ async fn rig_seeded(
     let bigcommerce = BigCommerceSim::start(vec![store]).await.unwrap();
     let tenant = SimTenant::demo("acme");
     let qad = QadSim::start(vec![tenant.clone()]).await.unwrap();
-    let bc_client = Client::new(
-        StoreConfig::at(&bigcommerce.api_root("shop1"), "bc-token"),
-        Arc::new(Pacer::new()),
-    )
-    .unwrap();
-    let mut qad_config = TenantConfig::new(
-        &qad.base_url("acme"),
-        Auth::Password {
-            client_id: tenant.client_id.clone(),
-            username: "connector".into(),
-            password: "s3cret".into(),
-        },
-    );
-    qad_config.workspace = Some("10USA_10USACO".into());
-    qad_config.timeout = Duration::from_secs(2);
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("store.db")).unwrap());
-    let flow = Arc::new(OrderFlow::new(
+    let connection = ml_connector_tests::connection(
         "main",
         "shop1",
-        bc_client,
-        Qad::Rest(QadClient::new(qad_config).unwrap()),
-        PluginSlot::fixed(plugin),
+        "bc-token",
+        &bigcommerce,
+        &qad,
+        &tenant,
         store,
-        PostingPolicy::default(),
-    ));
+        plugin,
+        None,
+    );
+    let flow = connection.orders.clone();
     let mut worker = Worker::new(flow.clone(), "worker-1");
     worker.backoff = Duration::from_millis(20);
     Rig {
@@ -130,7 +117,7 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
         rig.flow.store.jobs_in(JobState::Parked, 5)
     );
     let data = rig.bigcommerce.data("shop1").unwrap();
-    let policy = PostingPolicy::default();
+    let policy = rig.flow.policy.clone();
     let ledger = rig.qad.ledger("acme");
     for currency in ["EUR", "GBP"] {
         assert!(
@@ -228,11 +215,11 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
     let changed = OrderFlow::new(
         "main",
         "shop1",
-        rig.flow.bigcommerce.clone(),
-        rig.flow.qad.clone(),
+        rig.flow.source.clone(),
+        rig.flow.ledger.clone(),
         PluginSlot::fixed(ml_connector_tests::order_plugin_with(settings)),
         rig.flow.store.clone(),
-        PostingPolicy::default(),
+        rig.flow.policy.clone(),
     );
     let sample = data.orders.iter().find(|o| o.status_id == 11).unwrap();
     let plan = changed.dry_run_order(sample.id).await.unwrap().unwrap();
@@ -393,10 +380,7 @@ async fn orders_the_plugin_maps_wrongly_are_parked_and_the_rest_are_posted() {
         .map(|j| j.external_reference)
         .collect();
     for order in data.orders.iter().filter(|o| {
-        o.gateway != "squarev2"
-            && PostingPolicy::default()
-                .posted_statuses
-                .contains(&o.status_id)
+        o.gateway != "squarev2" && rig.flow.policy.posted_statuses.contains(&o.status_id)
     }) {
         assert!(
             posted.contains(&format!("shop1:order:{}:r1", order.id)),
@@ -434,11 +418,11 @@ async fn a_small_api_quota_slows_the_run_down_but_loses_nothing() {
         .into_iter()
         .map(|j| j.external_reference)
         .collect();
-    for order in data.orders.iter().filter(|o| {
-        PostingPolicy::default()
-            .posted_statuses
-            .contains(&o.status_id)
-    }) {
+    for order in data
+        .orders
+        .iter()
+        .filter(|o| rig.flow.policy.posted_statuses.contains(&o.status_id))
+    {
         assert!(references.contains(&format!("shop1:order:{}:r1", order.id)));
     }
 }

@@ -525,7 +525,7 @@ fn an_entrys_slot_follows_its_plugin_and_keeps_the_last_good_version() {
 
 #[test]
 fn a_poisoned_compile_cache_is_refused_or_its_entries_discarded() {
-    use ml_connector::plugins::inspect::sha256_hex;
+    use ml_connector::digest::sha256_hex;
     let cache_dir = tempfile::tempdir().unwrap();
     let plugins_dir = tempfile::tempdir().unwrap();
     let (registry, _) = Registry::open(options(

@@ -26,14 +26,14 @@ pub enum AuditCommand {
     Verify,
 }
 
-pub fn run(cli: &Cli, command: &AuditCommand) -> Result<ExitCode, String> {
+pub fn run(cli: &Cli, command: &AuditCommand) -> anyhow::Result<ExitCode> {
     if !cli.store.exists() {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "no store at {} (set --store or ML_CONNECTOR_STORE)",
             cli.store.display()
         ));
     }
-    let store = SqliteStore::open(&cli.store).map_err(|e| e.to_string())?;
+    let store = SqliteStore::open(&cli.store)?;
     match command {
         AuditCommand::Show { record, json } => show(&store, record, *json),
         AuditCommand::Verify => match store.verify_audit() {
@@ -49,8 +49,8 @@ pub fn run(cli: &Cli, command: &AuditCommand) -> Result<ExitCode, String> {
     }
 }
 
-fn show(store: &SqliteStore, record: &str, json: bool) -> Result<ExitCode, String> {
-    let entries = store.audit_for(record).map_err(|e| e.to_string())?;
+fn show(store: &SqliteStore, record: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let entries = store.audit_for(record)?;
     if entries.is_empty() {
         eprintln!(
             "no audit entries for `{record}` (records are named like order:123, refund:45, customer:9, job:7, webhook)"

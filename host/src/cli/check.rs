@@ -13,9 +13,11 @@ use clap::Args;
 use time::OffsetDateTime;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, bigcommerce_client, load_plugin, qad_tenant, selected};
+use super::connections::{ConnectionArgs, selected};
 use crate::bigcommerce::{self, ClientError};
 use crate::config::ConnectionConfig;
+use crate::connection::{bigcommerce_client, load_plugin, qad_tenant};
+use crate::error::chain;
 use crate::plugins::World;
 use crate::qad::{Qad, QadError};
 use crate::secrets::Secrets;
@@ -55,13 +57,12 @@ impl Report {
     }
 }
 
-pub fn run(cli: &Cli, args: &CheckArgs) -> Result<ExitCode, String> {
+pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let selected = selected(&args.connections)?;
     let secrets = Secrets::beside(&cli.store);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     let mut failed = false;
     for (name, connection) in &selected {
         let mut report = Report {
@@ -88,7 +89,7 @@ async fn check(
     match bigcommerce_client(name, connection, secrets) {
         Ok(client) => check_bigcommerce(&client, connection, report).await,
         Err(problem) => {
-            report.line("bigcommerce store", Err(problem));
+            report.line("bigcommerce store", Err(chain(&problem)));
             for check in [
                 "bigcommerce orders",
                 "bigcommerce refunds",
@@ -98,11 +99,16 @@ async fn check(
             }
         }
     }
-    let plugin = load_plugin(cli, &connection.plugin.name, &connection.plugin);
+    let plugin = load_plugin(
+        &connection.plugin.name,
+        &connection.plugin,
+        cli.plugin_dir.as_deref(),
+        &cli.cache(),
+    );
     match qad_tenant(name, connection, secrets) {
         Ok(qad) => check_qad(&qad, connection, report).await,
         Err(problem) => {
-            report.line("qad login", Err(problem));
+            report.line("qad login", Err(chain(&problem)));
             for check in ["qad workspace", "qad paths", "qad accounts", "qad period"] {
                 report.skip(check, "no QAD client");
             }
@@ -218,7 +224,12 @@ async fn check_bigcommerce(
 }
 
 async fn check_qad(qad: &Qad, connection: &ConnectionConfig, report: &mut Report) {
-    let entity = connection.posting.policy().entity;
+    // `Config::load` has checked `[posting]` is there.
+    let entity = connection
+        .posting
+        .as_ref()
+        .map(|posting| posting.entity.clone())
+        .unwrap_or_default();
     if let Err(error) = qad.reads().login().await {
         report.line("qad login", Err(qad_problem(&error)));
         for check in ["qad workspace", "qad paths", "qad accounts", "qad period"] {

@@ -6,6 +6,7 @@
 //! again, sends QAD's items and prices to the catalog (then two renamed items), and
 //! prints a summary. Exits non-zero when the ledger does not reconcile.
 
+use anyhow::Context;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,13 +16,12 @@ use clap::Args;
 use serde_json::json;
 
 use super::Cli;
-use crate::bigcommerce::{self, Pacer, StoreConfig};
-use crate::flows::catalog::CatalogFlow;
-use crate::flows::orders::{OrderFlow, PostingPolicy};
-use crate::flows::worker::{Worker, poll};
-use crate::plugins::registry::load_one;
-use crate::plugins::{CompileCache, Limits, PluginSlot};
-use crate::qad::{Auth, Qad, QadClient, TenantConfig};
+use crate::config::{Config, ConnectionConfig};
+use crate::connection::{Connection, Plugins};
+use crate::flows::worker::Worker;
+use crate::plugins::CompileCache;
+use crate::secrets::Given;
+use crate::sources::poll::poll;
 use crate::store::{JobState, SqliteStore, Store};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use ml_connector_sim::qad::{QadSim, SimTenant};
@@ -38,14 +38,56 @@ pub struct DemoArgs {
 
 const SETTINGS: &str = include_str!("../../../examples/settings.toml");
 
-pub fn run(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
+/// The demo's connection, as an operator would write it, over the simulators; its
+/// plugins take their settings from `examples/settings.toml`.
+fn demo_config(bigcommerce: &str, qad: &str) -> anyhow::Result<ConnectionConfig> {
+    let text = format!(
+        r#"
+[connections.demo]
+store_hash = "demo-store"
+bigcommerce_api_root = "{bigcommerce}"
+bigcommerce_token = "secret:demo-bigcommerce-token"
+
+[connections.demo.qad]
+base_url = "{qad}"
+workspace = "10USA_10USACO"
+client_id = "secret:demo-qad-client"
+username = "secret:demo-qad-user"
+password = "secret:demo-qad-password"
+
+[connections.demo.posting]
+entity = "10USACO"
+base_currency = "USD"
+guest_customer = "GUEST"
+
+[connections.demo.plugin]
+name = "order-to-gl"
+
+[connections.demo.catalog]
+name = "item-to-catalog"
+"#
+    );
+    let mut config: Config = toml::from_str(&text).context("the demo's connection")?;
+    let mut demo = config
+        .connections
+        .remove("demo")
+        .context("the demo's connection")?;
+    let mut settings: BTreeMap<String, BTreeMap<String, String>> =
+        toml::from_str(SETTINGS).context("examples/settings.toml")?;
+    demo.plugin.settings = settings.remove("order-to-gl").unwrap_or_default();
+    if let Some(catalog) = &mut demo.catalog {
+        catalog.settings = settings.remove("item-to-catalog").unwrap_or_default();
+    }
+    Ok(demo)
+}
+
+pub fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     if args.orders == 0 {
-        return Err("--orders must be at least 1".into());
+        return Err(anyhow::anyhow!("--orders must be at least 1"));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     runtime.block_on(demo(cli, args))
 }
 
@@ -55,7 +97,7 @@ fn progress(json: bool, message: &str) {
     }
 }
 
-async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
+async fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
     let start = time::OffsetDateTime::now_utc() - time::Duration::days(5);
     let store = SimStore::new("demo-store", "demo-token")
@@ -64,11 +106,11 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         .with_orders(args.orders, start, 7);
     let bigcommerce = BigCommerceSim::start(vec![store])
         .await
-        .map_err(|e| format!("the BigCommerce simulator did not start: {e}"))?;
+        .with_context(|| format!("the BigCommerce simulator did not start"))?;
     let tenant = SimTenant::demo("acme");
     let qad = QadSim::start(vec![tenant.clone()])
         .await
-        .map_err(|e| format!("the QAD simulator did not start: {e}"))?;
+        .with_context(|| format!("the QAD simulator did not start"))?;
     progress(
         args.json,
         &format!(
@@ -78,48 +120,22 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         ),
     );
 
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("demo.db")).map_err(|e| e.to_string())?);
-    let settings: BTreeMap<String, BTreeMap<String, String>> =
-        toml::from_str(SETTINGS).map_err(|e| format!("examples/settings.toml: {e}"))?;
-    let plugin_settings: Vec<(String, String)> = settings
-        .get("order-to-gl")
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    let plugin = load_one(
-        "order-to-gl",
-        cli.plugin_dir.as_deref(),
-        &plugin_settings,
-        &Limits::default(),
-        &CompileCache::none(),
-    )?;
-    let client = bigcommerce::Client::new(
-        StoreConfig::at(&bigcommerce.api_root("demo-store"), "demo-token"),
-        Arc::new(Pacer::new()),
-    )
-    .map_err(|e| e.to_string())?;
-    let mut tenant_config = TenantConfig::new(
-        &qad.base_url("acme"),
-        Auth::Password {
-            client_id: tenant.client_id.clone(),
-            username: "connector".into(),
-            password: "s3cret".into(),
-        },
-    );
-    tenant_config.workspace = Some("10USA_10USACO".into());
-    let qad_client = QadClient::new(tenant_config).map_err(|e| e.to_string())?;
-    let flow = Arc::new(OrderFlow::new(
-        "demo",
-        "demo-store",
-        client,
-        Qad::Rest(qad_client),
-        PluginSlot::fixed(plugin),
-        store.clone(),
-        PostingPolicy::default(),
-    ));
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("demo.db"))?);
+    let config = demo_config(&bigcommerce.api_root("demo-store"), &qad.base_url("acme"))?;
+    let secrets = Given::default()
+        .with("demo-bigcommerce-token", "demo-token")
+        .with("demo-qad-client", &tenant.client_id)
+        .with("demo-qad-user", "connector")
+        .with("demo-qad-password", "s3cret");
+    let cache = CompileCache::none();
+    let plugins = Plugins::Load {
+        dir: cli.plugin_dir.as_deref(),
+        cache: &cache,
+        replace: None,
+    };
+    let connection = Connection::open("demo", &config, store.clone(), &secrets, &plugins)?;
+    let flow = connection.orders.clone();
     let worker = Worker::new(flow.clone(), "demo");
     let customers_before = qad.customers("acme").len();
 
@@ -128,12 +144,9 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         &format!("posting {} seeded orders...", args.orders),
     );
     let run = || async {
-        let polled = poll(&flow).await.map_err(|e| e.to_string())?;
-        let stats = worker
-            .drain(Duration::from_secs(60))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>((polled, stats))
+        let polled = poll(&flow).await?;
+        let stats = worker.drain(Duration::from_secs(60)).await?;
+        anyhow::Ok((polled, stats))
     };
     let (first_poll, first) = run().await?;
     progress(
@@ -148,26 +161,18 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         args.json,
         "the store changes: new orders, an edit, a cancellation, a refund...",
     );
-    let data = bigcommerce.data("demo-store").map_err(|e| e.to_string())?;
+    let data = bigcommerce.data("demo-store")?;
     let open: Vec<u64> = data
         .orders
         .iter()
         .filter(|o| o.status_id == 11 && o.coupon.is_none())
         .map(|o| o.id)
         .collect();
-    bigcommerce
-        .place_orders("demo-store", 5)
-        .map_err(|e| e.to_string())?;
+    bigcommerce.place_orders("demo-store", 5)?;
     if let [edit, cancel, refund, ..] = open.as_slice() {
-        bigcommerce
-            .edit_order("demo-store", *edit)
-            .map_err(|e| e.to_string())?;
-        bigcommerce
-            .set_order_status("demo-store", *cancel, 5)
-            .map_err(|e| e.to_string())?;
-        bigcommerce
-            .refund_order("demo-store", *refund, false)
-            .map_err(|e| e.to_string())?;
+        bigcommerce.edit_order("demo-store", *edit)?;
+        bigcommerce.set_order_status("demo-store", *cancel, 5)?;
+        bigcommerce.refund_order("demo-store", *refund, false)?;
     }
     let (_, second) = run().await?;
     progress(
@@ -185,30 +190,14 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         args.json,
         "QAD items and prices to the catalog (item-to-catalog)...",
     );
-    let catalog_settings: Vec<(String, String)> = settings
-        .get("item-to-catalog")
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    let catalog_plugin = load_one(
-        "item-to-catalog",
-        cli.plugin_dir.as_deref(),
-        &catalog_settings,
-        &Limits::default(),
-        &CompileCache::none(),
-    )?;
-    let catalog = CatalogFlow::new(
-        "demo".into(),
-        Arc::new(flow.bigcommerce.clone()),
-        flow.qad.clone(),
-        PluginSlot::fixed(catalog_plugin),
-        store.clone(),
-    );
-    let first_catalog = catalog.poll().await.map_err(|e| e.to_string())?;
+    let catalog = connection
+        .catalog
+        .clone()
+        .context("the demo connection has a catalog plugin")?;
+    let first_catalog = catalog.poll().await?;
     qad.rename_item("acme", "SKU-0100", "Product 100, new edition");
     qad.rename_item("acme", "SKU-0104", "Product 104, new edition");
-    let second_catalog = catalog.poll().await.map_err(|e| e.to_string())?;
+    let second_catalog = catalog.poll().await?;
     progress(
         args.json,
         &format!(
@@ -234,8 +223,8 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
         .iter()
         .map(|j| j.external_reference.as_str())
         .collect();
-    let data = bigcommerce.data("demo-store").map_err(|e| e.to_string())?;
-    let posted_statuses = PostingPolicy::default().posted_statuses;
+    let data = bigcommerce.data("demo-store")?;
+    let posted_statuses = &flow.policy.posted_statuses;
     let missing: Vec<String> = data
         .orders
         .iter()
@@ -252,12 +241,11 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode, String> {
     // Items QAD has and the store does not sell wait for an operator; they are no
     // ledger matter.
     let parked: Vec<_> = store
-        .jobs_in(JobState::Parked, 1_000)
-        .map_err(|e| e.to_string())?
+        .jobs_in(JobState::Parked, 1_000)?
         .into_iter()
         .filter(|job| job.kind != crate::flows::catalog::JOB_KIND)
         .collect();
-    let audit_entries = store.verify_audit().map_err(|e| e.to_string())?;
+    let audit_entries = store.verify_audit()?;
     let reconciled =
         balanced && missing.is_empty() && parked.is_empty() && references.len() == ledger.len();
     let counters = bigcommerce.counters();

@@ -9,9 +9,8 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, open_flows_to_look};
+use super::connections::{ConnectionArgs, open_connections};
 use super::replay::print_plan;
-use crate::flows::orders::FlowError;
 
 #[derive(Subcommand)]
 pub enum DryRunCommand {
@@ -30,25 +29,25 @@ pub struct OrderArgs {
     connections: ConnectionArgs,
 }
 
-pub fn run(cli: &Cli, command: &DryRunCommand) -> Result<ExitCode, String> {
+pub fn run(cli: &Cli, command: &DryRunCommand) -> anyhow::Result<ExitCode> {
     let DryRunCommand::Order(args) = command;
-    let (_store, flows) = open_flows_to_look(cli, &args.connections)?;
-    let [flow] = flows.as_slice() else {
-        let names: Vec<&str> = flows.iter().map(|f| f.connection.as_str()).collect();
-        return Err(format!(
+    let (_store, connections) = open_connections(cli, &args.connections, None)?;
+    let [connection] = connections.as_slice() else {
+        let names: Vec<&str> = connections.iter().map(|c| c.name.as_str()).collect();
+        return Err(anyhow::anyhow!(
             "an order belongs to one store: choose the connection with --connection ({})",
             names.join(", ")
         ));
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
+    let flow = &connection.orders;
     let record = format!("order:{}", args.id);
     let planned = runtime.block_on(flow.dry_run_order(args.id));
     let (plan, failure) = match planned {
         Ok(plan) => (plan, None),
-        Err(FlowError::Transient(reason) | FlowError::Permanent(reason)) => (None, Some(reason)),
+        Err(error) => (None, Some(error.to_string())),
     };
     if args.json {
         let answer = json!({

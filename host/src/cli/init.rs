@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 
 /// The template: every section, with what each key means.
@@ -25,7 +26,7 @@ pub struct InitArgs {
     force: bool,
 }
 
-pub fn run(args: &InitArgs) -> Result<ExitCode, String> {
+pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
     if args.force {
@@ -35,16 +36,16 @@ pub fn run(args: &InitArgs) -> Result<ExitCode, String> {
     }
     let mut file = options.open(&args.config).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            format!(
+            anyhow::anyhow!(
                 "{} exists; give --force to replace it",
                 args.config.display()
             )
         } else {
-            format!("cannot write {}: {e}", args.config.display())
+            anyhow::Error::new(e).context(format!("cannot write {}", args.config.display()))
         }
     })?;
     file.write_all(TEMPLATE.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", args.config.display()))?;
+        .with_context(|| format!("cannot write {}", args.config.display()))?;
     println!(
         "wrote {}: fill in the store hash, the QAD tenant and the account map, store the \
          credentials (`ml-connector secrets set NAME`), then run `ml-connector check`",
@@ -70,7 +71,7 @@ mod tests {
         let config = Config::load(&path).unwrap();
         assert!(config.connections["main"].catalog.is_some());
         let again = run(&args).unwrap_err();
-        assert!(again.contains("--force"), "{again}");
+        assert!(again.to_string().contains("--force"), "{again}");
         run(&InitArgs {
             config: path,
             force: true,

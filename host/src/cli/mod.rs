@@ -3,6 +3,7 @@
 mod audit;
 mod check;
 mod connections;
+#[cfg(feature = "demo")]
 mod demo;
 mod dry_run;
 mod init;
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::plugins::fixture::Fixture;
@@ -91,6 +93,7 @@ enum Command {
     Plugins(plugins::PluginsCommand),
     /// The whole flow on built-in simulators: seeded orders through the real pipeline,
     /// the catalog, and a check that the ledger reconciles.
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
     /// Write a commented connector.toml to start from.
     Init(init::InitArgs),
@@ -128,6 +131,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.log_format);
     let result = match &cli.command {
         Command::Plugins(command) => plugins::run(&cli, command),
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(&cli, args),
         Command::Audit(command) => audit::run(&cli, command),
         Command::Init(args) => init::run(args),
@@ -142,8 +146,8 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            eprintln!("error: {}", crate::error::chain(error.as_ref()));
             ExitCode::from(2)
         }
     }
@@ -182,25 +186,25 @@ impl Cli {
     }
 
     /// Loads `plugin` (a name or a path) with the fixture's settings, outside any registry.
-    fn load_for_fixture(&self, plugin: &str, fixture: &Fixture) -> Result<LoadedPlugin, String> {
-        load_one(
+    fn load_for_fixture(&self, plugin: &str, fixture: &Fixture) -> anyhow::Result<LoadedPlugin> {
+        Ok(load_one(
             plugin,
             self.plugin_dir.as_deref(),
             &fixture.settings(),
             &Limits::default(),
             &self.cache(),
-        )
+        )?)
     }
 
     /// Settings per plugin name from `--settings`.
-    fn plugin_settings(&self) -> Result<BTreeMap<String, Settings>, String> {
+    fn plugin_settings(&self) -> anyhow::Result<BTreeMap<String, Settings>> {
         let Some(path) = &self.settings else {
             return Ok(BTreeMap::new());
         };
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let tables: BTreeMap<String, BTreeMap<String, String>> =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            toml::from_str(&text).with_context(|| path.display().to_string())?;
         Ok(tables
             .into_iter()
             .map(|(name, table)| (name, table.into_iter().collect()))

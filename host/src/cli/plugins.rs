@@ -1,5 +1,6 @@
 //! `ml-connector plugins list|test|check`.
 
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -48,7 +49,7 @@ pub enum PluginsCommand {
     },
 }
 
-pub fn run(cli: &Cli, command: &PluginsCommand) -> Result<ExitCode, String> {
+pub fn run(cli: &Cli, command: &PluginsCommand) -> anyhow::Result<ExitCode> {
     match command {
         PluginsCommand::List { json } => list(cli, *json),
         PluginsCommand::Test {
@@ -64,7 +65,7 @@ pub fn run(cli: &Cli, command: &PluginsCommand) -> Result<ExitCode, String> {
             let dir = match fixture {
                 Some(dir) => dir.clone(),
                 None => fixture_folder(cli, plugin).ok_or_else(|| {
-                    format!(
+                    anyhow::anyhow!(
                         "plugin `{plugin}` has no fixtures/ folder beside it; give a fixture file or folder"
                     )
                 })?,
@@ -75,7 +76,7 @@ pub fn run(cli: &Cli, command: &PluginsCommand) -> Result<ExitCode, String> {
     }
 }
 
-fn list(cli: &Cli, json: bool) -> Result<ExitCode, String> {
+fn list(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let options = RegistryOptions {
         dir: cli.plugin_dir.clone(),
         cache: cli.cache(),
@@ -135,10 +136,10 @@ fn fixture_folder(cli: &Cli, plugin: &str) -> Option<PathBuf> {
         .find(|dir| dir.is_dir())
 }
 
-fn test_one(cli: &Cli, plugin: &str, fixture_path: &Path, json: bool) -> Result<ExitCode, String> {
-    let fixture = Fixture::load(fixture_path)?;
+fn test_one(cli: &Cli, plugin: &str, fixture_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let fixture = Fixture::load(fixture_path).map_err(anyhow::Error::msg)?;
     let loaded = cli.load_for_fixture(plugin, &fixture)?;
-    let run = fixture.run(&loaded)?;
+    let run = fixture.run(&loaded).map_err(anyhow::Error::msg)?;
     let verdict = fixture.verdict(&run);
     let report = &run.report;
     let limits = loaded.limits();
@@ -194,12 +195,13 @@ fn test_one(cli: &Cli, plugin: &str, fixture_path: &Path, json: bool) -> Result<
 
 /// Runs every fixture in `dir` on `plugin`. The plugin is compiled once and given each
 /// fixture's settings in turn.
-fn test_all(cli: &Cli, plugin: &str, dir: &Path, json: bool) -> Result<ExitCode, String> {
-    let paths = fixtures_in(dir)?;
+fn test_all(cli: &Cli, plugin: &str, dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let paths = fixtures_in(dir).map_err(anyhow::Error::msg)?;
     let fixtures: Vec<Fixture> = paths
         .iter()
         .map(|path| Fixture::load(path))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
     let base = cli.load_for_fixture(plugin, &fixtures[0])?;
     let runs = run_fixtures(&base, &paths, &fixtures);
     let failed = runs.iter().filter(|r| !r.passed()).count();
@@ -329,14 +331,14 @@ fn run_json(name: &str, run: &FixtureRun, verdict: &Verdict, limits: &Limits) ->
 }
 
 /// `plugins check`: what the binary is, then its fixtures against the limits.
-fn check(cli: &Cli, plugin: &str, fixtures: Option<&Path>) -> Result<ExitCode, String> {
+fn check(cli: &Cli, plugin: &str, fixtures: Option<&Path>) -> anyhow::Result<ExitCode> {
     let path = Path::new(plugin);
     let bytes = if path.exists() {
-        read_binary(path).map_err(|e| format!("cannot read {plugin}: {e}"))?
+        read_binary(path).with_context(|| format!("cannot read {plugin}"))?
     } else {
         builtin(plugin)
             .ok_or_else(|| {
-                format!("no file {plugin}, and no built-in plugin of that name (order-to-gl, item-to-catalog)")
+                anyhow::anyhow!("no file {plugin}, and no built-in plugin of that name (order-to-gl, item-to-catalog)")
             })?
             .to_vec()
     };
@@ -375,11 +377,12 @@ fn check(cli: &Cli, plugin: &str, fixtures: Option<&Path>) -> Result<ExitCode, S
     };
     let (paths, fixtures) = match &folder {
         Some(dir) => {
-            let paths = fixtures_in(dir)?;
+            let paths = fixtures_in(dir).map_err(anyhow::Error::msg)?;
             let fixtures: Vec<Fixture> = paths
                 .iter()
                 .map(|path| Fixture::load(path))
-                .collect::<Result<_, _>>()?;
+                .collect::<Result<_, _>>()
+                .map_err(anyhow::Error::msg)?;
             (paths, fixtures)
         }
         None => (Vec::new(), Vec::new()),

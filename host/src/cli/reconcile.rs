@@ -10,6 +10,7 @@
 //! A document's entries are found in QAD by their deterministic references
 //! (`<store>:order:<id>:r<n>`, `<store>:refund:<id>:r<n>`), read by prefix.
 
+use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
@@ -19,9 +20,9 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, Time};
 
 use super::Cli;
-use super::connections::{ConnectionArgs, open_flows_to_look};
+use super::connections::{ConnectionArgs, open_connections};
 use crate::bigcommerce::orders::RefundsByOrder;
-use crate::flows::orders::{FlowError, OrderFlow};
+use crate::flows::orders::OrderFlow;
 use crate::money;
 use crate::plugins::types::JournalEntry;
 use crate::qad::PostedJournal;
@@ -42,17 +43,17 @@ pub struct ReconcileArgs {
 }
 
 /// A day's start (or, for the end of the window, the next day's start), or a time.
-fn bound(text: &str, end: bool, flag: &str) -> Result<OffsetDateTime, String> {
+fn bound(text: &str, end: bool, flag: &str) -> anyhow::Result<OffsetDateTime> {
     if let Ok(time) = OffsetDateTime::parse(text, &Rfc3339) {
         return Ok(time);
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let day = Date::parse(text, &format).map_err(|_| {
-        format!("{flag} `{text}` is neither a day (YYYY-MM-DD) nor an RFC 3339 time")
+        anyhow::anyhow!("{flag} `{text}` is neither a day (YYYY-MM-DD) nor an RFC 3339 time")
     })?;
     let day = if end {
         day.next_day()
-            .ok_or_else(|| format!("{flag} `{text}` is too late"))?
+            .ok_or_else(|| anyhow::anyhow!("{flag} `{text}` is too late"))?
     } else {
         day
     };
@@ -127,7 +128,7 @@ struct Compared {
     posted: Net,
 }
 
-async fn compare(flow: &OrderFlow, document: Document) -> Result<Compared, String> {
+async fn compare(flow: &OrderFlow, document: Document) -> anyhow::Result<Compared> {
     let subject = document.subject();
     let prefix = format!("{}:{subject}:", flow.store_hash);
     let expected = match document {
@@ -135,14 +136,11 @@ async fn compare(flow: &OrderFlow, document: Document) -> Result<Compared, Strin
         Document::Refund { order, refund } => flow.expected_refund(order, refund).await.map(Some),
     };
     let journals = flow
-        .qad
+        .ledger
         .journals_with_reference_prefix(&flow.policy.entity, &prefix)
         .await
-        .map_err(|e| format!("{}: reading {prefix}* from QAD: {e}", flow.connection))?;
-    let revisions = flow
-        .store
-        .revisions(&flow.connection, &subject)
-        .map_err(|e| e.to_string())?;
+        .with_context(|| format!("{}: reading {prefix}* from QAD", flow.connection))?;
+    let revisions = flow.store.revisions(&flow.connection, &subject)?;
     let mut findings = Vec::new();
     let mut finding = |kind, detail: String| {
         findings.push(Finding {
@@ -198,8 +196,8 @@ async fn compare(flow: &OrderFlow, document: Document) -> Result<Compared, Strin
     }
     let expected = match expected {
         Ok(entry) => entry.as_ref().map(expected_net).unwrap_or_default(),
-        Err(FlowError::Transient(reason) | FlowError::Permanent(reason)) => {
-            finding("unmappable", reason);
+        Err(error) => {
+            finding("unmappable", error.to_string());
             return Ok(Compared {
                 findings,
                 expected: Net::new(),
@@ -246,22 +244,22 @@ async fn documents(
     flow: &OrderFlow,
     from: OffsetDateTime,
     to: OffsetDateTime,
-) -> Result<Vec<Document>, String> {
+) -> anyhow::Result<Vec<Document>> {
     let within = |t: OffsetDateTime| from <= t && t < to;
     let orders = flow
-        .bigcommerce
+        .source
         .orders_modified_since(Some(from))
         .await
-        .map_err(|e| format!("{}: reading orders: {e}", flow.connection))?;
+        .with_context(|| format!("{}: reading orders", flow.connection))?;
     let orders: Vec<_> = orders
         .into_iter()
         .filter(|o| within(o.date_created) || within(o.date_modified))
         .collect();
     let refunds = flow
-        .bigcommerce
+        .source
         .refunds_created_since(from)
         .await
-        .map_err(|e| format!("{}: reading refunds: {e}", flow.connection))?;
+        .with_context(|| format!("{}: reading refunds", flow.connection))?;
     let mut documents: BTreeSet<Document> = orders.iter().map(|o| Document::Order(o.id)).collect();
     documents.extend(
         refunds
@@ -276,20 +274,21 @@ async fn documents(
     Ok(documents.into_iter().collect())
 }
 
-pub fn run(cli: &Cli, args: &ReconcileArgs) -> Result<ExitCode, String> {
+pub fn run(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
     let from = bound(&args.from, false, "--from")?;
     let to = bound(&args.to, true, "--to")?;
     if to <= from {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "the window is empty: --to {} is not after --from {}",
-            args.to, args.from
+            args.to,
+            args.from
         ));
     }
-    let (_store, flows) = open_flows_to_look(cli, &args.connections)?;
+    let (_store, connections) = open_connections(cli, &args.connections, None)?;
+    let flows: Vec<_> = connections.iter().map(|c| c.orders.clone()).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     let mut differs = false;
     for flow in &flows {
         differs |= runtime.block_on(reconcile(flow, from, to, args.json))?;
@@ -307,7 +306,7 @@ async fn reconcile(
     from: OffsetDateTime,
     to: OffsetDateTime,
     json: bool,
-) -> Result<bool, String> {
+) -> anyhow::Result<bool> {
     let documents = documents(flow, from, to).await?;
     let bar = super::progress_bar(documents.len(), "documents");
     bar.set_message(format!("reconciling {}", flow.connection));
@@ -410,7 +409,7 @@ mod tests {
         let exact = bound("2026-11-05T10:00:00Z", true, "--to").unwrap();
         assert_eq!(window_text(exact), "2026-11-05T10:00:00Z");
         let error = bound("yesterday", false, "--from").unwrap_err();
-        assert!(error.contains("--from `yesterday`"), "{error}");
+        assert!(error.to_string().contains("--from `yesterday`"), "{error}");
     }
 
     fn window_text(t: OffsetDateTime) -> String {

@@ -8,14 +8,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Args;
 use time::OffsetDateTime;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, Plugins, open_catalog, open_flows};
+use super::connections::{ConnectionArgs, open_connections};
 use crate::flows::catalog::CatalogFlow;
-use crate::flows::orders::{FlowError, OrderFlow, Plan};
-use crate::flows::worker::{JobInput, Worker, customer_job, order_job, refund_job};
+use crate::flows::jobs::{JobInput, customer_job, order_job, refund_job};
+use crate::flows::orders::{OrderFlow, Plan};
+use crate::flows::worker::Worker;
 use crate::money;
 use crate::store::{Job, JobState, Store};
 
@@ -52,12 +54,12 @@ struct Target {
     parked: Option<i64>,
 }
 
-fn input_of(job: &Job) -> Result<JobInput, String> {
-    serde_json::from_str(&job.payload).map_err(|e| format!("job {}: {e}", job.id))
+fn input_of(job: &Job) -> anyhow::Result<JobInput> {
+    serde_json::from_str(&job.payload).with_context(|| format!("job {}", job.id))
 }
 
-fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> Result<Vec<Target>, String> {
-    let from_job = |job: &Job| -> Result<Target, String> {
+fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> anyhow::Result<Vec<Target>> {
+    let from_job = |job: &Job| -> anyhow::Result<Target> {
         let input = input_of(job)?;
         Ok(Target {
             connection: job.connection.clone(),
@@ -74,7 +76,7 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> Result<Vec
             Some(("order", id)) => {
                 let order_id = id
                     .parse()
-                    .map_err(|_| format!("`{record}`: not an order id"))?;
+                    .map_err(|_| anyhow::anyhow!("`{record}`: not an order id"))?;
                 targets.insert(Target {
                     connection: connection.to_string(),
                     kind: "order".into(),
@@ -87,21 +89,20 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> Result<Vec
             Some(("job", id)) => {
                 let id: i64 = id
                     .parse()
-                    .map_err(|_| format!("`{record}`: not a job id"))?;
+                    .map_err(|_| anyhow::anyhow!("`{record}`: not a job id"))?;
                 let job = store
-                    .job(id)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("no job {id}"))?;
+                    .job(id)?
+                    .ok_or_else(|| anyhow::anyhow!("no job {id}"))?;
                 targets.insert(from_job(&job)?);
             }
             _ => {
-                return Err(format!(
+                return Err(anyhow::anyhow!(
                     "`{record}`: name a record as order:<id> or job:<id>"
                 ));
             }
         }
     }
-    let all = |state| store.jobs_in(state, 100_000).map_err(|e| e.to_string());
+    let all = |state| store.jobs_in(state, 100_000);
     if args.failed {
         for job in all(JobState::Parked)? {
             targets.insert(from_job(&job)?);
@@ -109,7 +110,7 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> Result<Vec
     }
     if let Some(since) = &args.since {
         let since = OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| format!("--since `{since}` is not an RFC 3339 time"))?;
+            .map_err(|_| anyhow::anyhow!("--since `{since}` is not an RFC 3339 time"))?;
         let since = since.unix_timestamp() * 1000;
         for state in [JobState::Done, JobState::Parked, JobState::Ready] {
             for job in all(state)?.iter().filter(|j| j.created_at >= since) {
@@ -146,18 +147,20 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> Result<Vec
     Ok(targets.into_iter().collect())
 }
 
-pub fn run(cli: &Cli, args: &ReplayArgs) -> Result<ExitCode, String> {
+pub fn run(cli: &Cli, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     if args.record.is_none() && !args.failed && args.since.is_none() {
-        return Err("name a record, or give --failed or --since".into());
+        return Err(anyhow::anyhow!(
+            "name a record, or give --failed or --since"
+        ));
     }
-    let (store, flows) = open_flows(cli, &args.connections, args.plugin.as_deref())?;
+    let (store, connections) = open_connections(cli, &args.connections, args.plugin.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     runtime.block_on(async {
         let mut failed = false;
-        for flow in &flows {
+        for connection in &connections {
+            let flow = &connection.orders;
             let targets = targets(store.as_ref(), args, &flow.connection)?;
             if targets.is_empty() {
                 println!("{}: nothing to replay", flow.connection);
@@ -168,12 +171,7 @@ pub fn run(cli: &Cli, args: &ReplayArgs) -> Result<ExitCode, String> {
                     failed |= !dry_run(flow, target).await;
                 }
             } else {
-                let catalog = open_catalog(
-                    cli,
-                    &args.connections,
-                    flow,
-                    &Plugins::Once { replace: None },
-                )?;
+                let catalog = connection.catalog.clone();
                 failed |= !replay(flow, catalog, store.as_ref(), &targets).await?;
             }
         }
@@ -210,8 +208,8 @@ async fn dry_run(flow: &OrderFlow, target: &Target) -> bool {
             print_plan(&record, &plan);
             true
         }
-        Err(FlowError::Transient(reason) | FlowError::Permanent(reason)) => {
-            println!("{record}: cannot be mapped: {reason}");
+        Err(error) => {
+            println!("{record}: cannot be mapped: {error}");
             false
         }
     }
@@ -242,11 +240,11 @@ async fn replay(
     catalog: Option<Arc<CatalogFlow>>,
     store: &dyn Store,
     targets: &[Target],
-) -> Result<bool, String> {
+) -> anyhow::Result<bool> {
     let stamp = OffsetDateTime::now_utc().unix_timestamp_nanos().to_string();
     for target in targets {
         match target.parked {
-            Some(job) => store.requeue(job).map_err(|e| e.to_string())?,
+            Some(job) => store.requeue(job)?,
             None => {
                 let mut job = match (target.kind.as_str(), target.refund_id, target.customer_id) {
                     ("refund", Some(refund), _) => {
@@ -263,7 +261,7 @@ async fn replay(
                     }
                 };
                 job.key = format!("replay:{stamp}:{}", job.key);
-                store.enqueue(&job).map_err(|e| e.to_string())?;
+                store.enqueue(&job)?;
             }
         }
     }
@@ -285,10 +283,10 @@ async fn replay(
         })
     };
     let drained = worker.drain(Duration::from_secs(120)).await;
-    worker.release().map_err(|e| e.to_string())?;
+    worker.release()?;
     watching.abort();
     bar.finish_and_clear();
-    let stats = drained.map_err(|e| e.to_string())?;
+    let stats = drained?;
     println!(
         "{}",
         serde_json::json!({"connection": flow.connection, "replayed": targets.len(), "run": stats})

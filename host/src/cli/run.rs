@@ -9,6 +9,7 @@
 //! after their current run, each worker finishes the job in hand, and jobs leased but
 //! not started are released for the next start.
 
+use anyhow::Context;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,18 +20,19 @@ use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinSet;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, Plugins, claim_store, open_catalog, open_live_flows};
-use crate::bigcommerce::WebhookAuth;
-use crate::config::{self, Config, ConnectionConfig, WebhooksConfig};
+use super::connections::{ConnectionArgs, claim_store, open_live_connections};
+use crate::config::{Config, WebhooksConfig};
+use crate::connection::Connection;
+use crate::error::chain;
 use crate::flows::catalog::CatalogFlow;
-use crate::flows::hooks::ensure_hooks;
-use crate::flows::orders::OrderFlow;
-use crate::flows::worker::{RunStats, Worker, poll};
+use crate::flows::worker::{RunStats, Worker};
 use crate::metrics;
 use crate::plugins::Registry;
 use crate::schedule::{Periodic, Schedule};
-use crate::secrets::Secrets;
 use crate::server::{self, ConnectionHooks, ServerState};
+use crate::sources::hooks::ensure_hooks;
+use crate::sources::poll::poll;
+use crate::sources::webhooks;
 use crate::store::Store;
 
 #[derive(Args)]
@@ -43,17 +45,10 @@ pub struct RunArgs {
     listen: Option<String>,
 }
 
-pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, String> {
+pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.connections.config)?;
     let _claim = claim_store(cli, "run")?;
-    let ((store, flows), registry) = open_live_flows(cli, &args.connections)?;
-    let flows = flows
-        .into_iter()
-        .map(|flow| {
-            let catalog = open_catalog(cli, &args.connections, &flow, &Plugins::Live(&registry))?;
-            Ok((catalog, flow))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let ((store, connections), registry) = open_live_connections(cli, &args.connections)?;
     // New plugin versions dropped into the directory replace the old for the next call.
     publish_plugins(&registry, store.as_ref());
     metrics::global().watch_plugins(registry.clone());
@@ -62,7 +57,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, String> {
             let published = (registry.clone(), store.clone());
             let watcher = registry
                 .watch(move |_| publish_plugins(&published.0, published.1.as_ref()))
-                .map_err(|e| format!("cannot watch the plugin directory {}: {e}", dir.display()))?;
+                .with_context(|| format!("cannot watch the plugin directory {}", dir.display()))?;
             Some(watcher)
         }
         None => None,
@@ -74,21 +69,14 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, String> {
         .unwrap_or_else(|| "127.0.0.1:8080".into());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let secrets = Secrets::beside(&cli.store);
-    runtime.block_on(service(config, store, flows, listen, &secrets))?;
+        .build()?;
+    runtime.block_on(service(store, connections, listen))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// One connection's running parts.
-struct Connection {
-    flow: Arc<OrderFlow>,
-    /// When the connection has a catalog plugin.
-    catalog: Option<Arc<CatalogFlow>>,
-    /// The custom headers its hooks carry (the shared secret, when configured).
-    hook_headers: BTreeMap<String, String>,
-    config: ConnectionConfig,
+/// One connection at work: its parts, and what its tasks share.
+struct Running {
+    connection: Connection,
     /// Wakes the worker when webhooks queued jobs.
     wake: Arc<Notify>,
     /// Polls never overlap (the schedule's and a backfill after a hook gap).
@@ -96,44 +84,34 @@ struct Connection {
 }
 
 async fn service(
-    config: Config,
     store: Arc<dyn Store>,
-    flows: Vec<(Option<Arc<CatalogFlow>>, Arc<OrderFlow>)>,
+    connections: Vec<Connection>,
     listen: String,
-    secrets: &Secrets,
-) -> Result<(), String> {
-    let mut connections = Vec::new();
+) -> anyhow::Result<()> {
     let mut hooks = BTreeMap::new();
-    for (catalog, flow) in flows {
-        let name = flow.connection.clone();
-        let connection = config.connections[&name].clone();
-        metrics::global().watch_pacer(&name, flow.bigcommerce.pacer());
-        let mut hook_headers = BTreeMap::new();
-        if let Some(webhooks) = &connection.webhooks {
-            let auth = webhook_auth(&name, webhooks, secrets)?;
-            hook_headers.extend(auth.shared_header.clone());
+    let mut running = Vec::new();
+    for connection in connections {
+        metrics::global().watch_pacer(&connection.name, connection.bigcommerce.pacer());
+        if let Some(auth) = &connection.webhooks {
             hooks.insert(
-                name.clone(),
+                connection.name.clone(),
                 ConnectionHooks {
-                    store_hash: connection.store_hash.clone(),
-                    auth,
+                    store_hash: connection.config.store_hash.clone(),
+                    auth: auth.clone(),
                 },
             );
         }
-        connections.push(Arc::new(Connection {
-            flow,
-            catalog,
-            hook_headers,
-            config: connection,
+        running.push(Arc::new(Running {
+            connection,
             wake: Arc::new(Notify::new()),
             polling: Arc::new(Mutex::new(())),
         }));
     }
-    let wakes: BTreeMap<String, Arc<Notify>> = connections
+    let wakes: BTreeMap<String, Arc<Notify>> = running
         .iter()
-        .map(|c| (c.flow.connection.clone(), c.wake.clone()))
+        .map(|r| (r.connection.name.clone(), r.wake.clone()))
         .collect();
-    let intake = server::intake(store.clone(), move |woken| {
+    let intake = webhooks::intake(store.clone(), move |woken| {
         for name in woken {
             if let Some(wake) = wakes.get(name) {
                 wake.notify_one();
@@ -142,29 +120,32 @@ async fn service(
     });
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
     tracing::info!(%address, "listening");
     println!("listening on http://{address}");
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    for connection in &connections {
-        tasks.spawn(work(connection.clone(), stopped.clone()));
+    for running in &running {
+        tasks.spawn(work(running.clone(), stopped.clone()));
+        let connection = &running.connection;
         let schedules = &connection.config.schedules;
-        let periodic = |name: &'static str, text: &str| -> Result<Periodic, String> {
+        let periodic = |name: &'static str, text: &str| -> anyhow::Result<Periodic> {
             Ok(Periodic {
-                connection: connection.flow.connection.clone(),
+                connection: connection.name.clone(),
                 name,
-                schedule: text.parse::<Schedule>()?,
+                schedule: text.parse::<Schedule>().map_err(|e| {
+                    anyhow::anyhow!("connections.{}.schedules.{name}: {e}", connection.name)
+                })?,
                 at_start: true,
             })
         };
         let reconcile = {
-            let connection = connection.clone();
+            let running = running.clone();
             move || {
-                let connection = connection.clone();
-                async move { reconcile(&connection).await }
+                let running = running.clone();
+                async move { reconcile(&running).await.map_err(|e| chain(e.as_ref())) }
             }
         };
         tasks.spawn(periodic("reconcile", &schedules.reconcile)?.run_until(
@@ -175,7 +156,7 @@ async fn service(
         if let Some(catalog) = connection.catalog.clone() {
             let poll = move || {
                 let catalog = catalog.clone();
-                async move { catalog_poll(&catalog).await }
+                async move { catalog_poll(&catalog).await.map_err(|e| chain(e.as_ref())) }
             };
             tasks.spawn(periodic("catalog", &schedules.catalog)?.run_until(
                 store.clone(),
@@ -185,10 +166,14 @@ async fn service(
         }
         if let Some(webhooks) = connection.config.webhooks.clone() {
             let check = {
-                let connection = connection.clone();
+                let running = running.clone();
                 move || {
-                    let (connection, webhooks) = (connection.clone(), webhooks.clone());
-                    async move { check_hooks(&connection, &webhooks).await }
+                    let (running, webhooks) = (running.clone(), webhooks.clone());
+                    async move {
+                        check_hooks(&running, &webhooks)
+                            .await
+                            .map_err(|e| chain(e.as_ref()))
+                    }
                 }
             };
             tasks.spawn(periodic("hooks", &schedules.hooks)?.run_until(
@@ -210,11 +195,11 @@ async fn service(
     });
     tokio::pin!(served);
     tokio::select! {
-        result = &mut served => result.map_err(|e| format!("the server stopped: {e}"))?,
+        result = &mut served => result.context("the server stopped")?,
         () = shutdown_signal() => {
             tracing::info!("stopping: finishing the work in hand");
             let _ = stop.send(true);
-            served.await.map_err(|e| format!("the server stopped: {e}"))?;
+            served.await.context("the server stopped")?;
         }
     }
     let _ = stop.send(true);
@@ -235,29 +220,6 @@ fn publish_plugins(registry: &Registry, store: &dyn Store) {
             tracing::warn!(%error, plugin = %status.name, "the plugin status cannot be stored");
         }
     }
-}
-
-/// The connection's webhook checks from its configuration.
-fn webhook_auth(
-    name: &str,
-    webhooks: &WebhooksConfig,
-    secrets: &Secrets,
-) -> Result<WebhookAuth, String> {
-    let key = |field: &str| format!("connections.{name}.webhooks.{field}");
-    Ok(WebhookAuth {
-        client_secret: Some(config::credential(
-            &webhooks.client_secret,
-            &key("client_secret"),
-            secrets,
-        )?),
-        shared_header: match &webhooks.shared_header {
-            Some(header) => Some((
-                header.name.clone(),
-                config::credential(&header.value, &key("shared_header.value"), secrets)?,
-            )),
-            None => None,
-        },
-    })
 }
 
 /// SIGTERM or Ctrl-C.
@@ -281,13 +243,14 @@ async fn shutdown_signal() {
 
 /// Works the connection's queue until stopped: whenever jobs are ready, when woken by
 /// the intake, and when a retry falls due. Stopping, it frees the leases it still holds.
-async fn work(connection: Arc<Connection>, mut stopped: watch::Receiver<bool>) {
-    let mut worker = Worker::new(connection.flow.clone(), "run");
+async fn work(running: Arc<Running>, mut stopped: watch::Receiver<bool>) {
+    let connection = &running.connection;
+    let mut worker = Worker::new(connection.orders.clone(), "run");
     // Small leases: a stop waits for at most a few jobs.
     worker.batch = 4;
     worker.catalog = connection.catalog.clone();
     let mut stats = RunStats::default();
-    let name = &connection.flow.connection;
+    let name = &connection.name;
     loop {
         if *stopped.borrow() {
             break;
@@ -306,7 +269,7 @@ async fn work(connection: Arc<Connection>, mut stopped: watch::Receiver<bool>) {
             .unwrap_or(Duration::from_secs(5))
             .clamp(Duration::from_millis(10), Duration::from_secs(5));
         tokio::select! {
-            () = connection.wake.notified() => {}
+            () = running.wake.notified() => {}
             () = tokio::time::sleep(retry_in) => {}
             _ = stopped.wait_for(|s| *s) => break,
         }
@@ -320,29 +283,27 @@ async fn work(connection: Arc<Connection>, mut stopped: watch::Receiver<bool>) {
 }
 
 /// The reconciliation poll: whatever changed since the cursor is queued.
-async fn reconcile(connection: &Connection) -> Result<String, String> {
-    let _one_at_a_time = connection.polling.lock().await;
-    let stats = poll(&connection.flow).await.map_err(|e| e.to_string())?;
+async fn reconcile(running: &Running) -> anyhow::Result<String> {
+    let _one_at_a_time = running.polling.lock().await;
+    let connection = &running.connection;
+    let stats = poll(&connection.orders).await?;
     if stats.enqueued > 0 {
-        connection.wake.notify_one();
+        running.wake.notify_one();
     }
     // What BigCommerce last said of the quota, for `status`.
-    if let Some(left) = connection.flow.bigcommerce.pacer().requests_left() {
-        let store = &connection.flow.store;
-        store
-            .set_cursor(
-                &connection.flow.connection,
-                "bigcommerce.quota_left",
-                &left.to_string(),
-            )
-            .map_err(|e| e.to_string())?;
+    if let Some(left) = connection.bigcommerce.pacer().requests_left() {
+        connection.orders.store.set_cursor(
+            &connection.name,
+            "bigcommerce.quota_left",
+            &left.to_string(),
+        )?;
     }
-    serde_json::to_string(&stats).map_err(|e| e.to_string())
+    Ok(serde_json::to_string(&stats)?)
 }
 
 /// The QAD item and price poll: changes go to the catalog, failures are parked.
-async fn catalog_poll(catalog: &CatalogFlow) -> Result<String, String> {
-    let stats = catalog.poll().await.map_err(|e| e.to_string())?;
+async fn catalog_poll(catalog: &CatalogFlow) -> anyhow::Result<String> {
+    let stats = catalog.poll().await?;
     let metrics = metrics::global();
     metrics
         .catalog_sent
@@ -350,27 +311,33 @@ async fn catalog_poll(catalog: &CatalogFlow) -> Result<String, String> {
     metrics
         .catalog_parked
         .fetch_add(stats.parked, std::sync::atomic::Ordering::Relaxed);
-    serde_json::to_string(&stats).map_err(|e| e.to_string())
+    Ok(serde_json::to_string(&stats)?)
 }
 
 /// The hook check; a created or reactivated hook means a gap, backfilled by a poll.
-async fn check_hooks(connection: &Connection, webhooks: &WebhooksConfig) -> Result<String, String> {
-    let name = &connection.flow.connection;
+async fn check_hooks(running: &Running, webhooks: &WebhooksConfig) -> anyhow::Result<String> {
+    let connection = &running.connection;
+    let name = &connection.name;
+    let headers: BTreeMap<String, String> = connection
+        .webhooks
+        .iter()
+        .flat_map(|auth| auth.shared_header.clone())
+        .collect();
     let check = ensure_hooks(
-        &connection.flow.bigcommerce,
+        &connection.bigcommerce,
         &webhooks.destination(name),
         &webhooks.scopes(),
-        &connection.hook_headers,
+        &headers,
     )
     .await
-    .map_err(|e| format!("hook check: {e}"))?;
+    .context("hook check")?;
     if check.had_gap() {
         tracing::info!(connection = %name, created = ?check.created, reactivated = ?check.reactivated, "hooks restored; backfilling");
-        let backfill = reconcile(connection).await?;
+        let backfill = reconcile(running).await?;
         return Ok(format!(
             "{}; backfill {backfill}",
             serde_json::to_string(&check).unwrap_or_default()
         ));
     }
-    serde_json::to_string(&check).map_err(|e| e.to_string())
+    Ok(serde_json::to_string(&check)?)
 }

@@ -3,6 +3,7 @@
 //! from standard input (when it is not a terminal) or asked for without echo, never taken
 //! from the command line, and never printed.
 
+use anyhow::Context;
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -28,32 +29,30 @@ pub enum SecretsCommand {
     Rm { name: String },
 }
 
-pub fn run(cli: &Cli, command: &SecretsCommand) -> Result<ExitCode, String> {
+pub fn run(cli: &Cli, command: &SecretsCommand) -> anyhow::Result<ExitCode> {
     let secrets = Secrets::beside(&cli.store);
     match command {
         SecretsCommand::Set { name } => {
-            check_name(name).map_err(|e| e.to_string())?;
-            let key = MasterKey::from_environment().map_err(|e| e.to_string())?;
+            check_name(name)?;
+            let key = MasterKey::from_environment()?;
             let value = match value_from_stdin()
-                .map_err(|e| format!("cannot read the value from standard input: {e}"))?
+                .with_context(|| format!("cannot read the value from standard input"))?
             {
                 Some(value) => value,
                 None => value_from_prompt(name)
-                    .map_err(|e| format!("cannot read the value from the terminal: {e}"))?,
+                    .with_context(|| format!("cannot read the value from the terminal"))?,
             };
             if value.is_empty() {
-                return Err(format!(
+                return Err(anyhow::anyhow!(
                     "the value of secret {name} is empty; nothing stored"
                 ));
             }
-            secrets
-                .set(name, value.as_bytes(), &key)
-                .map_err(|e| e.to_string())?;
+            secrets.set(name, value.as_bytes(), &key)?;
             eprintln!("secret {name} stored in {}", secrets.path().display());
             Ok(ExitCode::SUCCESS)
         }
         SecretsCommand::List { json } => {
-            let list = secrets.list().map_err(|e| e.to_string())?;
+            let list = secrets.list()?;
             let when = |millis: i64| {
                 OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
                     .ok()
@@ -76,7 +75,7 @@ pub fn run(cli: &Cli, command: &SecretsCommand) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         SecretsCommand::Rm { name } => {
-            if secrets.remove(name).map_err(|e| e.to_string())? {
+            if secrets.remove(name)? {
                 eprintln!("secret {name} removed");
                 Ok(ExitCode::SUCCESS)
             } else {

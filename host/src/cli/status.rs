@@ -35,11 +35,10 @@ fn time_of(millis: i64) -> String {
 }
 
 /// One connection's status as JSON.
-fn connection_status(store: &dyn Store, name: &str) -> Result<Value, String> {
-    let depth = store.queue_depth(Some(name)).map_err(|e| e.to_string())?;
+fn connection_status(store: &dyn Store, name: &str) -> anyhow::Result<Value> {
+    let depth = store.queue_depth(Some(name))?;
     let parked: Vec<Value> = store
-        .jobs_in(JobState::Parked, 100_000)
-        .map_err(|e| e.to_string())?
+        .jobs_in(JobState::Parked, 100_000)?
         .into_iter()
         .filter(|job| job.connection == name)
         .take(PARKED_SHOWN)
@@ -57,7 +56,7 @@ fn connection_status(store: &dyn Store, name: &str) -> Result<Value, String> {
     let mut cursors = BTreeMap::new();
     let mut quota = Value::Null;
     let mut plugins = BTreeMap::new();
-    for (cursor, value, at) in store.cursors(name).map_err(|e| e.to_string())? {
+    for (cursor, value, at) in store.cursors(name)? {
         if let Some(rest) = cursor.strip_prefix("schedule.")
             && let Some((schedule, what)) = rest.rsplit_once('.')
         {
@@ -148,15 +147,15 @@ fn print_text(status: &Value) {
     }
 }
 
-pub fn run(cli: &Cli, args: &StatusArgs) -> Result<ExitCode, String> {
+pub fn run(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     if !cli.store.exists() {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "no store at {} (set --store or ML_CONNECTOR_STORE)",
             cli.store.display()
         ));
     }
     let selected = selected(&args.connections)?;
-    let store = SqliteStore::open(&cli.store).map_err(|e| e.to_string())?;
+    let store = SqliteStore::open(&cli.store)?;
     let statuses = selected
         .iter()
         .map(|(name, _)| connection_status(&store, name))

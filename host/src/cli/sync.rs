@@ -4,14 +4,16 @@
 //! (`--once`) or every `--interval` seconds. Safe to stop at any moment: the next run
 //! picks up where the store says it was.
 
+use anyhow::Context;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, Plugins, claim_store, open_catalog, open_flows};
-use crate::flows::worker::{Worker, poll};
+use super::connections::{ConnectionArgs, claim_store, open_connections};
+use crate::flows::worker::Worker;
+use crate::sources::poll::poll;
 
 #[derive(Args)]
 pub struct SyncArgs {
@@ -25,43 +27,32 @@ pub struct SyncArgs {
     interval: u64,
 }
 
-pub fn run(cli: &Cli, args: &SyncArgs) -> Result<ExitCode, String> {
+pub fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let _claim = claim_store(cli, "sync")?;
-    let (_store, flows) = open_flows(cli, &args.connections, None)?;
-    let catalogs = flows
-        .iter()
-        .map(|flow| {
-            open_catalog(
-                cli,
-                &args.connections,
-                flow,
-                &Plugins::Once { replace: None },
-            )
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let (_store, connections) = open_connections(cli, &args.connections, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     runtime.block_on(async {
         loop {
             let mut parked = 0;
-            for (flow, catalog) in flows.iter().zip(&catalogs) {
-                let polled = poll(flow)
+            for connection in &connections {
+                let name = &connection.name;
+                let polled = poll(&connection.orders)
                     .await
-                    .map_err(|e| format!("{}: {e}", flow.connection))?;
-                let mut worker = Worker::new(flow.clone(), "sync");
-                worker.catalog = catalog.clone();
+                    .with_context(|| name.clone())?;
+                let mut worker = Worker::new(connection.orders.clone(), "sync");
+                worker.catalog = connection.catalog.clone();
                 let drained = worker.drain(Duration::from_secs(120)).await;
-                worker.release().map_err(|e| e.to_string())?;
-                let stats = drained.map_err(|e| e.to_string())?;
+                worker.release()?;
+                let stats = drained?;
                 parked += stats.parked;
-                let catalog = match catalog {
+                let catalog = match &connection.catalog {
                     Some(catalog) => {
                         let stats = catalog
                             .poll()
                             .await
-                            .map_err(|e| format!("{}: catalog: {e}", flow.connection))?;
+                            .with_context(|| format!("{name}: catalog"))?;
                         parked += stats.parked;
                         Some(stats)
                     }
@@ -70,7 +61,7 @@ pub fn run(cli: &Cli, args: &SyncArgs) -> Result<ExitCode, String> {
                 println!(
                     "{}",
                     serde_json::json!({
-                        "connection": flow.connection,
+                        "connection": name,
                         "poll": polled,
                         "run": stats,
                         "catalog": catalog,

@@ -38,8 +38,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Date, OffsetDateTime};
 
-use super::orders::{FlowError, Outcome, plugin_identity};
-use crate::bigcommerce;
+use super::ports::{CatalogSink, ItemSource};
+use super::{FlowError, Outcome, mapping};
+
 use crate::bigcommerce::catalog::{
     self, ItemFailure, PRODUCT_BATCH, ProductUpdate, SkuTarget, VARIANT_BATCH, VariantUpdate,
 };
@@ -48,7 +49,7 @@ use crate::exchanges::{self, Exchange};
 use crate::plugins::types::{CatalogUpdate, ErpItem, ErpPrice};
 use crate::plugins::{LoadedPlugin, PluginSlot, World};
 use crate::qad::browse;
-use crate::qad::{ChangeCursor, ItemChange, PriceChange, Qad};
+use crate::qad::{ChangeCursor, ItemChange, PriceChange};
 use crate::store::{Job, NewJob, Store, StoreError};
 
 /// The price list name under which an item master's own list price reaches the plugin.
@@ -115,9 +116,11 @@ fn subject(sku: &str) -> String {
 /// One connection's catalog flow.
 pub struct CatalogFlow {
     pub connection: String,
-    pub bigcommerce: Arc<bigcommerce::Client>,
-    /// The tenant (items and prices are read over REST whatever the write transport).
-    pub qad: Qad,
+    /// The connection's BigCommerce catalog.
+    pub sink: Arc<dyn CatalogSink>,
+    /// The connection's QAD items and prices (read over REST whatever the write
+    /// transport).
+    pub items: Arc<dyn ItemSource>,
     /// The connection's `item-to-catalog` plugin (the version active when a run starts
     /// maps the whole run).
     pub plugin: Arc<PluginSlot>,
@@ -164,16 +167,16 @@ impl CatalogFlow {
     /// configuration gives its customers (the domain's currency).
     pub fn new(
         connection: String,
-        bigcommerce: Arc<bigcommerce::Client>,
-        qad: Qad,
+        sink: Arc<dyn CatalogSink>,
+        items: Arc<dyn ItemSource>,
         plugin: Arc<PluginSlot>,
         store: Arc<dyn Store>,
     ) -> CatalogFlow {
-        let item_currency = qad.reads().config().customers.currency.clone();
+        let item_currency = items.item_currency();
         CatalogFlow {
             connection,
-            bigcommerce,
-            qad,
+            sink,
+            items,
             plugin,
             store,
             item_currency,
@@ -196,7 +199,7 @@ impl CatalogFlow {
         match self.store.cursor(&self.connection, name)? {
             None => Ok(ChangeCursor::default()),
             Some(text) => serde_json::from_str(&text).map_err(|e| {
-                FlowError::Permanent(format!(
+                FlowError::Refused(format!(
                     "the stored cursor `{name}` cannot be read ({e}); nothing was read, so \
                      nothing is lost: correct the cursor in the store"
                 ))
@@ -224,14 +227,14 @@ impl CatalogFlow {
         let plugin = self.plugin.get();
         let name = plugin.name();
         if plugin.world() != World::ItemToCatalog {
-            return Err(FlowError::Permanent(format!(
+            return Err(FlowError::Refused(format!(
                 "plugin `{name}` is an {} plugin; the catalog flow needs an {} plugin",
                 plugin.world(),
                 World::ItemToCatalog
             )));
         }
         if plugin.is_quarantined() {
-            return Err(FlowError::Permanent(format!(
+            return Err(FlowError::Refused(format!(
                 "plugin `{name}` is quarantined after repeated faults; load a new version"
             )));
         }
@@ -243,8 +246,8 @@ impl CatalogFlow {
         let today = (self.today)();
         let item_cursor = self.cursor(ITEMS_CURSOR)?;
         let price_cursor = self.cursor(PRICES_CURSOR)?;
-        let (items, next_items) = self.qad.items_changed_since(&item_cursor).await?;
-        let (prices, next_prices) = self.qad.prices_changed_since(&price_cursor).await?;
+        let (items, next_items) = self.items.items_changed_since(&item_cursor).await?;
+        let (prices, next_prices) = self.items.prices_changed_since(&price_cursor).await?;
         let mut changed: BTreeMap<String, Option<ItemChange>> = BTreeMap::new();
         for price in prices {
             changed.entry(price.item_code).or_default();
@@ -253,7 +256,7 @@ impl CatalogFlow {
             && last < today
         {
             let from = last.next_day().unwrap_or(today);
-            for sku in self.qad.items_with_prices_turning(from, today).await? {
+            for sku in self.items.items_with_prices_turning(from, today).await? {
                 changed.entry(sku).or_default();
             }
         }
@@ -269,7 +272,7 @@ impl CatalogFlow {
         for (sku, item) in changed {
             let item = match item {
                 Some(item) => Some(item),
-                None => self.qad.item(&sku).await?,
+                None => self.items.item(&sku).await?,
             };
             let Some(item) = item else {
                 let reason =
@@ -277,7 +280,7 @@ impl CatalogFlow {
                 run.failed(&sku, &digest(&reason), reason);
                 continue;
             };
-            let prices = self.qad.prices_of_item(&sku).await?;
+            let prices = self.items.prices_of_item(&sku).await?;
             match erp_item(&item, &prices, &self.item_currency, today) {
                 Ok(erp) => read.push(erp),
                 Err(reason) => run.failed(&sku, &digest(&reason), reason),
@@ -313,7 +316,7 @@ impl CatalogFlow {
         match self.store.cursor(&self.connection, EFFECTIVE_CURSOR)? {
             None => Ok(None),
             Some(text) => browse::parse_date(&text).map(Some).ok_or_else(|| {
-                FlowError::Permanent(format!(
+                FlowError::Refused(format!(
                     "the stored cursor `{EFFECTIVE_CURSOR}` is `{text}`, not a yyyy-mm-dd date"
                 ))
             }),
@@ -335,26 +338,26 @@ impl CatalogFlow {
     /// Brings one item's catalog entry in line with QAD now (a replayed parked job).
     pub async fn process_item(&self, sku: &str) -> Result<Outcome, FlowError> {
         let plugin = self.check_plugin()?;
-        let item = self.qad.item(sku).await?.ok_or_else(|| {
-            FlowError::Permanent(format!("item {sku} is no longer in QAD's item master"))
+        let item = self.items.item(sku).await?.ok_or_else(|| {
+            FlowError::Refused(format!("item {sku} is no longer in QAD's item master"))
         })?;
-        let prices = self.qad.prices_of_item(sku).await?;
+        let prices = self.items.prices_of_item(sku).await?;
         let erp = erp_item(&item, &prices, &self.item_currency, (self.today)())
-            .map_err(FlowError::Permanent)?;
+            .map_err(FlowError::Refused)?;
         let mut run = Run::default();
         self.handle(&plugin, vec![erp], &subject(sku), &mut run)
             .await?;
         match run.results.pop() {
             Some((_, _, Ok(outcome))) => Ok(outcome),
-            Some((_, _, Err(reason))) => Err(FlowError::Permanent(reason)),
-            None => Err(FlowError::Permanent(format!("item {sku} was not handled"))),
+            Some((_, _, Err(reason))) => Err(FlowError::Refused(reason)),
+            None => Err(FlowError::Refused(format!("item {sku} was not handled"))),
         }
     }
 
     /// Runs a queued `catalog` job.
     pub async fn run_job(&self, job: &Job) -> Result<Outcome, FlowError> {
         let input: CatalogJobInput = serde_json::from_str(&job.payload).map_err(|e| {
-            FlowError::Permanent(format!("the catalog job's input cannot be read: {e}"))
+            FlowError::Refused(format!("the catalog job's input cannot be read: {e}"))
         })?;
         self.process_item(&input.sku).await
     }
@@ -372,35 +375,31 @@ impl CatalogFlow {
         if items.is_empty() {
             return Ok(());
         }
-        let identity = plugin_identity(plugin);
-        let mapping = plugin.clone();
+        let identity = mapping::plugin_identity(plugin);
         let inputs = items.clone();
-        let mapped = tokio::task::spawn_blocking(move || mapping.map_items(&inputs).results)
-            .await
-            .map_err(|e| FlowError::Transient(format!("plugin worker: {e}")))?;
+        let mapped =
+            mapping::on_blocking_thread(plugin, move |plugin| plugin.map_items(&inputs).results)
+                .await?;
         let mut pending = Vec::new();
         for (item, result) in items.iter().zip(mapped) {
             let sku = item.sku.clone();
             let subject = subject(&sku);
             let version = digest(&serde_json::to_string(item).expect("an item serialises"));
+            mapping::audit_mapping(
+                self.store.as_ref(),
+                &self.connection,
+                &subject,
+                &identity,
+                item,
+                result.as_ref(),
+            )?;
             let update = match result {
                 Err(error) => {
-                    let reason = format!("item {sku}: {error}");
-                    self.audit(
-                        &subject,
-                        "mapping-failed",
-                        json!({"plugin": identity, "input": item, "error": error.to_string()}),
-                    )?;
-                    run.failed(&sku, &version, reason);
+                    run.failed(&sku, &version, format!("item {sku}: {error}"));
                     continue;
                 }
                 Ok(update) => update,
             };
-            self.audit(
-                &subject,
-                "mapped",
-                json!({"plugin": identity, "input": item, "output": update}),
-            )?;
             let Some(update) = update else {
                 self.audit(
                     &subject,
@@ -526,7 +525,7 @@ impl CatalogFlow {
             return Ok(Vec::new());
         }
         let skus: Vec<&str> = items.iter().map(|i| i.update.sku.as_str()).collect();
-        let found = self.bigcommerce.locate_skus(&skus).await?;
+        let found = self.sink.locate_skus(&skus).await?;
         self.audit_exchanges(trail, exchanges::take())?;
         let mut located = Vec::new();
         for item in items {
@@ -559,7 +558,7 @@ impl CatalogFlow {
 
     /// Looks one SKU up again, replacing (or dropping) its cached target.
     async fn locate_one(&self, sku: &str, trail: &str) -> Result<Option<SkuTarget>, FlowError> {
-        let found = self.bigcommerce.locate_skus(&[sku]).await?.remove(sku);
+        let found = self.sink.locate_skus(&[sku]).await?.remove(sku);
         self.audit_exchanges(trail, exchanges::take())?;
         let value = found.map(encode_target).unwrap_or_default();
         self.store.map(&self.connection, TARGET_MAP, sku, &value)?;
@@ -599,7 +598,7 @@ impl CatalogFlow {
                 .iter()
                 .map(|(item, target)| product_update(target_id(*target), &item.update))
                 .collect();
-            let outcome = self.bigcommerce.update_products(&updates).await?;
+            let outcome = self.sink.update_products(&updates).await?;
             refused.extend(self.settle(chunk, outcome, trail, run)?);
         }
         for chunk in chunks(variants, VARIANT_BATCH) {
@@ -607,7 +606,7 @@ impl CatalogFlow {
                 .iter()
                 .map(|(item, target)| variant_update(target_id(*target), &item.update))
                 .collect();
-            let outcome = self.bigcommerce.update_variants(&updates).await?;
+            let outcome = self.sink.update_variants(&updates).await?;
             refused.extend(self.settle(chunk, outcome, trail, run)?);
         }
         Ok(refused)

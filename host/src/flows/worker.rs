@@ -1,5 +1,5 @@
-//! Runs queued order and refund jobs for one connection, and the reconciliation poll that
-//! fills the queue from BigCommerce.
+//! Runs one connection's queued jobs: orders, refunds and shoppers through its
+//! [`OrderFlow`], catalog items through its [`CatalogFlow`].
 //!
 //! A worker leases its connection's jobs (and only those) from the store, runs each
 //! through the connection's [`OrderFlow`] while holding the lease (renewed as it runs;
@@ -9,101 +9,22 @@
 //! `max_attempts`. A worker whose lease was lost (it ran out and another worker took the
 //! job) stops the job and leaves it to the new holder. Jobs of one order (the order and its
 //! refunds) never run at the same time, and run oldest first (the store sees to it).
-//!
-//! The poll reads orders modified and refunds created since its cursors (minus an
-//! overlap, so a change at the boundary is not missed) and enqueues a job for each; a job
-//! key carries the order's modification time, so the same change is not queued twice but
-//! a new change is.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
 use super::catalog::CatalogFlow;
-use super::orders::{FlowError, OrderFlow, Outcome};
-use crate::bigcommerce::orders::Refund;
-use crate::bigcommerce::wire;
+use super::jobs::{JobInput, now_millis};
+use super::orders::OrderFlow;
+use super::{FlowError, Outcome};
 use crate::exchanges;
 use crate::metrics;
-use crate::store::{AuditEntry, Job, Lease, Millis, NewJob, StoreError, lease};
-
-/// What a job asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobInput {
-    /// The order (0 for a customer job).
-    #[serde(default)]
-    pub order_id: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refund_id: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_id: Option<u64>,
-    /// Where it came from (`poll`, `webhook`, `replay`).
-    #[serde(default)]
-    pub source: String,
-}
-
-/// The job for an order's current state; `version` distinguishes changes (the
-/// modification time, or a webhook id).
-pub fn order_job(connection: &str, order_id: u64, version: &str, source: &str) -> NewJob {
-    NewJob {
-        connection: connection.into(),
-        kind: "order".into(),
-        key: format!("order:{order_id}:{version}"),
-        document: format!("order:{order_id}"),
-        payload: json!(JobInput {
-            order_id,
-            refund_id: None,
-            customer_id: None,
-            source: source.into(),
-        })
-        .to_string(),
-        not_before: None,
-    }
-}
-
-/// The job for one refund: once per refund, in its order's line.
-pub fn refund_job(connection: &str, order_id: u64, refund_id: u64, source: &str) -> NewJob {
-    NewJob {
-        connection: connection.into(),
-        kind: "refund".into(),
-        key: format!("refund:{refund_id}"),
-        document: format!("order:{order_id}"),
-        payload: json!(JobInput {
-            order_id,
-            refund_id: Some(refund_id),
-            customer_id: None,
-            source: source.into(),
-        })
-        .to_string(),
-        not_before: None,
-    }
-}
-
-/// The job for a registered shopper: their QAD customer, once (`store/customer/created`).
-pub fn customer_job(connection: &str, customer_id: u64, source: &str) -> NewJob {
-    NewJob {
-        connection: connection.into(),
-        kind: "customer".into(),
-        key: format!("customer:{customer_id}"),
-        document: format!("customer:{customer_id}"),
-        payload: json!(JobInput {
-            order_id: 0,
-            refund_id: None,
-            customer_id: Some(customer_id),
-            source: source.into(),
-        })
-        .to_string(),
-        not_before: None,
-    }
-}
-
-fn now_millis() -> Millis {
-    OffsetDateTime::now_utc().unix_timestamp_nanos() as Millis / 1_000_000
-}
+use crate::store::{AuditEntry, Job, Lease, Millis, StoreError, lease};
 
 /// Counts of what a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -222,13 +143,13 @@ impl Worker {
             if job.kind == super::catalog::JOB_KIND {
                 return match &self.catalog {
                     Some(catalog) => catalog.run_job(job).await,
-                    None => Err(FlowError::Permanent(
+                    None => Err(FlowError::Refused(
                         "this worker has no catalog flow for the connection".into(),
                     )),
                 };
             }
             match &input {
-                Err(error) => Err(FlowError::Permanent(format!(
+                Err(error) => Err(FlowError::Refused(format!(
                     "the job's input cannot be read: {error}"
                 ))),
                 Ok(input) => match (job.kind.as_str(), input.refund_id, input.customer_id) {
@@ -237,7 +158,7 @@ impl Worker {
                         self.flow.process_refund(input.order_id, refund).await
                     }
                     ("customer", _, Some(customer)) => self.flow.process_customer(customer).await,
-                    (kind, _, _) => Err(FlowError::Permanent(format!("unknown job kind `{kind}`"))),
+                    (kind, _, _) => Err(FlowError::Refused(format!("unknown job kind `{kind}`"))),
                 },
             }
         });
@@ -289,7 +210,8 @@ impl Worker {
                     }),
                 )?;
             }
-            Err(FlowError::Transient(reason)) if job.attempts < self.max_attempts => {
+            Err(error) if error.is_transient() && job.attempts < self.max_attempts => {
+                let reason = error.to_string();
                 stats.retried += 1;
                 metrics.jobs_retried.fetch_add(1, Ordering::Relaxed);
                 let at = now_millis() + self.retry_delay(job.attempts).as_millis() as Millis;
@@ -302,11 +224,10 @@ impl Worker {
             Err(error) => {
                 stats.parked += 1;
                 metrics.jobs_parked.fetch_add(1, Ordering::Relaxed);
-                let reason = match error {
-                    FlowError::Transient(reason) => {
-                        format!("gave up after {} attempts: {reason}", job.attempts)
-                    }
-                    FlowError::Permanent(reason) => reason,
+                let reason = if error.is_transient() {
+                    format!("gave up after {} attempts: {error}", job.attempts)
+                } else {
+                    error.to_string()
                 };
                 tracing::warn!(job = job.id, document = %job.document, %reason, "parked");
                 store.park(held, &reason)?;
@@ -348,77 +269,4 @@ impl Worker {
             tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
         }
     }
-}
-
-/// How far back each poll looks before its cursor.
-pub const POLL_OVERLAP: time::Duration = time::Duration::minutes(5);
-
-/// How far behind the store's own clock a cursor stays at the most: a store whose data is
-/// dated ahead of its clock (imported orders, a clock set back) must not carry the cursor
-/// past changes that are still to come.
-pub const CURSOR_MARGIN: time::Duration = time::Duration::minutes(1);
-
-/// What a poll found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PollStats {
-    pub orders_seen: u64,
-    pub refunds_seen: u64,
-    pub enqueued: u64,
-}
-
-/// The reconciliation poll: enqueues every order modified and every refund created since
-/// the cursors (with the overlap), then moves the cursors: to the newest change read, but
-/// never past the store's own time at the start of the read, less [`CURSOR_MARGIN`].
-pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
-    let store = &flow.store;
-    let connection = &flow.connection;
-    let since = |name: &str| -> Result<Option<OffsetDateTime>, FlowError> {
-        Ok(store
-            .cursor(connection, name)?
-            .and_then(|c| wire::parse_date(&c).ok())
-            .map(|at| at - POLL_OVERLAP))
-    };
-    let mut stats = PollStats::default();
-    flow.begin_poll(now_millis());
-    let ceiling = flow.bigcommerce.store_time().await? - CURSOR_MARGIN;
-    let orders_since = since("orders")?;
-    let orders = flow.bigcommerce.orders_modified_since(orders_since).await?;
-    // The cursor itself, not the overlap before it: a poll that finds nothing leaves it.
-    let mut latest = orders_since.map(|at| at + POLL_OVERLAP);
-    for order in &orders {
-        stats.orders_seen += 1;
-        let version = wire::to_rfc3339(order.date_modified);
-        let job = order_job(connection, order.id, &version, "poll");
-        if matches!(store.enqueue(&job)?, crate::store::Enqueued::New(_)) {
-            stats.enqueued += 1;
-        }
-        latest = latest.max(Some(order.date_modified));
-    }
-    let refunds_since = since("refunds")?.unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let refunds: Vec<Refund> = flow
-        .bigcommerce
-        .refunds_created_since(refunds_since)
-        .await?;
-    let mut latest_refund = None;
-    for refund in &refunds {
-        stats.refunds_seen += 1;
-        let job = refund_job(connection, refund.order_id, refund.id, "poll");
-        if matches!(store.enqueue(&job)?, crate::store::Enqueued::New(_)) {
-            stats.enqueued += 1;
-        }
-        latest_refund = latest_refund.max(Some(refund.created));
-    }
-    flow.prefetch(
-        orders,
-        crate::bigcommerce::orders::RefundsByOrder::new(refunds),
-    );
-    if let Some(latest) = latest {
-        let cursor = latest.min(ceiling);
-        store.set_cursor(connection, "orders", &wire::to_rfc3339(cursor))?;
-    }
-    if let Some(latest) = latest_refund {
-        let cursor = latest.min(ceiling);
-        store.set_cursor(connection, "refunds", &wire::to_rfc3339(cursor))?;
-    }
-    Ok(stats)
 }

@@ -102,6 +102,20 @@ impl fmt::Display for Fault {
 
 impl std::error::Error for Fault {}
 
+/// Why a plugin named on the command line or in the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("no plugin named `{name}`{place} among the built-ins (order-to-gl, item-to-catalog)")]
+    NotFound { name: String, place: String },
+    #[error("plugin `{name}` ({origin}) {error}")]
+    Load {
+        name: String,
+        origin: String,
+        #[source]
+        error: LoadError,
+    },
+}
+
 /// Why one record produced no output.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {

@@ -26,7 +26,7 @@ pub mod validate;
 
 pub use bindings::types;
 pub use cache::CompileCache;
-pub use error::{Fault, FaultKind, LoadError, RecordError};
+pub use error::{Fault, FaultKind, LoadError, OpenError, RecordError};
 pub use inspect::World;
 pub use limits::Limits;
 pub use plugin::{CallReport, LoadedPlugin, Mapped, Settings};

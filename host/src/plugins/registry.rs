@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::builtin::BUILTINS;
 use super::cache::CompileCache;
-use super::error::LoadError;
+use super::error::{LoadError, OpenError};
 use super::limits::Limits;
 use super::plugin::{LoadedPlugin, Settings};
 use super::text::printable;
@@ -461,34 +461,37 @@ pub fn load_one(
     settings: &Settings,
     limits: &Limits,
     cache: &CompileCache,
-) -> Result<LoadedPlugin, String> {
+) -> Result<LoadedPlugin, OpenError> {
     let path = Path::new(plugin);
-    let candidate =
-        if plugin.ends_with(".wasm") || path.is_file() {
-            Candidate {
-                name: name_from_path(path),
-                source: Source::File(path.to_path_buf()),
-                bytes: read_binary(path),
-                manifest: Ok(Manifest::default()),
-                manifest_sha: String::new(),
-            }
-        } else {
-            candidates(dir).remove(plugin).ok_or_else(|| {
-            let place = dir.map(|d| format!(" in {} or", d.display())).unwrap_or_default();
-            format!(
-                "no plugin named `{}`{place} among the built-ins (order-to-gl, item-to-catalog)",
-                printable(plugin)
-            )
-        })?
-        };
+    let candidate = if plugin.ends_with(".wasm") || path.is_file() {
+        Candidate {
+            name: name_from_path(path),
+            source: Source::File(path.to_path_buf()),
+            bytes: read_binary(path),
+            manifest: Ok(Manifest::default()),
+            manifest_sha: String::new(),
+        }
+    } else {
+        candidates(dir)
+            .remove(plugin)
+            .ok_or_else(|| OpenError::NotFound {
+                name: printable(plugin),
+                place: dir
+                    .map(|d| format!(" in {} or", d.display()))
+                    .unwrap_or_default(),
+            })?
+    };
     let entry = Entry {
         key: candidate.name.clone(),
         plugin: candidate.name.clone(),
         settings: settings.clone(),
         limits: limits.clone(),
     };
-    load_candidate(&candidate, &entry, cache)
-        .map_err(|e| format!("plugin `{}` ({}) {e}", candidate.name, candidate.source))
+    load_candidate(&candidate, &entry, cache).map_err(|error| OpenError::Load {
+        name: candidate.name.clone(),
+        origin: candidate.source.to_string(),
+        error,
+    })
 }
 
 /// A plugin's name from its file: `<name>.wasm`, or `<name>/plugin.wasm` (also when the

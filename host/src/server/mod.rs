@@ -1,8 +1,6 @@
 //! The service's HTTP server: BigCommerce webhooks in (`POST
-//! /webhooks/bigcommerce/{connection}`, see [`webhooks`]), `GET /healthz` and
-//! `GET /metrics` (Prometheus text, see [`crate::metrics`]).
-
-pub mod webhooks;
+//! /webhooks/bigcommerce/{connection}`, see [`crate::sources::webhooks`]), `GET /healthz`
+//! and `GET /metrics` (Prometheus text, see [`crate::metrics`]).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -16,8 +14,8 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 use crate::bigcommerce::WebhookAuth;
+use crate::sources::webhooks::{self, WebhookIntake};
 use crate::store::Store;
-pub use webhooks::{SCOPES, WebhookIntake, intake};
 
 /// What the server knows of one connection.
 #[derive(Debug, Clone)]

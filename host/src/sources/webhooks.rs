@@ -24,9 +24,9 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
-use super::ServerState;
-use crate::flows::worker::{customer_job, order_job, refund_job};
+use crate::flows::jobs::{customer_job, order_job, refund_job};
 use crate::metrics::{self, Rejected};
+use crate::server::ServerState;
 use crate::store::{AuditEntry, IncomingWebhook, Intake, NewJob, Store};
 
 /// The largest body accepted. BigCommerce's callbacks are a few hundred bytes.
@@ -221,7 +221,7 @@ async fn audit_refusal(store: Arc<dyn Store>, connection: &str, reason: &str, bo
     }
 }
 
-pub(super) async fn receive(
+pub async fn receive(
     State(state): State<Arc<ServerState>>,
     Path(connection): Path<String>,
     headers: HeaderMap,

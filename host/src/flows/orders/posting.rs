@@ -1,0 +1,198 @@
+//! Revisions: what is posted for a document is netted against what it should have
+//! ([`crate::flows::ledger`]) and only the difference is posted, as the next revision
+//! under the reference `<store>:<kind>:<id>:r<n>`. A revision is written to the store
+//! before its post and confirmed after it; one whose answer was lost is looked up in QAD
+//! before anything else is posted for the document.
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::{OrderFlow, date_of};
+use crate::flows::{FlowError, Outcome, ledger};
+use crate::plugins::types::JournalEntry;
+use crate::qad::{self, Posted};
+use crate::store::Revision;
+
+/// A revision ready to post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub subject: String,
+    pub number: u32,
+    pub reference: String,
+    /// The revision in the contract's terms (its lines are the difference).
+    pub entry: JournalEntry,
+    /// The same, as QAD will receive it.
+    pub journal: qad::JournalEntry,
+}
+
+impl OrderFlow {
+    /// Posts the difference between `wanted` and what is posted for the document.
+    pub(super) async fn converge(
+        &self,
+        subject: &str,
+        kind: &str,
+        id: u64,
+        wanted: Option<JournalEntry>,
+        changed_at: OffsetDateTime,
+    ) -> Result<Outcome, FlowError> {
+        match self.plan(subject, kind, id, wanted, changed_at).await? {
+            Some(plan) => self.post(plan).await,
+            None => {
+                self.audit(subject, "unchanged", json!({}))?;
+                Ok(Outcome::Unchanged)
+            }
+        }
+    }
+
+    /// The revision that would bring the document's postings to `wanted`; `None` when
+    /// they already agree. An earlier revision whose outcome is unknown is resolved first.
+    pub(super) async fn plan(
+        &self,
+        subject: &str,
+        kind: &str,
+        id: u64,
+        wanted: Option<JournalEntry>,
+        changed_at: OffsetDateTime,
+    ) -> Result<Option<Plan>, FlowError> {
+        let mut revisions = self.store.revisions(&self.connection, subject)?;
+        // A revision begun but not confirmed: its post may or may not have landed.
+        if let Some(open) = revisions.last().filter(|r| r.voucher.is_none()).cloned() {
+            match self
+                .ledger
+                .find_journal(&self.policy.entity, &open.external_reference)
+                .await?
+            {
+                Some(found) => {
+                    self.store.confirm_revision(
+                        &self.connection,
+                        subject,
+                        open.number,
+                        &found.voucher,
+                    )?;
+                    self.audit(
+                        subject,
+                        "resolved",
+                        json!({"reference": open.external_reference, "voucher": found.voucher}),
+                    )?;
+                }
+                None => {
+                    self.store
+                        .abandon_revision(&self.connection, subject, open.number)?;
+                }
+            }
+            revisions = self.store.revisions(&self.connection, subject)?;
+        }
+        let posted: Vec<JournalEntry> = revisions
+            .iter()
+            .map(|r| serde_json::from_str(&r.entry))
+            .collect::<Result<_, _>>()
+            .map_err(|e| {
+                FlowError::Refused(format!(
+                    "a stored revision of {subject} cannot be read: {e}"
+                ))
+            })?;
+        let lines = ledger::difference(wanted.as_ref(), &posted);
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        let number = revisions.len() as u32 + 1;
+        let reference = format!("{}:{kind}:{id}:r{number}", self.store_hash);
+        // The header comes from the wanted entry, or (for a reversal) the last posted one.
+        let template = wanted
+            .clone()
+            .or_else(|| posted.last().cloned())
+            .ok_or_else(|| FlowError::Refused(format!("{subject}: nothing to post against")))?;
+        let effective = if number == 1 {
+            template.effective_date.clone()
+        } else {
+            crate::bigcommerce::wire::to_rfc3339(changed_at)
+        };
+        let entry = JournalEntry {
+            lines,
+            effective_date: effective.get(..10).unwrap_or(&effective).to_string(),
+            description: if number == 1 {
+                template.description.clone()
+            } else {
+                format!("{} (revision {number})", template.description)
+            },
+            ..template
+        };
+        let date = date_of(&entry.effective_date).ok_or_else(|| {
+            FlowError::Refused(format!(
+                "{subject}: effective date `{}` is not a date",
+                entry.effective_date
+            ))
+        })?;
+        let (year, period) = self.period_of(date).await?;
+        let journal = self.to_qad(&entry, &reference, date, year, period)?;
+        Ok(Some(Plan {
+            subject: subject.to_string(),
+            number,
+            reference,
+            entry,
+            journal,
+        }))
+    }
+
+    /// Posts a planned revision: recorded first, confirmed after, abandoned when QAD
+    /// refuses it, left open (to be looked up) when the answer was lost.
+    pub(super) async fn post(&self, plan: Plan) -> Result<Outcome, FlowError> {
+        let Plan {
+            subject,
+            number,
+            reference,
+            entry,
+            journal,
+        } = plan;
+        let subject = subject.as_str();
+        // A worker whose lease was taken over must not post: the new holder will.
+        crate::store::lease::confirm()?;
+        self.store.begin_revision(&Revision {
+            connection: self.connection.clone(),
+            document: subject.into(),
+            number,
+            external_reference: reference.clone(),
+            entry: serde_json::to_string(&entry).unwrap_or_default(),
+            voucher: None,
+            at: OffsetDateTime::now_utc().unix_timestamp() * 1000,
+        })?;
+        self.audit(
+            subject,
+            "posting",
+            json!({"reference": reference, "entry": entry}),
+        )?;
+        match self.ledger.post_journal(&journal).await {
+            Ok(posted) => {
+                let voucher = posted.journal().voucher.clone();
+                self.store
+                    .confirm_revision(&self.connection, subject, number, &voucher)?;
+                let existed = matches!(posted, Posted::Existing(_));
+                self.audit(
+                    subject,
+                    "posted",
+                    json!({"reference": reference, "voucher": voucher, "already_there": existed}),
+                )?;
+                Ok(Outcome::Posted { reference, voucher })
+            }
+            Err(error) if error.is_retryable() => {
+                // Left open: the next attempt looks the reference up before posting.
+                self.audit(
+                    subject,
+                    "post-uncertain",
+                    json!({"reference": reference, "error": error.to_string()}),
+                )?;
+                Err(error.into())
+            }
+            Err(error) => {
+                self.store
+                    .abandon_revision(&self.connection, subject, number)?;
+                self.audit(
+                    subject,
+                    "post-refused",
+                    json!({"reference": reference, "error": error.to_string()}),
+                )?;
+                Err(error.into())
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! What the last poll read: its orders (with their lines) and refunds, handed to the jobs
+//! it queued so they read only what the list does not carry, and when that read began
+//! (a job's result covers the jobs of its order queued before then).
+
+use std::sync::Arc;
+
+use super::OrderFlow;
+use crate::bigcommerce;
+use crate::bigcommerce::orders::{FullOrder, RefundsByOrder};
+use crate::flows::FlowError;
+use crate::store::Millis;
+
+/// What the last poll read.
+#[derive(Default)]
+pub(super) struct Prefetched {
+    orders: std::collections::HashMap<u64, bigcommerce::Order>,
+    refunds: Arc<RefundsByOrder>,
+    /// When the poll that read `orders` began reading.
+    read_at: Option<Millis>,
+    /// When a poll still reading began.
+    reading_since: Option<Millis>,
+}
+
+impl OrderFlow {
+    /// Remembers what a poll read, replacing what the previous poll left.
+    pub fn prefetch(&self, orders: Vec<bigcommerce::Order>, refunds: RefundsByOrder) {
+        let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        prefetched.orders = orders.into_iter().map(|o| (o.id, o)).collect();
+        prefetched.refunds = Arc::new(refunds);
+        prefetched.read_at = prefetched.reading_since.take();
+    }
+
+    /// A poll begins reading at `at` (its read will be handed to [`OrderFlow::prefetch`]).
+    pub fn begin_poll(&self, at: Millis) {
+        let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        prefetched.reading_since = Some(at);
+    }
+
+    /// The oldest moment the data a job starting `now` may use was read: now, or the
+    /// start of the poll whose read it may be given.
+    pub fn read_since(&self, now: Millis) -> Millis {
+        let prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        [Some(now), prefetched.read_at, prefetched.reading_since]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now)
+    }
+
+    /// The order in full: from the last poll's read when it has it (only the parts the
+    /// list does not carry are asked for), else read now.
+    pub(super) async fn read_order(&self, order_id: u64) -> Result<Option<FullOrder>, FlowError> {
+        let known = {
+            let prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+            prefetched
+                .orders
+                .get(&order_id)
+                .cloned()
+                .map(|order| (order, prefetched.refunds.clone()))
+        };
+        Ok(match known {
+            Some((order, refunds)) => Some(self.source.complete_order(order, &refunds).await?),
+            None => self.source.full_order(order_id).await?,
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! The reconciliation poll: reads the orders modified and refunds created since its
+//! cursors (minus an overlap, so a change at the boundary is not missed) from the
+//! connection's [`OrderSource`] and queues a job for each; a job key carries the order's
+//! modification time, so the same change is not queued twice but a new change is. What it
+//! read is handed to the order flow, so the jobs need not read it again.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::bigcommerce::orders::{Refund, RefundsByOrder};
+use crate::bigcommerce::wire;
+use crate::flows::FlowError;
+use crate::flows::jobs::{now_millis, order_job, refund_job};
+use crate::flows::orders::OrderFlow;
+use crate::store::Enqueued;
+
+/// How far back each poll looks before its cursor.
+pub const POLL_OVERLAP: time::Duration = time::Duration::minutes(5);
+
+/// How far behind the store's own clock a cursor stays at the most: a store whose data is
+/// dated ahead of its clock (imported orders, a clock set back) must not carry the cursor
+/// past changes that are still to come.
+pub const CURSOR_MARGIN: time::Duration = time::Duration::minutes(1);
+
+/// What a poll found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PollStats {
+    pub orders_seen: u64,
+    pub refunds_seen: u64,
+    pub enqueued: u64,
+}
+
+/// The reconciliation poll: enqueues every order modified and every refund created since
+/// the cursors (with the overlap), then moves the cursors: to the newest change read, but
+/// never past the store's own time at the start of the read, less [`CURSOR_MARGIN`].
+pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
+    let store = &flow.store;
+    let connection = &flow.connection;
+    let since = |name: &str| -> Result<Option<OffsetDateTime>, FlowError> {
+        Ok(store
+            .cursor(connection, name)?
+            .and_then(|c| wire::parse_date(&c).ok())
+            .map(|at| at - POLL_OVERLAP))
+    };
+    let mut stats = PollStats::default();
+    flow.begin_poll(now_millis());
+    let ceiling = flow.source.store_time().await? - CURSOR_MARGIN;
+    let orders_since = since("orders")?;
+    let orders = flow.source.orders_modified_since(orders_since).await?;
+    // The cursor itself, not the overlap before it: a poll that finds nothing leaves it.
+    let mut latest = orders_since.map(|at| at + POLL_OVERLAP);
+    for order in &orders {
+        stats.orders_seen += 1;
+        let version = wire::to_rfc3339(order.date_modified);
+        let job = order_job(connection, order.id, &version, "poll");
+        if matches!(store.enqueue(&job)?, Enqueued::New(_)) {
+            stats.enqueued += 1;
+        }
+        latest = latest.max(Some(order.date_modified));
+    }
+    let refunds_since = since("refunds")?.unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let refunds: Vec<Refund> = flow.source.refunds_created_since(refunds_since).await?;
+    let mut latest_refund = None;
+    for refund in &refunds {
+        stats.refunds_seen += 1;
+        let job = refund_job(connection, refund.order_id, refund.id, "poll");
+        if matches!(store.enqueue(&job)?, Enqueued::New(_)) {
+            stats.enqueued += 1;
+        }
+        latest_refund = latest_refund.max(Some(refund.created));
+    }
+    flow.prefetch(orders, RefundsByOrder::new(refunds));
+    if let Some(latest) = latest {
+        let cursor = latest.min(ceiling);
+        store.set_cursor(connection, "orders", &wire::to_rfc3339(cursor))?;
+    }
+    if let Some(latest) = latest_refund {
+        let cursor = latest.min(ceiling);
+        store.set_cursor(connection, "refunds", &wire::to_rfc3339(cursor))?;
+    }
+    Ok(stats)
+}

@@ -6,31 +6,36 @@
 //! [`Store`] is the interface the flows use; [`sqlite::SqliteStore`] is the embedded
 //! implementation (WAL, one writer). The interface is synchronous and small so that a
 //! PostgreSQL implementation (several host replicas on one queue, `SKIP LOCKED`) can
-//! stand behind it later.
+//! stand behind it later: [`chain`] is the audit hash every backend writes, [`StoreError`]
+//! the errors every backend returns, and the `contract` checks (tests only) the promises
+//! every backend keeps.
 
+pub mod chain;
+#[cfg(test)]
+pub(crate) mod contract;
+mod error;
 pub mod lease;
 pub mod sqlite;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
+pub use error::{AuditBreak, BackendError, StoreError};
 pub use lease::{Lease, owner_id};
 pub use sqlite::SqliteStore;
 
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the store failed: {0}")]
-    Database(String),
-    #[error("job {0} is not leased by this worker (its lease expired and it was taken again)")]
-    LeaseLost(i64),
-    #[error("{0}")]
-    InUse(String),
-    #[error("no job {0}")]
-    NoJob(i64),
-    #[error("the audit chain is broken at entry {seq}: {reason}")]
-    AuditBroken { seq: i64, reason: String },
+/// Where a store's time comes from (tests move it by hand).
+pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// The system's time, as a store's [`Clock`].
+pub fn system_clock() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
 }
 
 /// A job to enqueue.

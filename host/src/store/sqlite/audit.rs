@@ -1,0 +1,79 @@
+//! SQLite rows of the audit chain: appending an entry with its chain hash, reading a
+//! subject's entries, and walking the whole table to verify it (the hash itself is the
+//! backend-independent [`crate::store::chain`]).
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::store::chain::{ChainCheck, chain_hash};
+use crate::store::{AuditEntry, AuditRecord, Millis, StoreError};
+
+const AUDIT_COLUMNS: &str = "seq, at, connection, subject, kind, data, hash";
+
+fn audit_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: row.get(0)?,
+        at: row.get(1)?,
+        entry: AuditEntry {
+            connection: row.get(2)?,
+            subject: row.get(3)?,
+            kind: row.get(4)?,
+            data: row.get(5)?,
+        },
+        hash: row.get(6)?,
+    })
+}
+
+/// Appends one entry to the hash chain; returns its sequence number.
+pub(super) fn append(
+    tx: &Transaction<'_>,
+    entry: &AuditEntry,
+    now: Millis,
+) -> Result<i64, StoreError> {
+    let last: Option<(i64, String)> = tx
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let (seq, previous) = match last {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, String::new()),
+    };
+    let hash = chain_hash(&previous, seq, now, entry);
+    tx.prepare_cached(
+        "INSERT INTO audit (seq, at, connection, subject, kind, data, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        seq,
+        now,
+        entry.connection,
+        entry.subject,
+        entry.kind,
+        entry.data,
+        hash
+    ])?;
+    Ok(seq)
+}
+
+/// The entries about `subject`, oldest first.
+pub(super) fn records_about(
+    db: &Connection,
+    subject: &str,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut select = db.prepare_cached(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit WHERE subject = ?1 ORDER BY seq"
+    ))?;
+    let records = select
+        .query_map(params![subject], audit_from)?
+        .collect::<Result<_, _>>()?;
+    Ok(records)
+}
+
+/// Checks the whole chain in order; returns the number of entries.
+pub(super) fn verify(db: &Connection) -> Result<u64, StoreError> {
+    let mut select = db.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))?;
+    let mut check = ChainCheck::default();
+    for row in select.query_map([], audit_from)? {
+        check.next(&row?)?;
+    }
+    Ok(check.count())
+}

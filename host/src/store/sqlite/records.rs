@@ -1,0 +1,180 @@
+//! SQLite records kept per connection beside the queue: cursors (where each poll stands),
+//! id maps (email to QAD customer, SKU to product) and the revisions posted for every
+//! source document.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::store::{Millis, Revision, StoreError};
+
+pub(super) fn cursor(
+    db: &Connection,
+    connection: &str,
+    name: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(db
+        .query_row(
+            "SELECT value FROM cursors WHERE connection = ?1 AND name = ?2",
+            params![connection, name],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Every cursor of `connection` by name: name, value, when it was set.
+pub(super) fn cursors(
+    db: &Connection,
+    connection: &str,
+) -> Result<Vec<(String, String, Millis)>, StoreError> {
+    let mut select = db.prepare_cached(
+        "SELECT name, value, updated_at FROM cursors WHERE connection = ?1 ORDER BY name",
+    )?;
+    let cursors = select
+        .query_map(params![connection], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(cursors)
+}
+
+pub(super) fn set_cursor(
+    tx: &Transaction<'_>,
+    connection: &str,
+    name: &str,
+    value: &str,
+    now: Millis,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO cursors (connection, name, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (connection, name) DO UPDATE SET value = ?3, updated_at = ?4",
+        params![connection, name, value, now],
+    )?;
+    Ok(())
+}
+
+pub(super) fn mapped(
+    db: &Connection,
+    connection: &str,
+    kind: &str,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(db
+        .query_row(
+            "SELECT value FROM id_map WHERE connection = ?1 AND kind = ?2 AND key = ?3",
+            params![connection, kind, key],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+pub(super) fn map(
+    tx: &Transaction<'_>,
+    connection: &str,
+    kind: &str,
+    key: &str,
+    value: &str,
+    now: Millis,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO id_map (connection, kind, key, value, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (connection, kind, key) DO UPDATE SET value = ?4, updated_at = ?5",
+        params![connection, kind, key, value, now],
+    )?;
+    Ok(())
+}
+
+/// Every revision of a document, by number.
+pub(super) fn revisions(
+    db: &Connection,
+    connection: &str,
+    document: &str,
+) -> Result<Vec<Revision>, StoreError> {
+    let mut select = db.prepare_cached(
+        "SELECT connection, document, number, external_reference, entry, voucher, at
+         FROM revisions WHERE connection = ?1 AND document = ?2 ORDER BY number",
+    )?;
+    let revisions = select
+        .query_map(params![connection, document], |row| {
+            Ok(Revision {
+                connection: row.get(0)?,
+                document: row.get(1)?,
+                number: row.get(2)?,
+                external_reference: row.get(3)?,
+                entry: row.get(4)?,
+                voucher: row.get(5)?,
+                at: row.get(6)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(revisions)
+}
+
+/// Records `revision` unconfirmed, replacing an unconfirmed one of the same number;
+/// refused when that number is already confirmed.
+pub(super) fn begin_revision(tx: &Transaction<'_>, revision: &Revision) -> Result<(), StoreError> {
+    let confirmed: Option<Option<String>> = tx
+        .query_row(
+            "SELECT voucher FROM revisions
+             WHERE connection = ?1 AND document = ?2 AND number = ?3",
+            params![revision.connection, revision.document, revision.number],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(Some(voucher)) = confirmed {
+        return Err(StoreError::RevisionPosted {
+            document: revision.document.clone(),
+            number: revision.number,
+            voucher,
+        });
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO revisions
+             (connection, document, number, external_reference, entry, voucher, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
+        params![
+            revision.connection,
+            revision.document,
+            revision.number,
+            revision.external_reference,
+            revision.entry,
+            revision.at
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn confirm_revision(
+    tx: &Transaction<'_>,
+    connection: &str,
+    document: &str,
+    number: u32,
+    voucher: &str,
+) -> Result<(), StoreError> {
+    let changed = tx.execute(
+        "UPDATE revisions SET voucher = ?1
+         WHERE connection = ?2 AND document = ?3 AND number = ?4",
+        params![voucher, connection, document, number],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NoRevision {
+            document: document.to_string(),
+            number,
+        });
+    }
+    Ok(())
+}
+
+/// Drops an unconfirmed revision (a confirmed one stays).
+pub(super) fn abandon_revision(
+    tx: &Transaction<'_>,
+    connection: &str,
+    document: &str,
+    number: u32,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM revisions
+         WHERE connection = ?1 AND document = ?2 AND number = ?3 AND voucher IS NULL",
+        params![connection, document, number],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! SQLite webhook intake: each verified delivery is recorded once (by its id and by its
+//! body), its jobs queued and its receipt audited, all in the caller's transaction.
+
+use rusqlite::{Transaction, params};
+
+use super::{audit, jobs};
+use crate::store::{AuditEntry, IncomingWebhook, Intake, JobState, Millis, StoreError};
+
+/// Writes `events` in `tx`: a delivery seen before (same id, or same body, on its
+/// connection) is a duplicate and adds nothing.
+pub(super) fn accept(
+    tx: &Transaction<'_>,
+    events: &[IncomingWebhook],
+    now: Millis,
+) -> Result<Vec<Intake>, StoreError> {
+    let mut outcomes = Vec::with_capacity(events.len());
+    for event in events {
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO webhooks (connection, webhook_id, body_sha256, scope, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![
+                event.connection,
+                event.webhook_id,
+                event.body_sha256,
+                event.scope,
+                now
+            ])?;
+        if inserted == 0 {
+            outcomes.push(Intake::Duplicate);
+            continue;
+        }
+        let mut queued = Vec::with_capacity(event.jobs.len());
+        for job in &event.jobs {
+            queued.push(jobs::insert(tx, job, JobState::Ready, None, now)?.id());
+        }
+        audit::append(
+            tx,
+            &AuditEntry {
+                connection: event.connection.clone(),
+                subject: "webhook".into(),
+                kind: "received".into(),
+                data: serde_json::json!({
+                    "webhook_id": event.webhook_id,
+                    "scope": event.scope,
+                    "body": event.body,
+                    "jobs": queued,
+                })
+                .to_string(),
+            },
+            now,
+        )?;
+        outcomes.push(Intake::Accepted { jobs: queued });
+    }
+    Ok(outcomes)
+}

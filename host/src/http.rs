@@ -20,10 +20,11 @@
 //! the ecosystem is flagged unmaintained, RUSTSEC-2025-0012), without its default
 //! features, driven by our own delays and sleep rather than its `ExponentialBuilder` and
 //! `TokioSleeper`, for two measured differences: the builder doubles each delay in `f32`
-//! seconds (400 ms comes out as 400.000006 ms, 800 ms as 800.000012 ms), and a zero wait
-//! through `tokio::time::sleep` still waits for the timer's next millisecond tick. Here
-//! the schedule is integer arithmetic and a zero wait does not sleep, so the delays are
-//! exactly those the clients used before.
+//! seconds (it gives 200 ms, 400.000006 ms, 800.000012 ms, 1.600000024 s, ...), and a
+//! zero wait through `tokio::time::sleep` waits for the timer's next millisecond tick
+//! (about 1.1 ms each on a current-thread runtime, against well under a microsecond for
+//! not sleeping). Here the schedule is integer arithmetic and a zero wait does not
+//! sleep, so the delays are exactly those the clients used before.
 
 use std::future::Future;
 use std::net::IpAddr;

@@ -316,4 +316,24 @@ mod tests {
         );
         assert!(login.to_string().contains("Bad credentials"));
     }
+
+    #[test]
+    fn lower_level_failures_stay_attached_as_sources() {
+        let json = serde_json::from_str::<Value>("{").unwrap_err();
+        let shown = json.to_string();
+        let error = QadError::undecodable("/api/erp/glAccounts", json);
+        assert_eq!(
+            error.to_string(),
+            format!("QAD's answer to /api/erp/glAccounts could not be read: {shown}")
+        );
+        let cause = StdError::source(&error).expect("the cause");
+        let json = cause.source().expect("the JSON error");
+        assert!(json.downcast_ref::<serde_json::Error>().is_some());
+        // Clones share the source; equality reads the text.
+        assert_eq!(error.clone(), error);
+        assert!(
+            StdError::source(&QadError::Transient("HTTP 502".into()))
+                .is_some_and(|cause| cause.source().is_none())
+        );
+    }
 }

@@ -4,11 +4,12 @@
 //! Every request carries `X-Auth-Token` (no Bearer prefix) and JSON headers, goes through
 //! the store's shared [`Pacer`], and has a timeout. Failures are decoded into
 //! [`ClientError`]; transient ones (429, 5xx, timeouts, dropped connections) are retried a
-//! bounded number of times with exponential backoff, and permanent ones (a wrong token, a
-//! missing scope, an invalid request) are returned at once, never looped on. A POST is
-//! only sent again when it surely was not processed (a 429, or no connection made): a
-//! timeout or a 5xx on a POST is returned to the caller, who can look before trying again,
-//! so nothing is created twice.
+//! bounded number of times with the shared backoff ([`crate::http::retry`]; after a 429
+//! the pacer does the waiting), and permanent ones (a wrong token, a missing scope, an
+//! invalid request) are returned at once, never looped on. A POST is only sent again when
+//! it surely was not processed (a 429, or no connection made): a timeout or a 5xx on a
+//! POST is returned to the caller, who can look before trying again, so nothing is
+//! created twice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use super::error::{ApiError, Retry};
 use super::order_locks::OrderLocks;
 use super::pacer::{Pacer, Priority, RateHeaders};
 use crate::exchanges::{self, Body};
+use crate::http::{self, Delivery, Failed, Resend};
 
 /// Where and how to reach one store.
 #[derive(Clone)]
@@ -96,9 +98,6 @@ impl ClientError {
     }
 }
 
-/// The first backoff after a transient failure; it doubles on every further attempt.
-const FIRST_RETRY: Duration = Duration::from_millis(200);
-
 /// One store's client. Cheap to clone; clones share the pacer, the per-order locks and
 /// the connections, so a store should have one client, cloned for each task.
 #[derive(Clone)]
@@ -109,13 +108,16 @@ pub struct Client {
     pub(super) order_locks: Arc<OrderLocks>,
 }
 
-/// Whether a request may be sent again after an ambiguous failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Resend {
-    /// GET, PUT and DELETE: the same request twice has the effect of once.
-    Idempotent,
-    /// POST: only when it surely was not processed (429, no connection).
-    OnlyIfUnprocessed,
+/// One request as [`Client::attempt`] sends it.
+struct Request<'a> {
+    method: &'a Method,
+    url: &'a str,
+    path: &'a str,
+    query: &'a [(&'a str, String)],
+    body: Option<&'a [u8]>,
+    /// A POST is sent again only when it surely was not processed (a 429, no connection).
+    resend: Resend,
+    priority: Priority,
 }
 
 /// A decoded answer: `None` for a 204 or an empty body.
@@ -215,79 +217,106 @@ impl Client {
         } else {
             Resend::Idempotent
         };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let last = attempt >= self.config.max_attempts;
-            self.pacer.acquire(priority).await;
-            let mut request = self.http.request(method.clone(), &url).query(query);
-            if let Some(body) = &body {
-                request = request.body(body.clone());
-            }
-            let audit = exchanges::Attempt::start(
-                "bigcommerce",
-                method.as_str(),
-                || exchanges::path_with_query(path, query),
-                || body.as_deref().map(|b| Body::redacted(b, &[])),
-            );
-            let response = match request.send().await {
-                Ok(response) => response,
-                Err(error) => {
-                    let error = error.without_url();
-                    if let Some(audit) = audit {
-                        audit.finish(Err(error.to_string()));
-                    }
-                    self.pacer.observe(0, &RateHeaders::default());
-                    let unprocessed = error.is_connect();
-                    if last || (resend == Resend::OnlyIfUnprocessed && !unprocessed) {
-                        return Err(ClientError::Transport(error.without_url().to_string()));
-                    }
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
-                }
-            };
-            let status = response.status().as_u16();
-            let rate = RateHeaders::read(|name| {
-                response.headers().get(name).and_then(|v| v.to_str().ok())
-            });
-            self.pacer.observe(status, &rate);
-            let bytes = response.bytes().await;
-            if let Some(audit) = audit {
-                audit.answered(status, &bytes, &[]);
-            }
-            let bytes = match bytes {
-                Ok(bytes) => bytes,
-                Err(error) if !last && resend == Resend::Idempotent => {
-                    tracing::debug!(%error, path, "answer cut off; retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
-                }
-                Err(error) => return Err(ClientError::Transport(error.without_url().to_string())),
-            };
-            if (200..300).contains(&status) {
-                return Ok((status, bytes));
-            }
-            let quota_wait = [
-                rate.time_reset_ms.map(Duration::from_millis),
-                rate.retry_after_s.map(Duration::from_secs),
-            ]
-            .into_iter()
-            .flatten()
-            .max();
-            let error = ApiError::decode(status, &bytes, quota_wait);
-            // A 429 was refused before any processing; anything else on a POST may have
-            // been applied.
-            let may_resend = resend == Resend::Idempotent || status == 429;
-            match error.retry {
-                Retry::Never => return Err(error.into()),
-                _ if last || !may_resend => return Err(error.into()),
-                // The pacer holds every caller of the store until the quota is back (a 429
-                // without headers included: it backs off exponentially with jitter).
-                Retry::After(_) => continue,
-                Retry::Backoff if status == 429 => continue,
-                Retry::Backoff => tokio::time::sleep(backoff(attempt)).await,
-            }
+        let request = Request {
+            method: &method,
+            url: &url,
+            path,
+            query,
+            body: body.as_deref(),
+            resend,
+            priority,
+        };
+        http::retry(
+            self.config.max_attempts,
+            || self.attempt(&request),
+            |error, wait| tracing::debug!(%error, path, ?wait, "BigCommerce request failed; retrying"),
+        )
+        .await
+    }
+
+    /// One attempt: paced, sent, its answer read and decoded, and whether a failure may
+    /// be sent again (and after which wait).
+    async fn attempt(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<(u16, bytes::Bytes), Failed<ClientError>> {
+        let Request {
+            method,
+            url,
+            path,
+            query,
+            body,
+            resend,
+            priority,
+        } = *request;
+        self.pacer.acquire(priority).await;
+        let mut sending = self.http.request(method.clone(), url).query(query);
+        if let Some(body) = body {
+            sending = sending.body(body.to_vec());
         }
+        let audit = exchanges::Attempt::start(
+            "bigcommerce",
+            method.as_str(),
+            || exchanges::path_with_query(path, query),
+            || body.map(|b| Body::redacted(b, &[])),
+        );
+        let response = match sending.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                let error = error.without_url();
+                if let Some(audit) = audit {
+                    audit.finish(Err(error.to_string()));
+                }
+                self.pacer.observe(0, &RateHeaders::default());
+                let delivery = Delivery::of(&error);
+                let error = ClientError::Transport(error.to_string());
+                return Err(after_backoff_if(resend.allows(delivery), error));
+            }
+        };
+        let status = response.status().as_u16();
+        let rate =
+            RateHeaders::read(|name| response.headers().get(name).and_then(|v| v.to_str().ok()));
+        self.pacer.observe(status, &rate);
+        let bytes = response.bytes().await;
+        if let Some(audit) = audit {
+            audit.answered(status, &bytes, &[]);
+        }
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let error = ClientError::Transport(error.without_url().to_string());
+                return Err(after_backoff_if(
+                    resend.allows(Delivery::MaybeProcessed),
+                    error,
+                ));
+            }
+        };
+        if (200..300).contains(&status) {
+            return Ok((status, bytes));
+        }
+        let quota_wait = [
+            rate.time_reset_ms.map(Duration::from_millis),
+            rate.retry_after_s.map(Duration::from_secs),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        let error = ApiError::decode(status, &bytes, quota_wait);
+        // A 429 was refused before any processing; anything else may have been applied.
+        let delivery = if status == 429 {
+            Delivery::Unprocessed
+        } else {
+            Delivery::MaybeProcessed
+        };
+        Err(match error.retry {
+            Retry::Never => Failed::Stop(error.into()),
+            _ if !resend.allows(delivery) => Failed::Stop(error.into()),
+            // The pacer holds every caller of the store until the quota is back (a 429
+            // without headers included: it backs off exponentially with jitter).
+            Retry::After(_) => Failed::Now(error.into()),
+            Retry::Backoff if status == 429 => Failed::Now(error.into()),
+            Retry::Backoff => Failed::Backoff(error.into()),
+        })
     }
 
     /// Every page of a V3 collection (`{data, meta.pagination}`), in order.
@@ -366,9 +395,11 @@ pub(super) struct CursorLinks {
     pub next: Option<String>,
 }
 
-/// Exponential backoff: 200 ms, 400 ms, 800 ms, ... capped at 10 s.
-fn backoff(attempt: u32) -> Duration {
-    FIRST_RETRY
-        .saturating_mul(1 << attempt.saturating_sub(1).min(6))
-        .min(Duration::from_secs(10))
+/// A failure sent again after the backoff when `resend`, else final.
+fn after_backoff_if(resend: bool, error: ClientError) -> Failed<ClientError> {
+    if resend {
+        Failed::Backoff(error)
+    } else {
+        Failed::Stop(error)
+    }
 }

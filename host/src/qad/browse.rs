@@ -94,17 +94,35 @@ pub fn text(row: &Row, key: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Why a browse column could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ColumnError {
+    #[error("no column {key}")]
+    Missing { key: String },
+    #[error("{key} is not an exact amount: {raw}")]
+    NotAnAmount { key: String, raw: String },
+    #[error("{key} is not a date: `{value}`")]
+    NotADate { key: String, value: String },
+}
+
 /// A money column, exactly, from a JSON number or a numeric string.
-pub fn amount(row: &Row, key: &str) -> Result<Amount, String> {
-    let raw = row.get(key).ok_or_else(|| format!("no column {key}"))?;
-    crate::bigcommerce::wire::parse_amount(raw.get())
-        .ok_or_else(|| format!("{key} is not an exact amount: {}", raw.get()))
+pub fn amount(row: &Row, key: &str) -> Result<Amount, ColumnError> {
+    let raw = row
+        .get(key)
+        .ok_or_else(|| ColumnError::Missing { key: key.into() })?;
+    crate::bigcommerce::wire::parse_amount(raw.get()).ok_or_else(|| ColumnError::NotAnAmount {
+        key: key.into(),
+        raw: raw.get().into(),
+    })
 }
 
 /// A date column (`yyyy-mm-dd`, or the date part of a timestamp).
-pub fn date(row: &Row, key: &str) -> Result<Date, String> {
+pub fn date(row: &Row, key: &str) -> Result<Date, ColumnError> {
     let value = text(row, key);
-    parse_date(&value).ok_or_else(|| format!("{key} is not a date: `{value}`"))
+    parse_date(&value).ok_or_else(|| ColumnError::NotADate {
+        key: key.into(),
+        value,
+    })
 }
 
 /// `yyyy-mm-dd`, or the date part of an RFC 3339 timestamp.

@@ -5,12 +5,13 @@
 //! On a 401 the client renews its token once (refresh grant, or a fresh login when the
 //! refresh is refused) and sends the request again; a second 401, or a 401 with a token
 //! it cannot renew, is an authentication error. A 403 is a permission error and is never
-//! retried. Reads are retried on transient failures with backoff. A write is never sent
-//! twice when its first answer was lost: that is reported as [`QadError::Ambiguous`] so
-//! the caller can look before trying again.
+//! retried. Reads are retried on transient failures with the shared backoff
+//! ([`crate::http::retry`]). A write is sent again only when it surely was not processed
+//! (no connection was made); when its answer was lost that is reported as
+//! [`QadError::Ambiguous`] so the caller can look before trying again.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine as _;
 use reqwest::Method;
@@ -19,12 +20,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::config::{Auth, TenantConfig};
-use super::error::{self, QadError};
+use super::config::{Auth, Entity, TenantConfig};
+use super::error::{self, Cause, QadError};
 use crate::exchanges::{self, Attempt, Body};
-
-/// The first backoff after a transient failure; it doubles on every further attempt.
-const FIRST_RETRY: Duration = Duration::from_millis(200);
+use crate::http::{self, Delivery, Failed, Resend};
 
 #[derive(Debug, Clone)]
 struct Tokens {
@@ -51,8 +50,8 @@ pub struct QadClient {
 
 impl QadClient {
     pub fn new(config: TenantConfig) -> Result<QadClient, QadError> {
-        crate::http::check_base_url(&config.base_url)
-            .map_err(|e| QadError::Config(format!("the tenant's base URL: {e}")))?;
+        http::check_base_url(&config.base_url)
+            .map_err(|e| QadError::Config(Cause::from_error("the tenant's base URL", e)))?;
         let paths = &config.paths;
         for (what, path) in [
             ("the OpenAPI path", &config.openapi_path),
@@ -65,7 +64,7 @@ impl QadClient {
             ("the periods path", &paths.periods.path),
             ("the browses path", &paths.browses),
         ] {
-            crate::http::check_path(path).map_err(|e| QadError::Config(format!("{what}: {e}")))?;
+            http::check_path(path).map_err(|e| QadError::Config(Cause::from_error(what, e)))?;
         }
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
@@ -74,14 +73,14 @@ impl QadClient {
         );
         if let Some(workspace) = &config.workspace {
             let value = workspace.parse().map_err(|_| {
-                QadError::Config(format!(
-                    "the workspace `{workspace}` cannot be sent as a header"
-                ))
+                QadError::Config(
+                    format!("the workspace `{workspace}` cannot be sent as a header").into(),
+                )
             })?;
             headers.insert("x-qad-workspace-id", value);
         }
-        let http = crate::http::client(headers, config.timeout)
-            .map_err(|e| QadError::Config(e.to_string()))?;
+        let http = http::client(headers, config.timeout)
+            .map_err(|e| QadError::Config(Cause::new(e.to_string(), e)))?;
         Ok(QadClient {
             http,
             config: Arc::new(config),
@@ -185,12 +184,12 @@ impl QadClient {
                 .form(&form)
                 .send()
                 .await
-                .map_err(|e| QadError::Transient(format!("login: {}", e.without_url())))?;
+                .map_err(|e| QadError::Transient(Cause::http("login", e)))?;
             let status = response.status().as_u16();
             let body = response
                 .bytes()
                 .await
-                .map_err(|e| QadError::Transient(format!("login: {}", e.without_url())))?;
+                .map_err(|e| QadError::Transient(Cause::http("login", e)))?;
             Ok::<_, QadError>((status, body))
         }
         .await;
@@ -203,11 +202,8 @@ impl QadClient {
         let (status, body) = answer?;
         match status {
             200 => {
-                let answer: TokenAnswer =
-                    serde_json::from_slice(&body).map_err(|e| QadError::Decode {
-                        path: "/oauth/token".into(),
-                        reason: e.to_string(),
-                    })?;
+                let answer: TokenAnswer = serde_json::from_slice(&body)
+                    .map_err(|e| QadError::undecodable("/oauth/token", e))?;
                 Ok(Tokens {
                     access: answer.access_token,
                     refresh: answer.refresh_token,
@@ -227,7 +223,7 @@ impl QadClient {
                 } else {
                     "login"
                 };
-                Err(QadError::Auth(format!("{what} refused: {detail}")))
+                Err(QadError::Auth(format!("{what} refused: {detail}").into()))
             }
             _ => Err(error::from_status(status, &body, "/oauth/token")),
         }
@@ -250,23 +246,18 @@ impl QadClient {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| QadError::Decode {
-            path: path.to_string(),
-            reason: e.to_string(),
-        })?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| QadError::undecodable(path, e))?;
         if let Some(failure) = error::business_failure(&value) {
             return Err(failure);
         }
         // Typed decoding reads the original text, so amounts stay exact.
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| QadError::Decode {
-                path: path.to_string(),
-                reason: e.to_string(),
-            })
+            .map_err(|e| QadError::undecodable(path, e))
     }
 
-    /// Sends one request; returns a 2xx answer's body. Handles the token, the one retry
+    /// Sends one request; returns a 2xx answer's body. Handles the token, the one resend
     /// after a 401, read retries and ambiguity on writes.
     pub(super) async fn send(
         &self,
@@ -276,55 +267,74 @@ impl QadClient {
         body: Option<&Value>,
     ) -> Result<bytes::Bytes, QadError> {
         let url = format!("{}{path}", self.config.base_url);
-        let write = method != Method::GET;
-        let mut renewed = false;
-        let mut attempt = 0;
+        // Every write is sent again only when it surely was not processed.
+        let resend = if method == Method::GET {
+            Resend::Idempotent
+        } else {
+            Resend::OnlyIfUnprocessed
+        };
+        // The token is renewed at most once per request, whichever attempt meets the 401.
+        let renewed = AtomicBool::new(false);
+        let request = Request {
+            method: &method,
+            url: &url,
+            path,
+            query,
+            body,
+            resend,
+        };
+        http::retry(
+            self.config.max_attempts,
+            || self.attempt(&request, &renewed),
+            |error, wait| tracing::debug!(%error, path, ?wait, "QAD request failed; retrying"),
+        )
+        .await
+    }
+
+    /// One attempt of a request (sent again at once, within the attempt, after renewing a
+    /// refused token), and whether a failure may be retried.
+    async fn attempt(
+        &self,
+        request: &Request<'_>,
+        renewed: &AtomicBool,
+    ) -> Result<bytes::Bytes, Failed<QadError>> {
+        let Request {
+            method,
+            url,
+            path,
+            query,
+            body,
+            resend,
+        } = *request;
+        let doing = || format!("{method} {path}");
         loop {
-            attempt += 1;
-            let last = attempt >= self.config.max_attempts;
-            let authorization = self.authorization().await?;
-            let mut request = self
+            let authorization = self.authorization().await.map_err(Failed::Stop)?;
+            let mut sending = self
                 .http
-                .request(method.clone(), &url)
+                .request(method.clone(), url)
                 .query(query)
                 .header(reqwest::header::AUTHORIZATION, &authorization);
             if let Some(body) = body {
-                request = request.json(body);
+                sending = sending.json(body);
             }
-            let mut audit = Attempt::start(
+            let audit = Attempt::start(
                 "qad",
                 method.as_str(),
                 || exchanges::path_with_query(path, query),
                 || body.map(|b| Body::redacted(b.to_string().as_bytes(), &self.secrets())),
             );
-            let response = request.send().await.map_err(|error| {
-                let error = error.without_url();
-                if let Some(audit) = audit.take() {
-                    audit.finish(Err(error.to_string()));
-                }
-                error
-            });
-            let response = match response {
+            let response = match sending.send().await {
                 Ok(response) => response,
-                Err(error) if error.is_connect() && !last => {
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
-                }
-                Err(error) if write && !error.is_connect() => {
-                    return Err(QadError::Ambiguous(format!(
-                        "{method} {path}: {}",
-                        error.without_url()
-                    )));
-                }
-                Err(error) if !last => {
-                    tracing::debug!(error = %error.without_url(), path, "QAD read failed; retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
-                }
                 Err(error) => {
-                    return Err(QadError::Transient(format!(
-                        "{method} {path}: {}",
-                        error.without_url()
+                    let error = error.without_url();
+                    if let Some(audit) = audit {
+                        audit.finish(Err(error.to_string()));
+                    }
+                    let delivery = Delivery::of(&error);
+                    return Err(retry_if_transient(QadError::unanswered(
+                        resend,
+                        delivery,
+                        Cause::http(&doing(), error),
                     )));
                 }
             };
@@ -335,20 +345,20 @@ impl QadClient {
             }
             let bytes = match bytes {
                 Ok(bytes) => bytes,
-                Err(error) if write => {
-                    return Err(QadError::Ambiguous(format!(
-                        "{method} {path}: the answer was cut off ({})",
-                        error.without_url()
-                    )));
-                }
-                Err(_) if !last => {
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
-                }
                 Err(error) => {
-                    return Err(QadError::Transient(format!(
-                        "{method} {path}: {}",
-                        error.without_url()
+                    let error = error.without_url();
+                    let cause = if resend.allows(Delivery::MaybeProcessed) {
+                        Cause::http(&doing(), error)
+                    } else {
+                        Cause::new(
+                            format!("{}: the answer was cut off ({error})", doing()),
+                            error,
+                        )
+                    };
+                    return Err(retry_if_transient(QadError::unanswered(
+                        resend,
+                        Delivery::MaybeProcessed,
+                        cause,
                     )));
                 }
             };
@@ -360,40 +370,71 @@ impl QadClient {
                 }
                 // A 2xx whose body is cut: a write may have been committed; a read is
                 // simply read again.
-                if write {
-                    return Err(QadError::Ambiguous(format!(
-                        "{method} {path}: the answer was not complete JSON"
-                    )));
-                }
-                if last {
-                    return Err(QadError::Transient(format!(
-                        "{method} {path}: the answer was not complete JSON"
-                    )));
-                }
-                tokio::time::sleep(backoff(attempt)).await;
-                continue;
+                let cause = format!("{}: the answer was not complete JSON", doing());
+                return Err(retry_if_transient(QadError::unanswered(
+                    resend,
+                    Delivery::MaybeProcessed,
+                    cause.into(),
+                )));
             }
             // A 401 was refused before processing: renew once and send again.
-            if status == 401 && !renewed && self.renew(&authorization).await? {
-                renewed = true;
-                attempt -= 1;
+            if status == 401
+                && !renewed.load(Ordering::SeqCst)
+                && self.renew(&authorization).await.map_err(Failed::Stop)?
+            {
+                renewed.store(true, Ordering::SeqCst);
                 continue;
             }
-            let error = error::from_status(status, &bytes, path);
-            match error {
-                QadError::Transient(reason) if write => {
-                    return Err(QadError::Ambiguous(format!("{method} {path}: {reason}")));
+            return Err(match error::from_status(status, &bytes, path) {
+                // A 5xx may have come after the write was applied.
+                QadError::Transient(reason) if !resend.allows(Delivery::MaybeProcessed) => {
+                    let text = format!("{}: {reason}", doing());
+                    Failed::Stop(QadError::Ambiguous(Cause::new(text, reason)))
                 }
-                QadError::Transient(_) if !last => tokio::time::sleep(backoff(attempt)).await,
-                other => return Err(other),
-            }
+                other => retry_if_transient(other),
+            });
         }
     }
 }
 
-/// Exponential backoff: 200 ms, 400 ms, 800 ms, ... capped at 10 s.
-fn backoff(attempt: u32) -> Duration {
-    FIRST_RETRY
-        .saturating_mul(1 << attempt.saturating_sub(1).min(6))
-        .min(Duration::from_secs(10))
+/// What [`QadClient::attempt`] sends.
+struct Request<'a> {
+    method: &'a Method,
+    url: &'a str,
+    path: &'a str,
+    query: &'a [(&'a str, String)],
+    body: Option<&'a Value>,
+    resend: Resend,
+}
+
+/// A transient failure is tried again after the backoff; any other is final.
+fn retry_if_transient(error: QadError) -> Failed<QadError> {
+    if matches!(error, QadError::Transient(_)) {
+        Failed::Backoff(error)
+    } else {
+        Failed::Stop(error)
+    }
+}
+
+/// The `viewUri` parameter every `api/erp` call carries.
+pub(super) fn view(entity: &Entity) -> (&'static str, String) {
+    ("viewUri", entity.view_uri.clone())
+}
+
+/// `{"data": {"<collection>": [...]}}`, or the bare `{"<collection>": [...]}`.
+pub(super) fn records<T: serde::de::DeserializeOwned>(
+    answer: Option<Value>,
+    entity: &Entity,
+) -> Result<Vec<T>, QadError> {
+    let Some(answer) = answer else {
+        return Ok(Vec::new());
+    };
+    let collection = entity.collection();
+    let list = answer
+        .get("data")
+        .and_then(|d| d.get(collection))
+        .or_else(|| answer.get(collection))
+        .cloned()
+        .unwrap_or(Value::Array(Vec::new()));
+    serde_json::from_value(list).map_err(|error| QadError::undecodable(&entity.path, error))
 }

@@ -68,10 +68,13 @@ impl QadClient {
             .call(Method::GET, &self.config.openapi_path, &[], None)
             .await
             .map_err(|error| match error {
-                QadError::NotFound(_) => QadError::Config(format!(
-                    "no OpenAPI document at {}{} (set the tenant's OpenAPI location)",
-                    self.config.base_url, self.config.openapi_path
-                )),
+                QadError::NotFound(_) => QadError::Config(
+                    format!(
+                        "no OpenAPI document at {}{} (set the tenant's OpenAPI location)",
+                        self.config.base_url, self.config.openapi_path
+                    )
+                    .into(),
+                ),
                 other => other,
             })?;
         let paths = document
@@ -119,5 +122,7 @@ pub(super) fn refuse_missing(missing: &[MissingPath], what: &str) -> Result<(), 
         return Ok(());
     }
     let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
-    Err(QadError::Config(format!("{what} {}", list.join(", "))))
+    Err(QadError::Config(
+        format!("{what} {}", list.join(", ")).into(),
+    ))
 }

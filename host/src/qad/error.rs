@@ -5,8 +5,18 @@
 //! list of field messages; a permission failure is a 403 with a bare `errors` list; a
 //! failed login is a 400 (`invalid_grant`); gateways answer with HTML; and a request
 //! whose answer was lost may or may not have been applied.
+//!
+//! A failure below QAD's answer (the connection, the answer's bytes, a JSON or XML
+//! decode) stays attached as the error's source through [`Cause`], so callers can tell
+//! a timeout from a refused connection without reading text.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
+
+use crate::http::{Delivery, Resend};
 
 /// A message QAD attached to a field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +24,87 @@ pub struct FieldMessage {
     /// As QAD spells it (its casing does not reliably match the request's keys).
     pub field: String,
     pub message: String,
+}
+
+/// What went wrong, as shown (what was being done and what happened), with the
+/// lower-level failure it came from, if any, as its source. Shared (`Arc`) so
+/// [`QadError`] stays `Clone`; two causes are equal when they read the same.
+#[derive(Clone)]
+pub struct Cause {
+    text: String,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+impl Cause {
+    /// `text`, caused by `source` (whose message `text` already says).
+    pub fn new(text: impl Into<String>, source: impl StdError + Send + Sync + 'static) -> Cause {
+        Cause {
+            text: text.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// `context: source`, caused by `source`.
+    pub fn from_error(context: &str, source: impl StdError + Send + Sync + 'static) -> Cause {
+        Cause::new(format!("{context}: {source}"), source)
+    }
+
+    /// A failed exchange with QAD (`reqwest`'s error without the URL, whose query may
+    /// carry keys): `context: error`.
+    pub fn http(context: &str, error: reqwest::Error) -> Cause {
+        Cause::from_error(context, error.without_url())
+    }
+
+    /// The lower-level failure, when there is one (e.g. a `reqwest::Error` to ask
+    /// `is_timeout`).
+    pub fn source_error(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        self.source.as_deref()
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("Cause");
+        debug.field("text", &self.text);
+        if let Some(source) = &self.source {
+            debug.field("source", source);
+        }
+        debug.finish()
+    }
+}
+
+impl StdError for Cause {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Cause) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Cause {}
+
+impl From<String> for Cause {
+    fn from(text: String) -> Cause {
+        Cause { text, source: None }
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(text: &str) -> Cause {
+        Cause::from(text.to_string())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,21 +117,25 @@ pub enum QadError {
     Permission(String),
     /// Login refused, or a token QAD no longer accepts and that cannot be renewed.
     #[error("QAD authentication failed: {0}")]
-    Auth(String),
+    Auth(#[source] Cause),
     /// A 5xx, an HTML page, a timeout before sending: trying again may help.
     #[error("QAD is unavailable: {0}")]
-    Transient(String),
+    Transient(#[source] Cause),
     /// The request may or may not have been applied (the answer was lost).
     #[error("QAD's answer was lost; the request may have been applied: {0}")]
-    Ambiguous(String),
+    Ambiguous(#[source] Cause),
     /// The path does not exist on this tenant (404).
     #[error("QAD has no {0} on this tenant (404); check the entity path")]
     NotFound(String),
     /// The configured paths do not match the tenant's OpenAPI document.
     #[error("QAD's API does not offer what is configured: {0}")]
-    Config(String),
+    Config(#[source] Cause),
     #[error("QAD's answer to {path} could not be read: {reason}")]
-    Decode { path: String, reason: String },
+    Decode {
+        path: String,
+        #[source]
+        reason: Cause,
+    },
 }
 
 fn describe(messages: &[FieldMessage]) -> String {
@@ -61,6 +156,36 @@ fn describe(messages: &[FieldMessage]) -> String {
 }
 
 impl QadError {
+    /// A request that got no usable answer (`cause`): [`QadError::Transient`] when it may
+    /// be sent again ([`Resend::allows`]), else [`QadError::Ambiguous`] (it may have been
+    /// applied; look before trying again).
+    pub fn unanswered(resend: Resend, delivery: Delivery, cause: Cause) -> QadError {
+        if resend.allows(delivery) {
+            QadError::Transient(cause)
+        } else {
+            QadError::Ambiguous(cause)
+        }
+    }
+
+    /// An answer to `path` that could not be read, with why.
+    pub fn decode(path: impl Into<String>, reason: impl Into<Cause>) -> QadError {
+        QadError::Decode {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An answer to `path` that could not be read, caused by `source`.
+    pub fn undecodable(
+        path: impl Into<String>,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> QadError {
+        QadError::Decode {
+            path: path.into(),
+            reason: Cause::new(source.to_string(), source),
+        }
+    }
+
     /// Whether the same request may succeed later without anyone changing anything.
     pub fn is_retryable(&self) -> bool {
         matches!(self, QadError::Transient(_) | QadError::Ambiguous(_))
@@ -128,15 +253,20 @@ pub fn from_status(status: u16, body: &[u8], what: &str) -> QadError {
     };
     match status {
         403 => QadError::Permission(first_message().unwrap_or_else(|| "Access is denied".into())),
-        401 => {
-            QadError::Auth(first_message().unwrap_or_else(|| "the token was not accepted".into()))
-        }
+        401 => QadError::Auth(
+            first_message()
+                .unwrap_or_else(|| "the token was not accepted".into())
+                .into(),
+        ),
         404 => QadError::NotFound(what.to_string()),
-        500..=599 => QadError::Transient(if text.trim_start().starts_with('<') || json.is_none() {
-            format!("HTTP {status} with no details")
-        } else {
-            format!("HTTP {status}: {}", first_message().unwrap_or_default())
-        }),
+        500..=599 => QadError::Transient(
+            if text.trim_start().starts_with('<') || json.is_none() {
+                format!("HTTP {status} with no details")
+            } else {
+                format!("HTTP {status}: {}", first_message().unwrap_or_default())
+            }
+            .into(),
+        ),
         _ => QadError::Business(vec![FieldMessage {
             field: String::new(),
             message: first_message().unwrap_or_else(|| {
@@ -185,5 +315,25 @@ mod tests {
             "login",
         );
         assert!(login.to_string().contains("Bad credentials"));
+    }
+
+    #[test]
+    fn lower_level_failures_stay_attached_as_sources() {
+        let json = serde_json::from_str::<Value>("{").unwrap_err();
+        let shown = json.to_string();
+        let error = QadError::undecodable("/api/erp/glAccounts", json);
+        assert_eq!(
+            error.to_string(),
+            format!("QAD's answer to /api/erp/glAccounts could not be read: {shown}")
+        );
+        let cause = StdError::source(&error).expect("the cause");
+        let json = cause.source().expect("the JSON error");
+        assert!(json.downcast_ref::<serde_json::Error>().is_some());
+        // Clones share the source; equality reads the text.
+        assert_eq!(error.clone(), error);
+        assert!(
+            StdError::source(&QadError::Transient("HTTP 502".into()))
+                .is_some_and(|cause| cause.source().is_none())
+        );
     }
 }

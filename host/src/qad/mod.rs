@@ -5,23 +5,39 @@
 //! Enterprise Edition) gets them as QDocs over SOAP ([`qxtend`]), its reads still over
 //! REST; [`Qad`] offers the same operations over either. See `docs/qad.md` for the API
 //! surface and what of it is grounded in public sources.
+//!
+//! Layout: [`config`] and [`client`] (the REST transport: login, retries, decoding),
+//! [`browse`] (paged queries), [`discovery`] (paths vs the OpenAPI document), [`error`];
+//! the operations by concern, all on [`QadClient`]: `customers`, `catalog` (items and
+//! prices, change polls), `journals` (post, settle, read back) and `ledger` (chart of
+//! accounts, periods), over the types of [`model`]; [`qxtend`] and [`transport`].
 
 pub mod browse;
+mod catalog;
 pub mod client;
 pub mod config;
+mod customers;
 pub mod discovery;
 pub mod error;
-pub mod operations;
+mod journals;
+mod ledger;
+pub mod model;
 pub mod qxtend;
 pub mod transport;
+
+/// The data types under the path they had before the operations were split by concern
+/// (`qad::operations::normalise_email`); new code names them from [`model`] or here.
+pub mod operations {
+    pub use super::model::*;
+}
 
 pub use client::QadClient;
 pub use config::{Auth, CustomerDefaults, Entity, EntityPaths, TenantConfig};
 pub use discovery::MissingPath;
-pub use error::{FieldMessage, QadError};
-pub use operations::{
+pub use error::{Cause, FieldMessage, QadError};
+pub use model::{
     ChangeCursor, CustomerRef, GlAccount, ItemChange, JournalEntry, JournalLine, NewCustomer,
-    Period, Posted, PostedJournal, PostedLine, PriceChange,
+    Period, Posted, PostedJournal, PostedLine, PriceChange, normalise_email,
 };
 pub use qxtend::{QxtendClient, QxtendConfig, QxtendCustomer};
 pub use transport::Qad;

@@ -12,7 +12,7 @@
 use super::client::QadClient;
 use super::discovery::{MissingPath, refuse_missing};
 use super::error::{FieldMessage, QadError};
-use super::operations::{
+use super::model::{
     ChangeCursor, CustomerRef, GlAccount, ItemChange, JournalEntry, NewCustomer, Period, Posted,
     PostedJournal, PriceChange, normalise_email,
 };

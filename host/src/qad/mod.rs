@@ -25,12 +25,6 @@ pub mod model;
 pub mod qxtend;
 pub mod transport;
 
-/// The data types under the path they had before the operations were split by concern
-/// (`qad::operations::normalise_email`); new code names them from [`model`] or here.
-pub mod operations {
-    pub use super::model::*;
-}
-
 pub use client::QadClient;
 pub use config::{Auth, CustomerDefaults, Entity, EntityPaths, TenantConfig};
 pub use discovery::MissingPath;

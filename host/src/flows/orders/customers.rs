@@ -40,7 +40,7 @@ impl OrderFlow {
         subject: &str,
         create: bool,
     ) -> Result<Option<String>, FlowError> {
-        let email = qad::operations::normalise_email(&shopper.email);
+        let email = qad::normalise_email(&shopper.email);
         if email.is_empty() {
             return Ok(None);
         }
@@ -114,7 +114,7 @@ impl OrderFlow {
         let known = self.store.mapped(
             &self.connection,
             "email",
-            &qad::operations::normalise_email(&customer.email),
+            &qad::normalise_email(&customer.email),
         )?;
         match self
             .ensure_shopper(convert::customer(&customer), &subject, true)

@@ -100,17 +100,17 @@ fn progress(json: bool, message: &str) {
 async fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
     let start = time::OffsetDateTime::now_utc() - time::Duration::days(5);
-    let store = SimStore::new("demo-store", "demo-token")
+    let shop = SimStore::new("demo-store", "demo-token")
         // The demo shows the flow, not the Standard plan's 150 requests per 30 s.
         .with_quota(10_000, Duration::from_secs(30))
         .with_orders(args.orders, start, 7);
-    let bigcommerce = BigCommerceSim::start(vec![store])
+    let bigcommerce = BigCommerceSim::start(vec![shop])
         .await
-        .with_context(|| format!("the BigCommerce simulator did not start"))?;
+        .context("the BigCommerce simulator did not start")?;
     let tenant = SimTenant::demo("acme");
     let qad = QadSim::start(vec![tenant.clone()])
         .await
-        .with_context(|| format!("the QAD simulator did not start"))?;
+        .context("the QAD simulator did not start")?;
     progress(
         args.json,
         &format!(

@@ -36,11 +36,11 @@ pub fn run(cli: &Cli, command: &SecretsCommand) -> anyhow::Result<ExitCode> {
             check_name(name)?;
             let key = MasterKey::from_environment()?;
             let value = match value_from_stdin()
-                .with_context(|| format!("cannot read the value from standard input"))?
+                .context("cannot read the value from standard input")?
             {
                 Some(value) => value,
                 None => value_from_prompt(name)
-                    .with_context(|| format!("cannot read the value from the terminal"))?,
+                    .context("cannot read the value from the terminal")?,
             };
             if value.is_empty() {
                 return Err(anyhow::anyhow!(

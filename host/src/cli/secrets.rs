@@ -35,13 +35,12 @@ pub fn run(cli: &Cli, command: &SecretsCommand) -> anyhow::Result<ExitCode> {
         SecretsCommand::Set { name } => {
             check_name(name)?;
             let key = MasterKey::from_environment()?;
-            let value = match value_from_stdin()
-                .context("cannot read the value from standard input")?
-            {
-                Some(value) => value,
-                None => value_from_prompt(name)
-                    .context("cannot read the value from the terminal")?,
-            };
+            let value =
+                match value_from_stdin().context("cannot read the value from standard input")? {
+                    Some(value) => value,
+                    None => value_from_prompt(name)
+                        .context("cannot read the value from the terminal")?,
+                };
             if value.is_empty() {
                 return Err(anyhow::anyhow!(
                     "the value of secret {name} is empty; nothing stored"

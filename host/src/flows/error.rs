@@ -21,6 +21,9 @@ pub enum FlowError {
     /// The plugin refused the record (a mapping error, a trap, a limit).
     #[error("{0}")]
     Mapping(#[from] crate::plugins::RecordError),
+    /// A QAD price row of the item cannot be read.
+    #[error(transparent)]
+    UnreadableItem(#[from] super::catalog::UnreadableRow),
     /// Trying again will not help until someone changes something: the record, the
     /// plugin, the configuration or the stored state (the reason says which).
     #[error("{0}")]
@@ -36,7 +39,7 @@ impl FlowError {
             FlowError::BigCommerce(error) => error.is_retryable(),
             FlowError::Qad(error) => error.is_retryable(),
             FlowError::Store(_) | FlowError::PluginWorker(_) => true,
-            FlowError::Mapping(_) | FlowError::Refused(_) => false,
+            FlowError::Mapping(_) | FlowError::UnreadableItem(_) | FlowError::Refused(_) => false,
         }
     }
 }

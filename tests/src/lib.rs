@@ -278,3 +278,45 @@ pub fn connection(
     };
     Connection::open(name, &config, store, &secrets, &plugins).expect("the test connection opens")
 }
+
+/// A QAD journal line in USD on `account`, described as `description`.
+pub fn qad_line(
+    account: &str,
+    debit: i64,
+    credit: i64,
+    description: &str,
+) -> ml_connector::qad::JournalLine {
+    ml_connector::qad::JournalLine {
+        account: account.into(),
+        sub_account: String::new(),
+        cost_center: String::new(),
+        project: String::new(),
+        currency: "USD".into(),
+        debit,
+        credit,
+        exchange_rate: None,
+        tax_code: None,
+        description: description.into(),
+    }
+}
+
+/// A journal entry for QAD in entity 10USACO, daybook SO, official layer, posted on
+/// 2026-11-20 (period 11 of 2026), under `reference`.
+pub fn qad_entry(
+    reference: &str,
+    description: &str,
+    lines: Vec<ml_connector::qad::JournalLine>,
+) -> ml_connector::qad::JournalEntry {
+    ml_connector::qad::JournalEntry {
+        entity: "10USACO".into(),
+        daybook: "SO".into(),
+        layer: "OFFICIAL".into(),
+        posting_date: time::Date::from_calendar_date(2026, time::Month::November, 20)
+            .expect("a date"),
+        year: 2026,
+        period: 11,
+        description: description.into(),
+        external_reference: reference.into(),
+        lines,
+    }
+}

@@ -42,32 +42,11 @@ async fn started() -> (QadSim, SimTenant, QadClient) {
 }
 
 fn line(account: &str, debit: i64, credit: i64) -> JournalLine {
-    JournalLine {
-        account: account.into(),
-        sub_account: String::new(),
-        cost_center: String::new(),
-        project: String::new(),
-        currency: "USD".into(),
-        debit,
-        credit,
-        exchange_rate: None,
-        tax_code: None,
-        description: format!("line {account}"),
-    }
+    ml_connector_tests::qad_line(account, debit, credit, &format!("line {account}"))
 }
 
 fn entry(reference: &str, lines: Vec<JournalLine>) -> JournalEntry {
-    JournalEntry {
-        entity: "10USACO".into(),
-        daybook: "SO".into(),
-        layer: "OFFICIAL".into(),
-        posting_date: date!(2026 - 11 - 20),
-        year: 2026,
-        period: 11,
-        description: "Web order 100".into(),
-        external_reference: reference.into(),
-        lines,
-    }
+    ml_connector_tests::qad_entry(reference, "Web order 100", lines)
 }
 
 fn balanced(reference: &str) -> JournalEntry {

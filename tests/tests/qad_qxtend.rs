@@ -14,7 +14,6 @@ use ml_connector::qad::{
 use ml_connector_sim::qad::{
     DuplicateGuard, PeriodStatus, QadFault, QadFaultAction, QadSim, SimTenant,
 };
-use time::macros::date;
 
 fn rest(sim: &QadSim) -> QadClient {
     let mut config = TenantConfig::new(
@@ -51,36 +50,19 @@ async fn started() -> (QadSim, Qad) {
 }
 
 fn line(account: &str, debit: i64, credit: i64) -> JournalLine {
-    JournalLine {
-        account: account.into(),
-        sub_account: String::new(),
-        cost_center: String::new(),
-        project: String::new(),
-        currency: "USD".into(),
-        debit,
-        credit,
-        exchange_rate: None,
-        tax_code: None,
-        description: format!("line {account} & co"),
-    }
+    ml_connector_tests::qad_line(account, debit, credit, &format!("line {account} & co"))
 }
 
 fn balanced(reference: &str) -> JournalEntry {
-    JournalEntry {
-        entity: "10USACO".into(),
-        daybook: "SO".into(),
-        layer: "OFFICIAL".into(),
-        posting_date: date!(2026 - 11 - 20),
-        year: 2026,
-        period: 11,
-        description: "Web order <100>".into(),
-        external_reference: reference.into(),
-        lines: vec![
+    ml_connector_tests::qad_entry(
+        reference,
+        "Web order <100>",
+        vec![
             line("1151", 1_082_500, 0),
             line("4000", 0, 1_000_000),
             line("2200", 0, 82_500),
         ],
-    }
+    )
 }
 
 #[tokio::test]

@@ -112,7 +112,7 @@ pub enum OpenError {
         name: String,
         origin: String,
         #[source]
-        error: LoadError,
+        error: Box<LoadError>,
     },
 }
 

@@ -490,7 +490,7 @@ pub fn load_one(
     load_candidate(&candidate, &entry, cache).map_err(|error| OpenError::Load {
         name: candidate.name.clone(),
         origin: candidate.source.to_string(),
-        error,
+        error: Box::new(error),
     })
 }
 

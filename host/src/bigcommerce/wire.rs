@@ -80,12 +80,17 @@ impl Serialize for Number {
     }
 }
 
+/// A date BigCommerce sent that is in neither of its forms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an RFC 3339 or RFC 2822 date")]
+pub struct NotADate(pub String);
+
 /// A date in RFC 3339 or RFC 2822.
-pub fn parse_date(text: &str) -> Result<OffsetDateTime, String> {
+pub fn parse_date(text: &str) -> Result<OffsetDateTime, NotADate> {
     let text = text.trim();
     OffsetDateTime::parse(text, &Rfc3339)
         .or_else(|_| OffsetDateTime::parse(text, &Rfc2822))
-        .map_err(|_| format!("`{text}` is not an RFC 3339 or RFC 2822 date"))
+        .map_err(|_| NotADate(text.into()))
 }
 
 /// `#[serde(deserialize_with = "date")]` for a date field in either form.
@@ -162,7 +167,7 @@ mod tests {
         let v3 = parse_date("2024-05-06T10:00:00+02:00").unwrap();
         assert_eq!(to_rfc3339(v3), "2024-05-06T08:00:00Z");
         assert_eq!(
-            parse_date("2024-05-06").unwrap_err(),
+            parse_date("2024-05-06").unwrap_err().to_string(),
             "`2024-05-06` is not an RFC 3339 or RFC 2822 date"
         );
     }

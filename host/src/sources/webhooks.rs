@@ -129,7 +129,20 @@ fn jobs_for(
     Ok((callback.scope, jobs))
 }
 
-type Pending = (IncomingWebhook, oneshot::Sender<Result<Intake, String>>);
+/// Why a delivery was not written (it is answered 503, and BigCommerce delivers it again).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IntakeError {
+    #[error("the intake has stopped")]
+    Stopped,
+    /// The batch the delivery was in could not be written.
+    #[error("{0}")]
+    Store(#[source] Arc<crate::store::StoreError>),
+}
+
+type Pending = (
+    IncomingWebhook,
+    oneshot::Sender<Result<Intake, IntakeError>>,
+);
 
 /// The queue's door: deliveries are handed to one writer thread that commits whatever
 /// has arrived as one transaction.
@@ -174,8 +187,9 @@ pub fn intake(
                     }
                     Err(error) => {
                         tracing::error!(%error, "webhooks could not be written");
+                        let error = IntakeError::Store(Arc::new(error));
                         for reply in replies {
-                            let _ = reply.send(Err(error.to_string()));
+                            let _ = reply.send(Err(error.clone()));
                         }
                     }
                 }
@@ -186,15 +200,13 @@ pub fn intake(
 }
 
 impl WebhookIntake {
-    async fn submit(&self, event: IncomingWebhook) -> Result<Intake, String> {
+    async fn submit(&self, event: IncomingWebhook) -> Result<Intake, IntakeError> {
         let (reply, answer) = oneshot::channel();
         self.sender
             .send((event, reply))
             .await
-            .map_err(|_| "the intake has stopped".to_string())?;
-        answer
-            .await
-            .map_err(|_| "the intake has stopped".to_string())?
+            .map_err(|_| IntakeError::Stopped)?;
+        answer.await.map_err(|_| IntakeError::Stopped)?
     }
 }
 

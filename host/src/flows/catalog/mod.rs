@@ -146,8 +146,14 @@ struct Pending {
     hash: String,
 }
 
-/// What became of one item.
-type ItemResult = (String, String, Result<Outcome, String>);
+/// What became of one item: handled, or failed with the reason it is parked with.
+enum Ended {
+    Handled(Outcome),
+    Failed(String),
+}
+
+/// One item (its SKU and the version read) and what became of it.
+type ItemResult = (String, String, Ended);
 
 /// The items of one run and what became of them.
 #[derive(Default)]
@@ -158,13 +164,16 @@ struct Run {
 
 impl Run {
     fn done(&mut self, sku: &str, version: &str, outcome: Outcome) {
-        self.results
-            .push((sku.to_string(), version.to_string(), Ok(outcome)));
+        self.results.push((
+            sku.to_string(),
+            version.to_string(),
+            Ended::Handled(outcome),
+        ));
     }
 
     fn failed(&mut self, sku: &str, version: &str, reason: String) {
         self.results
-            .push((sku.to_string(), version.to_string(), Err(reason)));
+            .push((sku.to_string(), version.to_string(), Ended::Failed(reason)));
     }
 }
 
@@ -300,9 +309,9 @@ impl CatalogFlow {
         stats.batches = run.batches;
         for (sku, version, result) in &run.results {
             match result {
-                Ok(Outcome::Unchanged) => stats.unchanged += 1,
-                Ok(_) => stats.sent += 1,
-                Err(reason) => {
+                Ended::Handled(Outcome::Unchanged) => stats.unchanged += 1,
+                Ended::Handled(_) => stats.sent += 1,
+                Ended::Failed(reason) => {
                     stats.parked += 1;
                     self.park(sku, version, reason)?;
                 }
@@ -356,8 +365,8 @@ impl CatalogFlow {
         self.handle(&plugin, vec![erp], &subject(sku), &mut run)
             .await?;
         match run.results.pop() {
-            Some((_, _, Ok(outcome))) => Ok(outcome),
-            Some((_, _, Err(reason))) => Err(FlowError::Refused(reason)),
+            Some((_, _, Ended::Handled(outcome))) => Ok(outcome),
+            Some((_, _, Ended::Failed(reason))) => Err(FlowError::Refused(reason)),
             None => Err(FlowError::Refused(format!("item {sku} was not handled"))),
         }
     }

@@ -16,6 +16,8 @@ pub mod ledger;
 pub mod mapping;
 pub mod orders;
 pub mod ports;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod worker;
 
 pub use error::{FlowError, Outcome};

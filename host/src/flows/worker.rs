@@ -270,3 +270,90 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::jobs::order_job;
+    use crate::flows::testing::{Rig, order, rig};
+    use crate::store::JobState;
+
+    fn worker(rig: &Rig) -> Worker {
+        let mut worker = Worker::new(rig.flow.clone(), "test");
+        worker.backoff = Duration::from_millis(1);
+        worker
+    }
+
+    fn in_state(rig: &Rig, state: JobState) -> Vec<Job> {
+        rig.flow.store.jobs_in(state, 100).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_posted_job_is_done_and_a_refused_one_parked_with_its_reason() {
+        let rig = rig();
+        rig.shop.put(order(1, 0, "", 1, 11));
+        rig.shop.put(order(2, 0, "", 1, 11));
+        let store = &rig.flow.store;
+        store.enqueue(&order_job("main", 1, "v1", "test")).unwrap();
+        let mut stats = RunStats::default();
+        worker(&rig).drain(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(in_state(&rig, JobState::Done).len(), 1);
+
+        *rig.books.refuse_next.lock().unwrap() = true;
+        store.enqueue(&order_job("main", 2, "v1", "test")).unwrap();
+        worker(&rig).run_batch(&mut stats).await.unwrap();
+        assert_eq!((stats.posted, stats.parked), (0, 1));
+        let parked = in_state(&rig, JobState::Parked);
+        assert_eq!(parked.len(), 1);
+        let reason = parked[0].last_error.clone().unwrap_or_default();
+        assert!(reason.contains("the period is closed"), "{reason}");
+        assert_eq!(rig.books.references(), ["shop1:order:1:r1"]);
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_is_retried_and_settled_without_a_second_post() {
+        let rig = rig();
+        rig.shop.put(order(3, 0, "", 1, 11));
+        *rig.books.lose_next_answer.lock().unwrap() = true;
+        rig.flow
+            .store
+            .enqueue(&order_job("main", 3, "v1", "test"))
+            .unwrap();
+        let stats = worker(&rig).drain(Duration::from_secs(5)).await.unwrap();
+        assert_eq!((stats.retried, stats.unchanged, stats.parked), (1, 1, 0));
+        assert_eq!(in_state(&rig, JobState::Done).len(), 1);
+        assert_eq!(rig.books.references(), ["shop1:order:3:r1"]);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_keeps_failing_is_parked_after_its_attempts() {
+        let rig = rig();
+        rig.shop.put(order(4, 0, "", 1, 11));
+        *rig.books.lose_next_answer.lock().unwrap() = true;
+        rig.flow
+            .store
+            .enqueue(&order_job("main", 4, "v1", "test"))
+            .unwrap();
+        let mut worker = worker(&rig);
+        worker.max_attempts = 1;
+        let stats = worker.drain(Duration::from_secs(5)).await.unwrap();
+        assert_eq!((stats.retried, stats.parked), (0, 1));
+        let parked = in_state(&rig, JobState::Parked);
+        let reason = parked[0].last_error.clone().unwrap_or_default();
+        assert!(reason.starts_with("gave up after 1 attempts"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn a_worker_leases_only_its_own_connections_jobs() {
+        let rig = rig();
+        rig.shop.put(order(5, 0, "", 1, 11));
+        rig.flow
+            .store
+            .enqueue(&order_job("other", 5, "v1", "test"))
+            .unwrap();
+        let mut stats = RunStats::default();
+        assert_eq!(worker(&rig).run_batch(&mut stats).await.unwrap(), 0);
+        assert!(rig.books.references().is_empty());
+        assert_eq!(in_state(&rig, JobState::Ready).len(), 1);
+    }
+}

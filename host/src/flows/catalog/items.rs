@@ -123,7 +123,7 @@ mod tests {
             ]
         );
         let bad = erp_item(&item, &[price("WEB", "EA", "soon", "", 1)], "USD", today);
-        assert!(bad.unwrap_err().contains("`soon`"));
+        assert!(bad.unwrap_err().to_string().contains("`soon`"));
         let bad = erp_item(
             &item,
             &[price("WEB", "EA", "2026-01-01", "31/12", 1)],

@@ -555,8 +555,8 @@ fn a_poisoned_compile_cache_is_refused_or_its_entries_discarded() {
     ));
     assert_eq!(again.get("order-to-gl").unwrap().info().name, "order-to-gl");
     assert_ne!(
-        sha256_hex(&std::fs::read(&orders).unwrap()),
-        sha256_hex(&std::fs::read(entry_of("item-to-catalog")).unwrap()),
+        sha256_hex(std::fs::read(&orders).unwrap()),
+        sha256_hex(std::fs::read(entry_of("item-to-catalog")).unwrap()),
         "the swapped entry was replaced"
     );
 

@@ -436,7 +436,7 @@ impl Config {
             ] {
                 text.parse::<Schedule>().map_err(|e| ConfigError::Invalid {
                     key: key(&format!("schedules.{field}")),
-                    reason: e.to_string(),
+                    reason: crate::error::chain(&e),
                 })?;
             }
             connection.plugin.limits.check(&key("plugin.limits"))?;

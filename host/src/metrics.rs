@@ -1,17 +1,27 @@
-//! The process's counters, rendered as Prometheus text for `GET /metrics`.
+//! The process's counters, rendered in the Prometheus/OpenMetrics text format for
+//! `GET /metrics` (with the Prometheus project's `prometheus-client`).
 //!
-//! Counters are process-wide atomics that the flows, the worker and the webhook intake
-//! bump as they go; gauges that already live elsewhere (queue depth in the store,
-//! BigCommerce quota in each connection's pacer) are read when the page is rendered.
+//! Counters are process-wide; the flows, the worker and the webhook intake bump them as
+//! they go. Gauges that already live elsewhere (queue depth in the store, BigCommerce
+//! quota in each connection's pacer, the active plugin versions in the registry) are read
+//! when the page is rendered.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry as Exposition;
 
 use crate::bigcommerce::Pacer;
 use crate::plugins::Registry;
 use crate::store::Store;
+
+/// The content type of the page `render` writes.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Why a webhook was refused (a label of `webhooks_rejected_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,24 +56,29 @@ impl Rejected {
     ];
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Reason {
+    reason: &'static str,
+}
+
 /// Every counter.
 #[derive(Default)]
 pub struct Metrics {
-    pub webhooks_accepted: AtomicU64,
-    pub webhooks_duplicate: AtomicU64,
-    rejected: [AtomicU64; 6],
-    pub jobs_posted: AtomicU64,
-    pub jobs_unchanged: AtomicU64,
-    pub jobs_retried: AtomicU64,
-    pub jobs_parked: AtomicU64,
-    pub customers_matched: AtomicU64,
-    pub catalog_sent: AtomicU64,
-    pub catalog_parked: AtomicU64,
-    pub plugin_calls: AtomicU64,
-    pub plugin_micros: AtomicU64,
-    pub plugin_fuel: AtomicU64,
-    pub schedule_runs: AtomicU64,
-    pub schedule_failures: AtomicU64,
+    pub webhooks_accepted: Counter,
+    pub webhooks_duplicate: Counter,
+    rejected: Family<Reason, Counter>,
+    pub jobs_posted: Counter,
+    pub jobs_unchanged: Counter,
+    pub jobs_retried: Counter,
+    pub jobs_parked: Counter,
+    pub customers_matched: Counter,
+    pub catalog_sent: Counter,
+    pub catalog_parked: Counter,
+    pub plugin_calls: Counter,
+    pub plugin_micros: Counter,
+    pub plugin_fuel: Counter,
+    pub schedule_runs: Counter,
+    pub schedule_failures: Counter,
     /// Each connection's pacer, for the quota gauge.
     pacers: Mutex<BTreeMap<String, Arc<Pacer>>>,
     /// The service's plugins, for the active-version gauge.
@@ -76,21 +91,24 @@ pub fn global() -> &'static Metrics {
     METRICS.get_or_init(Metrics::default)
 }
 
+/// A gauge family whose label sets are built as the page is rendered.
+type Labelled = Family<Vec<(&'static str, String)>, Gauge>;
+
 impl Metrics {
     pub fn rejected(&self, why: Rejected) {
-        self.rejected[why as usize].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn rejected_count(&self, why: Rejected) -> u64 {
-        self.rejected[why as usize].load(Ordering::Relaxed)
+        self.rejected
+            .get_or_create(&Reason {
+                reason: why.label(),
+            })
+            .inc();
     }
 
     /// One plugin call's cost.
     pub fn plugin_call(&self, elapsed: std::time::Duration, fuel: u64) {
-        self.plugin_calls.fetch_add(1, Ordering::Relaxed);
+        self.plugin_calls.inc();
         self.plugin_micros
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
-        self.plugin_fuel.fetch_add(fuel, Ordering::Relaxed);
+            .inc_by(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+        self.plugin_fuel.inc_by(fuel);
     }
 
     /// Shows `connection`'s BigCommerce quota.
@@ -106,101 +124,93 @@ impl Metrics {
         *self.plugins.lock().unwrap_or_else(|e| e.into_inner()) = Some(registry);
     }
 
-    /// The Prometheus text exposition of every counter and gauge.
+    /// The text exposition of every counter and gauge (`CONTENT_TYPE`). Counters are
+    /// named without `_total` here; the format adds it.
     pub fn render(&self, store: &dyn Store) -> String {
-        let mut out = String::new();
-        let mut counter = |name: &str, help: &str, value: &AtomicU64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
-        };
-        counter(
-            "ml_connector_webhooks_accepted_total",
-            "Webhooks verified and written to the queue.",
-            &self.webhooks_accepted,
-        );
-        counter(
-            "ml_connector_webhooks_duplicate_total",
-            "Webhooks already received (same id or same body); answered 200, not queued again.",
-            &self.webhooks_duplicate,
-        );
-        counter(
-            "ml_connector_jobs_posted_total",
-            "Jobs that posted a journal revision.",
-            &self.jobs_posted,
-        );
-        counter(
-            "ml_connector_jobs_unchanged_total",
-            "Jobs that found the ledger already matching.",
-            &self.jobs_unchanged,
-        );
-        counter(
-            "ml_connector_jobs_retried_total",
-            "Job attempts that failed transiently and were rescheduled.",
-            &self.jobs_retried,
-        );
-        counter(
-            "ml_connector_jobs_parked_total",
-            "Jobs parked for the operator.",
-            &self.jobs_parked,
-        );
-        counter(
-            "ml_connector_customers_matched_total",
-            "Shoppers matched to or created as QAD customers.",
-            &self.customers_matched,
-        );
-        counter(
-            "ml_connector_catalog_updates_total",
-            "Catalog updates BigCommerce accepted.",
-            &self.catalog_sent,
-        );
-        counter(
-            "ml_connector_catalog_parked_total",
-            "Items parked by the catalog poll.",
-            &self.catalog_parked,
-        );
-        counter(
-            "ml_connector_plugin_calls_total",
-            "Plugin calls.",
-            &self.plugin_calls,
-        );
-        counter(
-            "ml_connector_plugin_call_microseconds_total",
-            "Time spent in plugin calls.",
-            &self.plugin_micros,
-        );
-        counter(
-            "ml_connector_plugin_fuel_total",
-            "Fuel consumed by plugin calls.",
-            &self.plugin_fuel,
-        );
-        counter(
-            "ml_connector_schedule_runs_total",
-            "Scheduled runs (polls, hook checks) started.",
-            &self.schedule_runs,
-        );
-        counter(
-            "ml_connector_schedule_failures_total",
-            "Scheduled runs that failed.",
-            &self.schedule_failures,
-        );
-        let name = "ml_connector_webhooks_rejected_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Webhooks refused, by reason.\n# TYPE {name} counter"
-        );
-        for why in Rejected::ALL {
-            let _ = writeln!(
-                out,
-                "{name}{{reason=\"{}\"}} {}",
-                why.label(),
-                self.rejected_count(why)
-            );
+        let mut page = Exposition::with_prefix("ml_connector");
+        for (name, help, counter) in [
+            (
+                "webhooks_accepted",
+                "Webhooks verified and written to the queue.",
+                &self.webhooks_accepted,
+            ),
+            (
+                "webhooks_duplicate",
+                "Webhooks already received (same id or same body); answered 200, not queued again.",
+                &self.webhooks_duplicate,
+            ),
+            (
+                "jobs_posted",
+                "Jobs that posted a journal revision.",
+                &self.jobs_posted,
+            ),
+            (
+                "jobs_unchanged",
+                "Jobs that found the ledger already matching.",
+                &self.jobs_unchanged,
+            ),
+            (
+                "jobs_retried",
+                "Job attempts that failed transiently and were rescheduled.",
+                &self.jobs_retried,
+            ),
+            (
+                "jobs_parked",
+                "Jobs parked for the operator.",
+                &self.jobs_parked,
+            ),
+            (
+                "customers_matched",
+                "Shoppers matched to or created as QAD customers.",
+                &self.customers_matched,
+            ),
+            (
+                "catalog_updates",
+                "Catalog updates BigCommerce accepted.",
+                &self.catalog_sent,
+            ),
+            (
+                "catalog_parked",
+                "Items parked by the catalog poll.",
+                &self.catalog_parked,
+            ),
+            ("plugin_calls", "Plugin calls.", &self.plugin_calls),
+            (
+                "plugin_call_microseconds",
+                "Time spent in plugin calls.",
+                &self.plugin_micros,
+            ),
+            (
+                "plugin_fuel",
+                "Fuel consumed by plugin calls.",
+                &self.plugin_fuel,
+            ),
+            (
+                "schedule_runs",
+                "Scheduled runs (polls, hook checks) started.",
+                &self.schedule_runs,
+            ),
+            (
+                "schedule_failures",
+                "Scheduled runs that failed.",
+                &self.schedule_failures,
+            ),
+        ] {
+            page.register(name, help, counter.clone());
         }
-        let name = "ml_connector_queue_jobs";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Jobs in the queue, by state.\n# TYPE {name} gauge"
+        // Every reason shows, a reason never seen as 0.
+        for why in Rejected::ALL {
+            let _ = self.rejected.get_or_create(&Reason {
+                reason: why.label(),
+            });
+        }
+        page.register(
+            "webhooks_rejected",
+            "Webhooks refused, by reason.",
+            self.rejected.clone(),
         );
+
+        let queue = Labelled::default();
         match store.queue_depth(None) {
             Ok(depth) => {
                 for (state, count) in [
@@ -209,53 +219,57 @@ impl Metrics {
                     ("done", depth.done),
                     ("parked", depth.parked),
                 ] {
-                    let _ = writeln!(out, "{name}{{state=\"{state}\"}} {count}");
+                    queue
+                        .get_or_create(&vec![("state", state.to_string())])
+                        .set(i64::try_from(count).unwrap_or(i64::MAX));
                 }
             }
             Err(error) => tracing::warn!(%error, "queue depth unavailable for /metrics"),
         }
-        let name = "ml_connector_bigcommerce_quota_left";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Requests BigCommerce last said are left in the window.\n# TYPE {name} gauge"
-        );
+        page.register("queue_jobs", "Jobs in the queue, by state.", queue);
+
+        let quota = Labelled::default();
         for (connection, pacer) in self.pacers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             if let Some(left) = pacer.requests_left() {
-                let _ = writeln!(out, "{name}{{connection=\"{connection}\"}} {left}");
+                quota
+                    .get_or_create(&vec![("connection", connection.clone())])
+                    .set(i64::try_from(left).unwrap_or(i64::MAX));
             }
         }
-        let name = "ml_connector_plugin_active";
-        let _ = writeln!(
-            out,
-            "# HELP {name} The plugin version serving each connection's entry (1), or none that loaded (0).\n# TYPE {name} gauge"
+        page.register(
+            "bigcommerce_quota_left",
+            "Requests BigCommerce last said are left in the window.",
+            quota,
         );
+
+        let active = Labelled::default();
         let registry = self
             .plugins
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         for status in registry.iter().flat_map(|r| r.list()) {
-            let label = |value: Option<&String>| label_value(value.map_or("", String::as_str));
-            let _ = writeln!(
-                out,
-                "{name}{{entry=\"{}\",plugin=\"{}\",version=\"{}\",sha256=\"{}\",status=\"{}\"}} {}",
-                label_value(&status.name),
-                label(status.plugin.as_ref()),
-                label(status.version.as_ref()),
-                label(status.sha256.as_ref()),
-                label_value(&status.status),
-                u8::from(status.version.is_some())
-            );
+            let text = |value: Option<String>| value.unwrap_or_default();
+            active
+                .get_or_create(&vec![
+                    ("entry", status.name),
+                    ("plugin", text(status.plugin)),
+                    ("version", text(status.version.clone())),
+                    ("sha256", text(status.sha256)),
+                    ("status", status.status),
+                ])
+                .set(i64::from(status.version.is_some()));
         }
+        page.register(
+            "plugin_active",
+            "The plugin version serving each connection's entry (1), or none that loaded (0).",
+            active,
+        );
+
+        let mut out = String::new();
+        encode(&mut out, &page).expect("writing to a String does not fail");
         out
     }
-}
-
-/// A label value in the exposition format: backslash, quote and newline escaped.
-fn label_value(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -269,14 +283,18 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
         let metrics = Metrics::default();
         metrics.rejected(Rejected::Signature);
-        metrics.webhooks_accepted.fetch_add(3, Ordering::Relaxed);
+        metrics.webhooks_accepted.inc_by(3);
         let page = metrics.render(&store);
         assert!(
             page.contains("ml_connector_webhooks_accepted_total 3"),
             "{page}"
         );
+        assert!(page.contains("# TYPE ml_connector_webhooks_accepted counter"));
         assert!(page.contains("ml_connector_webhooks_rejected_total{reason=\"signature\"} 1"));
+        assert!(page.contains("ml_connector_webhooks_rejected_total{reason=\"malformed\"} 0"));
+        assert!(page.contains("# TYPE ml_connector_queue_jobs gauge"));
         assert!(page.contains("ml_connector_queue_jobs{state=\"ready\"} 0"));
+        assert!(page.ends_with("# EOF\n"), "{page}");
         for line in page.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();
             assert!(value.parse::<u64>().is_ok(), "{line}");

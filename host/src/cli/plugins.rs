@@ -8,8 +8,9 @@ use std::time::Instant;
 use clap::Subcommand;
 
 use super::Cli;
+use crate::error::chain;
 use crate::plugins::builtin::builtin;
-use crate::plugins::fixture::{Fixture, FixtureRun, Verdict, fixtures_in};
+use crate::plugins::fixture::{Fixture, FixtureError, FixtureRun, Verdict, fixtures_in};
 use crate::plugins::inspect::inspect;
 use crate::plugins::registry::{name_from_path, read_binary};
 use crate::plugins::{Limits, LoadedPlugin, Registry, RegistryOptions};
@@ -137,9 +138,9 @@ fn fixture_folder(cli: &Cli, plugin: &str) -> Option<PathBuf> {
 }
 
 fn test_one(cli: &Cli, plugin: &str, fixture_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let fixture = Fixture::load(fixture_path).map_err(anyhow::Error::msg)?;
+    let fixture = Fixture::load(fixture_path)?;
     let loaded = cli.load_for_fixture(plugin, &fixture)?;
-    let run = fixture.run(&loaded).map_err(anyhow::Error::msg)?;
+    let run = fixture.run(&loaded)?;
     let verdict = fixture.verdict(&run);
     let report = &run.report;
     let limits = loaded.limits();
@@ -196,12 +197,11 @@ fn test_one(cli: &Cli, plugin: &str, fixture_path: &Path, json: bool) -> anyhow:
 /// Runs every fixture in `dir` on `plugin`. The plugin is compiled once and given each
 /// fixture's settings in turn.
 fn test_all(cli: &Cli, plugin: &str, dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let paths = fixtures_in(dir).map_err(anyhow::Error::msg)?;
+    let paths = fixtures_in(dir)?;
     let fixtures: Vec<Fixture> = paths
         .iter()
         .map(|path| Fixture::load(path))
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)?;
+        .collect::<Result<_, _>>()?;
     let base = cli.load_for_fixture(plugin, &fixtures[0])?;
     let runs = run_fixtures(&base, &paths, &fixtures);
     let failed = runs.iter().filter(|r| !r.passed()).count();
@@ -232,7 +232,7 @@ fn test_all(cli: &Cli, plugin: &str, dir: &Path, json: bool) -> anyhow::Result<E
 struct Outcome {
     name: String,
     description: String,
-    run: Result<(FixtureRun, Verdict), String>,
+    run: Result<(FixtureRun, Verdict), FixtureError>,
 }
 
 impl Outcome {
@@ -267,7 +267,7 @@ impl Outcome {
                 }
             }
             Err(why) => {
-                println!("FAIL {:<40} {why}", self.name);
+                println!("FAIL {:<40} {}", self.name, chain(why));
             }
         }
     }
@@ -275,7 +275,9 @@ impl Outcome {
     fn json(&self, limits: &Limits) -> serde_json::Value {
         match &self.run {
             Ok((run, verdict)) => run_json(&self.name, run, verdict, limits),
-            Err(why) => serde_json::json!({"fixture": self.name, "pass": false, "failure": why}),
+            Err(why) => {
+                serde_json::json!({"fixture": self.name, "pass": false, "failure": chain(why)})
+            }
         }
     }
 }
@@ -287,7 +289,10 @@ fn run_fixtures(base: &LoadedPlugin, paths: &[PathBuf], fixtures: &[Fixture]) ->
         .map(|(path, fixture)| {
             let run = base
                 .with_settings(fixture.settings())
-                .map_err(|e| format!("plugin `{}` {e}", base.name()))
+                .map_err(|cause| FixtureError::Settings {
+                    plugin: base.name().to_string(),
+                    cause: Box::new(cause),
+                })
                 .and_then(|plugin| fixture.run(&plugin))
                 .map(|run| {
                     let verdict = fixture.verdict(&run);
@@ -377,12 +382,11 @@ fn check(cli: &Cli, plugin: &str, fixtures: Option<&Path>) -> anyhow::Result<Exi
     };
     let (paths, fixtures) = match &folder {
         Some(dir) => {
-            let paths = fixtures_in(dir).map_err(anyhow::Error::msg)?;
+            let paths = fixtures_in(dir)?;
             let fixtures: Vec<Fixture> = paths
                 .iter()
                 .map(|path| Fixture::load(path))
-                .collect::<Result<_, _>>()
-                .map_err(anyhow::Error::msg)?;
+                .collect::<Result<_, _>>()?;
             (paths, fixtures)
         }
         None => (Vec::new(), Vec::new()),

@@ -135,9 +135,9 @@ async fn service(
             Ok(Periodic {
                 connection: connection.name.clone(),
                 name,
-                schedule: text.parse::<Schedule>().map_err(|e| {
-                    anyhow::anyhow!("connections.{}.schedules.{name}: {e}", connection.name)
-                })?,
+                schedule: text
+                    .parse::<Schedule>()
+                    .with_context(|| format!("connections.{}.schedules.{name}", connection.name))?,
                 at_start: true,
             })
         };
@@ -305,12 +305,8 @@ async fn reconcile(running: &Running) -> anyhow::Result<String> {
 async fn catalog_poll(catalog: &CatalogFlow) -> anyhow::Result<String> {
     let stats = catalog.poll().await?;
     let metrics = metrics::global();
-    metrics
-        .catalog_sent
-        .fetch_add(stats.sent, std::sync::atomic::Ordering::Relaxed);
-    metrics
-        .catalog_parked
-        .fetch_add(stats.parked, std::sync::atomic::Ordering::Relaxed);
+    metrics.catalog_sent.inc_by(stats.sent);
+    metrics.catalog_parked.inc_by(stats.parked);
     Ok(serde_json::to_string(&stats)?)
 }
 

@@ -11,7 +11,6 @@
 //! refunds) never run at the same time, and run oldest first (the store sees to it).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -194,7 +193,7 @@ impl Worker {
                     Outcome::Customer { .. } => (&mut stats.customers, &metrics.customers_matched),
                 };
                 *count += 1;
-                counter.fetch_add(1, Ordering::Relaxed);
+                counter.inc();
                 let covered = if job.kind == "order" {
                     store.complete_covering(held, read_at)?
                 } else {
@@ -213,7 +212,7 @@ impl Worker {
             Err(error) if error.is_transient() && job.attempts < self.max_attempts => {
                 let reason = error.to_string();
                 stats.retried += 1;
-                metrics.jobs_retried.fetch_add(1, Ordering::Relaxed);
+                metrics.jobs_retried.inc();
                 let at = now_millis() + self.retry_delay(job.attempts).as_millis() as Millis;
                 store.retry(held, &reason, at)?;
                 audit(
@@ -223,7 +222,7 @@ impl Worker {
             }
             Err(error) => {
                 stats.parked += 1;
-                metrics.jobs_parked.fetch_add(1, Ordering::Relaxed);
+                metrics.jobs_parked.inc();
                 let reason = if error.is_transient() {
                     format!("gave up after {} attempts: {error}", job.attempts)
                 } else {

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use super::bindings::types::MappingError;
+use super::validate::Refusal;
 
 /// Why a plugin binary was not activated. Displayed after the plugin's name.
 #[derive(Debug, thiserror::Error)]
@@ -123,8 +124,12 @@ pub enum RecordError {
     #[error("plugin `{plugin}` could not map it: {}", describe_mapping_error(.error))]
     Mapping { plugin: String, error: MappingError },
     /// The plugin answered, but the host refused the answer.
-    #[error("plugin `{plugin}` produced invalid output: {reason}")]
-    Invalid { plugin: String, reason: String },
+    #[error("plugin `{plugin}` produced invalid output: {refusal}")]
+    Invalid {
+        plugin: String,
+        #[source]
+        refusal: Refusal,
+    },
     /// The input record is over the size limit and was not passed to the plugin.
     #[error("record is about {size} bytes, over the {limit}-byte input limit of plugin `{plugin}`")]
     InputTooLarge {

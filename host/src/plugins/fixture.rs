@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::bindings::types::*;
-use super::error::RecordError;
+use super::error::{LoadError, RecordError};
 use super::plugin::{CallReport, LoadedPlugin};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -98,54 +98,104 @@ pub enum Verdict {
     Fail(String),
 }
 
+/// Why a fixture cannot be read or run.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    #[error("cannot read {}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("{}", .path.display())]
+    In {
+        path: PathBuf,
+        #[source]
+        cause: Box<FixtureError>,
+    },
+    #[error("fixture does not parse")]
+    Json(#[source] serde_json::Error),
+    #[error("a fixture states `expected` or `expected_error`, not both")]
+    TwoExpectations,
+    #[error("a fixture needs `{0}` (or a `case` to take it from)")]
+    Missing(&'static str),
+    #[error(
+        "a fixture with a `case` takes its function and input from it; remove `function` and `input`"
+    )]
+    CaseAndOwnInput,
+    #[error("a fixture with a `case` must be read from a file")]
+    CaseWithoutFile,
+    #[error("its case {}", .case.display())]
+    Case {
+        case: PathBuf,
+        #[source]
+        cause: Box<FixtureError>,
+    },
+    #[error("its case {} names a case itself; cases do not nest", .0.display())]
+    NestedCase(PathBuf),
+    #[error("fixture input is not a valid {what}")]
+    Input {
+        what: &'static str,
+        #[source]
+        cause: serde_json::Error,
+    },
+    #[error("no *.json fixtures in {}", .0.display())]
+    NoFixtures(PathBuf),
+    /// The plugin could not be given the fixture's settings.
+    #[error("plugin `{plugin}` {cause}")]
+    Settings {
+        plugin: String,
+        #[source]
+        cause: Box<LoadError>,
+    },
+}
+
 impl Fixture {
     /// Parses a self-contained fixture (no `case`); the error says where the JSON is wrong.
-    pub fn parse(text: &str) -> Result<Fixture, String> {
+    pub fn parse(text: &str) -> Result<Fixture, FixtureError> {
         Self::parse_in(text, None)
     }
 
     /// Reads the fixture at `path`, with its shared case if it names one.
-    pub fn load(path: &Path) -> Result<Fixture, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Self::parse_in(&text, Some(path.parent().unwrap_or(Path::new("."))))
-            .map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Fixture, FixtureError> {
+        let text = std::fs::read_to_string(path).map_err(|cause| FixtureError::Read {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+        Self::parse_in(&text, Some(path.parent().unwrap_or(Path::new(".")))).map_err(|cause| {
+            FixtureError::In {
+                path: path.to_path_buf(),
+                cause: Box::new(cause),
+            }
+        })
     }
 
-    fn parse_in(text: &str, dir: Option<&Path>) -> Result<Fixture, String> {
-        let file: FixtureFile =
-            serde_json::from_str(text).map_err(|e| format!("fixture does not parse: {e}"))?;
+    fn parse_in(text: &str, dir: Option<&Path>) -> Result<Fixture, FixtureError> {
+        let file: FixtureFile = serde_json::from_str(text).map_err(FixtureError::Json)?;
         let expectation = match (file.expected, file.expected_error) {
-            (Some(_), Some(_)) => {
-                return Err("a fixture states `expected` or `expected_error`, not both".into());
-            }
+            (Some(_), Some(_)) => return Err(FixtureError::TwoExpectations),
             (Some(output), None) => Expectation::Output(output),
             (None, Some(code)) => Expectation::Error(code),
             (None, None) => Expectation::Maps,
         };
         let (description, function, input, case) = match file.case {
             None => {
-                let function = file
-                    .function
-                    .ok_or("a fixture needs `function` (or a `case` to take it from)")?;
-                let input = file
-                    .input
-                    .ok_or("a fixture needs `input` (or a `case` to take it from)")?;
+                let function = file.function.ok_or(FixtureError::Missing("function"))?;
+                let input = file.input.ok_or(FixtureError::Missing("input"))?;
                 (file.description, function, input, None)
             }
             Some(case) => {
                 if file.function.is_some() || file.input.is_some() {
-                    return Err("a fixture with a `case` takes its function and input from it; remove `function` and `input`".into());
+                    return Err(FixtureError::CaseAndOwnInput);
                 }
-                let dir = dir.ok_or("a fixture with a `case` must be read from a file")?;
+                let dir = dir.ok_or(FixtureError::CaseWithoutFile)?;
                 let path = dir.join(&case);
-                let shared = Fixture::load(&path)
-                    .map_err(|e| format!("its case {}: {e}", case.display()))?;
+                let shared = Fixture::load(&path).map_err(|cause| FixtureError::Case {
+                    case: case.clone(),
+                    cause: Box::new(cause),
+                })?;
                 if shared.case.is_some() {
-                    return Err(format!(
-                        "its case {} names a case itself; cases do not nest",
-                        case.display()
-                    ));
+                    return Err(FixtureError::NestedCase(case));
                 }
                 let description = if file.description.is_empty() {
                     shared.description
@@ -183,12 +233,12 @@ impl Fixture {
     }
 
     /// The input as the record its function takes.
-    pub fn typed_input(&self) -> Result<Input, String> {
+    pub fn typed_input(&self) -> Result<Input, FixtureError> {
         fn input<T: serde::de::DeserializeOwned>(
             value: &serde_json::Value,
-            what: &str,
-        ) -> Result<T, String> {
-            T::deserialize(value).map_err(|e| format!("fixture input is not a valid {what}: {e}"))
+            what: &'static str,
+        ) -> Result<T, FixtureError> {
+            T::deserialize(value).map_err(|cause| FixtureError::Input { what, cause })
         }
         Ok(match self.function {
             Function::MapOrder => Input::Order(input(&self.input, "order")?),
@@ -200,7 +250,7 @@ impl Fixture {
 
     /// Runs the fixture's call on `plugin` (loaded with [`Fixture::settings`]), on a fresh
     /// instance.
-    pub fn run(&self, plugin: &LoadedPlugin) -> Result<FixtureRun, String> {
+    pub fn run(&self, plugin: &LoadedPlugin) -> Result<FixtureRun, FixtureError> {
         fn finish<T: Serialize>(mapped: super::plugin::Mapped<T>) -> FixtureRun {
             let result = mapped
                 .results
@@ -245,9 +295,11 @@ impl Fixture {
 }
 
 /// The `*.json` fixtures in `dir`, sorted by name.
-pub fn fixtures_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+pub fn fixtures_in(dir: &Path) -> Result<Vec<PathBuf>, FixtureError> {
+    let entries = std::fs::read_dir(dir).map_err(|cause| FixtureError::Read {
+        path: dir.to_path_buf(),
+        cause,
+    })?;
     let mut found: Vec<PathBuf> = entries
         .flatten()
         .map(|entry| entry.path())
@@ -255,7 +307,7 @@ pub fn fixtures_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .collect();
     found.sort();
     if found.is_empty() {
-        return Err(format!("no *.json fixtures in {}", dir.display()));
+        return Err(FixtureError::NoFixtures(dir.to_path_buf()));
     }
     Ok(found)
 }
@@ -342,17 +394,19 @@ mod tests {
     fn a_fixture_states_an_output_or_an_error_not_both() {
         let text =
             r#"{"function": "map-customer", "input": {}, "expected": {}, "expected_error": "x"}"#;
-        assert!(Fixture::parse(text).unwrap_err().contains("not both"));
+        assert!(matches!(
+            Fixture::parse(text),
+            Err(FixtureError::TwoExpectations)
+        ));
     }
 
     #[test]
     fn a_case_needs_a_file_to_resolve_against() {
         let text = r#"{"case": "shared/order-basic.json", "config": {}}"#;
-        assert!(
-            Fixture::parse(text)
-                .unwrap_err()
-                .contains("must be read from a file")
-        );
+        assert!(matches!(
+            Fixture::parse(text),
+            Err(FixtureError::CaseWithoutFile)
+        ));
     }
 
     #[test]

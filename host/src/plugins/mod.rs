@@ -31,3 +31,4 @@ pub use inspect::World;
 pub use limits::Limits;
 pub use plugin::{CallReport, LoadedPlugin, Mapped, Settings};
 pub use registry::{Entry, LoadEvent, PluginSlot, PluginStatus, Registry, RegistryOptions, Source};
+pub use validate::Refusal;

@@ -29,7 +29,7 @@ use super::inspect::{Inspection, World, inspect};
 use super::limits::Limits;
 use super::sandbox::{State, linker};
 use super::text::printable;
-use super::validate::{self, Facts, Rules, WireSize};
+use super::validate::{self, Facts, Refusal, Rules, WireSize};
 
 /// Settings passed to every call: the connection's config for this plugin.
 pub type Settings = Vec<(String, String)>;
@@ -246,7 +246,7 @@ impl LoadedPlugin {
         &self,
         inputs: &[I],
         call: impl Fn(&mut Store<State>, &Bound<'_>, &I) -> CallResult<O>,
-        check: impl Fn(&I, O) -> Result<O, String>,
+        check: impl Fn(&I, O) -> Result<O, Refusal>,
     ) -> Mapped<O> {
         let mut report = CallReport::default();
         let results = inputs
@@ -268,10 +268,12 @@ impl LoadedPlugin {
                         plugin: self.name.clone(),
                         error: printable_error(error),
                     }),
-                    Ok(Ok(output)) => check(input, output).map_err(|reason| RecordError::Invalid {
-                        plugin: self.name.clone(),
-                        reason: printable(&reason),
-                    }),
+                    Ok(Ok(output)) => {
+                        check(input, output).map_err(|refusal| RecordError::Invalid {
+                            plugin: self.name.clone(),
+                            refusal,
+                        })
+                    }
                 }
             })
             .collect();

@@ -22,7 +22,105 @@ use time::{Date, Duration, OffsetDateTime, format_description::well_known::Rfc33
 
 use super::bindings::types::*;
 use super::limits::Limits;
+use super::text::printable;
 use crate::money;
+
+/// Why the host refused a plugin's output (or could not read the record's own dates).
+/// Text a plugin supplied is kept printable (see `text::printable`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{what}: its date `{date}` is not an RFC 3339 time")]
+    RecordDate { what: String, date: String },
+    #[error("output is about {size} bytes, over the limit of {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("journal has {lines} lines, over the limit of {limit}")]
+    TooManyLines { lines: usize, limit: usize },
+    #[error("journal currency `{stated}` differs from the {what}'s {record}")]
+    Currency {
+        stated: String,
+        what: String,
+        record: String,
+    },
+    #[error(
+        "journal exchange rate {stated} differs from the {what}'s {record}; the rate is the record's"
+    )]
+    ExchangeRate {
+        stated: String,
+        what: String,
+        record: String,
+    },
+    #[error(
+        "journal customer `{stated}` differs from the {what}'s `{record}`; the customer is the host's"
+    )]
+    Customer {
+        stated: String,
+        what: String,
+        record: String,
+    },
+    #[error("effective date `{0}` is not a calendar date (YYYY-MM-DD)")]
+    NotADate(String),
+    #[error("effective date {date} is outside {first} to {last}, the window of the {what}'s dates")]
+    OutsideWindow {
+        date: Date,
+        first: Date,
+        last: Date,
+        what: String,
+    },
+    #[error("{code} has {decimals} decimals; at most 4 are supported")]
+    Decimals { code: String, decimals: u8 },
+    #[error("line {line}: {problem}")]
+    Line { line: usize, problem: LineProblem },
+    #[error("{0} overflow")]
+    Overflow(&'static str),
+    #[error("journal does not balance: debits {debits} and credits {credits} {code}")]
+    Unbalanced {
+        debits: String,
+        credits: String,
+        code: String,
+    },
+    #[error("journal is empty, but the {0} moves money; a plugin that maps it must book it")]
+    Empty(String),
+    #[error(
+        "journal books {debits} {code}, more than the {gross} {code} of every amount in the {what} together"
+    )]
+    OverGross {
+        debits: String,
+        gross: String,
+        code: String,
+        what: String,
+    },
+    #[error("customer name is empty")]
+    NoCustomerName,
+    #[error("customer email `{0}` is not an email address")]
+    NotAnEmail(String),
+    #[error("catalog update has no SKU")]
+    NoSku,
+    #[error("the update is for SKU `{update}`, but the item is `{item}`")]
+    OtherSku { update: String, item: String },
+    #[error("product name must be 1 to 250 characters, got {0}")]
+    ProductName(usize),
+    #[error("{0} is negative")]
+    Negative(&'static str),
+}
+
+/// What is wrong with one journal line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineProblem {
+    #[error("account is empty")]
+    NoAccount,
+    #[error("account `{0}` is not in the chart of accounts")]
+    NotInChart(String),
+    #[error("negative amount")]
+    Negative,
+    #[error("both debit and credit are set")]
+    DebitAndCredit,
+    #[error("{amount} is not whole in {code}'s {decimals} decimals")]
+    NotWhole {
+        amount: String,
+        code: String,
+        decimals: u8,
+    },
+}
 
 /// What a journal is checked against.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +145,7 @@ pub struct Facts<'a> {
 }
 
 impl<'a> Facts<'a> {
-    pub fn of_order(order: &'a Order) -> Result<Facts<'a>, String> {
+    pub fn of_order(order: &'a Order) -> Result<Facts<'a>, Refusal> {
         let what = format!("order {}", order.id);
         let created = day_of(&order.created_at, &what)?;
         let modified = day_of(&order.modified_at, &what).unwrap_or(created);
@@ -79,7 +177,7 @@ impl<'a> Facts<'a> {
         })
     }
 
-    pub fn of_refund(refund: &'a Refund) -> Result<Facts<'a>, String> {
+    pub fn of_refund(refund: &'a Refund) -> Result<Facts<'a>, Refusal> {
         let what = format!("refund {}", refund.id);
         let created = day_of(&refund.created_at, &what)?;
         let amounts = refund
@@ -111,10 +209,13 @@ fn window(first: Date, last: Date) -> (Date, Date) {
 }
 
 /// The calendar day of an RFC 3339 time, as the record states it.
-fn day_of(rfc3339: &str, what: &str) -> Result<Date, String> {
+fn day_of(rfc3339: &str, what: &str) -> Result<Date, Refusal> {
     OffsetDateTime::parse(rfc3339, &Rfc3339)
         .map(OffsetDateTime::date)
-        .map_err(|_| format!("{what}: its date `{rfc3339}` is not an RFC 3339 time"))
+        .map_err(|_| Refusal::RecordDate {
+            what: what.to_string(),
+            date: printable(rfc3339),
+        })
 }
 
 /// Whether two decimals are the same number.
@@ -137,94 +238,93 @@ pub fn normalise_journal(
     entry: JournalEntry,
     facts: &Facts,
     rules: Rules,
-) -> Result<JournalEntry, String> {
+) -> Result<JournalEntry, Refusal> {
     check_size(&entry, rules.limits)?;
     if entry.lines.len() > rules.limits.max_journal_lines {
-        return Err(format!(
-            "journal has {} lines, over the limit of {}",
-            entry.lines.len(),
-            rules.limits.max_journal_lines
-        ));
+        return Err(Refusal::TooManyLines {
+            lines: entry.lines.len(),
+            limit: rules.limits.max_journal_lines,
+        });
     }
     let currency = facts.currency;
     let stated = entry.currency.trim();
     if !stated.is_empty() && !stated.eq_ignore_ascii_case(&currency.code) {
-        return Err(format!(
-            "journal currency `{}` differs from the {}'s {}",
-            entry.currency, facts.what, currency.code
-        ));
+        return Err(Refusal::Currency {
+            stated: printable(&entry.currency),
+            what: facts.what.clone(),
+            record: currency.code.clone(),
+        });
     }
     if entry.exchange_rate.digits != 0 && !same_value(entry.exchange_rate, facts.exchange_rate) {
-        return Err(format!(
-            "journal exchange rate {} differs from the {}'s {}; the rate is the record's",
-            decimal_text(entry.exchange_rate),
-            facts.what,
-            decimal_text(facts.exchange_rate)
-        ));
+        return Err(Refusal::ExchangeRate {
+            stated: decimal_text(entry.exchange_rate),
+            what: facts.what.clone(),
+            record: decimal_text(facts.exchange_rate),
+        });
     }
     let customer = entry.erp_customer.trim();
     if !customer.is_empty() && customer != facts.erp_customer {
-        return Err(format!(
-            "journal customer `{}` differs from the {}'s `{}`; the customer is the host's",
-            entry.erp_customer, facts.what, facts.erp_customer
-        ));
+        return Err(Refusal::Customer {
+            stated: printable(&entry.erp_customer),
+            what: facts.what.clone(),
+            record: printable(facts.erp_customer),
+        });
     }
     let date = Date::parse(
         &entry.effective_date,
         time::macros::format_description!("[year]-[month]-[day]"),
     )
-    .map_err(|_| {
-        format!(
-            "effective date `{}` is not a calendar date (YYYY-MM-DD)",
-            entry.effective_date
-        )
-    })?;
+    .map_err(|_| Refusal::NotADate(printable(&entry.effective_date)))?;
     let (first, last) = facts.dates;
     if date < first || date > last {
-        return Err(format!(
-            "effective date {date} is outside {first} to {last}, the window of the {}'s dates",
-            facts.what
-        ));
+        return Err(Refusal::OutsideWindow {
+            date,
+            first,
+            last,
+            what: facts.what.clone(),
+        });
     }
-    let unit = money::minor_unit(currency.decimals).ok_or_else(|| {
-        format!(
-            "{} has {} decimals; at most 4 are supported",
-            currency.code, currency.decimals
-        )
+    let unit = money::minor_unit(currency.decimals).ok_or_else(|| Refusal::Decimals {
+        code: currency.code.clone(),
+        decimals: currency.decimals,
     })?;
     let (mut debits, mut credits) = (0_i64, 0_i64);
     let mut lines = Vec::with_capacity(entry.lines.len());
     for (i, line) in entry.lines.into_iter().enumerate() {
-        let n = i + 1;
+        let refuse = |problem| Refusal::Line {
+            line: i + 1,
+            problem,
+        };
         let account = line.account.trim();
         if account.is_empty() {
-            return Err(format!("line {n}: account is empty"));
+            return Err(refuse(LineProblem::NoAccount));
         }
         if let Some(chart) = rules.chart
             && !chart.contains(account)
         {
-            return Err(format!(
-                "line {n}: account `{account}` is not in the chart of accounts"
-            ));
+            return Err(refuse(LineProblem::NotInChart(printable(account))));
         }
         if line.debit < 0 || line.credit < 0 {
-            return Err(format!("line {n}: negative amount"));
+            return Err(refuse(LineProblem::Negative));
         }
         if line.debit != 0 && line.credit != 0 {
-            return Err(format!("line {n}: both debit and credit are set"));
+            return Err(refuse(LineProblem::DebitAndCredit));
         }
         for amount in [line.debit, line.credit] {
             if amount % unit != 0 {
-                return Err(format!(
-                    "line {n}: {} is not whole in {}'s {} decimals",
-                    money::format(amount),
-                    currency.code,
-                    currency.decimals
-                ));
+                return Err(refuse(LineProblem::NotWhole {
+                    amount: money::format(amount),
+                    code: currency.code.clone(),
+                    decimals: currency.decimals,
+                }));
             }
         }
-        debits = debits.checked_add(line.debit).ok_or("debits overflow")?;
-        credits = credits.checked_add(line.credit).ok_or("credits overflow")?;
+        debits = debits
+            .checked_add(line.debit)
+            .ok_or(Refusal::Overflow("debits"))?;
+        credits = credits
+            .checked_add(line.credit)
+            .ok_or(Refusal::Overflow("credits"))?;
         if line.debit == 0 && line.credit == 0 {
             continue;
         }
@@ -237,28 +337,22 @@ pub fn normalise_journal(
         });
     }
     if debits != credits {
-        return Err(format!(
-            "journal does not balance: debits {} and credits {} {}",
-            money::format(debits),
-            money::format(credits),
-            currency.code
-        ));
+        return Err(Refusal::Unbalanced {
+            debits: money::format(debits),
+            credits: money::format(credits),
+            code: currency.code.clone(),
+        });
     }
     if lines.is_empty() && facts.gross != 0 {
-        return Err(format!(
-            "journal is empty, but the {} moves money; a plugin that maps it must book it",
-            facts.what
-        ));
+        return Err(Refusal::Empty(facts.what.clone()));
     }
     if i128::from(debits) > facts.gross {
-        return Err(format!(
-            "journal books {} {}, more than the {} {} of every amount in the {} together",
-            money::format(debits),
-            currency.code,
-            money::format(i64::try_from(facts.gross).unwrap_or(i64::MAX)),
-            currency.code,
-            facts.what
-        ));
+        return Err(Refusal::OverGross {
+            debits: money::format(debits),
+            gross: money::format(i64::try_from(facts.gross).unwrap_or(i64::MAX)),
+            code: currency.code.clone(),
+            what: facts.what.clone(),
+        });
     }
     Ok(JournalEntry {
         currency: currency.code.clone(),
@@ -274,16 +368,13 @@ fn decimal_text(d: Decimal) -> String {
 }
 
 /// Checks a new ledger customer.
-pub fn check_customer(customer: &ErpCustomer, limits: &Limits) -> Result<(), String> {
+pub fn check_customer(customer: &ErpCustomer, limits: &Limits) -> Result<(), Refusal> {
     check_size(customer, limits)?;
     if customer.name.trim().is_empty() {
-        return Err("customer name is empty".into());
+        return Err(Refusal::NoCustomerName);
     }
     if !customer.email.contains('@') {
-        return Err(format!(
-            "customer email `{}` is not an email address",
-            customer.email
-        ));
+        return Err(Refusal::NotAnEmail(printable(&customer.email)));
     }
     Ok(())
 }
@@ -294,24 +385,21 @@ pub fn check_catalog_update(
     update: &CatalogUpdate,
     item: &ErpItem,
     limits: &Limits,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     check_size(update, limits)?;
     if update.sku.trim().is_empty() {
-        return Err("catalog update has no SKU".into());
+        return Err(Refusal::NoSku);
     }
     if update.sku != item.sku.trim() {
-        return Err(format!(
-            "the update is for SKU `{}`, but the item is `{}`",
-            update.sku, item.sku
-        ));
+        return Err(Refusal::OtherSku {
+            update: printable(&update.sku),
+            item: printable(&item.sku),
+        });
     }
     if let Some(name) = &update.name
         && (name.trim().is_empty() || name.chars().count() > 250)
     {
-        return Err(format!(
-            "product name must be 1 to 250 characters, got {}",
-            name.chars().count()
-        ));
+        return Err(Refusal::ProductName(name.chars().count()));
     }
     for (field, value) in [
         ("price", update.price),
@@ -319,19 +407,19 @@ pub fn check_catalog_update(
         ("cost price", update.cost_price),
     ] {
         if value.is_some_and(|v| v < 0) {
-            return Err(format!("{field} is negative"));
+            return Err(Refusal::Negative(field));
         }
     }
     Ok(())
 }
 
-fn check_size(output: &impl WireSize, limits: &Limits) -> Result<(), String> {
+fn check_size(output: &impl WireSize, limits: &Limits) -> Result<(), Refusal> {
     let size = output.wire_size();
     if size > limits.max_output_bytes {
-        return Err(format!(
-            "output is about {size} bytes, over the limit of {}",
-            limits.max_output_bytes
-        ));
+        return Err(Refusal::TooLarge {
+            size,
+            limit: limits.max_output_bytes,
+        });
     }
     Ok(())
 }
@@ -513,6 +601,7 @@ mod tests {
                 chart,
             },
         )
+        .map_err(|refusal| refusal.to_string())
     }
 
     fn check(e: JournalEntry, chart: Option<&HashSet<String>>) -> Result<JournalEntry, String> {

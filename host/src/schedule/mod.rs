@@ -7,17 +7,12 @@
 //! the same second. The next and last run of each schedule are written to the store
 //! (`schedule.<name>.next`, `schedule.<name>.last` cursors) for `status`.
 
-mod cron;
-
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::sync::watch;
-
-pub use cron::Cron;
 
 use crate::bigcommerce::wire;
 use crate::metrics;
@@ -27,17 +22,47 @@ use crate::store::Store;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     Every(Duration),
-    Cron(Box<Cron>),
+    /// Five cron fields (`minute hour day-of-month month day-of-week`), in UTC, with
+    /// `croner`'s reading: classic ranges, steps and lists, names (`MON`, `JAN`), and
+    /// its extensions (`L`, `#`, `W`); when both day fields are restricted, a day
+    /// matching either runs.
+    Cron(Box<croner::Cron>),
+}
+
+/// Why a schedule's text was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("`{0}`: say how often, e.g. `every 10m`")]
+    NoInterval(String),
+    #[error("`{text}`: unknown unit `{unit}` (use s, m, h or d)")]
+    UnknownUnit { text: String, unit: String },
+    #[error(
+        "`{text}` is neither `every <n><s|m|h|d>` nor five cron fields (minute hour day month weekday)"
+    )]
+    Cron {
+        text: String,
+        #[source]
+        cause: croner::errors::CronError,
+    },
 }
 
 impl std::str::FromStr for Schedule {
-    type Err = String;
+    type Err = ScheduleError;
 
     /// `every <n><s|m|h|d>` or five cron fields.
-    fn from_str(text: &str) -> Result<Schedule, String> {
+    fn from_str(text: &str) -> Result<Schedule, ScheduleError> {
         let text = text.trim();
         let Some(interval) = text.strip_prefix("every ") else {
-            return text.parse::<Cron>().map(|c| Schedule::Cron(Box::new(c)));
+            return croner::parser::CronParser::builder()
+                .seconds(croner::parser::Seconds::Disallowed)
+                .year(croner::parser::Year::Disallowed)
+                .build()
+                .parse(text)
+                .map(|cron| Schedule::Cron(Box::new(cron)))
+                .map_err(|cause| ScheduleError::Cron {
+                    text: text.to_string(),
+                    cause,
+                });
         };
         let interval = interval.trim();
         let split = interval
@@ -48,16 +73,17 @@ impl std::str::FromStr for Schedule {
             .parse()
             .ok()
             .filter(|n| *n > 0)
-            .ok_or_else(|| format!("`{text}`: say how often, e.g. `every 10m`"))?;
+            .ok_or_else(|| ScheduleError::NoInterval(text.to_string()))?;
         let seconds = match unit.trim() {
             "s" => 1,
             "m" => 60,
             "h" => 3600,
             "d" => 86_400,
             other => {
-                return Err(format!(
-                    "`{text}`: unknown unit `{other}` (use s, m, h or d)"
-                ));
+                return Err(ScheduleError::UnknownUnit {
+                    text: text.to_string(),
+                    unit: other.to_string(),
+                });
             }
         };
         Ok(Schedule::Every(Duration::from_secs(number * seconds)))
@@ -65,11 +91,20 @@ impl std::str::FromStr for Schedule {
 }
 
 impl Schedule {
-    /// The next run after `after` (`None`: a cron expression that never matches).
+    /// The next run strictly after `after` (`None`: a cron expression that never
+    /// matches, such as `0 0 31 2 *`).
     pub fn next_after(&self, after: OffsetDateTime) -> Option<OffsetDateTime> {
         match self {
             Schedule::Every(interval) => Some(after + *interval),
-            Schedule::Cron(cron) => cron.next_after(after),
+            Schedule::Cron(cron) => {
+                // croner works on chrono's dates; this is the only place they meet ours.
+                let at = chrono::DateTime::<chrono::Utc>::from_timestamp(
+                    after.unix_timestamp(),
+                    after.nanosecond(),
+                )?;
+                let next = cron.find_next_occurrence(&at, false).ok()?;
+                OffsetDateTime::from_unix_timestamp(next.timestamp()).ok()
+            }
         }
     }
 
@@ -146,9 +181,7 @@ impl Periodic {
                 _ = stop.wait_for(|stopped| *stopped) => return,
             }
             let started = OffsetDateTime::now_utc();
-            metrics::global()
-                .schedule_runs
-                .fetch_add(1, Ordering::Relaxed);
+            metrics::global().schedule_runs.inc();
             let outcome = run().await;
             let summary = match &outcome {
                 Ok(summary) => {
@@ -156,9 +189,7 @@ impl Periodic {
                     serde_json::json!({"at": wire::to_rfc3339(started), "ok": summary})
                 }
                 Err(error) => {
-                    metrics::global()
-                        .schedule_failures
-                        .fetch_add(1, Ordering::Relaxed);
+                    metrics::global().schedule_failures.inc();
                     tracing::warn!(connection = %self.connection, schedule = self.name, %error, "scheduled run failed");
                     serde_json::json!({"at": wire::to_rfc3339(started), "error": error})
                 }
@@ -177,7 +208,7 @@ impl Periodic {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicU32;
+    use std::sync::atomic::{AtomicU32, Ordering};
 
     use time::macros::datetime;
 
@@ -199,19 +230,60 @@ mod tests {
             cron.next_after(datetime!(2026-11-27 10:01 UTC)),
             Some(datetime!(2026-11-27 10:05 UTC))
         );
-        assert!(
-            "every 0m"
-                .parse::<Schedule>()
-                .unwrap_err()
-                .contains("how often")
+        for (text, says) in [
+            ("every 0m", "how often"),
+            ("every 5w", "unit `w`"),
+            ("daily", "five cron fields"),
+            ("* * * *", "five cron fields"),
+            ("0 * * * * *", "five cron fields"),
+            ("60 * * * *", "five cron fields"),
+            ("*/0 * * * *", "five cron fields"),
+        ] {
+            let error = text.parse::<Schedule>().unwrap_err().to_string();
+            assert!(error.contains(says), "{text}: {error}");
+        }
+    }
+
+    fn next(expression: &str, after: OffsetDateTime) -> Option<OffsetDateTime> {
+        expression.parse::<Schedule>().unwrap().next_after(after)
+    }
+
+    #[test]
+    fn cron_steps_ranges_lists_and_days() {
+        let at = datetime!(2026-11-27 10:07:30 UTC);
+        assert_eq!(
+            next("*/15 * * * *", at),
+            Some(datetime!(2026-11-27 10:15 UTC))
         );
-        assert!("every 5w".parse::<Schedule>().unwrap_err().contains("unit"));
-        assert!(
-            "daily"
-                .parse::<Schedule>()
-                .unwrap_err()
-                .contains("five fields")
+        assert_eq!(next("0 * * * *", at), Some(datetime!(2026-11-27 11:00 UTC)));
+        assert_eq!(
+            next("5,50 9-17 * * *", at),
+            Some(datetime!(2026-11-27 10:50 UTC))
         );
+        assert_eq!(
+            next("30 2 * * *", at),
+            Some(datetime!(2026-11-28 02:30 UTC))
+        );
+        // Strictly after: a matching minute is not repeated.
+        assert_eq!(
+            next("7 10 * * *", datetime!(2026-11-27 10:07 UTC)),
+            Some(datetime!(2026-11-28 10:07 UTC))
+        );
+        // 2026-11-27 is a Friday; 0 and 7 are both Sunday.
+        let at = datetime!(2026-11-27 10:00 UTC);
+        assert_eq!(next("0 6 * * 1", at), Some(datetime!(2026-11-30 06:00 UTC)));
+        assert_eq!(next("0 6 * * 7", at), Some(datetime!(2026-11-29 06:00 UTC)));
+        assert_eq!(next("0 0 1 * *", at), Some(datetime!(2026-12-01 00:00 UTC)));
+        assert_eq!(
+            next("0 0 29 2 *", at),
+            Some(datetime!(2028-02-29 00:00 UTC))
+        );
+        // Both day fields restricted: either day runs.
+        assert_eq!(
+            next("0 0 15 * 0", at),
+            Some(datetime!(2026-11-29 00:00 UTC))
+        );
+        assert_eq!(next("0 0 31 2 *", at), None);
     }
 
     #[test]

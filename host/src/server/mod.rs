@@ -52,7 +52,7 @@ async fn metrics(State(state): State<Arc<ServerState>>) -> impl IntoResponse {
     {
         Ok(page) => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
             page,
         )
             .into_response(),

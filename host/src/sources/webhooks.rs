@@ -16,7 +16,6 @@
 //! body is answered 200 and adds nothing.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -290,11 +289,11 @@ pub async fn receive(
     };
     match state.intake.submit(event).await {
         Ok(Intake::Accepted { .. }) => {
-            metrics.webhooks_accepted.fetch_add(1, Ordering::Relaxed);
+            metrics.webhooks_accepted.inc();
             (StatusCode::OK, "queued".into())
         }
         Ok(Intake::Duplicate) => {
-            metrics.webhooks_duplicate.fetch_add(1, Ordering::Relaxed);
+            metrics.webhooks_duplicate.inc();
             (StatusCode::OK, "already received".into())
         }
         // BigCommerce retries: nothing is lost while the store is unavailable.

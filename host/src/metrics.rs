@@ -233,7 +233,7 @@ impl Metrics {
             if let Some(left) = pacer.requests_left() {
                 quota
                     .get_or_create(&vec![("connection", connection.clone())])
-                    .set(i64::try_from(left).unwrap_or(i64::MAX));
+                    .set(i64::from(left));
             }
         }
         page.register(

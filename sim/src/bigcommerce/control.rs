@@ -16,9 +16,10 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::answers::error_for;
 use super::hooks::{self, DeliveryState};
 use super::model::{Customer, RefundItem};
-use super::{BigCommerceSim, Counters, Hook, Shared, SharedState, error_for, lock};
+use super::{BigCommerceSim, Counters, Hook, Shared, SharedState, lock};
 
 /// What an injected fault does to the requests it hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

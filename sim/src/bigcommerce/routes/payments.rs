@@ -1,0 +1,359 @@
+//! V3 payments: an order's transactions, and refunds (per order, across orders with
+//! filters, one by id, and creation with BigCommerce's checks, one at a time per order).
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use serde_json::value::RawValue;
+
+use crate::wire::money_of;
+
+use super::super::answers::{no_content, page_and_limit, pagination, v3_error};
+use super::super::model::{self, Money, Order, RefundItem, tax_on};
+use super::super::{SharedState, hooks, lock, with_store};
+use super::{Q, date_filter, not_found_v3};
+
+pub(super) fn router() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/stores/{hash}/v3/orders/{id}/transactions",
+            get(transactions),
+        )
+        .route(
+            "/stores/{hash}/v3/orders/{id}/payment_actions/refunds",
+            get(order_refunds).post(create_refund),
+        )
+        .route(
+            "/stores/{hash}/v3/orders/payment_actions/refunds",
+            get(all_refunds),
+        )
+        .route(
+            "/stores/{hash}/v3/orders/payment_actions/refunds/{refund_id}",
+            get(one_refund),
+        )
+}
+
+async fn transactions(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+) -> Response {
+    with_store(&shared, &hash, |store, _| {
+        let Some(order) = store.account.data.orders.iter().find(|o| o.id == id) else {
+            return not_found_v3("order");
+        };
+        let data = order.transactions_wire();
+        if data.is_empty() {
+            return no_content();
+        }
+        let meta = pagination(data.len(), data.len(), 1, 250);
+        axum::Json(json!({ "data": data, "meta": meta })).into_response()
+    })
+}
+
+async fn order_refunds(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+) -> Response {
+    with_store(&shared, &hash, |store, _| {
+        let Some(order) = store.account.data.orders.iter().find(|o| o.id == id) else {
+            return not_found_v3("order");
+        };
+        let data: Vec<_> = order.refunds.iter().map(model::Refund::wire).collect();
+        let meta = pagination(data.len(), data.len(), 1, 250);
+        axum::Json(json!({ "data": data, "meta": meta })).into_response()
+    })
+}
+
+async fn all_refunds(
+    State(shared): State<SharedState>,
+    Path(hash): Path<String>,
+    Query(query): Q,
+) -> Response {
+    with_store(&shared, &hash, |store, _| {
+        let (page, limit) = match page_and_limit(&query, 50) {
+            Ok(v) => v,
+            Err(message) => return v3_error(StatusCode::UNPROCESSABLE_ENTITY, &message, json!({})),
+        };
+        let dates = (|| {
+            Ok::<_, String>((
+                date_filter(&query, "created:min")?,
+                date_filter(&query, "created:max")?,
+            ))
+        })();
+        let Ok((min, max)) = dates else {
+            return v3_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "created:min and created:max must be RFC 3339 dates.",
+                json!({}),
+            );
+        };
+        let ids = |name: &str| -> Option<Vec<u64>> {
+            query.get(name).map(|list| {
+                list.split(',')
+                    .filter_map(|id| id.trim().parse().ok())
+                    .collect()
+            })
+        };
+        let (order_ids, refund_ids) = (ids("order_id:in"), ids("id:in"));
+        let mut refunds: Vec<&model::Refund> = store
+            .account
+            .data
+            .orders
+            .iter()
+            .flat_map(|o| &o.refunds)
+            .filter(|r| min.is_none_or(|t| r.created >= t))
+            .filter(|r| max.is_none_or(|t| r.created <= t))
+            .filter(|r| {
+                order_ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&r.order_id))
+            })
+            .filter(|r| refund_ids.as_ref().is_none_or(|ids| ids.contains(&r.id)))
+            .collect();
+        refunds.sort_by_key(|r| r.id);
+        let total = refunds.len();
+        let data: Vec<_> = refunds
+            .into_iter()
+            .skip((page - 1) * limit)
+            .take(limit)
+            .map(model::Refund::wire)
+            .collect();
+        let meta = pagination(total, data.len(), page, limit);
+        axum::Json(json!({ "data": data, "meta": meta })).into_response()
+    })
+}
+
+async fn one_refund(
+    State(shared): State<SharedState>,
+    Path((hash, refund_id)): Path<(String, u64)>,
+) -> Response {
+    with_store(&shared, &hash, |store, _| {
+        let refund = store
+            .account
+            .data
+            .orders
+            .iter()
+            .flat_map(|o| &o.refunds)
+            .find(|r| r.id == refund_id);
+        match refund {
+            Some(refund) => {
+                axum::Json(json!({ "data": refund.wire(), "meta": {} })).into_response()
+            }
+            None => not_found_v3("refund"),
+        }
+    })
+}
+
+/// The refund endpoints' 422: wrapped in `data`, unlike other V3 errors.
+fn refund_error(status: StatusCode, title: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "data": [{
+            "status": status.as_u16(),
+            "title": title,
+            "type": "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes",
+        }]})),
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct RefundRequest {
+    items: Vec<HashMap<String, Box<RawValue>>>,
+    payments: Vec<HashMap<String, Box<RawValue>>>,
+}
+
+/// Checks a refund request against the order and returns its items, amount and tax.
+fn check_refund(
+    order: &Order,
+    request: &RefundRequest,
+) -> Result<(Vec<RefundItem>, Money, Money), String> {
+    if !order.is_paid() {
+        return Err("The order has not been paid, so it cannot be refunded.".into());
+    }
+    if request.items.is_empty() {
+        return Err("At least one item is required.".into());
+    }
+    let field = |item: &HashMap<String, Box<RawValue>>, name: &str| {
+        item.get(name)
+            .map(|v| v.get().trim_matches('"').to_string())
+    };
+    let (mut items, mut amount, mut tax) = (Vec::new(), 0, 0);
+    for item in &request.items {
+        let kind = field(item, "item_type").ok_or("item_type is required.")?;
+        let item_id: u64 = field(item, "item_id")
+            .and_then(|id| id.parse().ok())
+            .ok_or("item_id is required.")?;
+        let reason = field(item, "reason").unwrap_or_default();
+        match kind.as_str() {
+            "PRODUCT" => {
+                let line = order
+                    .lines
+                    .iter()
+                    .find(|l| l.id == item_id)
+                    .ok_or_else(|| format!("Order product {item_id} is not on this order."))?;
+                let quantity: u32 = field(item, "quantity")
+                    .and_then(|q| q.parse().ok())
+                    .ok_or("quantity is required for PRODUCT items.")?;
+                if quantity == 0 || quantity > line.quantity - line.quantity_refunded {
+                    return Err(format!(
+                        "Quantity {quantity} of order product {item_id} exceeds the refundable quantity."
+                    ));
+                }
+                amount += (line.price_ex_tax + line.unit_tax) * quantity as Money;
+                tax += line.unit_tax * quantity as Money;
+                items.push(RefundItem {
+                    item_type: kind,
+                    item_id,
+                    quantity: Some(quantity),
+                    amount: None,
+                    reason,
+                });
+            }
+            "ORDER" | "SHIPPING" | "HANDLING" => {
+                let value = item
+                    .get("amount")
+                    .and_then(|a| money_of(a))
+                    .filter(|a| *a > 0)
+                    .ok_or_else(|| format!("A positive amount is required for {kind} items."))?;
+                let expected_id = if kind == "ORDER" {
+                    order.id
+                } else {
+                    order.shipping_address_id
+                };
+                if item_id != expected_id {
+                    return Err(format!(
+                        "item_id {item_id} does not identify this order's {}.",
+                        kind.to_lowercase()
+                    ));
+                }
+                if kind == "SHIPPING" {
+                    tax += tax_on(
+                        value * 10_000 / (10_000 + order.tax_rate_bp),
+                        order.tax_rate_bp,
+                    )
+                    .min(order.shipping_tax());
+                }
+                amount += value;
+                items.push(RefundItem {
+                    item_type: kind,
+                    item_id,
+                    quantity: None,
+                    amount: Some(value),
+                    reason,
+                });
+            }
+            other => {
+                return Err(format!(
+                    "item_type {other} is not supported by this simulator."
+                ));
+            }
+        }
+    }
+    let paid: Money = request
+        .payments
+        .iter()
+        .map(|p| p.get("amount").and_then(|a| money_of(a)))
+        .sum::<Option<Money>>()
+        .ok_or("Each payment needs an exact amount.")?;
+    if paid != amount {
+        return Err(format!(
+            "The payments ({}) must equal the refund amount ({}).",
+            model::s4(paid),
+            model::s4(amount)
+        ));
+    }
+    if request
+        .payments
+        .iter()
+        .any(|p| field(p, "provider_id").as_deref() == Some("storecredit"))
+        && order.customer_id == 0
+    {
+        return Err("Unable to provide store credit for a guest customer.".into());
+    }
+    if order.refunded() + amount > order.total_inc_tax() {
+        return Err("Refund amount is greater than remaining amount.".into());
+    }
+    Ok((items, amount, tax))
+}
+
+async fn create_refund(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+    body: Bytes,
+) -> Response {
+    let Ok(request) = serde_json::from_slice::<RefundRequest>(&body) else {
+        return refund_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The request body must have items and payments.",
+        );
+    };
+    let processing = {
+        let mut guard = lock(&shared);
+        let shared_state = &mut *guard;
+        let store = shared_state
+            .stores
+            .get_mut(&hash)
+            .expect("the gate checked the store");
+        let Some(order) = store.account.data.orders.iter().find(|o| o.id == id) else {
+            return not_found_v3("order");
+        };
+        if let Err(message) = check_refund(order, &request) {
+            return refund_error(StatusCode::UNPROCESSABLE_ENTITY, &message);
+        }
+        if !store.refunds_in_progress.insert(id) {
+            shared_state.counters.refunds_refused_in_progress += 1;
+            return refund_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "A refund is already being processed for this order; refunds on one order must be sequential.",
+            );
+        }
+        shared_state.options.refund_processing
+    };
+    tokio::time::sleep(processing).await;
+    with_store(&shared, &hash, |store, now| {
+        store.refunds_in_progress.remove(&id);
+        let index = store
+            .account
+            .data
+            .orders
+            .iter()
+            .position(|o| o.id == id)
+            .expect("checked above");
+        let mut order = store.account.data.orders[index].clone();
+        // Checked again: the order may have changed while this refund was processing.
+        let (items, amount, tax) = match check_refund(&order, &request) {
+            Ok(checked) => checked,
+            Err(message) => return refund_error(StatusCode::UNPROCESSABLE_ENTITY, &message),
+        };
+        let previous_status = order.status_id;
+        let refund_id = store
+            .account
+            .data
+            .add_refund(&mut order, items, amount, tax, now);
+        let refund_json = serde_json::to_value(order.refunds.last().expect("just added").wire())
+            .expect("a refund serialises");
+        let new_status = order.status_id;
+        store.account.data.orders[index] = order;
+        hooks::emit(
+            store,
+            now,
+            "store/order/refund/created",
+            json!({"type": "order", "id": id, "refund": {"refund_id": refund_id}}),
+        );
+        if new_status != previous_status {
+            hooks::emit_status_change(store, now, id, previous_status, new_status);
+        }
+        (
+            StatusCode::CREATED,
+            axum::Json(json!({ "data": refund_json, "meta": {} })),
+        )
+            .into_response()
+    })
+}

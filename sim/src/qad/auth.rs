@@ -18,7 +18,10 @@ use base64::Engine;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Ctx, Identity, PREFIX, Params, Shared, SharedState, TenantState, json_response, lock};
+use super::answers::json_response;
+use super::gate::{Ctx, Identity};
+use super::params::Params;
+use super::{PREFIX, Shared, SharedState, TenantState, lock};
 use crate::rng::Rng;
 
 /// How long a refresh token stays usable (simulated time).

@@ -30,8 +30,12 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
+use super::answers::{FieldError, json_response};
+use super::gate::Ctx;
 use super::model::{TenantData, Workspace, day, parse_day};
-use super::{Ctx, FieldError, PREFIX, Params, Scope, SharedState, in_tenant, json_response};
+use super::params::Params;
+use super::scope::{Scope, in_tenant};
+use super::{PREFIX, SharedState};
 use crate::wire::{Number, Object};
 
 /// Snapshots kept per tenant (the oldest goes first).

@@ -41,15 +41,16 @@ use axum::response::Response;
 use axum::routing::get;
 use time::Date;
 
+use super::answers::{FieldError, data_answer, submit_success};
 use super::erp::{JOURNALS, check_view, records, text};
+use super::gate::Ctx;
 use super::model::{
     JOURNAL_ENTRIES, Money, PostedJournal, PostedLine, Rate, Stamp, TenantData, Workspace,
     parse_day,
 };
-use super::{
-    Ctx, DuplicateGuard, FieldError, PREFIX, Params, PeriodStatus, Scope, SharedState, data_answer,
-    in_tenant, submit_success,
-};
+use super::params::Params;
+use super::scope::{Scope, in_tenant};
+use super::{DuplicateGuard, PREFIX, PeriodStatus, SharedState};
 use crate::wire::{RawObject, fixed, money_of};
 
 /// Daybook codes are at most this long.

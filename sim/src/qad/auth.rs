@@ -21,7 +21,8 @@ use time::OffsetDateTime;
 use super::answers::json_response;
 use super::gate::{Ctx, Identity};
 use super::params::Params;
-use super::{PREFIX, Shared, SharedState, TenantState, lock};
+use super::scope::Scope;
+use super::{PREFIX, SharedState, TenantState, lock};
 use crate::rng::Rng;
 
 /// How long a refresh token stays usable (simulated time).
@@ -81,14 +82,14 @@ async fn token(
         }
     };
     let mut guard = lock(&shared);
-    let Shared {
-        tenants,
+    let Some(Scope {
+        tenant,
         counters,
-        clock,
         rng,
-    } = &mut *guard;
-    let now = clock.now();
-    let Some(tenant) = tenants.get_mut(&ctx.tenant) else {
+        now,
+        ..
+    }) = guard.scope(&ctx.tenant, String::new(), None)
+    else {
         return oauth_error(StatusCode::NOT_FOUND, "not_found", "No such tenant.");
     };
     if params.get("client_id") != Some(tenant.account.client_id.as_str()) {

@@ -31,6 +31,37 @@ impl Scope<'_> {
     }
 }
 
+impl Shared {
+    /// What a handler works with on the tenant `name`, acting as `user` in `workspace`
+    /// (the tenant's first when `None`); `None` when there is no such tenant. The one place
+    /// that takes the shared state apart for a tenant.
+    pub(crate) fn scope(
+        &mut self,
+        name: &str,
+        user: String,
+        workspace: Option<Workspace>,
+    ) -> Option<Scope<'_>> {
+        let Shared {
+            tenants,
+            counters,
+            clock,
+            rng,
+        } = self;
+        let tenant = tenants.get_mut(name)?;
+        let workspace = workspace
+            .or_else(|| tenant.account.data.workspaces.first().cloned())
+            .unwrap_or_default();
+        Some(Scope {
+            tenant,
+            rng,
+            counters,
+            now: clock.now(),
+            user,
+            workspace,
+        })
+    }
+}
+
 /// Runs `f` on the request's tenant; business errors become a `submitResult` failure.
 pub(crate) fn in_tenant(
     shared: &SharedState,
@@ -38,30 +69,12 @@ pub(crate) fn in_tenant(
     f: impl FnOnce(&mut Scope) -> Result<Response, Vec<FieldError>>,
 ) -> Response {
     let mut guard = lock(shared);
-    let Shared {
-        tenants,
-        counters,
-        clock,
-        rng,
-    } = &mut *guard;
-    let Some(tenant) = tenants.get_mut(&ctx.tenant) else {
+    let user = ctx
+        .identity
+        .as_ref()
+        .map_or_else(String::new, |i| i.username.clone());
+    let Some(mut scope) = guard.scope(&ctx.tenant, user, ctx.workspace.clone()) else {
         return grounded_error(StatusCode::NOT_FOUND, "Not Found");
-    };
-    let workspace = ctx
-        .workspace
-        .clone()
-        .or_else(|| tenant.account.data.workspaces.first().cloned())
-        .unwrap_or_default();
-    let mut scope = Scope {
-        tenant,
-        rng,
-        counters,
-        now: clock.now(),
-        user: ctx
-            .identity
-            .as_ref()
-            .map_or_else(String::new, |i| i.username.clone()),
-        workspace,
     };
     match f(&mut scope) {
         Ok(response) => response,

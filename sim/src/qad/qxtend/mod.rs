@@ -63,8 +63,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::faults::{QadFaultAction, drop_body, html_502, truncate_body};
-use super::scope::Scope;
-use super::{QadSim, Shared, SharedState, lock};
+use super::{QadSim, SharedState, lock};
 use reply::{Reply, answer};
 use soap::{Admitted, Fault, admit};
 
@@ -135,33 +134,12 @@ async fn qdoc(State(shared): State<SharedState>, headers: HeaderMap, body: Bytes
 /// Processes an admitted QDoc under the lock and writes the answer.
 fn process(shared: &SharedState, message: &Admitted) -> Response {
     let mut guard = lock(shared);
-    let Shared {
-        tenants,
-        counters,
-        clock,
-        rng,
-    } = &mut *guard;
-    let Some(tenant) = tenants.get_mut(&message.tenant) else {
-        counters.soap_faults += 1;
+    let Some(mut scope) = guard.scope(&message.tenant, message.username.clone(), None) else {
+        guard.counters.soap_faults += 1;
         return Fault::server("ReceiverException", "The receiver's tenant is gone.").response();
     };
-    counters.qdocs += 1;
-    let now = clock.now();
-    let workspace = tenant
-        .account
-        .data
-        .workspaces
-        .first()
-        .cloned()
-        .unwrap_or_default();
-    let mut scope = Scope {
-        tenant,
-        rng,
-        counters,
-        now,
-        user: message.username.clone(),
-        workspace,
-    };
+    scope.counters.qdocs += 1;
+    let now = scope.now;
     let mut reply = Reply::default();
     match message.qdoc.name.as_str() {
         "maintainCustomer" => customer::maintain_customer(&mut scope, message, &mut reply),

@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use super::answers::error_for;
 use super::hooks::{self, DeliveryState};
 use super::model::{Customer, RefundItem};
-use super::{BigCommerceSim, Counters, Hook, Shared, SharedState, lock};
+use super::{BigCommerceSim, Counters, Hook, Shared, SharedState};
+use crate::sync::lock;
 
 /// What an injected fault does to the requests it hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

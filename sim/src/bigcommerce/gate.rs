@@ -14,7 +14,8 @@ use serde_json::json;
 
 use super::answers::{error_for, v2_error, v3_error};
 use super::control::FaultKind;
-use super::{Counters, Exchange, SharedState, StoreState, lock};
+use super::{Counters, Exchange, SharedState, StoreState};
+use crate::sync::lock;
 
 /// The scopes of which a request below the store root needs one (none: the default
 /// scope is enough), as the specs list them per endpoint.

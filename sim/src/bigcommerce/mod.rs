@@ -23,7 +23,7 @@ pub mod model;
 pub mod routes;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -34,6 +34,7 @@ pub use hooks::Hook;
 pub use model::{Seed, StoreData};
 
 use crate::rng::Rng;
+use crate::sync::lock;
 
 /// The store resource scopes the simulated endpoints need (each also exists as
 /// `<scope>_read_only`, enough for GET); webhooks need none beyond the default.
@@ -205,12 +206,6 @@ pub(crate) struct Shared {
 }
 
 pub(crate) type SharedState = Arc<Mutex<Shared>>;
-
-pub(crate) fn lock(shared: &SharedState) -> MutexGuard<'_, Shared> {
-    shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// A running simulator. Dropping it stops the server and the webhook sender.
 pub struct BigCommerceSim {

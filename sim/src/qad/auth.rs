@@ -22,8 +22,9 @@ use super::answers::json_response;
 use super::gate::{Ctx, Identity};
 use super::params::Params;
 use super::scope::Scope;
-use super::{PREFIX, SharedState, TenantState, lock};
+use super::{PREFIX, SharedState, TenantState};
 use crate::rng::Rng;
+use crate::sync::lock;
 
 /// How long a refresh token stays usable (simulated time).
 const REFRESH_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);

@@ -48,7 +48,8 @@ use super::journals::next_voucher;
 use super::model::{
     PeriodStatus, PostedJournal, SimCustomer, SimItem, SimPrice, Stamp, TenantData, timestamp,
 };
-use super::{DuplicateGuard, QadSim, Shared, SharedState, TenantState, lock};
+use super::{DuplicateGuard, QadSim, Shared, SharedState, TenantState};
+use crate::sync::lock;
 use crate::wire::{Object, RawObject, money_of};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -11,7 +11,8 @@ use axum::response::Response;
 
 use super::answers::{access_denied, grounded_error};
 use super::faults::{QadFaultAction, drop_body, html_502, take_fault, truncate_body};
-use super::{Shared, SharedState, TenantData, Workspace, auth, lock};
+use super::{Shared, SharedState, TenantData, Workspace, auth};
+use crate::sync::lock;
 
 /// Who a request acts as.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -41,7 +41,7 @@ pub mod qxtend;
 mod scope;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -58,6 +58,7 @@ pub use model::{
 };
 
 use crate::rng::Rng;
+use crate::sync::lock;
 
 /// A user of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,12 +247,6 @@ pub(crate) struct Shared {
 }
 
 pub(crate) type SharedState = Arc<Mutex<Shared>>;
-
-pub(crate) fn lock(shared: &SharedState) -> MutexGuard<'_, Shared> {
-    shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// A running simulator. Dropping it stops the server.
 pub struct QadSim {

@@ -7,8 +7,9 @@ use time::OffsetDateTime;
 
 use super::answers::{FieldError, grounded_error, submit_failure};
 use super::gate::Ctx;
-use super::{QadCounters, Shared, SharedState, Stamp, TenantData, TenantState, Workspace, lock};
+use super::{QadCounters, Shared, SharedState, Stamp, TenantData, TenantState, Workspace};
 use crate::rng::Rng;
+use crate::sync::lock;
 
 /// What a handler works with while it holds the lock.
 pub(crate) struct Scope<'a> {

@@ -9,8 +9,9 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use time::OffsetDateTime;
 
-use super::super::{SharedState, StoreState, lock};
+use super::super::{SharedState, StoreState};
 use super::DeliveryState;
+use crate::sync::lock;
 
 /// BigCommerce's retry schedule after a failed delivery, in seconds.
 pub const RETRY_SCHEDULE_S: [u64; 11] = [

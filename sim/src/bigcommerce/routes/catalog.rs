@@ -13,12 +13,11 @@ use axum::routing::get;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::wire::money_of;
-
 use super::super::answers::{page_and_limit, pagination, v3_error};
 use super::super::model::{self, Money, StoreData};
 use super::super::{SharedState, hooks, with_store};
 use super::{Q, parse_date};
+use crate::wire::money_of;
 
 pub(super) fn router() -> Router<SharedState> {
     Router::new()

@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 
 use super::super::answers::{no_content, page_and_limit};
 use super::super::model::{Order, STATUSES};
-use super::super::{SharedState, lock, with_store};
+use super::super::{SharedState, with_store};
 use super::{Q, bad_v2, date_filter, not_found_v2, v2_list};
+use crate::sync::lock;
 
 pub(super) fn router() -> Router<SharedState> {
     Router::new()

@@ -12,12 +12,12 @@ use axum::routing::get;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use crate::wire::money_of;
-
 use super::super::answers::{no_content, page_and_limit, pagination, v3_error};
 use super::super::model::{self, Money, Order, RefundItem, tax_on};
-use super::super::{SharedState, hooks, lock, with_store};
+use super::super::{SharedState, hooks, with_store};
 use super::{Q, date_filter, not_found_v3};
+use crate::sync::lock;
+use crate::wire::money_of;
 
 pub(super) fn router() -> Router<SharedState> {
     Router::new()

@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use super::super::{SharedState, lock};
+use super::super::SharedState;
+use crate::sync::lock;
 
 pub(super) fn router() -> Router<SharedState> {
     Router::new()

@@ -8,8 +8,9 @@ use serde_json::{Map, Value, json};
 
 use super::super::answers::{grounded_error, json_response};
 use super::super::gate::Ctx;
-use super::super::{SharedState, SimTenant, lock};
+use super::super::{SharedState, SimTenant};
 use super::{ENTITIES, Entity};
+use crate::sync::lock;
 
 pub(super) async fn openapi(
     State(shared): State<SharedState>,

@@ -63,7 +63,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::faults::{QadFaultAction, drop_body, html_502, truncate_body};
-use super::{QadSim, SharedState, lock};
+use super::{QadSim, SharedState};
+use crate::sync::lock;
 use reply::{Reply, answer};
 use soap::{Admitted, Fault, admit};
 

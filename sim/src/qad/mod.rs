@@ -113,7 +113,7 @@ impl SimTenant {
     /// name in upper case.
     pub fn demo_at(name: &str, start: OffsetDateTime) -> SimTenant {
         let digest = Sha256::digest(name.as_bytes());
-        let client_id = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let client_id = hex::encode(&digest[..16]);
         SimTenant {
             name: name.into(),
             client_id,

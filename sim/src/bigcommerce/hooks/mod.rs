@@ -95,7 +95,7 @@ pub(crate) struct Delivery {
 /// Queues one event for every active hook that listens to `scope`.
 pub(crate) fn emit(store: &mut StoreState, now: OffsetDateTime, scope: &str, data: Value) {
     let data_text = serde_json::to_string(&data).expect("JSON serialises");
-    let hash = hex(&sha1::Sha1::digest(data_text.as_bytes()));
+    let hash = hex::encode(sha1::Sha1::digest(data_text.as_bytes()));
     let body = json!({
         "scope": scope,
         "store_id": format!("{}", 1_000_000 + store.account.hash.len()),
@@ -145,8 +145,4 @@ pub(crate) fn emit_status_change(
         "store/order/updated",
         json!({"type": "order", "id": order_id}),
     );
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

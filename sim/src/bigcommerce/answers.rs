@@ -38,6 +38,11 @@ pub(crate) fn v3_error(status: StatusCode, title: &str, errors: Value) -> Respon
         .into_response()
 }
 
+/// A V3 422 with `title` and no field errors.
+pub(crate) fn unprocessable(title: &str) -> Response {
+    v3_error(StatusCode::UNPROCESSABLE_ENTITY, title, json!({}))
+}
+
 /// The V3 collection `meta` for one page of `total` items.
 pub(crate) fn pagination(total: usize, count: usize, page: usize, limit: usize) -> Value {
     let total_pages = total.div_ceil(limit).max(1);

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::answers::error_for;
 use super::hooks::{self, DeliveryState};
-use super::model::{Customer, RefundItem};
+use super::model::RefundItem;
 use super::{BigCommerceSim, Counters, Hook, Shared, SharedState};
 use crate::sync::lock;
 
@@ -258,15 +258,7 @@ impl Shared {
             .add_refund(&mut order, items, amount, tax, now);
         let status = order.status_id;
         store.account.data.orders[index] = order;
-        hooks::emit(
-            store,
-            now,
-            "store/order/refund/created",
-            json!({"type": "order", "id": id, "refund": {"refund_id": refund_id}}),
-        );
-        if status != previous {
-            hooks::emit_status_change(store, now, id, previous, status);
-        }
+        hooks::emit_refund(store, now, id, refund_id, previous, status);
         Ok(refund_id)
     }
 
@@ -289,17 +281,7 @@ impl Shared {
                 "{email} is already a customer"
             )));
         }
-        let id = data.customers.iter().map(|c| c.id).max().unwrap_or(0) + 1;
-        data.customers.push(Customer {
-            id,
-            email: email.to_string(),
-            first_name: first.to_string(),
-            last_name: last.to_string(),
-            company: String::new(),
-            phone: String::new(),
-            created: now,
-            modified: now,
-        });
+        let id = data.add_customer(email, first, last, "", "", now).id;
         hooks::emit(
             store,
             now,

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use time::OffsetDateTime;
 
 use super::super::{SharedState, StoreState};
-use super::DeliveryState;
+use super::{DeliveryState, drop_pending};
 use crate::sync::lock;
 
 /// BigCommerce's retry schedule after a failed delivery, in seconds.
@@ -149,9 +149,5 @@ fn deactivate(store: &mut StoreState, hook_id: u64, now: OffsetDateTime) {
         hook.is_active = false;
         hook.updated_at = now.unix_timestamp();
     }
-    for delivery in &mut store.deliveries {
-        if delivery.hook_id == hook_id && delivery.state == DeliveryState::Pending {
-            delivery.state = DeliveryState::Dropped;
-        }
-    }
+    drop_pending(store, hook_id);
 }

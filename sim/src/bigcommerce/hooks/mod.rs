@@ -125,6 +125,36 @@ pub(crate) fn emit(store: &mut StoreState, now: OffsetDateTime, scope: &str, dat
     }
 }
 
+/// `store/order/refund/created` for a refund on an order, then the status change it
+/// made, if any.
+pub(crate) fn emit_refund(
+    store: &mut StoreState,
+    now: OffsetDateTime,
+    order_id: u64,
+    refund_id: u64,
+    previous: u32,
+    new: u32,
+) {
+    emit(
+        store,
+        now,
+        "store/order/refund/created",
+        json!({"type": "order", "id": order_id, "refund": {"refund_id": refund_id}}),
+    );
+    if new != previous {
+        emit_status_change(store, now, order_id, previous, new);
+    }
+}
+
+/// Drops what was waiting for a hook that was deactivated or deleted.
+fn drop_pending(store: &mut StoreState, hook_id: u64) {
+    for delivery in &mut store.deliveries {
+        if delivery.hook_id == hook_id && delivery.state == DeliveryState::Pending {
+            delivery.state = DeliveryState::Dropped;
+        }
+    }
+}
+
 /// `store/order/statusUpdated` and `store/order/updated` for a status change.
 pub(crate) fn emit_status_change(
     store: &mut StoreState,

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::super::answers::{page_and_limit, pagination, v3_error};
+use super::super::answers::{page_and_limit, pagination, unprocessable, v3_error};
 use super::super::{SharedState, with_store};
-use super::{DeliveryState, Hook};
+use super::{Hook, drop_pending};
 
 pub(crate) fn router() -> Router<SharedState> {
     Router::new()
@@ -45,7 +45,7 @@ async fn list_hooks(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return v3_error(StatusCode::UNPROCESSABLE_ENTITY, &message, json!({})),
+            Err(message) => return unprocessable(&message),
         };
         let client = store.account.client_id.clone();
         let matching: Vec<&Hook> = store
@@ -244,11 +244,7 @@ async fn delete_hook(
             return hook_not_found();
         };
         let hook = store.hooks.remove(index);
-        for delivery in &mut store.deliveries {
-            if delivery.hook_id == id && delivery.state == DeliveryState::Pending {
-                delivery.state = DeliveryState::Dropped;
-            }
-        }
+        drop_pending(store, id);
         wrapped(&hook)
     })
 }

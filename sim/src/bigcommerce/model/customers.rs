@@ -1,9 +1,9 @@
-//! Registered customers and how they look in V3.
+//! Registered customers, how they look in V3, and registering one.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::rfc3339;
+use super::{StoreData, rfc3339};
 
 #[derive(Debug, Clone)]
 pub struct Customer {
@@ -39,5 +39,31 @@ impl Customer {
             "origin_channel_id": 1,
             "channel_ids": [1],
         })
+    }
+}
+
+impl StoreData {
+    /// Registers a customer now, under the next customer id; the customer as stored.
+    pub fn add_customer(
+        &mut self,
+        email: &str,
+        first_name: &str,
+        last_name: &str,
+        company: &str,
+        phone: &str,
+        now: OffsetDateTime,
+    ) -> &Customer {
+        let id = self.customers.iter().map(|c| c.id).max().unwrap_or(0) + 1;
+        self.customers.push(Customer {
+            id,
+            email: email.to_string(),
+            first_name: first_name.to_string(),
+            last_name: last_name.to_string(),
+            company: company.to_string(),
+            phone: phone.to_string(),
+            created: now,
+            modified: now,
+        });
+        self.customers.last().expect("just added")
     }
 }

@@ -13,7 +13,7 @@ use axum::routing::get;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::super::answers::{page_and_limit, pagination, v3_error};
+use super::super::answers::{page_and_limit, pagination, unprocessable, v3_error};
 use super::super::model::{self, Money, StoreData};
 use super::super::{SharedState, hooks, with_store};
 use super::{Q, parse_date};
@@ -59,7 +59,7 @@ async fn list_products(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return v3_error(StatusCode::UNPROCESSABLE_ENTITY, &message, json!({})),
+            Err(message) => return unprocessable(&message),
         };
         let with_variants = query
             .get("include")
@@ -156,11 +156,7 @@ async fn update_products(
     body: Bytes,
 ) -> Response {
     let Ok(items) = serde_json::from_slice::<Vec<Item>>(&body) else {
-        return v3_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "The request body must be an array of products.",
-            json!({}),
-        );
+        return unprocessable("The request body must be an array of products.");
     };
     if items.len() > 10 {
         return v3_error(
@@ -259,7 +255,7 @@ async fn list_variants(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return v3_error(StatusCode::UNPROCESSABLE_ENTITY, &message, json!({})),
+            Err(message) => return unprocessable(&message),
         };
         let product_ids: Option<Vec<String>> = query
             .get("product_id:in")

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::super::answers::{page_and_limit, pagination, v3_error};
+use super::super::answers::{page_and_limit, pagination, unprocessable, v3_error};
 use super::super::model::Customer;
 use super::super::{SharedState, hooks, with_store};
 use super::Q;
@@ -37,7 +37,7 @@ async fn list_customers(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return v3_error(StatusCode::UNPROCESSABLE_ENTITY, &message, json!({})),
+            Err(message) => return unprocessable(&message),
         };
         let list = |name: &str| -> Option<Vec<String>> {
             query
@@ -50,11 +50,7 @@ async fn list_customers(
         let (after, before) = match (bound(after).transpose(), bound(before).transpose()) {
             (Ok(a), Ok(b)) => (a, b),
             _ => {
-                return v3_error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "The cursor is invalid.",
-                    json!({}),
-                );
+                return unprocessable("The cursor is invalid.");
             }
         };
         let mut matching: Vec<&Customer> = store
@@ -136,11 +132,7 @@ async fn create_customers(
     body: Bytes,
 ) -> Response {
     let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&body) else {
-        return v3_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "The request body must be an array of customers.",
-            json!({}),
-        );
+        return unprocessable("The request body must be an array of customers.");
     };
     if items.len() > 10 {
         return v3_error(
@@ -201,19 +193,15 @@ async fn create_customers(
                     .unwrap_or("")
                     .to_string()
             };
-            let id = data.customers.iter().map(|c| c.id).max().unwrap_or(0) + 1;
-            let customer = Customer {
-                id,
-                email: text("email"),
-                first_name: text("first_name"),
-                last_name: text("last_name"),
-                company: text("company"),
-                phone: text("phone"),
-                created: now,
-                modified: now,
-            };
+            let customer = data.add_customer(
+                &text("email"),
+                &text("first_name"),
+                &text("last_name"),
+                &text("company"),
+                &text("phone"),
+                now,
+            );
             created.push(customer.v3_json());
-            data.customers.push(customer);
         }
         for customer in &created {
             hooks::emit(

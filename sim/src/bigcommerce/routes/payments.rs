@@ -12,7 +12,7 @@ use axum::routing::get;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::super::answers::{no_content, page_and_limit, pagination, v3_error};
+use super::super::answers::{no_content, page_and_limit, pagination, unprocessable};
 use super::super::model::{self, Money, Order, RefundItem, tax_on};
 use super::super::{SharedState, hooks, with_store};
 use super::{Q, date_filter, not_found_v3};
@@ -78,7 +78,7 @@ async fn all_refunds(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return v3_error(StatusCode::UNPROCESSABLE_ENTITY, &message, json!({})),
+            Err(message) => return unprocessable(&message),
         };
         let dates = (|| {
             Ok::<_, String>((
@@ -87,11 +87,7 @@ async fn all_refunds(
             ))
         })();
         let Ok((min, max)) = dates else {
-            return v3_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "created:min and created:max must be RFC 3339 dates.",
-                json!({}),
-            );
+            return unprocessable("created:min and created:max must be RFC 3339 dates.");
         };
         let ids = |name: &str| -> Option<Vec<u64>> {
             query.get(name).map(|list| {
@@ -341,15 +337,7 @@ async fn create_refund(
             .expect("a refund serialises");
         let new_status = order.status_id;
         store.account.data.orders[index] = order;
-        hooks::emit(
-            store,
-            now,
-            "store/order/refund/created",
-            json!({"type": "order", "id": id, "refund": {"refund_id": refund_id}}),
-        );
-        if new_status != previous_status {
-            hooks::emit_status_change(store, now, id, previous_status, new_status);
-        }
+        hooks::emit_refund(store, now, id, refund_id, previous_status, new_status);
         (
             StatusCode::CREATED,
             axum::Json(json!({ "data": refund_json, "meta": {} })),

@@ -104,18 +104,10 @@ async fn token(
         Some("password") => {
             let username = params.get("username").unwrap_or("");
             let password = params.get("password").unwrap_or("");
-            let Some(user) = tenant
-                .account
-                .users
-                .iter()
-                .find(|u| u.username == username && u.password == password)
-            else {
+            let Some(user) = tenant.account.user(username, password) else {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad credentials");
             };
-            let identity = Identity {
-                username: user.username.clone(),
-                can_write: user.can_write,
-            };
+            let identity = Identity::from(user);
             counters.logins += 1;
             issue(tenant, rng, identity, now)
         }
@@ -237,13 +229,8 @@ pub(crate) fn authenticate(
         let (username, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
         return tenant
             .account
-            .users
-            .iter()
-            .find(|u| u.username == username && u.password == password)
-            .map(|u| Identity {
-                username: u.username.clone(),
-                can_write: u.can_write,
-            })
+            .user(username, password)
+            .map(Identity::from)
             .ok_or_else(|| "Bad credentials".into());
     }
     Err("Unsupported authorization scheme".into())

@@ -85,8 +85,7 @@ impl Shared {
         period: u32,
         status: PeriodStatus,
     ) -> Result<(), ControlError> {
-        let now = self.clock.now();
-        let hash = format!("{:016x}", self.rng.next_u64());
+        let stamp = self.stamp_now();
         let found = self
             .tenant(tenant)?
             .data()
@@ -99,11 +98,7 @@ impl Shared {
                 period,
             })?;
         found.status = status;
-        found.stamp = Stamp {
-            hash,
-            modified: now,
-            user: "mfg@qad.com".into(),
-        };
+        found.stamp = stamp;
         Ok(())
     }
 
@@ -228,11 +223,7 @@ impl Shared {
     /// Posts the first entry under `reference` once more under the next voucher, as a
     /// tenant without a duplicate guard would take a repeated post; the new voucher.
     fn duplicate_journal(&mut self, tenant: &str, reference: &str) -> Result<String, ControlError> {
-        let stamp = Stamp {
-            hash: format!("{:016x}", self.rng.next_u64()),
-            modified: self.clock.now(),
-            user: "connector".into(),
-        };
+        let stamp = Stamp::new(&mut self.rng, self.clock.now(), "connector");
         let data = self.tenant(tenant)?.data();
         let original = data
             .journals

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::response::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -115,12 +116,7 @@ pub(crate) fn take_fault(
 /// The answer as processed, its body cut off midway: the client sees the headers, then a
 /// broken connection.
 pub(crate) async fn drop_body(response: Response) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 << 20)
-        .await
-        .unwrap_or_default();
-    parts.headers.remove(CONTENT_LENGTH);
-    let half = bytes.slice(..bytes.len() / 2);
+    let (parts, half) = first_half(response).await;
     let cut = futures_util::stream::iter([
         Ok(half),
         Err(std::io::Error::other("connection dropped (injected)")),
@@ -131,13 +127,18 @@ pub(crate) async fn drop_body(response: Response) -> Response {
 /// The answer as processed, only the first half of its body sent (complete HTTP, broken
 /// JSON).
 pub(crate) async fn truncate_body(response: Response) -> Response {
+    let (parts, half) = first_half(response).await;
+    Response::from_parts(parts, Body::from(half))
+}
+
+/// The answer's head without its length, and the first half of its body.
+async fn first_half(response: Response) -> (Parts, Bytes) {
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, 64 << 20)
         .await
         .unwrap_or_default();
     parts.headers.remove(CONTENT_LENGTH);
-    let half = bytes.slice(..bytes.len() / 2);
-    Response::from_parts(parts, Body::from(half))
+    (parts, bytes.slice(..bytes.len() / 2))
 }
 
 /// What a load balancer in front of a tenant says when the application is down.

@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use super::answers::{access_denied, grounded_error};
 use super::faults::{QadFaultAction, drop_body, html_502, take_fault, truncate_body};
-use super::{Shared, SharedState, TenantData, Workspace, auth};
+use super::{Shared, SharedState, SimUser, TenantData, Workspace, auth};
 use crate::sync::lock;
 
 /// Who a request acts as.
@@ -19,6 +19,15 @@ use crate::sync::lock;
 pub(crate) struct Identity {
     pub(crate) username: String,
     pub(crate) can_write: bool,
+}
+
+impl From<&SimUser> for Identity {
+    fn from(user: &SimUser) -> Identity {
+        Identity {
+            username: user.username.clone(),
+            can_write: user.can_write,
+        }
+    }
 }
 
 /// What the gate established about a request, for its handler.

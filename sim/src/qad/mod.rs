@@ -136,6 +136,13 @@ impl SimTenant {
         self
     }
 
+    /// The user with this name and password.
+    pub(crate) fn user(&self, username: &str, password: &str) -> Option<&SimUser> {
+        self.users
+            .iter()
+            .find(|u| u.username == username && u.password == password)
+    }
+
     /// Whether the path below the tenant root is disabled.
     fn is_disabled(&self, path: &str) -> bool {
         self.disabled_paths.iter().any(|disabled| {

@@ -31,6 +31,11 @@ impl Params {
         self.get(name).filter(|v| !v.is_empty())
     }
 
+    /// The first value of `name` unless empty, else `default`.
+    pub(crate) fn value_or(&self, name: &str, default: &str) -> String {
+        self.value(name).unwrap_or(default).to_string()
+    }
+
     pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0
             .iter()

@@ -8,15 +8,8 @@ use super::super::SharedState;
 use super::super::answers::{FieldError, data_answer};
 use super::super::gate::Ctx;
 use super::super::params::Params;
-use super::super::scope::{Scope, in_tenant};
+use super::super::scope::in_tenant;
 use super::{ACCOUNTS, PERIODS, check_view};
-
-/// `entityCode` from the query, else the workspace's entity.
-fn entity_of(params: &Params, scope: &Scope) -> String {
-    params
-        .value("entityCode")
-        .map_or_else(|| scope.workspace.entity.clone(), str::to_string)
-}
 
 pub(super) async fn get_accounts(
     State(shared): State<SharedState>,
@@ -25,7 +18,7 @@ pub(super) async fn get_accounts(
 ) -> Response {
     in_tenant(&shared, &ctx, |scope| {
         check_view(&params, &ACCOUNTS)?;
-        let entity = entity_of(&params, scope);
+        let entity = params.value_or("entityCode", &scope.workspace.entity);
         let code = params.value("glCode");
         let records = scope
             .data()
@@ -45,7 +38,7 @@ pub(super) async fn get_periods(
 ) -> Response {
     in_tenant(&shared, &ctx, |scope| {
         check_view(&params, &PERIODS)?;
-        let entity = entity_of(&params, scope);
+        let entity = params.value_or("entityCode", &scope.workspace.entity);
         let number = |name: &str| -> Result<Option<i64>, Vec<FieldError>> {
             params
                 .value(name)

@@ -21,9 +21,7 @@ pub(super) async fn get_items(
 ) -> Response {
     in_tenant(&shared, &ctx, |scope| {
         check_view(&params, &ITEMS)?;
-        let domain = params
-            .value("domainCode")
-            .map_or_else(|| scope.workspace.domain.clone(), str::to_string);
+        let domain = params.value_or("domainCode", &scope.workspace.domain);
         let code = params.value("itemCode");
         let records = scope
             .data()
@@ -150,9 +148,7 @@ pub(super) async fn delete_item(
 ) -> Response {
     in_tenant(&shared, &ctx, |scope| {
         check_view(&params, &ITEMS)?;
-        let domain = params
-            .value("domainCode")
-            .map_or_else(|| scope.workspace.domain.clone(), str::to_string);
+        let domain = params.value_or("domainCode", &scope.workspace.domain);
         let code = params.value("itemCode").unwrap_or_default().to_string();
         let items = &mut scope.data().items;
         let Some(index) = items

@@ -18,9 +18,7 @@ pub(super) async fn get_prices(
 ) -> Response {
     in_tenant(&shared, &ctx, |scope| {
         check_view(&params, &PRICES)?;
-        let domain = params
-            .value("domainCode")
-            .map_or_else(|| scope.workspace.domain.clone(), str::to_string);
+        let domain = params.value_or("domainCode", &scope.workspace.domain);
         let start = match params.value("startDate") {
             None => None,
             Some(text) => Some(parse_day(text).ok_or_else(|| {

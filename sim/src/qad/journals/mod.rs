@@ -66,9 +66,7 @@ async fn get_journals(
 ) -> Response {
     in_tenant(&shared, &ctx, |scope| {
         check_view(&params, &JOURNALS)?;
-        let entity = params
-            .value("entityCode")
-            .map_or_else(|| scope.workspace.entity.clone(), str::to_string);
+        let entity = params.value_or("entityCode", &scope.workspace.entity);
         let key = |name: &str| params.value(name);
         let data = scope.data();
         let records = data

@@ -186,9 +186,8 @@ pub(super) fn admit(
         .map_or("", |(_, v)| v.as_str());
     let Some(user) = tenant
         .account
-        .users
-        .iter()
-        .find(|u| !username.is_empty() && u.username == username && u.password == password)
+        .user(username, password)
+        .filter(|_| !username.is_empty())
     else {
         return Err(Fault::client(
             "AuthenticationException",

@@ -10,6 +10,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, State};
+use axum::http::header::ToStrError;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -20,7 +21,7 @@ use time::OffsetDateTime;
 
 use super::answers::json_response;
 use super::gate::{Ctx, Identity};
-use super::params::Params;
+use super::params::{MalformedQuery, Params};
 use super::scope::Scope;
 use super::{PREFIX, SharedState, TenantState};
 use crate::rng::Rng;
@@ -61,10 +62,18 @@ pub(crate) fn unauthorized(message: &str) -> Response {
     response
 }
 
+/// Why a token request's parameters cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum TokenRequestError {
+    #[error("The body must be application/x-www-form-urlencoded.")]
+    NotAForm(#[source] std::str::Utf8Error),
+    #[error(transparent)]
+    Malformed(#[from] MalformedQuery),
+}
+
 /// The token request's parameters: the form body's first, then the query string's.
-fn token_params(query: Params, body: &Bytes) -> Result<Params, String> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| "The body must be application/x-www-form-urlencoded.".to_string())?;
+fn token_params(query: Params, body: &Bytes) -> Result<Params, TokenRequestError> {
+    let text = std::str::from_utf8(body).map_err(TokenRequestError::NotAForm)?;
     let mut params = Params::parse(text)?;
     params.extend(query);
     Ok(params)
@@ -78,8 +87,12 @@ async fn token(
 ) -> Response {
     let params = match token_params(query, &body) {
         Ok(params) => params,
-        Err(message) => {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &message);
+        Err(error) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &error.to_string(),
+            );
         }
     };
     let mut guard = lock(&shared);
@@ -198,15 +211,39 @@ fn credentials<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
     given.eq_ignore_ascii_case(scheme).then_some(rest.trim())
 }
 
+/// Why an API call's credentials are refused; the text is the 401's description.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AuthError {
+    #[error("Full authentication is required to access this resource")]
+    Missing,
+    /// An `Authorization` header that is not text reads as none.
+    #[error("Full authentication is required to access this resource")]
+    NotText(#[source] ToStrError),
+    #[error("Access token expired: {0}")]
+    Expired(String),
+    #[error("Invalid access token: {0}")]
+    UnknownToken(String),
+    #[error("Malformed Basic credentials")]
+    BasicNotBase64(#[source] base64::DecodeError),
+    #[error("Malformed Basic credentials")]
+    BasicNotUtf8(#[source] std::string::FromUtf8Error),
+    #[error("Bad credentials")]
+    BadCredentials,
+    #[error("Unsupported authorization scheme")]
+    UnsupportedScheme,
+}
+
 /// Who the request's `Authorization` header identifies, or why it is refused.
 pub(crate) fn authenticate(
     tenant: &TenantState,
     headers: &HeaderMap,
     now: OffsetDateTime,
-) -> Result<Identity, String> {
-    let Some(header) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-        return Err("Full authentication is required to access this resource".into());
-    };
+) -> Result<Identity, AuthError> {
+    let header = headers
+        .get(AUTHORIZATION)
+        .ok_or(AuthError::Missing)?
+        .to_str()
+        .map_err(AuthError::NotText)?;
     if let Some(token) = credentials(header, "Bearer") {
         if tenant.account.static_tokens.iter().any(|t| t == token) {
             return Ok(Identity {
@@ -216,24 +253,23 @@ pub(crate) fn authenticate(
         }
         return match tenant.tokens.get(token) {
             Some(session) if session.expires > now => Ok(session.identity.clone()),
-            Some(_) => Err(format!("Access token expired: {token}")),
-            None => Err(format!("Invalid access token: {token}")),
+            Some(_) => Err(AuthError::Expired(token.to_string())),
+            None => Err(AuthError::UnknownToken(token.to_string())),
         };
     }
     if let Some(encoded) = credentials(header, "Basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
+        let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or("Malformed Basic credentials")?;
+            .map_err(AuthError::BasicNotBase64)?;
+        let decoded = String::from_utf8(bytes).map_err(AuthError::BasicNotUtf8)?;
         let (username, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
         return tenant
             .account
             .user(username, password)
             .map(Identity::from)
-            .ok_or_else(|| "Bad credentials".into());
+            .ok_or(AuthError::BadCredentials);
     }
-    Err("Unsupported authorization scheme".into())
+    Err(AuthError::UnsupportedScheme)
 }
 
 #[cfg(test)]

@@ -50,9 +50,9 @@ use super::model::{
 };
 use super::{DuplicateGuard, QadSim, Shared, SharedState, TenantState};
 use crate::sync::lock;
-use crate::wire::{Object, RawObject, money_of};
+use crate::wire::{Object, RawObject, WireError, money_of};
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error("no QAD tenant {0}")]
     NoTenant(String),
@@ -68,6 +68,12 @@ pub enum ControlError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// A control body that is not the JSON it should be.
+    #[error("bad body: {0}")]
+    Body(#[from] serde_json::Error),
+    /// A field of a control body that cannot be read.
+    #[error(transparent)]
+    Field(#[from] WireError),
 }
 
 impl Shared {
@@ -379,7 +385,9 @@ pub(crate) fn router() -> Router<SharedState> {
 fn answer(result: Result<impl serde::Serialize, ControlError>) -> Response {
     match result {
         Ok(value) => json_response(StatusCode::OK, &value),
-        Err(error @ ControlError::Invalid(_)) => json_response(
+        Err(
+            error @ (ControlError::Invalid(_) | ControlError::Body(_) | ControlError::Field(_)),
+        ) => json_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             &json!({"error": error.to_string()}),
         ),
@@ -389,7 +397,7 @@ fn answer(result: Result<impl serde::Serialize, ControlError>) -> Response {
 
 /// A JSON control body, or why it is not one.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlError> {
-    serde_json::from_slice(bytes).map_err(|e| ControlError::Invalid(format!("bad body: {e}")))
+    serde_json::from_slice(bytes).map_err(ControlError::from)
 }
 
 async fn counters(State(shared): State<SharedState>) -> Response {
@@ -479,7 +487,7 @@ async fn touch_item(
     bytes: Bytes,
 ) -> Response {
     let change = RawObject::parse(&bytes)
-        .map_err(ControlError::Invalid)
+        .map_err(ControlError::from)
         .and_then(|object| {
             let price = match object.raw("list_price") {
                 None => None,
@@ -487,7 +495,7 @@ async fn touch_item(
                     ControlError::Invalid("list_price must be a decimal amount".into())
                 })?),
             };
-            let description = object.text("description").map_err(ControlError::Invalid)?;
+            let description = object.text("description").map_err(ControlError::from)?;
             if price.is_none() && description.is_none() {
                 return Err(ControlError::Invalid(
                     "give list_price, description or both".into(),
@@ -516,7 +524,7 @@ fn amount_field(object: &RawObject, field: &str) -> Result<i64, ControlError> {
 fn text_field(object: &RawObject, field: &str) -> Result<String, ControlError> {
     object
         .text(field)
-        .map_err(ControlError::Invalid)?
+        .map_err(ControlError::from)?
         .ok_or_else(|| ControlError::Invalid(format!("{field} is required")))
 }
 
@@ -526,7 +534,7 @@ async fn add_item(
     bytes: Bytes,
 ) -> Response {
     let result = RawObject::parse(&bytes)
-        .map_err(ControlError::Invalid)
+        .map_err(ControlError::from)
         .and_then(|object| {
             let code = text_field(&object, "code")?;
             let description = text_field(&object, "description")?;
@@ -555,7 +563,7 @@ async fn set_price(
     bytes: Bytes,
 ) -> Response {
     let result = RawObject::parse(&bytes)
-        .map_err(ControlError::Invalid)
+        .map_err(ControlError::from)
         .and_then(|object| {
             let start = text_field(&object, "start")?;
             let day = |text: &str, field: &str| {
@@ -563,7 +571,7 @@ async fn set_price(
                     ControlError::Invalid(format!("{field} `{text}` is not a yyyy-mm-dd date"))
                 })
             };
-            let expire = match object.text("expire").map_err(ControlError::Invalid)? {
+            let expire = match object.text("expire").map_err(ControlError::from)? {
                 Some(text) => Some(day(&text, "expire")?),
                 None => None,
             };

@@ -132,9 +132,9 @@ fn admit(shared: &mut Shared, target: &Target, method: &Method, headers: &Header
     if target.rest.starts_with("/api/") {
         let identity = match auth::authenticate(tenant, headers, now) {
             Ok(identity) => identity,
-            Err(message) => {
+            Err(error) => {
                 counters.rejected_401 += 1;
-                return Admission::Refuse(auth::unauthorized(&message));
+                return Admission::Refuse(auth::unauthorized(&error.to_string()));
             }
         };
         let Some(workspace) = workspace_of(&tenant.account.data, headers) else {

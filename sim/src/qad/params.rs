@@ -7,15 +7,20 @@ use axum::response::Response;
 
 use super::answers::grounded_error;
 
+/// A query string (or form body) that does not decode.
+#[derive(Debug, thiserror::Error)]
+#[error("Malformed query string: {0}")]
+pub(crate) struct MalformedQuery(#[source] serde_urlencoded::de::Error);
+
 /// The query string's pairs, in order (`filter` repeats).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Params(Vec<(String, String)>);
 
 impl Params {
-    pub(crate) fn parse(query: &str) -> Result<Params, String> {
+    pub(crate) fn parse(query: &str) -> Result<Params, MalformedQuery> {
         serde_urlencoded::from_str(query)
             .map(Params)
-            .map_err(|e| format!("Malformed query string: {e}"))
+            .map_err(MalformedQuery)
     }
 
     /// The first value of `name`.
@@ -53,7 +58,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Params, Response> {
         Params::parse(parts.uri.query().unwrap_or(""))
-            .map_err(|message| grounded_error(StatusCode::BAD_REQUEST, &message))
+            .map_err(|error| grounded_error(StatusCode::BAD_REQUEST, &error.to_string()))
     }
 }
 

@@ -77,8 +77,8 @@ fn new_customer(
     let before = errors.len();
     let mut customer = read_customer(record, errors, scope.stamp());
     let mut flag = |name: &str| {
-        record.bool(name).unwrap_or_else(|message| {
-            errors.push(FieldError::new(name, message, ""));
+        record.bool(name).unwrap_or_else(|error| {
+            errors.push(FieldError::new(name, error.to_string(), ""));
             None
         })
     };

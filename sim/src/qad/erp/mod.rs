@@ -177,8 +177,11 @@ pub(crate) fn check_view(params: &Params, entity: &Entity) -> Result<(), Vec<Fie
 /// The records of a write: `{"supplementaryMessages": [], "<collection>": [ .. ]}`.
 pub(crate) fn records(body: &[u8], collection: &str) -> Result<Vec<RawObject>, Vec<FieldError>> {
     let fail = |message: String| vec![FieldError::new(collection, message, "")];
-    let object = RawObject::parse(body).map_err(fail)?;
-    match object.objects(collection).map_err(fail)? {
+    let object = RawObject::parse(body).map_err(|e| fail(e.to_string()))?;
+    match object
+        .objects(collection)
+        .map_err(|e| fail(e.to_string()))?
+    {
         Some(records) if !records.is_empty() => Ok(records),
         _ => Err(fail(format!(
             "The body must carry {collection}: a list with at least one record."
@@ -188,16 +191,16 @@ pub(crate) fn records(body: &[u8], collection: &str) -> Result<Vec<RawObject>, V
 
 /// Reads a text field, noting a malformed one in `errors` (then `""`).
 pub(crate) fn text(record: &RawObject, name: &str, errors: &mut Vec<FieldError>) -> String {
-    record.text_or_empty(name).unwrap_or_else(|message| {
-        errors.push(FieldError::new(name, message, ""));
+    record.text_or_empty(name).unwrap_or_else(|error| {
+        errors.push(FieldError::new(name, error.to_string(), ""));
         String::new()
     })
 }
 
 /// Reads an optional text field (absent or `null`: `None`), noting a malformed one.
 fn optional_text(record: &RawObject, name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    record.text(name).unwrap_or_else(|message| {
-        errors.push(FieldError::new(name, message, ""));
+    record.text(name).unwrap_or_else(|error| {
+        errors.push(FieldError::new(name, error.to_string(), ""));
         None
     })
 }

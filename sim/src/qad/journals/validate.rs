@@ -89,8 +89,8 @@ pub(crate) fn validate(
             ));
             Vec::new()
         }
-        Err(message) => {
-            errors.push(FieldError::new("lines", message, ""));
+        Err(error) => {
+            errors.push(FieldError::new("lines", error.to_string(), ""));
             Vec::new()
         }
     };
@@ -276,8 +276,8 @@ impl LineContext<'_> {
         let before = errors.len();
         let at = |name: &str| format!("lines[{i}].{name}");
         let mut field = |name: &str| {
-            line.text_or_empty(name).unwrap_or_else(|message| {
-                errors.push(FieldError::new(at(name), message, ""));
+            line.text_or_empty(name).unwrap_or_else(|error| {
+                errors.push(FieldError::new(at(name), error.to_string(), ""));
                 String::new()
             })
         };
@@ -431,8 +431,8 @@ impl LineContext<'_> {
                 }
             }
             Ok(_) => None,
-            Err(message) => {
-                errors.push(FieldError::new(field, message, ""));
+            Err(error) => {
+                errors.push(FieldError::new(field, error.to_string(), ""));
                 return None;
             }
         };

@@ -133,7 +133,7 @@ pub(super) fn create_journal_entry(scope: &mut Scope, message: &Admitted, reply:
     let entry = match RawObject::parse(text.as_bytes()) {
         Ok(entry) => entry,
         Err(problem) => {
-            reply.error("tPosting", &context, problem);
+            reply.error("tPosting", &context, problem.to_string());
             return;
         }
     };

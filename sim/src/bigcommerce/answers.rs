@@ -3,6 +3,7 @@
 //! parameters both versions take.
 
 use std::collections::HashMap;
+use std::num::ParseIntError;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -80,20 +81,32 @@ pub(crate) fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// A `page` or `limit` out of bounds (with the parse error when it is not a number); the
+/// text is the answer's.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PagingError {
+    #[error("The field 'page' is invalid.")]
+    Page(#[source] Option<ParseIntError>),
+    #[error("The field 'limit' must be between 1 and 250.")]
+    Limit(#[source] Option<ParseIntError>),
+}
+
 /// Reads `page` and `limit` (V2 and V3 share the rules: page from 1, limit 1..=250).
 pub(crate) fn page_and_limit(
     query: &HashMap<String, String>,
     default_limit: usize,
-) -> Result<(usize, usize), String> {
+) -> Result<(usize, usize), PagingError> {
     let page = match query.get("page").map(|p| p.parse::<usize>()) {
         None => 1,
         Some(Ok(page)) if page >= 1 => page,
-        _ => return Err("The field 'page' is invalid.".into()),
+        Some(Ok(_)) => return Err(PagingError::Page(None)),
+        Some(Err(cause)) => return Err(PagingError::Page(Some(cause))),
     };
     let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
         None => default_limit,
         Some(Ok(limit)) if (1..=250).contains(&limit) => limit,
-        _ => return Err("The field 'limit' must be between 1 and 250.".into()),
+        Some(Ok(_)) => return Err(PagingError::Limit(None)),
+        Some(Err(cause)) => return Err(PagingError::Limit(Some(cause))),
     };
     Ok((page, limit))
 }

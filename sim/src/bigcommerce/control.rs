@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::answers::error_for;
 use super::hooks::{self, DeliveryState};
-use super::model::RefundItem;
+use super::model::{RefundItem, SkuUnavailable};
 use super::{BigCommerceSim, Counters, Hook, Shared, SharedState};
 use crate::sync::lock;
 
@@ -114,6 +114,8 @@ pub enum ControlError {
     NoOrder(u64),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Sku(#[from] SkuUnavailable),
 }
 
 impl Shared {
@@ -378,7 +380,7 @@ impl BigCommerceSim {
             .store(hash)?
             .data()
             .add_product(sku, name, price, variant_skus, now)
-            .map_err(ControlError::Invalid)
+            .map_err(ControlError::from)
     }
 
     /// Deletes a product with its variants (as a merchant does in the control panel).
@@ -632,7 +634,7 @@ async fn add_product(
             .data()
             .add_product(&body.sku, &body.name, price, &variants, now)
             .map(|id| json!({ "id": id }))
-            .map_err(ControlError::Invalid)
+            .map_err(ControlError::from)
     }))
 }
 

@@ -45,7 +45,7 @@ async fn list_hooks(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return unprocessable(&message),
+            Err(error) => return unprocessable(&error.to_string()),
         };
         let client = store.account.client_id.clone();
         let matching: Vec<&Hook> = store
@@ -85,23 +85,35 @@ fn destination_allowed(destination: &str) -> bool {
     https || loopback
 }
 
+/// Custom headers that are not an object of strings; the text is the 422's.
+#[derive(Debug, thiserror::Error)]
+enum HeadersError {
+    #[error("header {0} must be a string")]
+    NotAString(String),
+    #[error("headers must be an object")]
+    NotAnObject,
+}
+
 /// The custom headers of a create or update; the error names the problem.
-fn headers_of(value: Option<&Value>) -> Result<BTreeMap<String, String>, String> {
+fn headers_of(value: Option<&Value>) -> Result<BTreeMap<String, String>, HeadersError> {
     match value {
         None | Some(Value::Null) => Ok(BTreeMap::new()),
         Some(Value::Object(map)) => map
             .iter()
             .map(|(k, v)| match v.as_str() {
                 Some(v) => Ok((k.clone(), v.to_string())),
-                None => Err(format!("header {k} must be a string")),
+                None => Err(HeadersError::NotAString(k.clone())),
             })
             .collect(),
-        Some(_) => Err("headers must be an object".into()),
+        Some(_) => Err(HeadersError::NotAnObject),
     }
 }
 
-fn bad_headers(problem: String) -> Response {
-    detailed_error("Input is invalid", json!({ "headers": problem }))
+fn bad_headers(problem: HeadersError) -> Response {
+    detailed_error(
+        "Input is invalid",
+        json!({ "headers": problem.to_string() }),
+    )
 }
 
 async fn create_hook(

@@ -124,6 +124,13 @@ impl Variant {
     }
 }
 
+/// A SKU a new product or variant cannot take: empty, or already in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SKU `{sku}` is empty or already in the catalog")]
+pub struct SkuUnavailable {
+    pub sku: String,
+}
+
 impl StoreData {
     /// Adds a visible product with `sku`, `name` and `price`, and one variant per entry of
     /// `variant_skus` (inheriting the price); returns the product's id. A SKU already in
@@ -135,14 +142,16 @@ impl StoreData {
         price: Money,
         variant_skus: &[&str],
         now: OffsetDateTime,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, SkuUnavailable> {
         for wanted in std::iter::once(sku).chain(variant_skus.iter().copied()) {
             let taken = self
                 .products
                 .iter()
                 .any(|p| p.sku == wanted || p.variants.iter().any(|v| v.sku == wanted));
             if taken || wanted.trim().is_empty() {
-                return Err(format!("SKU `{wanted}` is empty or already in the catalog"));
+                return Err(SkuUnavailable {
+                    sku: wanted.to_string(),
+                });
             }
         }
         let id = self.next_id();

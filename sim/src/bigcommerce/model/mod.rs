@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::{Rfc2822, Rfc3339};
 
 pub use crate::wire::{Number, s4};
-pub use catalog::{Product, ProductWire, Variant, VariantWire};
+pub use catalog::{Product, ProductWire, SkuUnavailable, Variant, VariantWire};
 pub use customers::Customer;
 pub use orders::{
     Consignments, Coupon, CouponWire, Order, OrderLine, OrderWithConsignments, STATUSES,

@@ -59,7 +59,7 @@ async fn list_products(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return unprocessable(&message),
+            Err(error) => return unprocessable(&error.to_string()),
         };
         let with_variants = query
             .get("include")
@@ -255,7 +255,7 @@ async fn list_variants(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return unprocessable(&message),
+            Err(error) => return unprocessable(&error.to_string()),
         };
         let product_ids: Option<Vec<String>> = query
             .get("product_id:in")

@@ -37,7 +37,7 @@ async fn list_customers(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return unprocessable(&message),
+            Err(error) => return unprocessable(&error.to_string()),
         };
         let list = |name: &str| -> Option<Vec<String>> {
             query

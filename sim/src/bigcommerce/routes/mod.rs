@@ -76,14 +76,20 @@ fn parse_date(text: &str) -> Option<OffsetDateTime> {
         .ok()
 }
 
+/// A date filter that is neither RFC 3339 nor RFC 2822; the text is the answer's.
+#[derive(Debug, thiserror::Error)]
+#[error("The field '{0}' is invalid.")]
+struct BadDate(String);
+
+/// The date filter `name`, when given.
 fn date_filter(
     query: &HashMap<String, String>,
     name: &str,
-) -> Result<Option<OffsetDateTime>, String> {
+) -> Result<Option<OffsetDateTime>, BadDate> {
     match query.get(name) {
         None => Ok(None),
         Some(text) => parse_date(text)
             .map(Some)
-            .ok_or_else(|| format!("The field '{name}' is invalid.")),
+            .ok_or_else(|| BadDate(name.to_string())),
     }
 }

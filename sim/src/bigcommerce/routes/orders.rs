@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::super::answers::{no_content, page_and_limit};
 use super::super::model::{Order, STATUSES};
 use super::super::{SharedState, with_store};
-use super::{Q, bad_v2, date_filter, not_found_v2, v2_list};
+use super::{BadDate, Q, bad_v2, date_filter, not_found_v2, v2_list};
 use crate::sync::lock;
 
 pub(super) fn router() -> Router<SharedState> {
@@ -42,10 +42,10 @@ async fn list_orders(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return bad_v2(message),
+            Err(error) => return bad_v2(error.to_string()),
         };
         let filters = (|| {
-            Ok::<_, String>((
+            Ok::<_, BadDate>((
                 date_filter(&query, "min_date_modified")?,
                 date_filter(&query, "max_date_modified")?,
                 date_filter(&query, "min_date_created")?,
@@ -54,7 +54,7 @@ async fn list_orders(
         })();
         let (min_mod, max_mod, min_created, max_created) = match filters {
             Ok(f) => f,
-            Err(message) => return bad_v2(message),
+            Err(error) => return bad_v2(error.to_string()),
         };
         let status = match query.get("status_id").map(|s| s.parse::<u32>()) {
             None => None,
@@ -91,7 +91,7 @@ async fn list_orders(
         }
         let with_lines = match include_lines(&query) {
             Ok(with_lines) => with_lines,
-            Err(message) => return bad_v2(message),
+            Err(error) => return bad_v2(error.to_string()),
         };
         let page: Vec<&Order> = orders
             .into_iter()
@@ -111,21 +111,32 @@ async fn list_orders(
 
 /// Whether `include=consignments.line_items&consignment_structure=object` was asked for.
 /// Other includes are refused rather than silently ignored.
-fn include_lines(query: &HashMap<String, String>) -> Result<bool, String> {
+fn include_lines(query: &HashMap<String, String>) -> Result<bool, IncludeError> {
     let Some(include) = query.get("include") else {
         return Ok(false);
     };
     let known = ["consignments", "consignments.line_items", "fees"];
     if let Some(unknown) = include.split(',').find(|i| !known.contains(i)) {
-        return Err(format!("The include '{unknown}' is not supported."));
+        return Err(IncludeError::Unknown(unknown.to_string()));
     }
     if !include.split(',').any(|i| i == "consignments.line_items") {
-        return Err("This simulator supports include=consignments.line_items only.".into());
+        return Err(IncludeError::WithoutLineItems);
     }
     if query.get("consignment_structure").map(String::as_str) != Some("object") {
-        return Err("consignment_structure=object is required with include=consignments.".into());
+        return Err(IncludeError::NotObjectStructure);
     }
     Ok(true)
+}
+
+/// An `include` the simulator does not serve; the text is the 400's.
+#[derive(Debug, thiserror::Error)]
+enum IncludeError {
+    #[error("The include '{0}' is not supported.")]
+    Unknown(String),
+    #[error("This simulator supports include=consignments.line_items only.")]
+    WithoutLineItems,
+    #[error("consignment_structure=object is required with include=consignments.")]
+    NotObjectStructure,
 }
 
 fn with_order(
@@ -150,7 +161,7 @@ async fn get_order(
     let root = lock(&shared).base_url.clone() + "/stores/" + &hash;
     let with_lines = match include_lines(&query) {
         Ok(with_lines) => with_lines,
-        Err(message) => return bad_v2(message),
+        Err(error) => return bad_v2(error.to_string()),
     };
     with_order(&shared, &hash, id, |o| {
         if with_lines {
@@ -168,7 +179,7 @@ async fn order_products(
 ) -> Response {
     let (page, limit) = match page_and_limit(&query, 50) {
         Ok(v) => v,
-        Err(message) => return bad_v2(message),
+        Err(error) => return bad_v2(error.to_string()),
     };
     with_order(&shared, &hash, id, |o| {
         let Value::Array(lines) = o.products_json() else {

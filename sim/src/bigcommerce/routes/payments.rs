@@ -2,6 +2,7 @@
 //! filters, one by id, and creation with BigCommerce's checks, one at a time per order).
 
 use std::collections::HashMap;
+use std::num::ParseIntError;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -15,7 +16,7 @@ use serde_json::value::RawValue;
 use super::super::answers::{no_content, page_and_limit, pagination, unprocessable};
 use super::super::model::{self, Money, Order, RefundItem, tax_on};
 use super::super::{SharedState, hooks, with_store};
-use super::{Q, date_filter, not_found_v3};
+use super::{BadDate, Q, date_filter, not_found_v3};
 use crate::sync::lock;
 use crate::wire::money_of;
 
@@ -78,10 +79,10 @@ async fn all_refunds(
     with_store(&shared, &hash, |store, _| {
         let (page, limit) = match page_and_limit(&query, 50) {
             Ok(v) => v,
-            Err(message) => return unprocessable(&message),
+            Err(error) => return unprocessable(&error.to_string()),
         };
         let dates = (|| {
-            Ok::<_, String>((
+            Ok::<_, BadDate>((
                 date_filter(&query, "created:min")?,
                 date_filter(&query, "created:max")?,
             ))
@@ -165,16 +166,53 @@ struct RefundRequest {
     payments: Vec<HashMap<String, Box<RawValue>>>,
 }
 
+/// Why a refund request is refused; the text is the 422's title.
+#[derive(Debug, thiserror::Error)]
+enum RefundError {
+    #[error("The order has not been paid, so it cannot be refunded.")]
+    NotPaid,
+    #[error("At least one item is required.")]
+    NoItems,
+    #[error("item_type is required.")]
+    NoItemType,
+    #[error("item_id is required.")]
+    NoItemId(#[source] Option<ParseIntError>),
+    #[error("Order product {0} is not on this order.")]
+    NotOnOrder(u64),
+    #[error("quantity is required for PRODUCT items.")]
+    NoQuantity(#[source] Option<ParseIntError>),
+    #[error("Quantity {quantity} of order product {item_id} exceeds the refundable quantity.")]
+    TooMany { quantity: u32, item_id: u64 },
+    #[error("A positive amount is required for {0} items.")]
+    NoAmount(String),
+    #[error("item_id {item_id} does not identify this order's {what}.")]
+    NotThisOrders { item_id: u64, what: String },
+    #[error("item_type {0} is not supported by this simulator.")]
+    UnsupportedType(String),
+    #[error("Each payment needs an exact amount.")]
+    InexactPayment,
+    #[error(
+        "The payments ({}) must equal the refund amount ({}).",
+        model::s4(*.paid),
+        model::s4(*.amount)
+    )]
+    PaymentsDiffer { paid: Money, amount: Money },
+    #[error("Unable to provide store credit for a guest customer.")]
+    StoreCreditForGuest,
+    #[error("Refund amount is greater than remaining amount.")]
+    MoreThanRemaining,
+}
+
 /// Checks a refund request against the order and returns its items, amount and tax.
 fn check_refund(
     order: &Order,
     request: &RefundRequest,
-) -> Result<(Vec<RefundItem>, Money, Money), String> {
+) -> Result<(Vec<RefundItem>, Money, Money), RefundError> {
     if !order.is_paid() {
-        return Err("The order has not been paid, so it cannot be refunded.".into());
+        return Err(RefundError::NotPaid);
     }
     if request.items.is_empty() {
-        return Err("At least one item is required.".into());
+        return Err(RefundError::NoItems);
     }
     let field = |item: &HashMap<String, Box<RawValue>>, name: &str| {
         item.get(name)
@@ -182,10 +220,11 @@ fn check_refund(
     };
     let (mut items, mut amount, mut tax) = (Vec::new(), 0, 0);
     for item in &request.items {
-        let kind = field(item, "item_type").ok_or("item_type is required.")?;
+        let kind = field(item, "item_type").ok_or(RefundError::NoItemType)?;
         let item_id: u64 = field(item, "item_id")
-            .and_then(|id| id.parse().ok())
-            .ok_or("item_id is required.")?;
+            .ok_or(RefundError::NoItemId(None))?
+            .parse()
+            .map_err(|cause| RefundError::NoItemId(Some(cause)))?;
         let reason = field(item, "reason").unwrap_or_default();
         match kind.as_str() {
             "PRODUCT" => {
@@ -193,14 +232,13 @@ fn check_refund(
                     .lines
                     .iter()
                     .find(|l| l.id == item_id)
-                    .ok_or_else(|| format!("Order product {item_id} is not on this order."))?;
+                    .ok_or(RefundError::NotOnOrder(item_id))?;
                 let quantity: u32 = field(item, "quantity")
-                    .and_then(|q| q.parse().ok())
-                    .ok_or("quantity is required for PRODUCT items.")?;
+                    .ok_or(RefundError::NoQuantity(None))?
+                    .parse()
+                    .map_err(|cause| RefundError::NoQuantity(Some(cause)))?;
                 if quantity == 0 || quantity > line.quantity - line.quantity_refunded {
-                    return Err(format!(
-                        "Quantity {quantity} of order product {item_id} exceeds the refundable quantity."
-                    ));
+                    return Err(RefundError::TooMany { quantity, item_id });
                 }
                 amount += (line.price_ex_tax + line.unit_tax) * quantity as Money;
                 tax += line.unit_tax * quantity as Money;
@@ -217,17 +255,17 @@ fn check_refund(
                     .get("amount")
                     .and_then(|a| money_of(a))
                     .filter(|a| *a > 0)
-                    .ok_or_else(|| format!("A positive amount is required for {kind} items."))?;
+                    .ok_or_else(|| RefundError::NoAmount(kind.clone()))?;
                 let expected_id = if kind == "ORDER" {
                     order.id
                 } else {
                     order.shipping_address_id
                 };
                 if item_id != expected_id {
-                    return Err(format!(
-                        "item_id {item_id} does not identify this order's {}.",
-                        kind.to_lowercase()
-                    ));
+                    return Err(RefundError::NotThisOrders {
+                        item_id,
+                        what: kind.to_lowercase(),
+                    });
                 }
                 if kind == "SHIPPING" {
                     tax += tax_on(
@@ -245,11 +283,7 @@ fn check_refund(
                     reason,
                 });
             }
-            other => {
-                return Err(format!(
-                    "item_type {other} is not supported by this simulator."
-                ));
-            }
+            other => return Err(RefundError::UnsupportedType(other.to_string())),
         }
     }
     let paid: Money = request
@@ -257,13 +291,9 @@ fn check_refund(
         .iter()
         .map(|p| p.get("amount").and_then(|a| money_of(a)))
         .sum::<Option<Money>>()
-        .ok_or("Each payment needs an exact amount.")?;
+        .ok_or(RefundError::InexactPayment)?;
     if paid != amount {
-        return Err(format!(
-            "The payments ({}) must equal the refund amount ({}).",
-            model::s4(paid),
-            model::s4(amount)
-        ));
+        return Err(RefundError::PaymentsDiffer { paid, amount });
     }
     if request
         .payments
@@ -271,10 +301,10 @@ fn check_refund(
         .any(|p| field(p, "provider_id").as_deref() == Some("storecredit"))
         && order.customer_id == 0
     {
-        return Err("Unable to provide store credit for a guest customer.".into());
+        return Err(RefundError::StoreCreditForGuest);
     }
     if order.refunded() + amount > order.total_inc_tax() {
-        return Err("Refund amount is greater than remaining amount.".into());
+        return Err(RefundError::MoreThanRemaining);
     }
     Ok((items, amount, tax))
 }
@@ -300,8 +330,8 @@ async fn create_refund(
         let Some(order) = store.account.data.orders.iter().find(|o| o.id == id) else {
             return not_found_v3("order");
         };
-        if let Err(message) = check_refund(order, &request) {
-            return refund_error(StatusCode::UNPROCESSABLE_ENTITY, &message);
+        if let Err(error) = check_refund(order, &request) {
+            return refund_error(StatusCode::UNPROCESSABLE_ENTITY, &error.to_string());
         }
         if !store.refunds_in_progress.insert(id) {
             shared_state.counters.refunds_refused_in_progress += 1;
@@ -326,7 +356,9 @@ async fn create_refund(
         // Checked again: the order may have changed while this refund was processing.
         let (items, amount, tax) = match check_refund(&order, &request) {
             Ok(checked) => checked,
-            Err(message) => return refund_error(StatusCode::UNPROCESSABLE_ENTITY, &message),
+            Err(error) => {
+                return refund_error(StatusCode::UNPROCESSABLE_ENTITY, &error.to_string());
+            }
         };
         let previous_status = order.status_id;
         let refund_id = store
@@ -344,4 +376,29 @@ async fn create_refund(
         )
             .into_response()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refund_errors_read_as_the_answers_give_them() {
+        let differ = RefundError::PaymentsDiffer {
+            paid: 123_400,
+            amount: 5,
+        };
+        assert_eq!(
+            differ.to_string(),
+            "The payments (12.3400) must equal the refund amount (0.0005)."
+        );
+        let too_many = RefundError::TooMany {
+            quantity: 3,
+            item_id: 7,
+        };
+        assert_eq!(
+            too_many.to_string(),
+            "Quantity 3 of order product 7 exceeds the refundable quantity."
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! The gate every request under `/stores/{hash}/` passes before its endpoint: injected
 //! faults, the access token, the account's scopes and the quota window (with
 //! BigCommerce's `X-Rate-Limit-*` headers on the answer); with recording on, it also keeps
-//! the request and its answer for [`BigCommerceSim::exchanges`](super::BigCommerceSim::exchanges).
+//! the request and its answer for
+//! [`BigCommerceSim::exchanges`](super::BigCommerceSim::exchanges).
 
 use std::time::{Duration, Instant};
 

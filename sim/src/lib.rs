@@ -20,4 +20,5 @@
 pub mod bigcommerce;
 pub mod qad;
 mod rng;
+mod sync;
 pub mod wire;

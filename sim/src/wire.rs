@@ -59,6 +59,30 @@ pub fn money_of(raw: &RawValue) -> Option<i64> {
     ml_connector_money::parse(inner)
 }
 
+/// Why a request body, or one of its fields, could not be read; the text is what the
+/// simulators answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("The body is not a JSON object: {0}")]
+    NotAnObject(#[source] serde_json::Error),
+    #[error("{field} is not a valid string.")]
+    NotAString {
+        field: String,
+        #[source]
+        cause: serde_json::Error,
+    },
+    #[error("{0} must be a single value.")]
+    NotASingleValue(String),
+    #[error("{0} must be true or false.")]
+    NotABool(String),
+    #[error("{field} must be a list of objects.")]
+    NotObjects {
+        field: String,
+        #[source]
+        cause: serde_json::Error,
+    },
+}
+
 /// A JSON object from a request, its values kept as raw text until a field is read.
 #[derive(Debug, Default, Deserialize)]
 #[serde(transparent)]
@@ -66,8 +90,8 @@ pub struct RawObject(HashMap<String, Box<RawValue>>);
 
 impl RawObject {
     /// Parses a request body that must be a JSON object.
-    pub fn parse(bytes: &[u8]) -> Result<RawObject, String> {
-        serde_json::from_slice(bytes).map_err(|e| format!("The body is not a JSON object: {e}"))
+    pub fn parse(bytes: &[u8]) -> Result<RawObject, WireError> {
+        serde_json::from_slice(bytes).map_err(WireError::NotAnObject)
     }
 
     /// The raw value, or `None` when the field is absent or `null`.
@@ -79,7 +103,7 @@ impl RawObject {
     }
 
     /// A scalar as text: a string's contents, or a number's or boolean's JSON text.
-    pub fn text(&self, name: &str) -> Result<Option<String>, String> {
+    pub fn text(&self, name: &str) -> Result<Option<String>, WireError> {
         let Some(raw) = self.raw(name) else {
             return Ok(None);
         };
@@ -87,36 +111,44 @@ impl RawObject {
         if text.starts_with('"') {
             serde_json::from_str::<String>(text)
                 .map(Some)
-                .map_err(|_| format!("{name} is not a valid string."))
+                .map_err(|cause| WireError::NotAString {
+                    field: name.to_string(),
+                    cause,
+                })
         } else if text.starts_with(['{', '[']) {
-            Err(format!("{name} must be a single value."))
+            Err(WireError::NotASingleValue(name.to_string()))
         } else {
             Ok(Some(text.to_string()))
         }
     }
 
     /// A scalar as text, with `""` for an absent field.
-    pub fn text_or_empty(&self, name: &str) -> Result<String, String> {
+    pub fn text_or_empty(&self, name: &str) -> Result<String, WireError> {
         self.text(name).map(Option::unwrap_or_default)
     }
 
     /// `true` or `false` (also as the strings `"true"` and `"false"`).
-    pub fn bool(&self, name: &str) -> Result<Option<bool>, String> {
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, WireError> {
         match self.text(name)?.as_deref() {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
-            Some(_) => Err(format!("{name} must be true or false.")),
+            Some(_) => Err(WireError::NotABool(name.to_string())),
         }
     }
 
     /// A list of objects (an absent field is `None`).
-    pub fn objects(&self, name: &str) -> Result<Option<Vec<RawObject>>, String> {
+    pub fn objects(&self, name: &str) -> Result<Option<Vec<RawObject>>, WireError> {
         match self.raw(name) {
             None => Ok(None),
-            Some(raw) => serde_json::from_str(raw.get())
-                .map(Some)
-                .map_err(|_| format!("{name} must be a list of objects.")),
+            Some(raw) => {
+                serde_json::from_str(raw.get())
+                    .map(Some)
+                    .map_err(|cause| WireError::NotObjects {
+                        field: name.to_string(),
+                        cause,
+                    })
+            }
         }
     }
 }
@@ -177,12 +209,32 @@ mod tests {
         .unwrap();
         assert_eq!(object.raw("a").and_then(money_of), Some(1_000));
         assert_eq!(object.raw("b").and_then(money_of), Some(123_456));
-        assert_eq!(object.text("c"), Ok(None));
-        assert_eq!(object.bool("d"), Ok(Some(true)));
-        assert_eq!(object.text("a"), Ok(Some("0.1".into())));
-        assert!(object.text("e").is_err());
+        assert_eq!(object.text("c").unwrap(), None);
+        assert_eq!(object.bool("d").unwrap(), Some(true));
+        assert_eq!(object.text("a").unwrap(), Some("0.1".into()));
+        assert_eq!(
+            object.text("e").unwrap_err().to_string(),
+            "e must be a single value."
+        );
         assert_eq!(object.objects("e").unwrap().unwrap().len(), 1);
-        assert!(RawObject::parse(b"[1]").is_err());
+        let not_an_object = RawObject::parse(b"[1]").unwrap_err().to_string();
+        assert!(not_an_object.starts_with("The body is not a JSON object: "));
+    }
+
+    #[test]
+    fn unreadable_fields_say_which_and_why() {
+        let object = RawObject::parse(br#"{"s": "\ud800", "b": 1, "o": [1]}"#).unwrap();
+        let error = object.text("s").unwrap_err();
+        assert_eq!(error.to_string(), "s is not a valid string.");
+        assert!(std::error::Error::source(&error).is_some());
+        assert_eq!(
+            object.bool("b").unwrap_err().to_string(),
+            "b must be true or false."
+        );
+        assert_eq!(
+            object.objects("o").unwrap_err().to_string(),
+            "o must be a list of objects."
+        );
     }
 
     #[test]

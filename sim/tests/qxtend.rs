@@ -3,23 +3,16 @@
 //! reads, `createJournalEntry` posting through the REST validations and ledger with
 //! success, warning and error answers, and injected faults.
 
+mod common;
+
 use std::time::Duration;
 
-use ml_connector_sim::qad::{
-    DuplicateGuard, PeriodStatus, QadFault, QadFaultAction, QadSim, SimTenant,
-};
+use ml_connector_sim::qad::{DuplicateGuard, PeriodStatus, QadFault, QadFaultAction, QadSim};
 use ml_connector_xml::{self as xml, Element};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-const CUSTOMER_VIEW: &str = "urn:be:com.qad.base.customer.ICustomerV2";
-const JOURNAL_VIEW: &str = "urn:be:com.qad.financials.generalledger.journalentry.IJournalEntry";
-
-async fn start() -> QadSim {
-    QadSim::start(vec![SimTenant::demo("acme"), SimTenant::demo("beta")])
-        .await
-        .expect("the simulator starts")
-}
+use common::{CUSTOMER_VIEW, JOURNAL_VIEW, start};
 
 fn endpoint(sim: &QadSim) -> String {
     sim.qxtend_url()

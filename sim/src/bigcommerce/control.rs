@@ -16,9 +16,11 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::answers::error_for;
 use super::hooks::{self, DeliveryState};
-use super::model::{Customer, RefundItem};
-use super::{BigCommerceSim, Counters, Hook, Shared, SharedState, error_for, lock};
+use super::model::{RefundItem, SkuUnavailable};
+use super::{BigCommerceSim, Counters, Hook, Shared, SharedState};
+use crate::sync::lock;
 
 /// What an injected fault does to the requests it hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +114,8 @@ pub enum ControlError {
     NoOrder(u64),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Sku(#[from] SkuUnavailable),
 }
 
 impl Shared {
@@ -256,15 +260,7 @@ impl Shared {
             .add_refund(&mut order, items, amount, tax, now);
         let status = order.status_id;
         store.account.data.orders[index] = order;
-        hooks::emit(
-            store,
-            now,
-            "store/order/refund/created",
-            json!({"type": "order", "id": id, "refund": {"refund_id": refund_id}}),
-        );
-        if status != previous {
-            hooks::emit_status_change(store, now, id, previous, status);
-        }
+        hooks::emit_refund(store, now, id, refund_id, previous, status);
         Ok(refund_id)
     }
 
@@ -287,17 +283,7 @@ impl Shared {
                 "{email} is already a customer"
             )));
         }
-        let id = data.customers.iter().map(|c| c.id).max().unwrap_or(0) + 1;
-        data.customers.push(Customer {
-            id,
-            email: email.to_string(),
-            first_name: first.to_string(),
-            last_name: last.to_string(),
-            company: String::new(),
-            phone: String::new(),
-            created: now,
-            modified: now,
-        });
+        let id = data.add_customer(email, first, last, "", "", now).id;
         hooks::emit(
             store,
             now,
@@ -394,7 +380,7 @@ impl BigCommerceSim {
             .store(hash)?
             .data()
             .add_product(sku, name, price, variant_skus, now)
-            .map_err(ControlError::Invalid)
+            .map_err(ControlError::from)
     }
 
     /// Deletes a product with its variants (as a merchant does in the control panel).
@@ -648,7 +634,7 @@ async fn add_product(
             .data()
             .add_product(&body.sku, &body.name, price, &variants, now)
             .map(|id| json!({ "id": id }))
-            .map_err(ControlError::Invalid)
+            .map_err(ControlError::from)
     }))
 }
 

@@ -7,29 +7,26 @@
 //! account's scopes (403 when it lacks the one the endpoint needs), then the quota window with BigCommerce's `X-Rate-Limit-*` headers on every answer and a 429 with
 //! `X-Retry-After` once it is spent. The endpoints are in [`routes`] (orders, transactions,
 //! refunds, customers, catalog, store information) and [`hooks`] (webhook management and
-//! signed delivery with retries and deactivation); [`control`] is the test-side API to
-//! seed, advance the clock, inject faults and inspect, over HTTP under `/_sim/` and as
-//! methods on [`BigCommerceSim`].
+//! signed delivery with retries and deactivation), answering in the shapes of [`answers`];
+//! [`control`] is the test-side API to seed, advance the clock, inject faults and inspect,
+//! over HTTP under `/_sim/` and as methods on [`BigCommerceSim`].
 //!
 //! Time: the simulator's clock runs `speedup` times faster than the wall clock and can be
 //! moved forward, so the 48-hour webhook retry window fits in a test. The quota window is
 //! real time (the client's pacer lives in real time).
 
+mod answers;
 pub mod control;
+mod gate;
 pub mod hooks;
 pub mod model;
 pub mod routes;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 pub use control::{DeliveryView, Fault, FaultKind};
@@ -37,6 +34,7 @@ pub use hooks::Hook;
 pub use model::{Seed, StoreData};
 
 use crate::rng::Rng;
+use crate::sync::lock;
 
 /// The store resource scopes the simulated endpoints need (each also exists as
 /// `<scope>_read_only`, enough for GET); webhooks need none beyond the default.
@@ -47,26 +45,6 @@ pub const SCOPES: [&str; 5] = [
     "store_v2_products",
     "store_v2_information",
 ];
-
-/// The scopes of which a request below the store root needs one (none: the default
-/// scope is enough), as the specs list them per endpoint.
-fn scopes_for(path: &str) -> &'static [&'static str] {
-    if path.contains("/transactions") {
-        &["store_v2_transactions"]
-    } else if path.starts_with("/v3/orders/") && path.contains("/payment_actions") {
-        &["store_v2_transactions", "store_v2_orders"]
-    } else if path.starts_with("/v2/order") {
-        &["store_v2_orders"]
-    } else if path.starts_with("/v3/customers") || path.starts_with("/v2/customers") {
-        &["store_v2_customers"]
-    } else if path.starts_with("/v3/catalog") {
-        &["store_v2_products"]
-    } else if path.starts_with("/v2/store") || path.starts_with("/v2/time") {
-        &["store_v2_information"]
-    } else {
-        &[]
-    }
-}
 
 /// One store and its API account.
 #[derive(Debug, Clone)]
@@ -229,12 +207,6 @@ pub(crate) struct Shared {
 
 pub(crate) type SharedState = Arc<Mutex<Shared>>;
 
-pub(crate) fn lock(shared: &SharedState) -> MutexGuard<'_, Shared> {
-    shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// A running simulator. Dropping it stops the server and the webhook sender.
 pub struct BigCommerceSim {
     base_url: String,
@@ -297,7 +269,10 @@ impl BigCommerceSim {
         }));
         let app = routes::router()
             .merge(hooks::router())
-            .layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
+            .layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                gate::gate,
+            ))
             .merge(control::router())
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
@@ -344,273 +319,4 @@ pub(crate) fn with_store<R>(
         .get_mut(hash)
         .expect("the gate checked the store");
     f(store, now)
-}
-
-/// The error body of the API version `path` belongs to.
-pub(crate) fn error_for(path: &str, status: StatusCode, message: &str) -> Response {
-    if path.contains("/v3/") {
-        v3_error(status, message, json!({}))
-    } else {
-        v2_error(status, message)
-    }
-}
-
-pub(crate) fn v2_error(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!([{ "status": status.as_u16(), "message": message }])),
-    )
-        .into_response()
-}
-
-pub(crate) fn v3_error(status: StatusCode, title: &str, errors: Value) -> Response {
-    (
-        status,
-        axum::Json(json!({
-            "status": status.as_u16(),
-            "title": title,
-            "type": "/api-docs/getting-started/api-status-codes",
-            "errors": errors,
-        })),
-    )
-        .into_response()
-}
-
-/// What the gate decided for one request.
-enum Admission {
-    Refuse(Response),
-    Fault(FaultKind),
-    Admit,
-}
-
-/// The store's hash and the path below its root, for `/stores/{hash}/...`.
-fn split_store_path(path: &str) -> Option<(&str, &str)> {
-    let rest = path.strip_prefix("/stores/")?;
-    let slash = rest.find('/')?;
-    Some((&rest[..slash], &rest[slash..]))
-}
-
-/// Faults, token and quota for every store request; records the exchange when asked.
-async fn gate(State(shared): State<SharedState>, request: Request, next: Next) -> Response {
-    let full_path = request.uri().path().to_string();
-    let Some((hash, path)) = split_store_path(&full_path) else {
-        return next.run(request).await;
-    };
-    let (hash, path) = (hash.to_string(), path.to_string());
-    let (admission, rate) = {
-        let mut guard = lock(&shared);
-        let shared = &mut *guard;
-        shared.counters.requests += 1;
-        match shared.stores.get_mut(&hash) {
-            None => (
-                Admission::Refuse(error_for(&path, StatusCode::NOT_FOUND, "Store not found.")),
-                None,
-            ),
-            Some(store) => admit(store, &mut shared.counters, &path, &request),
-        }
-    };
-    let mut response = match admission {
-        Admission::Refuse(response) => response,
-        Admission::Fault(FaultKind::Slow { delay }) => {
-            tokio::time::sleep(delay).await;
-            serve(&shared, &path, request, next).await
-        }
-        Admission::Fault(kind) => kind.response(&path),
-        Admission::Admit => serve(&shared, &path, request, next).await,
-    };
-    if let Some((left, quota, reset, window)) = rate {
-        let headers = response.headers_mut();
-        headers.insert("x-rate-limit-requests-left", HeaderValue::from(left));
-        headers.insert("x-rate-limit-requests-quota", HeaderValue::from(quota));
-        headers.insert(
-            "x-rate-limit-time-reset-ms",
-            HeaderValue::from(reset.as_millis() as u64),
-        );
-        headers.insert(
-            "x-rate-limit-time-window-ms",
-            HeaderValue::from(window.as_millis() as u64),
-        );
-    }
-    response
-}
-
-type RateState = Option<(u32, u32, Duration, Duration)>;
-
-fn admit(
-    store: &mut StoreState,
-    counters: &mut Counters,
-    path: &str,
-    request: &Request,
-) -> (Admission, RateState) {
-    if let Some(index) = store.faults.iter().position(|f| f.applies_to(path)) {
-        let fault = &mut store.faults[index];
-        let kind = fault.kind;
-        fault.remaining = fault.remaining.saturating_sub(1);
-        if fault.remaining == 0 {
-            store.faults.remove(index);
-        }
-        counters.faults_injected += 1;
-        if !matches!(kind, FaultKind::Slow { .. }) {
-            return (Admission::Fault(kind), None);
-        }
-        // A slow answer is still an answer: it goes through the token and the quota.
-        let (admission, rate) = admit(store, counters, path, request);
-        return match admission {
-            Admission::Admit => (Admission::Fault(kind), rate),
-            other => (other, rate),
-        };
-    }
-    let token = request
-        .headers()
-        .get("x-auth-token")
-        .and_then(|v| v.to_str().ok());
-    if token != Some(store.account.token.as_str()) {
-        counters.rejected_401 += 1;
-        let response = if path.starts_with("/v3/") {
-            v3_error(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized - the v3 Auth client ID or token is invalid.",
-                json!({}),
-            )
-        } else {
-            v2_error(StatusCode::UNAUTHORIZED, "You have not been authorized.")
-        };
-        return (Admission::Refuse(response), None);
-    }
-    let needed = scopes_for(path);
-    if !needed.is_empty() {
-        let reading = request.method() == axum::http::Method::GET;
-        let granted = store.account.scopes.iter().any(|held| {
-            needed.iter().any(|scope| {
-                held == scope || (reading && held.strip_suffix("_read_only") == Some(scope))
-            })
-        });
-        if !granted {
-            counters.rejected_403 += 1;
-            let response = error_for(
-                path,
-                StatusCode::FORBIDDEN,
-                "You don't have a required scope to access the endpoint",
-            );
-            return (Admission::Refuse(response), None);
-        }
-    }
-    let now = Instant::now();
-    if now.duration_since(store.window_started) >= store.account.window {
-        store.window_started = now;
-        store.used = 0;
-    }
-    let (quota, window) = (store.account.quota, store.account.window);
-    let reset = window.saturating_sub(now.duration_since(store.window_started));
-    if store.used >= quota {
-        counters.rejected_429 += 1;
-        let mut limited = error_for(path, StatusCode::TOO_MANY_REQUESTS, "Too many requests.");
-        let retry_after = reset.as_secs_f64().ceil() as u64;
-        limited
-            .headers_mut()
-            .insert("x-retry-after", HeaderValue::from(retry_after));
-        return (Admission::Refuse(limited), Some((0, quota, reset, window)));
-    }
-    store.used += 1;
-    let left = quota - store.used;
-    (Admission::Admit, Some((left, quota, reset, window)))
-}
-
-/// Runs the endpoint; with recording on, keeps both bodies.
-async fn serve(shared: &SharedState, path: &str, request: Request, next: Next) -> Response {
-    if !lock(shared).options.record {
-        return next.run(request).await;
-    }
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 16 << 20)
-        .await
-        .unwrap_or_default();
-    let query: Vec<(String, String)> =
-        serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(name, value)| {
-            let value = if name == "x-auth-token" {
-                "<redacted>".to_string()
-            } else {
-                value.to_str().unwrap_or("").to_string()
-            };
-            (name.as_str().to_string(), value)
-        })
-        .collect();
-    let method = parts.method.to_string();
-    let request_body = serde_json::from_slice(&bytes).ok();
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 << 20)
-        .await
-        .unwrap_or_default();
-    lock(shared).exchanges.push(Exchange {
-        method,
-        path: path.to_string(),
-        query,
-        headers,
-        request_body,
-        status: parts.status.as_u16(),
-        response_body: serde_json::from_slice(&bytes).ok(),
-    });
-    Response::from_parts(parts, Body::from(bytes))
-}
-
-/// The V3 collection `meta` for one page of `total` items.
-pub(crate) fn pagination(total: usize, count: usize, page: usize, limit: usize) -> Value {
-    let total_pages = total.div_ceil(limit).max(1);
-    let mut links = serde_json::Map::new();
-    if page > 1 {
-        links.insert(
-            "previous".into(),
-            json!(format!("?page={}&limit={limit}", page - 1)),
-        );
-    }
-    links.insert(
-        "current".into(),
-        json!(format!("?page={page}&limit={limit}")),
-    );
-    if page < total_pages {
-        links.insert(
-            "next".into(),
-            json!(format!("?page={}&limit={limit}", page + 1)),
-        );
-    }
-    json!({
-        "pagination": {
-            "total": total,
-            "count": count,
-            "per_page": limit,
-            "current_page": page,
-            "total_pages": total_pages,
-            "links": links,
-        }
-    })
-}
-
-/// An empty 204.
-pub(crate) fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
-}
-
-/// Reads `page` and `limit` (V2 and V3 share the rules: page from 1, limit 1..=250).
-pub(crate) fn page_and_limit(
-    query: &HashMap<String, String>,
-    default_limit: usize,
-) -> Result<(usize, usize), String> {
-    let page = match query.get("page").map(|p| p.parse::<usize>()) {
-        None => 1,
-        Some(Ok(page)) if page >= 1 => page,
-        _ => return Err("The field 'page' is invalid.".into()),
-    };
-    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
-        None => default_limit,
-        Some(Ok(limit)) if (1..=250).contains(&limit) => limit,
-        _ => return Err("The field 'limit' must be between 1 and 250.".into()),
-    };
-    Ok((page, limit))
 }

@@ -10,6 +10,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, State};
+use axum::http::header::ToStrError;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -18,8 +19,13 @@ use base64::Engine;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Ctx, Identity, PREFIX, Params, Shared, SharedState, TenantState, json_response, lock};
+use super::answers::json_response;
+use super::gate::{Ctx, Identity};
+use super::params::{MalformedQuery, Params};
+use super::scope::Scope;
+use super::{PREFIX, SharedState, TenantState};
 use crate::rng::Rng;
+use crate::sync::lock;
 
 /// How long a refresh token stays usable (simulated time).
 const REFRESH_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
@@ -56,10 +62,18 @@ pub(crate) fn unauthorized(message: &str) -> Response {
     response
 }
 
+/// Why a token request's parameters cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum TokenRequestError {
+    #[error("The body must be application/x-www-form-urlencoded.")]
+    NotAForm(#[source] std::str::Utf8Error),
+    #[error(transparent)]
+    Malformed(#[from] MalformedQuery),
+}
+
 /// The token request's parameters: the form body's first, then the query string's.
-fn token_params(query: Params, body: &Bytes) -> Result<Params, String> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| "The body must be application/x-www-form-urlencoded.".to_string())?;
+fn token_params(query: Params, body: &Bytes) -> Result<Params, TokenRequestError> {
+    let text = std::str::from_utf8(body).map_err(TokenRequestError::NotAForm)?;
     let mut params = Params::parse(text)?;
     params.extend(query);
     Ok(params)
@@ -73,19 +87,23 @@ async fn token(
 ) -> Response {
     let params = match token_params(query, &body) {
         Ok(params) => params,
-        Err(message) => {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &message);
+        Err(error) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &error.to_string(),
+            );
         }
     };
     let mut guard = lock(&shared);
-    let Shared {
-        tenants,
+    let Some(Scope {
+        tenant,
         counters,
-        clock,
         rng,
-    } = &mut *guard;
-    let now = clock.now();
-    let Some(tenant) = tenants.get_mut(&ctx.tenant) else {
+        now,
+        ..
+    }) = guard.scope(&ctx.tenant, String::new(), None)
+    else {
         return oauth_error(StatusCode::NOT_FOUND, "not_found", "No such tenant.");
     };
     if params.get("client_id") != Some(tenant.account.client_id.as_str()) {
@@ -99,18 +117,10 @@ async fn token(
         Some("password") => {
             let username = params.get("username").unwrap_or("");
             let password = params.get("password").unwrap_or("");
-            let Some(user) = tenant
-                .account
-                .users
-                .iter()
-                .find(|u| u.username == username && u.password == password)
-            else {
+            let Some(user) = tenant.account.user(username, password) else {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad credentials");
             };
-            let identity = Identity {
-                username: user.username.clone(),
-                can_write: user.can_write,
-            };
+            let identity = Identity::from(user);
             counters.logins += 1;
             issue(tenant, rng, identity, now)
         }
@@ -201,15 +211,39 @@ fn credentials<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
     given.eq_ignore_ascii_case(scheme).then_some(rest.trim())
 }
 
+/// Why an API call's credentials are refused; the text is the 401's description.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AuthError {
+    #[error("Full authentication is required to access this resource")]
+    Missing,
+    /// An `Authorization` header that is not text reads as none.
+    #[error("Full authentication is required to access this resource")]
+    NotText(#[source] ToStrError),
+    #[error("Access token expired: {0}")]
+    Expired(String),
+    #[error("Invalid access token: {0}")]
+    UnknownToken(String),
+    #[error("Malformed Basic credentials")]
+    BasicNotBase64(#[source] base64::DecodeError),
+    #[error("Malformed Basic credentials")]
+    BasicNotUtf8(#[source] std::string::FromUtf8Error),
+    #[error("Bad credentials")]
+    BadCredentials,
+    #[error("Unsupported authorization scheme")]
+    UnsupportedScheme,
+}
+
 /// Who the request's `Authorization` header identifies, or why it is refused.
 pub(crate) fn authenticate(
     tenant: &TenantState,
     headers: &HeaderMap,
     now: OffsetDateTime,
-) -> Result<Identity, String> {
-    let Some(header) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-        return Err("Full authentication is required to access this resource".into());
-    };
+) -> Result<Identity, AuthError> {
+    let header = headers
+        .get(AUTHORIZATION)
+        .ok_or(AuthError::Missing)?
+        .to_str()
+        .map_err(AuthError::NotText)?;
     if let Some(token) = credentials(header, "Bearer") {
         if tenant.account.static_tokens.iter().any(|t| t == token) {
             return Ok(Identity {
@@ -219,29 +253,23 @@ pub(crate) fn authenticate(
         }
         return match tenant.tokens.get(token) {
             Some(session) if session.expires > now => Ok(session.identity.clone()),
-            Some(_) => Err(format!("Access token expired: {token}")),
-            None => Err(format!("Invalid access token: {token}")),
+            Some(_) => Err(AuthError::Expired(token.to_string())),
+            None => Err(AuthError::UnknownToken(token.to_string())),
         };
     }
     if let Some(encoded) = credentials(header, "Basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
+        let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or("Malformed Basic credentials")?;
+            .map_err(AuthError::BasicNotBase64)?;
+        let decoded = String::from_utf8(bytes).map_err(AuthError::BasicNotUtf8)?;
         let (username, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
         return tenant
             .account
-            .users
-            .iter()
-            .find(|u| u.username == username && u.password == password)
-            .map(|u| Identity {
-                username: u.username.clone(),
-                can_write: u.can_write,
-            })
-            .ok_or_else(|| "Bad credentials".into());
+            .user(username, password)
+            .map(Identity::from)
+            .ok_or(AuthError::BadCredentials);
     }
-    Err("Unsupported authorization scheme".into())
+    Err(AuthError::UnsupportedScheme)
 }
 
 #[cfg(test)]

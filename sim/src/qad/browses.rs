@@ -30,8 +30,12 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
+use super::answers::{FieldError, json_response};
+use super::gate::Ctx;
 use super::model::{TenantData, Workspace, day, parse_day};
-use super::{Ctx, FieldError, PREFIX, Params, Scope, SharedState, in_tenant, json_response};
+use super::params::Params;
+use super::scope::{Scope, in_tenant};
+use super::{PREFIX, SharedState};
 use crate::wire::{Number, Object};
 
 /// Snapshots kept per tenant (the oldest goes first).
@@ -274,23 +278,32 @@ pub(crate) struct Filter {
     pub(crate) values: Vec<String>,
 }
 
+/// Why a `filter` parameter is refused; the text is the `submitResult` error's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FilterError {
+    #[error(
+        "Filter {0} must be <field>,<op>,<value>,literal or <field>,rg,<from>,literal,<to>,literal."
+    )]
+    Malformed(String),
+    #[error("Filter operator {0} is not one of eq, sw, ew, cn, gt, ge, lt, le, rg.")]
+    UnknownOperator(String),
+    #[error("Field {field} is not in browse {browse}.")]
+    NotInBrowse { field: String, browse: &'static str },
+    #[error("{value} is not a valid value for {field}.")]
+    BadValue { value: String, field: String },
+}
+
 impl Filter {
     /// `field,op,value,literal` or `field,rg,from,literal,to,literal`; a value may contain
     /// commas.
-    pub(crate) fn parse(text: &str) -> Result<Filter, String> {
-        let malformed = || {
-            format!(
-                "Filter {text} must be <field>,<op>,<value>,literal or <field>,rg,<from>,literal,<to>,literal."
-            )
-        };
+    pub(crate) fn parse(text: &str) -> Result<Filter, FilterError> {
+        let malformed = || FilterError::Malformed(text.to_string());
         let (field, rest) = text.split_once(',').ok_or_else(malformed)?;
         let (op, rest) = rest.split_once(',').ok_or_else(malformed)?;
         if field.is_empty() {
             return Err(malformed());
         }
-        let op = Op::parse(op).ok_or_else(|| {
-            format!("Filter operator {op} is not one of eq, sw, ew, cn, gt, ge, lt, le, rg.")
-        })?;
+        let op = Op::parse(op).ok_or_else(|| FilterError::UnknownOperator(op.to_string()))?;
         let body = rest.strip_suffix(",literal").ok_or_else(malformed)?;
         let values = if op == Op::Rg {
             let (from, to) = body.split_once(",literal,").ok_or_else(malformed)?;
@@ -316,12 +329,15 @@ struct Compiled {
 }
 
 impl Compiled {
-    fn new(browse: &Browse, filter: &Filter) -> Result<Compiled, String> {
+    fn new(browse: &Browse, filter: &Filter) -> Result<Compiled, FilterError> {
         let column = browse
             .columns
             .iter()
             .position(|(name, _)| *name == filter.field)
-            .ok_or_else(|| format!("Field {} is not in browse {}.", filter.field, browse.id))?;
+            .ok_or_else(|| FilterError::NotInBrowse {
+                field: filter.field.clone(),
+                browse: browse.id,
+            })?;
         let kind = browse.columns[column].1;
         let text_op = matches!(filter.op, Op::Sw | Op::Ew | Op::Cn);
         let operands = filter
@@ -331,8 +347,9 @@ impl Compiled {
                 if text_op {
                     Ok(Cell::Text(value.clone()))
                 } else {
-                    operand(kind, value).ok_or_else(|| {
-                        format!("{value} is not a valid value for {}.", filter.field)
+                    operand(kind, value).ok_or_else(|| FilterError::BadValue {
+                        value: value.clone(),
+                        field: filter.field.clone(),
                     })
                 }
             })
@@ -408,7 +425,7 @@ fn query(params: &Params) -> Result<Query, Vec<FieldError>> {
         .map(|text| {
             Filter::parse(text)
                 .and_then(|filter| Compiled::new(browse, &filter))
-                .map_err(|message| browse_error("filter", message, text))
+                .map_err(|error| browse_error("filter", error.to_string(), text))
         })
         .collect::<Result<_, _>>()?;
     Ok(Query {
@@ -580,12 +597,39 @@ mod tests {
             "a,rg,1,literal",
             "a,rg,1,2,literal",
         ] {
-            assert!(Filter::parse(bad).unwrap_err().contains("must be"), "{bad}");
+            let error = Filter::parse(bad).unwrap_err().to_string();
+            assert!(error.contains("must be"), "{bad}");
         }
         assert!(
             Filter::parse("a,like,x,literal")
                 .unwrap_err()
+                .to_string()
                 .contains("operator like")
+        );
+    }
+
+    #[test]
+    fn filter_errors_read_as_the_answers_give_them() {
+        assert_eq!(
+            Filter::parse("a,eq").unwrap_err().to_string(),
+            "Filter a,eq must be <field>,<op>,<value>,literal or <field>,rg,<from>,literal,<to>,literal."
+        );
+        assert_eq!(
+            Filter::parse("a,like,x,literal").unwrap_err().to_string(),
+            "Filter operator like is not one of eq, sw, ew, cn, gt, ge, lt, le, rg."
+        );
+        let compile = |text: &str| {
+            Compiled::new(items(), &filter(text))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            compile("pt_mstr.pt_nope,eq,x,literal"),
+            "Field pt_mstr.pt_nope is not in browse urn:browse:mfg:gp340."
+        );
+        assert_eq!(
+            compile("pt_mstr.pt_price,gt,1e3,literal"),
+            "1e3 is not a valid value for pt_mstr.pt_price."
         );
     }
 
@@ -645,14 +689,15 @@ mod tests {
     #[test]
     fn filters_on_unknown_fields_or_bad_values_are_refused() {
         let unknown = Compiled::new(items(), &filter("pt_mstr.pt_nope,eq,x,literal"));
-        assert!(unknown.unwrap_err().contains("not in browse"));
+        assert!(unknown.unwrap_err().to_string().contains("not in browse"));
         for bad in [
             "pt_mstr.pt_mod_date,ge,14/11/2026,literal",
             "pt_mstr.pt_price,gt,1e3,literal",
             "pt_mstr.pt_price,rg,1,literal,x,literal",
         ] {
             let compiled = Compiled::new(items(), &filter(bad));
-            assert!(compiled.unwrap_err().contains("not a valid value"), "{bad}");
+            let error = compiled.unwrap_err().to_string();
+            assert!(error.contains("not a valid value"), "{bad}");
         }
     }
 

@@ -34,7 +34,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -42,116 +42,17 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::answers::json_response;
+use super::faults::{QadFault, QadFaultAction};
 use super::journals::next_voucher;
 use super::model::{
     PeriodStatus, PostedJournal, SimCustomer, SimItem, SimPrice, Stamp, TenantData, timestamp,
 };
-use super::{DuplicateGuard, QadSim, Shared, SharedState, TenantState, json_response, lock};
-use crate::wire::{Object, RawObject, money_of};
+use super::{DuplicateGuard, QadSim, Shared, SharedState, TenantState};
+use crate::sync::lock;
+use crate::wire::{Object, RawObject, WireError, money_of};
 
-/// What an injected fault does to the requests it hits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QadFaultAction {
-    /// A 500 with QAD's bare error body.
-    Http500,
-    /// A 502 with an HTML body, as a load balancer sends.
-    Html502,
-    /// The answer is held back this long, then served normally.
-    Delay(Duration),
-    /// The request is processed and committed; then the headers go out and the connection
-    /// is cut mid-body, so the client never sees the answer.
-    DropAfterCommit,
-    /// A 401 `invalid_token` as if the token had just expired; the next try succeeds.
-    Unauthorized401Once,
-    /// The request is processed and committed; only the first half of the JSON answer is
-    /// sent.
-    TruncateJson,
-}
-
-impl QadFaultAction {
-    /// `http500`, `html502`, `delay` (with `delay_ms`), `drop_after_commit`,
-    /// `unauthorized_401_once` or `truncate_json` (dashes or underscores, any case).
-    pub fn parse(name: &str, delay_ms: u64) -> Option<QadFaultAction> {
-        Some(match name.to_ascii_lowercase().replace('-', "_").as_str() {
-            "http500" | "http_500" => QadFaultAction::Http500,
-            "html502" | "html_502" => QadFaultAction::Html502,
-            "delay" => QadFaultAction::Delay(Duration::from_millis(delay_ms)),
-            "drop_after_commit" => QadFaultAction::DropAfterCommit,
-            "unauthorized401once" | "unauthorized_401_once" => QadFaultAction::Unauthorized401Once,
-            "truncate_json" => QadFaultAction::TruncateJson,
-            _ => return None,
-        })
-    }
-}
-
-/// A fault for a tenant's next `count` admitted requests whose path below the tenant root
-/// contains `path_contains` and whose method is `method` (both optional). A QDoc to
-/// QXtend is matched as `/qxi/services/QdocWebService/<qdoc>`, once it passed the SOAP
-/// checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QadFault {
-    pub action: QadFaultAction,
-    pub count: u32,
-    pub path_contains: Option<String>,
-    pub method: Option<String>,
-}
-
-impl QadFault {
-    /// `action` on the next `count` requests of any path and method.
-    pub fn new(action: QadFaultAction, count: u32) -> QadFault {
-        QadFault {
-            action,
-            count,
-            path_contains: None,
-            method: None,
-        }
-    }
-
-    /// Only on paths containing `part`.
-    pub fn on(mut self, part: &str) -> QadFault {
-        self.path_contains = Some(part.to_string());
-        self
-    }
-
-    /// Only on requests with this method (`POST`).
-    pub fn for_method(mut self, method: &str) -> QadFault {
-        self.method = Some(method.to_string());
-        self
-    }
-
-    fn applies_to(&self, path: &str, method: &Method) -> bool {
-        self.count > 0
-            && self
-                .path_contains
-                .as_deref()
-                .is_none_or(|part| path.contains(part))
-            && self
-                .method
-                .as_deref()
-                .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
-    }
-}
-
-/// Uses up one hit of the first fault that applies to the request.
-pub(crate) fn take_fault(
-    tenant: &mut TenantState,
-    path: &str,
-    method: &Method,
-) -> Option<QadFaultAction> {
-    let index = tenant
-        .faults
-        .iter()
-        .position(|f| f.applies_to(path, method))?;
-    let fault = &mut tenant.faults[index];
-    let action = fault.action;
-    fault.count -= 1;
-    if fault.count == 0 {
-        tenant.faults.remove(index);
-    }
-    Some(action)
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error("no QAD tenant {0}")]
     NoTenant(String),
@@ -167,6 +68,12 @@ pub enum ControlError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// A control body that is not the JSON it should be.
+    #[error("bad body: {0}")]
+    Body(#[from] serde_json::Error),
+    /// A field of a control body that cannot be read.
+    #[error(transparent)]
+    Field(#[from] WireError),
 }
 
 impl Shared {
@@ -184,8 +91,7 @@ impl Shared {
         period: u32,
         status: PeriodStatus,
     ) -> Result<(), ControlError> {
-        let now = self.clock.now();
-        let hash = format!("{:016x}", self.rng.next_u64());
+        let stamp = self.stamp_now();
         let found = self
             .tenant(tenant)?
             .data()
@@ -198,11 +104,7 @@ impl Shared {
                 period,
             })?;
         found.status = status;
-        found.stamp = Stamp {
-            hash,
-            modified: now,
-            user: "mfg@qad.com".into(),
-        };
+        found.stamp = stamp;
         Ok(())
     }
 
@@ -327,11 +229,7 @@ impl Shared {
     /// Posts the first entry under `reference` once more under the next voucher, as a
     /// tenant without a duplicate guard would take a repeated post; the new voucher.
     fn duplicate_journal(&mut self, tenant: &str, reference: &str) -> Result<String, ControlError> {
-        let stamp = Stamp {
-            hash: format!("{:016x}", self.rng.next_u64()),
-            modified: self.clock.now(),
-            user: "connector".into(),
-        };
+        let stamp = Stamp::new(&mut self.rng, self.clock.now(), "connector");
         let data = self.tenant(tenant)?.data();
         let original = data
             .journals
@@ -487,7 +385,9 @@ pub(crate) fn router() -> Router<SharedState> {
 fn answer(result: Result<impl serde::Serialize, ControlError>) -> Response {
     match result {
         Ok(value) => json_response(StatusCode::OK, &value),
-        Err(error @ ControlError::Invalid(_)) => json_response(
+        Err(
+            error @ (ControlError::Invalid(_) | ControlError::Body(_) | ControlError::Field(_)),
+        ) => json_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             &json!({"error": error.to_string()}),
         ),
@@ -497,7 +397,7 @@ fn answer(result: Result<impl serde::Serialize, ControlError>) -> Response {
 
 /// A JSON control body, or why it is not one.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlError> {
-    serde_json::from_slice(bytes).map_err(|e| ControlError::Invalid(format!("bad body: {e}")))
+    serde_json::from_slice(bytes).map_err(ControlError::from)
 }
 
 async fn counters(State(shared): State<SharedState>) -> Response {
@@ -587,7 +487,7 @@ async fn touch_item(
     bytes: Bytes,
 ) -> Response {
     let change = RawObject::parse(&bytes)
-        .map_err(ControlError::Invalid)
+        .map_err(ControlError::from)
         .and_then(|object| {
             let price = match object.raw("list_price") {
                 None => None,
@@ -595,7 +495,7 @@ async fn touch_item(
                     ControlError::Invalid("list_price must be a decimal amount".into())
                 })?),
             };
-            let description = object.text("description").map_err(ControlError::Invalid)?;
+            let description = object.text("description").map_err(ControlError::from)?;
             if price.is_none() && description.is_none() {
                 return Err(ControlError::Invalid(
                     "give list_price, description or both".into(),
@@ -624,7 +524,7 @@ fn amount_field(object: &RawObject, field: &str) -> Result<i64, ControlError> {
 fn text_field(object: &RawObject, field: &str) -> Result<String, ControlError> {
     object
         .text(field)
-        .map_err(ControlError::Invalid)?
+        .map_err(ControlError::from)?
         .ok_or_else(|| ControlError::Invalid(format!("{field} is required")))
 }
 
@@ -634,7 +534,7 @@ async fn add_item(
     bytes: Bytes,
 ) -> Response {
     let result = RawObject::parse(&bytes)
-        .map_err(ControlError::Invalid)
+        .map_err(ControlError::from)
         .and_then(|object| {
             let code = text_field(&object, "code")?;
             let description = text_field(&object, "description")?;
@@ -663,7 +563,7 @@ async fn set_price(
     bytes: Bytes,
 ) -> Response {
     let result = RawObject::parse(&bytes)
-        .map_err(ControlError::Invalid)
+        .map_err(ControlError::from)
         .and_then(|object| {
             let start = text_field(&object, "start")?;
             let day = |text: &str, field: &str| {
@@ -671,7 +571,7 @@ async fn set_price(
                     ControlError::Invalid(format!("{field} `{text}` is not a yyyy-mm-dd date"))
                 })
             };
-            let expire = match object.text("expire").map_err(ControlError::Invalid)? {
+            let expire = match object.text("expire").map_err(ControlError::from)? {
                 Some(text) => Some(day(&text, "expire")?),
                 None => None,
             };
@@ -774,37 +674,4 @@ async fn inject(
         Ok(json!({}))
     });
     answer(result)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fault_actions_parse_in_either_spelling() {
-        assert_eq!(
-            QadFaultAction::parse("drop-after-commit", 0),
-            Some(QadFaultAction::DropAfterCommit)
-        );
-        assert_eq!(
-            QadFaultAction::parse("Delay", 250),
-            Some(QadFaultAction::Delay(Duration::from_millis(250)))
-        );
-        assert_eq!(
-            QadFaultAction::parse("unauthorized_401_once", 0),
-            Some(QadFaultAction::Unauthorized401Once)
-        );
-        assert_eq!(QadFaultAction::parse("explode", 0), None);
-    }
-
-    #[test]
-    fn faults_match_path_and_method() {
-        let fault = QadFault::new(QadFaultAction::Http500, 1)
-            .on("journalEntries")
-            .for_method("post");
-        assert!(fault.applies_to("/api/erp/journalEntries", &Method::POST));
-        assert!(!fault.applies_to("/api/erp/journalEntries", &Method::GET));
-        assert!(!fault.applies_to("/api/erp/items", &Method::POST));
-        assert!(!QadFault::new(QadFaultAction::Http500, 0).applies_to("/", &Method::GET));
-    }
 }

@@ -1,200 +1,31 @@
-//! `api/erp/journalEntries`: posting a GL journal entry the way QAD Financials validates
-//! it, and reading entries back by external reference (exact, or every entry whose
-//! reference starts with `externalReferencePrefix`: a document's revisions), daybook or
-//! voucher.
-//!
-//! A post carries one entry. Every check below that fails is its own `submitResult` error
-//! with a `fieldName`, and nothing is posted unless all pass:
-//!
-//! - `entityCode`: exists and is the workspace's entity;
-//! - `daybookCode`: at most 8 characters, exists for the entity, active, of type
-//!   "Journal Entries";
-//! - `layerCode`: exists;
-//! - `postingDate` (`yyyy-mm-dd`) inside `postingYear`/`postingPeriod`, and that period
-//!   Open (`postingPeriod` when Closed, Locked or missing);
-//! - per line `lines[i].…`: `glCode` exists, is active and postable (not a header);
-//!   `subAccountCode`, `costCenterCode`, `taxCode` where the account requires one;
-//!   `currencyCode` exists; exactly one of `debitTC`/`creditTC` positive, none negative,
-//!   within the currency's decimals (`debitTC`/`creditTC`); `exchangeRate` a positive
-//!   decimal (at most 10 decimals), 1 for the base currency, and for a foreign currency
-//!   given or found in the rate table for the posting date (`exchangeRate`);
-//! - `balance`: debits equal credits in each currency; then `balance.base`: the base
-//!   amounts (`TC × rate`, rounded half away from zero to the base currency's decimals per
-//!   line) balance too, with no tolerance;
-//! - `externalReference`: with the tenant's duplicate guard `Reject`, not already posted
-//!   for the entity (`ReturnExisting` answers with the posted entry instead; `Off` posts
-//!   again).
-//!
-//! [`post_entry`] is the one way into the ledger: QXtend's `createJournalEntry`
-//! ([`super::qxtend`]) maps its QDoc onto these fields and posts through it too.
-//!
-//! A posted entry gets a voucher `<year>/<daybook>/<nnnnnn>` numbered per entity, year and
-//! daybook. The answer echoes it with `debitTC`/`creditTC` in the currency's decimals,
-//! `exchangeRate`, and the base amounts as `debitLC`/`creditLC`.
+//! QAD Financials' checks of a journal entry (every one but the duplicate guard), each
+//! failure its own field error, and the entry that passes them all ([`Draft`]) with its
+//! lines converted to the base currency.
 
 use std::collections::BTreeMap;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Extension, State};
-use axum::response::Response;
-use axum::routing::get;
 use time::Date;
 
-use super::erp::{JOURNALS, check_view, records, text};
-use super::model::{
-    JOURNAL_ENTRIES, Money, PostedJournal, PostedLine, Rate, Stamp, TenantData, Workspace,
+use super::super::PeriodStatus;
+use super::super::answers::FieldError;
+use super::super::erp::text;
+use super::super::model::{
+    JOURNAL_ENTRIES, Money, PostedJournal, PostedLine, Rate, Stamp, TenantData, Workspace, day,
     parse_day,
-};
-use super::{
-    Ctx, DuplicateGuard, FieldError, PREFIX, Params, PeriodStatus, Scope, SharedState, data_answer,
-    in_tenant, submit_success,
 };
 use crate::wire::{RawObject, fixed, money_of};
 
 /// Daybook codes are at most this long.
 const DAYBOOK_MAX: usize = 8;
 
-pub(crate) fn router() -> Router<SharedState> {
-    Router::new().route(
-        &format!("{PREFIX}{}", JOURNALS.path),
-        get(get_journals).post(post_journal),
-    )
-}
-
-async fn get_journals(
-    State(shared): State<SharedState>,
-    Extension(ctx): Extension<Ctx>,
-    params: Params,
-) -> Response {
-    in_tenant(&shared, &ctx, |scope| {
-        check_view(&params, &JOURNALS)?;
-        let entity = params
-            .value("entityCode")
-            .map_or_else(|| scope.workspace.entity.clone(), str::to_string);
-        let key = |name: &str| params.value(name);
-        let data = scope.data();
-        let records = data
-            .journals
-            .iter()
-            .filter(|j| j.entity == entity)
-            .filter(|j| key("externalReference").is_none_or(|v| j.external_reference == v))
-            .filter(|j| {
-                key("externalReferencePrefix").is_none_or(|v| j.external_reference.starts_with(v))
-            })
-            .filter(|j| key("daybookCode").is_none_or(|v| j.daybook == v))
-            .filter(|j| key("voucher").is_none_or(|v| j.voucher == v))
-            .map(|j| data.journal_wire(j))
-            .collect();
-        Ok(data_answer(JOURNALS.collection, records))
-    })
-}
-
-async fn post_journal(
-    State(shared): State<SharedState>,
-    Extension(ctx): Extension<Ctx>,
-    params: Params,
-    body: Bytes,
-) -> Response {
-    in_tenant(&shared, &ctx, |scope| {
-        check_view(&params, &JOURNALS)?;
-        let mut entries = records(&body, JOURNALS.collection)?;
-        if entries.len() != 1 {
-            return Err(vec![FieldError::new(
-                JOURNALS.collection,
-                "Post one journal entry per request.",
-                entries.len().to_string(),
-            )]);
-        }
-        let posting = post_entry(scope, &entries.remove(0))?;
-        let data = &scope.tenant.account.data;
-        let answer = data.journal_wire(&data.journals[posting.index]);
-        Ok(submit_success(JOURNALS.collection, vec![answer]))
-    })
-}
-
-/// What [`post_entry`] did: the entry's place in the tenant's ledger, and whether it was
-/// posted now or is one already posted under the same external reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Posting {
-    pub(crate) index: usize,
-    pub(crate) new: bool,
-}
-
-/// Checks the entry and the duplicate guard, then posts it, all or nothing. The one path
-/// into the ledger: REST's `journalEntries` and QXtend's `createJournalEntry` both post
-/// through it, so both see the same validations, duplicate guard and vouchers.
-pub(crate) fn post_entry(scope: &mut Scope, entry: &RawObject) -> Result<Posting, Vec<FieldError>> {
-    let guard = scope.tenant.duplicate_guard;
-    let data = &scope.tenant.account.data;
-    let existing = posted_with_reference(data, entry);
-    if let (DuplicateGuard::ReturnExisting, Some(index)) = (guard, existing) {
-        scope.counters.duplicates_returned += 1;
-        return Ok(Posting { index, new: false });
-    }
-    let checked = validate(data, &scope.workspace, entry);
-    let mut errors = checked.as_ref().err().cloned().unwrap_or_default();
-    if let (DuplicateGuard::Reject, Some(index)) = (guard, existing) {
-        scope.counters.duplicates_refused += 1;
-        let posted = &data.journals[index];
-        errors.push(FieldError::new(
-            "externalReference",
-            format!(
-                "A journal entry with external reference {} already exists (voucher {}).",
-                posted.external_reference, posted.voucher
-            ),
-            &posted.external_reference,
-        ));
-    }
-    let draft = match checked {
-        Ok(draft) if errors.is_empty() => draft,
-        _ => return Err(errors),
-    };
-    let voucher = next_voucher(data, &draft.entity, draft.year, &draft.daybook);
-    let journal = draft.post(voucher, scope.stamp());
-    scope.counters.journals_posted += 1;
-    let journals = &mut scope.data().journals;
-    journals.push(journal);
-    Ok(Posting {
-        index: journals.len() - 1,
-        new: true,
-    })
-}
-
-/// The ledger index of an entry already posted for this entry's entity and external
-/// reference.
-fn posted_with_reference(data: &TenantData, entry: &RawObject) -> Option<usize> {
-    let entity = entry.text_or_empty("entityCode").ok()?;
-    let reference = entry.text_or_empty("externalReference").ok()?;
-    if reference.is_empty() {
-        return None;
-    }
-    data.journals
-        .iter()
-        .position(|j| j.entity == entity && j.external_reference == reference)
-}
-
-/// `2026/SO/000001`: one more than the entity's highest for the year and daybook.
-pub(crate) fn next_voucher(data: &TenantData, entity: &str, year: i32, daybook: &str) -> String {
-    let prefix = format!("{year}/{daybook}/");
-    let last = data
-        .journals
-        .iter()
-        .filter(|j| j.entity == entity)
-        .filter_map(|j| j.voucher.strip_prefix(&prefix)?.parse::<u32>().ok())
-        .max()
-        .unwrap_or(0);
-    format!("{prefix}{:06}", last + 1)
-}
-
 /// An entry that passed every check, waiting for its voucher.
 #[derive(Debug, Clone)]
 pub(crate) struct Draft {
-    entity: String,
-    daybook: String,
+    pub(super) entity: String,
+    pub(super) daybook: String,
     layer: String,
     date: Date,
-    year: i32,
+    pub(super) year: i32,
     period: u32,
     description: String,
     external_reference: String,
@@ -203,7 +34,7 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    fn post(self, voucher: String, stamp: Stamp) -> PostedJournal {
+    pub(super) fn post(self, voucher: String, stamp: Stamp) -> PostedJournal {
         PostedJournal {
             entity: self.entity,
             daybook: self.daybook,
@@ -258,8 +89,8 @@ pub(crate) fn validate(
             ));
             Vec::new()
         }
-        Err(message) => {
-            errors.push(FieldError::new("lines", message, ""));
+        Err(error) => {
+            errors.push(FieldError::new("lines", error.to_string(), ""));
             Vec::new()
         }
     };
@@ -406,8 +237,8 @@ fn check_period(
             "postingDate",
             format!(
                 "Posting date {text_date} is not in GL period {year}/{period} ({} to {}).",
-                super::model::day(found.start),
-                super::model::day(found.end)
+                day(found.start),
+                day(found.end)
             ),
             &text_date,
         ));
@@ -445,8 +276,8 @@ impl LineContext<'_> {
         let before = errors.len();
         let at = |name: &str| format!("lines[{i}].{name}");
         let mut field = |name: &str| {
-            line.text_or_empty(name).unwrap_or_else(|message| {
-                errors.push(FieldError::new(at(name), message, ""));
+            line.text_or_empty(name).unwrap_or_else(|error| {
+                errors.push(FieldError::new(at(name), error.to_string(), ""));
                 String::new()
             })
         };
@@ -600,8 +431,8 @@ impl LineContext<'_> {
                 }
             }
             Ok(_) => None,
-            Err(message) => {
-                errors.push(FieldError::new(field, message, ""));
+            Err(error) => {
+                errors.push(FieldError::new(field, error.to_string(), ""));
                 return None;
             }
         };
@@ -627,7 +458,7 @@ impl LineContext<'_> {
                 format!(
                     "No exchange rate from {currency} to {} on {}.",
                     self.base_currency,
-                    super::model::day(date)
+                    day(date)
                 ),
                 "",
             ));

@@ -1,0 +1,216 @@
+//! V3 customers: the list (filters by email and id, page or cursor paging) and batch
+//! creation (required fields, unique emails).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::super::answers::{page_and_limit, pagination, unprocessable, v3_error};
+use super::super::model::Customer;
+use super::super::{SharedState, hooks, with_store};
+use super::Q;
+
+pub(super) fn router() -> Router<SharedState> {
+    Router::new().route(
+        "/stores/{hash}/v3/customers",
+        get(list_customers).post(create_customers),
+    )
+}
+
+fn cursor(id: u64) -> String {
+    format!("c{id:x}")
+}
+
+fn parse_cursor(text: &str) -> Option<u64> {
+    u64::from_str_radix(text.strip_prefix('c')?, 16).ok()
+}
+
+async fn list_customers(
+    State(shared): State<SharedState>,
+    Path(hash): Path<String>,
+    Query(query): Q,
+) -> Response {
+    with_store(&shared, &hash, |store, _| {
+        let (page, limit) = match page_and_limit(&query, 50) {
+            Ok(v) => v,
+            Err(error) => return unprocessable(&error.to_string()),
+        };
+        let list = |name: &str| -> Option<Vec<String>> {
+            query
+                .get(name)
+                .map(|l| l.split(',').map(|s| s.trim().to_lowercase()).collect())
+        };
+        let (emails, ids) = (list("email:in"), list("id:in"));
+        let (after, before) = (query.get("after"), query.get("before"));
+        let bound = |c: Option<&String>| c.map(|c| parse_cursor(c).ok_or(()));
+        let (after, before) = match (bound(after).transpose(), bound(before).transpose()) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => {
+                return unprocessable("The cursor is invalid.");
+            }
+        };
+        let mut matching: Vec<&Customer> = store
+            .account
+            .data
+            .customers
+            .iter()
+            .filter(|c| {
+                emails
+                    .as_ref()
+                    .is_none_or(|e| e.contains(&c.email.to_lowercase()))
+            })
+            .filter(|c| ids.as_ref().is_none_or(|i| i.contains(&c.id.to_string())))
+            .collect();
+        matching.sort_by_key(|c| c.id);
+        let total = matching.len();
+        let cursor_mode = after.is_some() || before.is_some();
+        let window: Vec<&Customer> = if let Some(after) = after {
+            matching
+                .iter()
+                .filter(|c| c.id > after)
+                .take(limit)
+                .copied()
+                .collect()
+        } else if let Some(before) = before {
+            let earlier: Vec<&Customer> =
+                matching.iter().filter(|c| c.id < before).copied().collect();
+            earlier[earlier.len().saturating_sub(limit)..].to_vec()
+        } else {
+            matching
+                .iter()
+                .skip((page - 1) * limit)
+                .take(limit)
+                .copied()
+                .collect()
+        };
+        let has_next = window
+            .last()
+            .is_some_and(|last| matching.iter().any(|c| c.id > last.id));
+        let has_previous = window
+            .first()
+            .is_some_and(|first| matching.iter().any(|c| c.id < first.id));
+        let mut links = serde_json::Map::new();
+        if let (true, Some(last)) = (has_next, window.last()) {
+            links.insert(
+                "next".into(),
+                json!(format!("?after={}&limit={limit}", cursor(last.id))),
+            );
+        }
+        if let (true, Some(first)) = (has_previous, window.first()) {
+            links.insert(
+                "previous".into(),
+                json!(format!("?before={}&limit={limit}", cursor(first.id))),
+            );
+        }
+        let cursor_meta = json!({
+            "count": window.len(),
+            "per_page": limit,
+            "start_cursor": window.first().map(|c| cursor(c.id)),
+            "end_cursor": window.last().map(|c| cursor(c.id)),
+            "links": links,
+        });
+        let mut meta = serde_json::Map::new();
+        if !cursor_mode {
+            let paged = pagination(total, window.len(), page, limit);
+            meta.insert("pagination".into(), paged["pagination"].clone());
+        }
+        if cursor_mode || page == 1 {
+            meta.insert("cursor_pagination".into(), cursor_meta);
+        }
+        let data: Vec<Value> = window.iter().map(|c| c.v3_json()).collect();
+        axum::Json(json!({ "data": data, "meta": meta })).into_response()
+    })
+}
+
+async fn create_customers(
+    State(shared): State<SharedState>,
+    Path(hash): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&body) else {
+        return unprocessable("The request body must be an array of customers.");
+    };
+    if items.len() > 10 {
+        return v3_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The maximum number of items allowed in the array is 10",
+            json!({}),
+        );
+    }
+    with_store(&shared, &hash, |store, now| {
+        let mut errors = serde_json::Map::new();
+        for (i, item) in items.iter().enumerate() {
+            for field in ["email", "first_name", "last_name"] {
+                if item
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    errors.insert(
+                        format!("{i}.{field}"),
+                        json!(format!("{field} is required.")),
+                    );
+                }
+            }
+            if let Some(email) = item.get("email").and_then(Value::as_str) {
+                let taken = store
+                    .account
+                    .data
+                    .customers
+                    .iter()
+                    .any(|c| c.email.eq_ignore_ascii_case(email))
+                    || items[..i].iter().any(|other| {
+                        other
+                            .get("email")
+                            .and_then(Value::as_str)
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                    });
+                if taken {
+                    errors.insert(
+                        format!("{i}.email"),
+                        json!(format!("The email address {email} is already in use.")),
+                    );
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return v3_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Create customers failed.",
+                Value::Object(errors),
+            );
+        }
+        let data = store.data();
+        let mut created = Vec::new();
+        for item in &items {
+            let text = |name: &str| {
+                item.get(name)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let customer = data.add_customer(
+                &text("email"),
+                &text("first_name"),
+                &text("last_name"),
+                &text("company"),
+                &text("phone"),
+                now,
+            );
+            created.push(customer.v3_json());
+        }
+        for customer in &created {
+            hooks::emit(
+                store,
+                now,
+                "store/customer/created",
+                json!({"type": "customer", "id": customer["id"]}),
+            );
+        }
+        axum::Json(json!({ "data": created, "meta": {} })).into_response()
+    })
+}

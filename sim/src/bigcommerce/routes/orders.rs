@@ -1,0 +1,253 @@
+//! V2 orders: the list (filters by dates and status, sorting, paging, consignments with
+//! their line items on request), one order, its products, shipping addresses and coupons;
+//! and the order statuses.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::super::answers::{no_content, page_and_limit};
+use super::super::model::{Order, STATUSES};
+use super::super::{SharedState, with_store};
+use super::{BadDate, Q, bad_v2, date_filter, not_found_v2, v2_list};
+use crate::sync::lock;
+
+pub(super) fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/stores/{hash}/v2/orders", get(list_orders))
+        .route("/stores/{hash}/v2/orders/{id}", get(get_order))
+        .route(
+            "/stores/{hash}/v2/orders/{id}/products",
+            get(order_products),
+        )
+        .route(
+            "/stores/{hash}/v2/orders/{id}/shipping_addresses",
+            get(order_addresses),
+        )
+        .route("/stores/{hash}/v2/orders/{id}/coupons", get(order_coupons))
+        .route("/stores/{hash}/v2/order_statuses", get(order_statuses))
+        .route("/stores/{hash}/v2/order_statuses/{id}", get(order_status))
+}
+
+async fn list_orders(
+    State(shared): State<SharedState>,
+    Path(hash): Path<String>,
+    Query(query): Q,
+) -> Response {
+    let root = lock(&shared).base_url.clone() + "/stores/" + &hash;
+    with_store(&shared, &hash, |store, _| {
+        let (page, limit) = match page_and_limit(&query, 50) {
+            Ok(v) => v,
+            Err(error) => return bad_v2(error.to_string()),
+        };
+        let filters = (|| {
+            Ok::<_, BadDate>((
+                date_filter(&query, "min_date_modified")?,
+                date_filter(&query, "max_date_modified")?,
+                date_filter(&query, "min_date_created")?,
+                date_filter(&query, "max_date_created")?,
+            ))
+        })();
+        let (min_mod, max_mod, min_created, max_created) = match filters {
+            Ok(f) => f,
+            Err(error) => return bad_v2(error.to_string()),
+        };
+        let status = match query.get("status_id").map(|s| s.parse::<u32>()) {
+            None => None,
+            Some(Ok(status)) => Some(status),
+            Some(Err(_)) => return bad_v2("The field 'status_id' is invalid."),
+        };
+        let mut orders: Vec<&Order> = store
+            .account
+            .data
+            .orders
+            .iter()
+            .filter(|o| min_mod.is_none_or(|t| o.modified >= t))
+            .filter(|o| max_mod.is_none_or(|t| o.modified <= t))
+            .filter(|o| min_created.is_none_or(|t| o.created >= t))
+            .filter(|o| max_created.is_none_or(|t| o.created <= t))
+            .filter(|o| status.is_none_or(|s| o.status_id == s))
+            .collect();
+        let sort = query.get("sort").map_or("id", String::as_str);
+        let (field, descending) = match sort.split_once(':') {
+            None => (sort, false),
+            Some((field, "asc")) => (field, false),
+            Some((field, "desc")) => (field, true),
+            Some(_) => return bad_v2("The field 'sort' is invalid."),
+        };
+        match field {
+            "id" => orders.sort_by_key(|o| o.id),
+            "date_modified" => orders.sort_by_key(|o| (o.modified, o.id)),
+            "date_created" => orders.sort_by_key(|o| (o.created, o.id)),
+            "status_id" => orders.sort_by_key(|o| (o.status_id, o.id)),
+            _ => return bad_v2("The field 'sort' is invalid."),
+        }
+        if descending {
+            orders.reverse();
+        }
+        let with_lines = match include_lines(&query) {
+            Ok(with_lines) => with_lines,
+            Err(error) => return bad_v2(error.to_string()),
+        };
+        let page: Vec<&Order> = orders
+            .into_iter()
+            .skip((page - 1) * limit)
+            .take(limit)
+            .collect();
+        if page.is_empty() {
+            return no_content();
+        }
+        if with_lines {
+            let orders: Vec<_> = page.iter().map(|o| o.v2_json_with_lines(&root)).collect();
+            return axum::Json(orders).into_response();
+        }
+        v2_list(page.iter().map(|o| o.v2_json(&root)).collect())
+    })
+}
+
+/// Whether `include=consignments.line_items&consignment_structure=object` was asked for.
+/// Other includes are refused rather than silently ignored.
+fn include_lines(query: &HashMap<String, String>) -> Result<bool, IncludeError> {
+    let Some(include) = query.get("include") else {
+        return Ok(false);
+    };
+    let known = ["consignments", "consignments.line_items", "fees"];
+    if let Some(unknown) = include.split(',').find(|i| !known.contains(i)) {
+        return Err(IncludeError::Unknown(unknown.to_string()));
+    }
+    if !include.split(',').any(|i| i == "consignments.line_items") {
+        return Err(IncludeError::WithoutLineItems);
+    }
+    if query.get("consignment_structure").map(String::as_str) != Some("object") {
+        return Err(IncludeError::NotObjectStructure);
+    }
+    Ok(true)
+}
+
+/// An `include` the simulator does not serve; the text is the 400's.
+#[derive(Debug, thiserror::Error)]
+enum IncludeError {
+    #[error("The include '{0}' is not supported.")]
+    Unknown(String),
+    #[error("This simulator supports include=consignments.line_items only.")]
+    WithoutLineItems,
+    #[error("consignment_structure=object is required with include=consignments.")]
+    NotObjectStructure,
+}
+
+fn with_order(
+    shared: &SharedState,
+    hash: &str,
+    id: u64,
+    f: impl FnOnce(&Order) -> Response,
+) -> Response {
+    with_store(shared, hash, |store, _| {
+        match store.account.data.orders.iter().find(|o| o.id == id) {
+            Some(order) => f(order),
+            None => not_found_v2(),
+        }
+    })
+}
+
+async fn get_order(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+    Query(query): Q,
+) -> Response {
+    let root = lock(&shared).base_url.clone() + "/stores/" + &hash;
+    let with_lines = match include_lines(&query) {
+        Ok(with_lines) => with_lines,
+        Err(error) => return bad_v2(error.to_string()),
+    };
+    with_order(&shared, &hash, id, |o| {
+        if with_lines {
+            axum::Json(o.v2_json_with_lines(&root)).into_response()
+        } else {
+            axum::Json(o.v2_json(&root)).into_response()
+        }
+    })
+}
+
+async fn order_products(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+    Query(query): Q,
+) -> Response {
+    let (page, limit) = match page_and_limit(&query, 50) {
+        Ok(v) => v,
+        Err(error) => return bad_v2(error.to_string()),
+    };
+    with_order(&shared, &hash, id, |o| {
+        let Value::Array(lines) = o.products_json() else {
+            unreachable!("products are a list")
+        };
+        v2_list(
+            lines
+                .into_iter()
+                .skip((page - 1) * limit)
+                .take(limit)
+                .collect(),
+        )
+    })
+}
+
+async fn order_addresses(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+) -> Response {
+    with_order(&shared, &hash, id, |o| {
+        axum::Json(o.shipping_addresses_json()).into_response()
+    })
+}
+
+async fn order_coupons(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+) -> Response {
+    with_order(&shared, &hash, id, |o| {
+        let coupons = o.coupons_wire();
+        if coupons.is_empty() {
+            no_content()
+        } else {
+            axum::Json(coupons).into_response()
+        }
+    })
+}
+
+fn status_json(id: u32, name: &str) -> Value {
+    // Merchants rename statuses; the simulator renames two so clients map by id.
+    let custom = match id {
+        11 => "Ready to pick",
+        2 => "Dispatched",
+        _ => name,
+    };
+    json!({
+        "id": id,
+        "name": name,
+        "system_label": name,
+        "custom_label": custom,
+        "system_description": format!("{name} orders."),
+        "order": id,
+    })
+}
+
+async fn order_statuses() -> Response {
+    axum::Json(Value::Array(
+        STATUSES
+            .iter()
+            .map(|(id, name)| status_json(*id, name))
+            .collect(),
+    ))
+    .into_response()
+}
+
+async fn order_status(Path((_hash, id)): Path<(String, u32)>) -> Response {
+    match STATUSES.iter().find(|(status, _)| *status == id) {
+        Some((id, name)) => axum::Json(status_json(*id, name)).into_response(),
+        None => not_found_v2(),
+    }
+}

@@ -295,8 +295,8 @@ mod tests {
         worker
     }
 
-    fn in_state(rig: &Rig, state: JobState) -> Vec<Job> {
-        rig.flow.store.jobs_in(state, 100).unwrap()
+    async fn in_state(rig: &Rig, state: JobState) -> Vec<Job> {
+        rig.flow.store.jobs_in(state, 100).await.unwrap()
     }
 
     #[tokio::test]
@@ -305,16 +305,22 @@ mod tests {
         rig.shop.put(order(1, 0, "", 1, 11));
         rig.shop.put(order(2, 0, "", 1, 11));
         let store = &rig.flow.store;
-        store.enqueue(&order_job("main", 1, "v1", "test")).unwrap();
+        store
+            .enqueue(&order_job("main", 1, "v1", "test"))
+            .await
+            .unwrap();
         let mut stats = RunStats::default();
         worker(&rig).drain(Duration::from_secs(5)).await.unwrap();
-        assert_eq!(in_state(&rig, JobState::Done).len(), 1);
+        assert_eq!(in_state(&rig, JobState::Done).await.len(), 1);
 
         *rig.books.refuse_next.lock().unwrap() = true;
-        store.enqueue(&order_job("main", 2, "v1", "test")).unwrap();
+        store
+            .enqueue(&order_job("main", 2, "v1", "test"))
+            .await
+            .unwrap();
         worker(&rig).run_batch(&mut stats).await.unwrap();
         assert_eq!((stats.posted, stats.parked), (0, 1));
-        let parked = in_state(&rig, JobState::Parked);
+        let parked = in_state(&rig, JobState::Parked).await;
         assert_eq!(parked.len(), 1);
         let reason = parked[0].last_error.clone().unwrap_or_default();
         assert!(reason.contains("the period is closed"), "{reason}");
@@ -329,10 +335,11 @@ mod tests {
         rig.flow
             .store
             .enqueue(&order_job("main", 3, "v1", "test"))
+            .await
             .unwrap();
         let stats = worker(&rig).drain(Duration::from_secs(5)).await.unwrap();
         assert_eq!((stats.retried, stats.unchanged, stats.parked), (1, 1, 0));
-        assert_eq!(in_state(&rig, JobState::Done).len(), 1);
+        assert_eq!(in_state(&rig, JobState::Done).await.len(), 1);
         assert_eq!(rig.books.references(), ["shop1:order:3:r1"]);
     }
 
@@ -344,12 +351,13 @@ mod tests {
         rig.flow
             .store
             .enqueue(&order_job("main", 4, "v1", "test"))
+            .await
             .unwrap();
         let mut worker = worker(&rig);
         worker.max_attempts = 1;
         let stats = worker.drain(Duration::from_secs(5)).await.unwrap();
         assert_eq!((stats.retried, stats.parked), (0, 1));
-        let parked = in_state(&rig, JobState::Parked);
+        let parked = in_state(&rig, JobState::Parked).await;
         let reason = parked[0].last_error.clone().unwrap_or_default();
         assert!(reason.starts_with("gave up after 1 attempts"), "{reason}");
     }
@@ -361,10 +369,11 @@ mod tests {
         rig.flow
             .store
             .enqueue(&order_job("other", 5, "v1", "test"))
+            .await
             .unwrap();
         let mut stats = RunStats::default();
         assert_eq!(worker(&rig).run_batch(&mut stats).await.unwrap(), 0);
         assert!(rig.books.references().is_empty());
-        assert_eq!(in_state(&rig, JobState::Ready).len(), 1);
+        assert_eq!(in_state(&rig, JobState::Ready).await.len(), 1);
     }
 }

@@ -341,11 +341,13 @@ mod tests {
         assert!(
             store
                 .cursor("main", "schedule.reconcile.next")
+                .await
                 .unwrap()
                 .is_some()
         );
         let last = store
             .cursor("main", "schedule.reconcile.last")
+            .await
             .unwrap()
             .unwrap();
         assert!(last.contains("\"at\""), "{last}");

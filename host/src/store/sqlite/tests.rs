@@ -195,16 +195,19 @@ async fn the_audit_table_refuses_edits_and_the_chain_catches_them() {
             .unwrap();
     }
     assert_eq!(store.verify_audit().await.unwrap(), 5);
-    let connection = store.inner.lock();
-    let refused = connection.execute("UPDATE audit SET data = '{}' WHERE seq = 2", []);
-    assert!(refused.unwrap_err().to_string().contains("append-only"));
-    let refused = connection.execute("DELETE FROM audit WHERE seq = 3", []);
-    assert!(refused.unwrap_err().to_string().contains("append-only"));
-    // Someone who drops the triggers to edit or remove a row is caught by the chain.
-    connection
-        .execute_batch("DROP TRIGGER audit_no_update; UPDATE audit SET data = '{}' WHERE seq = 2;")
-        .unwrap();
-    drop(connection);
+    {
+        let connection = store.inner.lock();
+        let refused = connection.execute("UPDATE audit SET data = '{}' WHERE seq = 2", []);
+        assert!(refused.unwrap_err().to_string().contains("append-only"));
+        let refused = connection.execute("DELETE FROM audit WHERE seq = 3", []);
+        assert!(refused.unwrap_err().to_string().contains("append-only"));
+        // Someone who drops the triggers to edit or remove a row is caught by the chain.
+        connection
+            .execute_batch(
+                "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{}' WHERE seq = 2;",
+            )
+            .unwrap();
+    }
     assert!(matches!(
         store.verify_audit().await,
         Err(StoreError::AuditBroken {
@@ -212,11 +215,11 @@ async fn the_audit_table_refuses_edits_and_the_chain_catches_them() {
             reason: AuditBreak::Altered
         })
     ));
-    let connection = store.inner.lock();
-    connection
+    store
+        .inner
+        .lock()
         .execute_batch("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq IN (1, 2);")
         .unwrap();
-    drop(connection);
     assert!(matches!(
         store.verify_audit().await,
         Err(StoreError::AuditBroken {

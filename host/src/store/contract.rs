@@ -2,9 +2,10 @@
 //! (deduplication, per-document order, leases per connection and owner, fencing, retries,
 //! parking, covering), webhook intake, cursors, id maps, revisions and the audit chain.
 //!
-//! Each check takes a fresh, empty store and the [`TestClock`] it was opened with. A
-//! backend's tests run them all with [`store_contract_tests!`], given an expression that
-//! opens such a store: `store_contract_tests!(|clock: Clock| (SqliteStore::open_with_clock(..), guard))`,
+//! Each check is an async function taking a fresh, empty store and the [`TestClock`] it was
+//! opened with. A backend's tests run them all, each as a `#[tokio::test]`, with
+//! [`store_contract_tests!`], given an async closure that opens such a store:
+//! `store_contract_tests!(async |clock: Clock| (SqliteStore::open_with_clock(..), guard))`,
 //! where the guard (a temporary directory, a schema to drop) lives as long as the store.
 
 use std::sync::Arc;
@@ -50,14 +51,15 @@ impl TestClock {
 }
 
 /// Defines one `#[tokio::test]` per contract check, each on a store `$open` opens: `$open` is
-/// called with a [`Clock`] and returns the store and whatever must outlive it.
+/// an async closure called with a [`Clock`] that returns the store and whatever must
+/// outlive it.
 macro_rules! store_contract_tests {
     (@each $open:expr; $($check:ident),* $(,)?) => {
         $(
             #[tokio::test]
             async fn $check() {
                 let clock = $crate::store::contract::TestClock::default();
-                let (store, _guard) = ($open)(clock.clock());
+                let (store, _guard) = ($open)(clock.clock()).await;
                 $crate::store::contract::$check(&store, &clock).await;
             }
         )*

@@ -12,7 +12,7 @@ use super::*;
 use crate::store::contract::store_contract_tests;
 use crate::store::{AuditBreak, system_clock};
 
-store_contract_tests!(|clock: Clock| {
+store_contract_tests!(async |clock: Clock| {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_with_clock(&dir.path().join("store.db"), clock).unwrap();
     (store, dir)

@@ -142,7 +142,7 @@ fn main() {
         }
         let elapsed = started.elapsed();
         latencies.sort();
-        let depth = store.queue_depth(None).unwrap();
+        let depth = store.queue_depth(None).await.unwrap();
         assert_eq!(
             depth.ready as usize,
             options.total + options.concurrency,

@@ -157,39 +157,43 @@ pub fn take() -> Vec<Exchange> {
 }
 
 /// Writes exchanges to the audit log about `subject`, one `request` entry each.
-pub fn audit(
+pub async fn audit(
     store: &dyn crate::store::Store,
     connection: &str,
     subject: &str,
     exchanges: Vec<Exchange>,
 ) -> Result<(), crate::store::StoreError> {
     for exchange in exchanges {
-        store.audit(&crate::store::AuditEntry {
-            connection: connection.into(),
-            subject: subject.into(),
-            kind: "request".into(),
-            data: serde_json::to_string(&exchange).expect("an exchange serialises"),
-        })?;
+        store
+            .audit(&crate::store::AuditEntry {
+                connection: connection.into(),
+                subject: subject.into(),
+                kind: "request".into(),
+                data: serde_json::to_string(&exchange).expect("an exchange serialises"),
+            })
+            .await?;
     }
     Ok(())
 }
 
 /// Appends an entry about `subject`, after the requests and answers captured since the
 /// last one (so the trail reads in order).
-pub fn audit_entry(
+pub async fn audit_entry(
     store: &dyn crate::store::Store,
     connection: &str,
     subject: &str,
     kind: &str,
     data: &Value,
 ) -> Result<(), crate::store::StoreError> {
-    audit(store, connection, subject, take())?;
-    store.audit(&crate::store::AuditEntry {
-        connection: connection.into(),
-        subject: subject.into(),
-        kind: kind.into(),
-        data: data.to_string(),
-    })?;
+    audit(store, connection, subject, take()).await?;
+    store
+        .audit(&crate::store::AuditEntry {
+            connection: connection.into(),
+            subject: subject.into(),
+            kind: kind.into(),
+            data: data.to_string(),
+        })
+        .await?;
     Ok(())
 }
 

@@ -2,9 +2,10 @@
 //! `GET /metrics` (with the Prometheus project's `prometheus-client`).
 //!
 //! Counters are process-wide; the flows, the worker and the webhook intake bump them as
-//! they go. Gauges that already live elsewhere (queue depth in the store, BigCommerce
-//! quota in each connection's pacer, the active plugin versions in the registry) are read
-//! when the page is rendered.
+//! they go. Gauges that already live elsewhere are read when the page is rendered: the
+//! BigCommerce quota in each connection's pacer and the active plugin versions in the
+//! registry here, the queue depth from the store by the caller (the store is async),
+//! which hands it to [`Metrics::render`].
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,7 +19,7 @@ use prometheus_client::registry::Registry as Exposition;
 
 use crate::bigcommerce::Pacer;
 use crate::plugins::Registry;
-use crate::store::Store;
+use crate::store::QueueDepth;
 
 /// The content type of the page `render` writes.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -124,9 +125,10 @@ impl Metrics {
         *self.plugins.lock().unwrap_or_else(|e| e.into_inner()) = Some(registry);
     }
 
-    /// The text exposition of every counter and gauge (`CONTENT_TYPE`). Counters are
-    /// named without `_total` here; the format adds it.
-    pub fn render(&self, store: &dyn Store) -> String {
+    /// The text exposition of every counter and gauge (`CONTENT_TYPE`), with the store's
+    /// `queue` depth (`None` when the store could not say: the family is left empty).
+    /// Counters are named without `_total` here; the format adds it.
+    pub fn render(&self, queue: Option<&QueueDepth>) -> String {
         let mut page = Exposition::with_prefix("ml_connector");
         for (name, help, counter) in [
             (
@@ -210,23 +212,19 @@ impl Metrics {
             self.rejected.clone(),
         );
 
-        let queue = Labelled::default();
-        match store.queue_depth(None) {
-            Ok(depth) => {
-                for (state, count) in [
-                    ("ready", depth.ready),
-                    ("leased", depth.leased),
-                    ("done", depth.done),
-                    ("parked", depth.parked),
-                ] {
-                    queue
-                        .get_or_create(&vec![("state", state.to_string())])
-                        .set(i64::try_from(count).unwrap_or(i64::MAX));
-                }
+        let jobs = Labelled::default();
+        if let Some(depth) = queue {
+            for (state, count) in [
+                ("ready", depth.ready),
+                ("leased", depth.leased),
+                ("done", depth.done),
+                ("parked", depth.parked),
+            ] {
+                jobs.get_or_create(&vec![("state", state.to_string())])
+                    .set(i64::try_from(count).unwrap_or(i64::MAX));
             }
-            Err(error) => tracing::warn!(%error, "queue depth unavailable for /metrics"),
         }
-        page.register("queue_jobs", "Jobs in the queue, by state.", queue);
+        page.register("queue_jobs", "Jobs in the queue, by state.", jobs);
 
         let quota = Labelled::default();
         for (connection, pacer) in self.pacers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
@@ -275,16 +273,13 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SqliteStore;
 
     #[test]
     fn the_page_has_every_family_with_its_type() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
         let metrics = Metrics::default();
         metrics.rejected(Rejected::Signature);
         metrics.webhooks_accepted.inc_by(3);
-        let page = metrics.render(&store);
+        let page = metrics.render(Some(&QueueDepth::default()));
         assert!(
             page.contains("ml_connector_webhooks_accepted_total 3"),
             "{page}"

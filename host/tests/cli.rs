@@ -186,8 +186,8 @@ fn demo_runs_the_pipeline_on_the_simulators_and_reconciles() {
     assert_eq!(summary["parked"], 0);
 }
 
-#[test]
-fn audit_show_prints_a_records_history_and_verify_checks_the_chain() {
+#[tokio::test]
+async fn audit_show_prints_a_records_history_and_verify_checks_the_chain() {
     use ml_connector::store::{AuditEntry, SqliteStore, Store};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
@@ -200,6 +200,7 @@ fn audit_show_prints_a_records_history_and_verify_checks_the_chain() {
                 kind: kind.into(),
                 data: format!("{{\"step\":\"{kind}\"}}"),
             })
+            .await
             .unwrap();
     }
     drop(store);

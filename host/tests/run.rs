@@ -424,7 +424,7 @@ async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
         use ml_connector::store::{SqliteStore, Store};
         let store = SqliteStore::open(&dir.path().join("store.db")).unwrap();
         assert_eq!(
-            store.queue_depth(None).unwrap().leased,
+            store.queue_depth(None).await.unwrap().leased,
             0,
             "nothing left leased"
         );

@@ -153,9 +153,10 @@ impl Rig {
         self.bigcommerce.data("shop1").unwrap()
     }
 
-    fn parked(&self) -> Vec<Job> {
+    async fn parked(&self) -> Vec<Job> {
         self.store
             .jobs_in(JobState::Parked, 10_000)
+            .await
             .unwrap()
             .into_iter()
             .filter(|j| j.kind == JOB_KIND)
@@ -163,8 +164,9 @@ impl Rig {
     }
 
     /// Parked SKU to its reason.
-    fn parked_reasons(&self) -> BTreeMap<String, String> {
+    async fn parked_reasons(&self) -> BTreeMap<String, String> {
         self.parked()
+            .await
             .into_iter()
             .map(|j| {
                 let sku = j.document.strip_prefix("item:").unwrap().to_string();
@@ -230,7 +232,7 @@ async fn item_changes_reach_the_catalog_in_batches_and_failures_are_parked() {
         first.sent + first.unchanged + first.parked,
         first.items_read
     );
-    let parked = rig.parked_reasons();
+    let parked = rig.parked_reasons().await;
     for n in 0..UNKNOWN {
         let reason = &parked[&unknown_sku(n)];
         assert!(reason.contains(&unknown_sku(n)), "{reason}");
@@ -266,11 +268,16 @@ async fn item_changes_reach_the_catalog_in_batches_and_failures_are_parked() {
     let trail = rig
         .store
         .audit_for(&format!("item:{}", product_sku(7)))
+        .await
         .unwrap();
     let kinds: Vec<&str> = trail.iter().map(|r| r.entry.kind.as_str()).collect();
     assert!(kinds.ends_with(&["mapped", "sent"]), "{kinds:?}");
     assert!(
-        !rig.store.audit_for("catalog:poll").unwrap().is_empty(),
+        !rig.store
+            .audit_for("catalog:poll")
+            .await
+            .unwrap()
+            .is_empty(),
         "the batch requests are audited"
     );
 
@@ -335,11 +342,11 @@ async fn item_changes_reach_the_catalog_in_batches_and_failures_are_parked() {
     for n in touched {
         rig.change(n, 3);
     }
-    let before_parked = rig.parked().len();
+    let before_parked = rig.parked().await.len();
     let partial = rig.flow.poll().await.unwrap();
     assert_eq!((partial.sent, partial.parked), (6, 4));
-    let parked = rig.parked_reasons();
-    assert_eq!(rig.parked().len(), before_parked + 4);
+    let parked = rig.parked_reasons().await;
+    assert_eq!(rig.parked().await.len(), before_parked + 4);
     for n in refused_items {
         let sku = &catalog_skus()[n];
         let reason = &parked[sku];
@@ -354,12 +361,12 @@ async fn item_changes_reach_the_catalog_in_batches_and_failures_are_parked() {
 
     // Once the store accepts them again, replaying the parked jobs sends those four.
     rig.bigcommerce.refuse_updates("shop1", &[], "").unwrap();
-    for job in rig.parked() {
+    for job in rig.parked().await {
         if refused_items
             .iter()
             .any(|n| job.document == format!("item:{}", catalog_skus()[*n]))
         {
-            rig.store.requeue(job.id).unwrap();
+            rig.store.requeue(job.id).await.unwrap();
         }
     }
     let stats = rig.worker().drain(Duration::from_secs(30)).await.unwrap();
@@ -367,7 +374,7 @@ async fn item_changes_reach_the_catalog_in_batches_and_failures_are_parked() {
     for n in refused_items {
         assert_listed(&rig, n, 3);
     }
-    assert_eq!(rig.parked().len(), before_parked);
+    assert_eq!(rig.parked().await.len(), before_parked);
 
     // A product deleted and made again under the same SKU is found at its new id.
     let moved = product_sku(42);
@@ -395,7 +402,7 @@ async fn a_run_repeated_before_its_cursors_moved_sends_nothing_twice() {
     let rig = rig().await;
     let first = rig.flow.poll().await.unwrap();
     assert!(first.sent >= catalog_skus().len() as u64);
-    let parked = rig.parked().len();
+    let parked = rig.parked().await.len();
     let puts = rig.catalog_puts();
 
     // As if the process died after sending and before moving the cursors.
@@ -403,6 +410,7 @@ async fn a_run_repeated_before_its_cursors_moved_sends_nothing_twice() {
     for cursor in ["catalog-items", "catalog-prices"] {
         rig.store
             .set_cursor("main", cursor, &from_the_start)
+            .await
             .unwrap();
     }
     let again = rig.flow.poll().await.unwrap();
@@ -411,13 +419,18 @@ async fn a_run_repeated_before_its_cursors_moved_sends_nothing_twice() {
     assert_eq!(again.batches, 0);
     assert_eq!(again.unchanged, first.sent + first.unchanged);
     assert_eq!(rig.catalog_puts(), puts, "no catalog request at all");
-    assert_eq!(rig.parked().len(), parked, "each failure is parked once");
+    assert_eq!(
+        rig.parked().await.len(),
+        parked,
+        "each failure is parked once"
+    );
 
     // A change made meanwhile still goes out, once.
     rig.change(9, 1);
     for cursor in ["catalog-items", "catalog-prices"] {
         rig.store
             .set_cursor("main", cursor, &from_the_start)
+            .await
             .unwrap();
     }
     let third = rig.flow.poll().await.unwrap();
@@ -434,11 +447,12 @@ async fn a_run_repeated_before_its_cursors_moved_sends_nothing_twice() {
     );
     let error = wrong.poll().await.unwrap_err().to_string();
     assert!(error.contains("needs an item-to-catalog plugin"), "{error}");
-    assert_eq!(rig.parked().len(), parked);
+    assert_eq!(rig.parked().await.len(), parked);
 
     // A cursor the store cannot read is reported, not guessed at.
     rig.store
         .set_cursor("main", "catalog-items", "not json")
+        .await
         .unwrap();
     let error = rig.flow.poll().await.unwrap_err().to_string();
     assert!(error.contains("catalog-items"), "{error}");

@@ -114,7 +114,7 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
         stats.parked,
         0,
         "{:?}",
-        rig.flow.store.jobs_in(JobState::Parked, 5)
+        rig.flow.store.jobs_in(JobState::Parked, 5).await
     );
     let data = rig.bigcommerce.data("shop1").unwrap();
     let policy = rig.flow.policy.clone();
@@ -299,7 +299,7 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
             + edited_order.coupon_discount(),
         "after the edit the order's entries add up to its new totals"
     );
-    assert!(rig.flow.store.verify_audit().unwrap() > 0);
+    assert!(rig.flow.store.verify_audit().await.unwrap() > 0);
 }
 
 #[tokio::test]
@@ -311,7 +311,7 @@ async fn lost_answers_are_resolved_by_reference_and_refusals_are_parked() {
     poll(&rig.flow).await.unwrap();
     let stats = rig.worker.drain(Duration::from_secs(30)).await.unwrap();
     assert!(stats.parked > 0);
-    let parked = rig.flow.store.jobs_in(JobState::Parked, 100).unwrap();
+    let parked = rig.flow.store.jobs_in(JobState::Parked, 100).await.unwrap();
     assert!(
         parked[0]
             .last_error
@@ -340,7 +340,7 @@ async fn lost_answers_are_resolved_by_reference_and_refusals_are_parked() {
     rig.qad
         .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Open);
     for job in &parked {
-        rig.flow.store.requeue(job.id).unwrap();
+        rig.flow.store.requeue(job.id).await.unwrap();
     }
     let stats = rig.worker.drain(Duration::from_secs(30)).await.unwrap();
     assert_eq!(stats.parked, 0);
@@ -367,7 +367,7 @@ async fn orders_the_plugin_maps_wrongly_are_parked_and_the_rest_are_posted() {
     poll(&rig.flow).await.unwrap();
     let stats = rig.worker.drain(Duration::from_secs(30)).await.unwrap();
     assert!(stats.parked > 0 && stats.posted > 0, "{stats:?}");
-    let parked = rig.flow.store.jobs_in(JobState::Parked, 100).unwrap();
+    let parked = rig.flow.store.jobs_in(JobState::Parked, 100).await.unwrap();
     for job in &parked {
         let reason = job.last_error.as_deref().unwrap_or_default();
         assert!(reason.contains("9999"), "{reason}");
@@ -390,7 +390,7 @@ async fn orders_the_plugin_maps_wrongly_are_parked_and_the_rest_are_posted() {
     }
     // The audit keeps the failed mapping with the plugin's identity.
     let document = &parked[0].document;
-    let trail = rig.flow.store.audit_for(document).unwrap();
+    let trail = rig.flow.store.audit_for(document).await.unwrap();
     assert!(
         trail
             .iter()
@@ -451,7 +451,7 @@ async fn a_slow_job_keeps_its_lease_and_a_second_worker_never_takes_it() {
     assert_eq!(first.parked + other.parked, 0);
     // Whatever is left (a job the second worker saw leased) is run now.
     rig.worker.drain(Duration::from_secs(30)).await.unwrap();
-    let done = rig.flow.store.jobs_in(JobState::Done, 100).unwrap();
+    let done = rig.flow.store.jobs_in(JobState::Done, 100).await.unwrap();
     assert!(!done.is_empty());
     for job in &done {
         assert_eq!(
@@ -485,7 +485,13 @@ async fn store_data_dated_ahead_of_the_stores_clock_does_not_carry_the_cursor_pa
     assert_eq!(first.orders_seen, 40);
     rig.worker.drain(Duration::from_secs(30)).await.unwrap();
     let store_now = rig.bigcommerce.now();
-    let cursor = rig.flow.store.cursor("main", "orders").unwrap().unwrap();
+    let cursor = rig
+        .flow
+        .store
+        .cursor("main", "orders")
+        .await
+        .unwrap()
+        .unwrap();
     let cursor = ml_connector::bigcommerce::wire::parse_date(&cursor).unwrap();
     assert!(
         cursor <= store_now,
@@ -503,6 +509,7 @@ async fn store_data_dated_ahead_of_the_stores_clock_does_not_carry_the_cursor_pa
         .flow
         .store
         .revisions("main", &format!("order:{edited}"))
+        .await
         .unwrap();
     assert_eq!(
         revisions.len(),

@@ -34,9 +34,10 @@ pub fn run(cli: &Cli, command: &AuditCommand) -> anyhow::Result<ExitCode> {
         ));
     }
     let store = SqliteStore::open(&cli.store)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     match command {
-        AuditCommand::Show { record, json } => show(&store, record, *json),
-        AuditCommand::Verify => match store.verify_audit() {
+        AuditCommand::Show { record, json } => runtime.block_on(show(&store, record, *json)),
+        AuditCommand::Verify => match runtime.block_on(store.verify_audit()) {
             Ok(count) => {
                 println!("audit chain intact: {count} entries");
                 Ok(ExitCode::SUCCESS)
@@ -49,8 +50,8 @@ pub fn run(cli: &Cli, command: &AuditCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn show(store: &SqliteStore, record: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let entries = store.audit_for(record)?;
+async fn show(store: &SqliteStore, record: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let entries = store.audit_for(record).await?;
     if entries.is_empty() {
         eprintln!(
             "no audit entries for `{record}` (records are named like order:123, refund:45, customer:9, job:7, webhook)"

@@ -84,11 +84,11 @@ fn open_with(cli: &Cli, selected: Selected, plugins: &Plugins) -> anyhow::Result
 /// Claims the store for the one process that runs its schedules and polls (`run`, `sync`),
 /// until the claim is dropped. Holding it proves no other such process is alive, so the
 /// leases their workers left (a killed process's) are freed at once.
-pub fn claim_store(cli: &Cli, role: &str) -> anyhow::Result<Claim> {
+pub async fn claim_store(cli: &Cli, role: &str) -> anyhow::Result<Claim> {
     let claim = SqliteStore::claim(&cli.store, role)?;
     let store = SqliteStore::open(&cli.store)?;
     for role in CLAIMING_ROLES {
-        let released = store.release_role(role)?;
+        let released = store.release_role(role).await?;
         if released > 0 {
             tracing::info!(
                 released,

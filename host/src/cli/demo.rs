@@ -241,11 +241,12 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     // Items QAD has and the store does not sell wait for an operator; they are no
     // ledger matter.
     let parked: Vec<_> = store
-        .jobs_in(JobState::Parked, 1_000)?
+        .jobs_in(JobState::Parked, 1_000)
+        .await?
         .into_iter()
         .filter(|job| job.kind != crate::flows::catalog::JOB_KIND)
         .collect();
-    let audit_entries = store.verify_audit()?;
+    let audit_entries = store.verify_audit().await?;
     let reconciled =
         balanced && missing.is_empty() && parked.is_empty() && references.len() == ledger.len();
     let counters = bigcommerce.counters();

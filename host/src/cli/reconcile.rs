@@ -140,7 +140,7 @@ async fn compare(flow: &OrderFlow, document: Document) -> anyhow::Result<Compare
         .journals_with_reference_prefix(&flow.policy.entity, &prefix)
         .await
         .with_context(|| format!("{}: reading {prefix}* from QAD", flow.connection))?;
-    let revisions = flow.store.revisions(&flow.connection, &subject)?;
+    let revisions = flow.store.revisions(&flow.connection, &subject).await?;
     let mut findings = Vec::new();
     let mut finding = |kind, detail: String| {
         findings.push(Finding {

@@ -58,7 +58,11 @@ fn input_of(job: &Job) -> anyhow::Result<JobInput> {
     serde_json::from_str(&job.payload).with_context(|| format!("job {}", job.id))
 }
 
-fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> anyhow::Result<Vec<Target>> {
+async fn targets(
+    store: &dyn Store,
+    args: &ReplayArgs,
+    connection: &str,
+) -> anyhow::Result<Vec<Target>> {
     let from_job = |job: &Job| -> anyhow::Result<Target> {
         let input = input_of(job)?;
         Ok(Target {
@@ -91,7 +95,8 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> anyhow::Re
                     .parse()
                     .map_err(|_| anyhow::anyhow!("`{record}`: not a job id"))?;
                 let job = store
-                    .job(id)?
+                    .job(id)
+                    .await?
                     .ok_or_else(|| anyhow::anyhow!("no job {id}"))?;
                 targets.insert(from_job(&job)?);
             }
@@ -104,7 +109,7 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> anyhow::Re
     }
     let all = |state| store.jobs_in(state, 100_000);
     if args.failed {
-        for job in all(JobState::Parked)? {
+        for job in all(JobState::Parked).await? {
             targets.insert(from_job(&job)?);
         }
     }
@@ -113,7 +118,7 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> anyhow::Re
             .map_err(|_| anyhow::anyhow!("--since `{since}` is not an RFC 3339 time"))?;
         let since = since.unix_timestamp() * 1000;
         for state in [JobState::Done, JobState::Parked, JobState::Ready] {
-            for job in all(state)?.iter().filter(|j| j.created_at >= since) {
+            for job in all(state).await?.iter().filter(|j| j.created_at >= since) {
                 targets.insert(Target {
                     parked: None,
                     ..from_job(job)?
@@ -122,7 +127,7 @@ fn targets(store: &dyn Store, args: &ReplayArgs, connection: &str) -> anyhow::Re
         }
     }
     // A parked job of the same record is replayed itself: a new job would wait behind it.
-    let parked = all(JobState::Parked)?;
+    let parked = all(JobState::Parked).await?;
     let targets = targets
         .into_iter()
         .filter(|t| t.connection == connection)
@@ -161,7 +166,7 @@ pub fn run(cli: &Cli, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         let mut failed = false;
         for connection in &connections {
             let flow = &connection.orders;
-            let targets = targets(store.as_ref(), args, &flow.connection)?;
+            let targets = targets(store.as_ref(), args, &flow.connection).await?;
             if targets.is_empty() {
                 println!("{}: nothing to replay", flow.connection);
                 continue;
@@ -244,7 +249,7 @@ async fn replay(
     let stamp = OffsetDateTime::now_utc().unix_timestamp_nanos().to_string();
     for target in targets {
         match target.parked {
-            Some(job) => store.requeue(job)?,
+            Some(job) => store.requeue(job).await?,
             None => {
                 let mut job = match (target.kind.as_str(), target.refund_id, target.customer_id) {
                     ("refund", Some(refund), _) => {
@@ -261,7 +266,7 @@ async fn replay(
                     }
                 };
                 job.key = format!("replay:{stamp}:{}", job.key);
-                store.enqueue(&job)?;
+                store.enqueue(&job).await?;
             }
         }
     }
@@ -275,7 +280,7 @@ async fn replay(
         let total = targets.len() as u64;
         tokio::spawn(async move {
             loop {
-                if let Ok(depth) = store.queue_depth(Some(&connection)) {
+                if let Ok(depth) = store.queue_depth(Some(&connection)).await {
                     bar.set_position(total.saturating_sub(depth.ready + depth.leased));
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -283,7 +288,7 @@ async fn replay(
         })
     };
     let drained = worker.drain(Duration::from_secs(120)).await;
-    worker.release()?;
+    worker.release().await?;
     watching.abort();
     bar.finish_and_clear();
     let stats = drained?;

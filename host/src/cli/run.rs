@@ -47,16 +47,20 @@ pub struct RunArgs {
 
 pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.connections.config)?;
-    let _claim = claim_store(cli, "run")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let claim = runtime.block_on(claim_store(cli, "run"))?;
     let ((store, connections), registry) = open_live_connections(cli, &args.connections)?;
-    // New plugin versions dropped into the directory replace the old for the next call.
-    publish_plugins(&registry, store.as_ref());
     metrics::global().watch_plugins(registry.clone());
+    // New plugin versions dropped into the directory replace the old for the next call;
+    // the service publishes what each reload did ([`publish_plugins`]).
+    let reloads = Arc::new(Notify::new());
     let _watcher = match &cli.plugin_dir {
         Some(dir) => {
-            let published = (registry.clone(), store.clone());
+            let reloads = reloads.clone();
             let watcher = registry
-                .watch(move |_| publish_plugins(&published.0, published.1.as_ref()))
+                .watch(move |_| reloads.notify_one())
                 .with_context(|| format!("cannot watch the plugin directory {}", dir.display()))?;
             Some(watcher)
         }
@@ -67,11 +71,19 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| config.server.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:8080".into());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(service(store, connections, listen))?;
+    let plugins = Plugins { registry, reloads };
+    let served = runtime.block_on(service(store, connections, plugins, listen));
+    // The store's last calls finish before the claim is let go.
+    drop(runtime);
+    drop(claim);
+    served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The plugins the connections use, and the signal that the directory was reloaded.
+struct Plugins {
+    registry: Arc<Registry>,
+    reloads: Arc<Notify>,
 }
 
 /// One connection at work: its parts, and what its tasks share.
@@ -86,8 +98,10 @@ struct Running {
 async fn service(
     store: Arc<dyn Store>,
     connections: Vec<Connection>,
+    plugins: Plugins,
     listen: String,
 ) -> anyhow::Result<()> {
+    publish_plugins(&plugins.registry, store.as_ref()).await;
     let mut hooks = BTreeMap::new();
     let mut running = Vec::new();
     for connection in connections {
@@ -127,6 +141,7 @@ async fn service(
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    tasks.spawn(publish_reloads(plugins, store.clone(), stopped.clone()));
     for running in &running {
         tasks.spawn(work(running.clone(), stopped.clone()));
         let connection = &running.connection;
@@ -210,15 +225,37 @@ async fn service(
 
 /// Writes each entry's active plugin version (or why it has none) to its connection's
 /// `plugin.<role>` cursor, for `status`.
-fn publish_plugins(registry: &Registry, store: &dyn Store) {
+async fn publish_plugins(registry: &Registry, store: &dyn Store) {
     for status in registry.list() {
         let Some((connection, role)) = status.name.split_once(':') else {
             continue;
         };
         let text = serde_json::to_string(&status).unwrap_or_default();
-        if let Err(error) = store.set_cursor(connection, &format!("plugin.{role}"), &text) {
+        let published = store
+            .set_cursor(connection, &format!("plugin.{role}"), &text)
+            .await;
+        if let Err(error) = published {
             tracing::warn!(%error, plugin = %status.name, "the plugin status cannot be stored");
         }
+    }
+}
+
+/// Publishes the plugins again after each reload of the plugin directory, until stopped
+/// (reloads while one is being published are published together next).
+async fn publish_reloads(
+    plugins: Plugins,
+    store: Arc<dyn Store>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let reloaded = tokio::select! {
+            () = plugins.reloads.notified() => true,
+            _ = stopped.wait_for(|s| *s) => false,
+        };
+        if !reloaded {
+            break;
+        }
+        publish_plugins(&plugins.registry, store.as_ref()).await;
     }
 }
 
@@ -264,6 +301,7 @@ async fn work(running: Arc<Running>, mut stopped: watch::Receiver<bool>) {
         }
         let retry_in = worker
             .next_retry_in()
+            .await
             .ok()
             .flatten()
             .unwrap_or(Duration::from_secs(5))
@@ -274,7 +312,7 @@ async fn work(running: Arc<Running>, mut stopped: watch::Receiver<bool>) {
             _ = stopped.wait_for(|s| *s) => break,
         }
     }
-    match worker.release() {
+    match worker.release().await {
         Ok(released) => tracing::info!(connection = %name, released, "worker stopped"),
         Err(error) => {
             tracing::error!(connection = %name, %error, "leases not released; they run out by themselves")
@@ -292,11 +330,15 @@ async fn reconcile(running: &Running) -> anyhow::Result<String> {
     }
     // What BigCommerce last said of the quota, for `status`.
     if let Some(left) = connection.bigcommerce.pacer().requests_left() {
-        connection.orders.store.set_cursor(
-            &connection.name,
-            "bigcommerce.quota_left",
-            &left.to_string(),
-        )?;
+        connection
+            .orders
+            .store
+            .set_cursor(
+                &connection.name,
+                "bigcommerce.quota_left",
+                &left.to_string(),
+            )
+            .await?;
     }
     Ok(serde_json::to_string(&stats)?)
 }

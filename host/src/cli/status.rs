@@ -35,10 +35,11 @@ fn time_of(millis: i64) -> String {
 }
 
 /// One connection's status as JSON.
-fn connection_status(store: &dyn Store, name: &str) -> anyhow::Result<Value> {
-    let depth = store.queue_depth(Some(name))?;
+async fn connection_status(store: &dyn Store, name: &str) -> anyhow::Result<Value> {
+    let depth = store.queue_depth(Some(name)).await?;
     let parked: Vec<Value> = store
-        .jobs_in(JobState::Parked, 100_000)?
+        .jobs_in(JobState::Parked, 100_000)
+        .await?
         .into_iter()
         .filter(|job| job.connection == name)
         .take(PARKED_SHOWN)
@@ -56,7 +57,7 @@ fn connection_status(store: &dyn Store, name: &str) -> anyhow::Result<Value> {
     let mut cursors = BTreeMap::new();
     let mut quota = Value::Null;
     let mut plugins = BTreeMap::new();
-    for (cursor, value, at) in store.cursors(name)? {
+    for (cursor, value, at) in store.cursors(name).await? {
         if let Some(rest) = cursor.strip_prefix("schedule.")
             && let Some((schedule, what)) = rest.rsplit_once('.')
         {
@@ -156,10 +157,14 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let selected = selected(&args.connections)?;
     let store = SqliteStore::open(&cli.store)?;
-    let statuses = selected
-        .iter()
-        .map(|(name, _)| connection_status(&store, name))
-        .collect::<Result<Vec<_>, _>>()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let statuses = runtime.block_on(async {
+        let mut statuses = Vec::new();
+        for (name, _) in &selected {
+            statuses.push(connection_status(&store, name).await?);
+        }
+        anyhow::Ok(statuses)
+    })?;
     if args.json {
         println!(
             "{}",

@@ -28,12 +28,12 @@ pub struct SyncArgs {
 }
 
 pub fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
-    let _claim = claim_store(cli, "sync")?;
-    let (_store, connections) = open_connections(cli, &args.connections, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let claim = runtime.block_on(claim_store(cli, "sync"))?;
+    let (_store, connections) = open_connections(cli, &args.connections, None)?;
+    let synced = runtime.block_on(async {
         loop {
             let mut parked = 0;
             for connection in &connections {
@@ -44,7 +44,7 @@ pub fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
                 let mut worker = Worker::new(connection.orders.clone(), "sync");
                 worker.catalog = connection.catalog.clone();
                 let drained = worker.drain(Duration::from_secs(120)).await;
-                worker.release()?;
+                worker.release().await?;
                 let stats = drained?;
                 parked += stats.parked;
                 let catalog = match &connection.catalog {
@@ -77,5 +77,9 @@ pub fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             }
             tokio::time::sleep(Duration::from_secs(args.interval)).await;
         }
-    })
+    });
+    // The store's last calls finish before the claim is let go.
+    drop(runtime);
+    drop(claim);
+    synced
 }

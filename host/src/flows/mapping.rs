@@ -32,7 +32,7 @@ pub fn plugin_identity(plugin: &LoadedPlugin) -> serde_json::Value {
 
 /// Audits one record's mapping under `subject`: `mapped` with the output, or
 /// `mapping-failed` with the error.
-pub fn audit_mapping<I: Serialize, O: Serialize>(
+pub async fn audit_mapping<I: Serialize, O: Serialize>(
     store: &dyn Store,
     connection: &str,
     subject: &str,
@@ -50,6 +50,6 @@ pub fn audit_mapping<I: Serialize, O: Serialize>(
             json!({"plugin": identity, "input": input, "error": error.to_string()}),
         ),
     };
-    crate::exchanges::audit_entry(store, connection, subject, kind, &data)?;
+    crate::exchanges::audit_entry(store, connection, subject, kind, &data).await?;
     Ok(())
 }

@@ -83,18 +83,24 @@ impl Worker {
     /// Leases and runs one batch of the connection's jobs; returns how many it leased.
     pub async fn run_batch(&self, stats: &mut RunStats) -> Result<usize, StoreError> {
         let store = self.flow.store.clone();
-        let jobs = store.lease(
-            &self.flow.connection,
-            &self.owner,
-            self.batch,
-            self.lease_for.as_millis() as Millis,
-        )?;
+        let jobs = store
+            .lease(
+                &self.flow.connection,
+                &self.owner,
+                self.batch,
+                self.lease_for.as_millis() as Millis,
+            )
+            .await?;
         let leases: Vec<Lease> = jobs.iter().map(|j| Lease::of(j, &self.owner)).collect();
         for (i, job) in jobs.iter().enumerate() {
             // A job leased with earlier ones of the batch may have been taken meanwhile.
             let held = match i {
                 0 => Ok(()),
-                _ => store.hold(&leases[i], self.lease_for.as_millis() as Millis),
+                _ => {
+                    store
+                        .hold(&leases[i], self.lease_for.as_millis() as Millis)
+                        .await
+                }
             };
             let ran = match held {
                 Ok(()) => self.run_job(job, &leases[i], &leases[i + 1..], stats).await,
@@ -111,8 +117,8 @@ impl Worker {
     }
 
     /// Frees the leases this worker holds (jobs it leased but did not start).
-    pub fn release(&self) -> Result<u64, StoreError> {
-        self.flow.store.release(&self.owner)
+    pub async fn release(&self) -> Result<u64, StoreError> {
+        self.flow.store.release(&self.owner).await
     }
 
     /// Runs `job` under its lease `held`, keeping the leases of the jobs `waiting` after it.
@@ -132,7 +138,7 @@ impl Worker {
                 self.flow.connection, job.connection
             );
             tracing::error!(job = job.id, %reason);
-            return store.retry(held, &reason, now_millis());
+            return store.retry(held, &reason, now_millis()).await;
         }
         let input = serde_json::from_str::<JobInput>(&job.payload);
         // The order is read after this (or was, by the poll it may use): jobs of the same
@@ -172,16 +178,18 @@ impl Worker {
             }) => format!("refund:{refund}"),
             _ => job.document.clone(),
         };
-        exchanges::audit(store.as_ref(), &job.connection, &record, unwritten)?;
+        exchanges::audit(store.as_ref(), &job.connection, &record, unwritten).await?;
         let metrics = metrics::global();
         let subject = format!("job:{}", job.id);
-        let audit = |kind: &str, data: serde_json::Value| {
-            store.audit(&AuditEntry {
-                connection: job.connection.clone(),
-                subject: subject.clone(),
-                kind: kind.into(),
-                data: data.to_string(),
-            })
+        let audit = async |kind: &str, data: serde_json::Value| {
+            store
+                .audit(&AuditEntry {
+                    connection: job.connection.clone(),
+                    subject: subject.clone(),
+                    kind: kind.into(),
+                    data: data.to_string(),
+                })
+                .await
         };
         match outcome {
             Ok(outcome) => {
@@ -195,9 +203,9 @@ impl Worker {
                 *count += 1;
                 counter.inc();
                 let covered = if job.kind == "order" {
-                    store.complete_covering(held, read_at)?
+                    store.complete_covering(held, read_at).await?
                 } else {
-                    store.complete(held)?;
+                    store.complete(held).await?;
                     0
                 };
                 audit(
@@ -207,18 +215,20 @@ impl Worker {
                         "outcome": format!("{outcome:?}"),
                         "covered": covered,
                     }),
-                )?;
+                )
+                .await?;
             }
             Err(error) if error.is_transient() && job.attempts < self.max_attempts => {
                 let reason = error.to_string();
                 stats.retried += 1;
                 metrics.jobs_retried.inc();
                 let at = now_millis() + self.retry_delay(job.attempts).as_millis() as Millis;
-                store.retry(held, &reason, at)?;
+                store.retry(held, &reason, at).await?;
                 audit(
                     "retry",
                     json!({"document": job.document, "attempt": job.attempts, "reason": reason}),
-                )?;
+                )
+                .await?;
             }
             Err(error) => {
                 stats.parked += 1;
@@ -229,11 +239,12 @@ impl Worker {
                     error.to_string()
                 };
                 tracing::warn!(job = job.id, document = %job.document, %reason, "parked");
-                store.park(held, &reason)?;
+                store.park(held, &reason).await?;
                 audit(
                     "parked",
                     json!({"document": job.document, "reason": reason}),
-                )?;
+                )
+                .await?;
             }
         }
         Ok(())
@@ -241,11 +252,12 @@ impl Worker {
 
     /// How long until the next of the connection's jobs waiting for a retry falls due
     /// (zero when it is overdue); `None` when none is waiting.
-    pub fn next_retry_in(&self) -> Result<Option<Duration>, StoreError> {
+    pub async fn next_retry_in(&self) -> Result<Option<Duration>, StoreError> {
         Ok(self
             .flow
             .store
-            .next_retry_at(&self.flow.connection)?
+            .next_retry_at(&self.flow.connection)
+            .await?
             .map(|due| Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0))))
     }
 
@@ -259,7 +271,7 @@ impl Worker {
             if self.run_batch(&mut stats).await? > 0 {
                 continue;
             }
-            let Some(wait) = self.next_retry_in()? else {
+            let Some(wait) = self.next_retry_in().await? else {
                 return Ok(stats);
             };
             if tokio::time::Instant::now() + wait > deadline {
@@ -283,8 +295,8 @@ mod tests {
         worker
     }
 
-    fn in_state(rig: &Rig, state: JobState) -> Vec<Job> {
-        rig.flow.store.jobs_in(state, 100).unwrap()
+    async fn in_state(rig: &Rig, state: JobState) -> Vec<Job> {
+        rig.flow.store.jobs_in(state, 100).await.unwrap()
     }
 
     #[tokio::test]
@@ -293,16 +305,22 @@ mod tests {
         rig.shop.put(order(1, 0, "", 1, 11));
         rig.shop.put(order(2, 0, "", 1, 11));
         let store = &rig.flow.store;
-        store.enqueue(&order_job("main", 1, "v1", "test")).unwrap();
+        store
+            .enqueue(&order_job("main", 1, "v1", "test"))
+            .await
+            .unwrap();
         let mut stats = RunStats::default();
         worker(&rig).drain(Duration::from_secs(5)).await.unwrap();
-        assert_eq!(in_state(&rig, JobState::Done).len(), 1);
+        assert_eq!(in_state(&rig, JobState::Done).await.len(), 1);
 
         *rig.books.refuse_next.lock().unwrap() = true;
-        store.enqueue(&order_job("main", 2, "v1", "test")).unwrap();
+        store
+            .enqueue(&order_job("main", 2, "v1", "test"))
+            .await
+            .unwrap();
         worker(&rig).run_batch(&mut stats).await.unwrap();
         assert_eq!((stats.posted, stats.parked), (0, 1));
-        let parked = in_state(&rig, JobState::Parked);
+        let parked = in_state(&rig, JobState::Parked).await;
         assert_eq!(parked.len(), 1);
         let reason = parked[0].last_error.clone().unwrap_or_default();
         assert!(reason.contains("the period is closed"), "{reason}");
@@ -317,10 +335,11 @@ mod tests {
         rig.flow
             .store
             .enqueue(&order_job("main", 3, "v1", "test"))
+            .await
             .unwrap();
         let stats = worker(&rig).drain(Duration::from_secs(5)).await.unwrap();
         assert_eq!((stats.retried, stats.unchanged, stats.parked), (1, 1, 0));
-        assert_eq!(in_state(&rig, JobState::Done).len(), 1);
+        assert_eq!(in_state(&rig, JobState::Done).await.len(), 1);
         assert_eq!(rig.books.references(), ["shop1:order:3:r1"]);
     }
 
@@ -332,12 +351,13 @@ mod tests {
         rig.flow
             .store
             .enqueue(&order_job("main", 4, "v1", "test"))
+            .await
             .unwrap();
         let mut worker = worker(&rig);
         worker.max_attempts = 1;
         let stats = worker.drain(Duration::from_secs(5)).await.unwrap();
         assert_eq!((stats.retried, stats.parked), (0, 1));
-        let parked = in_state(&rig, JobState::Parked);
+        let parked = in_state(&rig, JobState::Parked).await;
         let reason = parked[0].last_error.clone().unwrap_or_default();
         assert!(reason.starts_with("gave up after 1 attempts"), "{reason}");
     }
@@ -349,10 +369,11 @@ mod tests {
         rig.flow
             .store
             .enqueue(&order_job("other", 5, "v1", "test"))
+            .await
             .unwrap();
         let mut stats = RunStats::default();
         assert_eq!(worker(&rig).run_batch(&mut stats).await.unwrap(), 0);
         assert!(rig.books.references().is_empty());
-        assert_eq!(in_state(&rig, JobState::Ready).len(), 1);
+        assert_eq!(in_state(&rig, JobState::Ready).await.len(), 1);
     }
 }

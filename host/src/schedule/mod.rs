@@ -166,11 +166,14 @@ impl Periodic {
                 let wait = Duration::try_from(next - now).unwrap_or_default()
                     + jitter(self.schedule.max_jitter());
                 let at = now + wait;
-                if let Err(error) = store.set_cursor(
-                    &self.connection,
-                    &self.cursor("next"),
-                    &wire::to_rfc3339(at),
-                ) {
+                if let Err(error) = store
+                    .set_cursor(
+                        &self.connection,
+                        &self.cursor("next"),
+                        &wire::to_rfc3339(at),
+                    )
+                    .await
+                {
                     tracing::warn!(%error, "the next run time could not be recorded");
                 }
                 wait
@@ -194,8 +197,9 @@ impl Periodic {
                     serde_json::json!({"at": wire::to_rfc3339(started), "error": error})
                 }
             };
-            if let Err(error) =
-                store.set_cursor(&self.connection, &self.cursor("last"), &summary.to_string())
+            if let Err(error) = store
+                .set_cursor(&self.connection, &self.cursor("last"), &summary.to_string())
+                .await
             {
                 tracing::warn!(%error, "the run's outcome could not be recorded");
             }
@@ -337,11 +341,13 @@ mod tests {
         assert!(
             store
                 .cursor("main", "schedule.reconcile.next")
+                .await
                 .unwrap()
                 .is_some()
         );
         let last = store
             .cursor("main", "schedule.reconcile.last")
+            .await
             .unwrap()
             .unwrap();
         assert!(last.contains("\"at\""), "{last}");

@@ -47,17 +47,18 @@ pub fn router(state: Arc<ServerState>) -> Router {
 }
 
 async fn metrics(State(state): State<Arc<ServerState>>) -> impl IntoResponse {
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || crate::metrics::global().render(store.as_ref())).await
-    {
-        Ok(page) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
-            page,
-        )
-            .into_response(),
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
-    }
+    let queue = match state.store.queue_depth(None).await {
+        Ok(depth) => Some(depth),
+        Err(error) => {
+            tracing::warn!(%error, "queue depth unavailable for /metrics");
+            None
+        }
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        crate::metrics::global().render(queue.as_ref()),
+    )
 }
 
 /// Serves until `shutdown` completes; requests in flight are finished first.

@@ -36,16 +36,17 @@ pub struct PollStats {
 pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
     let store = &flow.store;
     let connection = &flow.connection;
-    let since = |name: &str| -> Result<Option<OffsetDateTime>, FlowError> {
+    let since = async |name: &str| -> Result<Option<OffsetDateTime>, FlowError> {
         Ok(store
-            .cursor(connection, name)?
+            .cursor(connection, name)
+            .await?
             .and_then(|c| wire::parse_date(&c).ok())
             .map(|at| at - POLL_OVERLAP))
     };
     let mut stats = PollStats::default();
     flow.begin_poll(now_millis());
     let ceiling = flow.source.store_time().await? - CURSOR_MARGIN;
-    let orders_since = since("orders")?;
+    let orders_since = since("orders").await?;
     let orders = flow.source.orders_modified_since(orders_since).await?;
     // The cursor itself, not the overlap before it: a poll that finds nothing leaves it.
     let mut latest = orders_since.map(|at| at + POLL_OVERLAP);
@@ -53,18 +54,20 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
         stats.orders_seen += 1;
         let version = wire::to_rfc3339(order.date_modified);
         let job = order_job(connection, order.id, &version, "poll");
-        if matches!(store.enqueue(&job)?, Enqueued::New(_)) {
+        if matches!(store.enqueue(&job).await?, Enqueued::New(_)) {
             stats.enqueued += 1;
         }
         latest = latest.max(Some(order.date_modified));
     }
-    let refunds_since = since("refunds")?.unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let refunds_since = since("refunds")
+        .await?
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let refunds: Vec<Refund> = flow.source.refunds_created_since(refunds_since).await?;
     let mut latest_refund = None;
     for refund in &refunds {
         stats.refunds_seen += 1;
         let job = refund_job(connection, refund.order_id, refund.id, "poll");
-        if matches!(store.enqueue(&job)?, Enqueued::New(_)) {
+        if matches!(store.enqueue(&job).await?, Enqueued::New(_)) {
             stats.enqueued += 1;
         }
         latest_refund = latest_refund.max(Some(refund.created));
@@ -72,11 +75,15 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
     flow.prefetch(orders, RefundsByOrder::new(refunds));
     if let Some(latest) = latest {
         let cursor = latest.min(ceiling);
-        store.set_cursor(connection, "orders", &wire::to_rfc3339(cursor))?;
+        store
+            .set_cursor(connection, "orders", &wire::to_rfc3339(cursor))
+            .await?;
     }
     if let Some(latest) = latest_refund {
         let cursor = latest.min(ceiling);
-        store.set_cursor(connection, "refunds", &wire::to_rfc3339(cursor))?;
+        store
+            .set_cursor(connection, "refunds", &wire::to_rfc3339(cursor))
+            .await?;
     }
     Ok(stats)
 }

@@ -143,58 +143,56 @@ type Pending = (
     oneshot::Sender<Result<Intake, IntakeError>>,
 );
 
-/// The queue's door: deliveries are handed to one writer thread that commits whatever
-/// has arrived as one transaction.
+/// The queue's door: deliveries are handed to one writer task that commits whatever
+/// has arrived (while it was writing the last batch) as one transaction.
 #[derive(Clone)]
 pub struct WebhookIntake {
     sender: mpsc::Sender<Pending>,
 }
 
-/// The writer side of [`WebhookIntake`]; `on_accepted` is called with each batch's
-/// connections that got new jobs (to wake their workers).
+/// The writer side of [`WebhookIntake`], a task on the current tokio runtime (so it is
+/// called within one); `on_accepted` is called with each batch's connections that got
+/// new jobs (to wake their workers). The task ends when every [`WebhookIntake`] is gone.
 pub fn intake(
     store: Arc<dyn Store>,
     on_accepted: impl Fn(&[String]) + Send + 'static,
 ) -> WebhookIntake {
     let (sender, mut receiver) = mpsc::channel::<Pending>(4 * BATCH);
-    std::thread::Builder::new()
-        .name("webhook-intake".into())
-        .spawn(move || {
-            while let Some(first) = receiver.blocking_recv() {
-                let mut batch = vec![first];
-                while batch.len() < BATCH {
-                    match receiver.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
+    tokio::spawn(async move {
+        while let Some(first) = receiver.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let (events, replies): (Vec<IncomingWebhook>, Vec<_>) = batch.into_iter().unzip();
+            match store.accept_webhooks(&events).await {
+                Ok(outcomes) => {
+                    let woken: Vec<String> = events
+                        .iter()
+                        .zip(&outcomes)
+                        .filter(|(_, o)| matches!(o, Intake::Accepted { .. }))
+                        .map(|(e, _)| e.connection.clone())
+                        .collect();
+                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                        let _ = reply.send(Ok(outcome));
+                    }
+                    if !woken.is_empty() {
+                        on_accepted(&woken);
                     }
                 }
-                let (events, replies): (Vec<IncomingWebhook>, Vec<_>) = batch.into_iter().unzip();
-                match store.accept_webhooks(&events) {
-                    Ok(outcomes) => {
-                        let woken: Vec<String> = events
-                            .iter()
-                            .zip(&outcomes)
-                            .filter(|(_, o)| matches!(o, Intake::Accepted { .. }))
-                            .map(|(e, _)| e.connection.clone())
-                            .collect();
-                        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                            let _ = reply.send(Ok(outcome));
-                        }
-                        if !woken.is_empty() {
-                            on_accepted(&woken);
-                        }
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, "webhooks could not be written");
-                        let error = IntakeError::Store(Arc::new(error));
-                        for reply in replies {
-                            let _ = reply.send(Err(error.clone()));
-                        }
+                Err(error) => {
+                    tracing::error!(%error, "webhooks could not be written");
+                    let error = IntakeError::Store(Arc::new(error));
+                    for reply in replies {
+                        let _ = reply.send(Err(error.clone()));
                     }
                 }
             }
-        })
-        .expect("the intake thread starts");
+        }
+    });
     WebhookIntake { sender }
 }
 
@@ -214,7 +212,7 @@ fn now_seconds() -> i64 {
 }
 
 /// Keeps an authentic but unusable delivery in the audit log.
-async fn audit_refusal(store: Arc<dyn Store>, connection: &str, reason: &str, body: &Bytes) {
+async fn audit_refusal(store: &dyn Store, connection: &str, reason: &str, body: &Bytes) {
     let entry = AuditEntry {
         connection: connection.to_string(),
         subject: "webhook".into(),
@@ -225,10 +223,8 @@ async fn audit_refusal(store: Arc<dyn Store>, connection: &str, reason: &str, bo
         })
         .to_string(),
     };
-    match tokio::task::spawn_blocking(move || store.audit(&entry)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(error)) => tracing::error!(%error, "a refused webhook could not be audited"),
-        Err(error) => tracing::error!(%error, "a refused webhook could not be audited"),
+    if let Err(error) = store.audit(&entry).await {
+        tracing::error!(%error, "a refused webhook could not be audited");
     }
 }
 
@@ -275,7 +271,7 @@ pub async fn receive(
             };
             metrics.rejected(why);
             tracing::warn!(%connection, %reason, "webhook unusable");
-            audit_refusal(state.store.clone(), &connection, &reason, &body).await;
+            audit_refusal(state.store.as_ref(), &connection, &reason, &body).await;
             return (status, reason);
         }
     };

@@ -2,9 +2,10 @@
 //! (deduplication, per-document order, leases per connection and owner, fencing, retries,
 //! parking, covering), webhook intake, cursors, id maps, revisions and the audit chain.
 //!
-//! Each check takes a fresh, empty store and the [`TestClock`] it was opened with. A
-//! backend's tests run them all with [`store_contract_tests!`], given an expression that
-//! opens such a store: `store_contract_tests!(|clock: Clock| (SqliteStore::open_with_clock(..), guard))`,
+//! Each check is an async function taking a fresh, empty store and the [`TestClock`] it was
+//! opened with. A backend's tests run them all, each as a `#[tokio::test]`, with
+//! [`store_contract_tests!`], given an async closure that opens such a store:
+//! `store_contract_tests!(async |clock: Clock| (SqliteStore::open_with_clock(..), guard))`,
 //! where the guard (a temporary directory, a schema to drop) lives as long as the store.
 
 use std::sync::Arc;
@@ -49,16 +50,17 @@ impl TestClock {
     }
 }
 
-/// Defines one `#[test]` per contract check, each on a store `$open` opens: `$open` is
-/// called with a [`Clock`] and returns the store and whatever must outlive it.
+/// Defines one `#[tokio::test]` per contract check, each on a store `$open` opens: `$open` is
+/// an async closure called with a [`Clock`] that returns the store and whatever must
+/// outlive it.
 macro_rules! store_contract_tests {
     (@each $open:expr; $($check:ident),* $(,)?) => {
         $(
-            #[test]
-            fn $check() {
+            #[tokio::test]
+            async fn $check() {
                 let clock = $crate::store::contract::TestClock::default();
-                let (store, _guard) = ($open)(clock.clock());
-                $crate::store::contract::$check(&store, &clock);
+                let (store, _guard) = ($open)(clock.clock()).await;
+                $crate::store::contract::$check(&store, &clock).await;
             }
         )*
     };
@@ -114,13 +116,13 @@ fn ids(jobs: Vec<super::Job>) -> Vec<i64> {
     jobs.iter().map(|j| j.id).collect()
 }
 
-fn state(store: &dyn Store, id: i64) -> JobState {
-    store.job(id).unwrap().unwrap().state
+async fn state(store: &dyn Store, id: i64) -> JobState {
+    store.job(id).await.unwrap().unwrap().state
 }
 
-pub fn a_key_is_enqueued_once_per_connection_and_kind(store: &dyn Store, _: &TestClock) {
-    let first = store.enqueue(&job("wh:1", "order:1")).unwrap();
-    let second = store.enqueue(&job("wh:1", "order:1")).unwrap();
+pub async fn a_key_is_enqueued_once_per_connection_and_kind(store: &dyn Store, _: &TestClock) {
+    let first = store.enqueue(&job("wh:1", "order:1")).await.unwrap();
+    let second = store.enqueue(&job("wh:1", "order:1")).await.unwrap();
     assert!(matches!(first, Enqueued::New(_)));
     assert_eq!(second, Enqueued::Duplicate(first.id()));
     // The same key under another kind or connection is another job.
@@ -129,22 +131,24 @@ pub fn a_key_is_enqueued_once_per_connection_and_kind(store: &dyn Store, _: &Tes
             kind: "refund".into(),
             ..job("wh:1", "order:1")
         })
+        .await
         .unwrap();
     let other = store
         .enqueue(&NewJob {
             connection: "other".into(),
             ..job("wh:1", "order:1")
         })
+        .await
         .unwrap();
     assert!(matches!(refund, Enqueued::New(id) if id != first.id()));
     assert!(matches!(other, Enqueued::New(id) if id != first.id() && id != refund.id()));
-    assert_eq!(store.queue_depth(Some("main")).unwrap().ready, 2);
-    assert_eq!(store.queue_depth(None).unwrap().ready, 3);
+    assert_eq!(store.queue_depth(Some("main")).await.unwrap().ready, 2);
+    assert_eq!(store.queue_depth(None).await.unwrap().ready, 3);
 }
 
-pub fn an_enqueued_job_is_stored_as_given(store: &dyn Store, clock: &TestClock) {
-    let id = store.enqueue(&job("wh:1", "order:1")).unwrap().id();
-    let stored = store.job(id).unwrap().unwrap();
+pub async fn an_enqueued_job_is_stored_as_given(store: &dyn Store, clock: &TestClock) {
+    let id = store.enqueue(&job("wh:1", "order:1")).await.unwrap().id();
+    let stored = store.job(id).await.unwrap().unwrap();
     assert_eq!(stored.id, id);
     assert_eq!(stored.connection, "main");
     assert_eq!(stored.kind, "order");
@@ -156,285 +160,363 @@ pub fn an_enqueued_job_is_stored_as_given(store: &dyn Store, clock: &TestClock) 
     assert_eq!(stored.next_attempt_at, clock.now());
     assert_eq!(stored.last_error, None);
     assert_eq!(stored.created_at, clock.now());
-    assert_eq!(store.job(id + 1000).unwrap(), None);
+    assert_eq!(store.job(id + 1000).await.unwrap(), None);
 }
 
-pub fn a_job_waits_for_its_not_before(store: &dyn Store, clock: &TestClock) {
+pub async fn a_job_waits_for_its_not_before(store: &dyn Store, clock: &TestClock) {
     let later = NewJob {
         not_before: Some(START + 5_000),
         ..job("a", "order:1")
     };
-    let id = store.enqueue(&later).unwrap().id();
+    let id = store.enqueue(&later).await.unwrap().id();
     assert_eq!(
-        store.job(id).unwrap().unwrap().next_attempt_at,
+        store.job(id).await.unwrap().unwrap().next_attempt_at,
         START + 5_000
     );
-    assert!(store.lease("main", "w", 10, 60_000).unwrap().is_empty());
+    assert!(
+        store
+            .lease("main", "w", 10, 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     clock.set(START + 5_000);
-    assert_eq!(ids(store.lease("main", "w", 10, 60_000).unwrap()), [id]);
+    assert_eq!(
+        ids(store.lease("main", "w", 10, 60_000).await.unwrap()),
+        [id]
+    );
 }
 
-pub fn one_document_runs_one_job_at_a_time_in_order(store: &dyn Store, _: &TestClock) {
-    let a1 = store.enqueue(&job("a1", "order:1")).unwrap().id();
-    let a2 = store.enqueue(&job("a2", "order:1")).unwrap().id();
-    let b1 = store.enqueue(&job("b1", "order:2")).unwrap().id();
-    let leased = ids(store.lease("main", "w1", 10, 60_000).unwrap());
+pub async fn one_document_runs_one_job_at_a_time_in_order(store: &dyn Store, _: &TestClock) {
+    let a1 = store.enqueue(&job("a1", "order:1")).await.unwrap().id();
+    let a2 = store.enqueue(&job("a2", "order:1")).await.unwrap().id();
+    let b1 = store.enqueue(&job("b1", "order:2")).await.unwrap().id();
+    let leased = ids(store.lease("main", "w1", 10, 60_000).await.unwrap());
     assert_eq!(leased, [a1, b1], "a2 waits for a1");
-    assert!(store.lease("main", "w2", 10, 60_000).unwrap().is_empty());
-    store.complete(&lease_of(a1, "w1", 1)).unwrap();
-    assert_eq!(state(store, a1), JobState::Done);
-    assert_eq!(ids(store.lease("main", "w2", 10, 60_000).unwrap()), [a2]);
+    assert!(
+        store
+            .lease("main", "w2", 10, 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.complete(&lease_of(a1, "w1", 1)).await.unwrap();
+    assert_eq!(state(store, a1).await, JobState::Done);
+    assert_eq!(
+        ids(store.lease("main", "w2", 10, 60_000).await.unwrap()),
+        [a2]
+    );
 }
 
-pub fn a_lease_takes_at_most_max_jobs_and_raises_the_attempt(store: &dyn Store, clock: &TestClock) {
-    let a = store.enqueue(&job("a", "order:1")).unwrap().id();
-    let b = store.enqueue(&job("b", "order:2")).unwrap().id();
-    let c = store.enqueue(&job("c", "order:3")).unwrap().id();
-    let first = store.lease("main", "w", 2, 30_000).unwrap();
+pub async fn a_lease_takes_at_most_max_jobs_and_raises_the_attempt(
+    store: &dyn Store,
+    clock: &TestClock,
+) {
+    let a = store.enqueue(&job("a", "order:1")).await.unwrap().id();
+    let b = store.enqueue(&job("b", "order:2")).await.unwrap().id();
+    let c = store.enqueue(&job("c", "order:3")).await.unwrap().id();
+    let first = store.lease("main", "w", 2, 30_000).await.unwrap();
     assert_eq!(ids(first.clone()), [a, b]);
     for leased in &first {
         assert_eq!(leased.state, JobState::Leased);
         assert_eq!(leased.attempts, 1);
         assert_eq!(
             leased.payload,
-            store.job(leased.id).unwrap().unwrap().payload
+            store.job(leased.id).await.unwrap().unwrap().payload
         );
     }
-    assert_eq!(state(store, a), JobState::Leased);
-    assert_eq!(store.job(a).unwrap().unwrap().attempts, 1);
-    assert_eq!(ids(store.lease("main", "w", 2, 30_000).unwrap()), [c]);
-    assert!(store.lease("main", "w", 0, 30_000).unwrap().is_empty());
+    assert_eq!(state(store, a).await, JobState::Leased);
+    assert_eq!(store.job(a).await.unwrap().unwrap().attempts, 1);
+    assert_eq!(ids(store.lease("main", "w", 2, 30_000).await.unwrap()), [c]);
+    assert!(
+        store
+            .lease("main", "w", 0, 30_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Leased again after the lease ran out: the next attempt.
     clock.advance(30_000);
-    let again = store.lease("main", "w", 1, 30_000).unwrap();
+    let again = store.lease("main", "w", 1, 30_000).await.unwrap();
     assert_eq!((again[0].id, again[0].attempts), (a, 2));
     assert_eq!(Lease::of(&again[0], "w"), lease_of(a, "w", 2));
 }
 
-pub fn a_job_covers_the_same_documents_jobs_queued_before_its_read(
+pub async fn a_job_covers_the_same_documents_jobs_queued_before_its_read(
     store: &dyn Store,
     clock: &TestClock,
 ) {
-    let first = store.enqueue(&job("wh:1", "order:1")).unwrap().id();
-    let before = store.enqueue(&job("wh:2", "order:1")).unwrap().id();
+    let first = store.enqueue(&job("wh:1", "order:1")).await.unwrap().id();
+    let before = store.enqueue(&job("wh:2", "order:1")).await.unwrap().id();
     let mut refund = job("refund:9", "order:1");
     refund.kind = "refund".into();
-    let refund = store.enqueue(&refund).unwrap().id();
-    let other = store.enqueue(&job("wh:3", "order:2")).unwrap().id();
-    let leased = store.lease("main", "w", 1, 60_000).unwrap();
+    let refund = store.enqueue(&refund).await.unwrap().id();
+    let other = store.enqueue(&job("wh:3", "order:2")).await.unwrap().id();
+    let leased = store.lease("main", "w", 1, 60_000).await.unwrap();
     assert_eq!(leased[0].id, first);
     // Read at START + 500; a change queued after the read is not covered.
     clock.set(START + 1_000);
-    let after = store.enqueue(&job("wh:4", "order:1")).unwrap().id();
+    let after = store.enqueue(&job("wh:4", "order:1")).await.unwrap().id();
     let covered = store
         .complete_covering(&lease_of(first, "w", 1), START + 500)
+        .await
         .unwrap();
     assert_eq!(covered, 1);
-    assert_eq!(state(store, first), JobState::Done);
-    assert_eq!(state(store, before), JobState::Done);
+    assert_eq!(state(store, first).await, JobState::Done);
+    assert_eq!(state(store, before).await, JobState::Done);
     for id in [refund, other, after] {
-        assert_eq!(state(store, id), JobState::Ready, "job {id}");
+        assert_eq!(state(store, id).await, JobState::Ready, "job {id}");
     }
     // A lost lease covers nothing.
     assert!(matches!(
-        store.complete_covering(&lease_of(first, "w", 1), START + 2_000),
+        store.complete_covering(&lease_of(first, "w", 1), START + 2_000).await,
         Err(StoreError::LeaseLost(id)) if id == first
     ));
-    assert_eq!(state(store, after), JobState::Ready);
+    assert_eq!(state(store, after).await, JobState::Ready);
 }
 
-pub fn retries_wait_and_keep_the_document_in_order(store: &dyn Store, clock: &TestClock) {
-    let a1 = store.enqueue(&job("a1", "order:1")).unwrap().id();
-    store.enqueue(&job("a2", "order:1")).unwrap();
-    store.lease("main", "w", 10, 60_000).unwrap();
+pub async fn retries_wait_and_keep_the_document_in_order(store: &dyn Store, clock: &TestClock) {
+    let a1 = store.enqueue(&job("a1", "order:1")).await.unwrap().id();
+    store.enqueue(&job("a2", "order:1")).await.unwrap();
+    store.lease("main", "w", 10, 60_000).await.unwrap();
     store
         .retry(&lease_of(a1, "w", 1), "QAD is unavailable", START + 5_000)
+        .await
         .unwrap();
-    let waiting = store.job(a1).unwrap().unwrap();
+    let waiting = store.job(a1).await.unwrap().unwrap();
     assert_eq!(waiting.state, JobState::Ready);
     assert_eq!(waiting.next_attempt_at, START + 5_000);
     assert!(
-        store.lease("main", "w", 10, 60_000).unwrap().is_empty(),
+        store
+            .lease("main", "w", 10, 60_000)
+            .await
+            .unwrap()
+            .is_empty(),
         "not due, and a2 waits"
     );
     clock.set(START + 5_000);
-    let again = store.lease("main", "w", 10, 60_000).unwrap();
+    let again = store.lease("main", "w", 10, 60_000).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id, again[0].attempts), (a1, 2));
     assert_eq!(again[0].last_error.as_deref(), Some("QAD is unavailable"));
 }
 
-pub fn next_retry_at_is_the_earliest_waiting_retry_of_the_connection(
+pub async fn next_retry_at_is_the_earliest_waiting_retry_of_the_connection(
     store: &dyn Store,
     clock: &TestClock,
 ) {
-    assert_eq!(store.next_retry_at("main").unwrap(), None);
-    let a = store.enqueue(&job("a", "order:1")).unwrap().id();
-    let b = store.enqueue(&job("b", "order:2")).unwrap().id();
-    assert_eq!(store.next_retry_at("main").unwrap(), None, "both are due");
-    store.lease("main", "w", 10, 60_000).unwrap();
+    assert_eq!(store.next_retry_at("main").await.unwrap(), None);
+    let a = store.enqueue(&job("a", "order:1")).await.unwrap().id();
+    let b = store.enqueue(&job("b", "order:2")).await.unwrap().id();
+    assert_eq!(
+        store.next_retry_at("main").await.unwrap(),
+        None,
+        "both are due"
+    );
+    store.lease("main", "w", 10, 60_000).await.unwrap();
     store
         .retry(&lease_of(a, "w", 1), "later", START + 5_000)
+        .await
         .unwrap();
     store
         .retry(&lease_of(b, "w", 1), "sooner", START + 3_000)
+        .await
         .unwrap();
-    assert_eq!(store.next_retry_at("main").unwrap(), Some(START + 3_000));
-    assert_eq!(store.next_retry_at("other").unwrap(), None);
+    assert_eq!(
+        store.next_retry_at("main").await.unwrap(),
+        Some(START + 3_000)
+    );
+    assert_eq!(store.next_retry_at("other").await.unwrap(), None);
     clock.set(START + 3_000);
-    assert_eq!(store.next_retry_at("main").unwrap(), Some(START + 5_000));
+    assert_eq!(
+        store.next_retry_at("main").await.unwrap(),
+        Some(START + 5_000)
+    );
     clock.set(START + 5_000);
-    assert_eq!(store.next_retry_at("main").unwrap(), None);
+    assert_eq!(store.next_retry_at("main").await.unwrap(), None);
 }
 
-pub fn an_expired_lease_is_taken_again_and_the_old_worker_is_told(
+pub async fn an_expired_lease_is_taken_again_and_the_old_worker_is_told(
     store: &dyn Store,
     clock: &TestClock,
 ) {
-    let id = store.enqueue(&job("a", "order:1")).unwrap().id();
-    store.lease("main", "crashed", 1, 30_000).unwrap();
+    let id = store.enqueue(&job("a", "order:1")).await.unwrap().id();
+    store.lease("main", "crashed", 1, 30_000).await.unwrap();
     clock.advance(29_999);
-    assert!(store.lease("main", "w2", 1, 30_000).unwrap().is_empty());
+    assert!(
+        store
+            .lease("main", "w2", 1, 30_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     clock.advance(1);
-    let taken = store.lease("main", "w2", 1, 30_000).unwrap();
+    let taken = store.lease("main", "w2", 1, 30_000).await.unwrap();
     assert_eq!(taken[0].id, id);
     assert!(matches!(
-        store.complete(&lease_of(id, "crashed", 1)),
+        store.complete(&lease_of(id, "crashed", 1)).await,
         Err(StoreError::LeaseLost(lost)) if lost == id
     ));
-    store.complete(&Lease::of(&taken[0], "w2")).unwrap();
-    assert_eq!(state(store, id), JobState::Done);
+    store.complete(&Lease::of(&taken[0], "w2")).await.unwrap();
+    assert_eq!(state(store, id).await, JobState::Done);
 }
 
-pub fn a_held_lease_is_extended(store: &dyn Store, clock: &TestClock) {
-    let id = store.enqueue(&job("a", "order:1")).unwrap().id();
-    let leased = store.lease("main", "w", 1, 30_000).unwrap();
+pub async fn a_held_lease_is_extended(store: &dyn Store, clock: &TestClock) {
+    let id = store.enqueue(&job("a", "order:1")).await.unwrap().id();
+    let leased = store.lease("main", "w", 1, 30_000).await.unwrap();
     let lease = Lease::of(&leased[0], "w");
     clock.advance(20_000);
-    store.hold(&lease, 30_000).unwrap();
+    store.hold(&lease, 30_000).await.unwrap();
     // Past the first lease's end, within the renewed one.
     clock.advance(20_000);
-    assert!(store.lease("main", "w2", 1, 30_000).unwrap().is_empty());
-    assert_eq!(state(store, id), JobState::Leased);
-    store.hold(&lease, 30_000).unwrap();
+    assert!(
+        store
+            .lease("main", "w2", 1, 30_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(state(store, id).await, JobState::Leased);
+    store.hold(&lease, 30_000).await.unwrap();
     clock.advance(30_000);
     // Run out: not renewed, and taken by the next lease.
-    assert!(matches!(store.hold(&lease, 30_000), Err(StoreError::LeaseLost(lost)) if lost == id));
-    assert_eq!(ids(store.lease("main", "w2", 1, 30_000).unwrap()), [id]);
+    assert!(
+        matches!(store.hold(&lease, 30_000).await, Err(StoreError::LeaseLost(lost)) if lost == id)
+    );
+    assert_eq!(
+        ids(store.lease("main", "w2", 1, 30_000).await.unwrap()),
+        [id]
+    );
 }
 
-pub fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
+pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
     store: &dyn Store,
     clock: &TestClock,
 ) {
-    let id = store.enqueue(&job("a", "order:1")).unwrap().id();
+    let id = store.enqueue(&job("a", "order:1")).await.unwrap().id();
     // A slow worker, then another taking the job when the lease ran out: even under the
     // same owner name, the older attempt's token is refused.
-    let slow = store.lease("main", "w", 1, 30_000).unwrap();
+    let slow = store.lease("main", "w", 1, 30_000).await.unwrap();
     let stale = Lease::of(&slow[0], "w");
-    store.hold(&stale, 30_000).unwrap();
+    store.hold(&stale, 30_000).await.unwrap();
     clock.advance(30_000);
     assert!(matches!(
-        store.hold(&stale, 30_000),
+        store.hold(&stale, 30_000).await,
         Err(StoreError::LeaseLost(_))
     ));
-    let taken = store.lease("main", "w", 1, 30_000).unwrap();
+    let taken = store.lease("main", "w", 1, 30_000).await.unwrap();
     let fresh = Lease::of(&taken[0], "w");
     assert_eq!(fresh.token, stale.token + 1);
     for refused in [
-        store.hold(&stale, 30_000),
-        store.retry(&stale, "late", 0),
-        store.park(&stale, "late"),
-        store.complete(&stale),
+        store.hold(&stale, 30_000).await,
+        store.retry(&stale, "late", 0).await,
+        store.park(&stale, "late").await,
+        store.complete(&stale).await,
     ] {
         assert!(matches!(refused, Err(StoreError::LeaseLost(i)) if i == id));
     }
     // Another owner with the right token is refused too.
     assert!(matches!(
-        store.complete(&lease_of(id, "intruder", fresh.token)),
+        store.complete(&lease_of(id, "intruder", fresh.token)).await,
         Err(StoreError::LeaseLost(_))
     ));
-    assert_eq!(state(store, id), JobState::Leased);
-    store.hold(&fresh, 30_000).unwrap();
-    store.complete(&fresh).unwrap();
-    assert_eq!(state(store, id), JobState::Done);
+    assert_eq!(state(store, id).await, JobState::Leased);
+    store.hold(&fresh, 30_000).await.unwrap();
+    store.complete(&fresh).await.unwrap();
+    assert_eq!(state(store, id).await, JobState::Done);
 }
 
-pub fn a_worker_leases_only_its_connections_jobs_and_releases_only_its_own(
+pub async fn a_worker_leases_only_its_connections_jobs_and_releases_only_its_own(
     store: &dyn Store,
     _: &TestClock,
 ) {
-    let a = store.enqueue(&job("a", "order:1")).unwrap().id();
+    let a = store.enqueue(&job("a", "order:1")).await.unwrap().id();
     let b = store
         .enqueue(&NewJob {
             connection: "other".into(),
             ..job("a", "order:1")
         })
+        .await
         .unwrap()
         .id();
-    let mine = store.lease("main", "run-1", 10, 30_000).unwrap();
+    let mine = store.lease("main", "run-1", 10, 30_000).await.unwrap();
     assert_eq!(ids(mine), [a]);
-    assert_eq!(store.next_retry_at("other").unwrap(), None);
-    let theirs = store.lease("other", "replay-2", 10, 30_000).unwrap();
+    assert_eq!(store.next_retry_at("other").await.unwrap(), None);
+    let theirs = store.lease("other", "replay-2", 10, 30_000).await.unwrap();
     assert_eq!(ids(theirs), [b]);
     // A second process releasing its own leases leaves the first's alone.
-    assert_eq!(store.release("replay-2").unwrap(), 1);
-    assert_eq!(store.release("replay-2").unwrap(), 0);
-    assert_eq!(state(store, a), JobState::Leased);
-    assert_eq!(state(store, b), JobState::Ready);
+    assert_eq!(store.release("replay-2").await.unwrap(), 1);
+    assert_eq!(store.release("replay-2").await.unwrap(), 0);
+    assert_eq!(state(store, a).await, JobState::Leased);
+    assert_eq!(state(store, b).await, JobState::Ready);
     // A process holding the store's claim frees a killed `run`'s leases at once.
-    assert_eq!(store.release_role("sync").unwrap(), 0);
-    assert_eq!(store.release_role("run").unwrap(), 1);
-    assert_eq!(state(store, a), JobState::Ready);
+    assert_eq!(store.release_role("sync").await.unwrap(), 0);
+    assert_eq!(store.release_role("run").await.unwrap(), 1);
+    assert_eq!(state(store, a).await, JobState::Ready);
 }
 
-pub fn a_role_is_released_by_its_exact_prefix(store: &dyn Store, _: &TestClock) {
-    let a = store.enqueue(&job("a", "order:1")).unwrap().id();
-    let b = store.enqueue(&job("b", "order:2")).unwrap().id();
-    store.lease("main", "runner-1-00ff", 1, 30_000).unwrap();
-    store.lease("main", "run-2-00aa", 1, 30_000).unwrap();
-    assert_eq!(store.release_role("run").unwrap(), 1);
-    assert_eq!(state(store, a), JobState::Leased, "runner is not run");
-    assert_eq!(state(store, b), JobState::Ready);
-    assert_eq!(store.release_role("runner").unwrap(), 1);
-    assert_eq!(state(store, a), JobState::Ready);
+pub async fn a_role_is_released_by_its_exact_prefix(store: &dyn Store, _: &TestClock) {
+    let a = store.enqueue(&job("a", "order:1")).await.unwrap().id();
+    let b = store.enqueue(&job("b", "order:2")).await.unwrap().id();
+    store
+        .lease("main", "runner-1-00ff", 1, 30_000)
+        .await
+        .unwrap();
+    store.lease("main", "run-2-00aa", 1, 30_000).await.unwrap();
+    assert_eq!(store.release_role("run").await.unwrap(), 1);
+    assert_eq!(state(store, a).await, JobState::Leased, "runner is not run");
+    assert_eq!(state(store, b).await, JobState::Ready);
+    assert_eq!(store.release_role("runner").await.unwrap(), 1);
+    assert_eq!(state(store, a).await, JobState::Ready);
 }
 
-pub fn parked_jobs_wait_for_a_requeue_and_block_their_document(
+pub async fn parked_jobs_wait_for_a_requeue_and_block_their_document(
     store: &dyn Store,
     clock: &TestClock,
 ) {
-    let a1 = store.enqueue(&job("a1", "order:1")).unwrap().id();
-    store.enqueue(&job("a2", "order:1")).unwrap();
-    store.lease("main", "w", 10, 60_000).unwrap();
-    store.park(&lease_of(a1, "w", 1), "closed period").unwrap();
-    assert!(store.lease("main", "w", 10, 60_000).unwrap().is_empty());
+    let a1 = store.enqueue(&job("a1", "order:1")).await.unwrap().id();
+    store.enqueue(&job("a2", "order:1")).await.unwrap();
+    store.lease("main", "w", 10, 60_000).await.unwrap();
+    store
+        .park(&lease_of(a1, "w", 1), "closed period")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .lease("main", "w", 10, 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
-        store.jobs_in(JobState::Parked, 10).unwrap()[0]
+        store.jobs_in(JobState::Parked, 10).await.unwrap()[0]
             .last_error
             .as_deref(),
         Some("closed period")
     );
     clock.advance(1_000);
-    store.requeue(a1).unwrap();
-    let requeued = store.job(a1).unwrap().unwrap();
+    store.requeue(a1).await.unwrap();
+    let requeued = store.job(a1).await.unwrap().unwrap();
     assert_eq!(requeued.state, JobState::Ready);
     assert_eq!(requeued.next_attempt_at, clock.now());
-    assert_eq!(store.lease("main", "w", 10, 60_000).unwrap()[0].id, a1);
+    assert_eq!(
+        store.lease("main", "w", 10, 60_000).await.unwrap()[0].id,
+        a1
+    );
 }
 
-pub fn only_a_parked_or_done_job_is_requeued(store: &dyn Store, _: &TestClock) {
-    let a = store.enqueue(&job("a", "order:1")).unwrap().id();
-    assert!(matches!(store.requeue(a), Err(StoreError::NoJob(id)) if id == a));
-    store.lease("main", "w", 1, 30_000).unwrap();
-    assert!(matches!(store.requeue(a), Err(StoreError::NoJob(id)) if id == a));
-    store.complete(&lease_of(a, "w", 1)).unwrap();
-    store.requeue(a).unwrap();
-    assert_eq!(state(store, a), JobState::Ready);
-    assert!(matches!(store.requeue(a + 1000), Err(StoreError::NoJob(id)) if id == a + 1000));
+pub async fn only_a_parked_or_done_job_is_requeued(store: &dyn Store, _: &TestClock) {
+    let a = store.enqueue(&job("a", "order:1")).await.unwrap().id();
+    assert!(matches!(store.requeue(a).await, Err(StoreError::NoJob(id)) if id == a));
+    store.lease("main", "w", 1, 30_000).await.unwrap();
+    assert!(matches!(store.requeue(a).await, Err(StoreError::NoJob(id)) if id == a));
+    store.complete(&lease_of(a, "w", 1)).await.unwrap();
+    store.requeue(a).await.unwrap();
+    assert_eq!(state(store, a).await, JobState::Ready);
+    assert!(matches!(store.requeue(a + 1000).await, Err(StoreError::NoJob(id)) if id == a + 1000));
 }
 
-pub fn a_failure_found_outside_a_job_is_parked_once_and_can_be_requeued(
+pub async fn a_failure_found_outside_a_job_is_parked_once_and_can_be_requeued(
     store: &dyn Store,
     _: &TestClock,
 ) {
@@ -444,54 +526,72 @@ pub fn a_failure_found_outside_a_job_is_parked_once_and_can_be_requeued(
     };
     let parked = store
         .enqueue_parked(&failing, "SKU A is not in the store")
+        .await
         .unwrap();
     assert!(matches!(parked, Enqueued::New(_)));
     assert_eq!(
-        store.enqueue_parked(&failing, "again").unwrap(),
+        store.enqueue_parked(&failing, "again").await.unwrap(),
         Enqueued::Duplicate(parked.id())
     );
     assert_eq!(
-        store.enqueue(&failing).unwrap(),
+        store.enqueue(&failing).await.unwrap(),
         Enqueued::Duplicate(parked.id())
     );
-    let stored = store.job(parked.id()).unwrap().unwrap();
+    let stored = store.job(parked.id()).await.unwrap().unwrap();
     assert_eq!(stored.state, JobState::Parked);
     assert_eq!(stored.attempts, 0);
     assert_eq!(
         stored.last_error.as_deref(),
         Some("SKU A is not in the store")
     );
-    assert!(store.lease("main", "w", 10, 1_000).unwrap().is_empty());
-    store.requeue(parked.id()).unwrap();
-    let leased = store.lease("main", "w", 10, 1_000).unwrap();
+    assert!(
+        store
+            .lease("main", "w", 10, 1_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.requeue(parked.id()).await.unwrap();
+    let leased = store.lease("main", "w", 10, 1_000).await.unwrap();
     assert_eq!(leased.len(), 1);
     assert_eq!(leased[0].kind, "catalog");
 }
 
-pub fn jobs_in_a_state_come_oldest_first(store: &dyn Store, _: &TestClock) {
-    let queued: Vec<i64> = (1..=4)
-        .map(|n| {
-            store
-                .enqueue(&job(&format!("k{n}"), &format!("order:{n}")))
-                .unwrap()
-                .id()
-        })
-        .collect();
+pub async fn jobs_in_a_state_come_oldest_first(store: &dyn Store, _: &TestClock) {
+    let mut queued = Vec::new();
+    for n in 1..=4 {
+        let job = job(&format!("k{n}"), &format!("order:{n}"));
+        queued.push(store.enqueue(&job).await.unwrap().id());
+    }
     let parked = store
         .enqueue_parked(&job("p", "order:9"), "refused")
+        .await
         .unwrap()
         .id();
-    assert_eq!(ids(store.jobs_in(JobState::Ready, 3).unwrap()), queued[..3]);
-    assert_eq!(ids(store.jobs_in(JobState::Ready, 10).unwrap()), queued);
-    assert_eq!(ids(store.jobs_in(JobState::Parked, 10).unwrap()), [parked]);
-    assert!(store.jobs_in(JobState::Done, 10).unwrap().is_empty());
+    assert_eq!(
+        ids(store.jobs_in(JobState::Ready, 3).await.unwrap()),
+        queued[..3]
+    );
+    assert_eq!(
+        ids(store.jobs_in(JobState::Ready, 10).await.unwrap()),
+        queued
+    );
+    assert_eq!(
+        ids(store.jobs_in(JobState::Parked, 10).await.unwrap()),
+        [parked]
+    );
+    assert!(store.jobs_in(JobState::Done, 10).await.unwrap().is_empty());
 }
 
-pub fn queue_depth_counts_by_state_and_connection(store: &dyn Store, _: &TestClock) {
-    assert_eq!(store.queue_depth(None).unwrap(), QueueDepth::default());
+pub async fn queue_depth_counts_by_state_and_connection(store: &dyn Store, _: &TestClock) {
+    assert_eq!(
+        store.queue_depth(None).await.unwrap(),
+        QueueDepth::default()
+    );
     for n in 1..=4 {
         store
             .enqueue(&job(&format!("k{n}"), &format!("order:{n}")))
+            .await
             .unwrap();
     }
     store
@@ -499,28 +599,30 @@ pub fn queue_depth_counts_by_state_and_connection(store: &dyn Store, _: &TestClo
             connection: "other".into(),
             ..job("k1", "order:1")
         })
+        .await
         .unwrap();
     store
         .enqueue_parked(&job("p", "order:9"), "refused")
+        .await
         .unwrap();
-    let leased = store.lease("main", "w", 2, 30_000).unwrap();
-    store.complete(&Lease::of(&leased[0], "w")).unwrap();
+    let leased = store.lease("main", "w", 2, 30_000).await.unwrap();
+    store.complete(&Lease::of(&leased[0], "w")).await.unwrap();
     let main = QueueDepth {
         ready: 2,
         leased: 1,
         done: 1,
         parked: 1,
     };
-    assert_eq!(store.queue_depth(Some("main")).unwrap(), main);
+    assert_eq!(store.queue_depth(Some("main")).await.unwrap(), main);
     assert_eq!(
-        store.queue_depth(Some("other")).unwrap(),
+        store.queue_depth(Some("other")).await.unwrap(),
         QueueDepth {
             ready: 1,
             ..QueueDepth::default()
         }
     );
     assert_eq!(
-        store.queue_depth(None).unwrap(),
+        store.queue_depth(None).await.unwrap(),
         QueueDepth { ready: 3, ..main }
     );
 }
@@ -536,8 +638,12 @@ fn webhook(connection: &str, id: &str, body: &str, jobs: Vec<NewJob>) -> Incomin
     }
 }
 
-pub fn webhooks_are_accepted_once_by_id_and_by_body(store: &dyn Store, _: &TestClock) {
-    let queued = store.enqueue(&job("order:2", "order:2")).unwrap().id();
+pub async fn webhooks_are_accepted_once_by_id_and_by_body(store: &dyn Store, _: &TestClock) {
+    let queued = store
+        .enqueue(&job("order:2", "order:2"))
+        .await
+        .unwrap()
+        .id();
     let first = webhook(
         "main",
         "msg_1",
@@ -554,6 +660,7 @@ pub fn webhooks_are_accepted_once_by_id_and_by_body(store: &dyn Store, _: &TestC
             // The same id and body on another connection is its own delivery.
             webhook("other", "msg_1", "{\"id\":1}", vec![]),
         ])
+        .await
         .unwrap();
     assert_eq!(outcomes.len(), 4);
     let Intake::Accepted { jobs } = &outcomes[0] else {
@@ -561,18 +668,21 @@ pub fn webhooks_are_accepted_once_by_id_and_by_body(store: &dyn Store, _: &TestC
     };
     assert_eq!(jobs.len(), 2);
     assert_eq!(jobs[1], queued, "a job already queued is not added again");
-    assert_eq!(store.job(jobs[0]).unwrap().unwrap().document, "order:1");
+    assert_eq!(
+        store.job(jobs[0]).await.unwrap().unwrap().document,
+        "order:1"
+    );
     assert_eq!(outcomes[1], Intake::Duplicate);
     assert_eq!(outcomes[2], Intake::Duplicate);
     assert_eq!(outcomes[3], Intake::Accepted { jobs: vec![] });
     // A redelivery later is a duplicate too, and queues nothing.
     assert_eq!(
-        store.accept_webhooks(&[first]).unwrap(),
+        store.accept_webhooks(&[first]).await.unwrap(),
         [Intake::Duplicate]
     );
-    assert_eq!(store.queue_depth(None).unwrap().ready, 2);
+    assert_eq!(store.queue_depth(None).await.unwrap().ready, 2);
     // Each accepted delivery is audited with its id, scope, body and jobs.
-    let audited = store.audit_for("webhook").unwrap();
+    let audited = store.audit_for("webhook").await.unwrap();
     assert_eq!(audited.len(), 2);
     assert_eq!(audited[0].entry.connection, "main");
     assert_eq!(audited[0].entry.kind, "received");
@@ -587,10 +697,10 @@ pub fn webhooks_are_accepted_once_by_id_and_by_body(store: &dyn Store, _: &TestC
         })
     );
     assert_eq!(audited[1].entry.connection, "other");
-    assert_eq!(store.verify_audit().unwrap(), 2);
+    assert_eq!(store.verify_audit().await.unwrap(), 2);
 }
 
-pub fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &TestClock) {
+pub async fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &TestClock) {
     let revision = Revision {
         connection: "main".into(),
         document: "order:1".into(),
@@ -600,10 +710,10 @@ pub fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &TestClo
         voucher: None,
         at: 1,
     };
-    assert!(store.revisions("main", "order:1").unwrap().is_empty());
-    store.begin_revision(&revision).unwrap();
+    assert!(store.revisions("main", "order:1").await.unwrap().is_empty());
+    store.begin_revision(&revision).await.unwrap();
     assert_eq!(
-        store.revisions("main", "order:1").unwrap(),
+        store.revisions("main", "order:1").await.unwrap(),
         std::slice::from_ref(&revision)
     );
     // An unconfirmed revision is replaced by the next begin of its number.
@@ -612,23 +722,24 @@ pub fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &TestClo
         at: 2,
         ..revision.clone()
     };
-    store.begin_revision(&retried).unwrap();
+    store.begin_revision(&retried).await.unwrap();
     assert_eq!(
-        store.revisions("main", "order:1").unwrap(),
+        store.revisions("main", "order:1").await.unwrap(),
         std::slice::from_ref(&retried)
     );
     store
         .confirm_revision("main", "order:1", 1, "2026/SO/000001")
+        .await
         .unwrap();
     let posted = Revision {
         voucher: Some("2026/SO/000001".into()),
         ..retried
     };
     assert_eq!(
-        store.revisions("main", "order:1").unwrap(),
+        store.revisions("main", "order:1").await.unwrap(),
         std::slice::from_ref(&posted)
     );
-    match store.begin_revision(&revision) {
+    match store.begin_revision(&revision).await {
         Err(StoreError::RevisionPosted {
             document,
             number,
@@ -640,9 +751,9 @@ pub fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &TestClo
         other => panic!("a posted revision is final: {other:?}"),
     }
     // Abandoning a posted revision leaves it.
-    store.abandon_revision("main", "order:1", 1).unwrap();
+    store.abandon_revision("main", "order:1", 1).await.unwrap();
     assert_eq!(
-        store.revisions("main", "order:1").unwrap(),
+        store.revisions("main", "order:1").await.unwrap(),
         std::slice::from_ref(&posted)
     );
     let second = Revision {
@@ -650,43 +761,49 @@ pub fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &TestClo
         external_reference: "main:order:1:r2".into(),
         ..revision.clone()
     };
-    store.begin_revision(&second).unwrap();
+    store.begin_revision(&second).await.unwrap();
     assert_eq!(
-        store.revisions("main", "order:1").unwrap(),
+        store.revisions("main", "order:1").await.unwrap(),
         [posted.clone(), second]
     );
-    store.abandon_revision("main", "order:1", 2).unwrap();
-    assert_eq!(store.revisions("main", "order:1").unwrap(), [posted]);
+    store.abandon_revision("main", "order:1", 2).await.unwrap();
+    assert_eq!(store.revisions("main", "order:1").await.unwrap(), [posted]);
     assert!(matches!(
-        store.confirm_revision("main", "order:1", 2, "V"),
+        store.confirm_revision("main", "order:1", 2, "V").await,
         Err(StoreError::NoRevision { number: 2, ref document }) if document == "order:1"
     ));
     // Revisions belong to their connection.
-    assert!(store.revisions("other", "order:1").unwrap().is_empty());
+    assert!(
+        store
+            .revisions("other", "order:1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
-        store.confirm_revision("other", "order:1", 1, "V"),
+        store.confirm_revision("other", "order:1", 1, "V").await,
         Err(StoreError::NoRevision { .. })
     ));
 }
 
-pub fn cursors_and_id_maps_are_upserted_per_connection(store: &dyn Store, clock: &TestClock) {
-    assert_eq!(store.cursor("main", "orders").unwrap(), None);
-    assert!(store.cursors("main").unwrap().is_empty());
-    store.set_cursor("main", "orders", "a").unwrap();
+pub async fn cursors_and_id_maps_are_upserted_per_connection(store: &dyn Store, clock: &TestClock) {
+    assert_eq!(store.cursor("main", "orders").await.unwrap(), None);
+    assert!(store.cursors("main").await.unwrap().is_empty());
+    store.set_cursor("main", "orders", "a").await.unwrap();
     clock.advance(10);
-    store.set_cursor("main", "orders", "b").unwrap();
-    store.set_cursor("main", "refunds", "r").unwrap();
-    store.set_cursor("other", "orders", "z").unwrap();
+    store.set_cursor("main", "orders", "b").await.unwrap();
+    store.set_cursor("main", "refunds", "r").await.unwrap();
+    store.set_cursor("other", "orders", "z").await.unwrap();
     assert_eq!(
-        store.cursor("main", "orders").unwrap().as_deref(),
+        store.cursor("main", "orders").await.unwrap().as_deref(),
         Some("b")
     );
     assert_eq!(
-        store.cursor("other", "orders").unwrap().as_deref(),
+        store.cursor("other", "orders").await.unwrap().as_deref(),
         Some("z")
     );
     assert_eq!(
-        store.cursors("main").unwrap(),
+        store.cursors("main").await.unwrap(),
         [
             ("orders".to_string(), "b".to_string(), START + 10),
             ("refunds".to_string(), "r".to_string(), START + 10),
@@ -694,15 +811,28 @@ pub fn cursors_and_id_maps_are_upserted_per_connection(store: &dyn Store, clock:
     );
 
     assert_eq!(
-        store.mapped("main", "email", "ada@example.com").unwrap(),
+        store
+            .mapped("main", "email", "ada@example.com")
+            .await
+            .unwrap(),
         None
     );
-    store.map("main", "email", "ada@example.com", "W1").unwrap();
-    store.map("main", "email", "ada@example.com", "W2").unwrap();
-    store.map("main", "sku", "ada@example.com", "P9").unwrap();
+    store
+        .map("main", "email", "ada@example.com", "W1")
+        .await
+        .unwrap();
+    store
+        .map("main", "email", "ada@example.com", "W2")
+        .await
+        .unwrap();
+    store
+        .map("main", "sku", "ada@example.com", "P9")
+        .await
+        .unwrap();
     assert_eq!(
         store
             .mapped("main", "email", "ada@example.com")
+            .await
             .unwrap()
             .as_deref(),
         Some("W2")
@@ -710,18 +840,22 @@ pub fn cursors_and_id_maps_are_upserted_per_connection(store: &dyn Store, clock:
     assert_eq!(
         store
             .mapped("main", "sku", "ada@example.com")
+            .await
             .unwrap()
             .as_deref(),
         Some("P9")
     );
     assert_eq!(
-        store.mapped("other", "email", "ada@example.com").unwrap(),
+        store
+            .mapped("other", "email", "ada@example.com")
+            .await
+            .unwrap(),
         None
     );
 }
 
-pub fn the_audit_chain_links_every_entry_and_verifies(store: &dyn Store, clock: &TestClock) {
-    assert_eq!(store.verify_audit().unwrap(), 0);
+pub async fn the_audit_chain_links_every_entry_and_verifies(store: &dyn Store, clock: &TestClock) {
+    assert_eq!(store.verify_audit().await.unwrap(), 0);
     for n in 0..5 {
         let seq = store
             .audit(&AuditEntry {
@@ -730,17 +864,18 @@ pub fn the_audit_chain_links_every_entry_and_verifies(store: &dyn Store, clock: 
                 kind: "received".into(),
                 data: format!("{{\"n\":{n}}}"),
             })
+            .await
             .unwrap();
         assert_eq!(seq, n + 1);
         clock.advance(100);
     }
-    assert_eq!(store.verify_audit().unwrap(), 5);
-    let about = store.audit_for("order:1").unwrap();
+    assert_eq!(store.verify_audit().await.unwrap(), 5);
+    let about = store.audit_for("order:1").await.unwrap();
     assert_eq!(about.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 4]);
     assert_eq!(about[0].at, START + 100);
     assert_eq!(about[0].entry.data, "{\"n\":1}");
     // Every backend chains the same way: each hash covers the previous one.
-    let zero = store.audit_for("order:0").unwrap();
+    let zero = store.audit_for("order:0").await.unwrap();
     assert_eq!(zero[0].hash, chain_hash("", 1, START, &zero[0].entry));
     assert_eq!(
         about[0].hash,
@@ -750,5 +885,5 @@ pub fn the_audit_chain_links_every_entry_and_verifies(store: &dyn Store, clock: 
         zero[1].hash,
         chain_hash(&about[0].hash, 3, START + 200, &zero[1].entry)
     );
-    assert!(store.audit_for("order:7").unwrap().is_empty());
+    assert!(store.audit_for("order:7").await.unwrap().is_empty());
 }

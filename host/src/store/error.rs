@@ -69,6 +69,10 @@ pub enum StoreError {
     NoRevision { document: String, number: u32 },
     #[error("the audit chain is broken at entry {seq}: {reason}")]
     AuditBroken { seq: i64, reason: AuditBreak },
+    /// The backend's task for the operation did not finish (it panicked, or the runtime
+    /// was shutting down): whether the operation took effect is unknown.
+    #[error("the store failed: its task did not finish: {0}")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 impl StoreError {

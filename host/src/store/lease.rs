@@ -45,6 +45,7 @@ pub fn owner_id(role: &str) -> String {
     format!("{role}-{}-{:016x}", std::process::id(), OsRng.next_u64())
 }
 
+#[derive(Clone)]
 struct Held {
     store: Arc<dyn Store>,
     lease: Lease,
@@ -52,9 +53,10 @@ struct Held {
 }
 
 impl Held {
-    fn renew(&self) -> Result<(), StoreError> {
+    async fn renew(&self) -> Result<(), StoreError> {
         self.store
             .hold(&self.lease, self.lease_for.as_millis() as Millis)
+            .await
     }
 }
 
@@ -78,15 +80,16 @@ pub async fn holding<F: Future>(
         lease,
         lease_for,
     };
+    let renewing = held.clone();
     HELD.scope(held, async move {
         let renewals = async {
             loop {
                 tokio::time::sleep(lease_for / 3).await;
-                if let Err(error) = HELD.with(Held::renew) {
+                if let Err(error) = renewing.renew().await {
                     return error;
                 }
                 for lease in waiting {
-                    let _ = store.hold(lease, lease_for.as_millis() as Millis);
+                    let _ = store.hold(lease, lease_for.as_millis() as Millis).await;
                 }
             }
         };
@@ -101,6 +104,9 @@ pub async fn holding<F: Future>(
 /// Renews the current job's lease, or fails when it is no longer held: called right
 /// before an irreversible step. Outside a job (a dry run, a command's own call) there is
 /// no lease to confirm.
-pub fn confirm() -> Result<(), StoreError> {
-    HELD.try_with(Held::renew).unwrap_or(Ok(()))
+pub async fn confirm() -> Result<(), StoreError> {
+    match HELD.try_with(Held::clone) {
+        Ok(held) => held.renew().await,
+        Err(_) => Ok(()),
+    }
 }

@@ -4,11 +4,12 @@
 //! hash-chained audit log.
 //!
 //! [`Store`] is the interface the flows use; [`sqlite::SqliteStore`] is the embedded
-//! implementation (WAL, one writer). The interface is synchronous and small so that a
-//! PostgreSQL implementation (several host replicas on one queue, `SKIP LOCKED`) can
-//! stand behind it later: [`chain`] is the audit hash every backend writes, [`StoreError`]
-//! the errors every backend returns, and the `contract` checks (tests only) the promises
-//! every backend keeps.
+//! implementation (WAL, one writer). The interface is small, and async so that a backend
+//! that talks to a database server (PostgreSQL: several host replicas on one queue,
+//! `SKIP LOCKED`) awaits its answers without holding a runtime thread; SQLite keeps its
+//! blocking calls inside its backend, on tokio's blocking pool. [`chain`] is the audit
+//! hash every backend writes, [`StoreError`] the errors every backend returns, and the
+//! `contract` checks (tests only) the promises every backend keeps.
 
 pub mod chain;
 #[cfg(test)]
@@ -194,25 +195,27 @@ pub struct QueueDepth {
     pub parked: u64,
 }
 
-/// The durable store.
+/// The durable store. Its methods are async (through `async_trait`, so that it is used
+/// as `Arc<dyn Store>`).
+#[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// Adds a job unless one with the same connection, kind and key exists.
-    fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError>;
+    async fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError>;
 
     /// Adds a job already parked with `reason`, unless one with the same connection, kind
     /// and key exists: a failure found outside a job (by a poll that handles many
     /// records at once), so that it waits for an operator like any parked job.
-    fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError>;
+    async fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError>;
 
     /// Writes verified webhooks and their jobs in one transaction (durable before any
     /// is answered), each deduplicated by id and by body, each audited.
-    fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError>;
+    async fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError>;
 
     /// Takes up to `max` runnable jobs of `connection` for `owner` until
     /// `now + lease_for`: ready, due, and first in line for their document (no earlier
     /// unfinished job for it). Leases that ran out are released first. Each lease's
     /// fencing token is the job's attempt number ([`Lease`]).
-    fn lease(
+    async fn lease(
         &self,
         connection: &str,
         owner: &str,
@@ -222,62 +225,72 @@ pub trait Store: Send + Sync {
 
     /// Extends a lease still held to `now + lease_for`; [`StoreError::LeaseLost`] when it
     /// ran out and was taken again (the holder must stop: it may not post or complete).
-    fn hold(&self, lease: &Lease, lease_for: Millis) -> Result<(), StoreError>;
+    async fn hold(&self, lease: &Lease, lease_for: Millis) -> Result<(), StoreError>;
 
     /// Frees the leases `owner` holds (a worker stopping with jobs it did not start).
     /// Returns how many were freed.
-    fn release(&self, owner: &str) -> Result<u64, StoreError>;
+    async fn release(&self, owner: &str) -> Result<u64, StoreError>;
 
     /// Frees every lease held by a worker of `role` ([`owner_id`]'s prefix): for a
     /// process that knows no other worker of that role is alive (it holds the store's
     /// claim), so that a killed one's jobs are taken again at once. Returns how many.
-    fn release_role(&self, role: &str) -> Result<u64, StoreError>;
+    async fn release_role(&self, role: &str) -> Result<u64, StoreError>;
 
     /// The job succeeded.
-    fn complete(&self, lease: &Lease) -> Result<(), StoreError>;
+    async fn complete(&self, lease: &Lease) -> Result<(), StoreError>;
 
     /// Completes a job that read its document's current state at `read_at`, and with it
     /// the ready jobs of the same document and kind queued before then (their change was
     /// in what it read). Returns how many it covered.
-    fn complete_covering(&self, lease: &Lease, read_at: Millis) -> Result<u64, StoreError>;
+    async fn complete_covering(&self, lease: &Lease, read_at: Millis) -> Result<u64, StoreError>;
 
     /// A transient failure: run again at `next_attempt_at`.
-    fn retry(&self, lease: &Lease, error: &str, next_attempt_at: Millis) -> Result<(), StoreError>;
+    async fn retry(
+        &self,
+        lease: &Lease,
+        error: &str,
+        next_attempt_at: Millis,
+    ) -> Result<(), StoreError>;
 
     /// A permanent failure: park with the reason until an operator replays it.
-    fn park(&self, lease: &Lease, reason: &str) -> Result<(), StoreError>;
+    async fn park(&self, lease: &Lease, reason: &str) -> Result<(), StoreError>;
 
     /// Puts a parked (or done) job back in line, now.
-    fn requeue(&self, id: i64) -> Result<(), StoreError>;
+    async fn requeue(&self, id: i64) -> Result<(), StoreError>;
 
-    fn job(&self, id: i64) -> Result<Option<Job>, StoreError>;
+    async fn job(&self, id: i64) -> Result<Option<Job>, StoreError>;
 
     /// Jobs in a state, oldest first.
-    fn jobs_in(&self, state: JobState, limit: usize) -> Result<Vec<Job>, StoreError>;
+    async fn jobs_in(&self, state: JobState, limit: usize) -> Result<Vec<Job>, StoreError>;
 
     /// Jobs by state, of one connection or all.
-    fn queue_depth(&self, connection: Option<&str>) -> Result<QueueDepth, StoreError>;
+    async fn queue_depth(&self, connection: Option<&str>) -> Result<QueueDepth, StoreError>;
 
     /// When the next job of `connection` waiting for a retry becomes due (`None`: none is
     /// waiting).
-    fn next_retry_at(&self, connection: &str) -> Result<Option<Millis>, StoreError>;
+    async fn next_retry_at(&self, connection: &str) -> Result<Option<Millis>, StoreError>;
 
-    fn cursor(&self, connection: &str, name: &str) -> Result<Option<String>, StoreError>;
+    async fn cursor(&self, connection: &str, name: &str) -> Result<Option<String>, StoreError>;
 
-    fn set_cursor(&self, connection: &str, name: &str, value: &str) -> Result<(), StoreError>;
+    async fn set_cursor(&self, connection: &str, name: &str, value: &str)
+    -> Result<(), StoreError>;
 
     /// Every cursor of a connection: name, value, when it was set.
-    fn cursors(&self, connection: &str) -> Result<Vec<(String, String, Millis)>, StoreError>;
+    async fn cursors(&self, connection: &str) -> Result<Vec<(String, String, Millis)>, StoreError>;
 
     /// Every revision of a document, in order.
-    fn revisions(&self, connection: &str, document: &str) -> Result<Vec<Revision>, StoreError>;
+    async fn revisions(
+        &self,
+        connection: &str,
+        document: &str,
+    ) -> Result<Vec<Revision>, StoreError>;
 
     /// Records a revision about to be posted (voucher `None`), or replaces the unconfirmed
     /// one with the same number.
-    fn begin_revision(&self, revision: &Revision) -> Result<(), StoreError>;
+    async fn begin_revision(&self, revision: &Revision) -> Result<(), StoreError>;
 
     /// Marks a revision posted under `voucher`.
-    fn confirm_revision(
+    async fn confirm_revision(
         &self,
         connection: &str,
         document: &str,
@@ -286,7 +299,7 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Drops an unconfirmed revision (the post was refused, nothing is in QAD).
-    fn abandon_revision(
+    async fn abandon_revision(
         &self,
         connection: &str,
         document: &str,
@@ -294,17 +307,27 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// An id map entry (`email` -> QAD customer code, `sku` -> product).
-    fn mapped(&self, connection: &str, kind: &str, key: &str)
-    -> Result<Option<String>, StoreError>;
+    async fn mapped(
+        &self,
+        connection: &str,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError>;
 
-    fn map(&self, connection: &str, kind: &str, key: &str, value: &str) -> Result<(), StoreError>;
+    async fn map(
+        &self,
+        connection: &str,
+        kind: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError>;
 
     /// Appends to the audit chain; returns its sequence number.
-    fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
+    async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
 
     /// The audit entries about a subject, oldest first.
-    fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError>;
+    async fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// Checks the whole chain; returns the number of entries.
-    fn verify_audit(&self) -> Result<u64, StoreError>;
+    async fn verify_audit(&self) -> Result<u64, StoreError>;
 }

@@ -169,6 +169,7 @@ pub async fn finish(dir: &Path, config: &Path, systems: &Systems) {
         let store = SqliteStore::open(&dir.join("store.db")).unwrap();
         let parked: Vec<(String, Option<String>)> = store
             .jobs_in(JobState::Parked, 10)
+            .await
             .unwrap()
             .into_iter()
             .map(|j| (j.document, j.last_error))

@@ -200,18 +200,27 @@ impl CatalogFlow {
     }
 
     /// Appends an entry about `subject`, after the requests made since the last one.
-    fn audit(&self, subject: &str, kind: &str, data: serde_json::Value) -> Result<(), FlowError> {
-        exchanges::audit_entry(self.store.as_ref(), &self.connection, subject, kind, &data)?;
+    async fn audit(
+        &self,
+        subject: &str,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> Result<(), FlowError> {
+        exchanges::audit_entry(self.store.as_ref(), &self.connection, subject, kind, &data).await?;
         Ok(())
     }
 
     /// One `request` entry per exchange, credentials already redacted.
-    fn audit_exchanges(&self, subject: &str, exchanges: Vec<Exchange>) -> Result<(), StoreError> {
-        exchanges::audit(self.store.as_ref(), &self.connection, subject, exchanges)
+    async fn audit_exchanges(
+        &self,
+        subject: &str,
+        exchanges: Vec<Exchange>,
+    ) -> Result<(), StoreError> {
+        exchanges::audit(self.store.as_ref(), &self.connection, subject, exchanges).await
     }
 
-    fn cursor(&self, name: &str) -> Result<ChangeCursor, FlowError> {
-        match self.store.cursor(&self.connection, name)? {
+    async fn cursor(&self, name: &str) -> Result<ChangeCursor, FlowError> {
+        match self.store.cursor(&self.connection, name).await? {
             None => Ok(ChangeCursor::default()),
             Some(text) => serde_json::from_str(&text).map_err(|e| {
                 FlowError::Refused(format!(
@@ -222,9 +231,9 @@ impl CatalogFlow {
         }
     }
 
-    fn set_cursor(&self, name: &str, cursor: &ChangeCursor) -> Result<(), FlowError> {
+    async fn set_cursor(&self, name: &str, cursor: &ChangeCursor) -> Result<(), FlowError> {
         let text = serde_json::to_string(cursor).expect("a cursor serialises");
-        self.store.set_cursor(&self.connection, name, &text)?;
+        self.store.set_cursor(&self.connection, name, &text).await?;
         Ok(())
     }
 
@@ -232,7 +241,7 @@ impl CatalogFlow {
     /// unchanged, or parked; then the cursors move.
     pub async fn poll(&self) -> Result<CatalogStats, FlowError> {
         let (result, rest) = exchanges::capture(self.poll_captured()).await;
-        self.audit_exchanges(POLL_SUBJECT, rest)?;
+        self.audit_exchanges(POLL_SUBJECT, rest).await?;
         result
     }
 
@@ -259,15 +268,15 @@ impl CatalogFlow {
     async fn poll_captured(&self) -> Result<CatalogStats, FlowError> {
         let plugin = self.check_plugin()?;
         let today = (self.today)();
-        let item_cursor = self.cursor(ITEMS_CURSOR)?;
-        let price_cursor = self.cursor(PRICES_CURSOR)?;
+        let item_cursor = self.cursor(ITEMS_CURSOR).await?;
+        let price_cursor = self.cursor(PRICES_CURSOR).await?;
         let (items, next_items) = self.items.items_changed_since(&item_cursor).await?;
         let (prices, next_prices) = self.items.prices_changed_since(&price_cursor).await?;
         let mut changed: BTreeMap<String, Option<ItemChange>> = BTreeMap::new();
         for price in prices {
             changed.entry(price.item_code).or_default();
         }
-        if let Some(last) = self.last_effective_day()?
+        if let Some(last) = self.last_effective_day().await?
             && last < today
         {
             let from = last.next_day().unwrap_or(today);
@@ -304,7 +313,8 @@ impl CatalogFlow {
                 }
             }
         }
-        self.audit_exchanges(POLL_SUBJECT, exchanges::take())?;
+        self.audit_exchanges(POLL_SUBJECT, exchanges::take())
+            .await?;
         self.handle(&plugin, read, POLL_SUBJECT, &mut run).await?;
         stats.batches = run.batches;
         for (sku, version, result) in &run.results {
@@ -313,25 +323,31 @@ impl CatalogFlow {
                 Ended::Handled(_) => stats.sent += 1,
                 Ended::Failed(reason) => {
                     stats.parked += 1;
-                    self.park(sku, version, reason)?;
+                    self.park(sku, version, reason).await?;
                 }
             }
         }
-        self.set_cursor(ITEMS_CURSOR, &next_items)?;
-        self.set_cursor(PRICES_CURSOR, &next_prices)?;
-        self.store.set_cursor(
-            &self.connection,
-            EFFECTIVE_CURSOR,
-            &browse::format_date(today),
-        )?;
+        self.set_cursor(ITEMS_CURSOR, &next_items).await?;
+        self.set_cursor(PRICES_CURSOR, &next_prices).await?;
+        self.store
+            .set_cursor(
+                &self.connection,
+                EFFECTIVE_CURSOR,
+                &browse::format_date(today),
+            )
+            .await?;
         tracing::info!(connection = %self.connection, ?stats, "catalog poll");
         Ok(stats)
     }
 
     /// The last day a run judged prices on (`None` before the first run, which reads
     /// every item anyway).
-    fn last_effective_day(&self) -> Result<Option<Date>, FlowError> {
-        match self.store.cursor(&self.connection, EFFECTIVE_CURSOR)? {
+    async fn last_effective_day(&self) -> Result<Option<Date>, FlowError> {
+        match self
+            .store
+            .cursor(&self.connection, EFFECTIVE_CURSOR)
+            .await?
+        {
             None => Ok(None),
             Some(text) => browse::parse_date(&text).map(Some).ok_or_else(|| {
                 FlowError::Refused(format!(
@@ -342,15 +358,16 @@ impl CatalogFlow {
     }
 
     /// Parks an item's failure as a `catalog` job (once per change of the item).
-    fn park(&self, sku: &str, version: &str, reason: &str) -> Result<(), FlowError> {
+    async fn park(&self, sku: &str, version: &str, reason: &str) -> Result<(), FlowError> {
         let job = catalog_job(&self.connection, sku, version, "poll");
-        let parked = self.store.enqueue_parked(&job, reason)?;
+        let parked = self.store.enqueue_parked(&job, reason).await?;
         tracing::warn!(connection = %self.connection, sku, %reason, "catalog item parked");
         self.audit(
             &subject(sku),
             "parked",
             json!({"job": parked.id(), "reason": reason}),
         )
+        .await
     }
 
     /// Brings one item's catalog entry in line with QAD now (a replayed parked job).
@@ -409,7 +426,8 @@ impl CatalogFlow {
                 &identity,
                 item,
                 result.as_ref(),
-            )?;
+            )
+            .await?;
             let update = match result {
                 Err(error) => {
                     run.failed(&sku, &version, format!("item {sku}: {error}"));
@@ -422,13 +440,20 @@ impl CatalogFlow {
                     &subject,
                     "unchanged",
                     json!({"reason": "the plugin asks for no change"}),
-                )?;
+                )
+                .await?;
                 run.done(&sku, &version, Outcome::Unchanged);
                 continue;
             };
             let hash = digest(&serde_json::to_string(&update).expect("an update serialises"));
-            if self.store.mapped(&self.connection, SENT_MAP, &update.sku)? == Some(hash.clone()) {
-                self.audit(&subject, "unchanged", json!({"hash": hash}))?;
+            if self
+                .store
+                .mapped(&self.connection, SENT_MAP, &update.sku)
+                .await?
+                == Some(hash.clone())
+            {
+                self.audit(&subject, "unchanged", json!({"hash": hash}))
+                    .await?;
                 run.done(&sku, &version, Outcome::Unchanged);
                 continue;
             }

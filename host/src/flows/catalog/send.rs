@@ -18,7 +18,7 @@ impl CatalogFlow {
         let mut cached = Vec::new();
         let mut unknown = Vec::new();
         for item in pending {
-            match self.cached_target(&item.update.sku)? {
+            match self.cached_target(&item.update.sku).await? {
                 Some(target) => cached.push((item, target)),
                 None => unknown.push(item),
             }
@@ -36,10 +36,10 @@ impl CatalogFlow {
                         &subject(&item.sku),
                         "moved",
                         json!({"from": encode_target(target), "to": encode_target(fresh), "refusal": failure.reason}),
-                    )?;
+                    ).await?;
                     again.push((item, fresh));
                 }
-                Some(_) => self.refused(item, target, &failure, run)?,
+                Some(_) => self.refused(item, target, &failure, run).await?,
                 None => {
                     let reason = format!(
                         "SKU {} is no longer in the store's catalog ({} refused the update: {})",
@@ -51,20 +51,21 @@ impl CatalogFlow {
                         &subject(&item.sku),
                         "unknown-sku",
                         json!({"reason": reason}),
-                    )?;
+                    )
+                    .await?;
                     run.failed(&item.sku, &item.version, reason);
                 }
             }
         }
         located.extend(again);
         for (item, target, failure) in self.send(located, trail, run).await? {
-            self.refused(item, target, &failure, run)?;
+            self.refused(item, target, &failure, run).await?;
         }
         Ok(())
     }
 
     /// Records an update BigCommerce refused.
-    fn refused(
+    async fn refused(
         &self,
         item: Pending,
         target: SkuTarget,
@@ -81,15 +82,16 @@ impl CatalogFlow {
             &subject(&item.sku),
             "refused",
             json!({"target": encode_target(target), "reason": failure.reason, "retryable": failure.retryable}),
-        )?;
+        ).await?;
         run.failed(&item.sku, &item.version, reason);
         Ok(())
     }
 
-    fn cached_target(&self, sku: &str) -> Result<Option<SkuTarget>, FlowError> {
+    async fn cached_target(&self, sku: &str) -> Result<Option<SkuTarget>, FlowError> {
         Ok(self
             .store
-            .mapped(&self.connection, TARGET_MAP, sku)?
+            .mapped(&self.connection, TARGET_MAP, sku)
+            .await?
             .as_deref()
             .and_then(decode_target))
     }
@@ -107,17 +109,19 @@ impl CatalogFlow {
         }
         let skus: Vec<&str> = items.iter().map(|i| i.update.sku.as_str()).collect();
         let found = self.sink.locate_skus(&skus).await?;
-        self.audit_exchanges(trail, exchanges::take())?;
+        self.audit_exchanges(trail, exchanges::take()).await?;
         let mut located = Vec::new();
         for item in items {
             match found.get(&item.update.sku) {
                 Some(target) => {
-                    self.store.map(
-                        &self.connection,
-                        TARGET_MAP,
-                        &item.update.sku,
-                        &encode_target(*target),
-                    )?;
+                    self.store
+                        .map(
+                            &self.connection,
+                            TARGET_MAP,
+                            &item.update.sku,
+                            &encode_target(*target),
+                        )
+                        .await?;
                     located.push((item, *target));
                 }
                 None => {
@@ -129,7 +133,8 @@ impl CatalogFlow {
                         &subject(&item.sku),
                         "unknown-sku",
                         json!({"reason": reason}),
-                    )?;
+                    )
+                    .await?;
                     run.failed(&item.sku, &item.version, reason);
                 }
             }
@@ -140,9 +145,11 @@ impl CatalogFlow {
     /// Looks one SKU up again, replacing (or dropping) its cached target.
     async fn locate_one(&self, sku: &str, trail: &str) -> Result<Option<SkuTarget>, FlowError> {
         let found = self.sink.locate_skus(&[sku]).await?.remove(sku);
-        self.audit_exchanges(trail, exchanges::take())?;
+        self.audit_exchanges(trail, exchanges::take()).await?;
         let value = found.map(encode_target).unwrap_or_default();
-        self.store.map(&self.connection, TARGET_MAP, sku, &value)?;
+        self.store
+            .map(&self.connection, TARGET_MAP, sku, &value)
+            .await?;
         Ok(found)
     }
 
@@ -180,7 +187,7 @@ impl CatalogFlow {
                 .map(|(item, target)| product_update(target_id(*target), &item.update))
                 .collect();
             let outcome = self.sink.update_products(&updates).await?;
-            refused.extend(self.settle(chunk, outcome, trail, run)?);
+            refused.extend(self.settle(chunk, outcome, trail, run).await?);
         }
         for chunk in chunks(variants, VARIANT_BATCH) {
             let updates: Vec<VariantUpdate> = chunk
@@ -188,13 +195,13 @@ impl CatalogFlow {
                 .map(|(item, target)| variant_update(target_id(*target), &item.update))
                 .collect();
             let outcome = self.sink.update_variants(&updates).await?;
-            refused.extend(self.settle(chunk, outcome, trail, run)?);
+            refused.extend(self.settle(chunk, outcome, trail, run).await?);
         }
         Ok(refused)
     }
 
     /// Records what one batch did: accepted updates get their hash stored.
-    fn settle(
+    async fn settle(
         &self,
         chunk: Vec<(Pending, SkuTarget)>,
         outcome: catalog::BatchOutcome,
@@ -202,7 +209,7 @@ impl CatalogFlow {
         run: &mut Run,
     ) -> Result<Vec<(Pending, SkuTarget, ItemFailure)>, FlowError> {
         run.batches += 1;
-        self.audit_exchanges(trail, exchanges::take())?;
+        self.audit_exchanges(trail, exchanges::take()).await?;
         let mut failures: HashMap<u64, ItemFailure> =
             outcome.failed.into_iter().map(|f| (f.id, f)).collect();
         let mut refused = Vec::new();
@@ -222,12 +229,14 @@ impl CatalogFlow {
                 continue;
             }
             self.store
-                .map(&self.connection, SENT_MAP, &item.update.sku, &item.hash)?;
+                .map(&self.connection, SENT_MAP, &item.update.sku, &item.hash)
+                .await?;
             self.audit(
                 &subject(&item.sku),
                 "sent",
                 json!({"target": encode_target(target), "update": item.update, "hash": item.hash}),
-            )?;
+            )
+            .await?;
             run.done(
                 &item.sku,
                 &item.version,

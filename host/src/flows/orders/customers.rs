@@ -44,7 +44,7 @@ impl OrderFlow {
         if email.is_empty() {
             return Ok(None);
         }
-        if let Some(code) = self.store.mapped(&self.connection, "email", &email)? {
+        if let Some(code) = self.store.mapped(&self.connection, "email", &email).await? {
             return Ok(Some(code));
         }
         let found = self.ledger.find_customers_by_email(&email).await?;
@@ -72,7 +72,7 @@ impl OrderFlow {
                     country: String::new(),
                     phone: String::new(),
                 });
-                crate::store::lease::confirm()?;
+                crate::store::lease::confirm().await?;
                 let created = self
                     .ledger
                     .create_customer(&qad::NewCustomer {
@@ -88,7 +88,8 @@ impl OrderFlow {
                     subject,
                     "customer-created",
                     json!({"email": email, "code": created.code}),
-                )?;
+                )
+                .await?;
                 created.code
             }
             several => {
@@ -99,7 +100,9 @@ impl OrderFlow {
                 )));
             }
         };
-        self.store.map(&self.connection, "email", &email, &code)?;
+        self.store
+            .map(&self.connection, "email", &email, &code)
+            .await?;
         Ok(Some(code))
     }
 
@@ -108,20 +111,25 @@ impl OrderFlow {
     pub async fn process_customer(&self, customer_id: u64) -> Result<Outcome, FlowError> {
         let subject = format!("customer:{customer_id}");
         let Some(customer) = self.source.customer(customer_id).await? else {
-            self.audit(&subject, "gone", json!({"customer_id": customer_id}))?;
+            self.audit(&subject, "gone", json!({"customer_id": customer_id}))
+                .await?;
             return Ok(Outcome::Unchanged);
         };
-        let known = self.store.mapped(
-            &self.connection,
-            "email",
-            &qad::normalise_email(&customer.email),
-        )?;
+        let known = self
+            .store
+            .mapped(
+                &self.connection,
+                "email",
+                &qad::normalise_email(&customer.email),
+            )
+            .await?;
         match self
             .ensure_shopper(convert::customer(&customer), &subject, true)
             .await?
         {
             Some(code) if known.is_none() => {
-                self.audit(&subject, "customer-matched", json!({"code": code}))?;
+                self.audit(&subject, "customer-matched", json!({"code": code}))
+                    .await?;
                 Ok(Outcome::Customer { code })
             }
             _ => Ok(Outcome::Unchanged),

@@ -121,14 +121,19 @@ impl OrderFlow {
     }
 
     /// Appends an entry about `subject`, after the requests made since the last one.
-    fn audit(&self, subject: &str, kind: &str, data: serde_json::Value) -> Result<(), FlowError> {
-        exchanges::audit_entry(self.store.as_ref(), &self.connection, subject, kind, &data)?;
+    async fn audit(
+        &self,
+        subject: &str,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> Result<(), FlowError> {
+        exchanges::audit_entry(self.store.as_ref(), &self.connection, subject, kind, &data).await?;
         Ok(())
     }
 
     /// The raw input: the order as BigCommerce sent it, and which refunds it has (what
     /// else was read is in the `request` entries, or came with the poll's refund read).
-    fn audit_source(&self, subject: &str, full: &FullOrder) -> Result<(), FlowError> {
+    async fn audit_source(&self, subject: &str, full: &FullOrder) -> Result<(), FlowError> {
         let order = serde_json::from_str::<serde_json::Value>(&full.order.raw)
             .unwrap_or(serde_json::Value::Null);
         let refunds: Vec<u64> = full.refunds.iter().map(|r| r.id).collect();
@@ -137,6 +142,7 @@ impl OrderFlow {
             "source",
             json!({"order": order, "refunds": refunds}),
         )
+        .await
     }
 
     /// The postable accounts of the entity, read once.
@@ -210,7 +216,8 @@ impl OrderFlow {
             &mapping::plugin_identity(&plugin),
             &input,
             result.as_ref(),
-        )?;
+        )
+        .await?;
         Ok(result?)
     }
 
@@ -257,7 +264,7 @@ impl OrderFlow {
         let subject = format!("order:{order_id}");
         let full = self.read_order(order_id).await?;
         if let Some(full) = &full {
-            self.audit_source(&subject, full)?;
+            self.audit_source(&subject, full).await?;
         }
         let wanted = match &full {
             Some(full) if self.policy.posted_statuses.contains(&full.order.status_id) => {
@@ -308,7 +315,7 @@ impl OrderFlow {
         let full = self.read_order(order_id).await?.ok_or_else(|| {
             FlowError::Refused(format!("order {order_id} of refund {refund_id} is gone"))
         })?;
-        self.audit_source(&subject, &full)?;
+        self.audit_source(&subject, &full).await?;
         let refund = match full.refunds.iter().find(|r| r.id == refund_id) {
             Some(refund) => refund.clone(),
             None => self

@@ -38,7 +38,7 @@ impl OrderFlow {
         match self.plan(subject, kind, id, wanted, changed_at).await? {
             Some(plan) => self.post(plan).await,
             None => {
-                self.audit(subject, "unchanged", json!({}))?;
+                self.audit(subject, "unchanged", json!({})).await?;
                 Ok(Outcome::Unchanged)
             }
         }
@@ -54,7 +54,7 @@ impl OrderFlow {
         wanted: Option<JournalEntry>,
         changed_at: OffsetDateTime,
     ) -> Result<Option<Plan>, FlowError> {
-        let mut revisions = self.store.revisions(&self.connection, subject)?;
+        let mut revisions = self.store.revisions(&self.connection, subject).await?;
         // A revision begun but not confirmed: its post may or may not have landed.
         if let Some(open) = revisions.last().filter(|r| r.voucher.is_none()).cloned() {
             match self
@@ -63,24 +63,23 @@ impl OrderFlow {
                 .await?
             {
                 Some(found) => {
-                    self.store.confirm_revision(
-                        &self.connection,
-                        subject,
-                        open.number,
-                        &found.voucher,
-                    )?;
+                    self.store
+                        .confirm_revision(&self.connection, subject, open.number, &found.voucher)
+                        .await?;
                     self.audit(
                         subject,
                         "resolved",
                         json!({"reference": open.external_reference, "voucher": found.voucher}),
-                    )?;
+                    )
+                    .await?;
                 }
                 None => {
                     self.store
-                        .abandon_revision(&self.connection, subject, open.number)?;
+                        .abandon_revision(&self.connection, subject, open.number)
+                        .await?;
                 }
             }
-            revisions = self.store.revisions(&self.connection, subject)?;
+            revisions = self.store.revisions(&self.connection, subject).await?;
         }
         let posted: Vec<JournalEntry> = revisions
             .iter()
@@ -146,32 +145,37 @@ impl OrderFlow {
         } = plan;
         let subject = subject.as_str();
         // A worker whose lease was taken over must not post: the new holder will.
-        crate::store::lease::confirm()?;
-        self.store.begin_revision(&Revision {
-            connection: self.connection.clone(),
-            document: subject.into(),
-            number,
-            external_reference: reference.clone(),
-            entry: serde_json::to_string(&entry).unwrap_or_default(),
-            voucher: None,
-            at: OffsetDateTime::now_utc().unix_timestamp() * 1000,
-        })?;
+        crate::store::lease::confirm().await?;
+        self.store
+            .begin_revision(&Revision {
+                connection: self.connection.clone(),
+                document: subject.into(),
+                number,
+                external_reference: reference.clone(),
+                entry: serde_json::to_string(&entry).unwrap_or_default(),
+                voucher: None,
+                at: OffsetDateTime::now_utc().unix_timestamp() * 1000,
+            })
+            .await?;
         self.audit(
             subject,
             "posting",
             json!({"reference": reference, "entry": entry}),
-        )?;
+        )
+        .await?;
         match self.ledger.post_journal(&journal).await {
             Ok(posted) => {
                 let voucher = posted.journal().voucher.clone();
                 self.store
-                    .confirm_revision(&self.connection, subject, number, &voucher)?;
+                    .confirm_revision(&self.connection, subject, number, &voucher)
+                    .await?;
                 let existed = matches!(posted, Posted::Existing(_));
                 self.audit(
                     subject,
                     "posted",
                     json!({"reference": reference, "voucher": voucher, "already_there": existed}),
-                )?;
+                )
+                .await?;
                 Ok(Outcome::Posted { reference, voucher })
             }
             Err(error) if error.is_retryable() => {
@@ -180,17 +184,20 @@ impl OrderFlow {
                     subject,
                     "post-uncertain",
                     json!({"reference": reference, "error": error.to_string()}),
-                )?;
+                )
+                .await?;
                 Err(error.into())
             }
             Err(error) => {
                 self.store
-                    .abandon_revision(&self.connection, subject, number)?;
+                    .abandon_revision(&self.connection, subject, number)
+                    .await?;
                 self.audit(
                     subject,
                     "post-refused",
                     json!({"reference": reference, "error": error.to_string()}),
-                )?;
+                )
+                .await?;
                 Err(error.into())
             }
         }

@@ -87,7 +87,7 @@ async fn a_lost_answer_is_looked_up_and_never_posted_twice() {
         Outcome::Unchanged
     );
     assert_eq!(rig.books.references(), ["shop1:order:102:r1"]);
-    let revisions = rig.flow.store.revisions("main", "order:102").unwrap();
+    let revisions = rig.flow.store.revisions("main", "order:102").await.unwrap();
     assert_eq!(revisions.len(), 1);
     assert_eq!(revisions[0].voucher.as_deref(), Some("V1"));
 }
@@ -110,6 +110,7 @@ async fn a_refused_post_is_abandoned_and_its_number_used_again() {
         rig.flow
             .store
             .revisions("main", "order:103")
+            .await
             .unwrap()
             .is_empty()
     );

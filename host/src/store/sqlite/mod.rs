@@ -1,6 +1,8 @@
 //! The embedded [`Store`]: one SQLite database in WAL mode with `synchronous=FULL`, so a
 //! write that returned survives a crash of the process or the machine. One connection
 //! behind a mutex (SQLite has one writer anyway); every operation is one transaction.
+//! The SQL is synchronous and stays in this backend: each [`Store`] method runs its
+//! transaction on tokio's blocking pool ([`SqliteStore::blocking`]) and awaits it.
 //!
 //! One process at a time runs a SQLite store's schedules and polls (`run`, `sync`): it
 //! claims the store with an exclusive lock on `<store>.lock` ([`SqliteStore::claim`]), and a
@@ -38,6 +40,11 @@ use super::{
 pub use claim::Claim;
 
 pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+/// What the blocking pool works on: the connection and the clock.
+struct Inner {
     connection: Mutex<Connection>,
     clock: Clock,
 }
@@ -79,8 +86,10 @@ impl SqliteStore {
         )?;
         migrations::migrate(&mut connection, path)?;
         Ok(SqliteStore {
-            connection: Mutex::new(connection),
-            clock,
+            inner: Arc::new(Inner {
+                connection: Mutex::new(connection),
+                clock,
+            }),
         })
     }
 
@@ -91,6 +100,20 @@ impl SqliteStore {
         claim::claim(path, role)
     }
 
+    /// Runs `f` on tokio's blocking pool and waits for it without holding up the caller's
+    /// thread. A panic in `f` is [`StoreError::Task`].
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(StoreError::Task)?
+    }
+}
+
+impl Inner {
     fn now(&self) -> Millis {
         (self.clock)()
     }
@@ -107,176 +130,270 @@ impl SqliteStore {
         f(&self.lock())
     }
 
-    /// Runs `f` in one immediate transaction.
+    /// Runs `f` in one immediate transaction, with the current time.
     fn write<R>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<R, StoreError>,
+        f: impl FnOnce(&Transaction<'_>, Millis) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
+        let now = self.now();
         let mut connection = self.lock();
         let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let result = f(&tx)?;
+        let result = f(&tx, now)?;
         tx.commit()?;
         Ok(result)
     }
 }
 
+#[async_trait::async_trait]
 impl Store for SqliteStore {
-    fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
-        let now = self.now();
-        self.write(|tx| jobs::insert(tx, job, JobState::Ready, None, now))
+    async fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
+        let job = job.clone();
+        self.blocking(move |db| {
+            db.write(|tx, now| jobs::insert(tx, &job, JobState::Ready, None, now))
+        })
+        .await
     }
 
-    fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError> {
-        let now = self.now();
-        self.write(|tx| jobs::insert(tx, job, JobState::Parked, Some(reason), now))
+    async fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError> {
+        let (job, reason) = (job.clone(), reason.to_owned());
+        self.blocking(move |db| {
+            db.write(|tx, now| jobs::insert(tx, &job, JobState::Parked, Some(&reason), now))
+        })
+        .await
     }
 
-    fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError> {
-        let now = self.now();
-        self.write(|tx| webhooks::accept(tx, events, now))
+    async fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError> {
+        let events = events.to_vec();
+        self.blocking(move |db| db.write(|tx, now| webhooks::accept(tx, &events, now)))
+            .await
     }
 
-    fn lease(
+    async fn lease(
         &self,
         connection: &str,
         owner: &str,
         max: usize,
         lease_for: Millis,
     ) -> Result<Vec<Job>, StoreError> {
-        let now = self.now();
-        self.write(|tx| jobs::lease(tx, connection, owner, max, lease_for, now))
-    }
-
-    fn hold(&self, lease: &Lease, lease_for: Millis) -> Result<(), StoreError> {
-        let now = self.now();
-        self.write(|tx| jobs::hold(tx, lease, lease_for, now))
-    }
-
-    fn release(&self, owner: &str) -> Result<u64, StoreError> {
-        let now = self.now();
-        self.write(|tx| jobs::release(tx, owner, now))
-    }
-
-    fn release_role(&self, role: &str) -> Result<u64, StoreError> {
-        let now = self.now();
-        self.write(|tx| jobs::release_role(tx, role, now))
-    }
-
-    fn complete(&self, lease: &Lease) -> Result<(), StoreError> {
-        let now = self.now();
-        self.write(|tx| jobs::end_lease(tx, lease, JobState::Done, None, None, now))
-    }
-
-    fn complete_covering(&self, lease: &Lease, read_at: Millis) -> Result<u64, StoreError> {
-        let now = self.now();
-        self.write(|tx| jobs::complete_covering(tx, lease, read_at, now))
-    }
-
-    fn retry(&self, lease: &Lease, error: &str, next_attempt_at: Millis) -> Result<(), StoreError> {
-        let now = self.now();
-        self.write(|tx| {
-            jobs::end_lease(
-                tx,
-                lease,
-                JobState::Ready,
-                Some(error),
-                Some(next_attempt_at),
-                now,
-            )
+        let (connection, owner) = (connection.to_owned(), owner.to_owned());
+        self.blocking(move |db| {
+            db.write(|tx, now| jobs::lease(tx, &connection, &owner, max, lease_for, now))
         })
+        .await
     }
 
-    fn park(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
-        let now = self.now();
-        self.write(|tx| jobs::end_lease(tx, lease, JobState::Parked, Some(reason), None, now))
+    async fn hold(&self, lease: &Lease, lease_for: Millis) -> Result<(), StoreError> {
+        let lease = lease.clone();
+        self.blocking(move |db| db.write(|tx, now| jobs::hold(tx, &lease, lease_for, now)))
+            .await
     }
 
-    fn requeue(&self, id: i64) -> Result<(), StoreError> {
-        let now = self.now();
-        self.write(|tx| jobs::requeue(tx, id, now))
+    async fn release(&self, owner: &str) -> Result<u64, StoreError> {
+        let owner = owner.to_owned();
+        self.blocking(move |db| db.write(|tx, now| jobs::release(tx, &owner, now)))
+            .await
     }
 
-    fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
-        self.read(|db| jobs::job(db, id))
+    async fn release_role(&self, role: &str) -> Result<u64, StoreError> {
+        let role = role.to_owned();
+        self.blocking(move |db| db.write(|tx, now| jobs::release_role(tx, &role, now)))
+            .await
     }
 
-    fn jobs_in(&self, state: JobState, limit: usize) -> Result<Vec<Job>, StoreError> {
-        self.read(|db| jobs::jobs_in(db, state, limit))
+    async fn complete(&self, lease: &Lease) -> Result<(), StoreError> {
+        let lease = lease.clone();
+        self.blocking(move |db| {
+            db.write(|tx, now| jobs::end_lease(tx, &lease, JobState::Done, None, None, now))
+        })
+        .await
     }
 
-    fn queue_depth(&self, connection: Option<&str>) -> Result<QueueDepth, StoreError> {
-        self.read(|db| jobs::queue_depth(db, connection))
+    async fn complete_covering(&self, lease: &Lease, read_at: Millis) -> Result<u64, StoreError> {
+        let lease = lease.clone();
+        self.blocking(move |db| {
+            db.write(|tx, now| jobs::complete_covering(tx, &lease, read_at, now))
+        })
+        .await
     }
 
-    fn next_retry_at(&self, connection: &str) -> Result<Option<Millis>, StoreError> {
-        let now = self.now();
-        self.read(|db| jobs::next_retry_at(db, connection, now))
+    async fn retry(
+        &self,
+        lease: &Lease,
+        error: &str,
+        next_attempt_at: Millis,
+    ) -> Result<(), StoreError> {
+        let (lease, error) = (lease.clone(), error.to_owned());
+        self.blocking(move |db| {
+            db.write(|tx, now| {
+                jobs::end_lease(
+                    tx,
+                    &lease,
+                    JobState::Ready,
+                    Some(&error),
+                    Some(next_attempt_at),
+                    now,
+                )
+            })
+        })
+        .await
     }
 
-    fn cursor(&self, connection: &str, name: &str) -> Result<Option<String>, StoreError> {
-        self.read(|db| records::cursor(db, connection, name))
+    async fn park(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
+        let (lease, reason) = (lease.clone(), reason.to_owned());
+        self.blocking(move |db| {
+            db.write(|tx, now| {
+                jobs::end_lease(tx, &lease, JobState::Parked, Some(&reason), None, now)
+            })
+        })
+        .await
     }
 
-    fn set_cursor(&self, connection: &str, name: &str, value: &str) -> Result<(), StoreError> {
-        let now = self.now();
-        self.write(|tx| records::set_cursor(tx, connection, name, value, now))
+    async fn requeue(&self, id: i64) -> Result<(), StoreError> {
+        self.blocking(move |db| db.write(|tx, now| jobs::requeue(tx, id, now)))
+            .await
     }
 
-    fn cursors(&self, connection: &str) -> Result<Vec<(String, String, Millis)>, StoreError> {
-        self.read(|db| records::cursors(db, connection))
+    async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
+        self.blocking(move |db| db.read(|c| jobs::job(c, id))).await
     }
 
-    fn revisions(&self, connection: &str, document: &str) -> Result<Vec<Revision>, StoreError> {
-        self.read(|db| records::revisions(db, connection, document))
+    async fn jobs_in(&self, state: JobState, limit: usize) -> Result<Vec<Job>, StoreError> {
+        self.blocking(move |db| db.read(|c| jobs::jobs_in(c, state, limit)))
+            .await
     }
 
-    fn begin_revision(&self, revision: &Revision) -> Result<(), StoreError> {
-        self.write(|tx| records::begin_revision(tx, revision))
+    async fn queue_depth(&self, connection: Option<&str>) -> Result<QueueDepth, StoreError> {
+        let connection = connection.map(str::to_owned);
+        self.blocking(move |db| db.read(|c| jobs::queue_depth(c, connection.as_deref())))
+            .await
     }
 
-    fn confirm_revision(
+    async fn next_retry_at(&self, connection: &str) -> Result<Option<Millis>, StoreError> {
+        let connection = connection.to_owned();
+        self.blocking(move |db| {
+            let now = db.now();
+            db.read(|c| jobs::next_retry_at(c, &connection, now))
+        })
+        .await
+    }
+
+    async fn cursor(&self, connection: &str, name: &str) -> Result<Option<String>, StoreError> {
+        let (connection, name) = (connection.to_owned(), name.to_owned());
+        self.blocking(move |db| db.read(|c| records::cursor(c, &connection, &name)))
+            .await
+    }
+
+    async fn set_cursor(
+        &self,
+        connection: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        let (connection, name, value) = (connection.to_owned(), name.to_owned(), value.to_owned());
+        self.blocking(move |db| {
+            db.write(|tx, now| records::set_cursor(tx, &connection, &name, &value, now))
+        })
+        .await
+    }
+
+    async fn cursors(&self, connection: &str) -> Result<Vec<(String, String, Millis)>, StoreError> {
+        let connection = connection.to_owned();
+        self.blocking(move |db| db.read(|c| records::cursors(c, &connection)))
+            .await
+    }
+
+    async fn revisions(
+        &self,
+        connection: &str,
+        document: &str,
+    ) -> Result<Vec<Revision>, StoreError> {
+        let (connection, document) = (connection.to_owned(), document.to_owned());
+        self.blocking(move |db| db.read(|c| records::revisions(c, &connection, &document)))
+            .await
+    }
+
+    async fn begin_revision(&self, revision: &Revision) -> Result<(), StoreError> {
+        let revision = revision.clone();
+        self.blocking(move |db| db.write(|tx, _| records::begin_revision(tx, &revision)))
+            .await
+    }
+
+    async fn confirm_revision(
         &self,
         connection: &str,
         document: &str,
         number: u32,
         voucher: &str,
     ) -> Result<(), StoreError> {
-        self.write(|tx| records::confirm_revision(tx, connection, document, number, voucher))
+        let (connection, document, voucher) = (
+            connection.to_owned(),
+            document.to_owned(),
+            voucher.to_owned(),
+        );
+        self.blocking(move |db| {
+            db.write(|tx, _| {
+                records::confirm_revision(tx, &connection, &document, number, &voucher)
+            })
+        })
+        .await
     }
 
-    fn abandon_revision(
+    async fn abandon_revision(
         &self,
         connection: &str,
         document: &str,
         number: u32,
     ) -> Result<(), StoreError> {
-        self.write(|tx| records::abandon_revision(tx, connection, document, number))
+        let (connection, document) = (connection.to_owned(), document.to_owned());
+        self.blocking(move |db| {
+            db.write(|tx, _| records::abandon_revision(tx, &connection, &document, number))
+        })
+        .await
     }
 
-    fn mapped(
+    async fn mapped(
         &self,
         connection: &str,
         kind: &str,
         key: &str,
     ) -> Result<Option<String>, StoreError> {
-        self.read(|db| records::mapped(db, connection, kind, key))
+        let (connection, kind, key) = (connection.to_owned(), kind.to_owned(), key.to_owned());
+        self.blocking(move |db| db.read(|c| records::mapped(c, &connection, &kind, &key)))
+            .await
     }
 
-    fn map(&self, connection: &str, kind: &str, key: &str, value: &str) -> Result<(), StoreError> {
-        let now = self.now();
-        self.write(|tx| records::map(tx, connection, kind, key, value, now))
+    async fn map(
+        &self,
+        connection: &str,
+        kind: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        let (connection, kind, key, value) = (
+            connection.to_owned(),
+            kind.to_owned(),
+            key.to_owned(),
+            value.to_owned(),
+        );
+        self.blocking(move |db| {
+            db.write(|tx, now| records::map(tx, &connection, &kind, &key, &value, now))
+        })
+        .await
     }
 
-    fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
-        let now = self.now();
-        self.write(|tx| audit::append(tx, entry, now))
+    async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
+        let entry = entry.clone();
+        self.blocking(move |db| db.write(|tx, now| audit::append(tx, &entry, now)))
+            .await
     }
 
-    fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError> {
-        self.read(|db| audit::records_about(db, subject))
+    async fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError> {
+        let subject = subject.to_owned();
+        self.blocking(move |db| db.read(|c| audit::records_about(c, &subject)))
+            .await
     }
 
-    fn verify_audit(&self) -> Result<u64, StoreError> {
-        self.read(audit::verify)
+    async fn verify_audit(&self) -> Result<u64, StoreError> {
+        self.blocking(|db| db.read(audit::verify)).await
     }
 }

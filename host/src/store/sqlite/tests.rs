@@ -1,6 +1,7 @@
 //! Tests of the SQLite store: the backend-independent contract run against it, and what
 //! only SQLite has (the on-disk schema and its migrations, the claim's lock file, the
-//! triggers guarding the audit table, error classification, reopening a file).
+//! triggers guarding the audit table, error classification, reopening a file, a panic on
+//! the blocking pool).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use super::*;
 use crate::store::contract::store_contract_tests;
 use crate::store::{AuditBreak, system_clock};
 
-store_contract_tests!(|clock: Clock| {
+store_contract_tests!(async |clock: Clock| {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_with_clock(&dir.path().join("store.db"), clock).unwrap();
     (store, dir)
@@ -75,8 +76,8 @@ fn a_new_store_has_the_version_1_schema() {
     assert_eq!(migrations::latest(), 1);
 }
 
-#[test]
-fn a_version_1_store_from_before_the_connection_index_opens_and_is_brought_up_to_date() {
+#[tokio::test]
+async fn a_version_1_store_from_before_the_connection_index_opens_and_is_brought_up_to_date() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     {
@@ -94,7 +95,7 @@ fn a_version_1_store_from_before_the_connection_index_opens_and_is_brought_up_to
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    let leased = store.lease("main", "w", 10, 30_000).unwrap();
+    let leased = store.lease("main", "w", 10, 30_000).await.unwrap();
     assert_eq!(leased.len(), 1);
     assert_eq!(leased[0].key, "wh:1");
     drop(store);
@@ -131,15 +132,15 @@ fn a_store_that_cannot_be_opened_says_where() {
     assert!(source.downcast_ref::<rusqlite::Error>().is_some());
 }
 
-#[test]
-fn data_survives_reopening() {
+#[tokio::test]
+async fn data_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let store = SqliteStore::open(&path).unwrap();
-    store.enqueue(&job("a", "order:1")).unwrap();
+    store.enqueue(&job("a", "order:1")).await.unwrap();
     drop(store);
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.queue_depth(None).unwrap().ready, 1);
+    assert_eq!(store.queue_depth(None).await.unwrap().ready, 1);
 }
 
 #[test]
@@ -178,8 +179,8 @@ fn a_claim_whose_lock_file_cannot_be_opened_says_which() {
     }
 }
 
-#[test]
-fn the_audit_table_refuses_edits_and_the_chain_catches_them() {
+#[tokio::test]
+async fn the_audit_table_refuses_edits_and_the_chain_catches_them() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("store.db")).unwrap();
     for n in 0..5 {
@@ -190,33 +191,37 @@ fn the_audit_table_refuses_edits_and_the_chain_catches_them() {
                 kind: "received".into(),
                 data: format!("{{\"n\":{n}}}"),
             })
+            .await
             .unwrap();
     }
-    assert_eq!(store.verify_audit().unwrap(), 5);
-    let connection = store.lock();
-    let refused = connection.execute("UPDATE audit SET data = '{}' WHERE seq = 2", []);
-    assert!(refused.unwrap_err().to_string().contains("append-only"));
-    let refused = connection.execute("DELETE FROM audit WHERE seq = 3", []);
-    assert!(refused.unwrap_err().to_string().contains("append-only"));
-    // Someone who drops the triggers to edit or remove a row is caught by the chain.
-    connection
-        .execute_batch("DROP TRIGGER audit_no_update; UPDATE audit SET data = '{}' WHERE seq = 2;")
-        .unwrap();
-    drop(connection);
+    assert_eq!(store.verify_audit().await.unwrap(), 5);
+    {
+        let connection = store.inner.lock();
+        let refused = connection.execute("UPDATE audit SET data = '{}' WHERE seq = 2", []);
+        assert!(refused.unwrap_err().to_string().contains("append-only"));
+        let refused = connection.execute("DELETE FROM audit WHERE seq = 3", []);
+        assert!(refused.unwrap_err().to_string().contains("append-only"));
+        // Someone who drops the triggers to edit or remove a row is caught by the chain.
+        connection
+            .execute_batch(
+                "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{}' WHERE seq = 2;",
+            )
+            .unwrap();
+    }
     assert!(matches!(
-        store.verify_audit(),
+        store.verify_audit().await,
         Err(StoreError::AuditBroken {
             seq: 2,
             reason: AuditBreak::Altered
         })
     ));
-    let connection = store.lock();
-    connection
+    store
+        .inner
+        .lock()
         .execute_batch("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq IN (1, 2);")
         .unwrap();
-    drop(connection);
     assert!(matches!(
-        store.verify_audit(),
+        store.verify_audit().await,
         Err(StoreError::AuditBroken {
             seq: 1,
             reason: AuditBreak::Missing
@@ -242,19 +247,38 @@ fn a_busy_or_locked_database_is_told_apart_from_other_failures() {
     ));
 }
 
-#[test]
-fn a_write_blocked_by_another_connection_past_the_timeout_is_busy() {
+#[tokio::test]
+async fn a_write_blocked_by_another_connection_past_the_timeout_is_busy() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let store = SqliteStore::open_with_clock(&path, Arc::new(system_clock)).unwrap();
     store
+        .inner
         .lock()
         .execute_batch("PRAGMA busy_timeout = 50;")
         .unwrap();
     let other = Connection::open(&path).unwrap();
     other.execute_batch("BEGIN IMMEDIATE;").unwrap();
-    let blocked = store.enqueue(&job("a", "order:1")).unwrap_err();
+    let blocked = store.enqueue(&job("a", "order:1")).await.unwrap_err();
     assert!(blocked.is_busy(), "{blocked:?}");
     other.execute_batch("ROLLBACK;").unwrap();
-    store.enqueue(&job("a", "order:1")).unwrap();
+    store.enqueue(&job("a", "order:1")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_panic_in_a_store_call_is_an_error_that_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("store.db")).unwrap();
+    let failed = store
+        .blocking(|_| -> Result<(), StoreError> { panic!("the transaction broke") })
+        .await
+        .unwrap_err();
+    match &failed {
+        StoreError::Task(cause) => assert!(cause.is_panic(), "{cause:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(failed.to_string().contains("did not finish"), "{failed}");
+    // The store goes on working.
+    store.enqueue(&job("a", "order:1")).await.unwrap();
+    assert_eq!(store.queue_depth(None).await.unwrap().ready, 1);
 }

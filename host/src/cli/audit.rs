@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::Cli;
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -27,30 +27,28 @@ pub enum AuditCommand {
 }
 
 pub fn run(cli: &Cli, command: &AuditCommand) -> anyhow::Result<ExitCode> {
-    if !cli.store.exists() {
-        return Err(anyhow::anyhow!(
-            "no store at {} (set --store or ML_CONNECTOR_STORE)",
-            cli.store.display()
-        ));
-    }
-    let store = SqliteStore::open(&cli.store)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let store = cli.existing_store()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     match command {
-        AuditCommand::Show { record, json } => runtime.block_on(show(&store, record, *json)),
+        AuditCommand::Show { record, json } => {
+            runtime.block_on(show(store.as_ref(), record, *json))
+        }
         AuditCommand::Verify => match runtime.block_on(store.verify_audit()) {
             Ok(count) => {
                 println!("audit chain intact: {count} entries");
                 Ok(ExitCode::SUCCESS)
             }
             Err(error) => {
-                println!("{error}");
+                println!("{}", crate::error::chain(&error));
                 Ok(ExitCode::from(1))
             }
         },
     }
 }
 
-async fn show(store: &SqliteStore, record: &str, json: bool) -> anyhow::Result<ExitCode> {
+async fn show(store: &dyn Store, record: &str, json: bool) -> anyhow::Result<ExitCode> {
     let entries = store.audit_for(record).await?;
     if entries.is_empty() {
         eprintln!(

@@ -59,7 +59,7 @@ impl Report {
 
 pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let selected = selected(&args.connections)?;
-    let secrets = Secrets::beside(&cli.store);
+    let secrets = cli.secrets();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::Cli;
+use super::{Cli, StoreAt};
 use crate::config::{Config, ConnectionConfig};
 use crate::connection::{self, Connection, Plugins};
 use crate::plugins::{Registry, RegistryOptions};
-use crate::secrets::Secrets;
 use crate::store::sqlite::Claim;
 use crate::store::{SqliteStore, Store};
 
@@ -72,8 +71,8 @@ pub fn open_live_connections(
 }
 
 fn open_with(cli: &Cli, selected: Selected, plugins: &Plugins) -> anyhow::Result<Opened> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&cli.store)?);
-    let secrets = Secrets::beside(&cli.store);
+    let store = cli.open_store()?;
+    let secrets = cli.secrets();
     let connections = selected
         .iter()
         .map(|(name, config)| Connection::open(name, config, store.clone(), &secrets, plugins))
@@ -81,12 +80,17 @@ fn open_with(cli: &Cli, selected: Selected, plugins: &Plugins) -> anyhow::Result
     Ok((store, connections))
 }
 
-/// Claims the store for the one process that runs its schedules and polls (`run`, `sync`),
-/// until the claim is dropped. Holding it proves no other such process is alive, so the
-/// leases their workers left (a killed process's) are freed at once.
-pub async fn claim_store(cli: &Cli, role: &str) -> anyhow::Result<Claim> {
-    let claim = SqliteStore::claim(&cli.store, role)?;
-    let store = SqliteStore::open(&cli.store)?;
+/// Claims a SQLite store for the one process that runs its schedules and polls (`run`,
+/// `sync`), until the claim is dropped. Holding it proves no other such process is alive,
+/// so the leases their workers left (a killed process's) are freed at once. A PostgreSQL
+/// store is shared by replicas and not claimed (`None`): a killed replica's leases are
+/// taken again when they run out.
+pub async fn claim_store(cli: &Cli, role: &str) -> anyhow::Result<Option<Claim>> {
+    let StoreAt::File(path) = cli.store_at() else {
+        return Ok(None);
+    };
+    let claim = SqliteStore::claim(path, role)?;
+    let store = SqliteStore::open(path)?;
     for role in CLAIMING_ROLES {
         let released = store.release_role(role).await?;
         if released > 0 {
@@ -97,7 +101,7 @@ pub async fn claim_store(cli: &Cli, role: &str) -> anyhow::Result<Claim> {
             );
         }
     }
-    Ok(claim)
+    Ok(Some(claim))
 }
 
 /// The commands that claim the store.

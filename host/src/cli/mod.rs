@@ -18,6 +18,7 @@ mod sync;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ use clap::{Parser, Subcommand};
 use crate::plugins::fixture::Fixture;
 use crate::plugins::registry::load_one;
 use crate::plugins::{CompileCache, Limits, LoadedPlugin, Settings};
+use crate::secrets::Secrets;
+use crate::store::{PostgresStore, SqliteStore, Store};
 
 #[derive(Parser)]
 #[command(
@@ -62,15 +65,22 @@ pub struct Cli {
     )]
     settings: Option<PathBuf>,
 
-    /// The store: queue, posted revisions and audit log (SQLite).
+    /// The store: queue, posted revisions and audit log. A SQLite file (one process runs
+    /// the service), or a PostgreSQL URL (`postgres://user:password@host/db`) that several
+    /// replicas of the service share.
     #[arg(
         long,
         global = true,
         env = "ML_CONNECTOR_STORE",
-        value_name = "FILE",
+        value_name = "FILE|URL",
         default_value = "ml-connector.db"
     )]
-    store: PathBuf,
+    store: String,
+
+    /// The encrypted secrets file. Default: beside a SQLite store (`<name>.secrets.db`),
+    /// or `ml-connector.secrets.db` in the working directory with a PostgreSQL store.
+    #[arg(long, global = true, env = "ML_CONNECTOR_SECRETS", value_name = "FILE")]
+    secrets: Option<PathBuf>,
 
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -165,7 +175,54 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Where the store is, as `--store` names it.
+#[derive(Debug, Clone, Copy)]
+enum StoreAt<'a> {
+    File(&'a Path),
+    Postgres(&'a str),
+}
+
 impl Cli {
+    fn store_at(&self) -> StoreAt<'_> {
+        if crate::store::postgres::is_url(&self.store) {
+            StoreAt::Postgres(&self.store)
+        } else {
+            StoreAt::File(Path::new(&self.store))
+        }
+    }
+
+    /// The store, a SQLite file created if missing (a PostgreSQL store connects on its
+    /// first use).
+    fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        Ok(match self.store_at() {
+            StoreAt::File(path) => Arc::new(SqliteStore::open(path)?),
+            StoreAt::Postgres(url) => Arc::new(PostgresStore::open(url)?),
+        })
+    }
+
+    /// The store for a command that only reads it: a SQLite file must exist.
+    fn existing_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        if let StoreAt::File(path) = self.store_at()
+            && !path.exists()
+        {
+            anyhow::bail!(
+                "no store at {} (set --store or ML_CONNECTOR_STORE)",
+                path.display()
+            );
+        }
+        self.open_store()
+    }
+
+    /// The secrets file: `--secrets`, else beside a SQLite store, else in the working
+    /// directory.
+    fn secrets(&self) -> Secrets {
+        match (&self.secrets, self.store_at()) {
+            (Some(path), _) => Secrets::at(path),
+            (None, StoreAt::File(path)) => Secrets::beside(path),
+            (None, StoreAt::Postgres(_)) => Secrets::at(Path::new("ml-connector.secrets.db")),
+        }
+    }
+
     /// The compile cache: the configured directory, else the user's cache directory,
     /// else none (every load compiles).
     fn cache(&self) -> CompileCache {

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::Cli;
-use crate::secrets::{MasterKey, Secrets, check_name, value_from_prompt, value_from_stdin};
+use crate::secrets::{MasterKey, check_name, value_from_prompt, value_from_stdin};
 
 #[derive(Subcommand)]
 pub enum SecretsCommand {
@@ -30,7 +30,7 @@ pub enum SecretsCommand {
 }
 
 pub fn run(cli: &Cli, command: &SecretsCommand) -> anyhow::Result<ExitCode> {
-    let secrets = Secrets::beside(&cli.store);
+    let secrets = cli.secrets();
     match command {
         SecretsCommand::Set { name } => {
             check_name(name)?;

@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::Cli;
 use super::connections::{ConnectionArgs, selected};
-use crate::store::{JobState, SqliteStore, Store};
+use crate::store::{JobState, Store};
 
 #[derive(Args)]
 pub struct StatusArgs {
@@ -149,19 +149,15 @@ fn print_text(status: &Value) {
 }
 
 pub fn run(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    if !cli.store.exists() {
-        return Err(anyhow::anyhow!(
-            "no store at {} (set --store or ML_CONNECTOR_STORE)",
-            cli.store.display()
-        ));
-    }
     let selected = selected(&args.connections)?;
-    let store = SqliteStore::open(&cli.store)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let store = cli.existing_store()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let statuses = runtime.block_on(async {
         let mut statuses = Vec::new();
         for (name, _) in &selected {
-            statuses.push(connection_status(&store, name).await?);
+            statuses.push(connection_status(store.as_ref(), name).await?);
         }
         anyhow::Ok(statuses)
     })?;

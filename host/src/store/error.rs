@@ -19,20 +19,20 @@ pub enum StoreError {
     /// Any other failure of the database.
     #[error("the store failed: {0}")]
     Database(#[source] BackendError),
-    /// The store could not be opened at `path`.
-    #[error("the store failed: cannot open {}: {source}", path.display())]
+    /// The store could not be opened: `store` is its file, or its URL without the
+    /// password.
+    #[error("the store failed: cannot open {store}: {source}")]
     Open {
-        path: PathBuf,
+        store: String,
         #[source]
         source: BackendError,
     },
-    /// The store at `path` has a schema newer than this build reads.
+    /// The store has a schema newer than this build reads.
     #[error(
-        "the store failed: {} was written by a newer ml-connector (schema {found}; this one reads {supported})",
-        path.display()
+        "the store failed: {store} was written by a newer ml-connector (schema {found}; this one reads {supported})"
     )]
     NewerSchema {
-        path: PathBuf,
+        store: String,
         found: i64,
         supported: i64,
     },

@@ -16,6 +16,7 @@ pub mod chain;
 pub(crate) mod contract;
 mod error;
 pub mod lease;
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{AuditBreak, BackendError, StoreError};
 pub use lease::{Lease, owner_id};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Milliseconds since the Unix epoch.

@@ -39,7 +39,7 @@ pub(super) fn migrate(connection: &mut Connection, path: &Path) -> Result<(), St
     let found: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if found > latest() {
         return Err(StoreError::NewerSchema {
-            path: path.to_path_buf(),
+            store: path.display().to_string(),
             found,
             supported: latest(),
         });

@@ -75,7 +75,7 @@ impl SqliteStore {
 
     pub fn open_with_clock(path: &Path, clock: Clock) -> Result<SqliteStore, StoreError> {
         let mut connection = Connection::open(path).map_err(|e| StoreError::Open {
-            path: path.to_path_buf(),
+            store: path.display().to_string(),
             source: Box::new(e),
         })?;
         connection.execute_batch(

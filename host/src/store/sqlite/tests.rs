@@ -113,10 +113,10 @@ fn a_store_written_by_a_newer_build_is_refused() {
         .unwrap();
     match SqliteStore::open(&path) {
         Err(StoreError::NewerSchema {
-            path: refused,
+            store: refused,
             found: 7,
             supported: 1,
-        }) => assert_eq!(refused, path),
+        }) => assert_eq!(refused, path.display().to_string()),
         other => panic!("{other:?}"),
     }
     assert_eq!(user_version(&path), 7, "left as it was");
@@ -127,7 +127,9 @@ fn a_store_that_cannot_be_opened_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing").join("store.db");
     let error = SqliteStore::open(&path).unwrap_err();
-    assert!(matches!(&error, StoreError::Open { path: p, .. } if *p == path));
+    assert!(
+        matches!(&error, StoreError::Open { store, .. } if *store == path.display().to_string())
+    );
     let source = std::error::Error::source(&error).expect("the cause is kept");
     assert!(source.downcast_ref::<rusqlite::Error>().is_some());
 }

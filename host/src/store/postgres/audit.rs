@@ -1,0 +1,96 @@
+//! The audit chain in PostgreSQL: each append locks the chain's head row, so appends from
+//! every replica come one after another and each covers the one before.
+
+use deadpool_postgres::{GenericClient, Transaction};
+use futures_util::{TryStreamExt, pin_mut};
+use tokio_postgres::Row;
+
+use crate::store::chain::{ChainCheck, chain_hash};
+use crate::store::{AuditEntry, AuditRecord, Millis, StoreError};
+
+const AUDIT_COLUMNS: &str = "seq, at, connection, subject, kind, data, hash";
+
+fn audit_from(row: &Row) -> AuditRecord {
+    AuditRecord {
+        seq: row.get(0),
+        at: row.get(1),
+        entry: AuditEntry {
+            connection: row.get(2),
+            subject: row.get(3),
+            kind: row.get(4),
+            data: row.get(5),
+        },
+        hash: row.get(6),
+    }
+}
+
+pub(super) async fn append(
+    tx: &Transaction<'_>,
+    entry: &AuditEntry,
+    now: Millis,
+) -> Result<i64, StoreError> {
+    let head = tx
+        .query_one(
+            &tx.prepare_cached("SELECT seq, hash FROM audit_head FOR UPDATE")
+                .await?,
+            &[],
+        )
+        .await?;
+    let seq = head.get::<_, i64>(0) + 1;
+    let previous: String = head.get(1);
+    let hash = chain_hash(&previous, seq, now, entry);
+    tx.execute(
+        &tx.prepare_cached(
+            "INSERT INTO audit (seq, at, connection, subject, kind, data, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .await?,
+        &[
+            &seq,
+            &now,
+            &entry.connection,
+            &entry.subject,
+            &entry.kind,
+            &entry.data,
+            &hash,
+        ],
+    )
+    .await?;
+    tx.execute(
+        &tx.prepare_cached("UPDATE audit_head SET seq = $1, hash = $2")
+            .await?,
+        &[&seq, &hash],
+    )
+    .await?;
+    Ok(seq)
+}
+
+pub(super) async fn records_about(
+    db: &impl GenericClient,
+    subject: &str,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let rows = db
+        .query(
+            &db.prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit WHERE subject = $1 ORDER BY seq"
+            ))
+            .await?,
+            &[&subject],
+        )
+        .await?;
+    Ok(rows.iter().map(audit_from).collect())
+}
+
+/// Walks the whole chain in order, streaming the rows.
+pub(super) async fn verify(db: &impl GenericClient) -> Result<u64, StoreError> {
+    let statement = db
+        .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))
+        .await?;
+    let rows = db.query_raw(&statement, std::iter::empty::<&str>()).await?;
+    pin_mut!(rows);
+    let mut check = ChainCheck::default();
+    while let Some(row) = rows.try_next().await? {
+        check.next(&audit_from(&row))?;
+    }
+    Ok(check.count())
+}

@@ -1,0 +1,66 @@
+//! The PostgreSQL schema's versions (`migrations/NNNN_*.sql`) and how they are applied:
+//! under a session advisory lock, so that replicas starting together migrate once, each
+//! version in its own transaction with its number recorded in `schema_version`.
+
+use deadpool_postgres::{GenericClient, Object};
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("migrations/0001_init.sql"),
+}];
+
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// The advisory lock every replica takes while migrating.
+const LOCK: i64 = 0x6d6c_2d63_6f6e_6e; // "ml-conn"
+
+pub(super) async fn migrate(client: &mut Object, store: &str) -> Result<(), StoreError> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK])
+        .await?;
+    let outcome = apply(client, store).await;
+    let unlocked = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK])
+        .await;
+    outcome?;
+    unlocked?;
+    Ok(())
+}
+
+async fn apply(client: &mut Object, store: &str) -> Result<(), StoreError> {
+    client
+        .batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        .await?;
+    let found: i64 = client
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+        .await?
+        .get(0);
+    if found > latest() {
+        return Err(StoreError::NewerSchema {
+            store: store.to_string(),
+            found,
+            supported: latest(),
+        });
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
+        let tx = client.transaction().await?;
+        tx.batch_execute(migration.sql).await?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            &[&migration.version],
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}

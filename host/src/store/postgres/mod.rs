@@ -1,0 +1,414 @@
+//! The [`Store`] on PostgreSQL, for several replicas of the service on one database.
+//!
+//! Chosen by a URL (`postgres://user@host/db`); the schema is versioned SQL under
+//! `migrations/`, applied at open under an advisory lock so that replicas starting together
+//! migrate once. A pool of connections (deadpool); every operation is one transaction.
+//!
+//! What makes sharing safe:
+//! - **Leases**: a replica leases a connection's jobs under a transaction-scoped advisory
+//!   lock on that connection, with `FOR UPDATE SKIP LOCKED` on the rows it takes, so two
+//!   replicas never lease the same job nor two jobs of one document; the fencing token and
+//!   owner checks are the same as SQLite's ([`super::lease`]).
+//! - **The audit chain**: each append locks the one-row chain head (`audit_head`), so
+//!   appends from every replica form one chain.
+//! - **One clock**: every time the store writes or compares is the database's
+//!   (`clock_timestamp()`), not each replica's, unless a test gives its own [`Clock`].
+//!
+//! This file opens the pool, draws the transaction boundaries and maps each [`Store`]
+//! operation onto the SQL of its tables, as the SQLite backend does: `jobs`, `webhooks`,
+//! `records` (cursors, id maps, revisions), `audit`, `migrations`.
+
+mod audit;
+mod jobs;
+mod migrations;
+mod records;
+mod webhooks;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+use super::{
+    AuditEntry, AuditRecord, BackendError, Clock, Enqueued, IncomingWebhook, Intake, Job, JobState,
+    Lease, Millis, NewJob, QueueDepth, Revision, Store, StoreError,
+};
+
+/// Connections a store keeps open at most.
+const POOL_SIZE: usize = 8;
+
+pub struct PostgresStore {
+    pool: Pool,
+    /// Set once the schema is known to be current (checked on first use).
+    migrated: tokio::sync::OnceCell<()>,
+    /// A test's clock; `None`: the database's.
+    clock: Option<Clock>,
+    /// The URL without its password, for messages.
+    shown: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serialization failures, deadlocks and lock timeouts are [`StoreError::Busy`] (the
+/// transaction had no effect; trying again may succeed); every other error is
+/// [`StoreError::Database`].
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        let busy = [
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::LOCK_NOT_AVAILABLE,
+        ];
+        match error.code() {
+            Some(code) if busy.contains(code) => StoreError::Busy(Box::new(error)),
+            _ => StoreError::Database(Box::new(error)),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        match error {
+            deadpool_postgres::PoolError::Backend(error) => error.into(),
+            other => StoreError::Database(Box::new(other)),
+        }
+    }
+}
+
+/// `url` with its password replaced, fit to print.
+pub fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(a PostgreSQL URL that does not parse)".into(),
+    }
+}
+
+/// Whether `text` names a PostgreSQL store rather than a SQLite file.
+pub fn is_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// Runs `$body` (an expression that may use `$tx`, the transaction, and `$now`, the
+/// store's time) in one transaction, committed when it succeeds and rolled back (before
+/// the connection goes back to the pool) when it fails.
+macro_rules! in_transaction {
+    ($store:expr, |$tx:ident, $now:ident| $body:expr) => {{
+        let mut client = $store.client().await?;
+        let $tx = client.transaction().await?;
+        let out: Result<_, StoreError> = async {
+            let $now = $store.now(&$tx).await?;
+            $body
+        }
+        .await;
+        match out {
+            Ok(value) => {
+                $tx.commit().await?;
+                Ok(value)
+            }
+            Err(error) => {
+                let _ = $tx.rollback().await;
+                Err(error)
+            }
+        }
+    }};
+}
+
+impl PostgresStore {
+    /// The store in the database at `url`. Nothing is sent yet: the first operation
+    /// connects and brings the schema up to date (so a command can name its store before
+    /// its runtime starts); a server that cannot be reached fails that operation.
+    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect(url, None, None)
+    }
+
+    /// As [`PostgresStore::open`], connected and migrated now, in `schema` (created by
+    /// the caller) when given, and on `clock` instead of the database's when given.
+    pub async fn open_with(
+        url: &str,
+        schema: Option<&str>,
+        clock: Option<Clock>,
+    ) -> Result<PostgresStore, StoreError> {
+        let store = PostgresStore::connect(url, schema, clock)?;
+        let _ = store.client().await?;
+        Ok(store)
+    }
+
+    fn connect(
+        url: &str,
+        schema: Option<&str>,
+        clock: Option<Clock>,
+    ) -> Result<PostgresStore, StoreError> {
+        let shown = shown_url(url);
+        let open_error = {
+            let shown = shown.clone();
+            move |source: BackendError| StoreError::Open {
+                store: shown.clone(),
+                source,
+            }
+        };
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| open_error(Box::new(e)))?;
+        if let Some(schema) = schema {
+            config.options(format!("-c search_path={schema}"));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("ml-connector");
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| open_error(Box::new(e)))?;
+        Ok(PostgresStore {
+            pool,
+            migrated: tokio::sync::OnceCell::new(),
+            clock,
+            shown,
+        })
+    }
+
+    /// A connection from the pool, the schema brought up to date first if this is the
+    /// store's first use.
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        let mut client = self.pool.get().await.map_err(|error| StoreError::Open {
+            store: self.shown.clone(),
+            source: match error {
+                deadpool_postgres::PoolError::Backend(error) => Box::new(error),
+                other => Box::new(other),
+            },
+        })?;
+        self.migrated
+            .get_or_try_init(|| migrations::migrate(&mut client, &self.shown))
+            .await?;
+        Ok(client)
+    }
+
+    /// The store's time: the test clock's, else the database's.
+    async fn now(&self, db: &impl GenericClient) -> Result<Millis, StoreError> {
+        if let Some(clock) = &self.clock {
+            return Ok(clock());
+        }
+        let row = db
+            .query_one(
+                "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT",
+                &[],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    async fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
+        in_transaction!(self, |tx, now| jobs::insert(
+            &tx,
+            job,
+            JobState::Ready,
+            None,
+            now
+        )
+        .await)
+    }
+
+    async fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError> {
+        in_transaction!(self, |tx, now| {
+            jobs::insert(&tx, job, JobState::Parked, Some(reason), now).await
+        })
+    }
+
+    async fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError> {
+        in_transaction!(self, |tx, now| webhooks::accept(&tx, events, now).await)
+    }
+
+    async fn lease(
+        &self,
+        connection: &str,
+        owner: &str,
+        max: usize,
+        lease_for: Millis,
+    ) -> Result<Vec<Job>, StoreError> {
+        in_transaction!(self, |tx, now| {
+            jobs::lease(&tx, connection, owner, max, lease_for, now).await
+        })
+    }
+
+    async fn hold(&self, lease: &Lease, lease_for: Millis) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, now| jobs::hold(&tx, lease, lease_for, now).await)
+    }
+
+    async fn release(&self, owner: &str) -> Result<u64, StoreError> {
+        in_transaction!(self, |tx, now| jobs::release(&tx, owner, now).await)
+    }
+
+    async fn release_role(&self, role: &str) -> Result<u64, StoreError> {
+        in_transaction!(self, |tx, now| jobs::release_role(&tx, role, now).await)
+    }
+
+    async fn complete(&self, lease: &Lease) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, now| {
+            jobs::end_lease(&tx, lease, JobState::Done, None, None, now).await
+        })
+    }
+
+    async fn complete_covering(&self, lease: &Lease, read_at: Millis) -> Result<u64, StoreError> {
+        in_transaction!(self, |tx, now| {
+            jobs::complete_covering(&tx, lease, read_at, now).await
+        })
+    }
+
+    async fn retry(
+        &self,
+        lease: &Lease,
+        error: &str,
+        next_attempt_at: Millis,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, now| {
+            jobs::end_lease(
+                &tx,
+                lease,
+                JobState::Ready,
+                Some(error),
+                Some(next_attempt_at),
+                now,
+            )
+            .await
+        })
+    }
+
+    async fn park(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, now| {
+            jobs::end_lease(&tx, lease, JobState::Parked, Some(reason), None, now).await
+        })
+    }
+
+    async fn requeue(&self, id: i64) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, now| jobs::requeue(&tx, id, now).await)
+    }
+
+    async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
+        jobs::job(&self.client().await?, id).await
+    }
+
+    async fn jobs_in(&self, state: JobState, limit: usize) -> Result<Vec<Job>, StoreError> {
+        jobs::jobs_in(&self.client().await?, state, limit).await
+    }
+
+    async fn queue_depth(&self, connection: Option<&str>) -> Result<QueueDepth, StoreError> {
+        jobs::queue_depth(&self.client().await?, connection).await
+    }
+
+    async fn next_retry_at(&self, connection: &str) -> Result<Option<Millis>, StoreError> {
+        let client = self.client().await?;
+        let now = self.now(&client).await?;
+        jobs::next_retry_at(&client, connection, now).await
+    }
+
+    async fn cursor(&self, connection: &str, name: &str) -> Result<Option<String>, StoreError> {
+        records::cursor(&self.client().await?, connection, name).await
+    }
+
+    async fn set_cursor(
+        &self,
+        connection: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, now| {
+            records::set_cursor(&tx, connection, name, value, now).await
+        })
+    }
+
+    async fn cursors(&self, connection: &str) -> Result<Vec<(String, String, Millis)>, StoreError> {
+        records::cursors(&self.client().await?, connection).await
+    }
+
+    async fn revisions(
+        &self,
+        connection: &str,
+        document: &str,
+    ) -> Result<Vec<Revision>, StoreError> {
+        records::revisions(&self.client().await?, connection, document).await
+    }
+
+    async fn begin_revision(&self, revision: &Revision) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, _now| records::begin_revision(&tx, revision)
+            .await)
+    }
+
+    async fn confirm_revision(
+        &self,
+        connection: &str,
+        document: &str,
+        number: u32,
+        voucher: &str,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, _now| {
+            records::confirm_revision(&tx, connection, document, number, voucher).await
+        })
+    }
+
+    async fn abandon_revision(
+        &self,
+        connection: &str,
+        document: &str,
+        number: u32,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, _now| {
+            records::abandon_revision(&tx, connection, document, number).await
+        })
+    }
+
+    async fn mapped(
+        &self,
+        connection: &str,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        records::mapped(&self.client().await?, connection, kind, key).await
+    }
+
+    async fn map(
+        &self,
+        connection: &str,
+        kind: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, now| {
+            records::map(&tx, connection, kind, key, value, now).await
+        })
+    }
+
+    async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
+        in_transaction!(self, |tx, now| audit::append(&tx, entry, now).await)
+    }
+
+    async fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::records_about(&self.client().await?, subject).await
+    }
+
+    async fn verify_audit(&self) -> Result<u64, StoreError> {
+        audit::verify(&self.client().await?).await
+    }
+}

@@ -1,0 +1,210 @@
+//! Cursors, id maps and posted revisions in PostgreSQL.
+
+use deadpool_postgres::{GenericClient, Transaction};
+
+use crate::store::{Millis, Revision, StoreError};
+
+fn number(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+pub(super) async fn cursor(
+    db: &impl GenericClient,
+    connection: &str,
+    name: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = db
+        .query_opt(
+            &db.prepare_cached("SELECT value FROM cursors WHERE connection = $1 AND name = $2")
+                .await?,
+            &[&connection, &name],
+        )
+        .await?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+pub(super) async fn cursors(
+    db: &impl GenericClient,
+    connection: &str,
+) -> Result<Vec<(String, String, Millis)>, StoreError> {
+    let rows = db
+        .query(
+            "SELECT name, value, updated_at FROM cursors WHERE connection = $1 ORDER BY name",
+            &[&connection],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect())
+}
+
+pub(super) async fn set_cursor(
+    tx: &Transaction<'_>,
+    connection: &str,
+    name: &str,
+    value: &str,
+    now: Millis,
+) -> Result<(), StoreError> {
+    tx.execute(
+        &tx.prepare_cached(
+            "INSERT INTO cursors (connection, name, value, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (connection, name) DO UPDATE SET value = $3, updated_at = $4",
+        )
+        .await?,
+        &[&connection, &name, &value, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn mapped(
+    db: &impl GenericClient,
+    connection: &str,
+    kind: &str,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = db
+        .query_opt(
+            &db.prepare_cached(
+                "SELECT value FROM id_map WHERE connection = $1 AND kind = $2 AND key = $3",
+            )
+            .await?,
+            &[&connection, &kind, &key],
+        )
+        .await?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+pub(super) async fn map(
+    tx: &Transaction<'_>,
+    connection: &str,
+    kind: &str,
+    key: &str,
+    value: &str,
+    now: Millis,
+) -> Result<(), StoreError> {
+    tx.execute(
+        &tx.prepare_cached(
+            "INSERT INTO id_map (connection, kind, key, value, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (connection, kind, key) DO UPDATE SET value = $4, updated_at = $5",
+        )
+        .await?,
+        &[&connection, &kind, &key, &value, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn revisions(
+    db: &impl GenericClient,
+    connection: &str,
+    document: &str,
+) -> Result<Vec<Revision>, StoreError> {
+    let rows = db
+        .query(
+            &db.prepare_cached(
+                "SELECT connection, document, number, external_reference, entry, voucher, at
+                 FROM revisions WHERE connection = $1 AND document = $2 ORDER BY number",
+            )
+            .await?,
+            &[&connection, &document],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| Revision {
+            connection: row.get(0),
+            document: row.get(1),
+            number: u32::try_from(row.get::<_, i32>(2)).unwrap_or(0),
+            external_reference: row.get(3),
+            entry: row.get(4),
+            voucher: row.get(5),
+            at: row.get(6),
+        })
+        .collect())
+}
+
+/// Records a revision about to be posted, or replaces the unconfirmed one with its
+/// number; a confirmed one is final.
+pub(super) async fn begin_revision(
+    tx: &Transaction<'_>,
+    revision: &Revision,
+) -> Result<(), StoreError> {
+    let confirmed = tx
+        .query_opt(
+            "SELECT voucher FROM revisions
+             WHERE connection = $1 AND document = $2 AND number = $3
+             FOR UPDATE",
+            &[
+                &revision.connection,
+                &revision.document,
+                &number(revision.number),
+            ],
+        )
+        .await?;
+    if let Some(voucher) = confirmed.and_then(|row| row.get::<_, Option<String>>(0)) {
+        return Err(StoreError::RevisionPosted {
+            document: revision.document.clone(),
+            number: revision.number,
+            voucher,
+        });
+    }
+    tx.execute(
+        "INSERT INTO revisions
+             (connection, document, number, external_reference, entry, voucher, at)
+         VALUES ($1, $2, $3, $4, $5, NULL, $6)
+         ON CONFLICT (connection, document, number) DO UPDATE SET
+             external_reference = EXCLUDED.external_reference, entry = EXCLUDED.entry,
+             voucher = NULL, at = EXCLUDED.at",
+        &[
+            &revision.connection,
+            &revision.document,
+            &number(revision.number),
+            &revision.external_reference,
+            &revision.entry,
+            &revision.at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn confirm_revision(
+    tx: &Transaction<'_>,
+    connection: &str,
+    document: &str,
+    revision: u32,
+    voucher: &str,
+) -> Result<(), StoreError> {
+    let changed = tx
+        .execute(
+            "UPDATE revisions SET voucher = $1
+             WHERE connection = $2 AND document = $3 AND number = $4",
+            &[&voucher, &connection, &document, &number(revision)],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(StoreError::NoRevision {
+            document: document.to_string(),
+            number: revision,
+        });
+    }
+    Ok(())
+}
+
+pub(super) async fn abandon_revision(
+    tx: &Transaction<'_>,
+    connection: &str,
+    document: &str,
+    revision: u32,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM revisions
+         WHERE connection = $1 AND document = $2 AND number = $3 AND voucher IS NULL",
+        &[&connection, &document, &number(revision)],
+    )
+    .await?;
+    Ok(())
+}

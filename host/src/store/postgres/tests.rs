@@ -1,0 +1,224 @@
+//! The store contract on PostgreSQL, each check in a schema of its own that is dropped
+//! after it. The server is named by `ML_CONNECTOR_TEST_POSTGRES` (a URL); without it the
+//! checks skip with a message, and fail under `CI=true` (CI starts a server).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::PostgresStore;
+use crate::store::Clock;
+
+/// The environment variable naming the test server.
+pub const SERVER: &str = "ML_CONNECTOR_TEST_POSTGRES";
+
+/// The test server's URL, or `None` (with a message) when none is named outside CI.
+pub fn server() -> Option<String> {
+    match std::env::var(SERVER) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{SERVER} is not set: CI must start PostgreSQL and name it")
+        }
+        _ => {
+            eprintln!(
+                "skipped: set {SERVER} to a PostgreSQL URL to run the PostgreSQL store's checks"
+            );
+            None
+        }
+    }
+}
+
+/// A schema made for one check, dropped with it.
+pub struct Schema {
+    url: String,
+    pub name: String,
+}
+
+impl Schema {
+    /// Creates a fresh schema on the server at `url`.
+    pub async fn create(url: &str) -> Schema {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "test_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst),
+            crate::store::system_clock()
+        );
+        execute(url, &format!("CREATE SCHEMA {name}")).await;
+        Schema {
+            url: url.to_string(),
+            name,
+        }
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        // The check's sessions carry the schema's name as their application name; any
+        // still open (a check that failed half-way) would keep the schema locked.
+        let sql = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = '{name}' AND pid <> pg_backend_pid();
+             DROP SCHEMA {name} CASCADE",
+            name = self.name
+        );
+        let url = self.url.clone();
+        // Drop may run inside a runtime; the schema is dropped from a thread of its own.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for dropping a test schema")
+                .block_on(execute(&url, &sql));
+        })
+        .join();
+    }
+}
+
+async fn execute(url: &str, sql: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the test server answers");
+    let driver = tokio::spawn(connection);
+    client.batch_execute(sql).await.expect(sql);
+    drop(client);
+    let _ = driver.await;
+}
+
+/// A store in a fresh schema on the test server, on `clock`; `None` when there is no
+/// test server (outside CI).
+pub async fn open(clock: Clock) -> Option<(PostgresStore, Schema)> {
+    let url = server()?;
+    let schema = Schema::create(&url).await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let named = format!("{url}{separator}application_name={}", schema.name);
+    let store = PostgresStore::open_with(&named, Some(&schema.name), Some(clock))
+        .await
+        .expect("the store opens in a fresh schema");
+    Some((store, schema))
+}
+
+crate::store::contract::store_contract_tests!(maybe async |clock: Clock| open(clock).await);
+
+/// Another replica's store on the same schema as `schema`, on the database's clock.
+async fn replica(url: &str, schema: &Schema) -> PostgresStore {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let named = format!("{url}{separator}application_name={}", schema.name);
+    PostgresStore::open_with(&named, Some(&schema.name), None)
+        .await
+        .expect("a replica opens the same schema")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_lease_each_job_once_one_document_at_a_time_and_append_one_chain() {
+    use std::collections::{BTreeMap, HashSet};
+    use std::sync::{Arc, Mutex};
+
+    use crate::store::{AuditEntry, Lease, NewJob, Store};
+
+    let Some(url) = server() else { return };
+    let schema = Schema::create(&url).await;
+    let replicas: Vec<Arc<PostgresStore>> = vec![
+        Arc::new(replica(&url, &schema).await),
+        Arc::new(replica(&url, &schema).await),
+        Arc::new(replica(&url, &schema).await),
+    ];
+    for n in 0..120 {
+        replicas[n % 3]
+            .enqueue(&NewJob {
+                connection: "main".into(),
+                kind: "order".into(),
+                key: format!("k{n}"),
+                document: format!("order:{}", n % 20),
+                payload: "{}".into(),
+                not_before: None,
+            })
+            .await
+            .unwrap();
+    }
+    // Which documents are being worked on right now, and every job done, by whom.
+    let working = Arc::new(Mutex::new(HashSet::<String>::new()));
+    let done = Arc::new(Mutex::new(BTreeMap::<i64, usize>::new()));
+    let mut tasks = Vec::new();
+    for (r, store) in replicas.iter().enumerate() {
+        let (store, working, done) = (store.clone(), working.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let owner = format!("run-{r}");
+            let mut idle = 0;
+            while idle < 20 {
+                let jobs = store.lease("main", &owner, 4, 60_000).await.unwrap();
+                if jobs.is_empty() {
+                    idle += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    continue;
+                }
+                idle = 0;
+                for job in jobs {
+                    assert!(
+                        working.lock().unwrap().insert(job.document.clone()),
+                        "two replicas hold jobs of {} at once",
+                        job.document
+                    );
+                    store
+                        .audit(&AuditEntry {
+                            connection: "main".into(),
+                            subject: format!("job:{}", job.id),
+                            kind: "done".into(),
+                            data: format!("{{\"replica\":{r}}}"),
+                        })
+                        .await
+                        .unwrap();
+                    working.lock().unwrap().remove(&job.document);
+                    store.complete(&Lease::of(&job, &owner)).await.unwrap();
+                    *done.lock().unwrap().entry(job.id).or_default() += 1;
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let done = done.lock().unwrap().clone();
+    assert_eq!(done.len(), 120, "every job was done");
+    assert!(done.values().all(|times| *times == 1), "{done:?}");
+    assert_eq!(replicas[0].verify_audit().await.unwrap(), 120);
+    drop(replicas);
+}
+
+#[tokio::test]
+async fn the_audit_table_refuses_edits() {
+    use crate::store::{AuditEntry, Store};
+
+    let Some((store, schema)) = open(crate::store::contract::TestClock::default().clock()).await
+    else {
+        return;
+    };
+    store
+        .audit(&AuditEntry {
+            connection: "main".into(),
+            subject: "order:1".into(),
+            kind: "posted".into(),
+            data: "{}".into(),
+        })
+        .await
+        .unwrap();
+    let url = server().unwrap();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    for sql in [
+        "UPDATE {s}.audit SET data = '{\"x\":1}'",
+        "DELETE FROM {s}.audit",
+        "TRUNCATE {s}.audit",
+    ] {
+        let sql = sql.replace("{s}", &schema.name);
+        let error = client.batch_execute(&sql).await.unwrap_err();
+        assert!(
+            format!("{error:?}").contains("the audit log is append-only"),
+            "{sql}: {error:?}"
+        );
+    }
+    assert_eq!(store.verify_audit().await.unwrap(), 1);
+    drop(client);
+    let _ = driver.await;
+    drop(store);
+}

@@ -1,0 +1,64 @@
+//! Webhook intake in PostgreSQL: each delivery recorded once (by id and by body), its jobs
+//! queued and its receipt audited, in the caller's transaction.
+
+use deadpool_postgres::{GenericClient, Transaction};
+
+use super::{audit, jobs};
+use crate::store::{AuditEntry, IncomingWebhook, Intake, JobState, Millis, StoreError};
+
+pub(super) async fn accept(
+    tx: &Transaction<'_>,
+    events: &[IncomingWebhook],
+    now: Millis,
+) -> Result<Vec<Intake>, StoreError> {
+    let mut outcomes = Vec::with_capacity(events.len());
+    for event in events {
+        let inserted = tx
+            .execute(
+                &tx.prepare_cached(
+                    "INSERT INTO webhooks (connection, webhook_id, body_sha256, scope, received_at)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .await?,
+                &[
+                    &event.connection,
+                    &event.webhook_id,
+                    &event.body_sha256,
+                    &event.scope,
+                    &now,
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            outcomes.push(Intake::Duplicate);
+            continue;
+        }
+        let mut queued = Vec::with_capacity(event.jobs.len());
+        for job in &event.jobs {
+            queued.push(
+                jobs::insert(tx, job, JobState::Ready, None, now)
+                    .await?
+                    .id(),
+            );
+        }
+        audit::append(
+            tx,
+            &AuditEntry {
+                connection: event.connection.clone(),
+                subject: "webhook".into(),
+                kind: "received".into(),
+                data: serde_json::json!({
+                    "webhook_id": event.webhook_id,
+                    "scope": event.scope,
+                    "body": event.body,
+                    "jobs": queued,
+                })
+                .to_string(),
+            },
+            now,
+        )
+        .await?;
+        outcomes.push(Intake::Accepted { jobs: queued });
+    }
+    Ok(outcomes)
+}

@@ -22,7 +22,7 @@ pub fn latest() -> i64 {
 }
 
 /// The advisory lock every replica takes while migrating.
-const LOCK: i64 = 0x6d6c_2d63_6f6e_6e; // "ml-conn"
+const LOCK: i64 = 0x006d_6c2d_636f_6e6e; // "ml-conn" in ASCII
 
 pub(super) async fn migrate(client: &mut Object, store: &str) -> Result<(), StoreError> {
     client

@@ -221,3 +221,25 @@ async fn audit_show_prints_a_records_history_and_verify_checks_the_chain() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no store at"));
 }
+
+#[test]
+fn a_postgres_store_that_cannot_be_reached_is_named_without_its_password() {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let out = run(&[
+        "--store",
+        "postgres://connector:s3cret-pw@127.0.0.1:1/connector",
+        "audit",
+        "verify",
+    ]);
+    assert!(!out.status.success());
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        said.contains("cannot open postgres://connector:***@127.0.0.1:1/connector"),
+        "{said}"
+    );
+    assert!(said.contains("error connecting to server"), "{said}");
+    assert!(
+        !said.contains("s3cret-pw"),
+        "the password was printed: {said}"
+    );
+}

@@ -179,6 +179,25 @@ pub struct IncomingWebhook {
     pub jobs: Vec<NewJob>,
 }
 
+impl IncomingWebhook {
+    /// The audit entry that records this delivery's receipt and the jobs it queued (the
+    /// same in every backend).
+    pub fn received(&self, jobs: &[i64]) -> AuditEntry {
+        AuditEntry {
+            connection: self.connection.clone(),
+            subject: "webhook".into(),
+            kind: "received".into(),
+            data: serde_json::json!({
+                "webhook_id": self.webhook_id,
+                "scope": self.scope,
+                "body": self.body,
+                "jobs": jobs,
+            })
+            .to_string(),
+        }
+    }
+}
+
 /// What became of one incoming webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intake {
@@ -195,6 +214,19 @@ pub struct QueueDepth {
     pub leased: u64,
     pub done: u64,
     pub parked: u64,
+}
+
+impl QueueDepth {
+    /// Counts `count` jobs in the stored state `state` (an unknown state counts as
+    /// parked, as such a job is read).
+    pub fn add(&mut self, state: &str, count: u64) {
+        match JobState::parse(state) {
+            Some(JobState::Ready) => self.ready += count,
+            Some(JobState::Leased) => self.leased += count,
+            Some(JobState::Done) => self.done += count,
+            Some(JobState::Parked) | None => self.parked += count,
+        }
+    }
 }
 
 /// The durable store. Its methods are async (through `async_trait`, so that it is used

@@ -330,12 +330,7 @@ pub(super) async fn queue_depth(
     for row in rows {
         let state: String = row.get(0);
         let count = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
-        match JobState::parse(&state) {
-            Some(JobState::Ready) => depth.ready = count,
-            Some(JobState::Leased) => depth.leased = count,
-            Some(JobState::Done) => depth.done = count,
-            Some(JobState::Parked) | None => depth.parked += count,
-        }
+        depth.add(&state, count);
     }
     Ok(depth)
 }

@@ -50,6 +50,15 @@ impl Schema {
     }
 }
 
+impl Schema {
+    /// The server's URL with the schema's name as the sessions' application name, so
+    /// that the drop can end any a check left open.
+    fn url_for_sessions(&self) -> String {
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}application_name={}", self.url, self.name)
+    }
+}
+
 impl Drop for Schema {
     fn drop(&mut self) {
         // The check's sessions carry the schema's name as their application name; any
@@ -88,21 +97,18 @@ async fn execute(url: &str, sql: &str) {
 pub async fn open(clock: Clock) -> Option<(PostgresStore, Schema)> {
     let url = server()?;
     let schema = Schema::create(&url).await;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let named = format!("{url}{separator}application_name={}", schema.name);
-    let store = PostgresStore::open_with(&named, Some(&schema.name), Some(clock))
-        .await
-        .expect("the store opens in a fresh schema");
+    let store =
+        PostgresStore::open_with(&schema.url_for_sessions(), Some(&schema.name), Some(clock))
+            .await
+            .expect("the store opens in a fresh schema");
     Some((store, schema))
 }
 
 crate::store::contract::store_contract_tests!(maybe async |clock: Clock| open(clock).await);
 
-/// Another replica's store on the same schema as `schema`, on the database's clock.
-async fn replica(url: &str, schema: &Schema) -> PostgresStore {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let named = format!("{url}{separator}application_name={}", schema.name);
-    PostgresStore::open_with(&named, Some(&schema.name), None)
+/// Another replica's store in `schema`, on the database's clock.
+async fn replica(schema: &Schema) -> PostgresStore {
+    PostgresStore::open_with(&schema.url_for_sessions(), Some(&schema.name), None)
         .await
         .expect("a replica opens the same schema")
 }
@@ -117,9 +123,9 @@ async fn replicas_lease_each_job_once_one_document_at_a_time_and_append_one_chai
     let Some(url) = server() else { return };
     let schema = Schema::create(&url).await;
     let replicas: Vec<Arc<PostgresStore>> = vec![
-        Arc::new(replica(&url, &schema).await),
-        Arc::new(replica(&url, &schema).await),
-        Arc::new(replica(&url, &schema).await),
+        Arc::new(replica(&schema).await),
+        Arc::new(replica(&schema).await),
+        Arc::new(replica(&schema).await),
     ];
     for n in 0..120 {
         replicas[n % 3]

@@ -4,7 +4,7 @@
 use deadpool_postgres::{GenericClient, Transaction};
 
 use super::{audit, jobs};
-use crate::store::{AuditEntry, IncomingWebhook, Intake, JobState, Millis, StoreError};
+use crate::store::{IncomingWebhook, Intake, JobState, Millis, StoreError};
 
 pub(super) async fn accept(
     tx: &Transaction<'_>,
@@ -41,23 +41,7 @@ pub(super) async fn accept(
                     .id(),
             );
         }
-        audit::append(
-            tx,
-            &AuditEntry {
-                connection: event.connection.clone(),
-                subject: "webhook".into(),
-                kind: "received".into(),
-                data: serde_json::json!({
-                    "webhook_id": event.webhook_id,
-                    "scope": event.scope,
-                    "body": event.body,
-                    "jobs": queued,
-                })
-                .to_string(),
-            },
-            now,
-        )
-        .await?;
+        audit::append(tx, &event.received(&queued), now).await?;
         outcomes.push(Intake::Accepted { jobs: queued });
     }
     Ok(outcomes)

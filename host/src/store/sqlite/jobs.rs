@@ -291,12 +291,7 @@ pub(super) fn queue_depth(
     })?;
     for row in rows {
         let (state, count) = row?;
-        match JobState::parse(&state) {
-            Some(JobState::Ready) => depth.ready = count,
-            Some(JobState::Leased) => depth.leased = count,
-            Some(JobState::Done) => depth.done = count,
-            Some(JobState::Parked) | None => depth.parked += count,
-        }
+        depth.add(&state, count);
     }
     Ok(depth)
 }

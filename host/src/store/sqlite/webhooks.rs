@@ -4,7 +4,7 @@
 use rusqlite::{Transaction, params};
 
 use super::{audit, jobs};
-use crate::store::{AuditEntry, IncomingWebhook, Intake, JobState, Millis, StoreError};
+use crate::store::{IncomingWebhook, Intake, JobState, Millis, StoreError};
 
 /// Writes `events` in `tx`: a delivery seen before (same id, or same body, on its
 /// connection) is a duplicate and adds nothing.
@@ -35,22 +35,7 @@ pub(super) fn accept(
         for job in &event.jobs {
             queued.push(jobs::insert(tx, job, JobState::Ready, None, now)?.id());
         }
-        audit::append(
-            tx,
-            &AuditEntry {
-                connection: event.connection.clone(),
-                subject: "webhook".into(),
-                kind: "received".into(),
-                data: serde_json::json!({
-                    "webhook_id": event.webhook_id,
-                    "scope": event.scope,
-                    "body": event.body,
-                    "jobs": queued,
-                })
-                .to_string(),
-            },
-            now,
-        )?;
+        audit::append(tx, &event.received(&queued), now)?;
         outcomes.push(Intake::Accepted { jobs: queued });
     }
     Ok(outcomes)

@@ -33,7 +33,7 @@ use crate::server::{self, ConnectionHooks, ServerState};
 use crate::sources::hooks::ensure_hooks;
 use crate::sources::poll::poll;
 use crate::sources::webhooks;
-use crate::store::Store;
+use crate::store::{Store, owner_id};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -154,6 +154,7 @@ async fn service(
                     .parse::<Schedule>()
                     .with_context(|| format!("connections.{}.schedules.{name}", connection.name))?,
                 at_start: true,
+                owner: owner_id("schedule"),
             })
         };
         let reconcile = {

@@ -2,9 +2,11 @@
 //! price poll, the hook check): an interval (`every 10m`) or a cron expression
 //! (`*/15 * * * *`, UTC).
 //!
-//! Each schedule runs as one task, so its runs never overlap: the next run time is
-//! computed when a run ends, with a little jitter so connections do not all call out in
-//! the same second. The next and last run of each schedule are written to the store
+//! Each schedule runs as one task, so its runs never overlap in a process: the next run
+//! time is computed when a run ends, with a little jitter so connections do not all call
+//! out in the same second. Across processes sharing a store (replicas on PostgreSQL) each
+//! run is claimed in the store first (`Store::claim_schedule`), so that one replica makes
+//! it. The next and last run of each schedule are written to the store
 //! (`schedule.<name>.next`, `schedule.<name>.last` cursors) for `status`.
 
 use std::future::Future;
@@ -16,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::bigcommerce::wire;
 use crate::metrics;
-use crate::store::Store;
+use crate::store::{Millis, ScheduleClaim, Store, StoreError};
 
 /// When something runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +110,17 @@ impl Schedule {
         }
     }
 
+    /// Half the time between the next two runs after `now`: a run started that recently
+    /// stands for one due now (zero for a cron expression that never matches).
+    fn half_period(&self, now: OffsetDateTime) -> Duration {
+        let next = self.next_after(now);
+        let after = next.and_then(|next| self.next_after(next));
+        match (next, after) {
+            (Some(next), Some(after)) => Duration::try_from(after - next).unwrap_or_default() / 2,
+            _ => Duration::ZERO,
+        }
+    }
+
     /// The most a run may be delayed: a tenth of an interval, at most 30 s; 5 s for cron.
     fn max_jitter(&self) -> Duration {
         match self {
@@ -127,6 +140,10 @@ fn jitter(max: Duration) -> Duration {
     Duration::from_millis(noise.wrapping_mul(0x9E37_79B9_7F4A_7C15) % max)
 }
 
+/// How long a claim on a schedule's run holds unless renewed (renewed every third of it
+/// while the run lasts).
+const CLAIM_HOLD: Duration = Duration::from_secs(60);
+
 /// One periodic job of a connection.
 pub struct Periodic {
     pub connection: String,
@@ -135,6 +152,9 @@ pub struct Periodic {
     pub schedule: Schedule,
     /// Run once as soon as the service starts (before the first scheduled time).
     pub at_start: bool,
+    /// Who claims the runs ([`crate::store::owner_id`]): replicas sharing a store each
+    /// keep the schedule, and a run is made by whichever claims it first.
+    pub owner: String,
 }
 
 impl Periodic {
@@ -143,7 +163,11 @@ impl Periodic {
     }
 
     /// Runs `run` on the schedule until `stop` turns true; a run in progress finishes
-    /// first. Each outcome (a summary, or the error) is logged and kept in the store.
+    /// first. Each run is claimed in the store first, so that replicas sharing it run the
+    /// schedule once between them: a run is skipped while another replica's is under way,
+    /// or when one started within the last half period (it stands for this one; a run at
+    /// start skips only for one under way). Each outcome (a summary, or the error) is
+    /// logged and kept in the store.
     pub async fn run_until<F, Fut>(
         self,
         store: Arc<dyn Store>,
@@ -156,6 +180,11 @@ impl Periodic {
         let mut first = self.at_start;
         loop {
             let now = OffsetDateTime::now_utc();
+            let covers = if first {
+                Duration::ZERO
+            } else {
+                self.schedule.half_period(now)
+            };
             let wait = if first {
                 Duration::ZERO
             } else {
@@ -183,29 +212,100 @@ impl Periodic {
                 _ = tokio::time::sleep(wait) => {}
                 _ = stop.wait_for(|stopped| *stopped) => return,
             }
-            let started = OffsetDateTime::now_utc();
-            metrics::global().schedule_runs.inc();
-            let outcome = run().await;
-            let summary = match &outcome {
-                Ok(summary) => {
-                    tracing::info!(connection = %self.connection, schedule = self.name, %summary, "scheduled run done");
-                    serde_json::json!({"at": wire::to_rfc3339(started), "ok": summary})
-                }
-                Err(error) => {
-                    metrics::global().schedule_failures.inc();
-                    tracing::warn!(connection = %self.connection, schedule = self.name, %error, "scheduled run failed");
-                    serde_json::json!({"at": wire::to_rfc3339(started), "error": error})
-                }
-            };
-            if let Err(error) = store
-                .set_cursor(&self.connection, &self.cursor("last"), &summary.to_string())
-                .await
-            {
-                tracing::warn!(%error, "the run's outcome could not be recorded");
+            if self.claim(store.as_ref(), covers).await {
+                self.run_claimed(store.clone(), &mut run).await;
             }
             if *stop.borrow() {
                 return;
             }
+        }
+    }
+
+    /// Whether this replica makes the run now.
+    async fn claim(&self, store: &dyn Store, covers: Duration) -> bool {
+        let claim = store
+            .claim_schedule(
+                &self.connection,
+                self.name,
+                &self.owner,
+                covers.as_millis() as Millis,
+                CLAIM_HOLD.as_millis() as Millis,
+            )
+            .await;
+        match claim {
+            Ok(ScheduleClaim::Claimed) => true,
+            Ok(ScheduleClaim::Running { owner }) => {
+                tracing::debug!(connection = %self.connection, schedule = self.name, %owner, "run under way elsewhere; skipped");
+                false
+            }
+            Ok(ScheduleClaim::RanAt(at)) => {
+                tracing::debug!(connection = %self.connection, schedule = self.name, at, "ran recently elsewhere; skipped");
+                false
+            }
+            Err(error) => {
+                metrics::global().schedule_failures.inc();
+                tracing::warn!(connection = %self.connection, schedule = self.name, %error, "the run could not be claimed; skipped");
+                false
+            }
+        }
+    }
+
+    /// Makes a claimed run, renewing the claim while it lasts (a run whose claim is lost is
+    /// stopped where it stands: another replica has it), then ends the claim and records
+    /// the outcome.
+    async fn run_claimed<F, Fut>(&self, store: Arc<dyn Store>, run: &mut F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<String, String>>,
+    {
+        let started = OffsetDateTime::now_utc();
+        metrics::global().schedule_runs.inc();
+        let renewals = async {
+            loop {
+                tokio::time::sleep(CLAIM_HOLD / 3).await;
+                let renewed = store
+                    .hold_schedule(
+                        &self.connection,
+                        self.name,
+                        &self.owner,
+                        CLAIM_HOLD.as_millis() as Millis,
+                    )
+                    .await;
+                match renewed {
+                    Err(error @ StoreError::ScheduleLost { .. }) => return error,
+                    Err(error) => {
+                        tracing::warn!(connection = %self.connection, schedule = self.name, %error, "the run's claim could not be renewed")
+                    }
+                    Ok(()) => {}
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = run() => outcome,
+            lost = renewals => Err(lost.to_string()),
+        };
+        if let Err(error) = store
+            .end_schedule(&self.connection, self.name, &self.owner)
+            .await
+        {
+            tracing::warn!(%error, "the run's claim could not be ended (it runs out)");
+        }
+        let summary = match &outcome {
+            Ok(summary) => {
+                tracing::info!(connection = %self.connection, schedule = self.name, %summary, "scheduled run done");
+                serde_json::json!({"at": wire::to_rfc3339(started), "ok": summary})
+            }
+            Err(error) => {
+                metrics::global().schedule_failures.inc();
+                tracing::warn!(connection = %self.connection, schedule = self.name, %error, "scheduled run failed");
+                serde_json::json!({"at": wire::to_rfc3339(started), "error": error})
+            }
+        };
+        if let Err(error) = store
+            .set_cursor(&self.connection, &self.cursor("last"), &summary.to_string())
+            .await
+        {
+            tracing::warn!(%error, "the run's outcome could not be recorded");
         }
     }
 }
@@ -311,6 +411,7 @@ mod tests {
             name: "reconcile",
             schedule: Schedule::Every(Duration::from_millis(10)),
             at_start: true,
+            owner: "run-1".into(),
         };
         let task = {
             let (running, runs) = (running.clone(), runs.clone());
@@ -351,5 +452,54 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(last.contains("\"at\""), "{last}");
+    }
+
+    #[tokio::test]
+    async fn replicas_sharing_a_store_take_turns_and_a_recent_run_stands_for_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("s.db")).unwrap());
+        let (stop_tx, stop) = watch::channel(false);
+        let running = Arc::new(AtomicU32::new(0));
+        let runs = Arc::new(AtomicU32::new(0));
+        let starts = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut replicas = Vec::new();
+        for owner in ["run-a", "run-b", "run-c"] {
+            let periodic = Periodic {
+                connection: "main".into(),
+                name: "reconcile",
+                schedule: Schedule::Every(Duration::from_millis(200)),
+                at_start: false,
+                owner: owner.into(),
+            };
+            let (running, runs, starts) = (running.clone(), runs.clone(), starts.clone());
+            replicas.push(tokio::spawn(periodic.run_until(
+                store.clone(),
+                move || {
+                    let (running, runs, starts) = (running.clone(), runs.clone(), starts.clone());
+                    async move {
+                        assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "overlap");
+                        starts.lock().unwrap().push(crate::store::system_clock());
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        Ok(owner.to_string())
+                    }
+                },
+                stop.clone(),
+            )));
+        }
+        while runs.load(Ordering::SeqCst) < 4 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop_tx.send(true).unwrap();
+        for replica in replicas {
+            replica.await.unwrap();
+        }
+        // Three replicas woke each period; a run within the last half period stood for
+        // the others' (the store's clock and this one are the same system clock).
+        let starts = starts.lock().unwrap();
+        for pair in starts.windows(2) {
+            assert!(pair[1] - pair[0] >= 100, "runs {} ms apart", pair[1] - pair[0]);
+        }
     }
 }

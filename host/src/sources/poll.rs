@@ -12,7 +12,7 @@ use crate::bigcommerce::wire;
 use crate::flows::FlowError;
 use crate::flows::jobs::{now_millis, order_job, refund_job};
 use crate::flows::orders::OrderFlow;
-use crate::store::Enqueued;
+use crate::store::{CursorMove, Enqueued};
 
 /// How far back each poll looks before its cursor.
 pub const POLL_OVERLAP: time::Duration = time::Duration::minutes(5);
@@ -32,21 +32,22 @@ pub struct PollStats {
 
 /// The reconciliation poll: enqueues every order modified and every refund created since
 /// the cursors (with the overlap), then moves the cursors: to the newest change read, but
-/// never past the store's own time at the start of the read, less [`CURSOR_MARGIN`].
+/// never past the store's own time at the start of the read, less [`CURSOR_MARGIN`], and
+/// only if no other run moved them meanwhile ([`crate::store::StoreError::CursorMoved`]).
 pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
     let store = &flow.store;
     let connection = &flow.connection;
-    let since = async |name: &str| -> Result<Option<OffsetDateTime>, FlowError> {
-        Ok(store
-            .cursor(connection, name)
-            .await?
-            .and_then(|c| wire::parse_date(&c).ok())
-            .map(|at| at - POLL_OVERLAP))
-    };
     let mut stats = PollStats::default();
     flow.begin_poll(now_millis());
     let ceiling = flow.source.store_time().await? - CURSOR_MARGIN;
-    let orders_since = since("orders").await?;
+    let orders_read = store.cursor(connection, "orders").await?;
+    let refunds_read = store.cursor(connection, "refunds").await?;
+    let since = |read: &Option<String>| {
+        read.as_deref()
+            .and_then(|c| wire::parse_date(c).ok())
+            .map(|at| at - POLL_OVERLAP)
+    };
+    let orders_since = since(&orders_read);
     let orders = flow.source.orders_modified_since(orders_since).await?;
     // The cursor itself, not the overlap before it: a poll that finds nothing leaves it.
     let mut latest = orders_since.map(|at| at + POLL_OVERLAP);
@@ -59,9 +60,7 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
         }
         latest = latest.max(Some(order.date_modified));
     }
-    let refunds_since = since("refunds")
-        .await?
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let refunds_since = since(&refunds_read).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let refunds: Vec<Refund> = flow.source.refunds_created_since(refunds_since).await?;
     let mut latest_refund = None;
     for refund in &refunds {
@@ -73,17 +72,22 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
         latest_refund = latest_refund.max(Some(refund.created));
     }
     flow.prefetch(orders, RefundsByOrder::new(refunds));
-    if let Some(latest) = latest {
-        let cursor = latest.min(ceiling);
-        store
-            .set_cursor(connection, "orders", &wire::to_rfc3339(cursor))
-            .await?;
-    }
-    if let Some(latest) = latest_refund {
-        let cursor = latest.min(ceiling);
-        store
-            .set_cursor(connection, "refunds", &wire::to_rfc3339(cursor))
-            .await?;
-    }
+    // Both cursors move together, and only from where this poll read them: a poll of
+    // the same connection on another replica that moved them first wins, and this one's
+    // reading (already queued, deduplicated by key) is not written over it.
+    let moves: Vec<CursorMove> = [
+        ("orders", orders_read, latest),
+        ("refunds", refunds_read, latest_refund),
+    ]
+    .into_iter()
+    .filter_map(|(name, from, latest)| {
+        latest.map(|latest| CursorMove {
+            name: name.into(),
+            from,
+            to: wire::to_rfc3339(latest.min(ceiling)),
+        })
+    })
+    .collect();
+    store.move_cursors(connection, &moves).await?;
     Ok(stats)
 }

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::chain::chain_hash;
 use super::{
-    AuditEntry, Clock, Enqueued, IncomingWebhook, Intake, JobState, Lease, Millis, NewJob,
-    QueueDepth, Revision, Store, StoreError,
+    AuditEntry, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobState, Lease, Millis, NewJob,
+    QueueDepth, Revision, ScheduleClaim, Store, StoreError,
 };
 
 /// When every check starts.
@@ -110,6 +110,8 @@ macro_rules! store_contract_tests {
             webhooks_are_accepted_once_by_id_and_by_body,
             revisions_are_begun_confirmed_or_abandoned,
             cursors_and_id_maps_are_upserted_per_connection,
+            cursors_move_together_only_from_where_they_were_read,
+            a_schedule_run_is_claimed_by_one_owner_at_a_time,
             the_audit_chain_links_every_entry_and_verifies,
         );
     };
@@ -806,6 +808,115 @@ pub async fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &T
     assert!(matches!(
         store.confirm_revision("other", "order:1", 1, "V").await,
         Err(StoreError::NoRevision { .. })
+    ));
+}
+
+fn moved(name: &str, from: Option<&str>, to: &str) -> CursorMove {
+    CursorMove {
+        name: name.into(),
+        from: from.map(str::to_string),
+        to: to.into(),
+    }
+}
+
+pub async fn cursors_move_together_only_from_where_they_were_read(
+    store: &dyn Store,
+    _clock: &TestClock,
+) {
+    // Two runs of a poll read the cursors unset; the first to move them wins.
+    let first = [moved("orders", None, "o1"), moved("refunds", None, "r1")];
+    store.move_cursors("main", &first).await.unwrap();
+    let late = [moved("orders", None, "o0"), moved("refunds", None, "r0")];
+    match store.move_cursors("main", &late).await {
+        Err(StoreError::CursorMoved { connection, name }) => {
+            assert_eq!((connection.as_str(), name.as_str()), ("main", "orders"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // All or nothing: the first cursor matches, the second does not; neither moves.
+    let half = [
+        moved("orders", Some("o1"), "o2"),
+        moved("refunds", Some("r0"), "r2"),
+    ];
+    assert!(matches!(
+        store.move_cursors("main", &half).await,
+        Err(StoreError::CursorMoved { name, .. }) if name == "refunds"
+    ));
+    assert_eq!(
+        store.cursor("main", "orders").await.unwrap().as_deref(),
+        Some("o1")
+    );
+    assert_eq!(
+        store.cursor("main", "refunds").await.unwrap().as_deref(),
+        Some("r1")
+    );
+    let next = [
+        moved("orders", Some("o1"), "o2"),
+        moved("refunds", Some("r1"), "r2"),
+    ];
+    store.move_cursors("main", &next).await.unwrap();
+    assert_eq!(
+        store.cursor("main", "refunds").await.unwrap().as_deref(),
+        Some("r2")
+    );
+    // Per connection: another connection's cursor of the same name is its own.
+    store
+        .move_cursors("other", &[moved("orders", None, "x")])
+        .await
+        .unwrap();
+    store.move_cursors("main", &[]).await.unwrap();
+}
+
+pub async fn a_schedule_run_is_claimed_by_one_owner_at_a_time(store: &dyn Store, clock: &TestClock) {
+    let claim = |owner: &'static str, covers: Millis| async move {
+        store
+            .claim_schedule("main", "reconcile", owner, covers, 60_000)
+            .await
+            .unwrap()
+    };
+    assert_eq!(claim("a", 0).await, ScheduleClaim::Claimed);
+    assert_eq!(
+        claim("b", 0).await,
+        ScheduleClaim::Running { owner: "a".into() }
+    );
+    // Another connection's schedule of the same name is its own.
+    assert_eq!(
+        store
+            .claim_schedule("other", "reconcile", "b", 0, 60_000)
+            .await
+            .unwrap(),
+        ScheduleClaim::Claimed
+    );
+    clock.advance(50_000);
+    store
+        .hold_schedule("main", "reconcile", "a", 60_000)
+        .await
+        .unwrap();
+    clock.advance(50_000);
+    assert_eq!(
+        claim("b", 0).await,
+        ScheduleClaim::Running { owner: "a".into() },
+        "renewed"
+    );
+    store.end_schedule("main", "reconcile", "b").await.unwrap();
+    assert_eq!(
+        claim("b", 0).await,
+        ScheduleClaim::Running { owner: "a".into() },
+        "only the holder ends its claim"
+    );
+    store.end_schedule("main", "reconcile", "a").await.unwrap();
+    let started = START;
+    // A run that started within `covers` stands for this one.
+    assert_eq!(claim("b", 200_000).await, ScheduleClaim::RanAt(started));
+    clock.advance(10);
+    assert_eq!(claim("b", 100_000).await, ScheduleClaim::Claimed);
+    // A claim that ran out unrenewed is taken; its holder is told when it renews.
+    clock.advance(60_001);
+    assert_eq!(claim("c", 0).await, ScheduleClaim::Claimed);
+    assert!(matches!(
+        store.hold_schedule("main", "reconcile", "b", 60_000).await,
+        Err(StoreError::ScheduleLost { connection, name })
+            if connection == "main" && name == "reconcile"
     ));
 }
 

@@ -54,6 +54,13 @@ pub enum StoreError {
     InUse { path: PathBuf, holder: String },
     #[error("job {0} is not leased by this worker (its lease expired and it was taken again)")]
     LeaseLost(i64),
+    /// A cursor was not where the caller read it: another run of the same poll (on
+    /// another replica) moved it since. Nothing was moved.
+    #[error("cursor `{name}` of connection `{connection}` was moved by another run since it was read")]
+    CursorMoved { connection: String, name: String },
+    /// The claim on a schedule's run ran out and was taken by another replica (or ended).
+    #[error("the run of schedule `{name}` of connection `{connection}` is no longer this replica's")]
+    ScheduleLost { connection: String, name: String },
     /// No such job, or none in a state the operation applies to.
     #[error("no job {0}")]
     NoJob(i64),

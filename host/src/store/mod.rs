@@ -207,6 +207,25 @@ pub enum Intake {
     Duplicate,
 }
 
+/// One cursor to move: from the value it had when read (`None`: it was not set) to `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorMove {
+    pub name: String,
+    pub from: Option<String>,
+    pub to: String,
+}
+
+/// What a replica's claim on a schedule's run found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleClaim {
+    /// The run is this owner's until it ends it (renewing the claim while it runs).
+    Claimed,
+    /// Another owner is running it now.
+    Running { owner: String },
+    /// A run started recently enough (at `at`) to stand for this one.
+    RanAt(Millis),
+}
+
 /// Queue depth by state, for `status` and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct QueueDepth {
@@ -309,8 +328,42 @@ pub trait Store: Send + Sync {
     async fn set_cursor(&self, connection: &str, name: &str, value: &str)
     -> Result<(), StoreError>;
 
+    /// Moves cursors together, each from the value the caller read: when one has been
+    /// moved since (by another run of the same poll), none is moved and the error is
+    /// [`StoreError::CursorMoved`].
+    async fn move_cursors(&self, connection: &str, moves: &[CursorMove])
+    -> Result<(), StoreError>;
+
     /// Every cursor of a connection: name, value, when it was set.
     async fn cursors(&self, connection: &str) -> Result<Vec<(String, String, Millis)>, StoreError>;
+
+    /// Claims the next run of schedule `name` of `connection` for `owner` until
+    /// `now + hold_for`, unless another owner's claim still holds (and, in a backend with
+    /// several processes, that owner is alive), or a run started within the last `covers`
+    /// milliseconds (it stands for this one). A claim is renewed with
+    /// [`Store::hold_schedule`] while the run lasts and ended with [`Store::end_schedule`].
+    async fn claim_schedule(
+        &self,
+        connection: &str,
+        name: &str,
+        owner: &str,
+        covers: Millis,
+        hold_for: Millis,
+    ) -> Result<ScheduleClaim, StoreError>;
+
+    /// Extends `owner`'s claim on a schedule's run to `now + hold_for`;
+    /// [`StoreError::ScheduleLost`] when it is no longer `owner`'s.
+    async fn hold_schedule(
+        &self,
+        connection: &str,
+        name: &str,
+        owner: &str,
+        hold_for: Millis,
+    ) -> Result<(), StoreError>;
+
+    /// Ends `owner`'s claim on a schedule's run (the run is over).
+    async fn end_schedule(&self, connection: &str, name: &str, owner: &str)
+    -> Result<(), StoreError>;
 
     /// Every revision of a document, in order.
     async fn revisions(

@@ -56,7 +56,7 @@ use crate::plugins::types::{CatalogUpdate, ErpItem, ErpPrice};
 use crate::plugins::{LoadedPlugin, PluginSlot, World};
 use crate::qad::browse;
 use crate::qad::{ChangeCursor, ItemChange, PriceChange};
-use crate::store::{Job, NewJob, Store, StoreError};
+use crate::store::{CursorMove, Job, NewJob, Store, StoreError};
 
 /// The price list name under which an item master's own list price reaches the plugin.
 pub const ITEM_PRICE_LIST: &str = "item-master";
@@ -219,22 +219,19 @@ impl CatalogFlow {
         exchanges::audit(self.store.as_ref(), &self.connection, subject, exchanges).await
     }
 
-    async fn cursor(&self, name: &str) -> Result<ChangeCursor, FlowError> {
-        match self.store.cursor(&self.connection, name).await? {
-            None => Ok(ChangeCursor::default()),
-            Some(text) => serde_json::from_str(&text).map_err(|e| {
+    /// A change cursor: as stored (to move it from) and as read.
+    async fn cursor(&self, name: &str) -> Result<(Option<String>, ChangeCursor), FlowError> {
+        let stored = self.store.cursor(&self.connection, name).await?;
+        let cursor = match &stored {
+            None => ChangeCursor::default(),
+            Some(text) => serde_json::from_str(text).map_err(|e| {
                 FlowError::Refused(format!(
                     "the stored cursor `{name}` cannot be read ({e}); nothing was read, so \
                      nothing is lost: correct the cursor in the store"
                 ))
-            }),
-        }
-    }
-
-    async fn set_cursor(&self, name: &str, cursor: &ChangeCursor) -> Result<(), FlowError> {
-        let text = serde_json::to_string(cursor).expect("a cursor serialises");
-        self.store.set_cursor(&self.connection, name, &text).await?;
-        Ok(())
+            })?,
+        };
+        Ok((stored, cursor))
     }
 
     /// One run: every item and price changed since the cursors is mapped, sent or found
@@ -268,15 +265,19 @@ impl CatalogFlow {
     async fn poll_captured(&self) -> Result<CatalogStats, FlowError> {
         let plugin = self.check_plugin()?;
         let today = (self.today)();
-        let item_cursor = self.cursor(ITEMS_CURSOR).await?;
-        let price_cursor = self.cursor(PRICES_CURSOR).await?;
+        let (items_read, item_cursor) = self.cursor(ITEMS_CURSOR).await?;
+        let (prices_read, price_cursor) = self.cursor(PRICES_CURSOR).await?;
+        let effective_read = self
+            .store
+            .cursor(&self.connection, EFFECTIVE_CURSOR)
+            .await?;
         let (items, next_items) = self.items.items_changed_since(&item_cursor).await?;
         let (prices, next_prices) = self.items.prices_changed_since(&price_cursor).await?;
         let mut changed: BTreeMap<String, Option<ItemChange>> = BTreeMap::new();
         for price in prices {
             changed.entry(price.item_code).or_default();
         }
-        if let Some(last) = self.last_effective_day().await?
+        if let Some(last) = last_effective_day(effective_read.as_deref())?
             && last < today
         {
             let from = last.next_day().unwrap_or(today);
@@ -327,35 +328,24 @@ impl CatalogFlow {
                 }
             }
         }
-        self.set_cursor(ITEMS_CURSOR, &next_items).await?;
-        self.set_cursor(PRICES_CURSOR, &next_prices).await?;
-        self.store
-            .set_cursor(
-                &self.connection,
-                EFFECTIVE_CURSOR,
-                &browse::format_date(today),
-            )
-            .await?;
+        // The three move together, and only from where this run read them (another
+        // replica's run of this poll may have moved them first).
+        let text = |cursor: &ChangeCursor| serde_json::to_string(cursor).expect("a cursor serialises");
+        let moves = [
+            (ITEMS_CURSOR, items_read, text(&next_items)),
+            (PRICES_CURSOR, prices_read, text(&next_prices)),
+            (EFFECTIVE_CURSOR, effective_read, browse::format_date(today)),
+        ]
+        .map(|(name, from, to)| CursorMove {
+            name: name.into(),
+            from,
+            to,
+        });
+        self.store.move_cursors(&self.connection, &moves).await?;
         tracing::info!(connection = %self.connection, ?stats, "catalog poll");
         Ok(stats)
     }
 
-    /// The last day a run judged prices on (`None` before the first run, which reads
-    /// every item anyway).
-    async fn last_effective_day(&self) -> Result<Option<Date>, FlowError> {
-        match self
-            .store
-            .cursor(&self.connection, EFFECTIVE_CURSOR)
-            .await?
-        {
-            None => Ok(None),
-            Some(text) => browse::parse_date(&text).map(Some).ok_or_else(|| {
-                FlowError::Refused(format!(
-                    "the stored cursor `{EFFECTIVE_CURSOR}` is `{text}`, not a yyyy-mm-dd date"
-                ))
-            }),
-        }
-    }
 
     /// Parks an item's failure as a `catalog` job (once per change of the item).
     async fn park(&self, sku: &str, version: &str, reason: &str) -> Result<(), FlowError> {
@@ -469,6 +459,19 @@ impl CatalogFlow {
 }
 
 /// A short, stable content digest.
+/// The last day a run judged prices on, from its stored cursor (`None` before the first
+/// run, which reads every item anyway).
+fn last_effective_day(stored: Option<&str>) -> Result<Option<Date>, FlowError> {
+    match stored {
+        None => Ok(None),
+        Some(text) => browse::parse_date(text).map(Some).ok_or_else(|| {
+            FlowError::Refused(format!(
+                "the stored cursor `{EFFECTIVE_CURSOR}` is `{text}`, not a yyyy-mm-dd date"
+            ))
+        }),
+    }
+}
+
 fn digest(text: &str) -> String {
     crate::digest::sha256_hex(text)[..24].to_string()
 }

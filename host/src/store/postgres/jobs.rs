@@ -5,6 +5,7 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
+use super::records::alive;
 use crate::store::{Enqueued, Job, JobState, Lease, Millis, NewJob, QueueDepth, StoreError};
 
 const JOB_COLUMNS: &str = "id, connection, kind, key, document, payload, state, attempts, \
@@ -79,15 +80,16 @@ pub(super) async fn insert(
     Ok(Enqueued::Duplicate(existing.get(0)))
 }
 
-/// Frees `connection`'s leases that ran out, then leases up to `max` of its runnable jobs
-/// to `owner` until `now + lease_for`, raising each one's attempt number (its fencing
-/// token). Leasing for one connection is serialized across replicas by an advisory lock
-/// held to the end of the transaction, so "first in line for its document" is decided by
-/// one replica at a time.
+/// Frees `connection`'s leases that ran out or whose process is gone (its presence lock
+/// is no longer held: a replica killed mid-job), then leases up to `max` of its runnable
+/// jobs to `owner` of the process with `presence` until `now + lease_for`, raising each
+/// one's attempt number (its fencing token). Leasing for one connection is serialized
+/// across replicas by an advisory lock held to the end of the transaction, so "first in
+/// line for its document" is decided by one replica at a time.
 pub(super) async fn lease(
     tx: &Transaction<'_>,
     connection: &str,
-    owner: &str,
+    (owner, presence): (&str, i64),
     max: usize,
     lease_for: Millis,
     now: Millis,
@@ -98,11 +100,13 @@ pub(super) async fn lease(
     )
     .await?;
     tx.execute(
-        &tx.prepare_cached(
+        &tx.prepare_cached(&format!(
             "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = NULL,
-                 updated_at = $1
-             WHERE connection = $2 AND state = 'leased' AND lease_until <= $1",
-        )
+                 lease_presence = NULL, updated_at = $1
+             WHERE connection = $2 AND state = 'leased'
+               AND (lease_until <= $1 OR NOT {})",
+            alive("lease_presence")
+        ))
         .await?,
         &[&now, &connection],
     )
@@ -122,7 +126,7 @@ pub(super) async fn lease(
                      LIMIT $2
                      FOR UPDATE SKIP LOCKED)
                  UPDATE jobs SET state = 'leased', lease_owner = $4, lease_until = $5,
-                     attempts = attempts + 1, updated_at = $1
+                     lease_presence = $6, attempts = attempts + 1, updated_at = $1
                  FROM taken WHERE jobs.id = taken.id
                  RETURNING jobs.id, jobs.connection, jobs.kind, jobs.key, jobs.document,
                      jobs.payload, jobs.state, jobs.attempts, jobs.next_attempt_at,
@@ -135,6 +139,7 @@ pub(super) async fn lease(
                 &connection,
                 &owner,
                 &(now + lease_for),
+                &presence,
             ],
         )
         .await?;
@@ -202,7 +207,7 @@ async fn free_leases(
         .execute(
             &format!(
                 "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = NULL,
-                     updated_at = $1
+                     lease_presence = NULL, updated_at = $1
                  WHERE state = 'leased' AND {condition}"
             ),
             &[&now, &value],
@@ -224,6 +229,7 @@ pub(super) async fn end_lease(
         .execute(
             &tx.prepare_cached(
                 "UPDATE jobs SET state = $1, lease_owner = NULL, lease_until = NULL,
+                     lease_presence = NULL,
                      last_error = COALESCE($2, last_error),
                      next_attempt_at = COALESCE($3, next_attempt_at), updated_at = $4
                  WHERE id = $5 AND state = 'leased' AND lease_owner = $6 AND attempts = $7",

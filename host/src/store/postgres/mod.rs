@@ -31,9 +31,12 @@ use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMe
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
+use chacha20poly1305::aead::OsRng;
+use chacha20poly1305::aead::rand_core::RngCore;
+
 use super::{
-    AuditEntry, AuditRecord, BackendError, Clock, Enqueued, IncomingWebhook, Intake, Job, JobState,
-    Lease, Millis, NewJob, QueueDepth, Revision, Store, StoreError,
+    AuditEntry, AuditRecord, BackendError, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, Job, JobState,
+    Lease, Millis, NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError,
 };
 
 /// Connections a store keeps open at most.
@@ -41,12 +44,25 @@ const POOL_SIZE: usize = 8;
 
 pub struct PostgresStore {
     pool: Pool,
+    /// How to connect, for the presence session.
+    config: tokio_postgres::Config,
+    /// This process's presence: a session that holds an advisory lock on a random key
+    /// while the process lives. Leases and schedule claims carry the key, so that another
+    /// replica takes them at once when the session is gone (the process was killed)
+    /// rather than when they run out.
+    presence: tokio::sync::Mutex<Option<Presence>>,
     /// Set once the schema is known to be current (checked on first use).
     migrated: tokio::sync::OnceCell<()>,
     /// A test's clock; `None`: the database's.
     clock: Option<Clock>,
     /// The URL without its password, for messages.
     shown: String,
+}
+
+/// The session that keeps this process's presence lock, and the lock's key.
+struct Presence {
+    key: i64,
+    session: tokio_postgres::Client,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -169,7 +185,7 @@ impl PostgresStore {
             config.application_name("ml-connector");
         }
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -181,6 +197,8 @@ impl PostgresStore {
             .map_err(|e| open_error(Box::new(e)))?;
         Ok(PostgresStore {
             pool,
+            config,
+            presence: tokio::sync::Mutex::new(None),
             migrated: tokio::sync::OnceCell::new(),
             clock,
             shown,
@@ -201,6 +219,36 @@ impl PostgresStore {
             .get_or_try_init(|| migrations::migrate(&mut client, &self.shown))
             .await?;
         Ok(client)
+    }
+
+    /// This process's presence key, the session that holds its lock opened first if there
+    /// is none or it was lost (then with a new key: what was held under the old one may
+    /// already have been taken again).
+    async fn presence(&self) -> Result<i64, StoreError> {
+        let mut presence = self.presence.lock().await;
+        if let Some(held) = presence.as_ref().filter(|p| !p.session.is_closed()) {
+            return Ok(held.key);
+        }
+        let (session, connection) =
+            self.config
+                .connect(NoTls)
+                .await
+                .map_err(|error| StoreError::Open {
+                    store: self.shown.clone(),
+                    source: Box::new(error),
+                })?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::warn!(%error, "the store's presence session ended");
+            }
+        });
+        // Positive and below 2^62, so that `pg_locks` gives it back unchanged.
+        let key = (OsRng.next_u64() >> 2) as i64;
+        session
+            .execute("SELECT pg_advisory_lock($1)", &[&key])
+            .await?;
+        *presence = Some(Presence { key, session });
+        Ok(key)
     }
 
     /// The store's time: the test clock's, else the database's.
@@ -248,8 +296,9 @@ impl Store for PostgresStore {
         max: usize,
         lease_for: Millis,
     ) -> Result<Vec<Job>, StoreError> {
+        let presence = self.presence().await?;
         in_transaction!(self, |tx, now| {
-            jobs::lease(&tx, connection, owner, max, lease_for, now).await
+            jobs::lease(&tx, connection, (owner, presence), max, lease_for, now).await
         })
     }
 
@@ -336,6 +385,56 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         in_transaction!(self, |tx, now| {
             records::set_cursor(&tx, connection, name, value, now).await
+        })
+    }
+
+    async fn move_cursors(
+        &self,
+        connection: &str,
+        moves: &[CursorMove],
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, now| {
+            records::move_cursors(&tx, connection, moves, now).await
+        })
+    }
+
+    async fn claim_schedule(
+        &self,
+        connection: &str,
+        name: &str,
+        owner: &str,
+        covers: Millis,
+        hold_for: Millis,
+    ) -> Result<ScheduleClaim, StoreError> {
+        let presence = self.presence().await?;
+        in_transaction!(self, |tx, now| {
+            records::claim_schedule(
+                &tx, connection, name, owner, presence, covers, hold_for, now,
+            )
+            .await
+        })
+    }
+
+    async fn hold_schedule(
+        &self,
+        connection: &str,
+        name: &str,
+        owner: &str,
+        hold_for: Millis,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, now| {
+            records::hold_schedule(&tx, connection, name, owner, hold_for, now).await
+        })
+    }
+
+    async fn end_schedule(
+        &self,
+        connection: &str,
+        name: &str,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, _now| {
+            records::end_schedule(&tx, connection, name, owner).await
         })
     }
 

@@ -1,8 +1,9 @@
-//! Cursors, id maps and posted revisions in PostgreSQL.
+//! Cursors (moved by compare-and-set), who runs each schedule now, id maps and posted
+//! revisions in PostgreSQL.
 
 use deadpool_postgres::{GenericClient, Transaction};
 
-use crate::store::{Millis, Revision, StoreError};
+use crate::store::{CursorMove, Millis, Revision, ScheduleClaim, StoreError};
 
 fn number(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
@@ -204,6 +205,162 @@ pub(super) async fn abandon_revision(
         "DELETE FROM revisions
          WHERE connection = $1 AND document = $2 AND number = $3 AND voucher IS NULL",
         &[&connection, &document, &number(revision)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Moves every cursor in `moves` from the value it was read at, or none (each row locked
+/// while it is compared, so two replicas cannot both move it from the same value).
+pub(super) async fn move_cursors(
+    tx: &Transaction<'_>,
+    connection: &str,
+    moves: &[CursorMove],
+    now: Millis,
+) -> Result<(), StoreError> {
+    for cursor in moves {
+        let found: Option<String> = tx
+            .query_opt(
+                &tx.prepare_cached(
+                    "SELECT value FROM cursors WHERE connection = $1 AND name = $2 FOR UPDATE",
+                )
+                .await?,
+                &[&connection, &cursor.name],
+            )
+            .await?
+            .map(|row| row.get(0));
+        let moved = match &cursor.from {
+            Some(_) => found != cursor.from,
+            // Not set when read: inserting it must not meet a row another run inserted.
+            None => {
+                found.is_some()
+                    || tx
+                        .execute(
+                            "INSERT INTO cursors (connection, name, value, updated_at)
+                             VALUES ($1, $2, $3, $4) ON CONFLICT (connection, name) DO NOTHING",
+                            &[&connection, &cursor.name, &cursor.to, &now],
+                        )
+                        .await?
+                        == 0
+            }
+        };
+        if moved {
+            return Err(StoreError::CursorMoved {
+                connection: connection.to_string(),
+                name: cursor.name.clone(),
+            });
+        }
+        set_cursor(tx, connection, &cursor.name, &cursor.to, now).await?;
+    }
+    Ok(())
+}
+
+/// Whether the process whose presence key is in `column` is alive: it holds its session
+/// advisory lock (see `PostgresStore::presence`), in this database.
+pub(super) fn alive(column: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM pg_locks l
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                   AND ((l.classid::BIGINT << 32) | l.objid::BIGINT) = {column})"
+    )
+}
+
+/// Claims a schedule's run (see `Store::claim_schedule`) for `owner` of the process with
+/// `presence`: a claim held by a process that is gone is taken at once.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn claim_schedule(
+    tx: &Transaction<'_>,
+    connection: &str,
+    name: &str,
+    owner: &str,
+    presence: i64,
+    covers: Millis,
+    hold_for: Millis,
+    now: Millis,
+) -> Result<ScheduleClaim, StoreError> {
+    tx.execute(
+        &tx.prepare_cached(
+            "INSERT INTO schedule_runs (connection, name) VALUES ($1, $2)
+             ON CONFLICT (connection, name) DO NOTHING",
+        )
+        .await?,
+        &[&connection, &name],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            &tx.prepare_cached(&format!(
+                "SELECT owner, held_until, started_at, {} FROM schedule_runs
+                 WHERE connection = $1 AND name = $2 FOR UPDATE",
+                alive("presence")
+            ))
+            .await?,
+            &[&connection, &name],
+        )
+        .await?;
+    let (holder, held_until, started_at, holder_alive): (Option<String>, Millis, Option<Millis>, bool) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    if let Some(holder) = holder.filter(|h| h != owner && held_until > now && holder_alive) {
+        return Ok(ScheduleClaim::Running { owner: holder });
+    }
+    if let Some(at) = started_at.filter(|at| *at > now - covers) {
+        return Ok(ScheduleClaim::RanAt(at));
+    }
+    tx.execute(
+        &tx.prepare_cached(
+            "UPDATE schedule_runs SET owner = $3, presence = $4, held_until = $5, started_at = $6
+             WHERE connection = $1 AND name = $2",
+        )
+        .await?,
+        &[&connection, &name, &owner, &presence, &(now + hold_for), &now],
+    )
+    .await?;
+    Ok(ScheduleClaim::Claimed)
+}
+
+/// Renews `owner`'s claim on a schedule's run.
+pub(super) async fn hold_schedule(
+    tx: &Transaction<'_>,
+    connection: &str,
+    name: &str,
+    owner: &str,
+    hold_for: Millis,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let changed = tx
+        .execute(
+            &tx.prepare_cached(
+                "UPDATE schedule_runs SET held_until = $4
+                 WHERE connection = $1 AND name = $2 AND owner = $3",
+            )
+            .await?,
+            &[&connection, &name, &owner, &(now + hold_for)],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(StoreError::ScheduleLost {
+            connection: connection.to_string(),
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Ends `owner`'s claim on a schedule's run.
+pub(super) async fn end_schedule(
+    tx: &Transaction<'_>,
+    connection: &str,
+    name: &str,
+    owner: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        &tx.prepare_cached(
+            "UPDATE schedule_runs SET owner = NULL, presence = NULL, held_until = 0
+             WHERE connection = $1 AND name = $2 AND owner = $3",
+        )
+        .await?,
+        &[&connection, &name, &owner],
     )
     .await?;
     Ok(())

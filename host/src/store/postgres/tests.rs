@@ -228,3 +228,63 @@ async fn the_audit_table_refuses_edits() {
     let _ = driver.await;
     drop(store);
 }
+
+#[tokio::test]
+async fn a_killed_replicas_leases_and_schedule_claims_are_taken_at_once() {
+    use crate::store::{NewJob, ScheduleClaim, Store};
+
+    let Some(url) = server() else { return };
+    let schema = Schema::create(&url).await;
+    let killed = replica(&schema).await;
+    let survivor = replica(&schema).await;
+    killed
+        .enqueue(&NewJob {
+            connection: "main".into(),
+            kind: "order".into(),
+            key: "wh:1".into(),
+            document: "order:1".into(),
+            payload: "{}".into(),
+            not_before: None,
+        })
+        .await
+        .unwrap();
+    // Held for an hour, by a live replica: not taken.
+    let hour = 3_600_000;
+    assert_eq!(killed.lease("main", "a", 1, hour).await.unwrap().len(), 1);
+    assert_eq!(
+        killed
+            .claim_schedule("main", "reconcile", "a", 0, hour)
+            .await
+            .unwrap(),
+        ScheduleClaim::Claimed
+    );
+    assert!(survivor.lease("main", "b", 1, hour).await.unwrap().is_empty());
+    assert_eq!(
+        survivor
+            .claim_schedule("main", "reconcile", "b", 0, hour)
+            .await
+            .unwrap(),
+        ScheduleClaim::Running { owner: "a".into() }
+    );
+    // The replica goes (its sessions close, as a killed process's do): what it held is
+    // taken as soon as the server has seen it go.
+    drop(killed);
+    let mut taken = Vec::new();
+    for _ in 0..100 {
+        taken = survivor.lease("main", "b", 1, hour).await.unwrap();
+        if !taken.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(taken.len(), 1, "the killed replica's lease was not taken");
+    assert_eq!(taken[0].attempts, 2, "the new lease has a new fencing token");
+    assert_eq!(
+        survivor
+            .claim_schedule("main", "reconcile", "b", 0, hour)
+            .await
+            .unwrap(),
+        ScheduleClaim::Claimed
+    );
+    drop(survivor);
+}

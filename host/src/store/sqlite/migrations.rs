@@ -24,10 +24,16 @@ pub struct Migration {
 
 /// Every migration, in order; the last one's version is the schema this build reads and
 /// writes.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/0002_schedule_runs.sql"),
+    },
+];
 
 /// The schema version this build reads and writes.
 pub fn latest() -> i64 {

@@ -34,8 +34,8 @@ use rusqlite::{Connection, Transaction};
 
 pub use super::Clock;
 use super::{
-    AuditEntry, AuditRecord, Enqueued, IncomingWebhook, Intake, Job, JobState, Lease, Millis,
-    NewJob, QueueDepth, Revision, Store, StoreError, system_clock,
+    AuditEntry, AuditRecord, CursorMove, Enqueued, IncomingWebhook, Intake, Job, JobState, Lease,
+    Millis, NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError, system_clock,
 };
 pub use claim::Claim;
 
@@ -292,6 +292,64 @@ impl Store for SqliteStore {
         let (connection, name, value) = (connection.to_owned(), name.to_owned(), value.to_owned());
         self.blocking(move |db| {
             db.write(|tx, now| records::set_cursor(tx, &connection, &name, &value, now))
+        })
+        .await
+    }
+
+    async fn move_cursors(
+        &self,
+        connection: &str,
+        moves: &[CursorMove],
+    ) -> Result<(), StoreError> {
+        let (connection, moves) = (connection.to_owned(), moves.to_vec());
+        self.blocking(move |db| {
+            db.write(|tx, now| records::move_cursors(tx, &connection, &moves, now))
+        })
+        .await
+    }
+
+    async fn claim_schedule(
+        &self,
+        connection: &str,
+        name: &str,
+        owner: &str,
+        covers: Millis,
+        hold_for: Millis,
+    ) -> Result<ScheduleClaim, StoreError> {
+        let (connection, name, owner) = (connection.to_owned(), name.to_owned(), owner.to_owned());
+        self.blocking(move |db| {
+            db.write(|tx, now| {
+                records::claim_schedule(tx, &connection, &name, &owner, covers, hold_for, now)
+            })
+        })
+        .await
+    }
+
+    async fn hold_schedule(
+        &self,
+        connection: &str,
+        name: &str,
+        owner: &str,
+        hold_for: Millis,
+    ) -> Result<(), StoreError> {
+        let (connection, name, owner) = (connection.to_owned(), name.to_owned(), owner.to_owned());
+        self.blocking(move |db| {
+            db.write(|tx, now| {
+                records::hold_schedule(tx, &connection, &name, &owner, hold_for, now)
+            })
+        })
+        .await
+    }
+
+    async fn end_schedule(
+        &self,
+        connection: &str,
+        name: &str,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        let (connection, name, owner) = (connection.to_owned(), name.to_owned(), owner.to_owned());
+        self.blocking(move |db| {
+            db.write(|tx, _now| records::end_schedule(tx, &connection, &name, &owner))
         })
         .await
     }

@@ -1,10 +1,10 @@
 //! SQLite records kept per connection beside the queue: cursors (where each poll stands),
-//! id maps (email to QAD customer, SKU to product) and the revisions posted for every
-//! source document.
+//! who runs each schedule now, id maps (email to QAD customer, SKU to product) and the
+//! revisions posted for every source document.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::store::{Millis, Revision, StoreError};
+use crate::store::{CursorMove, Millis, Revision, ScheduleClaim, StoreError};
 
 pub(super) fn cursor(
     db: &Connection,
@@ -175,6 +175,106 @@ pub(super) fn abandon_revision(
         "DELETE FROM revisions
          WHERE connection = ?1 AND document = ?2 AND number = ?3 AND voucher IS NULL",
         params![connection, document, number],
+    )?;
+    Ok(())
+}
+
+/// Moves every cursor in `moves` from the value it was read at, or none.
+pub(super) fn move_cursors(
+    tx: &Transaction<'_>,
+    connection: &str,
+    moves: &[CursorMove],
+    now: Millis,
+) -> Result<(), StoreError> {
+    for cursor in moves {
+        let found: Option<String> = tx
+            .query_row(
+                "SELECT value FROM cursors WHERE connection = ?1 AND name = ?2",
+                params![connection, cursor.name],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if found != cursor.from {
+            return Err(StoreError::CursorMoved {
+                connection: connection.to_string(),
+                name: cursor.name.clone(),
+            });
+        }
+        set_cursor(tx, connection, &cursor.name, &cursor.to, now)?;
+    }
+    Ok(())
+}
+
+/// Claims a schedule's run (see `Store::claim_schedule`).
+pub(super) fn claim_schedule(
+    tx: &Transaction<'_>,
+    connection: &str,
+    name: &str,
+    owner: &str,
+    covers: Millis,
+    hold_for: Millis,
+    now: Millis,
+) -> Result<ScheduleClaim, StoreError> {
+    tx.execute(
+        "INSERT INTO schedule_runs (connection, name) VALUES (?1, ?2)
+         ON CONFLICT (connection, name) DO NOTHING",
+        params![connection, name],
+    )?;
+    let (holder, held_until, started_at): (Option<String>, Millis, Option<Millis>) = tx
+        .query_row(
+            "SELECT owner, held_until, started_at FROM schedule_runs
+             WHERE connection = ?1 AND name = ?2",
+            params![connection, name],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )?;
+    if let Some(holder) = holder.filter(|h| h != owner && held_until > now) {
+        return Ok(ScheduleClaim::Running { owner: holder });
+    }
+    if let Some(at) = started_at.filter(|at| *at > now - covers) {
+        return Ok(ScheduleClaim::RanAt(at));
+    }
+    tx.execute(
+        "UPDATE schedule_runs SET owner = ?3, held_until = ?4, started_at = ?5
+         WHERE connection = ?1 AND name = ?2",
+        params![connection, name, owner, now + hold_for, now],
+    )?;
+    Ok(ScheduleClaim::Claimed)
+}
+
+/// Renews `owner`'s claim on a schedule's run.
+pub(super) fn hold_schedule(
+    tx: &Transaction<'_>,
+    connection: &str,
+    name: &str,
+    owner: &str,
+    hold_for: Millis,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let changed = tx.execute(
+        "UPDATE schedule_runs SET held_until = ?4
+         WHERE connection = ?1 AND name = ?2 AND owner = ?3",
+        params![connection, name, owner, now + hold_for],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::ScheduleLost {
+            connection: connection.to_string(),
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Ends `owner`'s claim on a schedule's run.
+pub(super) fn end_schedule(
+    tx: &Transaction<'_>,
+    connection: &str,
+    name: &str,
+    owner: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE schedule_runs SET owner = NULL, held_until = 0
+         WHERE connection = ?1 AND name = ?2 AND owner = ?3",
+        params![connection, name, owner],
     )?;
     Ok(())
 }

@@ -29,7 +29,7 @@ fn job(key: &str, document: &str) -> NewJob {
     }
 }
 
-/// The store's schema as SQLite records it, in the layout of `testdata/schema_v1.txt`.
+/// The store's schema as SQLite records it, in the layout of `testdata/schema.txt`.
 fn schema_of(path: &Path) -> String {
     let db = Connection::open(path).unwrap();
     let mut select = db
@@ -52,7 +52,7 @@ fn schema_of(path: &Path) -> String {
 }
 
 fn expected_schema() -> String {
-    include_str!("testdata/schema_v1.txt")
+    include_str!("testdata/schema.txt")
         .lines()
         .filter(|line| !line.starts_with("# "))
         .collect::<Vec<_>>()
@@ -67,13 +67,13 @@ fn user_version(path: &Path) -> i64 {
 }
 
 #[test]
-fn a_new_store_has_the_version_1_schema() {
+fn a_new_store_has_the_latest_schema() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     drop(SqliteStore::open(&path).unwrap());
     assert_eq!(schema_of(&path).trim(), expected_schema().trim());
-    assert_eq!(user_version(&path), 1);
-    assert_eq!(migrations::latest(), 1);
+    assert_eq!(user_version(&path), 2);
+    assert_eq!(migrations::latest(), 2);
 }
 
 #[tokio::test]
@@ -100,7 +100,7 @@ async fn a_version_1_store_from_before_the_connection_index_opens_and_is_brought
     assert_eq!(leased[0].key, "wh:1");
     drop(store);
     assert_eq!(schema_of(&path).trim(), expected_schema().trim());
-    assert_eq!(user_version(&path), 1);
+    assert_eq!(user_version(&path), 2);
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn a_store_written_by_a_newer_build_is_refused() {
         Err(StoreError::NewerSchema {
             store: refused,
             found: 7,
-            supported: 1,
+            supported: 2,
         }) => assert_eq!(refused, path.display().to_string()),
         other => panic!("{other:?}"),
     }

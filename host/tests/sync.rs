@@ -1,10 +1,11 @@
 //! `ml-connector sync`, the real binary, against both simulators.
 //!
-//! Crash safety: the process is killed with SIGKILL at random moments (at least 20 times)
-//! while it posts a store's orders and refunds to QAD, and restarted each time, while the
-//! store keeps changing (new orders, edits, refunds, cancellations). The final QAD ledger
-//! nets, per document and account, to exactly what one uninterrupted run over the same
-//! changes gives, and no reference is posted twice.
+//! Crash safety, on a SQLite store and on PostgreSQL: the process is killed with SIGKILL
+//! at random moments (at least 20 times) while it posts a store's orders and refunds to
+//! QAD, and restarted each time, while the store keeps changing (new orders, edits,
+//! refunds, cancellations). The final QAD ledger nets, per document and account, to
+//! exactly what one uninterrupted run over the same changes gives, and no reference is
+//! posted twice.
 //!
 //! Transport: a tenant configured for QXtend gets its journals as QDocs and the same
 //! ledger as over REST.
@@ -19,9 +20,23 @@ use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_and_restarted_runs_end_with_the_uninterrupted_ledger() {
-    let killed = systems().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &killed);
+    killed_and_restarted(dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_and_restarted_runs_on_postgresql_end_with_the_uninterrupted_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(_schema) = postgres::Schema::create(dir.path()).await else {
+        return;
+    };
+    killed_and_restarted(dir.path()).await;
+}
+
+/// The crash test over the store of `dir` (see the top of this file).
+async fn killed_and_restarted(dir: &std::path::Path) {
+    let killed = systems().await;
+    let config = write_config(dir, &killed);
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -34,7 +49,7 @@ async fn killed_and_restarted_runs_end_with_the_uninterrupted_ledger() {
             change(&killed, step);
             step += 1;
         }
-        let mut child = sync(dir.path(), &config, &killed);
+        let mut child = sync(dir, &config, &killed);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -49,7 +64,7 @@ async fn killed_and_restarted_runs_end_with_the_uninterrupted_ledger() {
             }
         }
     }
-    finish(dir.path(), &config, &killed).await;
+    finish(dir, &config, &killed).await;
 
     let clean = systems().await;
     for n in 0..step {

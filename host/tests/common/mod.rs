@@ -3,6 +3,8 @@
 //! cache and credentials.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod postgres;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -110,13 +112,34 @@ pub fn write_config_with(dir: &Path, systems: &Systems, extra: &str) -> std::pat
     path
 }
 
-/// The binary over `dir`'s store and compile cache, running `args`, with no plugin
-/// directory from the environment.
+/// The store of a test's directory: the PostgreSQL URL in `store.url` when the test made
+/// one ([`postgres::Schema::create`]), else the SQLite file `store.db`.
+pub fn store_of(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("store.url"))
+        .unwrap_or_else(|_| dir.join("store.db").display().to_string())
+}
+
+/// The store of a test's directory, opened here.
+pub fn open_store(dir: &Path) -> std::sync::Arc<dyn ml_connector::store::Store> {
+    let at = store_of(dir);
+    if ml_connector::store::postgres::is_url(&at) {
+        std::sync::Arc::new(ml_connector::store::PostgresStore::open(&at).unwrap())
+    } else {
+        std::sync::Arc::new(ml_connector::store::SqliteStore::open(Path::new(&at)).unwrap())
+    }
+}
+
+/// The binary over `dir`'s store and compile cache (and, with a PostgreSQL store, its
+/// secrets file), running `args`, with no plugin directory from the environment.
 pub fn binary(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ml-connector"));
+    let store = store_of(dir);
+    if ml_connector::store::postgres::is_url(&store) {
+        command.arg("--secrets").arg(dir.join("secrets.db"));
+    }
     command
         .arg("--store")
-        .arg(dir.join("store.db"))
+        .arg(store)
         .arg("--cache-dir")
         .arg(dir.join("cache"))
         .args(args)
@@ -165,8 +188,8 @@ pub async fn finish(dir: &Path, config: &Path, systems: &Systems) {
         .await
         .unwrap();
     if !status.success() {
-        use ml_connector::store::{JobState, SqliteStore, Store};
-        let store = SqliteStore::open(&dir.join("store.db")).unwrap();
+        use ml_connector::store::JobState;
+        let store = open_store(dir);
         let parked: Vec<(String, Option<String>)> = store
             .jobs_in(JobState::Parked, 10)
             .await

@@ -499,7 +499,11 @@ mod tests {
         // the others' (the store's clock and this one are the same system clock).
         let starts = starts.lock().unwrap();
         for pair in starts.windows(2) {
-            assert!(pair[1] - pair[0] >= 100, "runs {} ms apart", pair[1] - pair[0]);
+            assert!(
+                pair[1] - pair[0] >= 100,
+                "runs {} ms apart",
+                pair[1] - pair[0]
+            );
         }
     }
 }

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::chain::chain_hash;
 use super::{
-    AuditEntry, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobState, Lease, Millis, NewJob,
-    QueueDepth, Revision, ScheduleClaim, Store, StoreError,
+    AuditEntry, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobState, Lease, Millis,
+    NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError,
 };
 
 /// When every check starts.
@@ -867,7 +867,10 @@ pub async fn cursors_move_together_only_from_where_they_were_read(
     store.move_cursors("main", &[]).await.unwrap();
 }
 
-pub async fn a_schedule_run_is_claimed_by_one_owner_at_a_time(store: &dyn Store, clock: &TestClock) {
+pub async fn a_schedule_run_is_claimed_by_one_owner_at_a_time(
+    store: &dyn Store,
+    clock: &TestClock,
+) {
     let claim = |owner: &'static str, covers: Millis| async move {
         store
             .claim_schedule("main", "reconcile", owner, covers, 60_000)

@@ -56,10 +56,14 @@ pub enum StoreError {
     LeaseLost(i64),
     /// A cursor was not where the caller read it: another run of the same poll (on
     /// another replica) moved it since. Nothing was moved.
-    #[error("cursor `{name}` of connection `{connection}` was moved by another run since it was read")]
+    #[error(
+        "cursor `{name}` of connection `{connection}` was moved by another run since it was read"
+    )]
     CursorMoved { connection: String, name: String },
     /// The claim on a schedule's run ran out and was taken by another replica (or ended).
-    #[error("the run of schedule `{name}` of connection `{connection}` is no longer this replica's")]
+    #[error(
+        "the run of schedule `{name}` of connection `{connection}` is no longer this replica's"
+    )]
     ScheduleLost { connection: String, name: String },
     /// No such job, or none in a state the operation applies to.
     #[error("no job {0}")]

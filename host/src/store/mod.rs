@@ -331,8 +331,7 @@ pub trait Store: Send + Sync {
     /// Moves cursors together, each from the value the caller read: when one has been
     /// moved since (by another run of the same poll), none is moved and the error is
     /// [`StoreError::CursorMoved`].
-    async fn move_cursors(&self, connection: &str, moves: &[CursorMove])
-    -> Result<(), StoreError>;
+    async fn move_cursors(&self, connection: &str, moves: &[CursorMove]) -> Result<(), StoreError>;
 
     /// Every cursor of a connection: name, value, when it was set.
     async fn cursors(&self, connection: &str) -> Result<Vec<(String, String, Millis)>, StoreError>;
@@ -362,8 +361,12 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Ends `owner`'s claim on a schedule's run (the run is over).
-    async fn end_schedule(&self, connection: &str, name: &str, owner: &str)
-    -> Result<(), StoreError>;
+    async fn end_schedule(
+        &self,
+        connection: &str,
+        name: &str,
+        owner: &str,
+    ) -> Result<(), StoreError>;
 
     /// Every revision of a document, in order.
     async fn revisions(

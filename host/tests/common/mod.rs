@@ -3,6 +3,7 @@
 //! cache and credentials.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod fleet;
 pub mod postgres;
 
 use std::collections::BTreeMap;

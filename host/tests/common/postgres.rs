@@ -25,7 +25,9 @@ impl Schema {
                 panic!("{SERVER} is not set: CI must start PostgreSQL and name it")
             }
             _ => {
-                eprintln!("skipped: set {SERVER} to a PostgreSQL URL to run this test on PostgreSQL");
+                eprintln!(
+                    "skipped: set {SERVER} to a PostgreSQL URL to run this test on PostgreSQL"
+                );
                 return None;
             }
         };

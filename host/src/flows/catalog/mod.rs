@@ -330,7 +330,8 @@ impl CatalogFlow {
         }
         // The three move together, and only from where this run read them (another
         // replica's run of this poll may have moved them first).
-        let text = |cursor: &ChangeCursor| serde_json::to_string(cursor).expect("a cursor serialises");
+        let text =
+            |cursor: &ChangeCursor| serde_json::to_string(cursor).expect("a cursor serialises");
         let moves = [
             (ITEMS_CURSOR, items_read, text(&next_items)),
             (PRICES_CURSOR, prices_read, text(&next_prices)),
@@ -345,7 +346,6 @@ impl CatalogFlow {
         tracing::info!(connection = %self.connection, ?stats, "catalog poll");
         Ok(stats)
     }
-
 
     /// Parks an item's failure as a `catalog` job (once per change of the item).
     async fn park(&self, sku: &str, version: &str, reason: &str) -> Result<(), FlowError> {

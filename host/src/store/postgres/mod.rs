@@ -35,8 +35,8 @@ use chacha20poly1305::aead::OsRng;
 use chacha20poly1305::aead::rand_core::RngCore;
 
 use super::{
-    AuditEntry, AuditRecord, BackendError, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, Job, JobState,
-    Lease, Millis, NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError,
+    AuditEntry, AuditRecord, BackendError, Clock, CursorMove, Enqueued, IncomingWebhook, Intake,
+    Job, JobState, Lease, Millis, NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError,
 };
 
 /// Connections a store keeps open at most.
@@ -388,11 +388,7 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn move_cursors(
-        &self,
-        connection: &str,
-        moves: &[CursorMove],
-    ) -> Result<(), StoreError> {
+    async fn move_cursors(&self, connection: &str, moves: &[CursorMove]) -> Result<(), StoreError> {
         in_transaction!(self, |tx, now| {
             records::move_cursors(&tx, connection, moves, now).await
         })

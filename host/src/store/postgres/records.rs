@@ -299,8 +299,12 @@ pub(super) async fn claim_schedule(
             &[&connection, &name],
         )
         .await?;
-    let (holder, held_until, started_at, holder_alive): (Option<String>, Millis, Option<Millis>, bool) =
-        (row.get(0), row.get(1), row.get(2), row.get(3));
+    let (holder, held_until, started_at, holder_alive): (
+        Option<String>,
+        Millis,
+        Option<Millis>,
+        bool,
+    ) = (row.get(0), row.get(1), row.get(2), row.get(3));
     if let Some(holder) = holder.filter(|h| h != owner && held_until > now && holder_alive) {
         return Ok(ScheduleClaim::Running { owner: holder });
     }
@@ -313,7 +317,14 @@ pub(super) async fn claim_schedule(
              WHERE connection = $1 AND name = $2",
         )
         .await?,
-        &[&connection, &name, &owner, &presence, &(now + hold_for), &now],
+        &[
+            &connection,
+            &name,
+            &owner,
+            &presence,
+            &(now + hold_for),
+            &now,
+        ],
     )
     .await?;
     Ok(ScheduleClaim::Claimed)

@@ -258,7 +258,13 @@ async fn a_killed_replicas_leases_and_schedule_claims_are_taken_at_once() {
             .unwrap(),
         ScheduleClaim::Claimed
     );
-    assert!(survivor.lease("main", "b", 1, hour).await.unwrap().is_empty());
+    assert!(
+        survivor
+            .lease("main", "b", 1, hour)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         survivor
             .claim_schedule("main", "reconcile", "b", 0, hour)
@@ -278,7 +284,10 @@ async fn a_killed_replicas_leases_and_schedule_claims_are_taken_at_once() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(taken.len(), 1, "the killed replica's lease was not taken");
-    assert_eq!(taken[0].attempts, 2, "the new lease has a new fencing token");
+    assert_eq!(
+        taken[0].attempts, 2,
+        "the new lease has a new fencing token"
+    );
     assert_eq!(
         survivor
             .claim_schedule("main", "reconcile", "b", 0, hour)

@@ -296,11 +296,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn move_cursors(
-        &self,
-        connection: &str,
-        moves: &[CursorMove],
-    ) -> Result<(), StoreError> {
+    async fn move_cursors(&self, connection: &str, moves: &[CursorMove]) -> Result<(), StoreError> {
         let (connection, moves) = (connection.to_owned(), moves.to_vec());
         self.blocking(move |db| {
             db.write(|tx, now| records::move_cursors(tx, &connection, &moves, now))

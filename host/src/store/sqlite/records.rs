@@ -220,13 +220,12 @@ pub(super) fn claim_schedule(
          ON CONFLICT (connection, name) DO NOTHING",
         params![connection, name],
     )?;
-    let (holder, held_until, started_at): (Option<String>, Millis, Option<Millis>) = tx
-        .query_row(
-            "SELECT owner, held_until, started_at FROM schedule_runs
+    let (holder, held_until, started_at): (Option<String>, Millis, Option<Millis>) = tx.query_row(
+        "SELECT owner, held_until, started_at FROM schedule_runs
              WHERE connection = ?1 AND name = ?2",
-            params![connection, name],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )?;
+        params![connection, name],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )?;
     if let Some(holder) = holder.filter(|h| h != owner && held_until > now) {
         return Ok(ScheduleClaim::Running { owner: holder });
     }

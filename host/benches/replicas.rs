@@ -1,0 +1,212 @@
+//! Orders posted per second by the service (`ml-connector run`, the release binary, with
+//! its worker) on a backlog, with one process on a SQLite store and with 1, 2 and 3
+//! replicas on one PostgreSQL store. The simulators run in this process; each replica is
+//! its own process. The clock runs from the replicas' start until the queue is empty
+//! (the reconciliation poll at start queues the backlog, every replica works it).
+//!
+//! `cargo bench -p ml-connector --bench replicas` (options: `-- --orders N`); the
+//! PostgreSQL runs need `ML_CONNECTOR_TEST_POSTGRES` (a server URL; each run gets a schema
+//! of its own, dropped after it) and are skipped without it.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
+use ml_connector_sim::qad::{QadSim, SimTenant};
+use time::macros::datetime;
+
+const ACCOUNTS: &str = "daybook = \"SO\", \"account.revenue\" = \"4000\", \
+    \"account.shipping\" = \"4100\", \"account.handling\" = \"4110\", \
+    \"account.discounts\" = \"4900\", \"account.tax\" = \"2200\", \
+    \"account.clearing\" = \"1150\", \"account.clearing.stripe\" = \"1151\", \
+    \"account.receivable\" = \"1200\", \"account.rounding\" = \"7990\"";
+
+fn orders() -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--orders")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3_000)
+}
+
+fn free_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").to_string()
+}
+
+/// Jobs by state, from a replica's `/metrics`.
+async fn queue(address: &str) -> Option<(u64, u64)> {
+    let page = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let count = |state: &str| -> Option<u64> {
+        let name = format!("ml_connector_queue_jobs{{state=\"{state}\"}} ");
+        page.lines()
+            .find_map(|l| l.strip_prefix(name.as_str()))
+            .and_then(|v| v.parse().ok())
+    };
+    Some((count("ready")? + count("leased")?, count("done")?))
+}
+
+struct Outcome {
+    elapsed: Duration,
+    jobs: u64,
+    journals: usize,
+}
+
+/// Runs `replicas` processes of `run` on `store` over a fresh backlog of `orders`, until
+/// the queue is empty.
+async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
+    let tenant = SimTenant::demo("acme");
+    let bigcommerce = BigCommerceSim::start(vec![
+        SimStore::new("shop1", "bc-token")
+            .with_quota(1_000_000, Duration::from_secs(30))
+            .with_orders(orders, datetime!(2026-11-02 08:00 UTC), 33),
+    ])
+    .await
+    .expect("the store simulator");
+    let qad = QadSim::start(vec![tenant.clone()])
+        .await
+        .expect("the QAD simulator");
+    let config = dir.join("connector.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[connections.main]\nstore_hash = \"shop1\"\nbigcommerce_api_root = \"{}\"\n\
+             bigcommerce_token = \"bc-token\"\n[connections.main.qad]\nbase_url = \"{}\"\n\
+             workspace = \"10USA_10USACO\"\nclient_id = \"{}\"\nusername = \"connector\"\n\
+             password = \"s3cret\"\n[connections.main.posting]\nentity = \"10USACO\"\n\
+             base_currency = \"USD\"\nguest_customer = \"GUEST\"\n\
+             [connections.main.plugin]\nname = \"order-to-gl\"\nsettings = {{ {ACCOUNTS} }}\n\
+             [connections.main.schedules]\nreconcile = \"every 1h\"\n",
+            bigcommerce.api_root("shop1"),
+            qad.base_url("acme"),
+            tenant.client_id,
+        ),
+    )
+    .expect("the connections file");
+    let addresses: Vec<String> = (0..replicas).map(|_| free_address()).collect();
+    let began = Instant::now();
+    let mut children: Vec<Child> = addresses
+        .iter()
+        .map(|address| {
+            Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+                .args(["--store", store, "--config"])
+                .arg(&config)
+                .arg("--secrets")
+                .arg(dir.join("secrets.db"))
+                .arg("--cache-dir")
+                .arg(dir.join("cache"))
+                .args(["run", "--listen", address])
+                .env_remove("ML_CONNECTOR_PLUGIN_DIR")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the service starts")
+        })
+        .collect();
+    let mut quiet = 0;
+    let mut jobs = 0;
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        match queue(&addresses[0]).await {
+            Some((0, done)) if done > 0 => {
+                quiet += 1;
+                jobs = done;
+            }
+            _ => quiet = 0,
+        }
+        if quiet == 3 {
+            break;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(1_800),
+            "the backlog was not worked in 30 minutes"
+        );
+    }
+    let elapsed = began.elapsed();
+    for child in &mut children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    Outcome {
+        elapsed,
+        jobs,
+        journals: qad.ledger("acme").len(),
+    }
+}
+
+/// A fresh schema on the server at `server`; its store URL.
+async fn schema(server: &str, name: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+        .await
+        .expect("the PostgreSQL server answers");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+        ))
+        .await
+        .expect("a schema for the run");
+    let separator = if server.contains('?') { '&' } else { '?' };
+    format!("{server}{separator}options=-csearch_path%3D{name}&application_name={name}")
+}
+
+async fn drop_schema(server: &str, name: &str) {
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+        .await
+        .expect("the PostgreSQL server answers");
+    tokio::spawn(connection);
+    let _ = client
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = '{name}' AND pid <> pg_backend_pid();
+             DROP SCHEMA {name} CASCADE"
+        ))
+        .await;
+}
+
+fn report(what: &str, outcome: &Outcome) {
+    let seconds = outcome.elapsed.as_secs_f64();
+    println!(
+        "| {what} | {:.1} s | {} jobs | {} journals | {:.0} orders/s |",
+        seconds,
+        outcome.jobs,
+        outcome.journals,
+        outcome.jobs as f64 / seconds
+    );
+}
+
+fn main() {
+    let orders = orders();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        println!("backlog of {orders} orders");
+        println!("| store, replicas | time to an empty queue | jobs done | journals | orders/s |");
+        println!("|---|---|---|---|---|");
+        let dir = tempfile::tempdir().expect("a directory");
+        let sqlite = dir.path().join("store.db");
+        let outcome = run(&sqlite.display().to_string(), dir.path(), 1, orders).await;
+        report("SQLite, 1 process", &outcome);
+        let Ok(server) = std::env::var("ML_CONNECTOR_TEST_POSTGRES") else {
+            println!("(PostgreSQL runs skipped: set ML_CONNECTOR_TEST_POSTGRES to a server URL)");
+            return;
+        };
+        for replicas in 1..=3 {
+            let name = format!("bench_replicas_{}_{replicas}", std::process::id());
+            let url = schema(&server, &name).await;
+            let dir = tempfile::tempdir().expect("a directory");
+            let outcome = run(&url, dir.path(), replicas, orders).await;
+            report(&format!("PostgreSQL, {replicas} replica(s)"), &outcome);
+            drop_schema(&server, &name).await;
+        }
+    });
+}

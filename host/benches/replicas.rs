@@ -78,15 +78,14 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
         &config,
         format!(
             "[connections.main]\nstore_hash = \"shop1\"\nbigcommerce_api_root = \"{}\"\n\
-             bigcommerce_token = \"bc-token\"\n[connections.main.qad]\nbase_url = \"{}\"\n\
-             workspace = \"10USA_10USACO\"\nclient_id = \"{}\"\nusername = \"connector\"\n\
-             password = \"s3cret\"\n[connections.main.posting]\nentity = \"10USACO\"\n\
+             bigcommerce_token = \"env:BENCH_BC_TOKEN\"\n[connections.main.qad]\nbase_url = \"{}\"\n\
+             workspace = \"10USA_10USACO\"\nclient_id = \"env:BENCH_QAD_CLIENT\"\n\
+             username = \"env:BENCH_QAD_USER\"\npassword = \"env:BENCH_QAD_PASSWORD\"\n[connections.main.posting]\nentity = \"10USACO\"\n\
              base_currency = \"USD\"\nguest_customer = \"GUEST\"\n\
              [connections.main.plugin]\nname = \"order-to-gl\"\nsettings = {{ {ACCOUNTS} }}\n\
              [connections.main.schedules]\nreconcile = \"every 1h\"\n",
             bigcommerce.api_root("shop1"),
             qad.base_url("acme"),
-            tenant.client_id,
         ),
     )
     .expect("the connections file");
@@ -96,16 +95,19 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
         .iter()
         .map(|address| {
             Command::new(env!("CARGO_BIN_EXE_ml-connector"))
-                .args(["--store", store, "--config"])
-                .arg(&config)
-                .arg("--secrets")
+                .args(["--store", store, "--secrets"])
                 .arg(dir.join("secrets.db"))
                 .arg("--cache-dir")
                 .arg(dir.join("cache"))
-                .args(["run", "--listen", address])
+                .args(["run", "--listen", address, "--config"])
+                .arg(&config)
                 .env_remove("ML_CONNECTOR_PLUGIN_DIR")
+                .env("BENCH_BC_TOKEN", "bc-token")
+                .env("BENCH_QAD_CLIENT", &tenant.client_id)
+                .env("BENCH_QAD_USER", "connector")
+                .env("BENCH_QAD_PASSWORD", "s3cret")
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(std::fs::File::create(dir.join(format!("{address}.log"))).expect("a log"))
                 .spawn()
                 .expect("the service starts")
         })
@@ -123,6 +125,15 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
         }
         if quiet == 3 {
             break;
+        }
+        for (child, address) in children.iter_mut().zip(&addresses) {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(dir.join(format!("{address}.log")));
+                panic!(
+                    "a replica exited ({status}) before the backlog was worked:\n{}",
+                    log.unwrap_or_default()
+                );
+            }
         }
         assert!(
             began.elapsed() < Duration::from_secs(1_800),
@@ -171,14 +182,14 @@ async fn drop_schema(server: &str, name: &str) {
         .await;
 }
 
-fn report(what: &str, outcome: &Outcome) {
+fn report(what: &str, orders: u64, outcome: &Outcome) {
     let seconds = outcome.elapsed.as_secs_f64();
     println!(
-        "| {what} | {:.1} s | {} jobs | {} journals | {:.0} orders/s |",
-        seconds,
+        "| {what} | {seconds:.1} s | {} | {} | {:.0} | {:.0} |",
         outcome.jobs,
         outcome.journals,
-        outcome.jobs as f64 / seconds
+        outcome.jobs as f64 / seconds,
+        orders as f64 / seconds
     );
 }
 
@@ -190,12 +201,14 @@ fn main() {
         .expect("a runtime");
     runtime.block_on(async {
         println!("backlog of {orders} orders");
-        println!("| store, replicas | time to an empty queue | jobs done | journals | orders/s |");
-        println!("|---|---|---|---|---|");
+        println!(
+            "| store, replicas | time to an empty queue | jobs done | journals | jobs/s | orders/s |"
+        );
+        println!("|---|---|---|---|---|---|");
         let dir = tempfile::tempdir().expect("a directory");
         let sqlite = dir.path().join("store.db");
         let outcome = run(&sqlite.display().to_string(), dir.path(), 1, orders).await;
-        report("SQLite, 1 process", &outcome);
+        report("SQLite, 1 process", orders, &outcome);
         let Ok(server) = std::env::var("ML_CONNECTOR_TEST_POSTGRES") else {
             println!("(PostgreSQL runs skipped: set ML_CONNECTOR_TEST_POSTGRES to a server URL)");
             return;
@@ -205,7 +218,7 @@ fn main() {
             let url = schema(&server, &name).await;
             let dir = tempfile::tempdir().expect("a directory");
             let outcome = run(&url, dir.path(), replicas, orders).await;
-            report(&format!("PostgreSQL, {replicas} replica(s)"), &outcome);
+            report(&format!("PostgreSQL, {replicas} replica(s)"), orders, &outcome);
             drop_schema(&server, &name).await;
         }
     });

@@ -82,9 +82,9 @@ fn open_with(cli: &Cli, selected: Selected, plugins: &Plugins) -> anyhow::Result
 
 /// Claims a SQLite store for the one process that runs its schedules and polls (`run`,
 /// `sync`), until the claim is dropped. Holding it proves no other such process is alive,
-/// so the leases their workers left (a killed process's) are freed at once. A PostgreSQL
-/// store is shared by replicas and not claimed (`None`): a killed replica's leases are
-/// taken again when they run out.
+/// so the leases and schedule claims they left (a killed process's) are freed at once. A
+/// PostgreSQL store is shared by replicas and not claimed (`None`): a killed replica's
+/// leases and claims are taken again once its sessions close (its presence lock).
 pub async fn claim_store(cli: &Cli, role: &str) -> anyhow::Result<Option<Claim>> {
     let StoreAt::File(path) = cli.store_at() else {
         return Ok(None);

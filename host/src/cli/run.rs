@@ -154,7 +154,7 @@ async fn service(
                     .parse::<Schedule>()
                     .with_context(|| format!("connections.{}.schedules.{name}", connection.name))?,
                 at_start: true,
-                owner: owner_id("schedule"),
+                owner: owner_id("run"),
             })
         };
         let reconcile = {

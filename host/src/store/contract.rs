@@ -493,6 +493,23 @@ pub async fn a_role_is_released_by_its_exact_prefix(store: &dyn Store, _: &TestC
     assert_eq!(state(store, b).await, JobState::Ready);
     assert_eq!(store.release_role("runner").await.unwrap(), 1);
     assert_eq!(state(store, a).await, JobState::Ready);
+    // Claims on schedule runs go with the leases.
+    let claim = async |owner: &str| {
+        store
+            .claim_schedule("main", "reconcile", owner, 0, 60_000)
+            .await
+            .unwrap()
+    };
+    assert_eq!(claim("run-2-00aa").await, ScheduleClaim::Claimed);
+    store.release_role("runner").await.unwrap();
+    assert_eq!(
+        claim("run-3-00bb").await,
+        ScheduleClaim::Running {
+            owner: "run-2-00aa".into()
+        }
+    );
+    store.release_role("run").await.unwrap();
+    assert_eq!(claim("run-3-00bb").await, ScheduleClaim::Claimed);
 }
 
 pub async fn parked_jobs_wait_for_a_requeue_and_block_their_document(

@@ -284,9 +284,10 @@ pub trait Store: Send + Sync {
     /// Returns how many were freed.
     async fn release(&self, owner: &str) -> Result<u64, StoreError>;
 
-    /// Frees every lease held by a worker of `role` ([`owner_id`]'s prefix): for a
-    /// process that knows no other worker of that role is alive (it holds the store's
-    /// claim), so that a killed one's jobs are taken again at once. Returns how many.
+    /// Frees every lease held by a worker of `role` ([`owner_id`]'s prefix), and ends its
+    /// claims on schedule runs: for a process that knows no other worker of that role is
+    /// alive (it holds the store's claim), so that a killed one's jobs and schedules are
+    /// taken again at once. Returns how many leases it freed.
     async fn release_role(&self, role: &str) -> Result<u64, StoreError>;
 
     /// The job succeeded.

@@ -187,12 +187,19 @@ pub(super) async fn release(
     free_leases(tx, "lease_owner = $2", owner, now).await
 }
 
-/// Frees the leases of every owner whose id starts with `role` and a dash.
+/// Frees the leases of every owner whose id starts with `role` and a dash, and ends their
+/// claims on schedule runs; returns how many leases it freed.
 pub(super) async fn release_role(
     tx: &Transaction<'_>,
     role: &str,
     now: Millis,
 ) -> Result<u64, StoreError> {
+    tx.execute(
+        "UPDATE schedule_runs SET owner = NULL, presence = NULL, held_until = 0
+         WHERE starts_with(owner, $1 || '-')",
+        &[&role],
+    )
+    .await?;
     free_leases(tx, "starts_with(lease_owner, $2 || '-')", role, now).await
 }
 

@@ -155,12 +155,18 @@ pub(super) fn release(tx: &Transaction<'_>, owner: &str, now: Millis) -> Result<
     free_leases(tx, "lease_owner = ?2", owner, now)
 }
 
-/// Frees the leases of every owner whose id starts with `role` and a dash.
+/// Frees the leases of every owner whose id starts with `role` and a dash, and ends their
+/// claims on schedule runs; returns how many leases it freed.
 pub(super) fn release_role(
     tx: &Transaction<'_>,
     role: &str,
     now: Millis,
 ) -> Result<u64, StoreError> {
+    tx.execute(
+        "UPDATE schedule_runs SET owner = NULL, held_until = 0
+         WHERE substr(owner, 1, length(?1) + 1) = ?1 || '-'",
+        params![role],
+    )?;
     free_leases(
         tx,
         "substr(lease_owner, 1, length(?2) + 1) = ?2 || '-'",

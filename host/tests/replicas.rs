@@ -179,11 +179,11 @@ async fn three_replicas_killed_in_turn_leave_the_single_process_ledger() {
     }
     let mut watched = None;
     for _ in 0..600 {
-        if let Some(up) = replicas.iter().position(|r| r.child.is_some()) {
-            if replicas[up].up().await {
-                watched = Some(replicas[up].address.clone());
-                break;
-            }
+        if let Some(up) = replicas.iter().position(|r| r.child.is_some())
+            && replicas[up].up().await
+        {
+            watched = Some(replicas[up].address.clone());
+            break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -67,7 +67,8 @@ pub struct Cli {
 
     /// The store: queue, posted revisions and audit log. A SQLite file (one process runs
     /// the service), or a PostgreSQL URL (`postgres://user:password@host/db`) that several
-    /// replicas of the service share.
+    /// replicas of the service share; add `?sslmode=require` for TLS, the server's
+    /// certificate checked against the public roots and the CA file PGSSLROOTCERT names.
     #[arg(
         long,
         global = true,

@@ -1,6 +1,7 @@
 //! The [`Store`] on PostgreSQL, for several replicas of the service on one database.
 //!
-//! Chosen by a URL (`postgres://user@host/db`); the schema is versioned SQL under
+//! Chosen by a URL (`postgres://user@host/db`, `?sslmode=require` for TLS with the
+//! server's certificate checked: [`tls`]); the schema is versioned SQL under
 //! `migrations/`, applied at open under an advisory lock so that replicas starting together
 //! migrate once. A pool of connections (deadpool); every operation is one transaction.
 //!
@@ -13,15 +14,22 @@
 //!   appends from every replica form one chain.
 //! - **One clock**: every time the store writes or compares is the database's
 //!   (`clock_timestamp()`), not each replica's, unless a test gives its own [`Clock`].
+//! - **Presence**: each process keeps one session holding an advisory lock on a random
+//!   key while it lives; its leases and schedule claims carry the key, so another replica
+//!   takes them as soon as that session is gone (a killed process) rather than when they
+//!   run out.
+//! - **Schedules and cursors**: a schedule's run is claimed in `schedule_runs`, a poll's
+//!   cursors move by compare-and-set (`records`).
 //!
 //! This file opens the pool, draws the transaction boundaries and maps each [`Store`]
 //! operation onto the SQL of its tables, as the SQLite backend does: `jobs`, `webhooks`,
-//! `records` (cursors, id maps, revisions), `audit`, `migrations`.
+//! `records` (cursors, schedule claims, id maps, revisions), `audit`, `migrations`.
 
 mod audit;
 mod jobs;
 mod migrations;
 mod records;
+pub mod tls;
 mod webhooks;
 
 #[cfg(test)]
@@ -30,6 +38,8 @@ pub(crate) mod tests;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+
+use tls::Tls;
 
 use chacha20poly1305::aead::OsRng;
 use chacha20poly1305::aead::rand_core::RngCore;
@@ -46,6 +56,7 @@ pub struct PostgresStore {
     pool: Pool,
     /// How to connect, for the presence session.
     config: tokio_postgres::Config,
+    tls: Tls,
     /// This process's presence: a session that holds an advisory lock on a random key
     /// while the process lives. Leases and schedule claims carry the key, so that another
     /// replica takes them at once when the session is gone (the process was killed)
@@ -63,6 +74,17 @@ pub struct PostgresStore {
 struct Presence {
     key: i64,
     session: tokio_postgres::Client,
+}
+
+/// Drives the presence session's connection until it ends.
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(error) = connection.await {
+        tracing::warn!(%error, "the store's presence session ended");
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -147,7 +169,7 @@ impl PostgresStore {
     /// connects and brings the schema up to date (so a command can name its store before
     /// its runtime starts); a server that cannot be reached fails that operation.
     pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
-        PostgresStore::connect(url, None, None)
+        PostgresStore::connect(url, None, None, Tls::roots_from_env().as_deref())
     }
 
     /// As [`PostgresStore::open`], connected and migrated now, in `schema` (created by
@@ -157,15 +179,18 @@ impl PostgresStore {
         schema: Option<&str>,
         clock: Option<Clock>,
     ) -> Result<PostgresStore, StoreError> {
-        let store = PostgresStore::connect(url, schema, clock)?;
+        let store = PostgresStore::connect(url, schema, clock, Tls::roots_from_env().as_deref())?;
         let _ = store.client().await?;
         Ok(store)
     }
 
+    /// The store at `url` (in `schema`, on `clock`), with TLS as the URL's `sslmode` asks
+    /// and the extra CA certificates in `roots` ([`tls`]).
     fn connect(
         url: &str,
         schema: Option<&str>,
         clock: Option<Clock>,
+        roots: Option<&std::path::Path>,
     ) -> Result<PostgresStore, StoreError> {
         let shown = shown_url(url);
         let open_error = {
@@ -184,13 +209,14 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("ml-connector");
         }
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let tls = Tls::for_config(&config, roots).map_err(|e| open_error(Box::new(e)))?;
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match &tls {
+            Tls::Plain => Manager::from_config(config.clone(), NoTls, manager_config),
+            Tls::Verified(tls) => Manager::from_config(config.clone(), tls.clone(), manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .build()
@@ -198,6 +224,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             config,
+            tls,
             presence: tokio::sync::Mutex::new(None),
             migrated: tokio::sync::OnceCell::new(),
             clock,
@@ -229,19 +256,23 @@ impl PostgresStore {
         if let Some(held) = presence.as_ref().filter(|p| !p.session.is_closed()) {
             return Ok(held.key);
         }
-        let (session, connection) =
-            self.config
-                .connect(NoTls)
-                .await
-                .map_err(|error| StoreError::Open {
-                    store: self.shown.clone(),
-                    source: Box::new(error),
-                })?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::warn!(%error, "the store's presence session ended");
+        let open_error = |error: tokio_postgres::Error| StoreError::Open {
+            store: self.shown.clone(),
+            source: Box::new(error),
+        };
+        let session = match &self.tls {
+            Tls::Plain => {
+                let (session, connection) = self.config.connect(NoTls).await.map_err(open_error)?;
+                tokio::spawn(drive(connection));
+                session
             }
-        });
+            Tls::Verified(tls) => {
+                let (session, connection) =
+                    self.config.connect(tls.clone()).await.map_err(open_error)?;
+                tokio::spawn(drive(connection));
+                session
+            }
+        };
         // Positive and below 2^62, so that `pg_locks` gives it back unchanged.
         let key = (OsRng.next_u64() >> 2) as i64;
         session

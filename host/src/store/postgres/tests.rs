@@ -297,3 +297,104 @@ async fn a_killed_replicas_leases_and_schedule_claims_are_taken_at_once() {
     );
     drop(survivor);
 }
+
+/// A TLS front for the test server on 127.0.0.1, as a PostgreSQL server with TLS
+/// answers: it reads the client's SSLRequest, says yes, completes the handshake with a
+/// certificate made now for `127.0.0.1`, and passes what is inside on to the server in
+/// plain text. Returns its address and the certificate (PEM).
+async fn tls_front(server: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let key = rustls_pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![certified.cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let config: tokio_postgres::Config = server.parse().unwrap();
+    let backend = match (&config.get_hosts()[0], config.get_ports().first()) {
+        (tokio_postgres::config::Host::Tcp(host), port) => {
+            format!("{host}:{}", port.copied().unwrap_or(5432))
+        }
+        _ => panic!("the test server is named by host and port"),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (acceptor, backend) = (acceptor.clone(), backend.clone());
+            tokio::spawn(async move {
+                // SSLRequest: length 8, code 80877103.
+                let mut request = [0u8; 8];
+                if client.read_exact(&mut request).await.is_err()
+                    || request != [0, 0, 0, 8, 4, 210, 22, 47]
+                {
+                    return;
+                }
+                if client.write_all(b"S").await.is_err() {
+                    return;
+                }
+                let Ok(mut secured) = acceptor.accept(client).await else {
+                    return;
+                };
+                let Ok(mut server) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut secured, &mut server).await;
+            });
+        }
+    });
+    (address, certified.cert.pem())
+}
+
+#[tokio::test]
+async fn sslmode_require_speaks_tls_and_checks_the_servers_certificate() {
+    use crate::store::Store;
+
+    let Some(url) = server() else { return };
+    let schema = Schema::create(&url).await;
+    let (front, certificate) = tls_front(&url).await;
+    let mut through: url::Url = schema.url_for_sessions().parse().unwrap();
+    let (host, port) = front.split_once(':').unwrap();
+    through.set_host(Some(host)).unwrap();
+    through.set_port(Some(port.parse().unwrap())).unwrap();
+    through.query_pairs_mut().append_pair("sslmode", "require");
+    let through = through.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &certificate).unwrap();
+
+    // Vouched for by the CA file: the store works over TLS.
+    let store = PostgresStore::connect(&through, Some(&schema.name), None, Some(&ca)).unwrap();
+    assert_eq!(store.queue_depth(None).await.unwrap().ready, 0);
+    drop(store);
+
+    // Not vouched for (the public roots only): refused, and the store names why.
+    let store = PostgresStore::connect(&through, Some(&schema.name), None, None).unwrap();
+    let error = store.queue_depth(None).await.unwrap_err();
+    let chain = crate::error::chain(&error);
+    assert!(
+        matches!(error, crate::store::StoreError::Open { .. }),
+        "{chain}"
+    );
+    assert!(chain.contains("certificate"), "{chain}");
+    if let Some(password) = url::Url::parse(&url).unwrap().password() {
+        assert!(!chain.contains(&format!(":{password}@")), "{chain}");
+    }
+    drop(store);
+
+    // A CA file that holds no certificate is refused when the store is opened.
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let refused =
+        PostgresStore::connect(&through, Some(&schema.name), None, Some(&ca)).unwrap_err();
+    assert!(
+        crate::error::chain(&refused).contains("holds no CA certificate"),
+        "{}",
+        crate::error::chain(&refused)
+    );
+}

@@ -85,12 +85,22 @@ impl Serialize for Number {
 #[error("`{0}` is not an RFC 3339 or RFC 2822 date")]
 pub struct NotADate(pub String);
 
-/// A date in RFC 3339 or RFC 2822.
+/// The years (in UTC) a date from BigCommerce may fall in: wider than any record's, and
+/// narrow enough that every time computed from one (a poll's overlap, a day's end) can
+/// still be written as RFC 3339.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9998;
+
+/// A date in RFC 3339 or RFC 2822, in years 1 to 9998 once in UTC.
 pub fn parse_date(text: &str) -> Result<OffsetDateTime, NotADate> {
     let text = text.trim();
     OffsetDateTime::parse(text, &Rfc3339)
         .or_else(|_| OffsetDateTime::parse(text, &Rfc2822))
-        .map_err(|_| NotADate(text.into()))
+        .ok()
+        .filter(|at| {
+            at.checked_to_offset(time::UtcOffset::UTC)
+                .is_some_and(|utc| YEARS.contains(&utc.year()))
+        })
+        .ok_or_else(|| NotADate(text.into()))
 }
 
 /// `#[serde(deserialize_with = "date")]` for a date field in either form.
@@ -170,5 +180,43 @@ mod tests {
             parse_date("2024-05-06").unwrap_err().to_string(),
             "`2024-05-06` is not an RFC 3339 or RFC 2822 date"
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// No text makes the date parser panic.
+        #[test]
+        fn any_text_is_a_date_or_refused(text in ".{0,40}") {
+            let _ = parse_date(&text);
+        }
+
+        /// Every date it accepts, at any offset and in any year it can read, can be
+        /// written back, and moved by a poll's overlap and written again.
+        #[test]
+        fn accepted_dates_can_always_be_written(
+            year in 0u32..=9999,
+            month in 1u32..=12,
+            day in 1u32..=28,
+            hour in 0u32..=23,
+            east in proptest::bool::ANY,
+            offset_hours in 0u32..=23,
+        ) {
+            let sign = if east { '+' } else { '-' };
+            let text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:00:00{sign}{offset_hours:02}:59");
+            if let Ok(at) = parse_date(&text) {
+                let written = to_rfc3339(at);
+                proptest::prop_assert_eq!(parse_date(&written).ok(), Some(at));
+                let _ = to_rfc3339(at - time::Duration::minutes(5));
+                let _ = to_rfc3339(at + time::Duration::minutes(5));
+            }
+        }
+    }
+
+    #[test]
+    fn dates_outside_the_years_a_record_can_have_are_refused() {
+        assert!(parse_date("0000-01-01T00:30:00+01:00").is_err());
+        assert!(parse_date("9999-12-31T23:30:00-01:00").is_err());
+        assert!(parse_date("0001-01-01T00:00:00Z").is_ok());
     }
 }

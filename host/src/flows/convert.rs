@@ -13,13 +13,34 @@
 //! - a refunded product is worth what was paid for it (its share of the order's discounts
 //!   taken off), and whatever the items leave of the refund's total goes to the last
 //!   non-product item (else the last item), so the items always add up to the total.
+//!
+//! Every sum and product of amounts from BigCommerce is checked: one beyond what an
+//! [`Amount`] holds is [`TooLarge`], which parks the record, never a wrapped number.
 
 use time::format_description::well_known::Rfc3339;
 
 use crate::bigcommerce::customers::Customer;
-use crate::bigcommerce::orders::{FullOrder, OrderProduct, Refund, Transaction};
+use crate::bigcommerce::orders::{FullOrder, OrderProduct, Refund, RefundItem, Transaction};
 use crate::money::Amount;
 use crate::plugins::types;
+
+/// A sum or product of BigCommerce's amounts in a record that an [`Amount`] cannot hold
+/// (beyond about ±922 trillion in the currency's major unit).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} of BigCommerce's {record} is beyond what an amount can hold")]
+pub struct TooLarge {
+    /// The record (`order 123`, `refund 7`).
+    pub record: String,
+    /// What could not be computed (`the discounts of line 5`).
+    pub what: String,
+}
+
+/// `amounts` added up, or `None` past an [`Amount`]'s range.
+fn sum(amounts: impl IntoIterator<Item = Amount>) -> Option<Amount> {
+    amounts
+        .into_iter()
+        .try_fold(0, |total: Amount, amount| total.checked_add(amount))
+}
 
 /// ISO 4217 minor units: the decimals a currency is posted at.
 pub fn currency_decimals(code: &str) -> u8 {
@@ -83,8 +104,13 @@ fn payment(t: &Transaction) -> types::PaymentTransaction {
     }
 }
 
-fn line(product: &OrderProduct) -> types::OrderLine {
-    types::OrderLine {
+fn line(product: &OrderProduct, order: u64) -> Result<types::OrderLine, TooLarge> {
+    let discount =
+        sum(product.applied_discounts.iter().map(|d| d.amount)).ok_or_else(|| TooLarge {
+            record: format!("order {order}"),
+            what: format!("the discounts of line {}", product.id),
+        })?;
+    Ok(types::OrderLine {
         id: product.id.to_string(),
         sku: product.sku.clone(),
         name: product.name.clone(),
@@ -92,9 +118,9 @@ fn line(product: &OrderProduct) -> types::OrderLine {
         unit_price: product.price_ex_tax,
         total_ex_tax: product.total_ex_tax,
         total_tax: product.total_tax,
-        discount: product.applied_discounts.iter().map(|d| d.amount).sum(),
+        discount,
         tax_class: String::new(),
-    }
+    })
 }
 
 /// A registered shopper in the contract's terms (no address: BigCommerce keeps
@@ -114,8 +140,13 @@ pub fn customer(customer: &Customer) -> types::Customer {
 
 /// The order in the contract's terms. `erp_customer` is the ledger customer the host
 /// resolved (the configured default for guests).
-pub fn order(store: &str, full: &FullOrder, erp_customer: &str) -> types::Order {
+pub fn order(store: &str, full: &FullOrder, erp_customer: &str) -> Result<types::Order, TooLarge> {
     let o = &full.order;
+    let lines = full
+        .products
+        .iter()
+        .map(|product| line(product, o.id))
+        .collect::<Result<_, _>>()?;
     let code = o.transactional_currency().to_string();
     let billing = &o.billing_address;
     let exchange_rate = o
@@ -126,7 +157,7 @@ pub fn order(store: &str, full: &FullOrder, erp_customer: &str) -> types::Order 
             digits: 1,
             scale: 0,
         });
-    types::Order {
+    Ok(types::Order {
         id: o.id.to_string(),
         store: store.to_string(),
         status_id: o.status_id,
@@ -164,7 +195,7 @@ pub fn order(store: &str, full: &FullOrder, erp_customer: &str) -> types::Order 
             }),
         },
         erp_customer: erp_customer.to_string(),
-        lines: full.products.iter().map(line).collect(),
+        lines,
         subtotal_ex_tax: o.subtotal_ex_tax,
         shipping_ex_tax: o.shipping_cost_ex_tax,
         shipping_tax: o.shipping_cost_tax,
@@ -200,7 +231,7 @@ pub fn order(store: &str, full: &FullOrder, erp_customer: &str) -> types::Order 
         total_inc_tax: o.total_inc_tax,
         payments: full.transactions.iter().map(payment).collect(),
         attributes: vec![("payment_method".into(), o.payment_method.clone())],
-    }
+    })
 }
 
 fn item_kind(name: &str) -> types::RefundItemKind {
@@ -216,84 +247,21 @@ fn item_kind(name: &str) -> types::RefundItemKind {
 }
 
 /// A refund in the contract's terms, with its order for currency, SKUs and unit taxes.
-pub fn refund(refund: &Refund, order: &types::Order) -> types::Refund {
-    let mut items: Vec<types::RefundItem> = refund
+pub fn refund(refund: &Refund, order: &types::Order) -> Result<types::Refund, TooLarge> {
+    let too_large = |what: &str| TooLarge {
+        record: format!("refund {}", refund.id),
+        what: what.to_string(),
+    };
+    let items = refund
         .items
         .iter()
         .map(|item| {
-            let kind = item_kind(&item.item_type);
-            let quantity = item.quantity.unwrap_or(0);
-            let line = order
-                .lines
-                .iter()
-                .find(|l| l.id == item.item_id.to_string());
-            match (kind, line) {
-                (types::RefundItemKind::Product, Some(line)) => {
-                    let unit_tax = if line.quantity == 0 {
-                        0
-                    } else {
-                        line.total_tax / Amount::from(line.quantity)
-                    };
-                    // What the shopper paid for these units: the order's discounts
-                    // were spread over the lines.
-                    let discount = if line.quantity == 0 {
-                        0
-                    } else {
-                        line.discount * Amount::from(quantity) / Amount::from(line.quantity)
-                    };
-                    types::RefundItem {
-                        kind,
-                        item_id: item.item_id.to_string(),
-                        sku: line.sku.clone(),
-                        quantity,
-                        amount: line.unit_price * Amount::from(quantity) - discount,
-                        tax: unit_tax * Amount::from(quantity),
-                    }
-                }
-                _ => types::RefundItem {
-                    kind,
-                    item_id: item.item_id.to_string(),
-                    sku: String::new(),
-                    quantity,
-                    amount: item.requested_amount.unwrap_or(0),
-                    tax: 0,
-                },
-            }
+            refund_item(item, order).ok_or_else(|| too_large(&format!("item {}", item.item_id)))
         })
-        .collect();
-    // The tax the product items do not carry belongs to the others (they were sent
-    // including tax); if there are none, the last item absorbs the difference.
-    let mut untaxed: Amount = refund.total_tax - items.iter().map(|i| i.tax).sum::<Amount>();
-    for item in items
-        .iter_mut()
-        .filter(|i| !matches!(i.kind, types::RefundItemKind::Product))
-    {
-        let share = untaxed.min(item.amount).max(0);
-        item.tax += share;
-        item.amount -= share;
-        untaxed -= share;
-    }
-    if untaxed != 0
-        && let Some(last) = items.last_mut()
-    {
-        last.tax += untaxed;
-        last.amount -= untaxed;
-    }
-    // The refund's total is the money; the items say what it was for. What the items do
-    // not account for (a discount's rounding, a handling charge refunded within an order
-    // amount) is added to the last non-product item, else the last item.
-    let accounted: Amount = items.iter().map(|i| i.amount + i.tax).sum();
-    let rest = refund.total_amount - accounted;
-    if rest != 0 {
-        let target = items
-            .iter()
-            .rposition(|i| !matches!(i.kind, types::RefundItemKind::Product))
-            .or(items.len().checked_sub(1));
-        if let Some(index) = target {
-            items[index].amount = (items[index].amount + rest).max(0);
-        }
-    }
-    types::Refund {
+        .collect::<Result<Vec<_>, _>>()?;
+    let items = balance(items, refund.total_tax, refund.total_amount)
+        .ok_or_else(|| too_large("the items' sum"))?;
+    Ok(types::Refund {
         id: refund.id.to_string(),
         order_id: refund.order_id.to_string(),
         created_at: rfc3339(refund.created),
@@ -314,12 +282,181 @@ pub fn refund(refund: &Refund, order: &types::Order) -> types::Refund {
             .collect(),
         total_tax: refund.total_tax,
         total: refund.total_amount,
+    })
+}
+
+/// One refunded item; `None` when its amount is beyond an [`Amount`].
+fn refund_item(item: &RefundItem, order: &types::Order) -> Option<types::RefundItem> {
+    let kind = item_kind(&item.item_type);
+    let quantity = item.quantity.unwrap_or(0);
+    let line = order
+        .lines
+        .iter()
+        .find(|l| l.id == item.item_id.to_string());
+    Some(match (kind, line) {
+        (types::RefundItemKind::Product, Some(line)) => {
+            let ordered = Amount::from(line.quantity);
+            let refunded = Amount::from(quantity);
+            let unit_tax = line.total_tax.checked_div(ordered).unwrap_or(0);
+            // What the shopper paid for these units: the order's discounts were spread
+            // over the lines (in i128: the product is divided before it must fit).
+            let discount = if ordered == 0 {
+                0
+            } else {
+                Amount::try_from(
+                    i128::from(line.discount) * i128::from(refunded) / i128::from(ordered),
+                )
+                .ok()?
+            };
+            types::RefundItem {
+                kind,
+                item_id: item.item_id.to_string(),
+                sku: line.sku.clone(),
+                quantity,
+                amount: line
+                    .unit_price
+                    .checked_mul(refunded)?
+                    .checked_sub(discount)?,
+                tax: unit_tax.checked_mul(refunded)?,
+            }
+        }
+        _ => types::RefundItem {
+            kind,
+            item_id: item.item_id.to_string(),
+            sku: String::new(),
+            quantity,
+            amount: item.requested_amount.unwrap_or(0),
+            tax: 0,
+        },
+    })
+}
+
+/// Makes the items' tax add up to `total_tax` and their amounts and tax to `total`;
+/// `None` when a sum is beyond an [`Amount`].
+fn balance(
+    mut items: Vec<types::RefundItem>,
+    total_tax: Amount,
+    total: Amount,
+) -> Option<Vec<types::RefundItem>> {
+    // The tax the product items do not carry belongs to the others (they were sent
+    // including tax); if there are none, the last item absorbs the difference.
+    let mut untaxed = total_tax.checked_sub(sum(items.iter().map(|i| i.tax))?)?;
+    for item in items
+        .iter_mut()
+        .filter(|i| !matches!(i.kind, types::RefundItemKind::Product))
+    {
+        let share = untaxed.min(item.amount).max(0);
+        item.tax = item.tax.checked_add(share)?;
+        item.amount -= share;
+        untaxed -= share;
     }
+    if untaxed != 0
+        && let Some(last) = items.last_mut()
+    {
+        last.tax = last.tax.checked_add(untaxed)?;
+        last.amount = last.amount.checked_sub(untaxed)?;
+    }
+    // The refund's total is the money; the items say what it was for. What the items do
+    // not account for (a discount's rounding, a handling charge refunded within an order
+    // amount) is added to the last non-product item, else the last item.
+    let accounted = sum(items
+        .iter()
+        .map(|i| i.amount.checked_add(i.tax))
+        .collect::<Option<Vec<_>>>()?)?;
+    let rest = total.checked_sub(accounted)?;
+    if rest != 0 {
+        let target = items
+            .iter()
+            .rposition(|i| !matches!(i.kind, types::RefundItemKind::Product))
+            .or(items.len().checked_sub(1));
+        if let Some(index) = target {
+            items[index].amount = items[index].amount.checked_add(rest)?.max(0);
+        }
+    }
+    Some(items)
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::flows::testing;
+    use crate::money;
+
+    /// A refund of `refunded` units of the order's one line and a shipping amount.
+    fn refund_of(refunded: u32, shipping: Amount, total: Amount, tax: Amount) -> Refund {
+        let item = |item_type: &str, item_id: u64, quantity, requested_amount| RefundItem {
+            item_type: item_type.into(),
+            item_id,
+            quantity,
+            requested_amount,
+            reason: None,
+        };
+        Refund {
+            id: 7,
+            order_id: 100,
+            created: time::macros::datetime!(2026-11-03 10:00 UTC),
+            reason: String::new(),
+            total_amount: total,
+            total_tax: tax,
+            items: vec![
+                item("PRODUCT", 1000, Some(refunded), None),
+                item("SHIPPING", 100, None, Some(shipping)),
+            ],
+            payments: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn amounts_beyond_an_amount_are_refused_not_wrapped() {
+        let mut full = testing::order(100, 0, "ada@example.com", 2, 11);
+        let discount = |amount| {
+            serde_json::from_value(serde_json::json!({"id": 1, "amount": money::format(amount)}))
+                .unwrap()
+        };
+        full.products[0].applied_discounts = vec![discount(Amount::MAX), discount(1)];
+        let refused = order("s", &full, "GUEST").unwrap_err();
+        assert_eq!(refused.record, "order 100");
+        assert!(refused.what.contains("discounts of line 1000"), "{refused}");
+
+        let mut order = order("s", &testing::order(100, 0, "a@b.c", 2, 11), "GUEST").unwrap();
+        order.lines[0].unit_price = Amount::MAX / 2;
+        let refused = refund(&refund_of(3, 0, 0, 0), &order).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "item 1000 of BigCommerce's refund 7 is beyond what an amount can hold"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever the amounts and quantities, a refund converts (its items' tax adding
+        /// up to its tax) or is refused as too large; it never panics or wraps.
+        #[test]
+        fn refunds_of_any_amounts_convert_or_are_refused(
+            unit_price in any::<Amount>(),
+            line_tax in any::<Amount>(),
+            line_discount in any::<Amount>(),
+            ordered in any::<u32>(),
+            refunded in any::<u32>(),
+            shipping in any::<Amount>(),
+            total in any::<Amount>(),
+            tax in any::<Amount>(),
+        ) {
+            let mut order = order("s", &testing::order(100, 0, "a@b.c", 1, 11), "GUEST").unwrap();
+            let line = &mut order.lines[0];
+            line.unit_price = unit_price;
+            line.total_tax = line_tax;
+            line.discount = line_discount;
+            line.quantity = ordered;
+            if let Ok(converted) = refund(&refund_of(refunded, shipping, total, tax), &order) {
+                let taxes: i128 = converted.items.iter().map(|i| i128::from(i.tax)).sum();
+                prop_assert_eq!(taxes, i128::from(tax));
+            }
+        }
+    }
 
     #[test]
     fn decimals_are_exact() {

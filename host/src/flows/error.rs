@@ -21,6 +21,12 @@ pub enum FlowError {
     /// The plugin refused the record (a mapping error, a trap, a limit).
     #[error("{0}")]
     Mapping(#[from] crate::plugins::RecordError),
+    /// A record's amounts add up beyond what an amount holds.
+    #[error(transparent)]
+    TooLarge(#[from] super::convert::TooLarge),
+    /// What is posted and what is wanted differ by lines that cannot be posted.
+    #[error(transparent)]
+    Difference(#[from] super::ledger::DifferenceError),
     /// A QAD price row of the item cannot be read.
     #[error(transparent)]
     UnreadableItem(#[from] super::catalog::UnreadableRow),
@@ -39,7 +45,11 @@ impl FlowError {
             FlowError::BigCommerce(error) => error.is_retryable(),
             FlowError::Qad(error) => error.is_retryable(),
             FlowError::Store(_) | FlowError::PluginWorker(_) => true,
-            FlowError::Mapping(_) | FlowError::UnreadableItem(_) | FlowError::Refused(_) => false,
+            FlowError::Mapping(_)
+            | FlowError::TooLarge(_)
+            | FlowError::Difference(_)
+            | FlowError::UnreadableItem(_)
+            | FlowError::Refused(_) => false,
         }
     }
 }

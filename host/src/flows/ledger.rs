@@ -6,7 +6,9 @@
 //! cost centre, tax code); the difference between the two is the next revision: nothing
 //! when they are equal, an adjusting entry after an edit, a full reversal after a
 //! cancellation. Because every posted entry and the wanted entry balance, the difference
-//! balances too.
+//! balances too; it is checked all the same, and a difference that does not balance or
+//! does not fit an amount (a stored revision altered or corrupt) is refused, never
+//! clamped and posted.
 
 use std::collections::BTreeMap;
 
@@ -45,10 +47,25 @@ fn net(entries: &[&JournalEntry]) -> BTreeMap<Position, (i128, String)> {
     net
 }
 
+/// Why the difference between what is posted and what is wanted cannot be posted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DifferenceError {
+    #[error("the difference on account {account} is beyond what an amount can hold")]
+    TooLarge { account: String },
+    #[error(
+        "the difference does not balance (debits {debits}, credits {credits} in ten-thousandths): \
+         a posted revision in the store does not balance"
+    )]
+    Unbalanced { debits: i128, credits: i128 },
+}
+
 /// The lines that take `posted` to `wanted` (`None`: the document should have nothing
 /// posted, e.g. a cancelled order). Empty when nothing needs posting. Lines come in the
 /// wanted entry's position order, then positions only the posted entries have.
-pub fn difference(wanted: Option<&JournalEntry>, posted: &[JournalEntry]) -> Vec<JournalLine> {
+pub fn difference(
+    wanted: Option<&JournalEntry>,
+    posted: &[JournalEntry],
+) -> Result<Vec<JournalLine>, DifferenceError> {
     let wanted_net = net(&wanted.into_iter().collect::<Vec<_>>());
     let posted_net = net(&posted.iter().collect::<Vec<_>>());
     let mut order: Vec<Position> = Vec::new();
@@ -78,9 +95,9 @@ pub fn difference(wanted: Option<&JournalEntry>, posted: &[JournalEntry]) -> Vec
         if delta == 0 {
             continue;
         }
-        // Each posted and wanted amount fits an i64, and so does any realistic sum; an
-        // overflow here would be a corrupt store, so it is clamped rather than wrapped.
-        let amount = Amount::try_from(delta.abs()).unwrap_or(Amount::MAX);
+        let amount = Amount::try_from(delta.abs()).map_err(|_| DifferenceError::TooLarge {
+            account: position.account.clone(),
+        })?;
         let (debit, credit) = if delta > 0 { (amount, 0) } else { (0, amount) };
         lines.push(JournalLine {
             account: position.account,
@@ -92,7 +109,12 @@ pub fn difference(wanted: Option<&JournalEntry>, posted: &[JournalEntry]) -> Vec
             tax_code: position.tax_code,
         });
     }
-    lines
+    let debits: i128 = lines.iter().map(|l| i128::from(l.debit)).sum();
+    let credits: i128 = lines.iter().map(|l| i128::from(l.credit)).sum();
+    if debits != credits {
+        return Err(DifferenceError::Unbalanced { debits, credits });
+    }
+    Ok(lines)
 }
 
 #[cfg(test)]
@@ -138,8 +160,12 @@ mod tests {
             line("4000", 0, 10_000),
             line("2200", 0, 800),
         ]);
-        assert_eq!(difference(Some(&first), &[]), first.lines);
-        assert!(difference(Some(&first), std::slice::from_ref(&first)).is_empty());
+        assert_eq!(difference(Some(&first), &[]).unwrap(), first.lines);
+        assert!(
+            difference(Some(&first), std::slice::from_ref(&first))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -154,7 +180,7 @@ mod tests {
             line("4000", 0, 15_000),
             line("2200", 0, 1_200),
         ]);
-        let adjustment = difference(Some(&edited), std::slice::from_ref(&first));
+        let adjustment = difference(Some(&edited), std::slice::from_ref(&first)).unwrap();
         assert_eq!(
             adjustment,
             vec![
@@ -165,7 +191,7 @@ mod tests {
         );
         assert_eq!(balance(&adjustment), 0);
         let both = [first, entry(adjustment)];
-        assert!(difference(Some(&edited), &both).is_empty());
+        assert!(difference(Some(&edited), &both).unwrap().is_empty());
     }
 
     #[test]
@@ -175,7 +201,7 @@ mod tests {
             line("4000", 0, 10_000),
             line("2200", 0, 800),
         ]);
-        let reversal = difference(None, std::slice::from_ref(&first));
+        let reversal = difference(None, std::slice::from_ref(&first)).unwrap();
         assert_eq!(
             reversal,
             vec![
@@ -184,7 +210,11 @@ mod tests {
                 line("2200", 800, 0)
             ]
         );
-        assert!(difference(None, &[first, entry(reversal)]).is_empty());
+        assert!(
+            difference(None, &[first, entry(reversal)])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -192,8 +222,33 @@ mod tests {
         let first = entry(vec![line("1151", 10_000, 0), line("4000", 0, 10_000)]);
         let moved = entry(vec![line("1152", 10_000, 0), line("4000", 0, 10_000)]);
         assert_eq!(
-            difference(Some(&moved), &[first]),
+            difference(Some(&moved), &[first]).unwrap(),
             vec![line("1152", 10_000, 0), line("1151", 0, 10_000)]
+        );
+    }
+
+    #[test]
+    fn a_difference_that_cannot_be_posted_as_it_is_is_refused() {
+        // Two posted revisions that each fit, whose sum on one account does not: the
+        // difference is refused rather than clamped to the largest amount.
+        let big = entry(vec![
+            line("1151", Amount::MAX, 0),
+            line("4000", 0, Amount::MAX),
+        ]);
+        assert_eq!(
+            difference(None, &[big.clone(), big]),
+            Err(DifferenceError::TooLarge {
+                account: "1151".into()
+            })
+        );
+        // A stored revision that does not balance: its reversal would not either.
+        let unbalanced = entry(vec![line("1151", 10_000, 0), line("4000", 0, 9_000)]);
+        assert_eq!(
+            difference(None, &[unbalanced]),
+            Err(DifferenceError::Unbalanced {
+                debits: 9_000,
+                credits: 10_000
+            })
         );
     }
 }

@@ -24,7 +24,7 @@ impl OrderFlow {
         if full.order.is_guest() {
             return Ok(self.policy.guest_customer.clone());
         }
-        let shopper = convert::order(&self.store_hash, full, "").customer;
+        let shopper = convert::order(&self.store_hash, full, "")?.customer;
         match self.ensure_shopper(shopper, subject, create).await? {
             Some(code) => Ok(code),
             None => Ok(self.policy.guest_customer.clone()),

@@ -269,7 +269,7 @@ impl OrderFlow {
         let wanted = match &full {
             Some(full) if self.policy.posted_statuses.contains(&full.order.status_id) => {
                 let customer = self.ensure_customer(full, &subject, create).await?;
-                let order = convert::order(&self.store_hash, full, &customer);
+                let order = convert::order(&self.store_hash, full, &customer)?;
                 Some(self.map(Record::Order(Box::new(order)), &subject).await?)
             }
             // Not (or no longer) a sale: whatever was posted is reversed.
@@ -329,8 +329,8 @@ impl OrderFlow {
                 })?,
         };
         let customer = self.ensure_customer(&full, &subject, create).await?;
-        let order = convert::order(&self.store_hash, &full, &customer);
-        let record = convert::refund(&refund, &order);
+        let order = convert::order(&self.store_hash, &full, &customer)?;
+        let record = convert::refund(&refund, &order)?;
         let entry = self.map(Record::Refund(Box::new(record)), &subject).await?;
         Ok((subject, entry, refund.created))
     }

@@ -90,7 +90,7 @@ impl OrderFlow {
                     "a stored revision of {subject} cannot be read: {e}"
                 ))
             })?;
-        let lines = ledger::difference(wanted.as_ref(), &posted);
+        let lines = ledger::difference(wanted.as_ref(), &posted)?;
         if lines.is_empty() {
             return Ok(None);
         }

@@ -138,7 +138,7 @@ impl Metrics {
             ),
             (
                 "webhooks_duplicate",
-                "Webhooks already received (same id or same body); answered 200, not queued again.",
+                "Webhooks already received (the same id); answered 200, not queued again.",
                 &self.webhooks_duplicate,
             ),
             (

@@ -12,8 +12,9 @@
 //!
 //! An accepted delivery is written to the store with its jobs — in a batch with the
 //! deliveries arriving at the same moment, one transaction and one disk sync for all —
-//! and only then answered 200. A redelivery (same `webhook-id`) or a replay of the same
-//! body is answered 200 and adds nothing.
+//! and only then answered 200. A redelivery (the same `webhook-id`, within the store's
+//! retention window of seven days) is answered 200 and adds nothing; the signature covers
+//! the id, so a captured body cannot come back under another.
 
 use std::sync::Arc;
 

@@ -165,13 +165,18 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
+/// How long a delivery's id is remembered: a redelivery within it adds nothing. Well past
+/// BigCommerce's retries (the last comes 48 hours after the first failure) and the
+/// signature's five-minute tolerance; older deliveries are pruned as new ones arrive.
+pub const WEBHOOK_RETENTION: Millis = 7 * 24 * 3600 * 1000;
+
 /// A verified webhook delivery, with the jobs it asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncomingWebhook {
     pub connection: String,
     /// The `webhook-id` header: a redelivery carries the same one.
     pub webhook_id: String,
-    /// SHA-256 (hex) of the raw body: the same body under another id is a replay.
+    /// SHA-256 (hex) of the raw body, kept with the delivery's id.
     pub body_sha256: String,
     pub scope: String,
     /// The raw body, kept in the audit log.
@@ -203,7 +208,7 @@ impl IncomingWebhook {
 pub enum Intake {
     /// Written, with the ids of its jobs (new or already queued).
     Accepted { jobs: Vec<i64> },
-    /// Seen before (same id or same body); nothing was added.
+    /// Seen before (the same id on the same connection); nothing was added.
     Duplicate,
 }
 
@@ -261,7 +266,8 @@ pub trait Store: Send + Sync {
     async fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError>;
 
     /// Writes verified webhooks and their jobs in one transaction (durable before any
-    /// is answered), each deduplicated by id and by body, each audited.
+    /// is answered), each deduplicated by its id on its connection within
+    /// [`WEBHOOK_RETENTION`] (older deliveries are pruned), each audited.
     async fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError>;
 
     /// Takes up to `max` runnable jobs of `connection` for `owner` until

@@ -21,6 +21,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("migrations/0002_schedule_runs.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("migrations/0003_webhook_retention.sql"),
+    },
 ];
 
 pub fn latest() -> i64 {

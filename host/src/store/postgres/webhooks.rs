@@ -1,16 +1,23 @@
-//! Webhook intake in PostgreSQL: each delivery recorded once (by id and by body), its jobs
-//! queued and its receipt audited, in the caller's transaction.
+//! Webhook intake in PostgreSQL: each delivery recorded once (by its id, within the
+//! retention window, older ones pruned), its jobs queued and its receipt audited, in the
+//! caller's transaction.
 
 use deadpool_postgres::{GenericClient, Transaction};
 
 use super::{audit, jobs};
-use crate::store::{IncomingWebhook, Intake, JobState, Millis, StoreError};
+use crate::store::{IncomingWebhook, Intake, JobState, Millis, StoreError, WEBHOOK_RETENTION};
 
 pub(super) async fn accept(
     tx: &Transaction<'_>,
     events: &[IncomingWebhook],
     now: Millis,
 ) -> Result<Vec<Intake>, StoreError> {
+    tx.execute(
+        &tx.prepare_cached("DELETE FROM webhooks WHERE received_at < $1")
+            .await?,
+        &[&(now - WEBHOOK_RETENTION)],
+    )
+    .await?;
     let mut outcomes = Vec::with_capacity(events.len());
     for event in events {
         let inserted = tx

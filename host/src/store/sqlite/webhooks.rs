@@ -1,18 +1,21 @@
-//! SQLite webhook intake: each verified delivery is recorded once (by its id and by its
-//! body), its jobs queued and its receipt audited, all in the caller's transaction.
+//! SQLite webhook intake: each verified delivery is recorded once (by its id, within the
+//! retention window, older ones pruned), its jobs queued and its receipt audited, all in
+//! the caller's transaction.
 
 use rusqlite::{Transaction, params};
 
 use super::{audit, jobs};
-use crate::store::{IncomingWebhook, Intake, JobState, Millis, StoreError};
+use crate::store::{IncomingWebhook, Intake, JobState, Millis, StoreError, WEBHOOK_RETENTION};
 
-/// Writes `events` in `tx`: a delivery seen before (same id, or same body, on its
-/// connection) is a duplicate and adds nothing.
+/// Writes `events` in `tx`: a delivery seen before (the same id on its connection) is a
+/// duplicate and adds nothing. Deliveries past the retention window are pruned first.
 pub(super) fn accept(
     tx: &Transaction<'_>,
     events: &[IncomingWebhook],
     now: Millis,
 ) -> Result<Vec<Intake>, StoreError> {
+    tx.prepare_cached("DELETE FROM webhooks WHERE received_at < ?1")?
+        .execute(params![now - WEBHOOK_RETENTION])?;
     let mut outcomes = Vec::with_capacity(events.len());
     for event in events {
         let inserted = tx

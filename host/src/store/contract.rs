@@ -724,7 +724,10 @@ pub async fn webhooks_are_accepted_once_by_id_within_the_retention_window(
     // A redelivery within the window is a duplicate too, and queues nothing.
     clock.advance(WEBHOOK_RETENTION - 1);
     assert_eq!(
-        store.accept_webhooks(&[first.clone()]).await.unwrap(),
+        store
+            .accept_webhooks(std::slice::from_ref(&first))
+            .await
+            .unwrap(),
         [Intake::Duplicate]
     );
     assert_eq!(store.queue_depth(None).await.unwrap().ready, 3);

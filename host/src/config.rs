@@ -405,9 +405,14 @@ impl Config {
             path: path.into(),
             source,
         })?;
-        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        Config::from_text(&text, path)
+    }
+
+    /// Parses and checks a connections file's text (`path` names it in errors).
+    pub fn from_text(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.into(),
-            explained: explain(&text, &e),
+            explained: explain(text, &e),
             source: Box::new(e),
         })?;
         config.check().map_err(|e| ConfigError::InFile {

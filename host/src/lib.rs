@@ -21,6 +21,9 @@ pub mod server;
 pub mod sources;
 pub mod store;
 
+#[cfg(test)]
+mod parsers_tests;
+
 /// Every binary built on this crate (the CLI, tests, benchmarks) allocates with
 /// mimalloc: the plugin boundary allocates a string per field of every record it lifts,
 /// and mimalloc makes that markedly cheaper than the system allocator.

@@ -69,13 +69,13 @@ struct RefundRef {
 
 /// Why an authentic delivery cannot be used.
 #[derive(Debug)]
-enum Unusable {
+pub(crate) enum Unusable {
     Malformed(String),
     UnknownScope(String),
 }
 
 /// The jobs a delivery asks for.
-fn jobs_for(
+pub(crate) fn jobs_for(
     connection: &str,
     store_hash: &str,
     webhook_id: &str,

@@ -19,7 +19,7 @@ pub(super) fn resend(write: bool) -> Resend {
 }
 
 /// One answer as the `<qdoc>Response`, or the error it stands for.
-pub(super) fn decode(
+pub(crate) fn decode(
     qdoc: &str,
     url: &str,
     status: u16,

@@ -25,7 +25,7 @@
 //! Here: the client and its operations. [`qdoc`] writes the messages, [`soap`] sends them
 //! (and reads the WSDL), [`answer`] decodes what comes back.
 
-mod answer;
+pub(crate) mod answer;
 mod qdoc;
 mod soap;
 

@@ -35,14 +35,13 @@ mod webhooks;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use chacha20poly1305::aead::OsRng;
+use chacha20poly1305::aead::rand_core::RngCore;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use tls::Tls;
-
-use chacha20poly1305::aead::OsRng;
-use chacha20poly1305::aead::rand_core::RngCore;
 
 use super::{
     AuditEntry, AuditRecord, BackendError, Clock, CursorMove, Enqueued, IncomingWebhook, Intake,

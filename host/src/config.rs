@@ -754,7 +754,8 @@ mod tests {
             &secrets,
         );
         assert!(missing.unwrap_err().to_string().contains("is not set"));
-        let key = crate::secrets::MasterKey::parse(&[4; 32], "test").unwrap();
+        let key =
+            crate::secrets::MasterKey::parse(hex::encode([4u8; 32]).as_bytes(), "test").unwrap();
         secrets.set("QAD_PASSWORD", b"hunter2", &key).unwrap();
         // Without a master key in the environment the secret is not opened.
         if std::env::var_os(crate::secrets::KEY_VARIABLE).is_none()

@@ -3,9 +3,10 @@
 //! `ml-connector.secrets.db`, readable by its owner only). `connector.toml` names one as
 //! `secret:NAME`; `ml-connector secrets set|list|rm` keeps them.
 //!
-//! The master key is 32 bytes from `ML_CONNECTOR_MASTER_KEY` (hex or base64) or from the
-//! file `ML_CONNECTOR_MASTER_KEY_FILE` names (hex, base64 or the raw bytes), which must
-//! not be readable by group or others. Each secret gets a fresh random 192-bit nonce, and
+//! The master key is 32 random bytes written as 64 hex or 44 base64 characters, from
+//! `ML_CONNECTOR_MASTER_KEY` or from the file `ML_CONNECTOR_MASTER_KEY_FILE` names, which
+//! must not be readable by group or others. Nothing else is taken as a key: any 32 bytes
+//! used to be, so a 32-character phrase passed for one. Each secret gets a fresh random 192-bit nonce, and
 //! its name is the associated data, so a sealed value moved to another name does not
 //! open. Beside it is the key's id (a digest of the key, not the key), which tells a
 //! wrong key ("does not open") from a damaged file ("does not authenticate"). Nothing
@@ -103,7 +104,7 @@ impl MasterKey {
         MasterKey::parse(&bytes, &shown)
     }
 
-    /// 32 bytes as hex or base64 text (surrounding whitespace ignored), or the raw bytes.
+    /// 32 bytes as 64 hex or 44 base64 characters (surrounding whitespace ignored).
     pub fn parse(bytes: &[u8], source: &str) -> Result<MasterKey, SecretsError> {
         let bad = || SecretsError::BadKey(source.to_string());
         let mut key = Zeroizing::new([0u8; 32]);
@@ -114,7 +115,6 @@ impl MasterKey {
                 .decode(text)
                 .ok()
                 .map(Zeroizing::new),
-            _ if bytes.len() == 32 => Some(Zeroizing::new(bytes.to_vec())),
             _ => None,
         };
         let decoded = decoded.filter(|d| d.len() == 32).ok_or_else(bad)?;
@@ -433,7 +433,7 @@ mod tests {
     use super::*;
 
     fn key(byte: u8) -> MasterKey {
-        MasterKey::parse(&[byte; 32], "test").unwrap()
+        MasterKey::parse(hex::encode([byte; 32]).as_bytes(), "test").unwrap()
     }
 
     fn file() -> (tempfile::TempDir, Secrets) {
@@ -550,16 +550,27 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_32_bytes_of_hex_base64_or_raw() {
+    fn keys_are_32_bytes_of_hex_or_base64_only() {
         let hex_key = MasterKey::parse(hex::encode([5u8; 32]).as_bytes(), "env").unwrap();
         let b64 = base64::engine::general_purpose::STANDARD.encode([5u8; 32]);
         let b64_key = MasterKey::parse(format!("{b64}\n").as_bytes(), "env").unwrap();
         assert_eq!(hex_key.id(), b64_key.id());
         assert_eq!(hex_key.id(), key(5).id());
-        assert_eq!(
-            MasterKey::parse(b"too short", "env").unwrap_err(),
-            SecretsError::BadKey("env".into())
-        );
+        for weak in [
+            &b"too short"[..],
+            // Any 32 bytes used to pass: a phrase, or the raw bytes of a key.
+            b"correct horse battery staple 123",
+            &[5u8; 32],
+            // Hex of the wrong length, or not hex at all.
+            "5".repeat(64).replace('5', "g").as_bytes(),
+            hex::encode([5u8; 31]).as_bytes(),
+        ] {
+            assert_eq!(
+                MasterKey::parse(weak, "env").unwrap_err(),
+                SecretsError::BadKey("env".into()),
+                "{weak:?}"
+            );
+        }
         assert!(matches!(
             Secrets::at(Path::new("x")).set("no spaces", b"v", &key(1)),
             Err(SecretsError::BadName(_))

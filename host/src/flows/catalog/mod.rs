@@ -458,7 +458,6 @@ impl CatalogFlow {
     }
 }
 
-/// A short, stable content digest.
 /// The last day a run judged prices on, from its stored cursor (`None` before the first
 /// run, which reads every item anyway).
 fn last_effective_day(stored: Option<&str>) -> Result<Option<Date>, FlowError> {
@@ -472,6 +471,7 @@ fn last_effective_day(stored: Option<&str>) -> Result<Option<Date>, FlowError> {
     }
 }
 
+/// A short, stable content digest.
 fn digest(text: &str) -> String {
     crate::digest::sha256_hex(text)[..24].to_string()
 }

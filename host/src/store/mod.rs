@@ -212,6 +212,46 @@ pub enum Intake {
     Duplicate,
 }
 
+/// One step of a backend's schema: the version a store has once `sql` is applied. Each
+/// backend lists its own, in order (`sqlite::migrations`, `postgres::migrations`).
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+impl Migration {
+    /// The version `all` brings a store to: the schema a build reads and writes.
+    pub fn latest(all: &[Migration]) -> i64 {
+        all.last().map_or(0, |m| m.version)
+    }
+}
+
+/// What a claim on a schedule's run finds in its row.
+pub(crate) struct ScheduleRow {
+    /// Who holds the run now, and until when (`None`: no one).
+    pub holder: Option<String>,
+    pub held_until: Millis,
+    /// Whether the holder's process is alive, where the backend can tell (else `true`).
+    pub holder_alive: bool,
+    /// When the last run started.
+    pub started_at: Option<Millis>,
+}
+
+impl ScheduleRow {
+    /// Why `owner` may not take the run now (see [`Store::claim_schedule`]), or `None`
+    /// when it may.
+    pub(crate) fn refusal(self, owner: &str, covers: Millis, now: Millis) -> Option<ScheduleClaim> {
+        let held = self.holder_alive && self.held_until > now;
+        if let Some(holder) = self.holder.filter(|h| h != owner && held) {
+            return Some(ScheduleClaim::Running { owner: holder });
+        }
+        self.started_at
+            .filter(|at| *at > now - covers)
+            .map(ScheduleClaim::RanAt)
+    }
+}
+
 /// One cursor to move: from the value it had when read (`None`: it was not set) to `to`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CursorMove {

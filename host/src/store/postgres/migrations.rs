@@ -4,14 +4,9 @@
 
 use deadpool_postgres::{GenericClient, Object};
 
-use crate::store::StoreError;
+use crate::store::{Migration, StoreError};
 
-#[derive(Debug, Clone, Copy)]
-pub struct Migration {
-    pub version: i64,
-    pub sql: &'static str,
-}
-
+/// Every migration, in order.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -27,8 +22,9 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// The schema version this build reads and writes.
 pub fn latest() -> i64 {
-    MIGRATIONS.last().map_or(0, |m| m.version)
+    Migration::latest(MIGRATIONS)
 }
 
 /// The advisory lock every replica takes while migrating.

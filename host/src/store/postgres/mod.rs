@@ -75,15 +75,23 @@ struct Presence {
     session: tokio_postgres::Client,
 }
 
-/// Drives the presence session's connection until it ends.
-async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+/// A session of its own on `config` over `tls`, its connection driven on the runtime
+/// until it ends (the presence session).
+async fn session<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error>
 where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
 {
-    if let Err(error) = connection.await {
-        tracing::warn!(%error, "the store's presence session ended");
-    }
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::warn!(%error, "the store's presence session ended");
+        }
+    });
+    Ok(client)
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -260,18 +268,10 @@ impl PostgresStore {
             source: Box::new(error),
         };
         let session = match &self.tls {
-            Tls::Plain => {
-                let (session, connection) = self.config.connect(NoTls).await.map_err(open_error)?;
-                tokio::spawn(drive(connection));
-                session
-            }
-            Tls::Verified(tls) => {
-                let (session, connection) =
-                    self.config.connect(tls.clone()).await.map_err(open_error)?;
-                tokio::spawn(drive(connection));
-                session
-            }
-        };
+            Tls::Plain => session(&self.config, NoTls).await,
+            Tls::Verified(tls) => session(&self.config, tls.clone()).await,
+        }
+        .map_err(open_error)?;
         // Positive and below 2^62, so that `pg_locks` gives it back unchanged.
         let key = (OsRng.next_u64() >> 2) as i64;
         session

@@ -3,7 +3,7 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 
-use crate::store::{CursorMove, Millis, Revision, ScheduleClaim, StoreError};
+use crate::store::{CursorMove, Millis, Revision, ScheduleClaim, ScheduleRow, StoreError};
 
 fn number(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
@@ -299,17 +299,14 @@ pub(super) async fn claim_schedule(
             &[&connection, &name],
         )
         .await?;
-    let (holder, held_until, started_at, holder_alive): (
-        Option<String>,
-        Millis,
-        Option<Millis>,
-        bool,
-    ) = (row.get(0), row.get(1), row.get(2), row.get(3));
-    if let Some(holder) = holder.filter(|h| h != owner && held_until > now && holder_alive) {
-        return Ok(ScheduleClaim::Running { owner: holder });
-    }
-    if let Some(at) = started_at.filter(|at| *at > now - covers) {
-        return Ok(ScheduleClaim::RanAt(at));
+    let row = ScheduleRow {
+        holder: row.get(0),
+        held_until: row.get(1),
+        started_at: row.get(2),
+        holder_alive: row.get(3),
+    };
+    if let Some(refusal) = row.refusal(owner, covers, now) {
+        return Ok(refusal);
     }
     tx.execute(
         &tx.prepare_cached(

@@ -12,15 +12,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::store::StoreError;
-
-/// One step of the schema.
-#[derive(Debug, Clone, Copy)]
-pub struct Migration {
-    /// The `user_version` a store has once this step is applied.
-    pub version: i64,
-    pub sql: &'static str,
-}
+use crate::store::{Migration, StoreError};
 
 /// Every migration, in order; the last one's version is the schema this build reads and
 /// writes.
@@ -39,9 +31,9 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// The schema version this build reads and writes.
+/// The schema version (`user_version`) this build reads and writes.
 pub fn latest() -> i64 {
-    MIGRATIONS.last().map_or(0, |m| m.version)
+    Migration::latest(MIGRATIONS)
 }
 
 /// Brings the store open on `connection` (at `path`, for messages) to the latest schema.

@@ -4,7 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::store::{CursorMove, Millis, Revision, ScheduleClaim, StoreError};
+use crate::store::{CursorMove, Millis, Revision, ScheduleClaim, ScheduleRow, StoreError};
 
 pub(super) fn cursor(
     db: &Connection,
@@ -220,17 +220,23 @@ pub(super) fn claim_schedule(
          ON CONFLICT (connection, name) DO NOTHING",
         params![connection, name],
     )?;
-    let (holder, held_until, started_at): (Option<String>, Millis, Option<Millis>) = tx.query_row(
+    let row = tx.query_row(
         "SELECT owner, held_until, started_at FROM schedule_runs
              WHERE connection = ?1 AND name = ?2",
         params![connection, name],
-        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        |row| {
+            Ok(ScheduleRow {
+                holder: row.get(0)?,
+                held_until: row.get(1)?,
+                // One process at a time works a SQLite store (its claim): a holder that
+                // is gone had its claims ended by the next claimant.
+                holder_alive: true,
+                started_at: row.get(2)?,
+            })
+        },
     )?;
-    if let Some(holder) = holder.filter(|h| h != owner && held_until > now) {
-        return Ok(ScheduleClaim::Running { owner: holder });
-    }
-    if let Some(at) = started_at.filter(|at| *at > now - covers) {
-        return Ok(ScheduleClaim::RanAt(at));
+    if let Some(refusal) = row.refusal(owner, covers, now) {
+        return Ok(refusal);
     }
     tx.execute(
         "UPDATE schedule_runs SET owner = ?3, held_until = ?4, started_at = ?5

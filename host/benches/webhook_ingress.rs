@@ -78,13 +78,19 @@ fn main() {
             )]),
             store: store.clone(),
             intake: ml_connector::sources::webhooks::intake(store.clone(), |_| {}),
+            queue: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!(
             "http://{}/webhooks/bigcommerce/bench",
             listener.local_addr().unwrap()
         );
-        tokio::spawn(server::serve(listener, state, std::future::pending()));
+        tokio::spawn(server::serve(
+            listener,
+            state,
+            server::Limits::default(),
+            std::future::pending(),
+        ));
 
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let deliveries: Vec<_> = (0..options.total).map(|n| delivery(n, now)).collect();

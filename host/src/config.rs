@@ -42,6 +42,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -111,6 +112,26 @@ pub struct ServerConfig {
     /// The address to listen on [default: 127.0.0.1:8080].
     #[serde(default)]
     pub listen: Option<String>,
+    /// Seconds a client has to send a request head, and a request to be read and
+    /// answered [default: 10].
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+    /// Connections open at once; more wait to be accepted [default: 256].
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+}
+
+impl ServerConfig {
+    /// The server's limits, the defaults where the file is silent.
+    pub fn limits(&self) -> crate::server::Limits {
+        let default = crate::server::Limits::default();
+        crate::server::Limits {
+            timeout: self
+                .timeout_seconds
+                .map_or(default.timeout, |s| Duration::from_secs(s.max(1))),
+            max_connections: self.max_connections.unwrap_or(default.max_connections),
+        }
+    }
 }
 
 /// How BigCommerce reaches the service (`ml-connector run`).
@@ -224,6 +245,47 @@ pub struct QadConfig {
     /// REST API above.
     #[serde(default)]
     pub qxtend: Option<QxtendSection>,
+    /// Seconds to wait for QAD's answer to a request [default: 30].
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+    /// Seconds from a post whose answer was not seen (a timeout, a cut connection) until
+    /// it is looked up to learn whether it landed; until then the document waits. Longer
+    /// than the tenant (and any proxy before it) takes at most to finish a request, which
+    /// makes the lookup conclusive [default: 120].
+    #[serde(default)]
+    pub settle_after_seconds: Option<u64>,
+    /// Whether the tenant refuses a second journal entry under an external reference it
+    /// already holds, as far as its operator knows (QAD documents no such guard;
+    /// `check` warns unless this says `true`).
+    #[serde(default)]
+    pub duplicate_guard: Option<bool>,
+}
+
+impl QadConfig {
+    /// The answer timeout and the time after which an unanswered post is looked up;
+    /// `key` names the section in errors.
+    pub fn timing(&self, key: &str) -> Result<(Duration, Duration), ConfigError> {
+        let timeout = self.timeout_seconds.unwrap_or(30);
+        let settle_after = self.settle_after_seconds.unwrap_or(120);
+        if timeout == 0 {
+            return Err(ConfigError::Invalid {
+                key: format!("{key}.timeout_seconds"),
+                reason: "give at least 1".into(),
+            });
+        }
+        if settle_after <= timeout {
+            return Err(ConfigError::Invalid {
+                key: format!("{key}.settle_after_seconds"),
+                reason: format!(
+                    "{settle_after} s is not longer than the timeout ({timeout} s): a post that timed out could still land after its lookup found nothing, and be posted twice"
+                ),
+            });
+        }
+        Ok((
+            Duration::from_secs(timeout),
+            Duration::from_secs(settle_after),
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -445,6 +507,7 @@ impl Config {
                 })?;
             }
             connection.plugin.limits.check(&key("plugin.limits"))?;
+            connection.qad.timing(&key("qad"))?;
             if let Some(catalog) = &connection.catalog {
                 catalog.limits.check(&key("catalog.limits"))?;
             }
@@ -658,6 +721,37 @@ mod tests {
         );
         assert!(error.contains("unknown unit"), "{error}");
         assert!(load_with_schedules("reconcile = \"*/5 * * * *\"").is_ok());
+    }
+
+    #[test]
+    fn a_settle_time_not_longer_than_the_timeout_is_refused() {
+        let load = |qad: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("connector.toml");
+            std::fs::write(
+                &path,
+                format!(
+                    "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
+                     [connections.main.qad]\nbase_url = \"https://q\"\n{qad}\n\
+                     [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\nguest_customer = \"G\"\n\
+                     [connections.main.plugin]\nname = \"order-to-gl\"\n"
+                ),
+            )
+            .unwrap();
+            Config::load(&path).map_err(|e| crate::error::chain(&e))
+        };
+        let error = load("timeout_seconds = 150").unwrap_err();
+        assert!(
+            error.contains("connections.main.qad.settle_after_seconds")
+                && error.contains("posted twice"),
+            "{error}"
+        );
+        let config = load("timeout_seconds = 5\nsettle_after_seconds = 20").unwrap();
+        assert_eq!(
+            config.connections["main"].qad.timing("q").unwrap(),
+            (Duration::from_secs(5), Duration::from_secs(20))
+        );
+        assert!(load("timeout_seconds = 0").is_err());
     }
 
     #[test]

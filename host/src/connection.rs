@@ -183,8 +183,9 @@ impl Connection {
         let policy = config.policy(name)?;
         let bigcommerce = bigcommerce_client(name, config, secrets)?;
         let qad = Arc::new(qad_tenant(name, config, secrets)?);
+        let (_, settle_after) = config.qad.timing(&format!("connections.{name}.qad"))?;
         let source = Arc::new(bigcommerce.clone());
-        let orders = Arc::new(OrderFlow::new(
+        let mut orders = OrderFlow::new(
             name,
             &config.store_hash,
             source.clone(),
@@ -192,7 +193,9 @@ impl Connection {
             plugins.slot(name, ORDER, &config.plugin)?,
             store.clone(),
             policy,
-        ));
+        );
+        orders.settle_after = settle_after;
+        let orders = Arc::new(orders);
         let catalog = match &config.catalog {
             Some(plugin) => Some(Arc::new(CatalogFlow::new(
                 name.into(),
@@ -270,7 +273,9 @@ pub fn qad_tenant(
             .into());
         }
     };
+    let (timeout, _) = q.timing(&key("qad"))?;
     let mut tenant = TenantConfig::new(&q.base_url, auth);
+    tenant.timeout = timeout;
     tenant.workspace = q.workspace.clone();
     if let Some(path) = &q.openapi_path {
         tenant.openapi_path = path.clone();
@@ -287,6 +292,7 @@ pub fn qad_tenant(
                 &config::credential(&qx.password, &key("qad.qxtend.password"), secrets)?,
             );
             let workspace = q.workspace.as_deref().and_then(|w| w.split_once('_'));
+            writes.timeout = timeout;
             if let Some(version) = &qx.version {
                 writes.version = version.clone();
             }

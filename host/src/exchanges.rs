@@ -9,7 +9,9 @@
 //! Redaction: request headers are never kept (the tokens live there); bodies have every
 //! value of a credential-like JSON key (`password`, `token`, `secret`, ...) and every
 //! known secret string replaced by `[redacted]`; login exchanges keep no body at all.
-//! Bodies over [`BODY_LIMIT`] bytes are cut, with their full size and SHA-256 kept.
+//! Bodies over [`BODY_LIMIT`] bytes are cut, with their full size and the SHA-256 of the
+//! whole redacted text kept (never a digest of the body as sent: with a credential in it,
+//! that would confirm a guess of the credential).
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -62,7 +64,7 @@ pub struct Exchange {
 pub struct Body {
     pub text: String,
     pub bytes: usize,
-    /// SHA-256 (hex) of the body as sent or received, before redaction.
+    /// SHA-256 (hex) of the whole redacted text, before it was cut.
     pub sha256: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
@@ -84,6 +86,7 @@ impl Body {
                 text = text.replace(secret, REDACTED);
             }
         }
+        let sha256 = crate::digest::sha256_hex(text.as_bytes());
         let truncated = text.len() > BODY_LIMIT;
         if truncated {
             let mut cut = BODY_LIMIT;
@@ -95,7 +98,7 @@ impl Body {
         Body {
             text,
             bytes: bytes.len(),
-            sha256: crate::digest::sha256_hex(bytes),
+            sha256,
             truncated,
         }
     }
@@ -288,6 +291,9 @@ mod tests {
         let kept = Body::redacted(body, &["s3cr3t!"]);
         assert!(!kept.text.contains("s3cr3t!"));
         assert!(kept.text.contains("[redacted]"));
+        // The digest is of what is kept: it cannot confirm a guess of the password.
+        assert_eq!(kept.sha256, crate::digest::sha256_hex(kept.text.as_bytes()));
+        assert_ne!(kept.sha256, crate::digest::sha256_hex(body));
     }
 
     #[test]

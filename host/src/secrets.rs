@@ -131,6 +131,18 @@ impl MasterKey {
         &self.id
     }
 
+    /// The key the audit log is kept under, derived from this one (an HMAC of a fixed
+    /// label under it), so that neither reveals the other.
+    pub fn audit_key(&self) -> crate::store::AuditKey {
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(self.key.as_slice()).expect("any key length");
+        mac.update(b"ml-connector audit log key, version 1");
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&mac.finalize().into_bytes());
+        crate::store::AuditKey::new(key)
+    }
+
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(self.key.as_slice().into())
     }

@@ -290,10 +290,14 @@ async fn secrets_refuse_a_loose_key_file_and_rm_forgets_the_name() {
 }
 
 /// `check`'s lines by check name: (passed, the line).
+/// Each line of `check`, and whether it did not fail (a warning does not).
 fn check_lines(output: &Output) -> Vec<(bool, String)> {
     text(&output.stdout)
         .lines()
-        .map(|line| (line.starts_with("PASS"), line.to_string()))
+        .map(|line| {
+            let fine = line.starts_with("PASS") || line.starts_with("WARN");
+            (fine, line.to_string())
+        })
         .collect()
 }
 
@@ -324,9 +328,20 @@ async fn check_passes_with_good_settings_and_names_each_failure() {
     let config = write_config(dir.path(), &systems, "env", None);
     let good = run(command(dir.path(), &config, &systems, &["check"])).await;
     let lines = check_lines(&good);
-    assert_eq!(lines.len(), 10, "{lines:?}");
+    assert_eq!(lines.len(), 11, "{lines:?}");
     assert!(lines.iter().all(|(passed, _)| *passed), "{lines:?}");
     assert_eq!(good.status.code(), Some(0));
+    // Nothing says the tenant refuses a repeated reference: a warning, with what it means.
+    let warned: Vec<&String> = lines
+        .iter()
+        .map(|(_, line)| line)
+        .filter(|line| line.starts_with("WARN"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].contains("qad duplicates") && warned[0].contains("settle_after_seconds"),
+        "{warned:?}"
+    );
     assert!(
         !dir.path().join("store.db").exists(),
         "check opens no store"
@@ -578,4 +593,159 @@ async fn dry_run_prints_an_orders_journal_and_posts_nothing() {
         customers,
         "no customer created"
     );
+}
+
+/// `audit verify` over a copy of `dir`'s store, changed by `tamper` (with the append-only
+/// triggers dropped first, as someone with the database file would), with the key and
+/// the head file; its exit code and output.
+async fn verify_tampered(
+    dir: &Path,
+    key: &Path,
+    name: &str,
+    tamper: impl FnOnce(&rusqlite::Connection),
+) -> (i32, String) {
+    let copy = dir.join(format!("{name}.db"));
+    let original = rusqlite::Connection::open(dir.join("store.db")).unwrap();
+    original
+        .execute("VACUUM INTO ?1", [copy.display().to_string()])
+        .unwrap();
+    let db = rusqlite::Connection::open(&copy).unwrap();
+    db.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
+        .unwrap();
+    tamper(&db);
+    drop(db);
+    let mut verify = Command::new(env!("CARGO_BIN_EXE_ml-connector"));
+    verify
+        .arg("--store")
+        .arg(&copy)
+        .arg("--audit-head")
+        .arg(dir.join("store.audit-head"))
+        .args(["audit", "verify"])
+        .env_remove("ML_CONNECTOR_MASTER_KEY")
+        .env("ML_CONNECTOR_MASTER_KEY_FILE", key);
+    let out = run(verify).await;
+    (out.status.code().unwrap_or(-1), text(&out.stdout))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_shows_removed_and_rewritten_entries_against_its_key_and_head() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &systems, "env", None);
+    let key = key_file(dir.path());
+    let with_key = |args: &[&str]| {
+        let mut command = command(dir.path(), &config, &systems, args);
+        command.env("ML_CONNECTOR_MASTER_KEY_FILE", &key);
+        command
+    };
+    let synced = run(with_key(&["sync", "--once"])).await;
+    assert!(synced.status.success(), "{}", text(&synced.stderr));
+    let head = std::fs::read_to_string(dir.path().join("store.audit-head")).unwrap();
+    assert!(
+        head.starts_with("ml-connector audit head v1 seq="),
+        "{head}"
+    );
+
+    let verified = run(with_key(&["audit", "verify"])).await;
+    let said = text(&verified.stdout);
+    assert!(verified.status.success(), "{said}");
+    assert!(
+        said.contains("keyed under key id") && said.contains("reaches the signed head"),
+        "{said}"
+    );
+    // Without the key a keyed log cannot be checked, nor written to.
+    let mut keyless = command(dir.path(), &config, &systems, &["audit", "verify"]);
+    keyless.env_remove("ML_CONNECTOR_MASTER_KEY_FILE");
+    let refused = run(keyless).await;
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+
+    // An untouched copy passes; each change to it is named.
+    let (code, said) = verify_tampered(dir.path(), &key, "copy", |_| {}).await;
+    assert_eq!(code, 0, "{said}");
+    let (code, said) = verify_tampered(dir.path(), &key, "cut", |db| {
+        db.execute(
+            "DELETE FROM audit WHERE seq > (SELECT MAX(seq) - 3 FROM audit)",
+            [],
+        )
+        .unwrap();
+    })
+    .await;
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("removed from its end"), "{said}");
+    let (code, said) = verify_tampered(dir.path(), &key, "rechained", |db| {
+        // Entry 5 rewritten and every later hash recomputed, without the key.
+        use ml_connector::store::AuditEntry;
+        use ml_connector::store::chain::chain_hash;
+        let rows: Vec<(i64, i64, AuditEntry)> = db
+            .prepare("SELECT seq, at, connection, subject, kind, data FROM audit ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    AuditEntry {
+                        connection: r.get(2)?,
+                        subject: r.get(3)?,
+                        kind: r.get(4)?,
+                        data: r.get(5)?,
+                    },
+                ))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut previous: String = db
+            .query_row("SELECT hash FROM audit WHERE seq = 4", [], |r| r.get(0))
+            .unwrap();
+        for (seq, at, mut entry) in rows.into_iter().filter(|(seq, ..)| *seq >= 5) {
+            if seq == 5 {
+                entry.data = "{\"rewritten\":true}".into();
+            }
+            let hash = chain_hash(None, &previous, seq, at, &entry);
+            db.execute(
+                "UPDATE audit SET data = ?1, hash = ?2 WHERE seq = ?3",
+                rusqlite::params![entry.data, hash, seq],
+            )
+            .unwrap();
+            previous = hash;
+        }
+    })
+    .await;
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("broken at entry 5") && said.contains("not keyed"),
+        "{said}"
+    );
+
+    // A record's entries exported are checked away from the store, with the key alone.
+    let ledger = systems.qad.ledger("acme");
+    let record = ledger[0]
+        .external_reference
+        .strip_prefix("shop1:")
+        .and_then(|r| r.rsplit_once(":r"))
+        .map(|(document, _)| document.to_string())
+        .unwrap();
+    let exported = run(with_key(&["audit", "export", &record])).await;
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let file = dir.path().join("export.json");
+    std::fs::write(&file, &exported.stdout).unwrap();
+    let checked = run(with_key(&[
+        "audit",
+        "verify",
+        "--export",
+        file.to_str().unwrap(),
+    ]))
+    .await;
+    assert!(checked.status.success(), "{}", text(&checked.stdout));
+    let changed = text(&exported.stdout).replacen("\"posted\"", "\"parked\"", 1);
+    assert_ne!(changed, text(&exported.stdout));
+    std::fs::write(&file, changed).unwrap();
+    let checked = run(with_key(&[
+        "audit",
+        "verify",
+        "--export",
+        file.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(checked.status.code(), Some(1), "{}", text(&checked.stdout));
 }

@@ -679,3 +679,179 @@ async fn a_plugin_dropped_into_the_running_service_maps_the_next_order() {
     assert!(status.contains("order plugin: orders 2.0.0"), "{status}");
     assert!(status.contains("newest version not loaded"), "{status}");
 }
+
+/// A service over fresh simulators whose server allows `timeout` seconds per request and
+/// `max_connections`, started (not waited for idle).
+async fn serving_with_limits(timeout: u64, max_connections: usize) -> Serving {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let address = free_address();
+    let config = service_config(
+        dir.path(),
+        &systems,
+        &address,
+        "reconcile = \"every 1h\"\nhooks = \"every 1h\"\ncatalog = \"every 1h\"\n",
+    );
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[server]\ntimeout_seconds = {timeout}\nmax_connections = {max_connections}\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    let service = start(dir.path(), &config, &systems, &address).await;
+    Serving {
+        systems,
+        dir,
+        address,
+        config,
+        service,
+    }
+}
+
+/// Reads what the server sends on `stream` until it closes the connection, or `within`
+/// passes (`None` then).
+async fn until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let read = tokio::time::timeout(within, stream.read_to_end(&mut seen)).await;
+    match read {
+        Ok(_) => Some(String::from_utf8_lossy(&seen).into_owned()),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_connections_are_capped() {
+    use tokio::io::AsyncWriteExt;
+    let Serving {
+        service, address, ..
+    } = serving_with_limits(4, 4).await;
+    let healthz = || async {
+        reqwest::Client::new()
+            .get(format!("{}/healthz", service.url))
+            .timeout(Duration::from_millis(1_500))
+            .send()
+            .await
+    };
+
+    // Four clients that send half a request head and stop hold every connection: a fifth
+    // waits to be accepted.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream
+            .write_all(b"POST /webhooks/bigcommerce/main HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+    let opened = std::time::Instant::now();
+    assert!(
+        healthz().await.is_err(),
+        "a fifth connection was served past the cap of four"
+    );
+    // Each half-sent head is cut off after the timeout (4 s), not held open.
+    for stream in &mut held {
+        let answer = until_closed(stream, Duration::from_secs(15)).await;
+        assert!(
+            answer.is_some(),
+            "a half-sent request head still held its connection after 15 s"
+        );
+    }
+    assert!(opened.elapsed() < Duration::from_secs(12));
+    // Then the server takes connections again.
+    let mut served = false;
+    for _ in 0..50 {
+        if healthz().await.is_ok_and(|r| r.status().is_success()) {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "the server took no connection once the cap freed");
+
+    // A body that stops coming: answered 408 after the timeout, connection closed.
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(
+            b"POST /webhooks/bigcommerce/main HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"scope\":",
+        )
+        .await
+        .unwrap();
+    let answer = until_closed(&mut stream, Duration::from_secs(15))
+        .await
+        .expect("a request whose body stopped coming still held its connection after 15 s");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_ends_within_its_deadline_while_qad_does_not_answer() {
+    use ml_connector::store::JobState;
+    use ml_connector_sim::qad::{QadFault, QadFaultAction};
+    use tokio::io::AsyncWriteExt;
+    let systems = systems().await;
+    // Every journal post is held for two minutes: longer than the client waits (30 s).
+    systems.qad.inject(
+        "acme",
+        QadFault::new(QadFaultAction::Delay(Duration::from_secs(120)), 1_000)
+            .on("journalEntries")
+            .for_method("POST"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let address = free_address();
+    let config = service_config(
+        dir.path(),
+        &systems,
+        &address,
+        "reconcile = \"every 1h\"\nhooks = \"every 1h\"\ncatalog = \"every 1h\"\n",
+    );
+    let mut service = start(dir.path(), &config, &systems, &address).await;
+    // The first post is in QAD's hands, and a client holds a connection with half a head.
+    for _ in 0..600 {
+        if systems.qad.counters().faults_injected > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        systems.qad.counters().faults_injected > 0,
+        "no post was sent"
+    );
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+
+    let stopping = std::time::Instant::now();
+    let pid = service.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut exited = None;
+    while stopping.elapsed() < Duration::from_secs(25) {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = stopping.elapsed();
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "exited cleanly: {exited:?} after {took:?}; {}",
+        std::fs::read_to_string(dir.path().join("service.log")).unwrap_or_default()
+    );
+    // The stop's deadline is 10 s; a little is allowed for the process to end.
+    assert!(took < Duration::from_secs(12), "the stop took {took:?}");
+    // The job in hand was released, not left leased; its post is settled by lookup next time.
+    let store = open_store(dir.path());
+    assert!(
+        store
+            .jobs_in(JobState::Leased, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!store.jobs_in(JobState::Ready, 10).await.unwrap().is_empty());
+}

@@ -48,6 +48,11 @@ impl Report {
         }
     }
 
+    /// A risk to know of, which does not fail the check.
+    fn warn(&mut self, check: &str, risk: &str) {
+        println!("WARN  {}  {check:<20} {risk}", self.connection);
+    }
+
     fn skip(&mut self, check: &str, because: &str) {
         self.failed = true;
         println!(
@@ -224,6 +229,7 @@ async fn check_bigcommerce(
 }
 
 async fn check_qad(qad: &Qad, connection: &ConnectionConfig, report: &mut Report) {
+    duplicate_guard(connection, report);
     // `Config::load` has checked `[posting]` is there.
     let entity = connection
         .posting
@@ -294,6 +300,27 @@ async fn check_qad(qad: &Qad, connection: &ConnectionConfig, report: &mut Report
             None => Err("the periods could not be read (see qad workspace)".into()),
         },
     );
+}
+
+/// Whether a post whose answer is lost can land twice: only the lookup after
+/// `settle_after_seconds` stands between it and a second post when the tenant takes a
+/// repeated external reference.
+fn duplicate_guard(connection: &ConnectionConfig, report: &mut Report) {
+    let qad = &connection.qad;
+    let settle = qad.settle_after_seconds.unwrap_or(120);
+    let risk = |stated: &str| {
+        format!(
+            "the tenant's guard against a second entry under one external reference is {stated}: a post whose answer is lost is looked up after {settle} s (qad.settle_after_seconds) and posted again if not found then, so that must exceed the longest QAD and any proxy before it take to finish a request; set qad.duplicate_guard = true once the tenant is known to refuse repeats"
+        )
+    };
+    match qad.duplicate_guard {
+        Some(true) => report.line(
+            "qad duplicates",
+            Ok("the tenant refuses a repeated external reference (qad.duplicate_guard)".into()),
+        ),
+        Some(false) => report.warn("qad duplicates", &risk("off")),
+        None => report.warn("qad duplicates", &risk("not known")),
+    }
 }
 
 fn qad_problem(error: &QadError) -> String {

@@ -246,7 +246,7 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter(|job| job.kind != crate::flows::catalog::JOB_KIND)
         .collect();
-    let audit_entries = store.verify_audit().await?;
+    let audit_entries = store.verify_audit(None).await?.entries;
     let reconciled =
         balanced && missing.is_empty() && parked.is_empty() && references.len() == ledger.len();
     let counters = bigcommerce.counters();

@@ -26,8 +26,8 @@ use clap::{Parser, Subcommand};
 use crate::plugins::fixture::Fixture;
 use crate::plugins::registry::load_one;
 use crate::plugins::{CompileCache, Limits, LoadedPlugin, Settings};
-use crate::secrets::Secrets;
-use crate::store::{PostgresStore, SqliteStore, Store};
+use crate::secrets::{MasterKey, Secrets, SecretsError};
+use crate::store::{AuditKey, PostgresStore, SqliteStore, Store};
 
 #[derive(Parser)]
 #[command(
@@ -82,6 +82,18 @@ pub struct Cli {
     /// or `ml-connector.secrets.db` in the working directory with a PostgreSQL store.
     #[arg(long, global = true, env = "ML_CONNECTOR_SECRETS", value_name = "FILE")]
     secrets: Option<PathBuf>,
+
+    /// Where the signed head of the audit log is kept (outside the store: it shows
+    /// entries removed from the end of the log, or a log rewritten since). Default:
+    /// beside a SQLite store (`<name>.audit-head`); none with a PostgreSQL store (the head
+    /// is still logged). Written by `run` every minute and when it stops, and by `sync`.
+    #[arg(
+        long,
+        global = true,
+        env = "ML_CONNECTOR_AUDIT_HEAD",
+        value_name = "FILE"
+    )]
+    audit_head: Option<PathBuf>,
 
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -195,10 +207,33 @@ impl Cli {
     /// The store, a SQLite file created if missing (a PostgreSQL store connects on its
     /// first use).
     fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
-        Ok(match self.store_at() {
+        let store: Arc<dyn Store> = match self.store_at() {
             StoreAt::File(path) => Arc::new(SqliteStore::open(path)?),
             StoreAt::Postgres(url) => Arc::new(PostgresStore::open(url)?),
-        })
+        };
+        if let Some(key) = self.audit_key()? {
+            store.key_audit(key);
+        }
+        Ok(store)
+    }
+
+    /// The audit key, from the master key when one is set (`None` without one: the log is
+    /// then chained but not keyed).
+    fn audit_key(&self) -> anyhow::Result<Option<AuditKey>> {
+        match MasterKey::from_environment() {
+            Ok(key) => Ok(Some(key.audit_key())),
+            Err(SecretsError::NoKey) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Where the signed audit head is kept: `--audit-head`, else beside a SQLite store.
+    fn audit_head_file(&self) -> Option<PathBuf> {
+        match (&self.audit_head, self.store_at()) {
+            (Some(path), _) => Some(path.clone()),
+            (None, StoreAt::File(path)) => Some(path.with_extension("audit-head")),
+            (None, StoreAt::Postgres(_)) => None,
+        }
     }
 
     /// The store for a command that only reads it: a SQLite file must exist.

@@ -22,10 +22,9 @@ use time::{Date, OffsetDateTime, Time};
 use super::Cli;
 use super::connections::{ConnectionArgs, open_connections};
 use crate::bigcommerce::orders::RefundsByOrder;
+use crate::flows::ledger::{self, Net, Place};
 use crate::flows::orders::OrderFlow;
 use crate::money;
-use crate::plugins::types::JournalEntry;
-use crate::qad::PostedJournal;
 
 #[derive(Args)]
 pub struct ReconcileArgs {
@@ -76,11 +75,6 @@ impl Document {
     }
 }
 
-/// Where an amount sits: currency, account, sub-account, cost centre.
-type Position = (String, String, String, String);
-/// Net debit (positive) or credit (negative) per position.
-type Net = BTreeMap<Position, i128>;
-
 /// One thing that differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Finding {
@@ -91,34 +85,6 @@ struct Finding {
 
 fn amount(net: i128) -> String {
     i64::try_from(net).map_or_else(|_| net.to_string(), money::format)
-}
-
-fn expected_net(entry: &JournalEntry) -> Net {
-    let mut net = Net::new();
-    for line in &entry.lines {
-        let position = (
-            entry.currency.clone(),
-            line.account.clone(),
-            line.sub_account.clone(),
-            line.cost_centre.clone(),
-        );
-        *net.entry(position).or_default() += i128::from(line.debit) - i128::from(line.credit);
-    }
-    net
-}
-
-fn posted_net(journals: &[PostedJournal]) -> Net {
-    let mut net = Net::new();
-    for line in journals.iter().flat_map(|j| &j.lines) {
-        let position = (
-            line.currency_code.clone(),
-            line.gl_code.clone(),
-            line.sub_account_code.clone(),
-            line.cost_center_code.clone(),
-        );
-        *net.entry(position).or_default() += i128::from(line.debit) - i128::from(line.credit);
-    }
-    net
 }
 
 /// One document compared: what differs, and the expected and posted nets.
@@ -195,18 +161,18 @@ async fn compare(flow: &OrderFlow, document: Document) -> anyhow::Result<Compare
         }
     }
     let expected = match expected {
-        Ok(entry) => entry.as_ref().map(expected_net).unwrap_or_default(),
+        Ok(entry) => entry.as_ref().map(ledger::net_of).unwrap_or_default(),
         Err(error) => {
             finding("unmappable", error.to_string());
             return Ok(Compared {
                 findings,
                 expected: Net::new(),
-                posted: posted_net(&journals),
+                posted: ledger::net_posted(&journals),
             });
         }
     };
-    let posted = posted_net(&journals);
-    let positions: BTreeSet<&Position> = expected.keys().chain(posted.keys()).collect();
+    let posted = ledger::net_posted(&journals);
+    let positions: BTreeSet<&Place> = expected.keys().chain(posted.keys()).collect();
     let differing: Vec<String> = positions
         .into_iter()
         .filter_map(|position| {

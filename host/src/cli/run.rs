@@ -5,18 +5,21 @@
 //! plugin version serves the next record, a broken one leaves the last good version
 //! serving, and `status` and `/metrics` show which version of each plugin is active.
 //!
-//! SIGTERM or Ctrl-C stops it gracefully: no new deliveries are taken, schedules stop
-//! after their current run, each worker finishes the job in hand, and jobs leased but
-//! not started are released for the next start.
+//! SIGTERM or Ctrl-C stops it gracefully and within [`STOP_WITHIN`] whatever the upstreams
+//! do: no new deliveries are taken and requests in flight are answered, schedules stop
+//! after their current run, each worker finishes the job in hand, and jobs leased but not
+//! started are released for the next start. Work still in hand near the deadline is
+//! dropped and its job released too (a post whose answer was not seen is resolved by
+//! lookup before it is tried again, see [`crate::flows::orders`]).
 
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
-use tokio::sync::{Mutex, Notify, watch};
+use tokio::sync::{Mutex, Notify, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::Cli;
@@ -72,12 +75,55 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| config.server.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:8080".into());
     let plugins = Plugins { registry, reloads };
-    let served = runtime.block_on(service(store, connections, plugins, listen));
+    let limits = config.server.limits();
+    let head = match cli.audit_key()? {
+        Some(key) => Some(HeadKeeping {
+            key,
+            file: cli.audit_head_file(),
+        }),
+        None => {
+            tracing::warn!(
+                "no master key: the audit log is chained but not keyed, and its head is not signed"
+            );
+            None
+        }
+    };
+    let served = runtime.block_on(service(store, connections, plugins, listen, limits, head));
     // The store's last calls finish before the claim is let go.
     drop(runtime);
     drop(claim);
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the signed audit head is kept, with the key that signs it.
+struct HeadKeeping {
+    key: crate::store::AuditKey,
+    file: Option<std::path::PathBuf>,
+}
+
+/// How often the service signs and keeps the audit head.
+const HEAD_EVERY: Duration = Duration::from_secs(60);
+
+/// Signs and keeps the audit head every [`HEAD_EVERY`] until stopped.
+async fn keep_heads(
+    head: Arc<HeadKeeping>,
+    store: Arc<dyn Store>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(HEAD_EVERY) => {}
+            _ = stopped.wait_for(|s| *s) => break,
+        }
+        keep_head(&head, store.as_ref()).await;
+    }
+}
+
+async fn keep_head(head: &HeadKeeping, store: &dyn Store) {
+    if let Err(error) = super::audit::keep_head(store, &head.key, head.file.as_deref()).await {
+        tracing::error!(error = %chain(error.as_ref()), "the audit head was not kept");
+    }
 }
 
 /// The plugins the connections use, and the signal that the directory was reloaded.
@@ -100,7 +146,10 @@ async fn service(
     connections: Vec<Connection>,
     plugins: Plugins,
     listen: String,
+    limits: server::Limits,
+    head: Option<HeadKeeping>,
 ) -> anyhow::Result<()> {
+    let head = head.map(Arc::new);
     publish_plugins(&plugins.registry, store.as_ref()).await;
     let mut hooks = BTreeMap::new();
     let mut running = Vec::new();
@@ -140,10 +189,14 @@ async fn service(
     println!("listening on http://{address}");
 
     let (stop, stopped) = watch::channel(false);
+    let (abandon, abandoned) = watch::channel(false);
     let mut tasks = JoinSet::new();
     tasks.spawn(publish_reloads(plugins, store.clone(), stopped.clone()));
+    if let Some(head) = &head {
+        tasks.spawn(keep_heads(head.clone(), store.clone(), stopped.clone()));
+    }
     for running in &running {
-        tasks.spawn(work(running.clone(), stopped.clone()));
+        tasks.spawn(work(running.clone(), stopped.clone(), abandoned.clone()));
         let connection = &running.connection;
         let schedules = &connection.config.schedules;
         let periodic = |name: &'static str, text: &str| -> anyhow::Result<Periodic> {
@@ -204,24 +257,66 @@ async fn service(
         connections: hooks,
         store: store.clone(),
         intake,
+        queue: Default::default(),
     });
-    let mut server_stopped = stopped.clone();
-    let served = server::serve(listener, state, async move {
-        let _ = server_stopped.wait_for(|s| *s).await;
+    let (server_deadline, server_stops) = oneshot::channel::<Instant>();
+    let served = server::serve(listener, state, limits, async move {
+        server_stops.await.unwrap_or_else(|_| Instant::now())
     });
     tokio::pin!(served);
-    tokio::select! {
-        result = &mut served => result.context("the server stopped")?,
+    let stopping = tokio::select! {
+        result = &mut served => {
+            result.context("the server stopped")?;
+            Instant::now()
+        }
         () = shutdown_signal() => {
             tracing::info!("stopping: finishing the work in hand");
+            let stopping = Instant::now();
             let _ = stop.send(true);
+            let _ = server_deadline.send(stopping + SERVER_GRACE);
             served.await.context("the server stopped")?;
+            stopping
+        }
+    };
+    let _ = stop.send(true);
+    let work_deadline = tokio::time::Instant::from_std(stopping + WORK_GRACE);
+    if tokio::time::timeout_at(work_deadline, drain(&mut tasks))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "work still in hand at the stop's deadline is dropped; its jobs are released"
+        );
+        let _ = abandon.send(true);
+        let release_deadline =
+            tokio::time::Instant::from_std(stopping + STOP_WITHIN - RELEASE_MARGIN);
+        if tokio::time::timeout_at(release_deadline, drain(&mut tasks))
+            .await
+            .is_err()
+        {
+            tasks.abort_all();
+            drain(&mut tasks).await;
         }
     }
-    let _ = stop.send(true);
-    while tasks.join_next().await.is_some() {}
+    if let Some(head) = &head {
+        keep_head(head, store.as_ref()).await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A stop ends within this, whatever the upstreams do.
+pub const STOP_WITHIN: Duration = Duration::from_secs(10);
+/// Requests in flight have this long to be answered after a stop.
+const SERVER_GRACE: Duration = Duration::from_secs(5);
+/// Jobs and schedule runs in hand have this long to finish after a stop.
+const WORK_GRACE: Duration = Duration::from_secs(7);
+/// Kept free before the deadline for the process to end.
+const RELEASE_MARGIN: Duration = Duration::from_secs(1);
+
+/// Waits for every task to end.
+async fn drain(tasks: &mut JoinSet<()>) {
+    while tasks.join_next().await.is_some() {}
 }
 
 /// Writes each entry's active plugin version (or why it has none) to its connection's
@@ -280,8 +375,13 @@ async fn shutdown_signal() {
 }
 
 /// Works the connection's queue until stopped: whenever jobs are ready, when woken by
-/// the intake, and when a retry falls due. Stopping, it frees the leases it still holds.
-async fn work(running: Arc<Running>, mut stopped: watch::Receiver<bool>) {
+/// the intake, and when a retry falls due. Stopping, it frees the leases it still holds;
+/// `abandoned`, it drops the job in hand first.
+async fn work(
+    running: Arc<Running>,
+    mut stopped: watch::Receiver<bool>,
+    mut abandoned: watch::Receiver<bool>,
+) {
     let connection = &running.connection;
     let mut worker = Worker::new(connection.orders.clone(), "run");
     // Small leases: a stop waits for at most a few jobs.
@@ -293,7 +393,11 @@ async fn work(running: Arc<Running>, mut stopped: watch::Receiver<bool>) {
         if *stopped.borrow() {
             break;
         }
-        match worker.run_batch(&mut stats).await {
+        let ran = tokio::select! {
+            ran = worker.run_batch(&mut stats) => ran,
+            _ = abandoned.wait_for(|a| *a) => break,
+        };
+        match ran {
             Ok(0) => {}
             Ok(_) => continue,
             Err(error) => {

@@ -32,7 +32,9 @@ pub fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let claim = runtime.block_on(claim_store(cli, "sync"))?;
-    let (_store, connections) = open_connections(cli, &args.connections, None)?;
+    let (store, connections) = open_connections(cli, &args.connections, None)?;
+    let audit_key = cli.audit_key()?;
+    let head_file = cli.audit_head_file();
     let synced = runtime.block_on(async {
         loop {
             let mut parked = 0;
@@ -67,6 +69,10 @@ pub fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
                         "catalog": catalog,
                     })
                 );
+            }
+            // Each pass ends with the signed head of what it wrote, outside the store.
+            if let Some(key) = &audit_key {
+                super::audit::keep_head(store.as_ref(), key, head_file.as_deref()).await?;
             }
             if args.once {
                 return Ok(if parked == 0 {

@@ -4,7 +4,7 @@
 
 use crate::bigcommerce::ClientError;
 use crate::qad::QadError;
-use crate::store::StoreError;
+use crate::store::{Millis, StoreError};
 
 /// Why a job did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -30,13 +30,58 @@ pub enum FlowError {
     /// A QAD price row of the item cannot be read.
     #[error(transparent)]
     UnreadableItem(#[from] super::catalog::UnreadableRow),
+    /// A post whose answer was not seen and that QAD does not show (yet): it may still
+    /// land, so it is looked up again, and posted again only if it is still missing at
+    /// `until` (when the lookup is conclusive). `cause` is why the answer was not seen,
+    /// when this attempt made the post.
+    #[error(
+        "the post of {reference} was not answered and is not in QAD yet; it is looked up again, and posted again only if still missing at {}",
+        time_text(*.until)
+    )]
+    Unsettled {
+        reference: String,
+        until: Millis,
+        #[source]
+        cause: Option<QadError>,
+    },
+    /// QAD holds an entry under the revision's reference whose lines are not the ones the
+    /// revision meant (a journal entered by hand, or by another system, under it).
+    #[error(
+        "QAD holds {reference} with other lines than the revision meant; in QAD: {in_qad}; meant: {meant}"
+    )]
+    NotAsMeant {
+        reference: String,
+        in_qad: String,
+        meant: String,
+    },
     /// Trying again will not help until someone changes something: the record, the
     /// plugin, the configuration or the stored state (the reason says which).
     #[error("{0}")]
     Refused(String),
 }
 
+/// A store time as RFC 3339 (UTC, to the second).
+fn time_text(at: Millis) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{at} ms"))
+}
+
 impl FlowError {
+    /// When the job must be tried again no later than, however its attempts went: an
+    /// unsettled post waits for its lookup to become conclusive, and is not parked for
+    /// the attempts this takes.
+    pub fn settles_at(&self) -> Option<Millis> {
+        match self {
+            FlowError::Unsettled { until, .. } => Some(*until),
+            _ => None,
+        }
+    }
+
     /// Whether trying again later can help: a 5xx, a timeout, a lost answer, the quota, a
     /// store that is busy. A business refusal, a mapping error, bad credentials or a
     /// closed period wait for someone to change something.
@@ -44,8 +89,9 @@ impl FlowError {
         match self {
             FlowError::BigCommerce(error) => error.is_retryable(),
             FlowError::Qad(error) => error.is_retryable(),
-            FlowError::Store(_) | FlowError::PluginWorker(_) => true,
+            FlowError::Store(_) | FlowError::PluginWorker(_) | FlowError::Unsettled { .. } => true,
             FlowError::Mapping(_)
+            | FlowError::NotAsMeant { .. }
             | FlowError::TooLarge(_)
             | FlowError::Difference(_)
             | FlowError::UnreadableItem(_)

@@ -14,6 +14,43 @@ use std::collections::BTreeMap;
 
 use crate::money::Amount;
 use crate::plugins::types::{JournalEntry, JournalLine};
+use crate::qad::PostedJournal;
+
+/// Where an amount sits as QAD reads an entry back: currency, account, sub-account, cost
+/// centre.
+pub type Place = (String, String, String, String);
+/// Net debit (positive) or credit (negative) per place.
+pub type Net = BTreeMap<Place, i128>;
+
+/// What an entry of the contract does to the ledger, per place.
+pub fn net_of(entry: &JournalEntry) -> Net {
+    let mut net = Net::new();
+    for line in &entry.lines {
+        let position = (
+            entry.currency.clone(),
+            line.account.clone(),
+            line.sub_account.clone(),
+            line.cost_centre.clone(),
+        );
+        *net.entry(position).or_default() += i128::from(line.debit) - i128::from(line.credit);
+    }
+    net
+}
+
+/// What entries QAD holds do to the ledger, per place.
+pub fn net_posted(journals: &[PostedJournal]) -> Net {
+    let mut net = Net::new();
+    for line in journals.iter().flat_map(|j| &j.lines) {
+        let position = (
+            line.currency_code.clone(),
+            line.gl_code.clone(),
+            line.sub_account_code.clone(),
+            line.cost_center_code.clone(),
+        );
+        *net.entry(position).or_default() += i128::from(line.debit) - i128::from(line.credit);
+    }
+    net
+}
 
 /// Where an amount sits in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

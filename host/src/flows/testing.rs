@@ -82,6 +82,10 @@ pub struct Books {
     pub created: Mutex<Vec<NewCustomer>>,
     /// The next post lands, but its answer is lost.
     pub lose_next_answer: Mutex<bool>,
+    /// The next post is lost on the way: it never lands, and no answer comes.
+    pub swallow_next: Mutex<bool>,
+    /// The next post cannot be sent (QAD unreachable): it never lands.
+    pub unavailable_next: Mutex<bool>,
     /// The next post is refused for a business reason.
     pub refuse_next: Mutex<bool>,
 }
@@ -185,6 +189,12 @@ impl Ledger for Books {
                 message: "the period is closed".into(),
             }]));
         }
+        if std::mem::take(&mut *self.unavailable_next.lock().unwrap()) {
+            return Err(QadError::Transient("connection refused".into()));
+        }
+        if std::mem::take(&mut *self.swallow_next.lock().unwrap()) {
+            return Err(QadError::Ambiguous("the request timed out".into()));
+        }
         let mut journals = self.journals.lock().unwrap();
         let journal = PostedJournal {
             voucher: format!("V{}", journals.len() + 1),
@@ -222,6 +232,11 @@ pub struct Rig {
 }
 
 pub fn rig() -> Rig {
+    rig_settling_after(std::time::Duration::from_secs(120))
+}
+
+/// The same, with unanswered posts looked up conclusively after `settle_after`.
+pub fn rig_settling_after(settle_after: std::time::Duration) -> Rig {
     let settings: BTreeMap<String, BTreeMap<String, String>> =
         toml::from_str(include_str!("../../../examples/settings.toml")).unwrap();
     let settings: Vec<(String, String)> = settings["order-to-gl"].clone().into_iter().collect();
@@ -236,7 +251,7 @@ pub fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("store.db")).unwrap());
     let (shop, books) = (Arc::new(Shop::default()), Arc::new(Books::default()));
-    let flow = Arc::new(OrderFlow::new(
+    let mut flow = OrderFlow::new(
         "main",
         "shop1",
         shop.clone(),
@@ -250,7 +265,9 @@ pub fn rig() -> Rig {
             guest_customer: "GUEST".into(),
             base_currency: "USD".into(),
         },
-    ));
+    );
+    flow.settle_after = settle_after;
+    let flow = Arc::new(flow);
     Rig {
         shop,
         books,

@@ -218,11 +218,19 @@ impl Worker {
                 )
                 .await?;
             }
-            Err(error) if error.is_transient() && job.attempts < self.max_attempts => {
+            Err(error)
+                if error.settles_at().is_some()
+                    || (error.is_transient() && job.attempts < self.max_attempts) =>
+            {
                 let reason = error.to_string();
                 stats.retried += 1;
                 metrics.jobs_retried.inc();
-                let at = now_millis() + self.retry_delay(job.attempts).as_millis() as Millis;
+                let mut at = now_millis() + self.retry_delay(job.attempts).as_millis() as Millis;
+                // An unsettled post is looked up again on the usual backoff, and at the
+                // latest when the lookup becomes conclusive.
+                if let Some(settles) = error.settles_at() {
+                    at = at.min(settles);
+                }
                 store.retry(held, &reason, at).await?;
                 audit(
                     "retry",
@@ -347,7 +355,7 @@ mod tests {
     async fn a_job_that_keeps_failing_is_parked_after_its_attempts() {
         let rig = rig();
         rig.shop.put(order(4, 0, "", 1, 11));
-        *rig.books.lose_next_answer.lock().unwrap() = true;
+        *rig.books.unavailable_next.lock().unwrap() = true;
         rig.flow
             .store
             .enqueue(&order_job("main", 4, "v1", "test"))
@@ -360,6 +368,23 @@ mod tests {
         let parked = in_state(&rig, JobState::Parked).await;
         let reason = parked[0].last_error.clone().unwrap_or_default();
         assert!(reason.starts_with("gave up after 1 attempts"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn an_unsettled_post_waits_without_being_parked_for_its_attempts() {
+        let rig = crate::flows::testing::rig_settling_after(Duration::ZERO);
+        rig.shop.put(order(6, 0, "", 1, 11));
+        *rig.books.swallow_next.lock().unwrap() = true;
+        rig.flow
+            .store
+            .enqueue(&order_job("main", 6, "v1", "test"))
+            .await
+            .unwrap();
+        let mut worker = worker(&rig);
+        worker.max_attempts = 1;
+        let stats = worker.drain(Duration::from_secs(5)).await.unwrap();
+        assert_eq!((stats.retried, stats.posted, stats.parked), (1, 1, 0));
+        assert_eq!(rig.books.references(), ["shop1:order:6:r1"]);
     }
 
     #[tokio::test]

@@ -82,16 +82,27 @@ impl QadClient {
         entry: &JournalEntry,
         attempt: Result<Option<PostedJournal>, QadError>,
     ) -> Result<Posted, QadError> {
+        // The post may have landed: a lookup that fails leaves that open (ambiguous), never
+        // reported as a post that did not reach QAD.
+        let unsettled = |lookup: QadError, why: &str| {
+            QadError::Ambiguous(
+                format!("{why}, and the lookup of its reference failed: {lookup}").into(),
+            )
+        };
         match attempt {
             Ok(Some(journal)) => Ok(Posted::New(journal)),
             Ok(None) => match self
                 .find_journal(&entry.entity, &entry.external_reference)
-                .await?
+                .await
             {
-                Some(journal) => Ok(Posted::New(journal)),
-                None => Err(QadError::decode(
+                Ok(Some(journal)) => Ok(Posted::New(journal)),
+                Ok(None) => Err(QadError::decode(
                     &self.config.paths.journals.path,
                     "QAD accepted the entry but returned no voucher",
+                )),
+                Err(lookup) => Err(unsettled(
+                    lookup,
+                    "QAD accepted the entry without its voucher",
                 )),
             },
             Err(error @ (QadError::Ambiguous(_) | QadError::Business(_))) => {
@@ -101,10 +112,11 @@ impl QadClient {
                 }
                 match self
                     .find_journal(&entry.entity, &entry.external_reference)
-                    .await?
+                    .await
                 {
-                    Some(journal) => Ok(Posted::Existing(journal)),
-                    None => Err(error),
+                    Ok(Some(journal)) => Ok(Posted::Existing(journal)),
+                    Ok(None) => Err(error),
+                    Err(lookup) => Err(unsettled(lookup, &error.to_string())),
                 }
             }
             Err(other) => Err(other),

@@ -113,6 +113,7 @@ macro_rules! store_contract_tests {
             cursors_move_together_only_from_where_they_were_read,
             a_schedule_run_is_claimed_by_one_owner_at_a_time,
             the_audit_chain_links_every_entry_and_verifies,
+            a_keyed_audit_chain_takes_appends_under_its_key_only,
         );
     };
 }
@@ -667,6 +668,15 @@ pub async fn queue_depth_counts_by_state_and_connection(store: &dyn Store, _: &T
         store.queue_depth(None).await.unwrap(),
         QueueDepth { ready: 3, ..main }
     );
+    // The open queue alone, of every connection.
+    assert_eq!(
+        store.open_jobs().await.unwrap(),
+        QueueDepth {
+            ready: 3,
+            done: 0,
+            ..main
+        }
+    );
 }
 
 fn webhook(connection: &str, id: &str, body: &str, jobs: Vec<NewJob>) -> IncomingWebhook {
@@ -756,7 +766,7 @@ pub async fn webhooks_are_accepted_once_by_id_within_the_retention_window(
         "{late:?}"
     );
     assert_eq!(store.queue_depth(None).await.unwrap().ready, 3);
-    assert_eq!(store.verify_audit().await.unwrap(), 4);
+    assert_eq!(store.verify_audit(None).await.unwrap().entries, 4);
 }
 
 pub async fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &TestClock) {
@@ -1026,7 +1036,7 @@ pub async fn cursors_and_id_maps_are_upserted_per_connection(store: &dyn Store, 
 }
 
 pub async fn the_audit_chain_links_every_entry_and_verifies(store: &dyn Store, clock: &TestClock) {
-    assert_eq!(store.verify_audit().await.unwrap(), 0);
+    assert_eq!(store.verify_audit(None).await.unwrap().entries, 0);
     for n in 0..5 {
         let seq = store
             .audit(&AuditEntry {
@@ -1040,21 +1050,58 @@ pub async fn the_audit_chain_links_every_entry_and_verifies(store: &dyn Store, c
         assert_eq!(seq, n + 1);
         clock.advance(100);
     }
-    assert_eq!(store.verify_audit().await.unwrap(), 5);
+    assert_eq!(store.verify_audit(None).await.unwrap().entries, 5);
     let about = store.audit_for("order:1").await.unwrap();
     assert_eq!(about.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 4]);
     assert_eq!(about[0].at, START + 100);
     assert_eq!(about[0].entry.data, "{\"n\":1}");
     // Every backend chains the same way: each hash covers the previous one.
     let zero = store.audit_for("order:0").await.unwrap();
-    assert_eq!(zero[0].hash, chain_hash("", 1, START, &zero[0].entry));
+    assert_eq!(zero[0].hash, chain_hash(None, "", 1, START, &zero[0].entry));
     assert_eq!(
         about[0].hash,
-        chain_hash(&zero[0].hash, 2, START + 100, &about[0].entry)
+        chain_hash(None, &zero[0].hash, 2, START + 100, &about[0].entry)
     );
     assert_eq!(
         zero[1].hash,
-        chain_hash(&about[0].hash, 3, START + 200, &zero[1].entry)
+        chain_hash(None, &about[0].hash, 3, START + 200, &zero[1].entry)
     );
     assert!(store.audit_for("order:7").await.unwrap().is_empty());
+}
+
+pub async fn a_keyed_audit_chain_takes_appends_under_its_key_only(
+    store: &dyn Store,
+    _: &TestClock,
+) {
+    use crate::store::{AuditBreak, AuditKey, SignedHead};
+    let entry = |n: u32| AuditEntry {
+        connection: "main".into(),
+        subject: "order:1".into(),
+        kind: "received".into(),
+        data: format!("{{\"n\":{n}}}"),
+    };
+    // A log begun without a key goes on under one.
+    store.audit(&entry(1)).await.unwrap();
+    let key = AuditKey::new(zeroize::Zeroizing::new([3; 32]));
+    store.key_audit(key.clone());
+    store.audit(&entry(2)).await.unwrap();
+    store.audit(&entry(3)).await.unwrap();
+    let summary = store.verify_audit(None).await.unwrap();
+    assert_eq!((summary.entries, summary.keyed), (3, 2));
+    let (seq, hash) = store.audit_head().await.unwrap().unwrap();
+    assert_eq!(seq, 3);
+    assert!(hash.starts_with(&format!("k1:{}:", key.id())), "{hash}");
+    assert_eq!(store.audit_hash(3).await.unwrap(), Some(hash.clone()));
+    assert_eq!(store.audit_hash(4).await.unwrap(), None);
+    // Against its signed head, and a head it no longer reaches.
+    let head = SignedHead::sign(&key, seq, &hash, 0);
+    assert_eq!(store.verify_audit(Some(&head)).await.unwrap().entries, 3);
+    let ahead = SignedHead::sign(&key, 9, "k1:x:y", 0);
+    assert!(matches!(
+        store.verify_audit(Some(&ahead)).await,
+        Err(StoreError::AuditBroken {
+            seq: 9,
+            reason: AuditBreak::Truncated { last: 3 }
+        })
+    ));
 }

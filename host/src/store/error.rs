@@ -80,6 +80,9 @@ pub enum StoreError {
     NoRevision { document: String, number: u32 },
     #[error("the audit chain is broken at entry {seq}: {reason}")]
     AuditBroken { seq: i64, reason: AuditBreak },
+    /// An append or check that needs the audit key it was not given (or another).
+    #[error("{0}")]
+    AuditKey(String),
     /// The backend's task for the operation did not finish (it panicked, or the runtime
     /// was shutting down): whether the operation took effect is unknown.
     #[error("the store failed: its task did not finish: {0}")]
@@ -95,7 +98,7 @@ impl StoreError {
 }
 
 /// How the audit chain is broken at an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditBreak {
     /// The entry with this sequence number is not there (a row was removed).
     #[error("the entry is missing")]
@@ -104,4 +107,21 @@ pub enum AuditBreak {
     /// (it was edited).
     #[error("its content does not match its hash")]
     Altered,
+    /// A plain hash after keyed entries: the entry was rewritten by someone without the key.
+    #[error("it is not keyed, though entries before it are: it was rewritten without the key")]
+    Unkeyed,
+    /// Keyed under a key that is not the one checking (or none is).
+    #[error("it is keyed under key id {0}, which is not the master key given")]
+    OtherKey(String),
+    /// The signed head names this entry, with another hash.
+    #[error("it is not the entry the signed head names: the log was rewritten")]
+    NotTheHead,
+    /// The signed head names an entry past the end of the log.
+    #[error(
+        "the signed head names it, but the log ends at entry {last}: entries were removed from its end"
+    )]
+    Truncated { last: i64 },
+    /// The head given is not signed with the key.
+    #[error("the signed head that names it is not signed with the master key")]
+    HeadForged,
 }

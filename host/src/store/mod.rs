@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use chain::{AuditKey, ChainSummary, SignedHead};
 pub use error::{AuditBreak, BackendError, StoreError};
 pub use lease::{Lease, owner_id};
 pub use postgres::PostgresStore;
@@ -161,7 +162,8 @@ pub struct AuditRecord {
     pub at: Millis,
     #[serde(flatten)]
     pub entry: AuditEntry,
-    /// SHA-256 (hex) of the previous record's hash and this record's content.
+    /// Over the previous record's hash and this record's content: an HMAC under the
+    /// audit key (`k1:<key id>:<hex>`), or a SHA-256 (hex) in a log kept without one.
     pub hash: String,
 }
 
@@ -366,6 +368,10 @@ pub trait Store: Send + Sync {
     /// Jobs by state, of one connection or all.
     async fn queue_depth(&self, connection: Option<&str>) -> Result<QueueDepth, StoreError>;
 
+    /// The jobs of every connection not done, by state (`done` left at 0): read from an
+    /// index of the open jobs only, so it costs as much as the open queue is long.
+    async fn open_jobs(&self) -> Result<QueueDepth, StoreError>;
+
     /// When the next job of `connection` waiting for a retry becomes due (`None`: none is
     /// waiting).
     async fn next_retry_at(&self, connection: &str) -> Result<Option<Millis>, StoreError>;
@@ -465,6 +471,17 @@ pub trait Store: Send + Sync {
     /// The audit entries about a subject, oldest first.
     async fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError>;
 
-    /// Checks the whole chain; returns the number of entries.
-    async fn verify_audit(&self) -> Result<u64, StoreError>;
+    /// Keeps the audit chain under `key` from now on (see [`chain`]): every append is
+    /// keyed, and refused if the log is keyed under another key.
+    fn key_audit(&self, key: AuditKey);
+
+    /// The newest audit entry's number and hash.
+    async fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError>;
+
+    /// The hash of audit entry `seq`.
+    async fn audit_hash(&self, seq: i64) -> Result<Option<String>, StoreError>;
+
+    /// Checks the whole chain with the store's audit key, and against `head` when given
+    /// (signed with that key).
+    async fn verify_audit(&self, head: Option<&SignedHead>) -> Result<ChainSummary, StoreError>;
 }

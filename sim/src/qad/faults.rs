@@ -18,7 +18,8 @@ pub enum QadFaultAction {
     Http500,
     /// A 502 with an HTML body, as a load balancer sends.
     Html502,
-    /// The answer is held back this long, then served normally.
+    /// The request is held this long, then processed and answered; it is processed even
+    /// when the client stopped waiting (a late answer, as a slow server gives).
     Delay(Duration),
     /// The request is processed and committed; then the headers go out and the connection
     /// is cut mid-body, so the client never sees the answer.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::answers::{access_denied, grounded_error};
 use super::faults::{QadFaultAction, drop_body, html_502, take_fault, truncate_body};
@@ -103,8 +103,21 @@ pub(super) async fn gate(
             match deferred {
                 None => next.run(request).await,
                 Some(Deferred::Delay(delay)) => {
-                    tokio::time::sleep(delay).await;
-                    next.run(request).await
+                    // As a real server does, the request (read whole first) is processed
+                    // when its time comes even if the client gave up waiting meanwhile.
+                    let (parts, body) = request.into_parts();
+                    let body = match axum::body::to_bytes(body, usize::MAX).await {
+                        Ok(body) => body,
+                        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+                    };
+                    let request = Request::from_parts(parts, axum::body::Body::from(body));
+                    let late = tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        next.run(request).await
+                    });
+                    late.await.unwrap_or_else(|_| {
+                        grounded_error(StatusCode::INTERNAL_SERVER_ERROR, "the request failed")
+                    })
                 }
                 Some(Deferred::DropAfterCommit) => drop_body(next.run(request).await).await,
                 Some(Deferred::TruncateJson) => truncate_body(next.run(request).await).await,

@@ -85,6 +85,9 @@ pub struct OrderFlow {
     pub plugin: Arc<PluginSlot>,
     pub store: Arc<dyn Store>,
     pub policy: PostingPolicy,
+    /// How long after a post whose answer was not seen it is looked up to learn whether
+    /// it landed (see [`posting`]); the document waits until then.
+    pub settle_after: std::time::Duration,
     periods: Mutex<Option<Vec<qad::Period>>>,
     chart: Mutex<Option<Arc<HashSet<String>>>>,
     /// Orders and refunds the last poll already read (orders with their lines), so their
@@ -114,6 +117,7 @@ impl OrderFlow {
             plugin,
             store,
             policy,
+            settle_after: std::time::Duration::from_secs(120),
             periods: Mutex::new(None),
             chart: Mutex::new(None),
             prefetched: std::sync::Mutex::new(Prefetched::default()),

@@ -1,17 +1,25 @@
 //! Revisions: what is posted for a document is netted against what it should have
 //! ([`crate::flows::ledger`]) and only the difference is posted, as the next revision
 //! under the reference `<store>:<kind>:<id>:r<n>`. A revision is written to the store
-//! before its post and confirmed after it; one whose answer was lost is looked up in QAD
-//! before anything else is posted for the document.
+//! before its post and confirmed after it.
+//!
+//! Exactly once when answers are late: a revision whose answer was not seen (a timeout, a
+//! cut connection) stays open, and nothing else is posted for the document until it is
+//! settled. It is looked up by reference on each attempt; found, it is confirmed (when
+//! its lines are the ones meant; otherwise the record parks with both shown); missing, the
+//! document waits until `settle_after` has passed since the post began (longer than QAD
+//! takes at most to finish a request, so the lookup is then conclusive), and only then is
+//! the revision abandoned and posted again.
 
 use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{OrderFlow, date_of};
+use crate::flows::jobs::now_millis;
 use crate::flows::{FlowError, Outcome, ledger};
 use crate::plugins::types::JournalEntry;
-use crate::qad::{self, Posted};
-use crate::store::Revision;
+use crate::qad::{self, Posted, PostedJournal, QadError};
+use crate::store::{Millis, Revision};
 
 /// A revision ready to post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,25 +65,47 @@ impl OrderFlow {
         let mut revisions = self.store.revisions(&self.connection, subject).await?;
         // A revision begun but not confirmed: its post may or may not have landed.
         if let Some(open) = revisions.last().filter(|r| r.voucher.is_none()).cloned() {
+            let reference = &open.external_reference;
             match self
                 .ledger
-                .find_journal(&self.policy.entity, &open.external_reference)
+                .find_journal(&self.policy.entity, reference)
                 .await?
             {
                 Some(found) => {
+                    let meant: JournalEntry = serde_json::from_str(&open.entry).map_err(|e| {
+                        FlowError::Refused(format!(
+                            "the open revision {reference} cannot be read: {e}"
+                        ))
+                    })?;
+                    same_lines(reference, &meant, &found)?;
                     self.store
                         .confirm_revision(&self.connection, subject, open.number, &found.voucher)
                         .await?;
                     self.audit(
                         subject,
                         "resolved",
-                        json!({"reference": open.external_reference, "voucher": found.voucher}),
+                        json!({"reference": reference, "voucher": found.voucher}),
                     )
                     .await?;
+                }
+                None if now_millis() < self.settles_at(open.at) => {
+                    self.audit(
+                        subject,
+                        "unsettled",
+                        json!({"reference": reference, "until": self.settles_at(open.at)}),
+                    )
+                    .await?;
+                    return Err(FlowError::Unsettled {
+                        reference: reference.clone(),
+                        until: self.settles_at(open.at),
+                        cause: None,
+                    });
                 }
                 None => {
                     self.store
                         .abandon_revision(&self.connection, subject, open.number)
+                        .await?;
+                    self.audit(subject, "settled-missing", json!({"reference": reference}))
                         .await?;
                 }
             }
@@ -146,6 +176,7 @@ impl OrderFlow {
         let subject = subject.as_str();
         // A worker whose lease was taken over must not post: the new holder will.
         crate::store::lease::confirm().await?;
+        let begun = now_millis();
         self.store
             .begin_revision(&Revision {
                 connection: self.connection.clone(),
@@ -154,7 +185,7 @@ impl OrderFlow {
                 external_reference: reference.clone(),
                 entry: serde_json::to_string(&entry).unwrap_or_default(),
                 voucher: None,
-                at: OffsetDateTime::now_utc().unix_timestamp() * 1000,
+                at: begun,
             })
             .await?;
         self.audit(
@@ -165,6 +196,11 @@ impl OrderFlow {
         .await?;
         match self.ledger.post_journal(&journal).await {
             Ok(posted) => {
+                if let Posted::Existing(found) = &posted {
+                    // Left open if it differs: each attempt finds the same until someone
+                    // acts.
+                    same_lines(&reference, &entry, found)?;
+                }
                 let voucher = posted.journal().voucher.clone();
                 self.store
                     .confirm_revision(&self.connection, subject, number, &voucher)
@@ -178,17 +214,24 @@ impl OrderFlow {
                 .await?;
                 Ok(Outcome::Posted { reference, voucher })
             }
-            Err(error) if error.is_retryable() => {
-                // Left open: the next attempt looks the reference up before posting.
+            Err(error @ (QadError::Ambiguous(_) | QadError::Decode { .. })) => {
+                // It may have landed (the answer was lost, or came back unreadable): left
+                // open, looked up before anything else is posted for the document.
                 self.audit(
                     subject,
                     "post-uncertain",
                     json!({"reference": reference, "error": error.to_string()}),
                 )
                 .await?;
-                Err(error.into())
+                Err(FlowError::Unsettled {
+                    reference,
+                    until: self.settles_at(begun),
+                    cause: Some(error),
+                })
             }
             Err(error) => {
+                // Refused before it was applied, or never sent (a transient failure of a
+                // post is one that did not reach QAD): nothing landed.
                 self.store
                     .abandon_revision(&self.connection, subject, number)
                     .await?;
@@ -202,4 +245,52 @@ impl OrderFlow {
             }
         }
     }
+}
+
+impl OrderFlow {
+    /// When the lookup of a post begun at `begun` becomes conclusive.
+    fn settles_at(&self, begun: Millis) -> Millis {
+        begun.saturating_add(Millis::try_from(self.settle_after.as_millis()).unwrap_or(Millis::MAX))
+    }
+}
+
+/// A net as text: `USD 4000/sub/centre 25.00` per non-zero position (debit positive).
+fn net_text(net: &ledger::Net) -> String {
+    let shown: Vec<String> = net
+        .iter()
+        .filter(|(_, amount)| **amount != 0)
+        .map(|((currency, account, sub, centre), amount)| {
+            let amount =
+                i64::try_from(*amount).map_or_else(|_| amount.to_string(), crate::money::format);
+            format!("{currency} {account}/{sub}/{centre} {amount}")
+        })
+        .collect();
+    shown.join(", ")
+}
+
+/// Refuses an entry QAD holds under `reference` whose lines are not the `meant` ones. An
+/// entry read back without lines (a tenant whose answer leaves them out) is taken as it
+/// is: there is nothing to compare.
+fn same_lines(
+    reference: &str,
+    meant: &JournalEntry,
+    found: &PostedJournal,
+) -> Result<(), FlowError> {
+    if found.lines.is_empty() {
+        return Ok(());
+    }
+    let nonzero = |mut net: ledger::Net| {
+        net.retain(|_, amount| *amount != 0);
+        net
+    };
+    let meant = nonzero(ledger::net_of(meant));
+    let held = nonzero(ledger::net_posted(std::slice::from_ref(found)));
+    if meant == held {
+        return Ok(());
+    }
+    Err(FlowError::NotAsMeant {
+        reference: reference.to_string(),
+        in_qad: net_text(&held),
+        meant: net_text(&meant),
+    })
 }

@@ -2,7 +2,9 @@
 //! reversals, lost answers and customers; the simulators check the same over HTTP end to
 //! end.
 
-use crate::flows::testing::{order, rig};
+use std::time::Duration;
+
+use crate::flows::testing::{order, rig, rig_settling_after};
 use crate::flows::{FlowError, Outcome};
 use crate::qad::{CustomerRef, QadError};
 
@@ -90,6 +92,80 @@ async fn a_lost_answer_is_looked_up_and_never_posted_twice() {
     let revisions = rig.flow.store.revisions("main", "order:102").await.unwrap();
     assert_eq!(revisions.len(), 1);
     assert_eq!(revisions[0].voucher.as_deref(), Some("V1"));
+}
+
+#[tokio::test]
+async fn an_unanswered_post_not_found_waits_until_its_lookup_is_conclusive() {
+    // QAD may still be working on it: nothing is posted for the document meanwhile.
+    let rig = rig_settling_after(Duration::from_secs(3_600));
+    rig.shop.put(order(105, 0, "", 1, 11));
+    *rig.books.swallow_next.lock().unwrap() = true;
+    for _ in 0..3 {
+        let error = rig.flow.process_order(105).await.unwrap_err();
+        assert!(
+            matches!(error, FlowError::Unsettled { .. }) && error.is_transient(),
+            "{error:?}"
+        );
+        assert!(error.settles_at().is_some());
+    }
+    assert!(rig.books.references().is_empty(), "not posted again");
+    let revisions = rig.flow.store.revisions("main", "order:105").await.unwrap();
+    assert_eq!(
+        (revisions.len(), revisions[0].voucher.as_deref()),
+        (1, None)
+    );
+
+    // Once the lookup is conclusive (the settle time has passed) and the entry is still
+    // missing, the revision is posted again, once.
+    let rig = rig_settling_after(Duration::ZERO);
+    rig.shop.put(order(106, 0, "", 1, 11));
+    *rig.books.swallow_next.lock().unwrap() = true;
+    let error = rig.flow.process_order(106).await.unwrap_err();
+    assert!(matches!(error, FlowError::Unsettled { .. }), "{error:?}");
+    assert_eq!(
+        posted(rig.flow.process_order(106).await.unwrap()),
+        "shop1:order:106:r1"
+    );
+    assert_eq!(rig.books.references(), ["shop1:order:106:r1"]);
+}
+
+#[tokio::test]
+async fn an_entry_found_under_the_reference_with_other_lines_parks_with_both_shown() {
+    let rig = rig();
+    rig.shop.put(order(107, 0, "", 1, 11));
+    *rig.books.lose_next_answer.lock().unwrap() = true;
+    rig.flow.process_order(107).await.unwrap_err();
+    // Someone else's entry under the same reference: its amounts differ.
+    for journal in rig.books.journals.lock().unwrap().iter_mut() {
+        for line in &mut journal.lines {
+            line.debit *= 2;
+            line.credit *= 2;
+        }
+    }
+    let error = rig.flow.process_order(107).await.unwrap_err();
+    let FlowError::NotAsMeant {
+        reference,
+        in_qad,
+        meant,
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(reference, "shop1:order:107:r1");
+    assert!(
+        in_qad.contains("4000//") && meant.contains("4000//"),
+        "{error}"
+    );
+    assert_ne!(in_qad, meant);
+    assert!(!error.is_transient(), "it waits for the operator");
+    // Nothing is confirmed, nothing posted over it: each attempt finds the same.
+    let revisions = rig.flow.store.revisions("main", "order:107").await.unwrap();
+    assert_eq!(revisions[0].voucher, None);
+    assert!(matches!(
+        rig.flow.process_order(107).await.unwrap_err(),
+        FlowError::NotAsMeant { .. }
+    ));
+    assert_eq!(rig.books.references().len(), 1);
 }
 
 #[tokio::test]

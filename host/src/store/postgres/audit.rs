@@ -5,7 +5,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use futures_util::{TryStreamExt, pin_mut};
 use tokio_postgres::Row;
 
-use crate::store::chain::{ChainCheck, chain_hash};
+use crate::store::chain::{AuditKey, ChainCheck, ChainSummary, SignedHead, next_hash};
 use crate::store::{AuditEntry, AuditRecord, Millis, StoreError};
 
 const AUDIT_COLUMNS: &str = "seq, at, connection, subject, kind, data, hash";
@@ -26,6 +26,7 @@ fn audit_from(row: &Row) -> AuditRecord {
 
 pub(super) async fn append(
     tx: &Transaction<'_>,
+    key: Option<&AuditKey>,
     entry: &AuditEntry,
     now: Millis,
 ) -> Result<i64, StoreError> {
@@ -38,7 +39,7 @@ pub(super) async fn append(
         .await?;
     let seq = head.get::<_, i64>(0) + 1;
     let previous: String = head.get(1);
-    let hash = chain_hash(&previous, seq, now, entry);
+    let hash = next_hash(key, &previous, seq, now, entry)?;
     tx.execute(
         &tx.prepare_cached(
             "INSERT INTO audit (seq, at, connection, subject, kind, data, hash)
@@ -81,16 +82,47 @@ pub(super) async fn records_about(
     Ok(rows.iter().map(audit_from).collect())
 }
 
-/// Walks the whole chain in order, streaming the rows.
-pub(super) async fn verify(db: &impl GenericClient) -> Result<u64, StoreError> {
+/// The newest entry's number and hash.
+pub(super) async fn head(db: &impl GenericClient) -> Result<Option<(i64, String)>, StoreError> {
+    let row = db
+        .query_opt(
+            &db.prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                .await?,
+            &[],
+        )
+        .await?;
+    Ok(row.map(|row| (row.get(0), row.get(1))))
+}
+
+/// The hash of entry `seq`.
+pub(super) async fn hash_of(
+    db: &impl GenericClient,
+    seq: i64,
+) -> Result<Option<String>, StoreError> {
+    let row = db
+        .query_opt(
+            &db.prepare_cached("SELECT hash FROM audit WHERE seq = $1")
+                .await?,
+            &[&seq],
+        )
+        .await?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+/// Walks the whole chain in order, streaming the rows, with `key` and against `head`.
+pub(super) async fn verify(
+    db: &impl GenericClient,
+    key: Option<&AuditKey>,
+    head: Option<&SignedHead>,
+) -> Result<ChainSummary, StoreError> {
     let statement = db
         .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))
         .await?;
     let rows = db.query_raw(&statement, std::iter::empty::<&str>()).await?;
     pin_mut!(rows);
-    let mut check = ChainCheck::default();
+    let mut check = ChainCheck::new(key, head)?;
     while let Some(row) = rows.try_next().await? {
         check.next(&audit_from(&row))?;
     }
-    Ok(check.count())
+    check.finish()
 }

@@ -325,6 +325,25 @@ pub(super) async fn jobs_in(
     Ok(rows.iter().map(job_from).collect())
 }
 
+/// The jobs not done, by state (the partial index `jobs_open` holds only those).
+pub(super) async fn open_jobs(db: &impl GenericClient) -> Result<QueueDepth, StoreError> {
+    let rows = db
+        .query(
+            &db.prepare_cached(
+                "SELECT state, COUNT(*) FROM jobs WHERE state <> 'done' GROUP BY state",
+            )
+            .await?,
+            &[],
+        )
+        .await?;
+    let mut depth = QueueDepth::default();
+    for row in rows {
+        let state: String = row.get(0);
+        depth.add(&state, u64::try_from(row.get::<_, i64>(1)).unwrap_or(0));
+    }
+    Ok(depth)
+}
+
 pub(super) async fn queue_depth(
     db: &impl GenericClient,
     connection: Option<&str>,

@@ -44,8 +44,9 @@ use tokio_postgres::error::SqlState;
 use tls::Tls;
 
 use super::{
-    AuditEntry, AuditRecord, BackendError, Clock, CursorMove, Enqueued, IncomingWebhook, Intake,
-    Job, JobState, Lease, Millis, NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError,
+    AuditEntry, AuditKey, AuditRecord, BackendError, ChainSummary, Clock, CursorMove, Enqueued,
+    IncomingWebhook, Intake, Job, JobState, Lease, Millis, NewJob, QueueDepth, Revision,
+    ScheduleClaim, SignedHead, Store, StoreError,
 };
 
 /// Connections a store keeps open at most.
@@ -65,6 +66,8 @@ pub struct PostgresStore {
     migrated: tokio::sync::OnceCell<()>,
     /// A test's clock; `None`: the database's.
     clock: Option<Clock>,
+    /// The key the audit chain is kept under, once given.
+    audit_key: std::sync::OnceLock<AuditKey>,
     /// The URL without its password, for messages.
     shown: String,
 }
@@ -235,6 +238,7 @@ impl PostgresStore {
             presence: tokio::sync::Mutex::new(None),
             migrated: tokio::sync::OnceCell::new(),
             clock,
+            audit_key: std::sync::OnceLock::new(),
             shown,
         })
     }
@@ -316,7 +320,9 @@ impl Store for PostgresStore {
     }
 
     async fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError> {
-        in_transaction!(self, |tx, now| webhooks::accept(&tx, events, now).await)
+        let key = self.audit_key.get();
+        in_transaction!(self, |tx, now| webhooks::accept(&tx, key, events, now)
+            .await)
     }
 
     async fn lease(
@@ -395,6 +401,10 @@ impl Store for PostgresStore {
 
     async fn queue_depth(&self, connection: Option<&str>) -> Result<QueueDepth, StoreError> {
         jobs::queue_depth(&self.client().await?, connection).await
+    }
+
+    async fn open_jobs(&self) -> Result<QueueDepth, StoreError> {
+        jobs::open_jobs(&self.client().await?).await
     }
 
     async fn next_retry_at(&self, connection: &str) -> Result<Option<Millis>, StoreError> {
@@ -526,14 +536,27 @@ impl Store for PostgresStore {
     }
 
     async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
-        in_transaction!(self, |tx, now| audit::append(&tx, entry, now).await)
+        let key = self.audit_key.get();
+        in_transaction!(self, |tx, now| audit::append(&tx, key, entry, now).await)
     }
 
     async fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError> {
         audit::records_about(&self.client().await?, subject).await
     }
 
-    async fn verify_audit(&self) -> Result<u64, StoreError> {
-        audit::verify(&self.client().await?).await
+    fn key_audit(&self, key: AuditKey) {
+        let _ = self.audit_key.set(key);
+    }
+
+    async fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        audit::head(&self.client().await?).await
+    }
+
+    async fn audit_hash(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        audit::hash_of(&self.client().await?, seq).await
+    }
+
+    async fn verify_audit(&self, head: Option<&SignedHead>) -> Result<ChainSummary, StoreError> {
+        audit::verify(&self.client().await?, self.audit_key.get(), head).await
     }
 }

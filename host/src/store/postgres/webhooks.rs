@@ -5,10 +5,12 @@
 use deadpool_postgres::{GenericClient, Transaction};
 
 use super::{audit, jobs};
+use crate::store::chain::AuditKey;
 use crate::store::{IncomingWebhook, Intake, JobState, Millis, StoreError, WEBHOOK_RETENTION};
 
 pub(super) async fn accept(
     tx: &Transaction<'_>,
+    key: Option<&AuditKey>,
     events: &[IncomingWebhook],
     now: Millis,
 ) -> Result<Vec<Intake>, StoreError> {
@@ -48,7 +50,7 @@ pub(super) async fn accept(
                     .id(),
             );
         }
-        audit::append(tx, &event.received(&queued), now).await?;
+        audit::append(tx, key, &event.received(&queued), now).await?;
         outcomes.push(Intake::Accepted { jobs: queued });
     }
     Ok(outcomes)

@@ -4,7 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::store::chain::{ChainCheck, chain_hash};
+use crate::store::chain::{AuditKey, ChainCheck, ChainSummary, SignedHead, next_hash};
 use crate::store::{AuditEntry, AuditRecord, Millis, StoreError};
 
 const AUDIT_COLUMNS: &str = "seq, at, connection, subject, kind, data, hash";
@@ -26,6 +26,7 @@ fn audit_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
 /// Appends one entry to the hash chain; returns its sequence number.
 pub(super) fn append(
     tx: &Transaction<'_>,
+    key: Option<&AuditKey>,
     entry: &AuditEntry,
     now: Millis,
 ) -> Result<i64, StoreError> {
@@ -37,7 +38,7 @@ pub(super) fn append(
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, String::new()),
     };
-    let hash = chain_hash(&previous, seq, now, entry);
+    let hash = next_hash(key, &previous, seq, now, entry)?;
     tx.prepare_cached(
         "INSERT INTO audit (seq, at, connection, subject, kind, data, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -68,12 +69,32 @@ pub(super) fn records_about(
     Ok(records)
 }
 
-/// Checks the whole chain in order; returns the number of entries.
-pub(super) fn verify(db: &Connection) -> Result<u64, StoreError> {
+/// The newest entry's number and hash.
+pub(super) fn head(db: &Connection) -> Result<Option<(i64, String)>, StoreError> {
+    Ok(db
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?)
+}
+
+/// The hash of entry `seq`.
+pub(super) fn hash_of(db: &Connection, seq: i64) -> Result<Option<String>, StoreError> {
+    Ok(db
+        .prepare_cached("SELECT hash FROM audit WHERE seq = ?1")?
+        .query_row(params![seq], |row| row.get(0))
+        .optional()?)
+}
+
+/// Checks the whole chain in order, with `key` and against `head`.
+pub(super) fn verify(
+    db: &Connection,
+    key: Option<&AuditKey>,
+    head: Option<&SignedHead>,
+) -> Result<ChainSummary, StoreError> {
     let mut select = db.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))?;
-    let mut check = ChainCheck::default();
+    let mut check = ChainCheck::new(key, head)?;
     for row in select.query_map([], audit_from)? {
         check.next(&row?)?;
     }
-    Ok(check.count())
+    check.finish()
 }

@@ -302,6 +302,23 @@ pub(super) fn queue_depth(
     Ok(depth)
 }
 
+/// The jobs not done, by state, from the index of open jobs.
+pub(super) fn open_jobs(db: &Connection) -> Result<QueueDepth, StoreError> {
+    let mut select = db.prepare_cached(
+        "SELECT state, COUNT(*) FROM jobs INDEXED BY jobs_open WHERE state <> 'done'
+         GROUP BY state",
+    )?;
+    let mut depth = QueueDepth::default();
+    let rows = select.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
+    })?;
+    for row in rows {
+        let (state, count) = row?;
+        depth.add(&state, count);
+    }
+    Ok(depth)
+}
+
 /// The earliest time a ready job of `connection` that is not yet due becomes due.
 pub(super) fn next_retry_at(
     db: &Connection,

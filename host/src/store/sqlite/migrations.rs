@@ -29,6 +29,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("migrations/0003_webhook_retention.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("migrations/0004_open_jobs.sql"),
+    },
 ];
 
 /// The schema version (`user_version`) this build reads and writes.

@@ -34,8 +34,9 @@ use rusqlite::{Connection, Transaction};
 
 pub use super::Clock;
 use super::{
-    AuditEntry, AuditRecord, CursorMove, Enqueued, IncomingWebhook, Intake, Job, JobState, Lease,
-    Millis, NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError, system_clock,
+    AuditEntry, AuditKey, AuditRecord, ChainSummary, CursorMove, Enqueued, IncomingWebhook, Intake,
+    Job, JobState, Lease, Millis, NewJob, QueueDepth, Revision, ScheduleClaim, SignedHead, Store,
+    StoreError, system_clock,
 };
 pub use claim::Claim;
 
@@ -47,6 +48,8 @@ pub struct SqliteStore {
 struct Inner {
     connection: Mutex<Connection>,
     clock: Clock,
+    /// The key the audit chain is kept under, once given.
+    audit_key: std::sync::OnceLock<AuditKey>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -89,6 +92,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 connection: Mutex::new(connection),
                 clock,
+                audit_key: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -164,8 +168,11 @@ impl Store for SqliteStore {
 
     async fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError> {
         let events = events.to_vec();
-        self.blocking(move |db| db.write(|tx, now| webhooks::accept(tx, &events, now)))
-            .await
+        self.blocking(move |db| {
+            let key = db.audit_key.get();
+            db.write(|tx, now| webhooks::accept(tx, key, &events, now))
+        })
+        .await
     }
 
     async fn lease(
@@ -266,6 +273,10 @@ impl Store for SqliteStore {
         let connection = connection.map(str::to_owned);
         self.blocking(move |db| db.read(|c| jobs::queue_depth(c, connection.as_deref())))
             .await
+    }
+
+    async fn open_jobs(&self) -> Result<QueueDepth, StoreError> {
+        self.blocking(|db| db.read(jobs::open_jobs)).await
     }
 
     async fn next_retry_at(&self, connection: &str) -> Result<Option<Millis>, StoreError> {
@@ -437,8 +448,11 @@ impl Store for SqliteStore {
 
     async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
         let entry = entry.clone();
-        self.blocking(move |db| db.write(|tx, now| audit::append(tx, &entry, now)))
-            .await
+        self.blocking(move |db| {
+            let key = db.audit_key.get();
+            db.write(|tx, now| audit::append(tx, key, &entry, now))
+        })
+        .await
     }
 
     async fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError> {
@@ -447,7 +461,25 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn verify_audit(&self) -> Result<u64, StoreError> {
-        self.blocking(|db| db.read(audit::verify)).await
+    fn key_audit(&self, key: AuditKey) {
+        let _ = self.inner.audit_key.set(key);
+    }
+
+    async fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        self.blocking(|db| db.read(audit::head)).await
+    }
+
+    async fn audit_hash(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        self.blocking(move |db| db.read(|c| audit::hash_of(c, seq)))
+            .await
+    }
+
+    async fn verify_audit(&self, head: Option<&SignedHead>) -> Result<ChainSummary, StoreError> {
+        let head = head.cloned();
+        self.blocking(move |db| {
+            let key = db.audit_key.get();
+            db.read(|c| audit::verify(c, key, head.as_ref()))
+        })
+        .await
     }
 }

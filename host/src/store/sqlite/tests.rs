@@ -72,8 +72,8 @@ fn a_new_store_has_the_latest_schema() {
     let path = dir.path().join("store.db");
     drop(SqliteStore::open(&path).unwrap());
     assert_eq!(schema_of(&path).trim(), expected_schema().trim());
-    assert_eq!(user_version(&path), 3);
-    assert_eq!(migrations::latest(), 3);
+    assert_eq!(user_version(&path), 4);
+    assert_eq!(migrations::latest(), 4);
 }
 
 #[tokio::test]
@@ -100,7 +100,7 @@ async fn a_version_1_store_from_before_the_connection_index_opens_and_is_brought
     assert_eq!(leased[0].key, "wh:1");
     drop(store);
     assert_eq!(schema_of(&path).trim(), expected_schema().trim());
-    assert_eq!(user_version(&path), 3);
+    assert_eq!(user_version(&path), 4);
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn a_store_written_by_a_newer_build_is_refused() {
         Err(StoreError::NewerSchema {
             store: refused,
             found: 7,
-            supported: 3,
+            supported: 4,
         }) => assert_eq!(refused, path.display().to_string()),
         other => panic!("{other:?}"),
     }
@@ -196,7 +196,7 @@ async fn the_audit_table_refuses_edits_and_the_chain_catches_them() {
             .await
             .unwrap();
     }
-    assert_eq!(store.verify_audit().await.unwrap(), 5);
+    assert_eq!(store.verify_audit(None).await.unwrap().entries, 5);
     {
         let connection = store.inner.lock();
         let refused = connection.execute("UPDATE audit SET data = '{}' WHERE seq = 2", []);
@@ -211,7 +211,7 @@ async fn the_audit_table_refuses_edits_and_the_chain_catches_them() {
             .unwrap();
     }
     assert!(matches!(
-        store.verify_audit().await,
+        store.verify_audit(None).await,
         Err(StoreError::AuditBroken {
             seq: 2,
             reason: AuditBreak::Altered
@@ -223,7 +223,7 @@ async fn the_audit_table_refuses_edits_and_the_chain_catches_them() {
         .execute_batch("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq IN (1, 2);")
         .unwrap();
     assert!(matches!(
-        store.verify_audit().await,
+        store.verify_audit(None).await,
         Err(StoreError::AuditBroken {
             seq: 1,
             reason: AuditBreak::Missing

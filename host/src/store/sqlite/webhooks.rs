@@ -5,12 +5,14 @@
 use rusqlite::{Transaction, params};
 
 use super::{audit, jobs};
+use crate::store::chain::AuditKey;
 use crate::store::{IncomingWebhook, Intake, JobState, Millis, StoreError, WEBHOOK_RETENTION};
 
 /// Writes `events` in `tx`: a delivery seen before (the same id on its connection) is a
 /// duplicate and adds nothing. Deliveries past the retention window are pruned first.
 pub(super) fn accept(
     tx: &Transaction<'_>,
+    key: Option<&AuditKey>,
     events: &[IncomingWebhook],
     now: Millis,
 ) -> Result<Vec<Intake>, StoreError> {
@@ -38,7 +40,7 @@ pub(super) fn accept(
         for job in &event.jobs {
             queued.push(jobs::insert(tx, job, JobState::Ready, None, now)?.id());
         }
-        audit::append(tx, &event.received(&queued), now)?;
+        audit::append(tx, key, &event.received(&queued), now)?;
         outcomes.push(Intake::Accepted { jobs: queued });
     }
     Ok(outcomes)

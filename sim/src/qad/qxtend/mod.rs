@@ -124,8 +124,14 @@ async fn qdoc(State(shared): State<SharedState>, headers: HeaderMap, body: Bytes
         )
             .into_response(),
         Some(QadFaultAction::Delay(delay)) => {
-            tokio::time::sleep(delay).await;
-            process(&shared, &admitted)
+            // Processed when its time comes even if the client gave up waiting.
+            let late = tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                process(&shared, &admitted)
+            });
+            late.await.unwrap_or_else(|_| {
+                Fault::server("ServerException", "the request failed").response()
+            })
         }
         Some(QadFaultAction::DropAfterCommit) => drop_body(process(&shared, &admitted)).await,
         Some(QadFaultAction::TruncateJson) => truncate_body(process(&shared, &admitted)).await,

@@ -1,10 +1,13 @@
 //! The external requests and answers made while one record is processed, kept for its
 //! audit trail with credentials redacted.
 //!
-//! A worker runs a job inside [`capture`]; the clients call [`record`] for every attempt
-//! they send (BigCommerce, QAD REST, QXtend), and the flow writes what was captured to
-//! the audit log before each of its own entries, so the trail reads in order. Outside a
-//! capture, [`record`] does nothing and builds nothing.
+//! A worker runs a job inside [`capture_batched`] (a poll runs inside [`capture`]); the
+//! clients call [`record`] for every attempt they send (BigCommerce, QAD REST, QXtend),
+//! and the flow's own entries ([`audit_entry`]) follow the exchanges made before each, so
+//! the trail reads in order. In a batched capture the entries are kept and written
+//! together, in one transaction, when the flow says ([`flush`], before a post leaves) and
+//! when the job ends; elsewhere each entry is written with its exchanges at once. Outside
+//! a capture, [`record`] does nothing and builds nothing.
 //!
 //! Redaction: request headers are never kept (the tokens live there); bodies have every
 //! value of a credential-like JSON key (`password`, `token`, `secret`, ...) and every
@@ -19,6 +22,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::store::{AuditEntry, Store, StoreError};
 
 /// How much of a body the audit keeps.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -37,6 +42,8 @@ const SECRET_KEYS: [&str; 6] = [
 
 tokio::task_local! {
     static CAPTURED: RefCell<Vec<Exchange>>;
+    /// The entries of a batched capture not yet written.
+    static PENDING: RefCell<Vec<AuditEntry>>;
 }
 
 /// One attempt: what was sent and what came back (or why nothing did).
@@ -142,6 +149,35 @@ pub async fn capture<F: Future>(future: F) -> (F::Output, Vec<Exchange>) {
         .await
 }
 
+/// Runs `future` as [`capture`] does, keeping the audit entries made inside it: they come
+/// back (with the exchanges made after the last of them) for the caller to write, but for
+/// those [`flush`] wrote already.
+pub async fn capture_batched<F: Future>(future: F) -> (F::Output, Vec<AuditEntry>, Vec<Exchange>) {
+    // A job's future is large; kept on the heap, not on the stack of whoever awaits it.
+    let future = Box::pin(future);
+    PENDING
+        .scope(RefCell::new(Vec::new()), async move {
+            let ((output, pending), rest) = capture(async move {
+                let output = future.await;
+                let pending = PENDING
+                    .try_with(|pending| std::mem::take(&mut *pending.borrow_mut()))
+                    .unwrap_or_default();
+                (output, pending)
+            })
+            .await;
+            (output, pending, rest)
+        })
+        .await
+}
+
+/// Writes the entries a batched capture keeps, in one transaction; nothing outside one.
+pub async fn flush(store: &dyn Store) -> Result<(), StoreError> {
+    let pending = PENDING
+        .try_with(|pending| std::mem::take(&mut *pending.borrow_mut()))
+        .unwrap_or_default();
+    store.audit_batch(&pending).await
+}
+
 /// Whether the current task is capturing (so a client can skip building the record).
 pub fn capturing() -> bool {
     CAPTURED.try_with(|_| ()).is_ok()
@@ -159,45 +195,54 @@ pub fn take() -> Vec<Exchange> {
         .unwrap_or_default()
 }
 
-/// Writes exchanges to the audit log about `subject`, one `request` entry each.
+/// One `request` entry about `subject` per exchange.
+pub fn entries(connection: &str, subject: &str, exchanges: Vec<Exchange>) -> Vec<AuditEntry> {
+    exchanges
+        .into_iter()
+        .map(|exchange| AuditEntry {
+            connection: connection.into(),
+            subject: subject.into(),
+            kind: "request".into(),
+            data: serde_json::to_string(&exchange).expect("an exchange serialises"),
+        })
+        .collect()
+}
+
+/// Writes exchanges to the audit log about `subject`, one `request` entry each, in one
+/// transaction.
 pub async fn audit(
-    store: &dyn crate::store::Store,
+    store: &dyn Store,
     connection: &str,
     subject: &str,
     exchanges: Vec<Exchange>,
-) -> Result<(), crate::store::StoreError> {
-    for exchange in exchanges {
-        store
-            .audit(&crate::store::AuditEntry {
-                connection: connection.into(),
-                subject: subject.into(),
-                kind: "request".into(),
-                data: serde_json::to_string(&exchange).expect("an exchange serialises"),
-            })
-            .await?;
-    }
-    Ok(())
+) -> Result<(), StoreError> {
+    store
+        .audit_batch(&entries(connection, subject, exchanges))
+        .await
 }
 
 /// Appends an entry about `subject`, after the requests and answers captured since the
-/// last one (so the trail reads in order).
+/// last one (so the trail reads in order): kept for later in a batched capture, else
+/// written at once, with those exchanges, in one transaction.
 pub async fn audit_entry(
-    store: &dyn crate::store::Store,
+    store: &dyn Store,
     connection: &str,
     subject: &str,
     kind: &str,
     data: &Value,
-) -> Result<(), crate::store::StoreError> {
-    audit(store, connection, subject, take()).await?;
-    store
-        .audit(&crate::store::AuditEntry {
-            connection: connection.into(),
-            subject: subject.into(),
-            kind: kind.into(),
-            data: data.to_string(),
-        })
-        .await?;
-    Ok(())
+) -> Result<(), StoreError> {
+    let mut batch = entries(connection, subject, take());
+    batch.push(AuditEntry {
+        connection: connection.into(),
+        subject: subject.into(),
+        kind: kind.into(),
+        data: data.to_string(),
+    });
+    let kept = PENDING.try_with(|pending| pending.borrow_mut().append(&mut batch));
+    match kept {
+        Ok(()) => Ok(()),
+        Err(_) => store.audit_batch(&batch).await,
+    }
 }
 
 /// Times one attempt and records it when the current task is capturing.

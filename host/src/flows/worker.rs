@@ -23,7 +23,7 @@ use super::orders::OrderFlow;
 use super::{FlowError, Outcome};
 use crate::exchanges;
 use crate::metrics;
-use crate::store::{AuditEntry, Job, Lease, Millis, StoreError, lease};
+use crate::store::{AuditEntry, Job, JobEnd, Lease, Millis, StoreError, lease};
 
 /// Counts of what a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -91,16 +91,18 @@ impl Worker {
                 self.lease_for.as_millis() as Millis,
             )
             .await?;
+        let leased_at = tokio::time::Instant::now();
         let leases: Vec<Lease> = jobs.iter().map(|j| Lease::of(j, &self.owner)).collect();
         for (i, job) in jobs.iter().enumerate() {
-            // A job leased with earlier ones of the batch may have been taken meanwhile.
-            let held = match i {
-                0 => Ok(()),
-                _ => {
-                    store
-                        .hold(&leases[i], self.lease_for.as_millis() as Millis)
-                        .await
-                }
+            // A job leased with earlier ones of the batch may have been taken meanwhile,
+            // once its lease could have run out (the leases of waiting jobs are renewed
+            // while earlier ones run, so before a third of a lease nothing can have).
+            let held = if i > 0 && leased_at.elapsed() >= self.lease_for / 3 {
+                store
+                    .hold(&leases[i], self.lease_for.as_millis() as Millis)
+                    .await
+            } else {
+                Ok(())
             };
             let ran = match held {
                 Ok(()) => self.run_job(job, &leases[i], &leases[i + 1..], stats).await,
@@ -144,7 +146,9 @@ impl Worker {
         // The order is read after this (or was, by the poll it may use): jobs of the same
         // order queued before then are covered by what this one posts.
         let read_at = self.flow.read_since(now_millis());
-        let work = exchanges::capture(async {
+        // The job's audit entries are written together: before a post leaves (the flow
+        // flushes them), and here at its end.
+        let work = exchanges::capture_batched(async {
             if job.kind == super::catalog::JOB_KIND {
                 return match &self.catalog {
                     Some(catalog) => catalog.run_job(job).await,
@@ -167,7 +171,7 @@ impl Worker {
                 },
             }
         });
-        let (outcome, unwritten) =
+        let (outcome, mut kept, unwritten) =
             lease::holding(store.clone(), held.clone(), waiting, self.lease_for, work).await?;
         // The requests made after the flow's last entry (a failed post, say) go with
         // the record they were made for.
@@ -178,20 +182,15 @@ impl Worker {
             }) => format!("refund:{refund}"),
             _ => job.document.clone(),
         };
-        exchanges::audit(store.as_ref(), &job.connection, &record, unwritten).await?;
+        kept.extend(exchanges::entries(&job.connection, &record, unwritten));
         let metrics = metrics::global();
-        let subject = format!("job:{}", job.id);
-        let audit = async |kind: &str, data: serde_json::Value| {
-            store
-                .audit(&AuditEntry {
-                    connection: job.connection.clone(),
-                    subject: subject.clone(),
-                    kind: kind.into(),
-                    data: data.to_string(),
-                })
-                .await
+        let entry = |kind: &str, data: serde_json::Value| AuditEntry {
+            connection: job.connection.clone(),
+            subject: format!("job:{}", job.id),
+            kind: kind.into(),
+            data: data.to_string(),
         };
-        match outcome {
+        let end = match outcome {
             Ok(outcome) => {
                 let (count, counter) = match &outcome {
                     Outcome::Posted { .. } | Outcome::Sent { .. } => {
@@ -202,21 +201,17 @@ impl Worker {
                 };
                 *count += 1;
                 counter.inc();
-                let covered = if job.kind == "order" {
-                    store.complete_covering(held, read_at).await?
-                } else {
-                    store.complete(held).await?;
-                    0
-                };
-                audit(
+                // An order's job also ends the jobs of the order queued before its read.
+                let covering = (job.kind == "order").then_some(read_at);
+                kept.push(entry(
                     "done",
                     json!({
                         "document": job.document,
                         "outcome": format!("{outcome:?}"),
-                        "covered": covered,
+                        "covering_read_at": covering,
                     }),
-                )
-                .await?;
+                ));
+                JobEnd::Done { covering }
             }
             Err(error)
                 if error.settles_at().is_some()
@@ -231,12 +226,11 @@ impl Worker {
                 if let Some(settles) = error.settles_at() {
                     at = at.min(settles);
                 }
-                store.retry(held, &reason, at).await?;
-                audit(
+                kept.push(entry(
                     "retry",
                     json!({"document": job.document, "attempt": job.attempts, "reason": reason}),
-                )
-                .await?;
+                ));
+                JobEnd::Retry { error: reason, at }
             }
             Err(error) => {
                 stats.parked += 1;
@@ -247,15 +241,24 @@ impl Worker {
                     error.to_string()
                 };
                 tracing::warn!(job = job.id, document = %job.document, %reason, "parked");
-                store.park(held, &reason).await?;
-                audit(
+                kept.push(entry(
                     "parked",
                     json!({"document": job.document, "reason": reason}),
-                )
-                .await?;
+                ));
+                JobEnd::Park { reason }
             }
+        };
+        // The job's audit entries and its end in one transaction: on disk before it is
+        // done. A worker whose lease was taken over still writes what it did.
+        match store.end_job(held, &end, &kept).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::LeaseLost(id)) => {
+                kept.pop();
+                store.audit_batch(&kept).await?;
+                Err(StoreError::LeaseLost(id))
+            }
+            Err(other) => Err(other),
         }
-        Ok(())
     }
 
     /// How long until the next of the connection's jobs waiting for a retry falls due
@@ -280,6 +283,11 @@ impl Worker {
                 continue;
             }
             let Some(wait) = self.next_retry_in().await? else {
+                // A retry may have fallen due between the lease and this look (it counts
+                // only retries still to come): one more lease settles it.
+                if self.run_batch(&mut stats).await? > 0 {
+                    continue;
+                }
                 return Ok(stats);
             };
             if tokio::time::Instant::now() + wait > deadline {

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::chain::chain_hash;
 use super::{
-    AuditEntry, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobState, Lease, Millis,
-    NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError, WEBHOOK_RETENTION,
+    AuditEntry, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobEnd, JobState, Lease,
+    Millis, NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError, WEBHOOK_RETENTION,
 };
 
 /// When every check starts.
@@ -441,6 +441,23 @@ pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
     ] {
         assert!(matches!(refused, Err(StoreError::LeaseLost(i)) if i == id));
     }
+    // Ending it with audit entries changes nothing either: not even the audit log.
+    let note = AuditEntry {
+        connection: "main".into(),
+        subject: format!("job:{id}"),
+        kind: "done".into(),
+        data: "{}".into(),
+    };
+    let before = store.audit_head().await.unwrap();
+    let refused = store
+        .end_job(
+            &stale,
+            &JobEnd::Done { covering: None },
+            std::slice::from_ref(&note),
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::LeaseLost(i)) if i == id));
+    assert_eq!(store.audit_head().await.unwrap(), before);
     // Another owner with the right token is refused too.
     assert!(matches!(
         store.complete(&lease_of(id, "intruder", fresh.token)).await,
@@ -448,8 +465,21 @@ pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
     ));
     assert_eq!(state(store, id).await, JobState::Leased);
     store.hold(&fresh, 30_000).await.unwrap();
-    store.complete(&fresh).await.unwrap();
+    // The holder ends it, its entries appended in the same transaction.
+    let ended = store
+        .end_job(
+            &fresh,
+            &JobEnd::Done { covering: None },
+            &[note.clone(), note],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ended, 0);
     assert_eq!(state(store, id).await, JobState::Done);
+    assert_eq!(
+        store.audit_for(&format!("job:{id}")).await.unwrap().len(),
+        2
+    );
 }
 
 pub async fn a_worker_leases_only_its_connections_jobs_and_releases_only_its_own(

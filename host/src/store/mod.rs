@@ -273,6 +273,18 @@ pub enum ScheduleClaim {
     RanAt(Millis),
 }
 
+/// How a worker ends a job it holds ([`Store::end_job`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobEnd {
+    /// Done; with `covering`, the same document's jobs queued before that time are done
+    /// too (what this one read covers them).
+    Done { covering: Option<Millis> },
+    /// Ready again at `at`, with why it failed.
+    Retry { error: String, at: Millis },
+    /// Parked for the operator, with why.
+    Park { reason: String },
+}
+
 /// Queue depth by state, for `status` and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct QueueDepth {
@@ -467,6 +479,19 @@ pub trait Store: Send + Sync {
 
     /// Appends to the audit chain; returns its sequence number.
     async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
+
+    /// Ends the job held under `lease` as `end` says, with `audit` appended first, all in
+    /// one transaction; returns how many other jobs a covering completion also ended. A
+    /// lease taken over is [`StoreError::LeaseLost`] and changes nothing.
+    async fn end_job(
+        &self,
+        lease: &Lease,
+        end: &JobEnd,
+        audit: &[AuditEntry],
+    ) -> Result<u64, StoreError>;
+
+    /// Appends several entries in order, in one transaction (nothing for none).
+    async fn audit_batch(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
 
     /// The audit entries about a subject, oldest first.
     async fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError>;

@@ -276,7 +276,7 @@ impl QadSim {
 
     /// Every posted journal entry of the tenant, in posting order.
     pub fn ledger(&self, tenant: &str) -> Vec<PostedJournal> {
-        self.control(|s| s.data(tenant)).journals
+        self.control(|s| s.data(tenant)).journals.to_vec()
     }
 
     /// The tenant's customers with their domain records.

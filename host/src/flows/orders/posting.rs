@@ -194,6 +194,8 @@ impl OrderFlow {
             json!({"reference": reference, "entry": entry}),
         )
         .await?;
+        // What led to the post is on disk before it leaves.
+        crate::exchanges::flush(self.store.as_ref()).await?;
         match self.ledger.post_journal(&journal).await {
             Ok(posted) => {
                 if let Posted::Existing(found) = &posted {

@@ -45,7 +45,7 @@ use tls::Tls;
 
 use super::{
     AuditEntry, AuditKey, AuditRecord, BackendError, ChainSummary, Clock, CursorMove, Enqueued,
-    IncomingWebhook, Intake, Job, JobState, Lease, Millis, NewJob, QueueDepth, Revision,
+    IncomingWebhook, Intake, Job, JobEnd, JobState, Lease, Millis, NewJob, QueueDepth, Revision,
     ScheduleClaim, SignedHead, Store, StoreError,
 };
 
@@ -350,6 +350,40 @@ impl Store for PostgresStore {
         in_transaction!(self, |tx, now| jobs::release_role(&tx, role, now).await)
     }
 
+    async fn end_job(
+        &self,
+        lease: &Lease,
+        end: &JobEnd,
+        audit: &[AuditEntry],
+    ) -> Result<u64, StoreError> {
+        let key = self.audit_key.get();
+        in_transaction!(self, |tx, now| {
+            for entry in audit {
+                audit::append(&tx, key, entry, now).await?;
+            }
+            match end {
+                JobEnd::Done {
+                    covering: Some(read_at),
+                } => jobs::complete_covering(&tx, lease, *read_at, now).await,
+                JobEnd::Done { covering: None } => {
+                    jobs::end_lease(&tx, lease, JobState::Done, None, None, now)
+                        .await
+                        .map(|()| 0)
+                }
+                JobEnd::Retry { error, at } => {
+                    jobs::end_lease(&tx, lease, JobState::Ready, Some(error), Some(*at), now)
+                        .await
+                        .map(|()| 0)
+                }
+                JobEnd::Park { reason } => {
+                    jobs::end_lease(&tx, lease, JobState::Parked, Some(reason), None, now)
+                        .await
+                        .map(|()| 0)
+                }
+            }
+        })
+    }
+
     async fn complete(&self, lease: &Lease) -> Result<(), StoreError> {
         in_transaction!(self, |tx, now| {
             jobs::end_lease(&tx, lease, JobState::Done, None, None, now).await
@@ -538,6 +572,19 @@ impl Store for PostgresStore {
     async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
         let key = self.audit_key.get();
         in_transaction!(self, |tx, now| audit::append(&tx, key, entry, now).await)
+    }
+
+    async fn audit_batch(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let key = self.audit_key.get();
+        in_transaction!(self, |tx, now| {
+            for entry in entries {
+                audit::append(&tx, key, entry, now).await?;
+            }
+            Ok(())
+        })
     }
 
     async fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError> {

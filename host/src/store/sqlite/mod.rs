@@ -35,8 +35,8 @@ use rusqlite::{Connection, Transaction};
 pub use super::Clock;
 use super::{
     AuditEntry, AuditKey, AuditRecord, ChainSummary, CursorMove, Enqueued, IncomingWebhook, Intake,
-    Job, JobState, Lease, Millis, NewJob, QueueDepth, Revision, ScheduleClaim, SignedHead, Store,
-    StoreError, system_clock,
+    Job, JobEnd, JobState, Lease, Millis, NewJob, QueueDepth, Revision, ScheduleClaim, SignedHead,
+    Store, StoreError, system_clock,
 };
 pub use claim::Claim;
 
@@ -205,6 +205,35 @@ impl Store for SqliteStore {
         let role = role.to_owned();
         self.blocking(move |db| db.write(|tx, now| jobs::release_role(tx, &role, now)))
             .await
+    }
+
+    async fn end_job(
+        &self,
+        lease: &Lease,
+        end: &JobEnd,
+        audit: &[AuditEntry],
+    ) -> Result<u64, StoreError> {
+        let (lease, end, audit) = (lease.clone(), end.clone(), audit.to_vec());
+        self.blocking(move |db| {
+            let key = db.audit_key.get();
+            db.write(|tx, now| {
+                for entry in &audit {
+                    audit::append(tx, key, entry, now)?;
+                }
+                let ended = |state, why: Option<&str>, at| {
+                    jobs::end_lease(tx, &lease, state, why, at, now).map(|()| 0)
+                };
+                match &end {
+                    JobEnd::Done {
+                        covering: Some(read_at),
+                    } => jobs::complete_covering(tx, &lease, *read_at, now),
+                    JobEnd::Done { covering: None } => ended(JobState::Done, None, None),
+                    JobEnd::Retry { error, at } => ended(JobState::Ready, Some(error), Some(*at)),
+                    JobEnd::Park { reason } => ended(JobState::Parked, Some(reason), None),
+                }
+            })
+        })
+        .await
     }
 
     async fn complete(&self, lease: &Lease) -> Result<(), StoreError> {
@@ -451,6 +480,23 @@ impl Store for SqliteStore {
         self.blocking(move |db| {
             let key = db.audit_key.get();
             db.write(|tx, now| audit::append(tx, key, &entry, now))
+        })
+        .await
+    }
+
+    async fn audit_batch(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let entries = entries.to_vec();
+        self.blocking(move |db| {
+            let key = db.audit_key.get();
+            db.write(|tx, now| {
+                for entry in &entries {
+                    audit::append(tx, key, entry, now)?;
+                }
+                Ok(())
+            })
         })
         .await
     }

@@ -45,7 +45,7 @@ use axum::routing::get;
 use super::answers::{FieldError, data_answer, submit_success};
 use super::erp::{JOURNALS, check_view, records};
 use super::gate::Ctx;
-use super::model::TenantData;
+use super::model::{PostedJournal, TenantData};
 use super::params::Params;
 use super::scope::{Scope, in_tenant};
 use super::{DuplicateGuard, PREFIX, SharedState};
@@ -69,11 +69,19 @@ async fn get_journals(
         let entity = params.value_or("entityCode", &scope.workspace.entity);
         let key = |name: &str| params.value(name);
         let data = scope.data();
-        let records = data
-            .journals
-            .iter()
+        // By reference from the index; any other read walks the ledger.
+        let candidates: Vec<&PostedJournal> = match key("externalReference") {
+            Some(reference) => data
+                .journals
+                .with_reference(&entity, reference)
+                .iter()
+                .map(|&at| &data.journals[at])
+                .collect(),
+            None => data.journals.iter().collect(),
+        };
+        let records = candidates
+            .into_iter()
             .filter(|j| j.entity == entity)
-            .filter(|j| key("externalReference").is_none_or(|v| j.external_reference == v))
             .filter(|j| {
                 key("externalReferencePrefix").is_none_or(|v| j.external_reference.starts_with(v))
             })
@@ -165,19 +173,14 @@ fn posted_with_reference(data: &TenantData, entry: &RawObject) -> Option<usize> 
         return None;
     }
     data.journals
-        .iter()
-        .position(|j| j.entity == entity && j.external_reference == reference)
+        .with_reference(&entity, &reference)
+        .first()
+        .copied()
 }
 
 /// `2026/SO/000001`: one more than the entity's highest for the year and daybook.
 pub(crate) fn next_voucher(data: &TenantData, entity: &str, year: i32, daybook: &str) -> String {
     let prefix = format!("{year}/{daybook}/");
-    let last = data
-        .journals
-        .iter()
-        .filter(|j| j.entity == entity)
-        .filter_map(|j| j.voucher.strip_prefix(&prefix)?.parse::<u32>().ok())
-        .max()
-        .unwrap_or(0);
+    let last = data.journals.last_number(entity, &prefix);
     format!("{prefix}{:06}", last + 1)
 }

@@ -1,6 +1,8 @@
 //! The general ledger: daybooks, the chart of accounts, GL periods and their status, and
 //! posted journal entries with their lines, and how each looks on the wire.
 
+use std::collections::HashMap;
+
 use time::Date;
 
 use super::{ACCOUNT_VIEW, JOURNAL_VIEW, Money, PERIOD_VIEW, Rate, Stamp, day};
@@ -179,5 +181,121 @@ impl PostedJournal {
             .field("lines", lines);
         let uri = format!("{JOURNAL_VIEW}:{}.{}", self.entity, self.voucher);
         self.stamp.write(object, uri)
+    }
+}
+
+/// A tenant's posted journal entries in posting order, with what finds them without a scan:
+/// the entries under each entity and external reference, and each entity's last voucher
+/// number per voucher prefix (`<year>/<daybook>/`). Read as a slice; changed only by
+/// [`Journals::push`] and [`Journals::retain`], which keep the indexes.
+#[derive(Debug, Clone, Default)]
+pub struct Journals {
+    entries: Vec<PostedJournal>,
+    by_reference: HashMap<(String, String), Vec<usize>>,
+    last_number: HashMap<(String, String), u32>,
+}
+
+impl std::ops::Deref for Journals {
+    type Target = [PostedJournal];
+
+    fn deref(&self) -> &[PostedJournal] {
+        &self.entries
+    }
+}
+
+impl Journals {
+    /// Appends a posted entry.
+    pub fn push(&mut self, journal: PostedJournal) {
+        self.index(self.entries.len(), &journal);
+        self.entries.push(journal);
+    }
+
+    /// Keeps only the entries `keep` says to.
+    pub fn retain(&mut self, keep: impl FnMut(&PostedJournal) -> bool) {
+        self.entries.retain(keep);
+        self.by_reference.clear();
+        self.last_number.clear();
+        let entries = std::mem::take(&mut self.entries);
+        for (at, journal) in entries.iter().enumerate() {
+            self.index(at, journal);
+        }
+        self.entries = entries;
+    }
+
+    fn index(&mut self, at: usize, journal: &PostedJournal) {
+        self.by_reference
+            .entry((journal.entity.clone(), journal.external_reference.clone()))
+            .or_default()
+            .push(at);
+        if let Some((prefix, number)) = journal.voucher.rsplit_once('/')
+            && let Ok(number) = number.parse::<u32>()
+        {
+            let last = self
+                .last_number
+                .entry((journal.entity.clone(), format!("{prefix}/")))
+                .or_default();
+            *last = (*last).max(number);
+        }
+    }
+
+    /// The places of the entity's entries under `reference`, oldest first.
+    pub fn with_reference(&self, entity: &str, reference: &str) -> &[usize] {
+        self.by_reference
+            .get(&(entity.to_string(), reference.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The entity's highest voucher number under `prefix` (`2026/SO/`), 0 for none.
+    pub fn last_number(&self, entity: &str, prefix: &str) -> u32 {
+        self.last_number
+            .get(&(entity.to_string(), prefix.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal(entity: &str, voucher: &str, reference: &str) -> PostedJournal {
+        PostedJournal {
+            entity: entity.into(),
+            daybook: "SO".into(),
+            voucher: voucher.into(),
+            layer: "OFFICIAL".into(),
+            posting_date: time::macros::date!(2026 - 11 - 02),
+            year: 2026,
+            period: 11,
+            description: String::new(),
+            external_reference: reference.into(),
+            base_currency: "USD".into(),
+            lines: Vec::new(),
+            stamp: Stamp {
+                hash: String::new(),
+                modified: time::OffsetDateTime::UNIX_EPOCH,
+                user: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_indexes_follow_pushes_and_removals() {
+        let mut journals = Journals::default();
+        journals.push(journal("E1", "2026/SO/000001", "a"));
+        journals.push(journal("E1", "2026/SO/000007", "b"));
+        journals.push(journal("E2", "2026/SO/000003", "a"));
+        journals.push(journal("E1", "2026/SO/000008", "a"));
+        assert_eq!(journals.with_reference("E1", "a"), [0, 3]);
+        assert_eq!(journals.with_reference("E2", "a"), [2]);
+        assert!(journals.with_reference("E2", "b").is_empty());
+        assert_eq!(journals.last_number("E1", "2026/SO/"), 8);
+        assert_eq!(journals.last_number("E1", "2025/SO/"), 0);
+
+        journals.retain(|j| j.voucher != "2026/SO/000008");
+        assert_eq!(journals.len(), 3);
+        assert_eq!(journals.with_reference("E1", "a"), [0]);
+        assert_eq!(journals.last_number("E1", "2026/SO/"), 7);
+        assert_eq!(journals[1].external_reference, "b");
     }
 }

@@ -27,7 +27,8 @@ use crate::wire::Object;
 
 pub use customers::{SimCustomer, SimMfgCustomer};
 pub use gl::{
-    Daybook, GlAccount, GlPeriod, JOURNAL_ENTRIES, PeriodStatus, PostedJournal, PostedLine,
+    Daybook, GlAccount, GlPeriod, JOURNAL_ENTRIES, Journals, PeriodStatus, PostedJournal,
+    PostedLine,
 };
 pub use items::{SimItem, SimPrice};
 pub use org::{Currency, ExchangeRate, Site, Workspace};
@@ -125,7 +126,7 @@ pub struct TenantData {
     pub customers: Vec<SimCustomer>,
     pub items: Vec<SimItem>,
     pub prices: Vec<SimPrice>,
-    pub journals: Vec<PostedJournal>,
+    pub journals: Journals,
 }
 
 impl TenantData {

@@ -5,8 +5,9 @@
 //! clients call [`record`] for every attempt they send (BigCommerce, QAD REST, QXtend),
 //! and the flow's own entries ([`audit_entry`]) follow the exchanges made before each, so
 //! the trail reads in order. In a batched capture the entries are kept and written
-//! together, in one transaction, when the flow says ([`flush`], before a post leaves) and
-//! when the job ends; elsewhere each entry is written with its exchanges at once. Outside
+//! together, in the transaction that records a post before it leaves ([`take_kept`]) and
+//! in the one that ends the job; elsewhere each entry is written with its exchanges at
+//! once. Outside
 //! a capture, [`record`] does nothing and builds nothing.
 //!
 //! Redaction: request headers are never kept (the tokens live there); bodies have every
@@ -151,7 +152,7 @@ pub async fn capture<F: Future>(future: F) -> (F::Output, Vec<Exchange>) {
 
 /// Runs `future` as [`capture`] does, keeping the audit entries made inside it: they come
 /// back (with the exchanges made after the last of them) for the caller to write, but for
-/// those [`flush`] wrote already.
+/// those [`take_kept`] took meanwhile.
 pub async fn capture_batched<F: Future>(future: F) -> (F::Output, Vec<AuditEntry>, Vec<Exchange>) {
     // A job's future is large; kept on the heap, not on the stack of whoever awaits it.
     let future = Box::pin(future);
@@ -170,12 +171,21 @@ pub async fn capture_batched<F: Future>(future: F) -> (F::Output, Vec<AuditEntry
         .await
 }
 
-/// Writes the entries a batched capture keeps, in one transaction; nothing outside one.
-pub async fn flush(store: &dyn Store) -> Result<(), StoreError> {
-    let pending = PENDING
+/// Takes the entries a batched capture keeps, for the caller to write in its own
+/// transaction (none outside one); [`keep`] gives them back if it could not.
+pub fn take_kept() -> Vec<AuditEntry> {
+    PENDING
         .try_with(|pending| std::mem::take(&mut *pending.borrow_mut()))
-        .unwrap_or_default();
-    store.audit_batch(&pending).await
+        .unwrap_or_default()
+}
+
+/// Gives back entries [`take_kept`] took, ahead of any kept since.
+pub fn keep(mut entries: Vec<AuditEntry>) {
+    let _ = PENDING.try_with(|pending| {
+        let mut pending = pending.borrow_mut();
+        entries.append(&mut pending);
+        *pending = entries;
+    });
 }
 
 /// Whether the current task is capturing (so a client can skip building the record).

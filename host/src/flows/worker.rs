@@ -146,8 +146,8 @@ impl Worker {
         // The order is read after this (or was, by the poll it may use): jobs of the same
         // order queued before then are covered by what this one posts.
         let read_at = self.flow.read_since(now_millis());
-        // The job's audit entries are written together: before a post leaves (the flow
-        // flushes them), and here at its end.
+        // The job's audit entries are written together: with the revision recorded before
+        // a post leaves, and here with the job's end.
         let work = exchanges::capture_batched(async {
             if job.kind == super::catalog::JOB_KIND {
                 return match &self.catalog {

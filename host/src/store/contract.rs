@@ -464,6 +464,36 @@ pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
         Err(StoreError::LeaseLost(_))
     ));
     assert_eq!(state(store, id).await, JobState::Leased);
+    // Nor can it record a post: no revision, no audit entry.
+    let revision = Revision {
+        connection: "main".into(),
+        document: "order:1".into(),
+        number: 1,
+        external_reference: "shop1:order:1:r1".into(),
+        entry: "{}".into(),
+        voucher: None,
+        at: START,
+    };
+    let refused = store
+        .begin_revision(
+            &revision,
+            Some((&stale, 30_000)),
+            std::slice::from_ref(&note),
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::LeaseLost(i)) if i == id));
+    assert!(store.revisions("main", "order:1").await.unwrap().is_empty());
+    assert_eq!(store.audit_head().await.unwrap(), before);
+    // The holder records it, renewing its lease, with its entries.
+    store
+        .begin_revision(
+            &revision,
+            Some((&fresh, 30_000)),
+            std::slice::from_ref(&note),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.revisions("main", "order:1").await.unwrap().len(), 1);
     store.hold(&fresh, 30_000).await.unwrap();
     // The holder ends it, its entries appended in the same transaction.
     let ended = store
@@ -476,9 +506,10 @@ pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
         .unwrap();
     assert_eq!(ended, 0);
     assert_eq!(state(store, id).await, JobState::Done);
+    // One entry with the revision, two with the end.
     assert_eq!(
         store.audit_for(&format!("job:{id}")).await.unwrap().len(),
-        2
+        3
     );
 }
 
@@ -810,7 +841,7 @@ pub async fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &T
         at: 1,
     };
     assert!(store.revisions("main", "order:1").await.unwrap().is_empty());
-    store.begin_revision(&revision).await.unwrap();
+    store.begin_revision(&revision, None, &[]).await.unwrap();
     assert_eq!(
         store.revisions("main", "order:1").await.unwrap(),
         std::slice::from_ref(&revision)
@@ -821,7 +852,7 @@ pub async fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &T
         at: 2,
         ..revision.clone()
     };
-    store.begin_revision(&retried).await.unwrap();
+    store.begin_revision(&retried, None, &[]).await.unwrap();
     assert_eq!(
         store.revisions("main", "order:1").await.unwrap(),
         std::slice::from_ref(&retried)
@@ -838,7 +869,7 @@ pub async fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &T
         store.revisions("main", "order:1").await.unwrap(),
         std::slice::from_ref(&posted)
     );
-    match store.begin_revision(&revision).await {
+    match store.begin_revision(&revision, None, &[]).await {
         Err(StoreError::RevisionPosted {
             document,
             number,
@@ -860,7 +891,7 @@ pub async fn revisions_are_begun_confirmed_or_abandoned(store: &dyn Store, _: &T
         external_reference: "main:order:1:r2".into(),
         ..revision.clone()
     };
-    store.begin_revision(&second).await.unwrap();
+    store.begin_revision(&second, None, &[]).await.unwrap();
     assert_eq!(
         store.revisions("main", "order:1").await.unwrap(),
         [posted.clone(), second]

@@ -101,6 +101,12 @@ pub async fn holding<F: Future>(
     .await
 }
 
+/// The current job's lease and how long a renewal extends it; `None` outside a job.
+pub fn current() -> Option<(Lease, Millis)> {
+    HELD.try_with(|held| (held.lease.clone(), held.lease_for.as_millis() as Millis))
+        .ok()
+}
+
 /// Renews the current job's lease, or fails when it is no longer held: called right
 /// before an irreversible step. Outside a job (a dry run, a command's own call) there is
 /// no lease to confirm.

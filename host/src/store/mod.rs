@@ -441,8 +441,16 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Revision>, StoreError>;
 
     /// Records a revision about to be posted (voucher `None`), or replaces the unconfirmed
-    /// one with the same number.
-    async fn begin_revision(&self, revision: &Revision) -> Result<(), StoreError>;
+    /// one with the same number, in one transaction with `audit` appended first and, when
+    /// it is posted under a job's lease (`under`: the lease and how long to extend it),
+    /// that lease renewed: a lease taken over is [`StoreError::LeaseLost`] and nothing is
+    /// written, so a worker that lost its job cannot record (nor then make) a post.
+    async fn begin_revision(
+        &self,
+        revision: &Revision,
+        under: Option<(&Lease, Millis)>,
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError>;
 
     /// Marks a revision posted under `voucher`.
     async fn confirm_revision(

@@ -174,28 +174,38 @@ impl OrderFlow {
             journal,
         } = plan;
         let subject = subject.as_str();
-        // A worker whose lease was taken over must not post: the new holder will.
-        crate::store::lease::confirm().await?;
-        let begun = now_millis();
-        self.store
-            .begin_revision(&Revision {
-                connection: self.connection.clone(),
-                document: subject.into(),
-                number,
-                external_reference: reference.clone(),
-                entry: serde_json::to_string(&entry).unwrap_or_default(),
-                voucher: None,
-                at: begun,
-            })
-            .await?;
         self.audit(
             subject,
             "posting",
             json!({"reference": reference, "entry": entry}),
         )
         .await?;
-        // What led to the post is on disk before it leaves.
-        crate::exchanges::flush(self.store.as_ref()).await?;
+        // What led to the post, the revision and a renewal of the lease it is posted
+        // under, in one transaction: on disk before the post leaves, and refused to a
+        // worker whose lease was taken over (the new holder will post).
+        let begun = now_millis();
+        let kept = crate::exchanges::take_kept();
+        let under = crate::store::lease::current();
+        let begin = self
+            .store
+            .begin_revision(
+                &Revision {
+                    connection: self.connection.clone(),
+                    document: subject.into(),
+                    number,
+                    external_reference: reference.clone(),
+                    entry: serde_json::to_string(&entry).unwrap_or_default(),
+                    voucher: None,
+                    at: begun,
+                },
+                under.as_ref().map(|(lease, lease_for)| (lease, *lease_for)),
+                &kept,
+            )
+            .await;
+        if let Err(error) = begin {
+            crate::exchanges::keep(kept);
+            return Err(error.into());
+        }
         match self.ledger.post_journal(&journal).await {
             Ok(posted) => {
                 if let Posted::Existing(found) = &posted {

@@ -520,9 +520,22 @@ impl Store for PostgresStore {
         records::revisions(&self.client().await?, connection, document).await
     }
 
-    async fn begin_revision(&self, revision: &Revision) -> Result<(), StoreError> {
-        in_transaction!(self, |tx, _now| records::begin_revision(&tx, revision)
-            .await)
+    async fn begin_revision(
+        &self,
+        revision: &Revision,
+        under: Option<(&Lease, Millis)>,
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        let key = self.audit_key.get();
+        in_transaction!(self, |tx, now| {
+            if let Some((lease, lease_for)) = under {
+                jobs::hold(&tx, lease, lease_for, now).await?;
+            }
+            for entry in audit {
+                audit::append(&tx, key, entry, now).await?;
+            }
+            records::begin_revision(&tx, revision).await
+        })
     }
 
     async fn confirm_revision(

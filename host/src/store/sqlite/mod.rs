@@ -406,10 +406,27 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn begin_revision(&self, revision: &Revision) -> Result<(), StoreError> {
-        let revision = revision.clone();
-        self.blocking(move |db| db.write(|tx, _| records::begin_revision(tx, &revision)))
-            .await
+    async fn begin_revision(
+        &self,
+        revision: &Revision,
+        under: Option<(&Lease, Millis)>,
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        let (revision, audit) = (revision.clone(), audit.to_vec());
+        let under = under.map(|(lease, lease_for)| (lease.clone(), lease_for));
+        self.blocking(move |db| {
+            let key = db.audit_key.get();
+            db.write(|tx, now| {
+                if let Some((lease, lease_for)) = &under {
+                    jobs::hold(tx, lease, *lease_for, now)?;
+                }
+                for entry in &audit {
+                    audit::append(tx, key, entry, now)?;
+                }
+                records::begin_revision(tx, &revision)
+            })
+        })
+        .await
     }
 
     async fn confirm_revision(

@@ -7,8 +7,7 @@
 //! the trail reads in order. In a batched capture the entries are kept and written
 //! together, in the transaction that records a post before it leaves ([`take_kept`]) and
 //! in the one that ends the job; elsewhere each entry is written with its exchanges at
-//! once. Outside
-//! a capture, [`record`] does nothing and builds nothing.
+//! once. Outside a capture, [`record`] does nothing and builds nothing.
 //!
 //! Redaction: request headers are never kept (the tokens live there); bodies have every
 //! value of a credential-like JSON key (`password`, `token`, `secret`, ...) and every

@@ -11,11 +11,10 @@ use anyhow::Context;
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::Cli;
 use crate::store::chain::chain_hash;
-use crate::store::{AuditEntry, AuditKey, ChainSummary, SignedHead, Store};
+use crate::store::{AuditEntry, AuditKey, ChainSummary, SignedHead, Store, millis_text};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -155,7 +154,7 @@ fn intact(summary: &ChainSummary, key: Option<&AuditKey>, head: Option<&SignedHe
         Some(head) => text.push_str(&format!(
             "; it reaches the signed head (entry {} of {})",
             head.seq,
-            time_text(head.at)
+            millis_text(head.at)
         )),
         None => text.push_str("; no signed head to check against (see `audit head`)"),
     }
@@ -188,6 +187,14 @@ pub(super) async fn keep_head(
     }
     tracing::info!(head = %head.to_line(), "audit head");
     Ok(Some(head))
+}
+
+/// [`keep_head`] for work that goes on whatever happens to the head (`run`, `sync`): a
+/// head that cannot be kept is logged.
+pub(super) async fn keep_head_or_log(store: &dyn Store, key: &AuditKey, file: Option<&Path>) {
+    if let Err(error) = keep_head(store, key, file).await {
+        tracing::error!(error = %crate::error::chain(error.as_ref()), "the audit head was not kept");
+    }
 }
 
 /// Writes the record's entries with the hash before each, and a fresh signed head.
@@ -272,7 +279,7 @@ fn verify_export(file: &Path, key: Option<&AuditKey>) -> anyhow::Result<ExitCode
             export.record,
             key.id(),
             head.seq,
-            time_text(head.at)
+            millis_text(head.at)
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -280,13 +287,6 @@ fn verify_export(file: &Path, key: Option<&AuditKey>) -> anyhow::Result<ExitCode
         println!("{problem}");
     }
     Ok(ExitCode::from(1))
-}
-
-fn time_text(at: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| at.to_string())
 }
 
 async fn show(store: &dyn Store, record: &str, json: bool) -> anyhow::Result<ExitCode> {
@@ -319,7 +319,7 @@ async fn show(store: &dyn Store, record: &str, json: bool) -> anyhow::Result<Exi
         return Ok(ExitCode::SUCCESS);
     }
     for entry in &entries {
-        let at = time_text(entry.at);
+        let at = millis_text(entry.at);
         println!(
             "#{} {at} [{}] {}",
             entry.seq, entry.entry.connection, entry.entry.kind

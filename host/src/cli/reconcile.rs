@@ -24,7 +24,6 @@ use super::connections::{ConnectionArgs, open_connections};
 use crate::bigcommerce::orders::RefundsByOrder;
 use crate::flows::ledger::{self, Net, Place};
 use crate::flows::orders::OrderFlow;
-use crate::money;
 
 #[derive(Args)]
 pub struct ReconcileArgs {
@@ -81,10 +80,6 @@ struct Finding {
     document: String,
     kind: &'static str,
     detail: String,
-}
-
-fn amount(net: i128) -> String {
-    i64::try_from(net).map_or_else(|_| net.to_string(), money::format)
 }
 
 /// One document compared: what differs, and the expected and posted nets.
@@ -185,7 +180,11 @@ async fn compare(flow: &OrderFlow, document: Document) -> anyhow::Result<Compare
                     place.push('/');
                     place.push_str(part);
                 }
-                format!("{place}: expected {}, QAD {}", amount(want), amount(have))
+                format!(
+                    "{place}: expected {}, QAD {}",
+                    ledger::amount_text(want),
+                    ledger::amount_text(have)
+                )
             })
         })
         .collect();
@@ -319,9 +318,9 @@ async fn reconcile(
             "totals": totals.iter().map(|(currency, account, want, have)| json!({
                 "currency": currency,
                 "account": account,
-                "expected": amount(*want),
-                "qad": amount(*have),
-                "difference": amount(have - want),
+                "expected": ledger::amount_text(*want),
+                "qad": ledger::amount_text(*have),
+                "difference": ledger::amount_text(have - want),
             })).collect::<Vec<_>>(),
         });
         println!("{answer}");
@@ -344,12 +343,12 @@ async fn reconcile(
             let by = if want == have {
                 String::new()
             } else {
-                amount(have - want)
+                ledger::amount_text(have - want)
             };
             println!(
                 "  {currency} {account:<10} expected {:>16}  QAD {:>16}{mark}{by}",
-                amount(*want),
-                amount(*have)
+                ledger::amount_text(*want),
+                ledger::amount_text(*have)
             );
         }
         println!(

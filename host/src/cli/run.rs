@@ -116,13 +116,7 @@ async fn keep_heads(
             () = tokio::time::sleep(HEAD_EVERY) => {}
             _ = stopped.wait_for(|s| *s) => break,
         }
-        keep_head(&head, store.as_ref()).await;
-    }
-}
-
-async fn keep_head(head: &HeadKeeping, store: &dyn Store) {
-    if let Err(error) = super::audit::keep_head(store, &head.key, head.file.as_deref()).await {
-        tracing::error!(error = %chain(error.as_ref()), "the audit head was not kept");
+        super::audit::keep_head_or_log(store.as_ref(), &head.key, head.file.as_deref()).await;
     }
 }
 
@@ -299,7 +293,7 @@ async fn service(
         }
     }
     if let Some(head) = &head {
-        keep_head(head, store.as_ref()).await;
+        super::audit::keep_head_or_log(store.as_ref(), &head.key, head.file.as_deref()).await;
     }
     tracing::info!("stopped");
     Ok(())

@@ -7,11 +7,10 @@ use anyhow::Context;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::Cli;
 use crate::secrets::{MasterKey, check_name, value_from_prompt, value_from_stdin};
+use crate::store::millis_text;
 
 #[derive(Subcommand)]
 pub enum SecretsCommand {
@@ -52,23 +51,17 @@ pub fn run(cli: &Cli, command: &SecretsCommand) -> anyhow::Result<ExitCode> {
         }
         SecretsCommand::List { json } => {
             let list = secrets.list()?;
-            let when = |millis: i64| {
-                OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-                    .ok()
-                    .and_then(|t| t.format(&Rfc3339).ok())
-                    .unwrap_or_else(|| millis.to_string())
-            };
             if *json {
                 let rows: Vec<serde_json::Value> = list
                     .iter()
-                    .map(|s| serde_json::json!({"name": s.name, "set_at": when(s.set_at)}))
+                    .map(|s| serde_json::json!({"name": s.name, "set_at": millis_text(s.set_at)}))
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else if list.is_empty() {
                 eprintln!("no secrets in {}", secrets.path().display());
             } else {
                 for secret in &list {
-                    println!("{:<32} set {}", secret.name, when(secret.set_at));
+                    println!("{:<32} set {}", secret.name, millis_text(secret.set_at));
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -8,12 +8,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::Cli;
 use super::connections::{ConnectionArgs, selected};
-use crate::store::{JobState, Store};
+use crate::store::{JobState, Store, millis_text};
 
 #[derive(Args)]
 pub struct StatusArgs {
@@ -26,13 +24,6 @@ pub struct StatusArgs {
 
 /// Parked records shown per connection.
 const PARKED_SHOWN: usize = 50;
-
-fn time_of(millis: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| millis.to_string())
-}
 
 /// One connection's status as JSON.
 async fn connection_status(store: &dyn Store, name: &str) -> anyhow::Result<Value> {
@@ -65,12 +56,12 @@ async fn connection_status(store: &dyn Store, name: &str) -> anyhow::Result<Valu
             entry[what] = serde_json::from_str(&value).unwrap_or(Value::String(value));
         } else if let Some(role) = cursor.strip_prefix("plugin.") {
             let mut plugin: Value = serde_json::from_str(&value).unwrap_or(Value::String(value));
-            plugin["seen_at"] = json!(time_of(at));
+            plugin["seen_at"] = json!(millis_text(at));
             plugins.insert(role.to_string(), plugin);
         } else if cursor == "bigcommerce.quota_left" {
-            quota = json!({"left": value.parse::<u64>().ok(), "seen_at": time_of(at)});
+            quota = json!({"left": value.parse::<u64>().ok(), "seen_at": millis_text(at)});
         } else {
-            cursors.insert(cursor, json!({"value": value, "set_at": time_of(at)}));
+            cursors.insert(cursor, json!({"value": value, "set_at": millis_text(at)}));
         }
     }
     Ok(json!({

@@ -71,11 +71,8 @@ pub fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             // Each pass ends with the signed head of what it wrote, outside the store.
-            if let Some(key) = &audit_key
-                && let Err(error) =
-                    super::audit::keep_head(store.as_ref(), key, head_file.as_deref()).await
-            {
-                tracing::error!(error = %crate::error::chain(error.as_ref()), "the audit head was not kept");
+            if let Some(key) = &audit_key {
+                super::audit::keep_head_or_log(store.as_ref(), key, head_file.as_deref()).await;
             }
             if args.once {
                 return Ok(if parked == 0 {

@@ -36,7 +36,7 @@ pub enum FlowError {
     /// when this attempt made the post.
     #[error(
         "the post of {reference} was not answered and is not in QAD yet; it is looked up again, and posted again only if still missing at {}",
-        time_text(*.until)
+        crate::store::millis_text(*.until)
     )]
     Unsettled {
         reference: String,
@@ -58,17 +58,6 @@ pub enum FlowError {
     /// plugin, the configuration or the stored state (the reason says which).
     #[error("{0}")]
     Refused(String),
-}
-
-/// A store time as RFC 3339 (UTC, to the second).
-fn time_text(at: Millis) -> String {
-    time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("{at} ms"))
 }
 
 impl FlowError {

@@ -37,6 +37,11 @@ pub fn net_of(entry: &JournalEntry) -> Net {
     net
 }
 
+/// A net amount as text (in ten-thousandths when it does not fit an amount).
+pub fn amount_text(net: i128) -> String {
+    i64::try_from(net).map_or_else(|_| net.to_string(), crate::money::format)
+}
+
 /// What entries QAD holds do to the ledger, per place.
 pub fn net_posted(journals: &[PostedJournal]) -> Net {
     let mut net = Net::new();

@@ -140,7 +140,11 @@ impl Worker {
                 self.flow.connection, job.connection
             );
             tracing::error!(job = job.id, %reason);
-            return store.retry(held, &reason, now_millis()).await;
+            let end = JobEnd::Retry {
+                error: reason,
+                at: now_millis(),
+            };
+            return store.end_job(held, &end, &[]).await.map(drop);
         }
         let input = serde_json::from_str::<JobInput>(&job.payload);
         // The order is read after this (or was, by the poll it may use): jobs of the same

@@ -226,7 +226,14 @@ pub async fn one_document_runs_one_job_at_a_time_in_order(store: &dyn Store, _: 
             .unwrap()
             .is_empty()
     );
-    store.complete(&lease_of(a1, "w1", 1)).await.unwrap();
+    store
+        .end_job(
+            &lease_of(a1, "w1", 1),
+            &JobEnd::Done { covering: None },
+            &[],
+        )
+        .await
+        .unwrap();
     assert_eq!(state(store, a1).await, JobState::Done);
     assert_eq!(
         ids(store.lease("main", "w2", 10, 60_000).await.unwrap()),
@@ -284,7 +291,13 @@ pub async fn a_job_covers_the_same_documents_jobs_queued_before_its_read(
     clock.set(START + 1_000);
     let after = store.enqueue(&job("wh:4", "order:1")).await.unwrap().id();
     let covered = store
-        .complete_covering(&lease_of(first, "w", 1), START + 500)
+        .end_job(
+            &lease_of(first, "w", 1),
+            &JobEnd::Done {
+                covering: Some(START + 500),
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(covered, 1);
@@ -295,7 +308,7 @@ pub async fn a_job_covers_the_same_documents_jobs_queued_before_its_read(
     }
     // A lost lease covers nothing.
     assert!(matches!(
-        store.complete_covering(&lease_of(first, "w", 1), START + 2_000).await,
+        store.end_job(&lease_of(first, "w", 1), &JobEnd::Done { covering: Some(START + 2_000) }, &[]).await,
         Err(StoreError::LeaseLost(id)) if id == first
     ));
     assert_eq!(state(store, after).await, JobState::Ready);
@@ -306,7 +319,14 @@ pub async fn retries_wait_and_keep_the_document_in_order(store: &dyn Store, cloc
     store.enqueue(&job("a2", "order:1")).await.unwrap();
     store.lease("main", "w", 10, 60_000).await.unwrap();
     store
-        .retry(&lease_of(a1, "w", 1), "QAD is unavailable", START + 5_000)
+        .end_job(
+            &lease_of(a1, "w", 1),
+            &JobEnd::Retry {
+                error: "QAD is unavailable".into(),
+                at: START + 5_000,
+            },
+            &[],
+        )
         .await
         .unwrap();
     let waiting = store.job(a1).await.unwrap().unwrap();
@@ -341,11 +361,25 @@ pub async fn next_retry_at_is_the_earliest_waiting_retry_of_the_connection(
     );
     store.lease("main", "w", 10, 60_000).await.unwrap();
     store
-        .retry(&lease_of(a, "w", 1), "later", START + 5_000)
+        .end_job(
+            &lease_of(a, "w", 1),
+            &JobEnd::Retry {
+                error: "later".into(),
+                at: START + 5_000,
+            },
+            &[],
+        )
         .await
         .unwrap();
     store
-        .retry(&lease_of(b, "w", 1), "sooner", START + 3_000)
+        .end_job(
+            &lease_of(b, "w", 1),
+            &JobEnd::Retry {
+                error: "sooner".into(),
+                at: START + 3_000,
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -380,10 +414,17 @@ pub async fn an_expired_lease_is_taken_again_and_the_old_worker_is_told(
     let taken = store.lease("main", "w2", 1, 30_000).await.unwrap();
     assert_eq!(taken[0].id, id);
     assert!(matches!(
-        store.complete(&lease_of(id, "crashed", 1)).await,
+        store.end_job(&lease_of(id, "crashed", 1), &JobEnd::Done { covering: None }, &[]).await,
         Err(StoreError::LeaseLost(lost)) if lost == id
     ));
-    store.complete(&Lease::of(&taken[0], "w2")).await.unwrap();
+    store
+        .end_job(
+            &Lease::of(&taken[0], "w2"),
+            &JobEnd::Done { covering: None },
+            &[],
+        )
+        .await
+        .unwrap();
     assert_eq!(state(store, id).await, JobState::Done);
 }
 
@@ -434,10 +475,29 @@ pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
     let fresh = Lease::of(&taken[0], "w");
     assert_eq!(fresh.token, stale.token + 1);
     for refused in [
-        store.hold(&stale, 30_000).await,
-        store.retry(&stale, "late", 0).await,
-        store.park(&stale, "late").await,
-        store.complete(&stale).await,
+        store.hold(&stale, 30_000).await.map(|()| 0),
+        store
+            .end_job(
+                &stale,
+                &JobEnd::Retry {
+                    error: "late".into(),
+                    at: 0,
+                },
+                &[],
+            )
+            .await,
+        store
+            .end_job(
+                &stale,
+                &JobEnd::Park {
+                    reason: "late".into(),
+                },
+                &[],
+            )
+            .await,
+        store
+            .end_job(&stale, &JobEnd::Done { covering: None }, &[])
+            .await,
     ] {
         assert!(matches!(refused, Err(StoreError::LeaseLost(i)) if i == id));
     }
@@ -460,7 +520,13 @@ pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
     assert_eq!(store.audit_head().await.unwrap(), before);
     // Another owner with the right token is refused too.
     assert!(matches!(
-        store.complete(&lease_of(id, "intruder", fresh.token)).await,
+        store
+            .end_job(
+                &lease_of(id, "intruder", fresh.token),
+                &JobEnd::Done { covering: None },
+                &[]
+            )
+            .await,
         Err(StoreError::LeaseLost(_))
     ));
     assert_eq!(state(store, id).await, JobState::Leased);
@@ -582,7 +648,13 @@ pub async fn parked_jobs_wait_for_a_requeue_and_block_their_document(
     store.enqueue(&job("a2", "order:1")).await.unwrap();
     store.lease("main", "w", 10, 60_000).await.unwrap();
     store
-        .park(&lease_of(a1, "w", 1), "closed period")
+        .end_job(
+            &lease_of(a1, "w", 1),
+            &JobEnd::Park {
+                reason: "closed period".into(),
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert!(
@@ -614,7 +686,10 @@ pub async fn only_a_parked_or_done_job_is_requeued(store: &dyn Store, _: &TestCl
     assert!(matches!(store.requeue(a).await, Err(StoreError::NoJob(id)) if id == a));
     store.lease("main", "w", 1, 30_000).await.unwrap();
     assert!(matches!(store.requeue(a).await, Err(StoreError::NoJob(id)) if id == a));
-    store.complete(&lease_of(a, "w", 1)).await.unwrap();
+    store
+        .end_job(&lease_of(a, "w", 1), &JobEnd::Done { covering: None }, &[])
+        .await
+        .unwrap();
     store.requeue(a).await.unwrap();
     assert_eq!(state(store, a).await, JobState::Ready);
     assert!(matches!(store.requeue(a + 1000).await, Err(StoreError::NoJob(id)) if id == a + 1000));
@@ -710,7 +785,14 @@ pub async fn queue_depth_counts_by_state_and_connection(store: &dyn Store, _: &T
         .await
         .unwrap();
     let leased = store.lease("main", "w", 2, 30_000).await.unwrap();
-    store.complete(&Lease::of(&leased[0], "w")).await.unwrap();
+    store
+        .end_job(
+            &Lease::of(&leased[0], "w"),
+            &JobEnd::Done { covering: None },
+            &[],
+        )
+        .await
+        .unwrap();
     let main = QueueDepth {
         ready: 2,
         leased: 1,

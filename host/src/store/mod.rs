@@ -32,6 +32,17 @@ pub use sqlite::SqliteStore;
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
 
+/// A store time as RFC 3339 in UTC (the milliseconds as a number when out of range).
+pub fn millis_text(at: Millis) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| at.to_string())
+}
+
 /// Where a store's time comes from (tests move it by hand).
 pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
 
@@ -276,8 +287,9 @@ pub enum ScheduleClaim {
 /// How a worker ends a job it holds ([`Store::end_job`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobEnd {
-    /// Done; with `covering`, the same document's jobs queued before that time are done
-    /// too (what this one read covers them).
+    /// Done; with `covering`, the job read its document's current state at that time, so
+    /// the ready jobs of the same document and kind queued before then are done too
+    /// (their change was in what it read).
     Done { covering: Option<Millis> },
     /// Ready again at `at`, with why it failed.
     Retry { error: String, at: Millis },
@@ -349,25 +361,6 @@ pub trait Store: Send + Sync {
     /// alive (it holds the store's claim), so that a killed one's jobs and schedules are
     /// taken again at once. Returns how many leases it freed.
     async fn release_role(&self, role: &str) -> Result<u64, StoreError>;
-
-    /// The job succeeded.
-    async fn complete(&self, lease: &Lease) -> Result<(), StoreError>;
-
-    /// Completes a job that read its document's current state at `read_at`, and with it
-    /// the ready jobs of the same document and kind queued before then (their change was
-    /// in what it read). Returns how many it covered.
-    async fn complete_covering(&self, lease: &Lease, read_at: Millis) -> Result<u64, StoreError>;
-
-    /// A transient failure: run again at `next_attempt_at`.
-    async fn retry(
-        &self,
-        lease: &Lease,
-        error: &str,
-        next_attempt_at: Millis,
-    ) -> Result<(), StoreError>;
-
-    /// A permanent failure: park with the reason until an operator replays it.
-    async fn park(&self, lease: &Lease, reason: &str) -> Result<(), StoreError>;
 
     /// Puts a parked (or done) job back in line, now.
     async fn requeue(&self, id: i64) -> Result<(), StoreError>;

@@ -272,8 +272,7 @@ fn net_text(net: &ledger::Net) -> String {
         .iter()
         .filter(|(_, amount)| **amount != 0)
         .map(|((currency, account, sub, centre), amount)| {
-            let amount =
-                i64::try_from(*amount).map_or_else(|_| amount.to_string(), crate::money::format);
+            let amount = ledger::amount_text(*amount);
             format!("{currency} {account}/{sub}/{centre} {amount}")
         })
         .collect();

@@ -336,12 +336,7 @@ pub(super) async fn open_jobs(db: &impl GenericClient) -> Result<QueueDepth, Sto
             &[],
         )
         .await?;
-    let mut depth = QueueDepth::default();
-    for row in rows {
-        let state: String = row.get(0);
-        depth.add(&state, u64::try_from(row.get::<_, i64>(1)).unwrap_or(0));
-    }
-    Ok(depth)
+    Ok(depth_by_state(&rows))
 }
 
 pub(super) async fn queue_depth(
@@ -358,13 +353,17 @@ pub(super) async fn queue_depth(
             &[&connection],
         )
         .await?;
+    Ok(depth_by_state(&rows))
+}
+
+/// The queue depth from rows of state and count.
+fn depth_by_state(rows: &[tokio_postgres::Row]) -> QueueDepth {
     let mut depth = QueueDepth::default();
     for row in rows {
         let state: String = row.get(0);
-        let count = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
-        depth.add(&state, count);
+        depth.add(&state, u64::try_from(row.get::<_, i64>(1)).unwrap_or(0));
     }
-    Ok(depth)
+    depth
 }
 
 /// The earliest time a ready job of `connection` that is not yet due becomes due.

@@ -384,43 +384,6 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn complete(&self, lease: &Lease) -> Result<(), StoreError> {
-        in_transaction!(self, |tx, now| {
-            jobs::end_lease(&tx, lease, JobState::Done, None, None, now).await
-        })
-    }
-
-    async fn complete_covering(&self, lease: &Lease, read_at: Millis) -> Result<u64, StoreError> {
-        in_transaction!(self, |tx, now| {
-            jobs::complete_covering(&tx, lease, read_at, now).await
-        })
-    }
-
-    async fn retry(
-        &self,
-        lease: &Lease,
-        error: &str,
-        next_attempt_at: Millis,
-    ) -> Result<(), StoreError> {
-        in_transaction!(self, |tx, now| {
-            jobs::end_lease(
-                &tx,
-                lease,
-                JobState::Ready,
-                Some(error),
-                Some(next_attempt_at),
-                now,
-            )
-            .await
-        })
-    }
-
-    async fn park(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
-        in_transaction!(self, |tx, now| {
-            jobs::end_lease(&tx, lease, JobState::Parked, Some(reason), None, now).await
-        })
-    }
-
     async fn requeue(&self, id: i64) -> Result<(), StoreError> {
         in_transaction!(self, |tx, now| jobs::requeue(&tx, id, now).await)
     }

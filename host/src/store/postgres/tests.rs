@@ -118,7 +118,7 @@ async fn replicas_lease_each_job_once_one_document_at_a_time_and_append_one_chai
     use std::collections::{BTreeMap, HashSet};
     use std::sync::{Arc, Mutex};
 
-    use crate::store::{AuditEntry, Lease, NewJob, Store};
+    use crate::store::{AuditEntry, JobEnd, Lease, NewJob, Store};
 
     let Some(url) = server() else { return };
     let schema = Schema::create(&url).await;
@@ -173,7 +173,14 @@ async fn replicas_lease_each_job_once_one_document_at_a_time_and_append_one_chai
                         .await
                         .unwrap();
                     working.lock().unwrap().remove(&job.document);
-                    store.complete(&Lease::of(&job, &owner)).await.unwrap();
+                    store
+                        .end_job(
+                            &Lease::of(&job, &owner),
+                            &JobEnd::Done { covering: None },
+                            &[],
+                        )
+                        .await
+                        .unwrap();
                     *done.lock().unwrap().entry(job.id).or_default() += 1;
                 }
             }

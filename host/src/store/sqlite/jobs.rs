@@ -287,29 +287,33 @@ pub(super) fn queue_depth(
     db: &Connection,
     connection: Option<&str>,
 ) -> Result<QueueDepth, StoreError> {
-    let mut select = db.prepare_cached(
+    depth_by_state(
+        db,
         "SELECT state, COUNT(*) FROM jobs WHERE ?1 IS NULL OR connection = ?1
          GROUP BY state",
-    )?;
-    let mut depth = QueueDepth::default();
-    let rows = select.query_map(params![connection], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
-    })?;
-    for row in rows {
-        let (state, count) = row?;
-        depth.add(&state, count);
-    }
-    Ok(depth)
+        params![connection],
+    )
 }
 
 /// The jobs not done, by state, from the index of open jobs.
 pub(super) fn open_jobs(db: &Connection) -> Result<QueueDepth, StoreError> {
-    let mut select = db.prepare_cached(
+    depth_by_state(
+        db,
         "SELECT state, COUNT(*) FROM jobs INDEXED BY jobs_open WHERE state <> 'done'
          GROUP BY state",
-    )?;
+        [],
+    )
+}
+
+/// The queue depth from `sql`'s rows of state and count.
+fn depth_by_state(
+    db: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<QueueDepth, StoreError> {
+    let mut select = db.prepare_cached(sql)?;
     let mut depth = QueueDepth::default();
-    let rows = select.query_map([], |row| {
+    let rows = select.query_map(params, |row| {
         Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
     })?;
     for row in rows {

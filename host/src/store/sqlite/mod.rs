@@ -236,54 +236,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn complete(&self, lease: &Lease) -> Result<(), StoreError> {
-        let lease = lease.clone();
-        self.blocking(move |db| {
-            db.write(|tx, now| jobs::end_lease(tx, &lease, JobState::Done, None, None, now))
-        })
-        .await
-    }
-
-    async fn complete_covering(&self, lease: &Lease, read_at: Millis) -> Result<u64, StoreError> {
-        let lease = lease.clone();
-        self.blocking(move |db| {
-            db.write(|tx, now| jobs::complete_covering(tx, &lease, read_at, now))
-        })
-        .await
-    }
-
-    async fn retry(
-        &self,
-        lease: &Lease,
-        error: &str,
-        next_attempt_at: Millis,
-    ) -> Result<(), StoreError> {
-        let (lease, error) = (lease.clone(), error.to_owned());
-        self.blocking(move |db| {
-            db.write(|tx, now| {
-                jobs::end_lease(
-                    tx,
-                    &lease,
-                    JobState::Ready,
-                    Some(&error),
-                    Some(next_attempt_at),
-                    now,
-                )
-            })
-        })
-        .await
-    }
-
-    async fn park(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
-        let (lease, reason) = (lease.clone(), reason.to_owned());
-        self.blocking(move |db| {
-            db.write(|tx, now| {
-                jobs::end_lease(tx, &lease, JobState::Parked, Some(&reason), None, now)
-            })
-        })
-        .await
-    }
-
     async fn requeue(&self, id: i64) -> Result<(), StoreError> {
         self.blocking(move |db| db.write(|tx, now| jobs::requeue(tx, id, now)))
             .await

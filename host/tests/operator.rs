@@ -138,6 +138,12 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// `command` with the master key in the file `key`.
+fn keyed(mut command: Command, key: &Path) -> Command {
+    command.env("ML_CONNECTOR_MASTER_KEY_FILE", key);
+    command
+}
+
 /// Writes a master key file readable by its owner only; its path.
 fn key_file(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
@@ -153,11 +159,7 @@ async fn a_stored_secret_used_by_a_sync_is_in_no_file_log_or_audit_export() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &systems, "secret", None);
     let key = key_file(dir.path());
-    let with_key = |args: &[&str]| {
-        let mut command = command(dir.path(), &config, &systems, args);
-        command.env("ML_CONNECTOR_MASTER_KEY_FILE", &key);
-        command
-    };
+    let with_key = |args: &[&str]| keyed(command(dir.path(), &config, &systems, args), &key);
     for (name, value) in [
         ("TEST_BC_TOKEN", BC_TOKEN),
         ("TEST_QAD_PASSWORD", QAD_PASSWORD),
@@ -621,9 +623,8 @@ async fn verify_tampered(
         .arg("--audit-head")
         .arg(dir.join("store.audit-head"))
         .args(["audit", "verify"])
-        .env_remove("ML_CONNECTOR_MASTER_KEY")
-        .env("ML_CONNECTOR_MASTER_KEY_FILE", key);
-    let out = run(verify).await;
+        .env_remove("ML_CONNECTOR_MASTER_KEY");
+    let out = run(keyed(verify, key)).await;
     (out.status.code().unwrap_or(-1), text(&out.stdout))
 }
 
@@ -633,11 +634,7 @@ async fn the_audit_log_shows_removed_and_rewritten_entries_against_its_key_and_h
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &systems, "env", None);
     let key = key_file(dir.path());
-    let with_key = |args: &[&str]| {
-        let mut command = command(dir.path(), &config, &systems, args);
-        command.env("ML_CONNECTOR_MASTER_KEY_FILE", &key);
-        command
-    };
+    let with_key = |args: &[&str]| keyed(command(dir.path(), &config, &systems, args), &key);
     let synced = run(with_key(&["sync", "--once"])).await;
     assert!(synced.status.success(), "{}", text(&synced.stderr));
     let head = std::fs::read_to_string(dir.path().join("store.audit-head")).unwrap();

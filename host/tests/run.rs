@@ -104,6 +104,26 @@ async fn start_command(dir: &Path, address: &str, mut command: std::process::Com
     );
 }
 
+/// Sends the service SIGTERM and waits for it to exit, at most `within`; how it exited.
+async fn terminate(service: &mut Service, within: Duration) -> Option<std::process::ExitStatus> {
+    let pid = service.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let sent = std::time::Instant::now();
+    while sent.elapsed() < within {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            return Some(status);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
 /// The service's metrics by name (labels included).
 async fn metrics(service: &Service) -> BTreeMap<String, u64> {
     let page = reqwest::get(format!("{}/metrics", service.url))
@@ -403,22 +423,7 @@ async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
     // exits cleanly.
     systems.bigcommerce.place_orders("shop1", 5).unwrap();
     let mut service = service;
-    let pid = service.child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut exited = None;
-    for _ in 0..300 {
-        if let Some(status) = service.child.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let exited = terminate(&mut service, Duration::from_secs(30)).await;
     assert!(
         exited.is_some_and(|s| s.success()),
         "exited cleanly: {exited:?}"
@@ -820,22 +825,7 @@ async fn a_stop_ends_within_its_deadline_while_qad_does_not_answer() {
     slow.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
 
     let stopping = std::time::Instant::now();
-    let pid = service.child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut exited = None;
-    while stopping.elapsed() < Duration::from_secs(25) {
-        if let Some(status) = service.child.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let exited = terminate(&mut service, Duration::from_secs(25)).await;
     let took = stopping.elapsed();
     assert!(
         exited.is_some_and(|s| s.success()),

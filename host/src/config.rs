@@ -26,7 +26,7 @@
 //!
 //! [connections.main.posting]
 //! entity = "10USACO"
-//! guest_customer = "GUEST"
+//! guest_customer = "GUEST"               # guests without an email (or all, guests = "shared")
 //!
 //! [connections.main.plugin]
 //! name = "order-to-gl"
@@ -46,7 +46,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::flows::orders::PostingPolicy;
+use crate::flows::orders::{Guests, PostingPolicy};
 use crate::plugins::Limits;
 use crate::qad::EntityPaths;
 use crate::schedule::Schedule;
@@ -310,8 +310,9 @@ pub struct QxtendSection {
 }
 
 /// `[connections.NAME.posting]`: where entries go. The entity, its base currency and the
-/// guest customer are the tenant's own and must be given; the layer (QAD's official one)
-/// and the posted statuses (BigCommerce's sale statuses) have defaults.
+/// guest customer are the tenant's own and must be given; the layer (QAD's official one),
+/// the posted statuses (BigCommerce's sale statuses) and how guests are matched (by email)
+/// have defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostingConfig {
@@ -322,6 +323,10 @@ pub struct PostingConfig {
     pub layer: Option<String>,
     #[serde(default)]
     pub posted_statuses: Option<Vec<u32>>,
+    /// `by-email` (default): each guest email is a QAD customer, as a registered shopper
+    /// is; `shared`: every guest order goes to `guest_customer`.
+    #[serde(default)]
+    pub guests: Guests,
 }
 
 /// The keys of `[posting]` that must be given.
@@ -655,6 +660,7 @@ impl PostingConfig {
                 .clone()
                 .unwrap_or_else(|| PostingPolicy::SALE_STATUSES.to_vec()),
             guest_customer: self.guest_customer.clone(),
+            guests: self.guests,
             base_currency: self.base_currency.clone(),
         }
     }

@@ -8,9 +8,12 @@
 //! (except `nullable`), annotation-only keywords are dropped, and `required` properties that are
 //! `readOnly` are not required in requests, nor `writeOnly` ones in responses.
 //!
-//! `format` is never asserted: OpenAPI formats (`int32`, `double`, `date-time`, even `ISO-4217`)
-//! are loose annotations in these documents, and the data behind them (RFC 2822 dates, decimal
-//! strings) would otherwise produce noise rather than findings.
+//! `format` is asserted for the text formats a client parses, as BigCommerce writes them:
+//! `date-time` is RFC 3339 in whole seconds (BigCommerce's answers and examples carry no
+//! fractions; a client with a strict parser fails on more) or RFC 2822 (V2's dates), `date` a
+//! calendar day, `email` an address with a local part and a domain. The numeric formats
+//! (`int32`, `double`, `decimal`...) and the rest (`ISO-4217`, `url`) are annotations the
+//! documents use loosely, and are not asserted.
 //!
 //! What is checked: the path matches a template of a spec (literal segments preferred over
 //! parameters) and has the method; path, query and header parameters (path-level and
@@ -270,7 +273,10 @@ impl Spec {
         .schema(schema, &[]);
         jsonschema::options()
             .with_draft(Draft::Draft7)
-            .should_validate_formats(false)
+            .should_validate_formats(true)
+            .with_format("date-time", formats::date_time)
+            .with_format("date", formats::date)
+            .with_format("email", formats::email)
             .with_registry(registry)
             .build(&converted)
             .map_err(|e| format!("{}: cannot compile schema #{pointer}: {e}", self.name))
@@ -902,6 +908,8 @@ impl Converter<'_> {
                         continue; // boolean form: applied to minimum/maximum below
                     }
                 }
+                // The formats checked (see `formats`); the others are annotations here.
+                "format" if matches!(v.as_str(), Some("date-time" | "date" | "email")) => v.clone(),
                 "nullable" | "x-nullable" | "discriminator" | "xml" | "example" | "examples"
                 | "externalDocs" | "readOnly" | "writeOnly" | "deprecated" | "format"
                 | "description" | "title" => continue,
@@ -1202,6 +1210,38 @@ fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
 /// Locks a mutex, ignoring poisoning (the map stays consistent: entries are inserted whole).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The `format`s checked (see the module note), as BigCommerce writes them.
+mod formats {
+    use time::format_description::well_known::{Rfc2822, Rfc3339};
+    use time::macros::format_description;
+    use time::{Date, OffsetDateTime};
+
+    /// RFC 3339 in whole seconds, or RFC 2822.
+    pub(super) fn date_time(text: &str) -> bool {
+        let rfc3339 = OffsetDateTime::parse(text, &Rfc3339).is_ok() && !text.contains('.');
+        rfc3339 || OffsetDateTime::parse(text, &Rfc2822).is_ok()
+    }
+
+    /// `YYYY-MM-DD`, a day that exists.
+    pub(super) fn date(text: &str) -> bool {
+        Date::parse(text, format_description!("[year]-[month]-[day]")).is_ok()
+    }
+
+    /// One `@` between a local part and a dotted domain, no spaces.
+    pub(super) fn email(text: &str) -> bool {
+        match text.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.split('.').count() >= 2
+                    && domain.split('.').all(|label| !label.is_empty())
+                    && !text.chars().any(char::is_whitespace)
+            }
+            None => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1628,6 +1668,57 @@ mod tests {
     }
 
     #[test]
+    fn formats_are_checked_as_bigcommerce_writes_them() {
+        use formats::{date, date_time, email};
+        for good in [
+            "2026-11-02T10:00:00+00:00",
+            "2026-11-02T10:00:00Z",
+            "Tue, 20 Nov 2012 00:00:00 +0000",
+        ] {
+            assert!(date_time(good), "{good}");
+        }
+        for bad in [
+            "",
+            "2026-11-02T10:00:00.123456789Z",
+            "2026-11-02",
+            "yesterday",
+        ] {
+            assert!(!date_time(bad), "{bad}");
+        }
+        assert!(date("2026-02-28") && !date("2026-02-30") && !date(""));
+        assert!(email("a.b@example.com"));
+        for bad in [
+            "",
+            "a@",
+            "@example.com",
+            "a b@example.com",
+            "a@localhost",
+            "a@b@c.d",
+        ] {
+            assert!(!email(bad), "{bad}");
+        }
+        // Through a converted schema: a string in the wrong form is reported, null is not
+        // (a format constrains strings only).
+        let doc = json!({ "components": { "schemas": {} } });
+        let conv = Converter {
+            doc: &doc,
+            dir: Direction::Response,
+        };
+        let schema = conv.schema(
+            &json!({ "type": "string", "format": "date", "nullable": true }),
+            &[],
+        );
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft7)
+            .should_validate_formats(true)
+            .with_format("date", formats::date)
+            .build(&schema)
+            .unwrap();
+        assert!(!validator.is_valid(&json!("")));
+        assert!(validator.is_valid(&json!("2026-11-02")) && validator.is_valid(&Value::Null));
+    }
+
+    #[test]
     fn conversion_handles_openapi_keywords() {
         let doc = json!({
             "components": { "schemas": {
@@ -1657,7 +1748,7 @@ mod tests {
         );
         assert_eq!(
             got["properties"]["name"],
-            json!({ "type": ["string", "null"] })
+            json!({ "type": ["string", "null"], "format": "date-time" })
         );
         assert_eq!(
             got["properties"]["kind"],

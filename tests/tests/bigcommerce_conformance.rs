@@ -106,6 +106,7 @@ fn load_specs(dir: &std::path::Path) -> SpecSet {
         ("/v2", "orders.v2.oas2.yml"),
         ("/v2", "store_information.v2.yml"),
         ("/v3", "orders.v3.yml"),
+        ("/v2", "customers.v2.yml"),
         ("/v3", "customers.v3.yml"),
         ("/v3", "webhooks.v3.yml"),
         ("/v3", "catalog/products_catalog.v3.yml"),
@@ -391,6 +392,24 @@ fn raw_client(root: &str) -> RawClient {
 }
 
 impl RawClient {
+    /// A GET with the good token: its status, headers and JSON body (`None` when empty).
+    async fn read(&self, path: &str) -> (u16, reqwest::header::HeaderMap, Option<Value>) {
+        let answer = self
+            .http
+            .get(format!("{}{path}", self.root))
+            .header("x-auth-token", "good-token")
+            .header("accept", "application/json")
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let (status, headers) = (answer.status().as_u16(), answer.headers().clone());
+        let text = answer.text().await.unwrap();
+        let body = (!text.is_empty())
+            .then(|| serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}")));
+        (status, headers, body)
+    }
+
     async fn get(&self, path: &str, token: &str) {
         self.http
             .get(format!("{}{path}", self.root))
@@ -412,6 +431,43 @@ impl RawClient {
             .await
             .unwrap();
     }
+}
+
+/// Every recorded request and answer checked against the specs: the findings not excepted
+/// (sorted, once each), and which exceptions were used.
+fn check_exchanges(specs: &SpecSet, exchanges: &[Exchange]) -> (Vec<String>, Vec<bool>) {
+    let mut findings = Vec::new();
+    let mut used = vec![false; SPEC_EXCEPTIONS.len()];
+    for exchange in exchanges {
+        let request = specs.check_request(
+            &exchange.method,
+            &exchange.path,
+            &exchange.query,
+            &exchange.headers,
+            exchange.request_body.as_ref(),
+        );
+        let response = specs.check_response(
+            &exchange.method,
+            &exchange.path,
+            exchange.status,
+            exchange.response_body.as_ref(),
+        );
+        let lines = included_lines(exchange)
+            .into_iter()
+            .flat_map(|(path, lines)| specs.check_response("GET", &path, 200, Some(&lines)));
+        for violation in request.into_iter().chain(response).chain(lines) {
+            match excepted(&violation) {
+                Some(index) => used[index] = true,
+                None => findings.push(format!(
+                    "{} {} -> {}: {violation}",
+                    exchange.method, exchange.path, exchange.status
+                )),
+            }
+        }
+    }
+    findings.sort();
+    findings.dedup();
+    (findings, used)
 }
 
 #[tokio::test]
@@ -441,37 +497,7 @@ async fn client_requests_and_simulator_answers_follow_bigcommerces_specs() {
         .collect();
     let missing: Vec<&&str> = ENDPOINTS.iter().filter(|e| !seen.contains(**e)).collect();
     assert!(missing.is_empty(), "endpoints not exercised: {missing:?}");
-    let mut findings = Vec::new();
-    let mut used = vec![false; SPEC_EXCEPTIONS.len()];
-    for exchange in &exchanges {
-        let request = specs.check_request(
-            &exchange.method,
-            &exchange.path,
-            &exchange.query,
-            &exchange.headers,
-            exchange.request_body.as_ref(),
-        );
-        let response = specs.check_response(
-            &exchange.method,
-            &exchange.path,
-            exchange.status,
-            exchange.response_body.as_ref(),
-        );
-        let lines = included_lines(exchange)
-            .into_iter()
-            .flat_map(|(path, lines)| specs.check_response("GET", &path, 200, Some(&lines)));
-        for violation in request.into_iter().chain(response).chain(lines) {
-            match excepted(&violation) {
-                Some(index) => used[index] = true,
-                None => findings.push(format!(
-                    "{} {} -> {}: {violation}",
-                    exchange.method, exchange.path, exchange.status
-                )),
-            }
-        }
-    }
-    findings.sort();
-    findings.dedup();
+    let (findings, used) = check_exchanges(&specs, &exchanges);
     assert!(
         findings.is_empty(),
         "{} findings against BigCommerce's specs:\n{}",
@@ -612,4 +638,204 @@ async fn webhook_payloads_follow_bigcommerces_callback_schemas_and_examples() {
             "{scope}: fields differ from the documented example"
         );
     }
+}
+
+/// The ids in a V2 list answer (none for a 204).
+fn ids(body: &Option<Value>) -> Vec<u64> {
+    body.as_ref()
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(|o| o["id"].as_u64()).collect())
+        .unwrap_or_default()
+}
+
+/// What published third-party BigCommerce clients read for orders, customers, coupons and
+/// products, against the store simulator: every answer follows the specs (where the
+/// reference has one), the filters filter, and what no endpoint serves is BigCommerce's
+/// 404 with its error body and rate-limit headers.
+#[tokio::test]
+async fn third_party_clients_read_orders_customers_coupons_and_products() {
+    let Some(dir) = bigcommerce_specs() else {
+        return;
+    };
+    let specs = load_specs(&dir);
+    let store = SimStore::new("thirdparty", "good-token")
+        .with_quota(100_000, Duration::from_secs(30))
+        .with_orders(80, datetime!(2026-11-01 08:00 UTC), 11);
+    let options = SimOptions {
+        record: true,
+        ..SimOptions::default()
+    };
+    let sim = BigCommerceSim::start_with(vec![store], options, "127.0.0.1:0")
+        .await
+        .unwrap();
+    let data = sim.data("thirdparty").unwrap();
+    let http = raw_client(&sim.api_root("thirdparty"));
+
+    // Orders: the list and its filters, the count, one order and its sub-resources.
+    let (status, _, all) = http.read("/v2/orders?limit=250").await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&all).len(), data.orders.len());
+    let (_, _, window) = http.read("/v2/orders?min_id=110&max_id=119").await;
+    assert_eq!(ids(&window), (110..=119).collect::<Vec<_>>());
+    let shopper = data.orders.iter().find(|o| o.customer_id != 0).unwrap();
+    let theirs: Vec<u64> = data
+        .orders
+        .iter()
+        .filter(|o| o.customer_id == shopper.customer_id)
+        .map(|o| o.id)
+        .collect();
+    let query = format!("/v2/orders?customer_id={}&limit=250", shopper.customer_id);
+    assert_eq!(ids(&http.read(&query).await.2), theirs);
+    let query = format!(
+        "/v2/orders?email={}&limit=250",
+        shopper.email.to_uppercase()
+    );
+    let by_email: Vec<u64> = data
+        .orders
+        .iter()
+        .filter(|o| o.email.eq_ignore_ascii_case(&shopper.email))
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(ids(&http.read(&query).await.2), by_email);
+    let (status, _, none) = http.read("/v2/orders?min_id=100000").await;
+    assert_eq!((status, none), (204, None));
+    let (status, _, _) = http.read("/v2/orders?min_id=many").await;
+    assert_eq!(status, 400);
+    let (_, _, count) = http.read("/v2/orders/count?max_id=119").await;
+    let count = count.unwrap();
+    assert_eq!(count["count"], 20);
+    let per_status: u64 = count["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(per_status, 20);
+    let id = shopper.id;
+    for path in [
+        format!("/v2/orders/{id}"),
+        format!("/v2/orders/{id}/products"),
+        format!("/v2/orders/{id}/shipping_addresses"),
+        format!("/v2/orders/{id}/coupons"),
+        "/v2/order_statuses".to_string(),
+    ] {
+        let (status, _, _) = http.read(&path).await;
+        assert!(status == 200 || status == 204, "{path}: {status}");
+    }
+    let (_, _, lines) = http.read(&format!("/v2/orders/{id}/products")).await;
+    for line in lines.unwrap().as_array().unwrap() {
+        assert_eq!(line["event_date"], Value::Null, "no event: null, not \"\"");
+    }
+
+    // Customers, in V2 (deprecated, still read) and V3.
+    // (The spec declares no paging for this list; the store's customers fit one page.)
+    assert!(data.customers.len() <= 50);
+    let (_, _, customers) = http.read("/v2/customers").await;
+    assert_eq!(ids(&customers).len(), data.customers.len());
+    let customer = &data.customers[3];
+    let query = format!("/v2/customers?email={}", customer.email.to_uppercase());
+    assert_eq!(ids(&http.read(&query).await.2), [customer.id]);
+    let (_, _, window) = http.read("/v2/customers?min_id=2&max_id=4").await;
+    assert_eq!(ids(&window), [2, 3, 4]);
+    let (_, _, one) = http.read(&format!("/v2/customers/{}", customer.id)).await;
+    assert_eq!(one.unwrap()["email"], customer.email.as_str());
+    let (_, _, count) = http.read("/v2/customers/count").await;
+    assert_eq!(count.unwrap()["count"], data.customers.len());
+    let (status, _, _) = http.read("/v2/customers/99999").await;
+    assert_eq!(status, 404);
+    let query = format!(
+        "/v3/customers?id:in={},{}",
+        customer.id, data.customers[0].id
+    );
+    let (_, _, v3) = http.read(&query).await;
+    assert_eq!(v3.unwrap()["data"].as_array().unwrap().len(), 2);
+
+    // Coupons (marketing, V2): the ones the orders used, with their uses.
+    let used: std::collections::BTreeSet<u64> = data
+        .orders
+        .iter()
+        .filter_map(|o| o.coupon.as_ref().map(|c| c.coupon_id))
+        .collect();
+    assert!(!used.is_empty(), "the seeded orders use coupons");
+    let (status, _, coupons) = http.read("/v2/coupons").await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&coupons), used.iter().copied().collect::<Vec<_>>());
+    for coupon in coupons.as_ref().unwrap().as_array().unwrap() {
+        let uses = data
+            .orders
+            .iter()
+            .filter(|o| o.coupon.as_ref().map(|c| c.coupon_id) == coupon["id"].as_u64())
+            .count();
+        assert_eq!(coupon["num_uses"], uses);
+        assert!(coupon["amount"].is_string() && coupon["code"].is_string());
+        assert!(
+            ["percentage_discount", "per_total_discount"]
+                .contains(&coupon["type"].as_str().unwrap())
+        );
+    }
+    let first = used.iter().next().unwrap();
+    let (_, _, one) = http.read(&format!("/v2/coupons/{first}")).await;
+    assert_eq!(one.unwrap()["id"], *first);
+    let (_, _, by_code) = http.read("/v2/coupons?code=SAVE10").await;
+    assert!(ids(&by_code).len() <= 1);
+    let (_, _, count) = http.read("/v2/coupons/count").await;
+    assert_eq!(count.unwrap()["count"], used.len());
+
+    // Products: the list, one product and its variants.
+    let product = data
+        .products
+        .iter()
+        .find(|p| !p.variants.is_empty())
+        .unwrap();
+    for path in [
+        "/v3/catalog/products?include=variants".to_string(),
+        format!("/v3/catalog/products/{}", product.id),
+        format!("/v3/catalog/products/{}/variants", product.id),
+        format!("/v3/catalog/products?sku={}", product.sku),
+    ] {
+        let (status, _, body) = http.read(&path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            body.unwrap()["data"].is_object() || path.contains('?') || path.ends_with("variants")
+        );
+    }
+    let (_, _, variants) = http
+        .read(&format!("/v3/catalog/products/{}/variants", product.id))
+        .await;
+    assert_eq!(
+        variants.unwrap()["data"].as_array().unwrap().len(),
+        product.variants.len()
+    );
+    let (status, _, _) = http.read("/v3/catalog/products/99999").await;
+    assert_eq!(status, 404);
+
+    // What no endpoint serves: BigCommerce's 404, counted against the quota like any
+    // request, with its headers.
+    for (path, v2) in [("/v2/gift_certificates/none", true), ("/v3/unknown", false)] {
+        let (status, headers, body) = http.read(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(headers.contains_key("x-rate-limit-requests-left"), "{path}");
+        let body = body.unwrap_or_else(|| panic!("{path}: an empty 404"));
+        if v2 {
+            assert_eq!(body[0]["status"], 404, "{body}");
+            assert!(body[0]["message"].is_string(), "{body}");
+        } else {
+            assert_eq!(body["status"], 404, "{body}");
+            assert!(body["title"].is_string(), "{body}");
+        }
+    }
+
+    // Every answer above, where the reference has a spec for it, follows it.
+    let exchanges: Vec<Exchange> = sim
+        .exchanges()
+        .into_iter()
+        .filter(|e| !e.path.starts_with("/v2/coupons") && e.status != 404 && e.status != 400)
+        .collect();
+    let (findings, _) = check_exchanges(&specs, &exchanges);
+    assert!(
+        findings.is_empty(),
+        "{} findings against BigCommerce's specs:\n{}",
+        findings.len(),
+        findings.join("\n")
+    );
 }

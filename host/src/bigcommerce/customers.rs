@@ -1,4 +1,4 @@
-//! Customers (V3): lookup by email, creation in batches of at most 10, and cursor paging.
+//! Customers (V3): lookup by id or email, creation in batches of at most 10, and cursor paging.
 //!
 //! Emails are compared normalised (trimmed, lower-case). Creation is a POST, so it is not
 //! re-sent after an ambiguous failure: the caller looks the emails up again first.
@@ -16,6 +16,9 @@ pub const CREATE_BATCH: usize = 10;
 
 /// Emails per lookup request (keeps the URL short).
 const EMAILS_PER_LOOKUP: usize = 50;
+
+/// Ids per lookup request (keeps the URL short).
+const IDS_PER_LOOKUP: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Customer {
@@ -59,13 +62,29 @@ pub fn normalise_email(email: &str) -> String {
 }
 
 impl Client {
-    /// One customer by id; `None` when the store has none.
-    pub async fn customer(&self, id: u64) -> Result<Option<Customer>, ClientError> {
-        let query = [("id:in", id.to_string())];
-        let page: Option<Collection<Customer>> = self
-            .get_json("/v3/customers", &query, Priority::Orders)
-            .await?;
-        Ok(page.and_then(|p| p.data.into_iter().find(|c| c.id == id)))
+    /// The customers with these ids (those the store has), in id order.
+    pub async fn customers(&self, ids: &[u64]) -> Result<Vec<Customer>, ClientError> {
+        let mut wanted = ids.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut found = Vec::new();
+        for chunk in wanted.chunks(IDS_PER_LOOKUP) {
+            let ids: Vec<String> = chunk.iter().map(u64::to_string).collect();
+            let customers: Vec<Customer> = self
+                .get_all_v3(
+                    "/v3/customers",
+                    &[("id:in", ids.join(","))],
+                    Priority::Orders,
+                )
+                .await?;
+            found.extend(
+                customers
+                    .into_iter()
+                    .filter(|c| chunk.binary_search(&c.id).is_ok()),
+            );
+        }
+        found.sort_by_key(|c| c.id);
+        Ok(found)
     }
 
     /// The customers with any of these emails (matched normalised), in id order.

@@ -235,7 +235,7 @@ async fn documents(
                 refund: r.id,
             }),
     );
-    flow.prefetch(orders, RefundsByOrder::new(refunds));
+    flow.prefetch(orders, RefundsByOrder::new(refunds)).await?;
     Ok(documents.into_iter().collect())
 }
 

@@ -44,8 +44,8 @@ pub trait OrderSource: Send + Sync {
     ) -> Result<FullOrder, ClientError>;
     /// The refunds of one order.
     async fn order_refunds(&self, order_id: u64) -> Result<Vec<Refund>, ClientError>;
-    /// One registered shopper; `None` when the store has no such customer.
-    async fn customer(&self, id: u64) -> Result<Option<Customer>, ClientError>;
+    /// The registered shoppers with these ids (those the store has).
+    async fn customers(&self, ids: &[u64]) -> Result<Vec<Customer>, ClientError>;
 }
 
 /// Where journals go and what they are checked against (a QAD tenant).
@@ -145,8 +145,8 @@ impl OrderSource for bigcommerce::Client {
     async fn order_refunds(&self, order_id: u64) -> Result<Vec<Refund>, ClientError> {
         bigcommerce::Client::order_refunds(self, order_id).await
     }
-    async fn customer(&self, id: u64) -> Result<Option<Customer>, ClientError> {
-        bigcommerce::Client::customer(self, id).await
+    async fn customers(&self, ids: &[u64]) -> Result<Vec<Customer>, ClientError> {
+        bigcommerce::Client::customers(self, ids).await
     }
 }
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::orders::{OrderFlow, PostingPolicy};
+use super::orders::{Guests, OrderFlow, PostingPolicy};
 use crate::bigcommerce::ClientError;
 use crate::bigcommerce::customers::Customer;
 use crate::bigcommerce::orders::{FullOrder, Order, OrderProduct, Refund, RefundsByOrder};
@@ -23,15 +23,33 @@ use crate::qad::{
 };
 use crate::store::{SqliteStore, Store};
 
-/// A BigCommerce store's orders, in memory.
+/// A BigCommerce store's orders and registered shoppers, in memory.
 #[derive(Default)]
 pub struct Shop {
     pub orders: Mutex<HashMap<u64, FullOrder>>,
+    pub customers: Mutex<HashMap<u64, Customer>>,
+    /// How many times the shoppers' accounts were asked for.
+    pub customer_reads: std::sync::atomic::AtomicUsize,
 }
 
 impl Shop {
     pub fn put(&self, order: FullOrder) {
         self.orders.lock().unwrap().insert(order.order.id, order);
+    }
+
+    /// A registered shopper with this account email.
+    pub fn register(&self, id: u64, email: &str) {
+        let customer = Customer {
+            id,
+            email: email.into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            company: String::new(),
+            phone: String::new(),
+            date_created: OffsetDateTime::UNIX_EPOCH,
+            date_modified: OffsetDateTime::UNIX_EPOCH,
+        };
+        self.customers.lock().unwrap().insert(id, customer);
     }
 }
 
@@ -69,8 +87,14 @@ impl OrderSource for Shop {
             .map(|o| o.refunds)
             .unwrap_or_default())
     }
-    async fn customer(&self, _id: u64) -> Result<Option<Customer>, ClientError> {
-        Ok(None)
+    async fn customers(&self, ids: &[u64]) -> Result<Vec<Customer>, ClientError> {
+        self.customer_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let customers = self.customers.lock().unwrap();
+        Ok(ids
+            .iter()
+            .filter_map(|id| customers.get(id).cloned())
+            .collect())
     }
 }
 
@@ -237,6 +261,15 @@ pub fn rig() -> Rig {
 
 /// The same, with unanswered posts looked up conclusively after `settle_after`.
 pub fn rig_settling_after(settle_after: std::time::Duration) -> Rig {
+    build(settle_after, Guests::ByEmail)
+}
+
+/// The same, with every guest order going to the guest customer `GUEST`.
+pub fn rig_sharing_guests() -> Rig {
+    build(std::time::Duration::from_secs(120), Guests::Shared)
+}
+
+fn build(settle_after: std::time::Duration, guests: Guests) -> Rig {
     let settings: BTreeMap<String, BTreeMap<String, String>> =
         toml::from_str(include_str!("../../../examples/settings.toml")).unwrap();
     let settings: Vec<(String, String)> = settings["order-to-gl"].clone().into_iter().collect();
@@ -263,6 +296,7 @@ pub fn rig_settling_after(settle_after: std::time::Duration) -> Rig {
             layer: PostingPolicy::OFFICIAL_LAYER.into(),
             posted_statuses: PostingPolicy::SALE_STATUSES.to_vec(),
             guest_customer: "GUEST".into(),
+            guests,
             base_currency: "USD".into(),
         },
     );

@@ -71,7 +71,7 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
         }
         latest_refund = latest_refund.max(Some(refund.created));
     }
-    flow.prefetch(orders, RefundsByOrder::new(refunds));
+    flow.prefetch(orders, RefundsByOrder::new(refunds)).await?;
     // Both cursors move together, and only from where this poll read them: a poll of
     // the same connection on another replica that moved them first wins, and this one's
     // reading (already queued, deduplicated by key) is not written over it.

@@ -29,6 +29,8 @@ fn scopes_for(path: &str) -> &'static [&'static str] {
         &["store_v2_orders"]
     } else if path.starts_with("/v3/customers") || path.starts_with("/v2/customers") {
         &["store_v2_customers"]
+    } else if path.starts_with("/v2/coupons") {
+        &["store_v2_marketing"]
     } else if path.starts_with("/v3/catalog") {
         &["store_v2_products"]
     } else if path.starts_with("/v2/store") || path.starts_with("/v2/time") {

@@ -38,12 +38,13 @@ use crate::sync::lock;
 
 /// The store resource scopes the simulated endpoints need (each also exists as
 /// `<scope>_read_only`, enough for GET); webhooks need none beyond the default.
-pub const SCOPES: [&str; 5] = [
+pub const SCOPES: [&str; 6] = [
     "store_v2_orders",
     "store_v2_transactions",
     "store_v2_customers",
     "store_v2_products",
     "store_v2_information",
+    "store_v2_marketing",
 ];
 
 /// One store and its API account.
@@ -56,7 +57,7 @@ pub struct SimStore {
     /// Signs webhook deliveries (Standard Webhooks, keyed with the secret's bytes).
     pub client_secret: String,
     /// The account's OAuth scopes (`store_v2_orders`, `store_v2_orders_read_only`, ...);
-    /// by default every scope ml-connector uses, with modify rights.
+    /// by default every scope the simulated endpoints need, with modify rights.
     pub scopes: Vec<String>,
     /// Requests per window (BigCommerce Standard and Plus: 150 per 30 s).
     pub quota: u32,

@@ -57,10 +57,24 @@ pub struct PostingPolicy {
     /// BigCommerce status ids whose orders have a journal; others have none (an order
     /// that moves out of these is reversed).
     pub posted_statuses: Vec<u32>,
-    /// The QAD customer guest orders are posted against.
+    /// The QAD customer of guest orders without an email (of every guest order when
+    /// `guests` is [`Guests::Shared`]).
     pub guest_customer: String,
+    pub guests: Guests,
     /// The entity's base currency: entries in another currency carry the order's rate.
     pub base_currency: String,
+}
+
+/// How guest orders find their QAD customer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Guests {
+    /// Each normalised email is one customer, matched or created as a registered
+    /// shopper's is; a guest who registers later keeps it.
+    #[default]
+    ByEmail,
+    /// Every guest order goes to the policy's guest customer.
+    Shared,
 }
 
 impl PostingPolicy {

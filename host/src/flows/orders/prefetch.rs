@@ -1,11 +1,16 @@
-//! What the last poll read: its orders (with their lines) and refunds, handed to the jobs
-//! it queued so they read only what the list does not carry, and when that read began
-//! (a job's result covers the jobs of its order queued before then).
+//! What the last poll read: its orders (with their lines), refunds and the accounts of the
+//! registered shoppers not yet matched to a QAD customer, handed to the jobs it queued so
+//! they read only what the list does not carry, and when that read began (a job's result
+//! covers the jobs of its order queued before then).
 
 use std::sync::Arc;
 
+use std::collections::{BTreeSet, HashMap};
+
 use super::OrderFlow;
+use super::customers::BY_ID;
 use crate::bigcommerce;
+use crate::bigcommerce::customers::Customer;
 use crate::bigcommerce::orders::{FullOrder, RefundsByOrder};
 use crate::flows::FlowError;
 use crate::store::Millis;
@@ -13,8 +18,10 @@ use crate::store::Millis;
 /// What the last poll read.
 #[derive(Default)]
 pub(super) struct Prefetched {
-    orders: std::collections::HashMap<u64, bigcommerce::Order>,
+    orders: HashMap<u64, bigcommerce::Order>,
     refunds: Arc<RefundsByOrder>,
+    /// Registered shoppers of `orders` that had no QAD customer, by id.
+    shoppers: HashMap<u64, Customer>,
     /// When the poll that read `orders` began reading.
     read_at: Option<Millis>,
     /// When a poll still reading began.
@@ -22,12 +29,55 @@ pub(super) struct Prefetched {
 }
 
 impl OrderFlow {
-    /// Remembers what a poll read, replacing what the previous poll left.
-    pub fn prefetch(&self, orders: Vec<bigcommerce::Order>, refunds: RefundsByOrder) {
+    /// Remembers what a poll read, replacing what the previous poll left, with the accounts
+    /// of the orders' registered shoppers who have no QAD customer yet (read here, a
+    /// hundred to a request, rather than one by one by their orders' jobs).
+    pub async fn prefetch(
+        &self,
+        orders: Vec<bigcommerce::Order>,
+        refunds: RefundsByOrder,
+    ) -> Result<(), FlowError> {
+        let registered: BTreeSet<u64> = orders
+            .iter()
+            .filter(|o| !o.is_guest())
+            .map(|o| o.customer_id)
+            .collect();
+        let mut unmatched = Vec::new();
+        for id in registered {
+            let key = id.to_string();
+            if self
+                .store
+                .mapped(&self.connection, BY_ID, &key)
+                .await?
+                .is_none()
+            {
+                unmatched.push(id);
+            }
+        }
+        let shoppers = if unmatched.is_empty() {
+            Vec::new()
+        } else {
+            self.source.customers(&unmatched).await?
+        };
         let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
         prefetched.orders = orders.into_iter().map(|o| (o.id, o)).collect();
         prefetched.refunds = Arc::new(refunds);
+        prefetched.shoppers = shoppers.into_iter().map(|c| (c.id, c)).collect();
         prefetched.read_at = prefetched.reading_since.take();
+        Ok(())
+    }
+
+    /// A registered shopper's account: from the last poll's read when it has it, else read
+    /// now (`None` when the store has no such customer).
+    pub(super) async fn shopper_account(&self, id: u64) -> Result<Option<Customer>, FlowError> {
+        let known = {
+            let prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+            prefetched.shoppers.get(&id).cloned()
+        };
+        Ok(match known {
+            Some(account) => Some(account),
+            None => self.source.customers(&[id]).await?.into_iter().next(),
+        })
     }
 
     /// A poll begins reading at `at` (its read will be handed to [`OrderFlow::prefetch`]).

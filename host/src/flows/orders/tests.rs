@@ -2,9 +2,11 @@
 //! reversals, lost answers and customers; the simulators check the same over HTTP end to
 //! end.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::flows::testing::{order, rig, rig_settling_after};
+use crate::bigcommerce::orders::RefundsByOrder;
+use crate::flows::testing::{Rig, order, rig, rig_settling_after, rig_sharing_guests};
 use crate::flows::{FlowError, Outcome};
 use crate::qad::{CustomerRef, QadError};
 
@@ -196,20 +198,170 @@ async fn a_refused_post_is_abandoned_and_its_number_used_again() {
     );
 }
 
+fn created_emails(rig: &Rig) -> Vec<String> {
+    let created = rig.books.created.lock().unwrap();
+    created.iter().map(|c| c.email.clone()).collect()
+}
+
+async fn mapped(rig: &Rig, kind: &str, key: &str) -> Option<String> {
+    rig.flow.store.mapped("main", kind, key).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_shopper_is_created_once_and_matched_after() {
     let rig = rig();
-    rig.shop.put(order(104, 9, "Ada@Example.com ", 1, 11));
-    rig.shop.put(order(105, 9, "ada@example.com", 1, 11));
+    rig.shop.put(order(104, 0, "Ada@Example.com ", 1, 11));
+    rig.shop.put(order(105, 0, "ada@example.com", 1, 11));
     rig.flow.process_order(104).await.unwrap();
     rig.flow.process_order(105).await.unwrap();
-    let created = rig.books.created.lock().unwrap().clone();
-    assert_eq!(created.len(), 1, "{created:?}");
-    assert_eq!(created[0].email, "ada@example.com");
-    // A guest goes to the configured customer, creating nothing.
-    rig.shop.put(order(106, 0, "guest@example.com", 1, 11));
+    assert_eq!(created_emails(&rig), ["ada@example.com"]);
+    // A guest without an email goes to the configured customer, creating nothing.
+    rig.shop.put(order(106, 0, "", 1, 11));
     rig.flow.process_order(106).await.unwrap();
     assert_eq!(rig.books.created.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_registered_shopper_is_one_customer_whatever_the_billing_email() {
+    let rig = rig();
+    rig.shop.register(9, "ada@example.com");
+    for (id, email) in [
+        (140, "ada@work.example"),
+        (141, " ADA@home.example"),
+        (142, "accounts@work.example"),
+    ] {
+        rig.shop.put(order(id, 9, email, 1, 11));
+        posted(rig.flow.process_order(id).await.unwrap());
+    }
+    // Created once, under the account's email, and the account read once.
+    assert_eq!(created_emails(&rig), ["ada@example.com"]);
+    let code = mapped(&rig, "customer", "9").await.expect("mapped by id");
+    assert_eq!(
+        mapped(&rig, "email", "ada@example.com").await.as_ref(),
+        Some(&code)
+    );
+    assert_eq!(mapped(&rig, "email", "ada@work.example").await, None);
+    assert_eq!(rig.shop.customer_reads.load(Ordering::Relaxed), 1);
+    // Another registered shopper billing with one of those emails is their own customer.
+    rig.shop.register(10, "grace@example.com");
+    rig.shop.put(order(143, 10, "ada@work.example", 1, 11));
+    rig.flow.process_order(143).await.unwrap();
+    assert_eq!(
+        created_emails(&rig),
+        ["ada@example.com", "grace@example.com"]
+    );
+}
+
+#[tokio::test]
+async fn a_guest_who_registers_later_keeps_their_customer() {
+    let rig = rig();
+    rig.shop.put(order(150, 0, "Grace@Example.com", 1, 11));
+    rig.shop.put(order(151, 0, "grace@example.com ", 1, 11));
+    rig.flow.process_order(150).await.unwrap();
+    rig.flow.process_order(151).await.unwrap();
+    assert_eq!(created_emails(&rig), ["grace@example.com"]);
+    let code = mapped(&rig, "email", "grace@example.com").await.unwrap();
+
+    // She registers with the same email: the registration adopts her customer.
+    rig.shop.register(12, "GRACE@example.com");
+    assert_eq!(
+        rig.flow.process_customer(12).await.unwrap(),
+        Outcome::Customer { code: code.clone() }
+    );
+    assert_eq!(
+        rig.flow.process_customer(12).await.unwrap(),
+        Outcome::Unchanged
+    );
+    // Her next order, billed to another address, is hers too.
+    rig.shop
+        .put(order(152, 12, "grace@elsewhere.example", 1, 11));
+    rig.flow.process_order(152).await.unwrap();
+    assert_eq!(created_emails(&rig), ["grace@example.com"]);
+    assert_eq!(mapped(&rig, "customer", "12").await, Some(code));
+}
+
+#[tokio::test]
+async fn an_existing_qad_customer_is_adopted_once() {
+    let rig = rig();
+    rig.books.customers.lock().unwrap().push(CustomerRef {
+        code: "C-OLD".into(),
+        shared_set: String::new(),
+        email: "lin@example.com".into(),
+        name: "Lin".into(),
+    });
+    rig.shop.register(20, "Lin@Example.com");
+    rig.shop.put(order(160, 20, "lin@example.com", 1, 11));
+    rig.flow.process_order(160).await.unwrap();
+    assert!(created_emails(&rig).is_empty());
+    assert_eq!(
+        mapped(&rig, "customer", "20").await.as_deref(),
+        Some("C-OLD")
+    );
+    let adopted = rig
+        .flow
+        .store
+        .audit_for("order:160")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.entry.kind == "customer-adopted")
+        .count();
+    assert_eq!(adopted, 1);
+    // Remembered: QAD is not searched again for this shopper.
+    rig.books.customers.lock().unwrap().clear();
+    rig.shop.put(order(161, 20, "lin@example.com", 1, 11));
+    rig.flow.process_order(161).await.unwrap();
+    assert!(created_emails(&rig).is_empty());
+}
+
+#[tokio::test]
+async fn a_deleted_account_is_matched_by_the_orders_email_and_a_dry_run_creates_nothing() {
+    let rig = rig();
+    rig.shop.put(order(170, 30, "gone@example.com", 1, 11));
+    assert!(rig.flow.dry_run_order(170).await.unwrap().is_some());
+    assert!(created_emails(&rig).is_empty());
+    assert_eq!(mapped(&rig, "customer", "30").await, None);
+    rig.flow.process_order(170).await.unwrap();
+    assert_eq!(created_emails(&rig), ["gone@example.com"]);
+    assert!(mapped(&rig, "customer", "30").await.is_some());
+}
+
+#[tokio::test]
+async fn shared_guests_go_to_the_guest_customer() {
+    let rig = rig_sharing_guests();
+    rig.shop.put(order(180, 0, "guest@example.com", 1, 11));
+    posted(rig.flow.process_order(180).await.unwrap());
+    assert!(created_emails(&rig).is_empty());
+}
+
+#[tokio::test]
+async fn a_polls_shoppers_are_read_together() {
+    let rig = rig();
+    let mut listed = Vec::new();
+    for (id, customer) in [(190, 41), (191, 42), (192, 41), (193, 43), (194, 0)] {
+        rig.shop
+            .register(customer, &format!("shopper{customer}@example.com"));
+        let full = order(id, customer, "billing@example.com", 1, 11);
+        listed.push(full.order.clone());
+        rig.shop.put(full);
+    }
+    rig.flow
+        .prefetch(listed, RefundsByOrder::new(Vec::new()))
+        .await
+        .unwrap();
+    for id in 190..=194 {
+        posted(rig.flow.process_order(id).await.unwrap());
+    }
+    assert_eq!(rig.shop.customer_reads.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        created_emails(&rig),
+        [
+            "shopper41@example.com",
+            "shopper42@example.com",
+            "shopper43@example.com",
+            "billing@example.com"
+        ]
+    );
 }
 
 #[tokio::test]

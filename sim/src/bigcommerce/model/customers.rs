@@ -1,9 +1,10 @@
-//! Registered customers, how they look in V3, and registering one.
+//! Registered customers, how they look in V3 and in V2 (deprecated, still read by
+//! third-party clients), and registering one.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{StoreData, rfc3339};
+use super::{StoreData, rfc2822, rfc3339};
 
 #[derive(Debug, Clone)]
 pub struct Customer {
@@ -18,6 +19,31 @@ pub struct Customer {
 }
 
 impl Customer {
+    /// V2 `GET /customers` entries: RFC 2822 dates, store credit as a money string, the
+    /// addresses as a link (`root`: the store's API root).
+    pub fn v2_json(&self, root: &str) -> Value {
+        let addresses = format!("/customers/{}/addresses", self.id);
+        json!({
+            "id": self.id,
+            "company": self.company,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "email": self.email,
+            "phone": self.phone,
+            "date_created": rfc2822(self.created),
+            "date_modified": rfc2822(self.modified),
+            "store_credit": "0.0000",
+            "registration_ip_address": "",
+            "customer_group_id": 0,
+            "notes": "",
+            "tax_exempt_category": "",
+            "reset_pass_on_login": false,
+            "accepts_marketing": false,
+            "addresses": { "url": format!("{root}/v2{addresses}"), "resource": addresses },
+            "form_fields": null,
+        })
+    }
+
     pub fn v3_json(&self) -> Value {
         json!({
             "id": self.id,

@@ -22,7 +22,7 @@ mod refunds;
 mod seed;
 
 use time::OffsetDateTime;
-use time::format_description::well_known::{Rfc2822, Rfc3339};
+use time::format_description::well_known::Rfc2822;
 
 pub use crate::wire::{Number, s4};
 pub use catalog::{Product, ProductWire, SkuUnavailable, Variant, VariantWire};
@@ -46,8 +46,18 @@ pub fn rfc2822(at: OffsetDateTime) -> String {
     at.format(&Rfc2822).expect("a UTC date formats as RFC 2822")
 }
 
+/// RFC 3339 as BigCommerce's V3 writes it: whole seconds, `+00:00`
+/// (`2018-08-15T14:49:05+00:00`).
 pub fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).expect("a UTC date formats as RFC 3339")
+    let whole = at
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .expect("zero nanoseconds is valid");
+    whole
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]+00:00"
+        ))
+        .expect("a UTC date formats as RFC 3339")
 }
 
 /// `amount * rate_bp / 10_000`, rounded half away from zero to whole cents.

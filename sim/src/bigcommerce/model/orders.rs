@@ -371,7 +371,7 @@ impl Order {
                         "wrapping_message": "",
                         "quantity_shipped": 0,
                         "event_name": null,
-                        "event_date": "",
+                        "event_date": null,
                         "fixed_shipping_cost": s4(0),
                         "ebay_item_id": "",
                         "ebay_transaction_id": "",

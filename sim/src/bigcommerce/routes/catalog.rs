@@ -1,6 +1,6 @@
-//! V3 catalog: products and variants, looked up by SKU or id, and their batch updates
-//! (names, visibility, prices, inventory), with the updates the control API makes the
-//! store refuse.
+//! V3 catalog: products and variants, looked up by SKU or id (a product alone, or its
+//! variants, by its path too), and their batch updates (names, visibility, prices,
+//! inventory), with the updates the control API makes the store refuse.
 
 use std::collections::HashMap;
 
@@ -29,6 +29,60 @@ pub(super) fn router() -> Router<SharedState> {
             "/stores/{hash}/v3/catalog/variants",
             get(list_variants).put(update_variants),
         )
+        .route("/stores/{hash}/v3/catalog/products/{id}", get(product))
+        .route(
+            "/stores/{hash}/v3/catalog/products/{id}/variants",
+            get(product_variants),
+        )
+}
+
+fn with_product(
+    shared: &SharedState,
+    hash: &str,
+    id: u64,
+    f: impl FnOnce(&model::Product) -> Response,
+) -> Response {
+    with_store(shared, hash, |store, _| {
+        match store.account.data.products.iter().find(|p| p.id == id) {
+            Some(product) => f(product),
+            None => v3_error(
+                StatusCode::NOT_FOUND,
+                "The requested product was not found.",
+                json!({}),
+            ),
+        }
+    })
+}
+
+async fn product(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+) -> Response {
+    with_product(&shared, &hash, id, |p| {
+        axum::Json(json!({ "data": p.wire(), "meta": {} })).into_response()
+    })
+}
+
+async fn product_variants(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+    Query(query): Q,
+) -> Response {
+    let (page, limit) = match page_and_limit(&query, 50) {
+        Ok(v) => v,
+        Err(error) => return unprocessable(&error.to_string()),
+    };
+    with_product(&shared, &hash, id, |p| {
+        let data: Vec<_> = p
+            .variants
+            .iter()
+            .skip((page - 1) * limit)
+            .take(limit)
+            .map(|v| v.wire(p))
+            .collect();
+        let meta = pagination(p.variants.len(), data.len(), page, limit);
+        axum::Json(json!({ "data": data, "meta": meta })).into_response()
+    })
 }
 
 fn products_matching<'a>(

@@ -1,5 +1,8 @@
-//! V3 customers: the list (filters by email and id, page or cursor paging) and batch
-//! creation (required fields, unique emails).
+//! Customers: in V3 the list (filters by email and id, page or cursor paging) and batch
+//! creation (required fields, unique emails); in V2 (deprecated, still read by third-party
+//! clients) the list with its filters, one customer and the count.
+
+use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,13 +15,133 @@ use serde_json::{Value, json};
 use super::super::answers::{page_and_limit, pagination, unprocessable, v3_error};
 use super::super::model::Customer;
 use super::super::{SharedState, hooks, with_store};
-use super::Q;
+use super::{BadField, Q, bad_v2, date_filter, not_found_v2, number_filter, v2_list};
+use crate::sync::lock;
 
 pub(super) fn router() -> Router<SharedState> {
-    Router::new().route(
-        "/stores/{hash}/v3/customers",
-        get(list_customers).post(create_customers),
-    )
+    Router::new()
+        .route(
+            "/stores/{hash}/v3/customers",
+            get(list_customers).post(create_customers),
+        )
+        .route("/stores/{hash}/v2/customers", get(list_customers_v2))
+        .route("/stores/{hash}/v2/customers/count", get(count_customers_v2))
+        .route("/stores/{hash}/v2/customers/{id}", get(customer_v2))
+}
+
+/// The V2 customer list's filters (the list and its count take the same).
+struct CustomerFilter {
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    company: Option<String>,
+    min_id: Option<u64>,
+    max_id: Option<u64>,
+    min_created: Option<time::OffsetDateTime>,
+    max_created: Option<time::OffsetDateTime>,
+    min_modified: Option<time::OffsetDateTime>,
+    max_modified: Option<time::OffsetDateTime>,
+}
+
+impl CustomerFilter {
+    fn read(query: &HashMap<String, String>) -> Result<CustomerFilter, BadField> {
+        let text = |name: &str| query.get(name).map(|v| v.trim().to_lowercase());
+        Ok(CustomerFilter {
+            email: text("email"),
+            first_name: text("first_name"),
+            last_name: text("last_name"),
+            company: text("company"),
+            min_id: number_filter(query, "min_id")?,
+            max_id: number_filter(query, "max_id")?,
+            min_created: date_filter(query, "min_date_created")?,
+            max_created: date_filter(query, "max_date_created")?,
+            min_modified: date_filter(query, "min_date_modified")?,
+            max_modified: date_filter(query, "max_date_modified")?,
+        })
+    }
+
+    fn keeps(&self, c: &Customer) -> bool {
+        let same = |wanted: &Option<String>, value: &str| {
+            wanted.as_ref().is_none_or(|w| value.to_lowercase() == *w)
+        };
+        same(&self.email, &c.email)
+            && same(&self.first_name, &c.first_name)
+            && same(&self.last_name, &c.last_name)
+            && same(&self.company, &c.company)
+            && self.min_id.is_none_or(|id| c.id >= id)
+            && self.max_id.is_none_or(|id| c.id <= id)
+            && self.min_created.is_none_or(|t| c.created >= t)
+            && self.max_created.is_none_or(|t| c.created <= t)
+            && self.min_modified.is_none_or(|t| c.modified >= t)
+            && self.max_modified.is_none_or(|t| c.modified <= t)
+    }
+}
+
+async fn list_customers_v2(
+    State(shared): State<SharedState>,
+    Path(hash): Path<String>,
+    Query(query): Q,
+) -> Response {
+    let root = lock(&shared).base_url.clone() + "/stores/" + &hash;
+    with_store(&shared, &hash, |store, _| {
+        let (page, limit) = match page_and_limit(&query, 50) {
+            Ok(v) => v,
+            Err(error) => return bad_v2(error.to_string()),
+        };
+        let filter = match CustomerFilter::read(&query) {
+            Ok(filter) => filter,
+            Err(error) => return bad_v2(error.to_string()),
+        };
+        let mut kept: Vec<&Customer> = store
+            .account
+            .data
+            .customers
+            .iter()
+            .filter(|c| filter.keeps(c))
+            .collect();
+        kept.sort_by_key(|c| c.id);
+        v2_list(
+            kept.into_iter()
+                .skip((page - 1) * limit)
+                .take(limit)
+                .map(|c| c.v2_json(&root))
+                .collect(),
+        )
+    })
+}
+
+async fn count_customers_v2(
+    State(shared): State<SharedState>,
+    Path(hash): Path<String>,
+    Query(query): Q,
+) -> Response {
+    with_store(&shared, &hash, |store, _| {
+        let filter = match CustomerFilter::read(&query) {
+            Ok(filter) => filter,
+            Err(error) => return bad_v2(error.to_string()),
+        };
+        let count = store
+            .account
+            .data
+            .customers
+            .iter()
+            .filter(|c| filter.keeps(c))
+            .count();
+        axum::Json(json!({ "count": count })).into_response()
+    })
+}
+
+async fn customer_v2(
+    State(shared): State<SharedState>,
+    Path((hash, id)): Path<(String, u64)>,
+) -> Response {
+    let root = lock(&shared).base_url.clone() + "/stores/" + &hash;
+    with_store(&shared, &hash, |store, _| {
+        match store.account.data.customers.iter().find(|c| c.id == id) {
+            Some(customer) => axum::Json(customer.v2_json(&root)).into_response(),
+            None => not_found_v2(),
+        }
+    })
 }
 
 fn cursor(id: u64) -> String {

@@ -1,16 +1,19 @@
-//! The simulated Management API endpoints: V2 orders and their sub-resources, order
-//! statuses, store information and time; V3 transactions, refunds (per order, across
+//! The simulated Management API endpoints: V2 orders (with their count) and their
+//! sub-resources, order statuses, customers and coupons (deprecated or marketing endpoints
+//! third-party clients still read), store information and time; V3 transactions, refunds (per order, across
 //! orders, and creation with BigCommerce's checks), customers (with cursor paging and
 //! batch creation) and catalog products and variants (lookup by SKU and batch updates).
 //!
 //! One module per resource: [`orders`] (V2 orders and order statuses), [`store`] (store
-//! information and time), [`payments`] (transactions and refunds), [`customers`] and
-//! [`catalog`]. This module merges their routes and holds what they share: the not-found
-//! and bad-request answers, V2's empty lists and the date filters.
+//! information and time), [`payments`] (transactions and refunds), [`customers`],
+//! [`coupons`] and [`catalog`]. This module merges their routes and holds what they share:
+//! the not-found answer for what no endpoint serves, the bad-request answers, V2's empty
+//! lists and the date and number filters.
 //!
 //! Authentication, quota and faults are handled before these run (see the module root).
 
 mod catalog;
+mod coupons;
 mod customers;
 mod orders;
 mod payments;
@@ -37,7 +40,19 @@ pub(crate) fn router() -> Router<SharedState> {
         .merge(store::router())
         .merge(payments::router())
         .merge(customers::router())
+        .merge(coupons::router())
         .merge(catalog::router())
+        .fallback(unknown)
+}
+
+/// Anything under a store's root that no endpoint serves: BigCommerce's V2 or V3 404 (the
+/// gate has already counted it against the quota and adds the rate-limit headers).
+async fn unknown(uri: axum::http::Uri) -> Response {
+    super::answers::error_for(
+        uri.path(),
+        StatusCode::NOT_FOUND,
+        "The requested resource was not found.",
+    )
 }
 
 fn not_found_v2() -> Response {
@@ -76,20 +91,36 @@ fn parse_date(text: &str) -> Option<OffsetDateTime> {
         .ok()
 }
 
-/// A date filter that is neither RFC 3339 nor RFC 2822; the text is the answer's.
+/// A filter whose value is not of its kind (a date neither RFC 3339 nor RFC 2822, a number
+/// that is not one); the text is the answer's.
 #[derive(Debug, thiserror::Error)]
 #[error("The field '{0}' is invalid.")]
-struct BadDate(String);
+struct BadField(String);
 
 /// The date filter `name`, when given.
 fn date_filter(
     query: &HashMap<String, String>,
     name: &str,
-) -> Result<Option<OffsetDateTime>, BadDate> {
+) -> Result<Option<OffsetDateTime>, BadField> {
     match query.get(name) {
         None => Ok(None),
         Some(text) => parse_date(text)
             .map(Some)
-            .ok_or_else(|| BadDate(name.to_string())),
+            .ok_or_else(|| BadField(name.to_string())),
+    }
+}
+
+/// The number filter `name`, when given.
+fn number_filter<T: std::str::FromStr>(
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, BadField> {
+    match query.get(name) {
+        None => Ok(None),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| BadField(name.to_string())),
     }
 }

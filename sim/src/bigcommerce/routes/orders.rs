@@ -13,12 +13,13 @@ use serde_json::{Value, json};
 use super::super::answers::{no_content, page_and_limit};
 use super::super::model::{Order, STATUSES};
 use super::super::{SharedState, with_store};
-use super::{BadDate, Q, bad_v2, date_filter, not_found_v2, v2_list};
+use super::{BadField, Q, bad_v2, date_filter, not_found_v2, number_filter, v2_list};
 use crate::sync::lock;
 
 pub(super) fn router() -> Router<SharedState> {
     Router::new()
         .route("/stores/{hash}/v2/orders", get(list_orders))
+        .route("/stores/{hash}/v2/orders/count", get(count_orders))
         .route("/stores/{hash}/v2/orders/{id}", get(get_order))
         .route(
             "/stores/{hash}/v2/orders/{id}/products",
@@ -33,6 +34,81 @@ pub(super) fn router() -> Router<SharedState> {
         .route("/stores/{hash}/v2/order_statuses/{id}", get(order_status))
 }
 
+/// The V2 order list's filters (the list and its count take the same).
+struct OrderFilter {
+    min_modified: Option<time::OffsetDateTime>,
+    max_modified: Option<time::OffsetDateTime>,
+    min_created: Option<time::OffsetDateTime>,
+    max_created: Option<time::OffsetDateTime>,
+    status_id: Option<u32>,
+    min_id: Option<u64>,
+    max_id: Option<u64>,
+    customer_id: Option<u64>,
+    /// Matched without regard to case.
+    email: Option<String>,
+}
+
+impl OrderFilter {
+    fn read(query: &HashMap<String, String>) -> Result<OrderFilter, BadField> {
+        Ok(OrderFilter {
+            min_modified: date_filter(query, "min_date_modified")?,
+            max_modified: date_filter(query, "max_date_modified")?,
+            min_created: date_filter(query, "min_date_created")?,
+            max_created: date_filter(query, "max_date_created")?,
+            status_id: number_filter(query, "status_id")?,
+            min_id: number_filter(query, "min_id")?,
+            max_id: number_filter(query, "max_id")?,
+            customer_id: number_filter(query, "customer_id")?,
+            email: query.get("email").map(|e| e.trim().to_lowercase()),
+        })
+    }
+
+    fn keeps(&self, o: &Order) -> bool {
+        self.min_modified.is_none_or(|t| o.modified >= t)
+            && self.max_modified.is_none_or(|t| o.modified <= t)
+            && self.min_created.is_none_or(|t| o.created >= t)
+            && self.max_created.is_none_or(|t| o.created <= t)
+            && self.status_id.is_none_or(|s| o.status_id == s)
+            && self.min_id.is_none_or(|id| o.id >= id)
+            && self.max_id.is_none_or(|id| o.id <= id)
+            && self.customer_id.is_none_or(|id| o.customer_id == id)
+            && self
+                .email
+                .as_ref()
+                .is_none_or(|e| o.email.to_lowercase() == *e)
+    }
+}
+
+/// `GET /v2/orders/count`: how many orders the filters keep, in all and per status.
+async fn count_orders(
+    State(shared): State<SharedState>,
+    Path(hash): Path<String>,
+    Query(query): Q,
+) -> Response {
+    with_store(&shared, &hash, |store, _| {
+        let filter = match OrderFilter::read(&query) {
+            Ok(filter) => filter,
+            Err(error) => return bad_v2(error.to_string()),
+        };
+        let kept: Vec<&Order> = store
+            .account
+            .data
+            .orders
+            .iter()
+            .filter(|o| filter.keeps(o))
+            .collect();
+        let statuses: Vec<Value> = STATUSES
+            .iter()
+            .map(|(id, name)| {
+                let mut status = status_json(*id, name);
+                status["count"] = json!(kept.iter().filter(|o| o.status_id == *id).count());
+                status
+            })
+            .collect();
+        axum::Json(json!({"count": kept.len(), "statuses": statuses})).into_response()
+    })
+}
+
 async fn list_orders(
     State(shared): State<SharedState>,
     Path(hash): Path<String>,
@@ -44,33 +120,16 @@ async fn list_orders(
             Ok(v) => v,
             Err(error) => return bad_v2(error.to_string()),
         };
-        let filters = (|| {
-            Ok::<_, BadDate>((
-                date_filter(&query, "min_date_modified")?,
-                date_filter(&query, "max_date_modified")?,
-                date_filter(&query, "min_date_created")?,
-                date_filter(&query, "max_date_created")?,
-            ))
-        })();
-        let (min_mod, max_mod, min_created, max_created) = match filters {
-            Ok(f) => f,
+        let filter = match OrderFilter::read(&query) {
+            Ok(filter) => filter,
             Err(error) => return bad_v2(error.to_string()),
-        };
-        let status = match query.get("status_id").map(|s| s.parse::<u32>()) {
-            None => None,
-            Some(Ok(status)) => Some(status),
-            Some(Err(_)) => return bad_v2("The field 'status_id' is invalid."),
         };
         let mut orders: Vec<&Order> = store
             .account
             .data
             .orders
             .iter()
-            .filter(|o| min_mod.is_none_or(|t| o.modified >= t))
-            .filter(|o| max_mod.is_none_or(|t| o.modified <= t))
-            .filter(|o| min_created.is_none_or(|t| o.created >= t))
-            .filter(|o| max_created.is_none_or(|t| o.created <= t))
-            .filter(|o| status.is_none_or(|s| o.status_id == s))
+            .filter(|o| filter.keeps(o))
             .collect();
         let sort = query.get("sort").map_or("id", String::as_str);
         let (field, descending) = match sort.split_once(':') {

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use super::super::answers::{no_content, page_and_limit, pagination, unprocessable};
 use super::super::model::{self, Money, Order, RefundItem, tax_on};
 use super::super::{SharedState, hooks, with_store};
-use super::{BadDate, Q, date_filter, not_found_v3};
+use super::{BadField, Q, date_filter, not_found_v3};
 use crate::sync::lock;
 use crate::wire::money_of;
 
@@ -82,7 +82,7 @@ async fn all_refunds(
             Err(error) => return unprocessable(&error.to_string()),
         };
         let dates = (|| {
-            Ok::<_, BadDate>((
+            Ok::<_, BadField>((
                 date_filter(&query, "created:min")?,
                 date_filter(&query, "created:max")?,
             ))

@@ -30,6 +30,8 @@ pub struct Shop {
     pub customers: Mutex<HashMap<u64, Customer>>,
     /// How many times the shoppers' accounts were asked for.
     pub customer_reads: std::sync::atomic::AtomicUsize,
+    /// Reads of several accounts at once fail (a transport error).
+    pub failing_batch_reads: std::sync::atomic::AtomicBool,
 }
 
 impl Shop {
@@ -90,6 +92,13 @@ impl OrderSource for Shop {
     async fn customers(&self, ids: &[u64]) -> Result<Vec<Customer>, ClientError> {
         self.customer_reads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if ids.len() > 1
+            && self
+                .failing_batch_reads
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(ClientError::Transport("connection reset".into()));
+        }
         let customers = self.customers.lock().unwrap();
         Ok(ids
             .iter()

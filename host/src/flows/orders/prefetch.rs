@@ -3,9 +3,8 @@
 //! they read only what the list does not carry, and when that read began (a job's result
 //! covers the jobs of its order queued before then).
 
-use std::sync::Arc;
-
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::OrderFlow;
 use super::customers::BY_ID;
@@ -54,10 +53,21 @@ impl OrderFlow {
                 unmatched.push(id);
             }
         }
+        // Only a saving: when the read fails, each job reads its shopper's account.
         let shoppers = if unmatched.is_empty() {
             Vec::new()
         } else {
-            self.source.customers(&unmatched).await?
+            self.source
+                .customers(&unmatched)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(
+                        connection = %self.connection,
+                        %error,
+                        "the poll's shoppers could not be read; their orders' jobs will read them"
+                    );
+                    Vec::new()
+                })
         };
         let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
         prefetched.orders = orders.into_iter().map(|o| (o.id, o)).collect();

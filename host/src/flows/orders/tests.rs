@@ -365,6 +365,32 @@ async fn a_polls_shoppers_are_read_together() {
 }
 
 #[tokio::test]
+async fn a_failed_read_of_the_polls_shoppers_leaves_each_job_to_read_its_own() {
+    let rig = rig();
+    rig.shop.failing_batch_reads.store(true, Ordering::Relaxed);
+    let mut listed = Vec::new();
+    for (id, customer) in [(195, 51), (196, 52)] {
+        rig.shop
+            .register(customer, &format!("shopper{customer}@example.com"));
+        let full = order(id, customer, "billing@example.com", 1, 11);
+        listed.push(full.order.clone());
+        rig.shop.put(full);
+    }
+    rig.flow
+        .prefetch(listed, RefundsByOrder::new(Vec::new()))
+        .await
+        .expect("the poll goes on");
+    for id in [195, 196] {
+        posted(rig.flow.process_order(id).await.unwrap());
+    }
+    assert_eq!(rig.shop.customer_reads.load(Ordering::Relaxed), 3);
+    assert_eq!(
+        created_emails(&rig),
+        ["shopper51@example.com", "shopper52@example.com"]
+    );
+}
+
+#[tokio::test]
 async fn two_qad_customers_with_one_email_are_not_guessed_between() {
     let rig = rig();
     for code in ["C1", "C2"] {

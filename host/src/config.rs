@@ -46,12 +46,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::flows::catalog::DriftPolicy;
 use crate::flows::orders::{Guests, PostingPolicy};
 use crate::plugins::Limits;
 use crate::qad::EntityPaths;
 use crate::schedule::Schedule;
 use crate::secrets::SecretsError;
-use crate::sources::webhooks::SCOPES;
+use crate::sources::webhooks::{PRODUCT_SCOPES, SCOPES};
 
 /// Why a connections file, or a value in it, cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +147,8 @@ pub struct WebhooksConfig {
     /// A custom header BigCommerce sends with every delivery, checked as a second secret.
     #[serde(default)]
     pub shared_header: Option<SharedHeader>,
-    /// The scopes subscribed to [default: every scope ml-connector handles].
+    /// The scopes subscribed to [default: every scope ml-connector handles, the product
+    /// ones only when `catalog_drift` is set].
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
 }
@@ -212,6 +214,13 @@ pub struct ConnectionConfig {
     /// the catalog is left alone).
     #[serde(default)]
     pub catalog: Option<PluginConfig>,
+    /// Products edited in the store are checked against the item master (their webhooks
+    /// subscribed to) when set: `report` parks the product's job with the differences,
+    /// `restore` sends QAD's values again. Only with `catalog`. Each check reads the
+    /// product, and the connector's own updates come back as webhooks too: the reads
+    /// are the price of the check, hence opt-in.
+    #[serde(default)]
+    pub catalog_drift: Option<DriftPolicy>,
     /// Webhook delivery to `ml-connector run` (without it, `run` only polls).
     #[serde(default)]
     pub webhooks: Option<WebhooksConfig>,
@@ -515,6 +524,12 @@ impl Config {
             connection.qad.timing(&key("qad"))?;
             if let Some(catalog) = &connection.catalog {
                 catalog.limits.check(&key("catalog.limits"))?;
+            } else if connection.catalog_drift.is_some() {
+                return Err(ConfigError::Invalid {
+                    key: key("catalog_drift"),
+                    reason: "drift is judged by the catalog plugin: add [catalog] or remove it"
+                        .into(),
+                });
             }
             if let Some(webhooks) = &connection.webhooks {
                 if !webhooks.public_url.starts_with("https://")
@@ -603,11 +618,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 impl WebhooksConfig {
-    /// The subscribed scopes.
-    pub fn scopes(&self) -> Vec<String> {
+    /// The subscribed scopes: as configured, else every scope ml-connector handles (the
+    /// product ones only for a connection that checks drift, `checks_drift`).
+    pub fn scopes(&self, checks_drift: bool) -> Vec<String> {
         match &self.scopes {
             Some(scopes) => scopes.clone(),
-            None => SCOPES.iter().map(|s| s.to_string()).collect(),
+            None => SCOPES
+                .iter()
+                .filter(|scope| checks_drift || !PRODUCT_SCOPES.contains(scope))
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 
@@ -758,6 +778,42 @@ mod tests {
             (Duration::from_secs(5), Duration::from_secs(20))
         );
         assert!(load("timeout_seconds = 0").is_err());
+    }
+
+    #[test]
+    fn product_webhooks_and_drift_go_with_a_catalog() {
+        let load = |extra: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("connector.toml");
+            std::fs::write(
+                &path,
+                format!(
+                    "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
+                     {extra}\n[connections.main.qad]\nbase_url = \"https://q\"\n\
+                     [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\nguest_customer = \"G\"\n\
+                     [connections.main.plugin]\nname = \"order-to-gl\"\n\
+                     [connections.main.webhooks]\npublic_url = \"https://c\"\nclient_secret = \"env:S\"\n"
+                ),
+            )
+            .unwrap();
+            Config::load(&path).map_err(|e| crate::error::chain(&e))
+        };
+        let error = load("catalog_drift = \"restore\"").unwrap_err();
+        assert!(error.contains("catalog_drift"), "{error}");
+        assert!(load("catalog_drift = \"sometimes\"").is_err());
+        let config = load("").unwrap();
+        let webhooks = config.connections["main"].webhooks.clone().unwrap();
+        assert!(
+            !webhooks
+                .scopes(false)
+                .contains(&"store/product/updated".to_string())
+        );
+        assert_eq!(webhooks.scopes(true).len(), SCOPES.len());
+        assert!(
+            webhooks
+                .scopes(true)
+                .contains(&"store/sku/updated".to_string())
+        );
     }
 
     #[test]

@@ -197,13 +197,17 @@ impl Connection {
         orders.settle_after = settle_after;
         let orders = Arc::new(orders);
         let catalog = match &config.catalog {
-            Some(plugin) => Some(Arc::new(CatalogFlow::new(
-                name.into(),
-                source,
-                qad,
-                plugins.slot(name, CATALOG, plugin)?,
-                store,
-            ))),
+            Some(plugin) => {
+                let mut flow = CatalogFlow::new(
+                    name.into(),
+                    source,
+                    qad,
+                    plugins.slot(name, CATALOG, plugin)?,
+                    store,
+                );
+                flow.drift = config.catalog_drift.unwrap_or_default();
+                Some(Arc::new(flow))
+            }
             None => None,
         };
         let webhooks = match &config.webhooks {

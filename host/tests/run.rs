@@ -845,3 +845,105 @@ async fn a_stop_ends_within_its_deadline_while_qad_does_not_answer() {
     );
     assert!(!store.jobs_in(JobState::Ready, 10).await.unwrap().is_empty());
 }
+
+/// With `catalog_drift = "restore"` the service subscribes to product webhooks: a
+/// merchant's rename in the store comes back as a delivery, its product is checked
+/// against the item master and QAD's name sent again; the delivery of that update finds
+/// nothing to do, and nothing is parked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchants_rename_comes_back_as_a_webhook_and_is_restored() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let address = free_address();
+    let config = service_config(
+        dir.path(),
+        &systems,
+        &address,
+        "reconcile = \"every 1h\"\nhooks = \"every 1h\"\ncatalog = \"every 1h\"\n",
+    );
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "[connections.main]\n",
+        "[connections.main]\ncatalog_drift = \"restore\"\n",
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut service = start(dir.path(), &config, &systems, &address).await;
+    idle(&systems, &service).await;
+    let scopes: Vec<String> = systems
+        .bigcommerce
+        .hooks("shop1")
+        .unwrap()
+        .into_iter()
+        .map(|h| h.scope)
+        .collect();
+    for scope in ["store/product/updated", "store/sku/updated"] {
+        assert!(scopes.iter().any(|s| s == scope), "{scope} in {scopes:?}");
+    }
+
+    // A product QAD's item master has, renamed by the merchant.
+    let items = systems.qad.items("acme");
+    let (product, item) = systems
+        .bigcommerce
+        .data("shop1")
+        .unwrap()
+        .products
+        .into_iter()
+        .find_map(|p| {
+            let item = items.iter().find(|i| i.code == p.sku)?.clone();
+            Some((p, item))
+        })
+        .expect("a product QAD has");
+    let answer = reqwest::Client::new()
+        .put(format!(
+            "{}/v3/catalog/products",
+            systems.bigcommerce.api_root("shop1")
+        ))
+        .header("X-Auth-Token", "bc-token")
+        .json(&serde_json::json!([{"id": product.id, "name": "Merchant's name"}]))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+    let name = || {
+        systems
+            .bigcommerce
+            .data("shop1")
+            .unwrap()
+            .products
+            .into_iter()
+            .find(|p| p.id == product.id)
+            .unwrap()
+            .name
+    };
+    let mut restored = false;
+    for _ in 0..100 {
+        idle(&systems, &service).await;
+        if name() == item.description {
+            restored = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        restored,
+        "`{}` after the rename: {}",
+        name(),
+        std::fs::read_to_string(dir.path().join("service.log")).unwrap_or_default()
+    );
+    let m = metrics(&service).await;
+    assert_eq!(m["ml_connector_jobs_parked_total"], 0, "{m:?}");
+    let deliveries = systems.bigcommerce.deliveries("shop1").unwrap();
+    let product_deliveries = deliveries
+        .iter()
+        .filter(|d| d.scope == "store/product/updated")
+        .count();
+    assert!(
+        product_deliveries >= 2,
+        "the rename's and the restore's: {deliveries:?}"
+    );
+    assert!(
+        terminate(&mut service, Duration::from_secs(12))
+            .await
+            .is_some()
+    );
+}

@@ -227,6 +227,12 @@ async fn exercise(client: &Client, sim: &BigCommerceSim, hash: &str, root: &str)
             .len(),
         1
     );
+    let ids = [data.customers[1].id, data.customers[0].id, 999_999];
+    let by_id = client.customers(&ids).await.unwrap();
+    assert_eq!(
+        by_id.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [data.customers[0].id, data.customers[1].id]
+    );
     let page = client.customers_after(None, 5).await.unwrap();
     client
         .customers_after(page.next.as_deref(), 5)
@@ -257,6 +263,14 @@ async fn exercise(client: &Client, sim: &BigCommerceSim, hash: &str, root: &str)
         .await
         .unwrap();
     assert_eq!(located.len(), 2);
+    let with_variants = data
+        .products
+        .iter()
+        .find(|p| !p.variants.is_empty())
+        .unwrap();
+    let read = client.product(with_variants.id).await.unwrap().unwrap();
+    assert_eq!(read.variants.len(), with_variants.variants.len());
+    assert_eq!(client.product(999_999).await.unwrap(), None);
     let outcome = client
         .update_products(&[
             ProductUpdate {

@@ -5,16 +5,22 @@
 //! names, are parked with their reason and replayed by the worker once fixed; a run with
 //! no QAD change sends nothing, and five changed items send five updates; a SKU whose
 //! product was replaced is found again; a price row starting or ending on its dates
-//! reaches the store with no change in QAD; and a run repeated from reset cursors (a
-//! crash before the cursors moved) sends nothing twice.
+//! reaches the store with no change in QAD; a run repeated from reset cursors (a crash
+//! before the cursors moved) sends nothing twice; and a merchant's edit in the store is
+//! reported or restored without an edit loop.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use ml_connector::bigcommerce::catalog::{ProductUpdate, VariantUpdate};
+use ml_connector::bigcommerce::wire::Number;
 use ml_connector::connection::Connection;
-use ml_connector::flows::catalog::{CatalogFlow, CatalogStats, ITEM_PRICE_LIST, JOB_KIND};
+use ml_connector::flows::Outcome;
+use ml_connector::flows::catalog::{
+    CatalogFlow, CatalogStats, DriftPolicy, ITEM_PRICE_LIST, JOB_KIND, product_job,
+};
 use ml_connector::flows::worker::Worker;
 use ml_connector::plugins::{CompileCache, Limits, LoadedPlugin, PluginSlot};
 use ml_connector::qad::ChangeCursor;
@@ -518,4 +524,145 @@ async fn a_price_row_starting_or_ending_reaches_the_store_with_no_change_in_qad(
     assert_eq!((ended.items_read, ended.sent), (1, 1));
     assert_eq!(price(), Some(200_000));
     assert_eq!(flow.poll().await.unwrap().items_read, 0);
+}
+
+/// The same flow deciding drift by `policy`.
+fn with_drift(flow: &CatalogFlow, policy: DriftPolicy) -> CatalogFlow {
+    let mut other = CatalogFlow::new(
+        flow.connection.clone(),
+        flow.sink.clone(),
+        flow.items.clone(),
+        flow.plugin.clone(),
+        flow.store.clone(),
+    );
+    other.drift = policy;
+    other
+}
+
+/// A merchant's edits in the store (name, a variant's price) are checked against the item
+/// master when their webhook's job runs: reported (parked, nothing written) by default,
+/// restored when the connection says so; the webhooks of the connector's own updates find
+/// nothing to do, and a store that does not keep what it is sent is reported, not fought.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchants_edit_is_reported_or_restored_and_never_starts_a_loop() {
+    let rig = rig().await;
+    rig.flow.poll().await.unwrap();
+    let id_of = |sku: &str| {
+        rig.catalog()
+            .products
+            .iter()
+            .find(|p| p.sku == sku)
+            .map(|p| p.id)
+            .unwrap()
+    };
+    let (mug, family) = (id_of(&product_sku(3)), id_of("CAT-V-01"));
+    let merchant = &rig.connection.bigcommerce;
+    let rename = |id: u64, name: &str| ProductUpdate {
+        id,
+        name: Some(name.into()),
+        ..ProductUpdate::default()
+    };
+
+    // In line with QAD: nothing to do.
+    assert_eq!(
+        rig.flow.check_product(mug).await.unwrap(),
+        Outcome::Unchanged
+    );
+
+    // Renamed in the store: by default reported with both values, nothing written.
+    merchant
+        .update_products(&[rename(mug, "Merchant's mug")])
+        .await
+        .unwrap();
+    let puts = rig.catalog_puts();
+    let error = rig.flow.check_product(mug).await.unwrap_err().to_string();
+    assert!(
+        error.contains("Merchant's mug") && error.contains("Item 3"),
+        "{error}"
+    );
+    assert_eq!(rig.catalog_puts(), puts, "a report writes nothing");
+
+    // Restored when the connection asks for it; the check its own update's webhook
+    // triggers finds nothing to do.
+    let restoring = with_drift(&rig.flow, DriftPolicy::Restore);
+    assert!(matches!(
+        restoring.check_product(mug).await.unwrap(),
+        Outcome::Sent { .. }
+    ));
+    assert_listed(&rig, 3, 0);
+    let puts = rig.catalog_puts();
+    assert_eq!(
+        restoring.check_product(mug).await.unwrap(),
+        Outcome::Unchanged
+    );
+    assert_eq!(rig.catalog_puts(), puts);
+
+    // Something changes it back at once (another app, a store that does not keep it):
+    // reported, not sent again, so no loop can run.
+    merchant
+        .update_products(&[rename(mug, "Merchant's mug")])
+        .await
+        .unwrap();
+    let error = restoring.check_product(mug).await.unwrap_err().to_string();
+    assert!(error.contains("not restored again"), "{error}");
+    assert_eq!(
+        rig.catalog_puts().0,
+        puts.0 + 1,
+        "only the merchant's write"
+    );
+
+    // A variant's price, by its product (a `store/sku/updated` webhook).
+    let variant = rig
+        .catalog()
+        .products
+        .into_iter()
+        .find(|p| p.id == family)
+        .unwrap()
+        .variants[2]
+        .clone();
+    merchant
+        .update_variants(&[VariantUpdate {
+            id: variant.id,
+            price: Some(Number(1)),
+            ..VariantUpdate::default()
+        }])
+        .await
+        .unwrap();
+    let n = catalog_skus()
+        .iter()
+        .position(|s| *s == variant.sku)
+        .unwrap();
+    assert!(matches!(
+        restoring.check_product(family).await.unwrap(),
+        Outcome::Sent { .. }
+    ));
+    assert_listed(&rig, n, 0);
+
+    // A product whose SKUs QAD does not have is not the connector's to judge.
+    let foreign = rig
+        .bigcommerce
+        .add_product("shop1", "NOT-IN-QAD", "Foreign", 10_000, &[])
+        .unwrap();
+    assert_eq!(
+        rig.flow.check_product(foreign).await.unwrap(),
+        Outcome::Unchanged
+    );
+
+    // Deliveries for one product queue a job each; the worker checks it once and the
+    // check covers the others.
+    for delivery in ["msg_1", "msg_2", "msg_3"] {
+        rig.store
+            .enqueue(&product_job("main", family, delivery, "webhook"))
+            .await
+            .unwrap();
+    }
+    let stats = rig.worker().drain(Duration::from_secs(30)).await.unwrap();
+    assert_eq!((stats.unchanged, stats.parked), (1, 0), "{stats:?}");
+    assert!(
+        rig.store
+            .jobs_in(JobState::Ready, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

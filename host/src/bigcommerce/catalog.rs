@@ -44,6 +44,9 @@ pub struct Product {
     pub inventory_level: i64,
     #[serde(deserialize_with = "wire::date")]
     pub date_modified: OffsetDateTime,
+    /// Only when read with `include=variants` (see [`Client::product`]).
+    #[serde(default)]
+    pub variants: Vec<Variant>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -155,6 +158,18 @@ struct IdOnly {
 }
 
 impl Client {
+    /// One product with its variants; `None` when the store has no such product.
+    pub async fn product(&self, id: u64) -> Result<Option<Product>, ClientError> {
+        let products: Vec<Product> = self
+            .get_all_v3(
+                "/v3/catalog/products",
+                &[("id:in", id.to_string()), ("include", "variants".into())],
+                Priority::Catalog,
+            )
+            .await?;
+        Ok(products.into_iter().find(|p| p.id == id))
+    }
+
     /// Products whose main SKU is one of `skus`.
     pub async fn products_by_sku(&self, skus: &[&str]) -> Result<Vec<Product>, ClientError> {
         let mut found = Vec::new();

@@ -463,7 +463,7 @@ async fn check_hooks(running: &Running, webhooks: &WebhooksConfig) -> anyhow::Re
     let check = ensure_hooks(
         &connection.bigcommerce,
         &webhooks.destination(name),
-        &webhooks.scopes(),
+        &webhooks.scopes(connection.config.catalog_drift.is_some()),
         &headers,
     )
     .await

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use time::{Date, OffsetDateTime};
 
-use crate::bigcommerce::catalog::{BatchOutcome, ProductUpdate, SkuTarget, VariantUpdate};
+use crate::bigcommerce::catalog::{BatchOutcome, Product, ProductUpdate, SkuTarget, VariantUpdate};
 use crate::bigcommerce::customers::Customer;
 use crate::bigcommerce::orders::{FullOrder, Order, Refund, RefundsByOrder};
 use crate::bigcommerce::{self, ClientError};
@@ -107,6 +107,8 @@ pub trait ItemSource: Send + Sync {
 /// Where catalog updates go (a BigCommerce store's products and variants).
 #[async_trait]
 pub trait CatalogSink: Send + Sync {
+    /// One product with its variants, as the store has it now (`None`: no such product).
+    async fn product(&self, id: u64) -> Result<Option<Product>, ClientError>;
     /// Where each SKU lives (product or variant); SKUs the store lacks are left out.
     async fn locate_skus(&self, skus: &[&str]) -> Result<BTreeMap<String, SkuTarget>, ClientError>;
     async fn update_products(&self, updates: &[ProductUpdate])
@@ -152,6 +154,9 @@ impl OrderSource for bigcommerce::Client {
 
 #[async_trait]
 impl CatalogSink for bigcommerce::Client {
+    async fn product(&self, id: u64) -> Result<Option<Product>, ClientError> {
+        bigcommerce::Client::product(self, id).await
+    }
     async fn locate_skus(&self, skus: &[&str]) -> Result<BTreeMap<String, SkuTarget>, ClientError> {
         bigcommerce::Client::locate_skus(self, skus).await
     }

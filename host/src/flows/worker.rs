@@ -153,12 +153,17 @@ impl Worker {
         // The job's audit entries are written together: with the revision recorded before
         // a post leaves, and here with the job's end.
         let work = exchanges::capture_batched(async {
-            if job.kind == super::catalog::JOB_KIND {
-                return match &self.catalog {
-                    Some(catalog) => catalog.run_job(job).await,
-                    None => Err(FlowError::Refused(
+            if job.kind == super::catalog::JOB_KIND || job.kind == super::catalog::PRODUCT_JOB_KIND
+            {
+                let Some(catalog) = &self.catalog else {
+                    return Err(FlowError::Refused(
                         "this worker has no catalog flow for the connection".into(),
-                    )),
+                    ));
+                };
+                return if job.kind == super::catalog::JOB_KIND {
+                    catalog.run_job(job).await
+                } else {
+                    catalog.run_product_job(job).await
                 };
             }
             match &input {
@@ -205,8 +210,11 @@ impl Worker {
                 };
                 *count += 1;
                 counter.inc();
-                // An order's job also ends the jobs of the order queued before its read.
-                let covering = (job.kind == "order").then_some(read_at);
+                // An order's job also ends the jobs of the order queued before its read,
+                // and a product's check those of the product.
+                let covering = (job.kind == "order"
+                    || job.kind == super::catalog::PRODUCT_JOB_KIND)
+                    .then_some(read_at);
                 kept.push(entry(
                     "done",
                     json!({

@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::flows::catalog::product_job;
 use crate::flows::jobs::{customer_job, order_job, refund_job};
 use crate::metrics::{self, Rejected};
 use crate::server::ServerState;
@@ -36,13 +37,19 @@ pub const MAX_BODY: usize = 64 * 1024;
 const BATCH: usize = 512;
 
 /// The scopes ml-connector subscribes to and handles.
-pub const SCOPES: [&str; 5] = [
+pub const SCOPES: [&str; 7] = [
     "store/order/created",
     "store/order/updated",
     "store/order/statusUpdated",
     "store/order/refund/created",
     "store/customer/created",
+    "store/product/updated",
+    "store/sku/updated",
 ];
+
+/// The scopes of [`SCOPES`] that concern the catalog: subscribed to by default only by a
+/// connection that checks drift (`catalog_drift`).
+pub const PRODUCT_SCOPES: [&str; 2] = ["store/product/updated", "store/sku/updated"];
 
 /// The callback object (`data` varies by scope).
 #[derive(Debug, Deserialize)]
@@ -60,11 +67,19 @@ struct CallbackData {
     id: u64,
     #[serde(default)]
     refund: Option<RefundRef>,
+    #[serde(default)]
+    sku: Option<SkuRef>,
 }
 
 #[derive(Debug, Deserialize)]
 struct RefundRef {
     refund_id: u64,
+}
+
+/// A variant's product, in `store/sku/*` callbacks.
+#[derive(Debug, Deserialize)]
+struct SkuRef {
+    product_id: u64,
 }
 
 /// Why an authentic delivery cannot be used.
@@ -118,6 +133,22 @@ pub(crate) fn jobs_for(
         "store/customer/created" => {
             expect("customer")?;
             vec![customer_job(connection, data.id, "webhook")]
+        }
+        "store/product/updated" => {
+            expect("product")?;
+            vec![product_job(connection, data.id, webhook_id, "webhook")]
+        }
+        "store/sku/updated" => {
+            expect("sku")?;
+            let product = data.sku.as_ref().ok_or_else(|| {
+                Unusable::Malformed("store/sku/updated without data.sku.product_id".into())
+            })?;
+            vec![product_job(
+                connection,
+                product.product_id,
+                webhook_id,
+                "webhook",
+            )]
         }
         other => {
             return Err(Unusable::UnknownScope(format!(
@@ -349,6 +380,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(jobs[0].key, "customer:12");
+        // A product, and a variant by its product (BigCommerce's published examples).
+        let (_, jobs) = jobs_for(
+            "main",
+            "abc",
+            "msg_4",
+            body("store/product/updated", r#"{"type":"product","id":205}"#).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            (jobs[0].kind.as_str(), jobs[0].document.as_str()),
+            ("product", "product:205")
+        );
+        let (_, jobs) = jobs_for(
+            "main",
+            "abc",
+            "msg_5",
+            body(
+                "store/sku/updated",
+                r#"{"type":"sku","id":461,"sku":{"product_id":206,"variant_id":509}}"#,
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(jobs[0].document, "product:206");
+        let refused = jobs_for(
+            "main",
+            "abc",
+            "msg_6",
+            body("store/sku/updated", r#"{"type":"sku","id":461}"#).as_bytes(),
+        );
+        assert!(matches!(refused, Err(Unusable::Malformed(_))));
     }
 
     #[test]

@@ -27,10 +27,14 @@
 //! the run itself (QAD or BigCommerce unreachable) leaves them, and the next run reads the
 //! same changes again, sending only what was not yet accepted.
 //!
+//! A product edited in the store is checked against the item master by a `product` job
+//! (see [`drift`]): what differs is reported or restored.
+//!
 //! Every step is audited under `item:<SKU>` (the item as mapped with the plugin's output,
 //! then sent, unchanged or failed); the requests a poll makes for many items at once are
 //! audited under [`POLL_SUBJECT`].
 
+mod drift;
 mod items;
 mod send;
 
@@ -41,6 +45,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Date, OffsetDateTime};
 
+pub use drift::{
+    Difference, DriftPolicy, PRODUCT_JOB_KIND, ProductJobInput, RESTORE_QUIET, product_job,
+};
 pub use items::UnreadableRow;
 use items::erp_item;
 
@@ -135,6 +142,8 @@ pub struct CatalogFlow {
     pub item_currency: String,
     /// The date prices are judged in effect on (the UTC date; tests move it).
     pub today: Arc<dyn Fn() -> Date + Send + Sync>,
+    /// What a product found differing from the item master gets (see [`drift`]).
+    pub drift: DriftPolicy,
 }
 
 /// An item ready to send: its mapped update and that update's content hash.
@@ -196,6 +205,7 @@ impl CatalogFlow {
             store,
             item_currency,
             today: Arc::new(|| OffsetDateTime::now_utc().date()),
+            drift: DriftPolicy::default(),
         }
     }
 

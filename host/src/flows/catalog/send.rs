@@ -65,7 +65,7 @@ impl CatalogFlow {
     }
 
     /// Records an update BigCommerce refused.
-    async fn refused(
+    pub(super) async fn refused(
         &self,
         item: Pending,
         target: SkuTarget,
@@ -156,7 +156,7 @@ impl CatalogFlow {
     /// Sends the updates in batches, recording each accepted one as it is answered;
     /// returns those BigCommerce refused, with why. Two SKUs on one target (which the
     /// store should not allow) fail the second.
-    async fn send(
+    pub(super) async fn send(
         &self,
         items: Vec<(Pending, SkuTarget)>,
         trail: &str,
@@ -265,7 +265,7 @@ fn target_id(target: SkuTarget) -> u64 {
 }
 
 /// `product:<id>` or `variant:<product id>:<id>`.
-fn encode_target(target: SkuTarget) -> String {
+pub(super) fn encode_target(target: SkuTarget) -> String {
     match target {
         SkuTarget::Product { id } => format!("product:{id}"),
         SkuTarget::Variant { product_id, id } => format!("variant:{product_id}:{id}"),

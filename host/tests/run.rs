@@ -264,6 +264,17 @@ async fn webhooks_post_what_polling_posts_and_forgeries_change_nothing() {
             .all(|h| h.is_active && h.destination.ends_with("/webhooks/bigcommerce/main"))
     );
 
+    // The catalog poll at start reprices the store's products; the orders placed next
+    // must see the same catalog as the polled run's, which finishes its poll first.
+    let mut polled_catalog = false;
+    for _ in 0..300 {
+        if metrics(&service).await["ml_connector_catalog_updates_total"] > 0 {
+            polled_catalog = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(polled_catalog, "the catalog poll at start finished");
     let emails = changes(&systems);
     idle(&systems, &service).await;
     let delivered = systems.bigcommerce.deliveries("shop1").unwrap();

@@ -391,6 +391,41 @@ async fn a_failed_read_of_the_polls_shoppers_leaves_each_job_to_read_its_own() {
 }
 
 #[tokio::test]
+async fn an_order_paid_by_gift_certificate_or_store_credit_is_parked_not_booked_as_owed() {
+    let rig = rig();
+    // 50.00, of which 20.00 by gift certificate and 10.00 by store credit.
+    let mut full = order(200, 0, "gc@example.com", 2, 11);
+    full.order.gift_certificate_amount = Some(200_000);
+    full.order.store_credit_amount = Some(100_000);
+    rig.shop.put(full.clone());
+    let error = rig.flow.process_order(200).await.unwrap_err();
+    assert!(matches!(error, FlowError::Refused(_)), "{error:?}");
+    let reason = error.to_string();
+    assert!(
+        reason.contains("20.0000 by gift certificate")
+            && reason.contains("10.0000 by store credit"),
+        "{reason}"
+    );
+    assert!(rig.books.references().is_empty(), "nothing posted");
+
+    // The same tenders also listed as transactions: the plugin sees them as payments.
+    let tender = |id: u64, method: &str, gateway: &str, amount: &str| {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "event": "purchase", "method": method, "amount": amount,
+            "currency": "USD", "gateway": gateway, "status": "ok",
+            "date_created": "2026-11-02T10:00:00Z"
+        }))
+        .unwrap()
+    };
+    full.transactions = vec![
+        tender(1, "gift_certificate", "giftcertificate", "20.00"),
+        tender(2, "store_credit", "storecredit", "10.00"),
+    ];
+    rig.shop.put(full);
+    posted(rig.flow.process_order(200).await.unwrap());
+}
+
+#[tokio::test]
 async fn two_qad_customers_with_one_email_are_not_guessed_between() {
     let rig = rig();
     for code in ["C1", "C2"] {

@@ -749,23 +749,27 @@ mod tests {
         assert!(load_with_schedules("reconcile = \"*/5 * * * *\"").is_ok());
     }
 
+    /// `Config::load` of one connection `main` with the required keys, `connection` added
+    /// to its table, `qad` to its QAD table and `tail` after (more tables).
+    fn load_main(connection: &str, qad: &str, tail: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("connector.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n{connection}\n\
+                 [connections.main.qad]\nbase_url = \"https://q\"\n{qad}\n\
+                 [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\nguest_customer = \"G\"\n\
+                 [connections.main.plugin]\nname = \"order-to-gl\"\n{tail}"
+            ),
+        )
+        .unwrap();
+        Config::load(&path).map_err(|e| crate::error::chain(&e))
+    }
+
     #[test]
     fn a_settle_time_not_longer_than_the_timeout_is_refused() {
-        let load = |qad: &str| {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("connector.toml");
-            std::fs::write(
-                &path,
-                format!(
-                    "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
-                     [connections.main.qad]\nbase_url = \"https://q\"\n{qad}\n\
-                     [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\nguest_customer = \"G\"\n\
-                     [connections.main.plugin]\nname = \"order-to-gl\"\n"
-                ),
-            )
-            .unwrap();
-            Config::load(&path).map_err(|e| crate::error::chain(&e))
-        };
+        let load = |qad: &str| load_main("", qad, "");
         let error = load("timeout_seconds = 150").unwrap_err();
         assert!(
             error.contains("connections.main.qad.settle_after_seconds")
@@ -783,24 +787,25 @@ mod tests {
     #[test]
     fn product_webhooks_and_drift_go_with_a_catalog() {
         let load = |extra: &str| {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("connector.toml");
-            std::fs::write(
-                &path,
-                format!(
-                    "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
-                     {extra}\n[connections.main.qad]\nbase_url = \"https://q\"\n\
-                     [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\nguest_customer = \"G\"\n\
-                     [connections.main.plugin]\nname = \"order-to-gl\"\n\
-                     [connections.main.webhooks]\npublic_url = \"https://c\"\nclient_secret = \"env:S\"\n"
-                ),
+            load_main(
+                extra,
+                "",
+                "[connections.main.webhooks]\npublic_url = \"https://c\"\nclient_secret = \"env:S\"\n",
             )
-            .unwrap();
-            Config::load(&path).map_err(|e| crate::error::chain(&e))
         };
         let error = load("catalog_drift = \"restore\"").unwrap_err();
         assert!(error.contains("catalog_drift"), "{error}");
         assert!(load("catalog_drift = \"sometimes\"").is_err());
+        let with_catalog = load_main(
+            "catalog_drift = \"restore\"",
+            "",
+            "[connections.main.catalog]\nname = \"item-to-catalog\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            with_catalog.connections["main"].catalog_drift,
+            Some(DriftPolicy::Restore)
+        );
         let config = load("").unwrap();
         let webhooks = config.connections["main"].webhooks.clone().unwrap();
         assert!(

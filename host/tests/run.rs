@@ -699,6 +699,17 @@ async fn a_plugin_dropped_into_the_running_service_maps_the_next_order() {
 /// A service over fresh simulators whose server allows `timeout` seconds per request and
 /// `max_connections`, started (not waited for idle).
 async fn serving_with_limits(timeout: u64, max_connections: usize) -> Serving {
+    serving_edited(|text| {
+        text + &format!(
+            "[server]\ntimeout_seconds = {timeout}\nmax_connections = {max_connections}\n"
+        )
+    })
+    .await
+}
+
+/// A service over fresh simulators, its schedules hourly and its connections file changed
+/// by `edit`, started (not waited for idle).
+async fn serving_edited(edit: impl FnOnce(String) -> String) -> Serving {
     let systems = systems().await;
     let dir = tempfile::tempdir().unwrap();
     let address = free_address();
@@ -708,10 +719,7 @@ async fn serving_with_limits(timeout: u64, max_connections: usize) -> Serving {
         &address,
         "reconcile = \"every 1h\"\nhooks = \"every 1h\"\ncatalog = \"every 1h\"\n",
     );
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
-        "[server]\ntimeout_seconds = {timeout}\nmax_connections = {max_connections}\n"
-    ));
+    let text = edit(std::fs::read_to_string(&config).unwrap());
     std::fs::write(&config, text).unwrap();
     let service = start(dir.path(), &config, &systems, &address).await;
     Serving {
@@ -863,22 +871,19 @@ async fn a_stop_ends_within_its_deadline_while_qad_does_not_answer() {
 /// nothing to do, and nothing is parked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merchants_rename_comes_back_as_a_webhook_and_is_restored() {
-    let systems = systems().await;
-    let dir = tempfile::tempdir().unwrap();
-    let address = free_address();
-    let config = service_config(
-        dir.path(),
-        &systems,
-        &address,
-        "reconcile = \"every 1h\"\nhooks = \"every 1h\"\ncatalog = \"every 1h\"\n",
-    );
-    let text = std::fs::read_to_string(&config).unwrap().replacen(
-        "[connections.main]\n",
-        "[connections.main]\ncatalog_drift = \"restore\"\n",
-        1,
-    );
-    std::fs::write(&config, text).unwrap();
-    let mut service = start(dir.path(), &config, &systems, &address).await;
+    let Serving {
+        systems,
+        dir,
+        mut service,
+        ..
+    } = serving_edited(|text| {
+        text.replacen(
+            "[connections.main]\n",
+            "[connections.main]\ncatalog_drift = \"restore\"\n",
+            1,
+        )
+    })
+    .await;
     idle(&systems, &service).await;
     let scopes: Vec<String> = systems
         .bigcommerce

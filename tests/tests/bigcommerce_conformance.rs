@@ -484,22 +484,37 @@ fn check_exchanges(specs: &SpecSet, exchanges: &[Exchange]) -> (Vec<String>, Vec
     (findings, used)
 }
 
+/// A store simulator keeping every exchange, with store `hash` (token `good-token`) and
+/// `orders` seeded orders.
+async fn recording_sim(hash: &str, orders: u64) -> BigCommerceSim {
+    let store = SimStore::new(hash, "good-token")
+        .with_quota(100_000, Duration::from_secs(30))
+        .with_orders(orders, datetime!(2026-11-01 08:00 UTC), 11);
+    let options = SimOptions {
+        record: true,
+        ..SimOptions::default()
+    };
+    BigCommerceSim::start_with(vec![store], options, "127.0.0.1:0")
+        .await
+        .unwrap()
+}
+
+fn assert_no_findings(findings: &[String]) {
+    assert!(
+        findings.is_empty(),
+        "{} findings against BigCommerce's specs:\n{}",
+        findings.len(),
+        findings.join("\n")
+    );
+}
+
 #[tokio::test]
 async fn client_requests_and_simulator_answers_follow_bigcommerces_specs() {
     let Some(dir) = bigcommerce_specs() else {
         return;
     };
     let specs = load_specs(&dir);
-    let store = SimStore::new("conform", "good-token")
-        .with_quota(100_000, Duration::from_secs(30))
-        .with_orders(60, datetime!(2026-11-01 08:00 UTC), 11);
-    let options = SimOptions {
-        record: true,
-        ..SimOptions::default()
-    };
-    let sim = BigCommerceSim::start_with(vec![store], options, "127.0.0.1:0")
-        .await
-        .unwrap();
+    let sim = recording_sim("conform", 60).await;
     let root = sim.api_root("conform");
     let client = Client::new(StoreConfig::at(&root, "good-token"), Arc::new(Pacer::new())).unwrap();
     exercise(&client, &sim, "conform", &root).await;
@@ -512,12 +527,7 @@ async fn client_requests_and_simulator_answers_follow_bigcommerces_specs() {
     let missing: Vec<&&str> = ENDPOINTS.iter().filter(|e| !seen.contains(**e)).collect();
     assert!(missing.is_empty(), "endpoints not exercised: {missing:?}");
     let (findings, used) = check_exchanges(&specs, &exchanges);
-    assert!(
-        findings.is_empty(),
-        "{} findings against BigCommerce's specs:\n{}",
-        findings.len(),
-        findings.join("\n")
-    );
+    assert_no_findings(&findings);
     let stale: Vec<String> = SPEC_EXCEPTIONS
         .iter()
         .zip(&used)
@@ -672,16 +682,7 @@ async fn third_party_clients_read_orders_customers_coupons_and_products() {
         return;
     };
     let specs = load_specs(&dir);
-    let store = SimStore::new("thirdparty", "good-token")
-        .with_quota(100_000, Duration::from_secs(30))
-        .with_orders(80, datetime!(2026-11-01 08:00 UTC), 11);
-    let options = SimOptions {
-        record: true,
-        ..SimOptions::default()
-    };
-    let sim = BigCommerceSim::start_with(vec![store], options, "127.0.0.1:0")
-        .await
-        .unwrap();
+    let sim = recording_sim("thirdparty", 80).await;
     let data = sim.data("thirdparty").unwrap();
     let http = raw_client(&sim.api_root("thirdparty"));
 
@@ -845,11 +846,5 @@ async fn third_party_clients_read_orders_customers_coupons_and_products() {
         .into_iter()
         .filter(|e| !e.path.starts_with("/v2/coupons") && e.status != 404 && e.status != 400)
         .collect();
-    let (findings, _) = check_exchanges(&specs, &exchanges);
-    assert!(
-        findings.is_empty(),
-        "{} findings against BigCommerce's specs:\n{}",
-        findings.len(),
-        findings.join("\n")
-    );
+    assert_no_findings(&check_exchanges(&specs, &exchanges).0);
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::super::answers::{page_and_limit, pagination, unprocessable, v3_error};
 use super::super::model::{self, Money, StoreData};
 use super::super::{SharedState, hooks, with_store};
-use super::{Q, parse_date};
+use super::{Q, page_of, parse_date};
 use crate::wire::money_of;
 
 pub(super) fn router() -> Router<SharedState> {
@@ -73,13 +73,7 @@ async fn product_variants(
         Err(error) => return unprocessable(&error.to_string()),
     };
     with_product(&shared, &hash, id, |p| {
-        let data: Vec<_> = p
-            .variants
-            .iter()
-            .skip((page - 1) * limit)
-            .take(limit)
-            .map(|v| v.wire(p))
-            .collect();
+        let data: Vec<_> = page_of(p.variants.iter().map(|v| v.wire(p)), page, limit);
         let meta = pagination(p.variants.len(), data.len(), page, limit);
         axum::Json(json!({ "data": data, "meta": meta })).into_response()
     })
@@ -119,10 +113,8 @@ async fn list_products(
             .get("include")
             .is_some_and(|i| i.split(',').any(|x| x == "variants"));
         let matching = products_matching(&store.account.data, &query);
-        let data: Vec<Value> = matching
-            .iter()
-            .skip((page - 1) * limit)
-            .take(limit)
+        let data: Vec<Value> = page_of(&matching, page, limit)
+            .into_iter()
             .map(|p| {
                 let mut json = serde_json::to_value(p.wire()).expect("a product serialises");
                 if with_variants {
@@ -328,10 +320,8 @@ async fn list_variants(
                     .is_none_or(|ids| ids.contains(&p.id.to_string()))
             })
             .collect();
-        let data: Vec<Value> = matching
-            .iter()
-            .skip((page - 1) * limit)
-            .take(limit)
+        let data: Vec<Value> = page_of(&matching, page, limit)
+            .into_iter()
             .map(|(p, v)| serde_json::to_value(v.wire(p)).expect("a variant serialises"))
             .collect();
         let meta = pagination(matching.len(), data.len(), page, limit);

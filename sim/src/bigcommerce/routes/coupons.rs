@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::super::answers::page_and_limit;
 use super::super::model::{StoreData, rfc2822};
 use super::super::{SharedState, with_store};
-use super::{BadField, Q, bad_v2, not_found_v2, number_filter, v2_list};
+use super::{BadField, Q, bad_v2, not_found_v2, number_filter, page_of, v2_list};
 
 pub(super) fn router() -> Router<SharedState> {
     Router::new()
@@ -127,12 +127,7 @@ async fn list_coupons(
             Err(error) => return bad_v2(error.to_string()),
         };
         match kept(&store.account.data, &query) {
-            Ok(kept) => v2_list(
-                kept.into_iter()
-                    .skip((page - 1) * limit)
-                    .take(limit)
-                    .collect(),
-            ),
+            Ok(kept) => v2_list(page_of(kept, page, limit)),
             Err(error) => bad_v2(error.to_string()),
         }
     })

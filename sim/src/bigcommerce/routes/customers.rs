@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::super::answers::{page_and_limit, pagination, unprocessable, v3_error};
 use super::super::model::Customer;
 use super::super::{SharedState, hooks, with_store};
-use super::{BadField, Q, bad_v2, date_filter, not_found_v2, number_filter, v2_list};
+use super::{BadField, Q, bad_v2, date_filter, not_found_v2, number_filter, page_of, v2_list};
 use crate::sync::lock;
 
 pub(super) fn router() -> Router<SharedState> {
@@ -100,13 +100,11 @@ async fn list_customers_v2(
             .filter(|c| filter.keeps(c))
             .collect();
         kept.sort_by_key(|c| c.id);
-        v2_list(
-            kept.into_iter()
-                .skip((page - 1) * limit)
-                .take(limit)
-                .map(|c| c.v2_json(&root))
-                .collect(),
-        )
+        v2_list(page_of(
+            kept.into_iter().map(|c| c.v2_json(&root)),
+            page,
+            limit,
+        ))
     })
 }
 
@@ -203,12 +201,7 @@ async fn list_customers(
                 matching.iter().filter(|c| c.id < before).copied().collect();
             earlier[earlier.len().saturating_sub(limit)..].to_vec()
         } else {
-            matching
-                .iter()
-                .skip((page - 1) * limit)
-                .take(limit)
-                .copied()
-                .collect()
+            page_of(matching.iter().copied(), page, limit)
         };
         let has_next = window
             .last()

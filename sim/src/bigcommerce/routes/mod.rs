@@ -83,6 +83,15 @@ fn v2_list(items: Vec<Value>) -> Response {
     }
 }
 
+/// Page `page` (from 1) of `limit` items.
+fn page_of<T>(items: impl IntoIterator<Item = T>, page: usize, limit: usize) -> Vec<T> {
+    items
+        .into_iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .collect()
+}
+
 /// RFC 3339 or RFC 2822, as BigCommerce's date filters take.
 fn parse_date(text: &str) -> Option<OffsetDateTime> {
     use time::format_description::well_known::{Rfc2822, Rfc3339};

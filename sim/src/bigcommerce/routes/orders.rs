@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::super::answers::{no_content, page_and_limit};
 use super::super::model::{Order, STATUSES};
 use super::super::{SharedState, with_store};
-use super::{BadField, Q, bad_v2, date_filter, not_found_v2, number_filter, v2_list};
+use super::{BadField, Q, bad_v2, date_filter, not_found_v2, number_filter, page_of, v2_list};
 use crate::sync::lock;
 
 pub(super) fn router() -> Router<SharedState> {
@@ -63,6 +63,15 @@ impl OrderFilter {
         })
     }
 
+    /// The orders the query's filters keep, in store order.
+    fn kept<'a>(
+        orders: &'a [Order],
+        query: &HashMap<String, String>,
+    ) -> Result<Vec<&'a Order>, BadField> {
+        let filter = OrderFilter::read(query)?;
+        Ok(orders.iter().filter(|o| filter.keeps(o)).collect())
+    }
+
     fn keeps(&self, o: &Order) -> bool {
         self.min_modified.is_none_or(|t| o.modified >= t)
             && self.max_modified.is_none_or(|t| o.modified <= t)
@@ -86,17 +95,10 @@ async fn count_orders(
     Query(query): Q,
 ) -> Response {
     with_store(&shared, &hash, |store, _| {
-        let filter = match OrderFilter::read(&query) {
-            Ok(filter) => filter,
+        let kept = match OrderFilter::kept(&store.account.data.orders, &query) {
+            Ok(kept) => kept,
             Err(error) => return bad_v2(error.to_string()),
         };
-        let kept: Vec<&Order> = store
-            .account
-            .data
-            .orders
-            .iter()
-            .filter(|o| filter.keeps(o))
-            .collect();
         let statuses: Vec<Value> = STATUSES
             .iter()
             .map(|(id, name)| {
@@ -120,17 +122,10 @@ async fn list_orders(
             Ok(v) => v,
             Err(error) => return bad_v2(error.to_string()),
         };
-        let filter = match OrderFilter::read(&query) {
-            Ok(filter) => filter,
+        let mut orders = match OrderFilter::kept(&store.account.data.orders, &query) {
+            Ok(kept) => kept,
             Err(error) => return bad_v2(error.to_string()),
         };
-        let mut orders: Vec<&Order> = store
-            .account
-            .data
-            .orders
-            .iter()
-            .filter(|o| filter.keeps(o))
-            .collect();
         let sort = query.get("sort").map_or("id", String::as_str);
         let (field, descending) = match sort.split_once(':') {
             None => (sort, false),
@@ -152,11 +147,7 @@ async fn list_orders(
             Ok(with_lines) => with_lines,
             Err(error) => return bad_v2(error.to_string()),
         };
-        let page: Vec<&Order> = orders
-            .into_iter()
-            .skip((page - 1) * limit)
-            .take(limit)
-            .collect();
+        let page: Vec<&Order> = page_of(orders, page, limit);
         if page.is_empty() {
             return no_content();
         }
@@ -244,13 +235,7 @@ async fn order_products(
         let Value::Array(lines) = o.products_json() else {
             unreachable!("products are a list")
         };
-        v2_list(
-            lines
-                .into_iter()
-                .skip((page - 1) * limit)
-                .take(limit)
-                .collect(),
-        )
+        v2_list(page_of(lines, page, limit))
     })
 }
 

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use super::super::answers::{no_content, page_and_limit, pagination, unprocessable};
 use super::super::model::{self, Money, Order, RefundItem, tax_on};
 use super::super::{SharedState, hooks, with_store};
-use super::{BadField, Q, date_filter, not_found_v3};
+use super::{BadField, Q, date_filter, not_found_v3, page_of};
 use crate::sync::lock;
 use crate::wire::money_of;
 
@@ -115,12 +115,7 @@ async fn all_refunds(
             .collect();
         refunds.sort_by_key(|r| r.id);
         let total = refunds.len();
-        let data: Vec<_> = refunds
-            .into_iter()
-            .skip((page - 1) * limit)
-            .take(limit)
-            .map(model::Refund::wire)
-            .collect();
+        let data: Vec<_> = page_of(refunds.into_iter().map(model::Refund::wire), page, limit);
         let meta = pagination(total, data.len(), page, limit);
         axum::Json(json!({ "data": data, "meta": meta })).into_response()
     })

@@ -167,15 +167,7 @@ impl CatalogFlow {
                 continue;
             }
             differences.extend(found);
-            let hash = digest(&serde_json::to_string(&update).expect("an update serialises"));
-            let version = digest(&serde_json::to_string(item).expect("an item serialises"));
-            let pending = Pending {
-                sku,
-                version,
-                update,
-                hash,
-            };
-            drifted.push((pending, target));
+            drifted.push((Pending::new(item, update), target));
         }
         if differences.is_empty() {
             self.audit(&subject, "unchanged", json!({"reason": "as QAD has it"}))

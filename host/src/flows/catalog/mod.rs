@@ -155,6 +155,24 @@ struct Pending {
     hash: String,
 }
 
+impl Pending {
+    /// The update mapped from `item`, with its content hash and the item's version.
+    fn new(item: &ErpItem, update: CatalogUpdate) -> Pending {
+        let hash = digest(&serde_json::to_string(&update).expect("an update serialises"));
+        Pending {
+            sku: item.sku.clone(),
+            version: item_version(item),
+            update,
+            hash,
+        }
+    }
+}
+
+/// A digest of the item as read, naming the change in a parked job's key.
+fn item_version(item: &ErpItem) -> String {
+    digest(&serde_json::to_string(item).expect("an item serialises"))
+}
+
 /// What became of one item: handled, or failed with the reason it is parked with.
 enum Ended {
     Handled(Outcome),
@@ -418,7 +436,7 @@ impl CatalogFlow {
         for (item, result) in items.iter().zip(mapped) {
             let sku = item.sku.clone();
             let subject = subject(&sku);
-            let version = digest(&serde_json::to_string(item).expect("an item serialises"));
+            let version = item_version(item);
             mapping::audit_mapping(
                 self.store.as_ref(),
                 &self.connection,
@@ -445,24 +463,20 @@ impl CatalogFlow {
                 run.done(&sku, &version, Outcome::Unchanged);
                 continue;
             };
-            let hash = digest(&serde_json::to_string(&update).expect("an update serialises"));
+            let ready = Pending::new(item, update);
             if self
                 .store
-                .mapped(&self.connection, SENT_MAP, &update.sku)
+                .mapped(&self.connection, SENT_MAP, &ready.update.sku)
                 .await?
-                == Some(hash.clone())
+                .as_ref()
+                == Some(&ready.hash)
             {
-                self.audit(&subject, "unchanged", json!({"hash": hash}))
+                self.audit(&subject, "unchanged", json!({"hash": ready.hash}))
                     .await?;
                 run.done(&sku, &version, Outcome::Unchanged);
                 continue;
             }
-            pending.push(Pending {
-                sku,
-                version,
-                update,
-                hash,
-            });
+            pending.push(ready);
         }
         self.resolve_and_send(pending, trail, run).await
     }

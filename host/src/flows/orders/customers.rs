@@ -15,7 +15,7 @@ use crate::plugins::{RecordError, types};
 use crate::qad;
 
 /// The id map's kind for registered shoppers (BigCommerce customer id to QAD customer).
-pub(super) const BY_ID: &str = "customer";
+const BY_ID: &str = "customer";
 /// The id map's kind for emails (normalised email to QAD customer).
 const BY_EMAIL: &str = "email";
 
@@ -41,8 +41,7 @@ impl OrderFlow {
         let order = &full.order;
         let billing = || convert::order(&self.store_hash, full, "").map(|o| o.customer);
         let matched = if !order.is_guest() {
-            let key = order.customer_id.to_string();
-            if let Some(code) = self.store.mapped(&self.connection, BY_ID, &key).await? {
+            if let Some(code) = self.registered_code(order.customer_id).await? {
                 return Ok(code);
             }
             let shopper = match self.shopper_account(order.customer_id).await? {
@@ -58,6 +57,12 @@ impl OrderFlow {
             None
         };
         Ok(matched.map_or_else(|| self.policy.guest_customer.clone(), |m| m.code))
+    }
+
+    /// The QAD customer a registered shopper's id is mapped to, if any yet.
+    pub(super) async fn registered_code(&self, id: u64) -> Result<Option<String>, FlowError> {
+        let key = id.to_string();
+        Ok(self.store.mapped(&self.connection, BY_ID, &key).await?)
     }
 
     /// A registered shopper not yet mapped by id: the QAD customer their account's email
@@ -187,13 +192,7 @@ impl OrderFlow {
     /// theirs) or a new one, and their id is mapped to it.
     pub async fn process_customer(&self, customer_id: u64) -> Result<Outcome, FlowError> {
         let subject = format!("customer:{customer_id}");
-        let key = customer_id.to_string();
-        if self
-            .store
-            .mapped(&self.connection, BY_ID, &key)
-            .await?
-            .is_some()
-        {
+        if self.registered_code(customer_id).await?.is_some() {
             return Ok(Outcome::Unchanged);
         }
         let Some(account) = self.shopper_account(customer_id).await? else {

@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::OrderFlow;
-use super::customers::BY_ID;
 use crate::bigcommerce;
 use crate::bigcommerce::customers::Customer;
 use crate::bigcommerce::orders::{FullOrder, RefundsByOrder};
@@ -43,13 +42,7 @@ impl OrderFlow {
             .collect();
         let mut unmatched = Vec::new();
         for id in registered {
-            let key = id.to_string();
-            if self
-                .store
-                .mapped(&self.connection, BY_ID, &key)
-                .await?
-                .is_none()
-            {
+            if self.registered_code(id).await?.is_none() {
                 unmatched.push(id);
             }
         }

@@ -334,13 +334,16 @@ async fn shared_guests_go_to_the_guest_customer() {
     assert!(created_emails(&rig).is_empty());
 }
 
-#[tokio::test]
-async fn a_polls_shoppers_are_read_together() {
-    let rig = rig();
+/// Orders `(id, customer)` billed to `billing@example.com`, each customer registered
+/// as `shopper<id>@example.com` (0: a guest), put in the shop and handed to the flow as a
+/// poll's read.
+async fn polled(rig: &Rig, orders: &[(u64, u64)]) -> Result<(), FlowError> {
     let mut listed = Vec::new();
-    for (id, customer) in [(190, 41), (191, 42), (192, 41), (193, 43), (194, 0)] {
-        rig.shop
-            .register(customer, &format!("shopper{customer}@example.com"));
+    for &(id, customer) in orders {
+        if customer != 0 {
+            rig.shop
+                .register(customer, &format!("shopper{customer}@example.com"));
+        }
         let full = order(id, customer, "billing@example.com", 1, 11);
         listed.push(full.order.clone());
         rig.shop.put(full);
@@ -348,7 +351,17 @@ async fn a_polls_shoppers_are_read_together() {
     rig.flow
         .prefetch(listed, RefundsByOrder::new(Vec::new()))
         .await
-        .unwrap();
+}
+
+#[tokio::test]
+async fn a_polls_shoppers_are_read_together() {
+    let rig = rig();
+    polled(
+        &rig,
+        &[(190, 41), (191, 42), (192, 41), (193, 43), (194, 0)],
+    )
+    .await
+    .unwrap();
     for id in 190..=194 {
         posted(rig.flow.process_order(id).await.unwrap());
     }
@@ -368,16 +381,7 @@ async fn a_polls_shoppers_are_read_together() {
 async fn a_failed_read_of_the_polls_shoppers_leaves_each_job_to_read_its_own() {
     let rig = rig();
     rig.shop.failing_batch_reads.store(true, Ordering::Relaxed);
-    let mut listed = Vec::new();
-    for (id, customer) in [(195, 51), (196, 52)] {
-        rig.shop
-            .register(customer, &format!("shopper{customer}@example.com"));
-        let full = order(id, customer, "billing@example.com", 1, 11);
-        listed.push(full.order.clone());
-        rig.shop.put(full);
-    }
-    rig.flow
-        .prefetch(listed, RefundsByOrder::new(Vec::new()))
+    polled(&rig, &[(195, 51), (196, 52)])
         .await
         .expect("the poll goes on");
     for id in [195, 196] {

@@ -18,6 +18,7 @@ const TEST_PLUGINS: &[&str] = &[
     "sleepy-describe",
     "liar",
     "escapes",
+    "contract-0-1",
 ];
 
 fn main() {

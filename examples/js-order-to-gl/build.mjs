@@ -20,7 +20,7 @@ const out = resolve(process.argv[2] ?? resolve(here, "dist", "plugin.wasm"));
 
 const { component } = await componentize({
   sourcePath: resolve(here, "src", "plugin.js"),
-  witPath: resolve(here, "..", "..", "wit", "mapping@0.1.0"),
+  witPath: resolve(here, "..", "..", "wit", "mapping@0.2.0"),
   worldName: "order-to-gl",
   disableFeatures: ["stdio", "random", "clocks", "http", "fetch-event"],
 });

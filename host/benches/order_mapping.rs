@@ -198,6 +198,9 @@ fn to_guest(o: &host::Order) -> guest::Order {
                 total_tax: l.total_tax,
                 discount: l.discount,
                 tax_class: l.tax_class.clone(),
+                product_id: l.product_id.clone(),
+                variant_id: l.variant_id.clone(),
+                cost_price: l.cost_price,
             })
             .collect(),
         subtotal_ex_tax: o.subtotal_ex_tax,
@@ -250,8 +253,27 @@ fn to_guest(o: &host::Order) -> guest::Order {
                 amount: p.amount,
                 succeeded: p.succeeded,
                 date: p.date.clone(),
+                test: p.test,
             })
             .collect(),
+        tenders: o
+            .tenders
+            .iter()
+            .map(|t| guest::Tender {
+                kind: match t.kind {
+                    host::TenderKind::GiftCertificate => guest::TenderKind::GiftCertificate,
+                    host::TenderKind::StoreCredit => guest::TenderKind::StoreCredit,
+                    host::TenderKind::Offline => guest::TenderKind::Offline,
+                },
+                name: t.name.clone(),
+                amount: t.amount,
+                transaction_id: t.transaction_id.clone(),
+            })
+            .collect(),
+        payment_status: o.payment_status.clone(),
+        payment_method: o.payment_method.clone(),
+        channel_id: o.channel_id,
+        source: o.source.clone(),
         attributes: o.attributes.clone(),
     }
 }

@@ -50,7 +50,7 @@ fn plugins_test_prints_the_result_fuel_memory_and_time() {
     let human = run(&["plugins", "test", "order-to-gl", fixture.to_str().unwrap()]);
     let stdout = text(&human.stdout);
     for label in [
-        "plugin   order-to-gl 0.1.0",
+        "plugin   order-to-gl 0.2.0",
         "result",
         "fuel     ",
         "memory   ",
@@ -161,7 +161,7 @@ fn plugins_list_shows_active_plugins_and_why_others_are_not() {
     let table = text(&run(&["--settings", settings.to_str().unwrap(), "plugins", "list"]).stdout);
     assert!(table.starts_with("NAME"), "{table}");
     assert!(
-        table.contains("order-to-gl          0.1.0      order-to-gl"),
+        table.contains("order-to-gl          0.2.0      order-to-gl"),
         "{table}"
     );
 }

@@ -37,7 +37,7 @@ fn every_fixture_of_a_folder_runs_and_passes() {
         stdout.contains("PASS order-foreign-currency.json"),
         "{stdout}"
     );
-    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("10 passed, 0 failed"), "{stdout}");
 }
 
 #[test]
@@ -109,12 +109,12 @@ fn check_reports_the_binary_and_each_fixture_against_the_limits() {
     assert!(output.status.success(), "{stdout}");
     for expected in [
         "world     order-to-gl",
-        "contract  ml-connector:mapping@0.1.0",
+        "contract  ml-connector:mapping@0.2.0",
         "imports   ml-connector:mapping/",
         "plugin    order-to-gl ",
         "limits    per record: fuel 100,000,000",
         "PASS order-guest.json",
-        "6 passed, 0 failed",
+        "10 passed, 0 failed",
     ] {
         assert!(
             stdout.contains(expected),

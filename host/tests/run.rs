@@ -623,7 +623,7 @@ async fn a_plugin_dropped_into_the_running_service_maps_the_next_order() {
     idle(&systems, &service).await;
     assert_eq!(
         active_order_plugin(&service).await,
-        [("0.1.0".to_string(), 1)]
+        [("0.2.0".to_string(), 1)]
     );
     // The backfill at start posts the seeded orders (the first poll may start after the
     // queue first looked idle).
@@ -637,7 +637,7 @@ async fn a_plugin_dropped_into_the_running_service_maps_the_next_order() {
     assert!(!systems.qad.ledger("acme").is_empty());
 
     // A new version, dropped in while the service runs.
-    drop_plugin(&std::fs::read(relabel_plugin().await).unwrap());
+    drop_plugin(&std::fs::read(test_plugin("relabel").await).unwrap());
     for _ in 0..200 {
         if active_order_plugin(&service).await == [("2.0.0".to_string(), 1)] {
             break;

@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::Duration;
 
@@ -182,7 +182,8 @@ async fn parked_records_are_shown_by_a_dry_run_and_posted_by_a_replay() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_record_keeps_its_requests_and_a_changed_plugin_is_judged_by_a_dry_run() {
+async fn a_record_keeps_its_requests_a_changed_plugin_is_judged_by_a_dry_run_and_a_0_1_plugin_replays_it()
+ {
     let systems = systems().await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &systems);
@@ -237,7 +238,7 @@ async fn a_record_keeps_its_requests_and_a_changed_plugin_is_judged_by_a_dry_run
 
     // Another plugin (books everything to two accounts): the dry run shows, account by
     // account, what it would change, and posts nothing.
-    let relabel = relabel_plugin().await;
+    let relabel = test_plugin("relabel").await;
     let (code, shown) = output(
         dir.path(),
         &config,
@@ -267,4 +268,36 @@ async fn a_record_keeps_its_requests_and_a_changed_plugin_is_judged_by_a_dry_run
         posted.len(),
         "nothing posted"
     );
+
+    // A plugin built against contract 0.1 replays the order for real beside the 0.2
+    // default plugin: the ledger then holds what it maps (the total to revenue, what the
+    // gateway took to clearing), the difference posted as r2.
+    let legacy = test_plugin("contract-0-1").await;
+    let (code, shown) = output(
+        dir.path(),
+        &config,
+        &systems,
+        &[
+            "replay",
+            &format!("order:{order}"),
+            "--plugin",
+            legacy.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{shown}");
+    let (net, references) = ledger(&systems.qad);
+    assert!(
+        references.contains(&format!("shop1:order:{order}:r2")),
+        "{references:?}"
+    );
+    let document = format!("shop1:order:{order}");
+    let of_order: BTreeMap<&str, i64> = net
+        .iter()
+        .filter(|((d, _), _)| *d == document)
+        .map(|((_, account), amount)| (account.as_str(), *amount))
+        .collect();
+    let accounts: Vec<&str> = of_order.keys().copied().collect();
+    assert_eq!(accounts, ["1150", "4000"], "{of_order:?}");
+    assert_eq!(of_order["1150"], -of_order["4000"]);
 }

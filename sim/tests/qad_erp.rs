@@ -134,7 +134,7 @@ async fn accounts_and_periods_are_readable_and_periods_follow_the_control_api() 
         .get("/api/erp/glAccounts?entityCode=10USACO&viewUri=urn:be:com.qad.base.coa.IGLAccount")
         .await;
     let accounts = accounts["data"]["glAccounts"].as_array().unwrap();
-    assert_eq!(accounts.len(), 19);
+    assert_eq!(accounts.len(), 21);
     let header = accounts.iter().find(|a| a["glCode"] == "1000").unwrap();
     assert_eq!(header["isPostable"], false);
     let tax = accounts.iter().find(|a| a["glCode"] == "2210").unwrap();

@@ -191,7 +191,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "unknown account",
-        change: |e| e["lines"][2]["glCode"] = json!("2300"),
+        change: |e| e["lines"][2]["glCode"] = json!("2390"),
         fields: &["lines[2].glCode"],
     },
     Case {

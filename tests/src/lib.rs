@@ -119,22 +119,42 @@ pub fn bigcommerce_specs() -> Option<std::path::PathBuf> {
     None
 }
 
+/// An example plugin's project folder, `examples/<name>`.
+pub fn example_project(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+}
+
 /// The JavaScript example plugin (`examples/js-order-to-gl`), built by `npm ci && npm run
-/// build` there (CI's `.ci/run` does it before the tests). Not built on a developer's
-/// machine: the caller skips with a message. Under `CI=true` a missing build fails, and a
-/// build older than the plugin's sources fails everywhere, so nothing tests a stale one.
+/// build` there (CI's `.ci/run` does it before the tests). See [`example_plugin_wasm`].
 pub fn js_plugin_wasm() -> Option<std::path::PathBuf> {
-    let project = js_plugin_project();
+    example_plugin_wasm("js-order-to-gl", "npm ci && npm run build")
+}
+
+/// A Python example plugin (`examples/py-order-to-gl`, `examples/py-item-to-catalog`),
+/// built by `./build.sh` there (CI's `.ci/run` does it before the tests). See
+/// [`example_plugin_wasm`].
+pub fn py_plugin_wasm(name: &str) -> Option<std::path::PathBuf> {
+    example_plugin_wasm(name, "./build.sh")
+}
+
+/// The component `dist/plugin.wasm` of example plugin `name`, which `build` makes in its
+/// folder. Not built on a developer's machine: the caller skips with a message. Under
+/// `CI=true` a missing build fails, and a build older than the plugin's sources fails
+/// everywhere, so nothing tests a stale one.
+pub fn example_plugin_wasm(name: &str, build: &str) -> Option<std::path::PathBuf> {
+    let project = example_project(name);
     let wasm = project.join("dist/plugin.wasm");
     if !wasm.is_file() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but the JavaScript plugin is not built at {} (run `npm ci && npm run build` in {})",
+            "CI=true but the example plugin {name} is not built at {} (run `{build}` in {})",
             wasm.display(),
             project.display()
         );
         eprintln!(
-            "skipped: the JavaScript plugin is not built; run `npm ci && npm run build` in {}",
+            "skipped: the example plugin {name} is not built; run `{build}` in {}",
             project.display()
         );
         return None;
@@ -144,18 +164,13 @@ pub fn js_plugin_wasm() -> Option<std::path::PathBuf> {
         let changed = source.metadata().and_then(|m| m.modified()).unwrap();
         assert!(
             changed <= built,
-            "{} is newer than {}: run `npm run build` in {}",
+            "{} is newer than {}: run `{build}` in {}",
             source.path().display(),
             wasm.display(),
             project.display()
         );
     }
     Some(wasm)
-}
-
-/// `examples/js-order-to-gl`.
-pub fn js_plugin_project() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/js-order-to-gl")
 }
 
 /// A webhook destination on 127.0.0.1: answers every POST to `/hook` with `status` and

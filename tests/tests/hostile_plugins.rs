@@ -340,13 +340,13 @@ fn bad_binaries_get_a_one_line_reason() {
     let future = wasmtime_wat(
         r#"(component
              (instance $i)
-             (export "ml-connector:mapping/plugin@0.2.0" (instance $i))
-             (export "ml-connector:mapping/orders@0.2.0" (instance $i)))"#,
+             (export "ml-connector:mapping/plugin@0.3.0" (instance $i))
+             (export "ml-connector:mapping/orders@0.3.0" (instance $i)))"#,
     );
     let error = load_bytes("future", &future).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "was built against contract version 0.2.0; this host supports 0.1.x"
+        "was built against contract version 0.3.0; this host supports 0.1.x or 0.2.x"
     );
     for error in [garbage.unwrap_err().to_string(), error.to_string()] {
         assert!(!error.contains('\n'), "one line: {error}");

@@ -152,7 +152,9 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
         }
     }
     // The ledger, computed independently from the seeded orders: per posted order, net
-    // debits by account under the example account map.
+    // debits by account under the example account map. Gift certificates and store credit
+    // redeemed are their liabilities' debits, never receivables.
+    let mut tendered = (0, 0);
     for order in data
         .orders
         .iter()
@@ -161,7 +163,7 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
         let paid: i64 = order
             .transactions
             .iter()
-            .filter(|t| t.event == "purchase")
+            .filter(|t| t.event == "purchase" && t.method == "credit_card")
             .map(|t| t.amount)
             .sum();
         let clearing = if order.gateway == "stripe" {
@@ -169,6 +171,8 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
         } else {
             "1150"
         };
+        tendered.0 += i32::from(order.gift_certificate > 0);
+        tendered.1 += i32::from(order.store_credit > 0);
         let mut expected: BTreeMap<String, i64> = BTreeMap::new();
         for (account, amount) in [
             ("4000", -order.subtotal_ex_tax()),
@@ -177,7 +181,12 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
             ("4900", order.discount_amount + order.coupon_discount()),
             ("2200", -order.total_tax()),
             (clearing, paid),
-            ("1200", order.total_inc_tax() - paid),
+            ("2300", order.gift_certificate),
+            ("2310", order.store_credit),
+            (
+                "1200",
+                order.total_inc_tax() - paid - order.gift_certificate - order.store_credit,
+            ),
         ] {
             *expected.entry(account.to_string()).or_default() += amount;
         }
@@ -189,6 +198,10 @@ async fn every_order_and_refund_is_posted_once_and_changes_post_their_difference
             order.id
         );
     }
+    assert!(
+        tendered.0 > 0 && tendered.1 > 0,
+        "the seeded orders include gift certificates and store credit: {tendered:?}"
+    );
 
     // Every registered shopper with a posted order is a QAD customer exactly once.
     let customers = rig.qad.customers("acme");

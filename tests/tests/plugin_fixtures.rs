@@ -14,19 +14,28 @@ use ml_connector::plugins::inspect::inspect;
 use ml_connector::plugins::{
     CompileCache, Limits, LoadedPlugin, Registry, RegistryOptions, Source, World,
 };
-use ml_connector_tests::{js_plugin_project, js_plugin_wasm};
+use ml_connector_tests::{example_project, js_plugin_wasm};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn shared_cases() -> BTreeSet<PathBuf> {
+/// The shared cases of the functions in `functions` (`map-order`, `map-item`...).
+fn shared_cases(functions: &[&str]) -> BTreeSet<PathBuf> {
     fixtures_in(&root().join("examples/fixtures/shared"))
         .unwrap()
         .into_iter()
+        .filter(|path| {
+            let case: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            functions.contains(&case["function"].as_str().unwrap_or_default())
+        })
         .map(|p| p.canonicalize().unwrap())
         .collect()
 }
+
+/// The shared order and refund cases, which every order plugin's fixtures cover.
+const ORDER_CASES: &[&str] = &["map-order", "map-refund"];
 
 /// A compile cache kept between test runs: the JavaScript component takes seconds to compile.
 fn cache() -> CompileCache {
@@ -88,13 +97,16 @@ fn js_bytes() -> Option<&'static [u8]> {
 
 #[test]
 fn both_plugins_cover_every_shared_case() {
-    let shared = shared_cases();
+    let shared = shared_cases(ORDER_CASES);
     assert!(shared.len() >= 6, "{shared:?}");
     assert_eq!(
         cases_of(&root().join("plugins/order-to-gl/fixtures")),
         shared
     );
-    assert_eq!(cases_of(&js_plugin_project().join("fixtures")), shared);
+    assert_eq!(
+        cases_of(&example_project("js-order-to-gl").join("fixtures")),
+        shared
+    );
 }
 
 #[test]
@@ -112,7 +124,7 @@ fn the_javascript_plugin_maps_the_shared_cases_as_its_fixtures_say() {
     assert_fixtures_pass(
         "js-order-to-gl",
         bytes,
-        &js_plugin_project().join("fixtures"),
+        &example_project("js-order-to-gl").join("fixtures"),
     );
 }
 
@@ -127,7 +139,7 @@ fn the_two_policies_differ_on_the_same_order() {
             .clone()
     };
     let rust = case(&root().join("plugins/order-to-gl/fixtures"));
-    let js = case(&js_plugin_project().join("fixtures"));
+    let js = case(&example_project("js-order-to-gl").join("fixtures"));
     let discount_lines = |journal: &serde_json::Value| {
         journal["lines"]
             .as_array()
@@ -145,13 +157,13 @@ fn the_javascript_component_imports_only_the_host_log() {
     let Some(bytes) = js_bytes() else { return };
     let inspection = inspect(bytes, Limits::default().max_plugin_bytes).unwrap();
     assert_eq!(inspection.world, World::OrderToGl);
-    assert_eq!(inspection.api_version, "0.1.0");
+    assert_eq!(inspection.api_version, "0.2.0");
     let imports: BTreeSet<&str> = inspection.imports.iter().map(String::as_str).collect();
     assert_eq!(
         imports,
         BTreeSet::from([
-            "ml-connector:mapping/host@0.1.0",
-            "ml-connector:mapping/types@0.1.0"
+            "ml-connector:mapping/host@0.2.0",
+            "ml-connector:mapping/types@0.2.0"
         ])
     );
 }
@@ -163,7 +175,8 @@ fn the_javascript_plugin_loads_from_the_plugin_directory_and_maps_orders() {
     let folder = dir.path().join("js-order-to-gl");
     std::fs::create_dir(&folder).unwrap();
     std::fs::write(folder.join("plugin.wasm"), bytes).unwrap();
-    let basic = Fixture::load(&js_plugin_project().join("fixtures/order-basic.json")).unwrap();
+    let basic = Fixture::load(&example_project("js-order-to-gl").join("fixtures/order-basic.json"))
+        .unwrap();
     let mut manifest = String::from("[config]\n");
     for (key, value) in basic.settings() {
         manifest.push_str(&format!("{key:?} = {value:?}\n"));
@@ -228,7 +241,7 @@ fn money_stays_exact_past_two_to_the_fifty_third_in_both_plugins() {
         plugins.push((
             "js-order-to-gl",
             bytes,
-            js_plugin_project().join("fixtures/order-guest.json"),
+            example_project("js-order-to-gl").join("fixtures/order-guest.json"),
         ));
     }
     for (name, bytes, fixture) in plugins {

@@ -60,7 +60,7 @@ fn replacing_a_plugin_while_calls_run_swaps_versions_without_failing_a_call() {
     let (registry, _) = Registry::open(options(dir.path(), CompileCache::none()));
     let _watcher = registry.watch(|_| {}).unwrap();
     let before = registry.get("orders").expect("the first version is active");
-    assert_eq!(before.info().version, "0.1.0");
+    assert_eq!(before.info().version, "0.2.0");
 
     let stop = AtomicBool::new(false);
     let calls = AtomicUsize::new(0);
@@ -82,7 +82,7 @@ fn replacing_a_plugin_while_calls_run_swaps_versions_without_failing_a_call() {
                     calls.fetch_add(1, Ordering::Relaxed);
                     // New calls never go back to the old version once the new one is seen.
                     assert!(
-                        !(last == "2.0.0" && version == "0.1.0"),
+                        !(last == "2.0.0" && version == "0.2.0"),
                         "went back to the old version"
                     );
                     if version != last {
@@ -131,7 +131,7 @@ fn replacing_a_plugin_while_calls_run_swaps_versions_without_failing_a_call() {
     assert_eq!(status.version.as_deref(), Some("2.0.0"));
     let seen = seen.into_inner().unwrap();
     assert!(
-        seen.contains(&"0.1.0".to_string()) && seen.contains(&"2.0.0".to_string()),
+        seen.contains(&"0.2.0".to_string()) && seen.contains(&"2.0.0".to_string()),
         "{seen:?}"
     );
     // A call that started on the old version finishes on it.
@@ -225,7 +225,7 @@ fn a_directory_plugin_overrides_the_builtin_and_removing_it_brings_the_builtin_b
 
     std::fs::remove_dir_all(&folder).unwrap();
     registry.reload();
-    assert_eq!(registry.get("order-to-gl").unwrap().info().version, "0.1.0");
+    assert_eq!(registry.get("order-to-gl").unwrap().info().version, "0.2.0");
     assert_eq!(
         registry
             .list()
@@ -485,7 +485,7 @@ fn an_entrys_slot_follows_its_plugin_and_keeps_the_last_good_version() {
         ..options(dir.path(), CompileCache::none())
     });
     let slot = registry.slot("a:order").unwrap();
-    assert_eq!(slot.get().info().version, "0.1.0");
+    assert_eq!(slot.get().info().version, "0.2.0");
     assert!(
         registry.get("orders").is_none(),
         "only the entries are held"

@@ -11,12 +11,17 @@
 //   handling and gift wrapping are credited to `account.shipping`; each tax to
 //   `account.tax` with its tax code. Money captured by a gateway is debited to that
 //   gateway's own clearing account, `account.clearing.<gateway>`, which must be set: a
-//   gateway without one is a configuration error, never a silent fallback. What is not
-//   yet paid is debited to `account.receivable`.
+//   gateway without one is a configuration error, never a silent fallback. Each tender
+//   (gift certificate, store credit, offline payment) is debited to its kind's account,
+//   `account.tender.<kind>`, likewise required once used. What is not yet paid is debited
+//   to `account.receivable` only when the order's payment status says the money is not in
+//   yet (or it awaits payment); a captured order short of its total is refused
+//   (`unexplained-balance`).
 // - Refund: products and order-level amounts debited to `account.returns` (default the
 //   revenue account), shipping, handling and wrapping to `account.shipping`, tax to
 //   `account.tax`; the money paid out credited to the provider's clearing account
-//   (`account.clearing.offline` for offline refunds), the rest to receivables.
+//   (`account.clearing.offline` for offline refunds) or, when it went back as store credit
+//   or a gift certificate, to `account.tender.<kind>`; the rest to receivables.
 // - Every line is rounded to the currency's minor unit, and the difference is booked to
 //   `account.rounding`.
 //
@@ -25,7 +30,7 @@
 import * as money from "./money.js";
 
 export const NAME = "js-order-to-gl";
-export const VERSION = "0.1.0";
+export const VERSION = "0.2.0";
 
 /** `[name, required, description]` of every setting this plugin reads. */
 export const CONFIG_KEYS = [
@@ -38,8 +43,11 @@ export const CONFIG_KEYS = [
   ["account.rounding", true, "Rounding differences to the currency's minor unit"],
 ];
 
-/** Settings that take a suffix: `account.clearing.<gateway>` is required per gateway used. */
-const PREFIXES = ["account.revenue.", "account.clearing."];
+/**
+ * Settings that take a suffix: `account.clearing.<gateway>` is required per gateway used,
+ * `account.tender.<kind>` per kind of tender used.
+ */
+const PREFIXES = ["account.revenue.", "account.clearing.", "account.tender."];
 
 /** A mapping error as the contract's `mapping-error` record. */
 export class MappingFailure extends Error {
@@ -138,6 +146,21 @@ export class Policy {
         "config",
         "missing-clearing-account",
         `money moved through gateway \`${gateway}\` (${path}) but setting \`${key}\` is not set: every gateway needs its own clearing account`,
+        key,
+      );
+    }
+    return account;
+  }
+
+  /** The tender kind's own account (`gift-certificate`, `store-credit`, `offline`). */
+  tenderAccount(kind, path) {
+    const key = `account.tender.${kind}`;
+    const account = this.settings.get(key);
+    if (account === undefined) {
+      throw new MappingFailure(
+        "config",
+        "missing-tender-account",
+        `${path} is a ${kind} tender but setting \`${key}\` is not set`,
         key,
       );
     }
@@ -295,10 +318,31 @@ export function mapOrder(policy, order) {
     paid += amount;
     j.debit(account, amount, `paid via ${gateway}`);
   }
+  // Tenders: redeemed, not owed (the host lists each once).
+  order.tenders.forEach((tender, i) => {
+    paid += tender.amount;
+    j.debit(policy.tenderAccount(tender.kind, `tenders[${i}]`), tender.amount, `paid by ${tender.name}`);
+  });
   const unpaid = order.totalIncTax - paid;
+  if (unpaid > 0n && !awaitsPayment(order)) {
+    throw invalidInput(
+      "unexplained-balance",
+      `the order's payment status is \`${order.paymentStatus}\`, yet ${money.format(unpaid)} of its ${money.format(order.totalIncTax)} total is in neither its payments nor its tenders`,
+      "payments",
+    );
+  }
   j.debit(policy.receivable, unpaid, unpaid > 0n ? "unpaid" : "overpaid");
 
   return j.finish(policy.rounding);
+}
+
+/** Whether the order says its money is not in yet, so what is left of its total is owed. */
+function awaitsPayment(order) {
+  const AWAITING_PAYMENT = 7;
+  return (
+    order.statusId === AWAITING_PAYMENT ||
+    ["", "pending", "authorized", "capture pending", "held for review"].includes(order.paymentStatus)
+  );
 }
 
 /** The journal for one refund. */
@@ -346,7 +390,10 @@ export function mapRefund(policy, refund) {
     }
     paidOut += payment.amount;
     const gateway = payment.offline ? "offline" : payment.provider;
-    j.credit(policy.clearingAccount(gateway, `payments[${i}]`), payment.amount, `refunded via ${payment.provider}`);
+    const account = payment.tender
+      ? policy.tenderAccount(payment.tender, `payments[${i}]`)
+      : policy.clearingAccount(gateway, `payments[${i}]`);
+    j.credit(account, payment.amount, `refunded via ${payment.provider}`);
   });
   j.credit(policy.receivable, refund.total - paidOut, "refund owed");
 

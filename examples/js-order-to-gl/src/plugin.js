@@ -1,4 +1,4 @@
-// The `order-to-gl` world of `ml-connector:mapping@0.1.0`, exported from JavaScript: the
+// The `order-to-gl` world of `ml-connector:mapping@0.2.0`, exported from JavaScript: the
 // contract's `plugin` and `orders` interfaces over the functions in `mapping.js`.
 //
 // How the contract looks from JavaScript (componentize-js bindings): records are objects
@@ -11,7 +11,7 @@
 // its message, and diagnostics go through the host's bounded `log`: the component is
 // built without WASI stdio, so nothing else would carry them.
 
-import { log } from "ml-connector:mapping/host@0.1.0";
+import { log } from "ml-connector:mapping/host@0.2.0";
 import * as mapping from "./mapping.js";
 
 /** The contract's `mapping-error` for anything thrown while mapping one record. */

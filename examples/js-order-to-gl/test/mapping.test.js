@@ -103,3 +103,23 @@ test("settings: missing, unknown and per-gateway keys", () => {
   assert.ok(!codes.some((c) => c.endsWith("account.clearing.paypal")));
   assert.deepEqual(mapping.validateConfig(SETTINGS), []);
 });
+
+test("each tender is debited to its kind's own account", () => {
+  const settings = [...SETTINGS, ["account.tender.gift-certificate", "2310"], ["account.tender.store-credit", "2320"]];
+  const order = basicOrder();
+  order.payments[1].amount = 433_000n;
+  order.tenders = [
+    { kind: "gift-certificate", name: "gift certificate", amount: 200_000n, transactionId: "t9" },
+    { kind: "store-credit", name: "store credit", amount: 100_000n, transactionId: "" },
+  ];
+  const entry = mapping.mapOrder(new mapping.Policy(settings), order);
+  const line = (account) => entry.lines.find((l) => l.account === account);
+  assert.equal(line("2310").debit, 200_000n);
+  assert.equal(line("2320").debit, 100_000n);
+  assert.equal(line("1200"), undefined, "nothing is left owed");
+
+  assert.throws(
+    () => mapping.mapOrder(new mapping.Policy(SETTINGS), order),
+    (e) => e.code === "missing-tender-account" && e.path === "account.tender.gift-certificate",
+  );
+});

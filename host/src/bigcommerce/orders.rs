@@ -78,6 +78,12 @@ pub struct Order {
     pub payment_method: String,
     #[serde(default)]
     pub payment_status: String,
+    /// The storefront channel (1 is the store's default).
+    #[serde(default)]
+    pub channel_id: u32,
+    /// `www`, `manual`, `external`, `checkout_api`, ...
+    #[serde(default)]
+    pub order_source: String,
     #[serde(default)]
     pub is_tax_inclusive_pricing: bool,
     #[serde(default)]
@@ -221,6 +227,9 @@ pub struct OrderProduct {
     pub total_tax: Amount,
     #[serde(default)]
     pub quantity_refunded: u32,
+    /// The unit cost the store keeps for the product.
+    #[serde(default, deserialize_with = "wire::optional_amount")]
+    pub base_cost_price: Option<Amount>,
     #[serde(default)]
     pub applied_discounts: Vec<AppliedDiscount>,
 }
@@ -303,6 +312,24 @@ pub struct Transaction {
     pub status: Option<String>,
     #[serde(default)]
     pub test: bool,
+    /// An offline payment's display name (`offline.display_name`).
+    #[serde(default)]
+    pub offline: Option<OfflinePayment>,
+    /// A manual payment method's name (`custom.payment_method`).
+    #[serde(default)]
+    pub custom: Option<CustomPayment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OfflinePayment {
+    #[serde(default)]
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CustomPayment {
+    #[serde(default)]
+    pub payment_method: String,
 }
 
 /// A refund (V3).

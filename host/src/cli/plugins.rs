@@ -364,10 +364,19 @@ fn check(cli: &Cli, plugin: &str, fixtures: Option<&Path>) -> anyhow::Result<Exi
     );
     println!("sha256    {}", inspection.sha256);
     println!("world     {}", inspection.world);
+    let contract = inspection.contract;
     println!(
-        "contract  {}@{}",
-        crate::plugins::bindings::v0_1::PACKAGE,
-        inspection.api_version
+        "contract  {}@{}{}",
+        crate::plugins::bindings::PACKAGE,
+        inspection.api_version,
+        if contract == crate::plugins::bindings::Contract::NEWEST {
+            String::new()
+        } else {
+            format!(
+                " (served as {contract}; the newest is {})",
+                crate::plugins::bindings::Contract::NEWEST
+            )
+        }
     );
     for (i, import) in inspection.imports.iter().enumerate() {
         println!("{:<9} {import}", if i == 0 { "imports" } else { "" });

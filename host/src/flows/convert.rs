@@ -14,8 +14,15 @@
 //!   taken off), and whatever the items leave of the refund's total goes to the last
 //!   non-product item (else the last item), so the items always add up to the total.
 //!
+//! - tenders (gift certificates, store credit, offline payments) are taken out of the
+//!   transactions into `tenders`, each once: a gift certificate or store credit the order's
+//!   `gift_certificate_amount` or `store_credit_amount` tells is one tender with no
+//!   transaction, or the transactions that recorded it when they add up to the field; when
+//!   they disagree the order is [`Unconvertible::TendersDisagree`], which parks it.
+//!
 //! Every sum and product of amounts from BigCommerce is checked: one beyond what an
-//! [`Amount`] holds is [`TooLarge`], which parks the record, never a wrapped number.
+//! [`Amount`] holds is [`Unconvertible::TooLarge`], which parks the record, never a wrapped
+//! number.
 
 use time::format_description::well_known::Rfc3339;
 
@@ -24,15 +31,35 @@ use crate::bigcommerce::orders::{FullOrder, OrderProduct, Refund, RefundItem, Tr
 use crate::money::Amount;
 use crate::plugins::types;
 
-/// A sum or product of BigCommerce's amounts in a record that an [`Amount`] cannot hold
-/// (beyond about ±922 trillion in the currency's major unit).
+/// Why a BigCommerce record has no form in the contract's terms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} of BigCommerce's {record} is beyond what an amount can hold")]
-pub struct TooLarge {
-    /// The record (`order 123`, `refund 7`).
-    pub record: String,
-    /// What could not be computed (`the discounts of line 5`).
-    pub what: String,
+pub enum Unconvertible {
+    /// A sum or product of BigCommerce's amounts that an [`Amount`] cannot hold (beyond
+    /// about ±922 trillion in the currency's major unit).
+    #[error("{what} of BigCommerce's {record} is beyond what an amount can hold")]
+    TooLarge {
+        /// The record (`order 123`, `refund 7`).
+        record: String,
+        /// What could not be computed (`the discounts of line 5`).
+        what: String,
+    },
+    /// The order's field for a tender and the transactions of that tender say different
+    /// amounts: which one was paid cannot be told, and counting both would count it twice.
+    #[error(
+        "BigCommerce's order {order} says {} was paid by {tender} but its {tender} transactions add up to {}; parked rather than counted twice or guessed",
+        crate::money::format(*.field),
+        crate::money::format(*.transactions)
+    )]
+    TendersDisagree {
+        order: u64,
+        tender: &'static str,
+        field: Amount,
+        transactions: Amount,
+    },
+}
+
+fn too_large(record: String, what: String) -> Unconvertible {
+    Unconvertible::TooLarge { record, what }
 }
 
 /// `amounts` added up, or `None` past an [`Amount`]'s range.
@@ -99,17 +126,124 @@ fn payment(t: &Transaction) -> types::PaymentTransaction {
         method: t.method.clone(),
         gateway: t.gateway.clone(),
         amount: t.amount,
-        succeeded: t.status.as_deref() != Some("error"),
+        succeeded: succeeded(t),
         date: t.date_created.format(&Rfc3339).unwrap_or_default(),
+        test: t.test,
     }
 }
 
-fn line(product: &OrderProduct, order: u64) -> Result<types::OrderLine, TooLarge> {
-    let discount =
-        sum(product.applied_discounts.iter().map(|d| d.amount)).ok_or_else(|| TooLarge {
-            record: format!("order {order}"),
-            what: format!("the discounts of line {}", product.id),
-        })?;
+fn succeeded(t: &Transaction) -> bool {
+    t.status.as_deref() != Some("error")
+}
+
+/// `gift_certificate`, `GiftCertificate` and `giftcertificate` alike.
+fn squashed(name: &str) -> String {
+    name.to_ascii_lowercase().replace(['_', '-', ' '], "")
+}
+
+/// The tender a transaction records, if it records one rather than a gateway payment:
+/// gift certificates and store credit by method or gateway, offline and manual payments
+/// by method (BigCommerce's `offline` and `custom`).
+fn tender_kind(t: &Transaction) -> Option<types::TenderKind> {
+    use types::TenderKind as K;
+    match (squashed(&t.method).as_str(), squashed(&t.gateway).as_str()) {
+        ("giftcertificate", _) | (_, "giftcertificate") => Some(K::GiftCertificate),
+        ("storecredit", _) | (_, "storecredit") => Some(K::StoreCredit),
+        ("offline" | "custom", _) => Some(K::Offline),
+        _ => None,
+    }
+}
+
+/// The order's tenders, each once (see the module's notes), and its gateway payments.
+fn tenders(
+    full: &FullOrder,
+) -> Result<(Vec<types::Tender>, Vec<types::PaymentTransaction>), Unconvertible> {
+    use types::TenderKind as K;
+    let o = &full.order;
+    let mut payments = Vec::new();
+    let mut recorded: Vec<(K, &Transaction)> = Vec::new();
+    for t in &full.transactions {
+        match tender_kind(t) {
+            None => payments.push(payment(t)),
+            // A tender's money moved when a purchase or capture of it succeeded; its other
+            // events (authorisations, voids, refunds) move none here.
+            Some(kind) if succeeded(t) && matches!(t.event.as_str(), "purchase" | "capture") => {
+                recorded.push((kind, t))
+            }
+            Some(_) => {}
+        }
+    }
+    let too_large = || too_large(format!("order {}", o.id), "the tenders".into());
+    let mut tenders = Vec::new();
+    for (kind, name, field) in [
+        (
+            K::GiftCertificate,
+            "gift certificate",
+            o.gift_certificate_amount,
+        ),
+        (K::StoreCredit, "store credit", o.store_credit_amount),
+    ] {
+        let field = field.unwrap_or(0).max(0);
+        let of_kind: Vec<&Transaction> = recorded
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, t)| *t)
+            .collect();
+        let transactions = sum(of_kind.iter().map(|t| t.amount)).ok_or_else(too_large)?;
+        if of_kind.is_empty() {
+            if field > 0 {
+                tenders.push(types::Tender {
+                    kind,
+                    name: name.into(),
+                    amount: field,
+                    transaction_id: String::new(),
+                });
+            }
+            continue;
+        }
+        if field != 0 && field != transactions {
+            return Err(Unconvertible::TendersDisagree {
+                order: o.id,
+                tender: name,
+                field,
+                transactions,
+            });
+        }
+        tenders.extend(of_kind.into_iter().map(|t| types::Tender {
+            kind,
+            name: name.into(),
+            amount: t.amount,
+            transaction_id: t.id.to_string(),
+        }));
+    }
+    for (_, t) in recorded.iter().filter(|(k, _)| *k == K::Offline) {
+        let named = [
+            t.custom.as_ref().map(|c| c.payment_method.as_str()),
+            t.offline.as_ref().map(|o| o.display_name.as_str()),
+            Some(o.payment_method.as_str()),
+        ];
+        let name = named
+            .into_iter()
+            .flatten()
+            .find(|n| !n.trim().is_empty())
+            .unwrap_or("offline payment");
+        tenders.push(types::Tender {
+            kind: K::Offline,
+            name: name.to_string(),
+            amount: t.amount,
+            transaction_id: t.id.to_string(),
+        });
+    }
+    Ok((tenders, payments))
+}
+
+fn line(product: &OrderProduct, order: u64) -> Result<types::OrderLine, Unconvertible> {
+    let discount = sum(product.applied_discounts.iter().map(|d| d.amount)).ok_or_else(|| {
+        too_large(
+            format!("order {order}"),
+            format!("the discounts of line {}", product.id),
+        )
+    })?;
     Ok(types::OrderLine {
         id: product.id.to_string(),
         sku: product.sku.clone(),
@@ -120,6 +254,13 @@ fn line(product: &OrderProduct, order: u64) -> Result<types::OrderLine, TooLarge
         total_tax: product.total_tax,
         discount,
         tax_class: String::new(),
+        product_id: product.product_id.to_string(),
+        variant_id: product
+            .variant_id
+            .filter(|id| *id != 0)
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        cost_price: product.base_cost_price.unwrap_or(0),
     })
 }
 
@@ -140,8 +281,13 @@ pub fn customer(customer: &Customer) -> types::Customer {
 
 /// The order in the contract's terms. `erp_customer` is the ledger customer the host
 /// resolved (the configured default for guests).
-pub fn order(store: &str, full: &FullOrder, erp_customer: &str) -> Result<types::Order, TooLarge> {
+pub fn order(
+    store: &str,
+    full: &FullOrder,
+    erp_customer: &str,
+) -> Result<types::Order, Unconvertible> {
     let o = &full.order;
+    let (tenders, payments) = tenders(full)?;
     let lines = full
         .products
         .iter()
@@ -229,8 +375,13 @@ pub fn order(store: &str, full: &FullOrder, erp_customer: &str) -> Result<types:
         },
         total_tax: o.total_tax,
         total_inc_tax: o.total_inc_tax,
-        payments: full.transactions.iter().map(payment).collect(),
-        attributes: vec![("payment_method".into(), o.payment_method.clone())],
+        payments,
+        tenders,
+        payment_status: o.payment_status.clone(),
+        payment_method: o.payment_method.clone(),
+        channel_id: o.channel_id,
+        source: o.order_source.clone(),
+        attributes: Vec::new(),
     })
 }
 
@@ -247,11 +398,8 @@ fn item_kind(name: &str) -> types::RefundItemKind {
 }
 
 /// A refund in the contract's terms, with its order for currency, SKUs and unit taxes.
-pub fn refund(refund: &Refund, order: &types::Order) -> Result<types::Refund, TooLarge> {
-    let too_large = |what: &str| TooLarge {
-        record: format!("refund {}", refund.id),
-        what: what.to_string(),
-    };
+pub fn refund(refund: &Refund, order: &types::Order) -> Result<types::Refund, Unconvertible> {
+    let too_large = |what: &str| too_large(format!("refund {}", refund.id), what.to_string());
     let items = refund
         .items
         .iter()
@@ -278,6 +426,11 @@ pub fn refund(refund: &Refund, order: &types::Order) -> Result<types::Refund, To
                 amount: p.amount,
                 offline: p.offline,
                 declined: p.is_declined,
+                tender: match squashed(&p.provider_id).as_str() {
+                    "storecredit" => Some(types::TenderKind::StoreCredit),
+                    "giftcertificate" => Some(types::TenderKind::GiftCertificate),
+                    _ => None,
+                },
             })
             .collect(),
         total_tax: refund.total_tax,
@@ -417,8 +570,11 @@ mod tests {
         };
         full.products[0].applied_discounts = vec![discount(Amount::MAX), discount(1)];
         let refused = order("s", &full, "GUEST").unwrap_err();
-        assert_eq!(refused.record, "order 100");
-        assert!(refused.what.contains("discounts of line 1000"), "{refused}");
+        let Unconvertible::TooLarge { record, what } = &refused else {
+            panic!("{refused}")
+        };
+        assert_eq!(record, "order 100");
+        assert!(what.contains("discounts of line 1000"), "{refused}");
 
         let mut order = order("s", &testing::order(100, 0, "a@b.c", 2, 11), "GUEST").unwrap();
         order.lines[0].unit_price = Amount::MAX / 2;
@@ -431,6 +587,41 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever the tender fields and transactions say, an order converts with each
+        /// tender once (its field, or transactions adding up to it) or is refused; it never
+        /// panics or wraps.
+        #[test]
+        fn tenders_of_any_amounts_are_counted_once_or_refused(
+            field in proptest::option::of(any::<Amount>()),
+            amounts in proptest::collection::vec(any::<Amount>(), 0..4),
+            method in prop::sample::select(vec!["gift_certificate", "store_credit", "credit_card", "offline"]),
+        ) {
+            let mut full = testing::order(100, 0, "a@b.c", 1, 11);
+            full.order.gift_certificate_amount = field;
+            full.transactions = amounts
+                .iter()
+                .enumerate()
+                .map(|(i, amount)| transaction(i as u64, "purchase", method, "x", *amount))
+                .collect();
+            if let Ok(converted) = order("s", &full, "C1") {
+                let gifts: Vec<&types::Tender> = converted
+                    .tenders
+                    .iter()
+                    .filter(|t| t.kind == types::TenderKind::GiftCertificate)
+                    .collect();
+                let total: i128 = gifts.iter().map(|t| i128::from(t.amount)).sum();
+                let field = field.unwrap_or(0).max(0);
+                if method == "gift_certificate" && !amounts.is_empty() {
+                    prop_assert!(gifts.iter().all(|t| !t.transaction_id.is_empty()));
+                    prop_assert!(field == 0 || total == i128::from(field));
+                } else {
+                    prop_assert_eq!(total, i128::from(field));
+                }
+                let listed = converted.payments.len() + converted.tenders.len();
+                prop_assert!(listed <= amounts.len() + 2);
+            }
+        }
 
         /// Whatever the amounts and quantities, a refund converts (its items' tax adding
         /// up to its tax) or is refused as too large; it never panics or wraps.
@@ -456,6 +647,61 @@ mod tests {
                 prop_assert_eq!(taxes, i128::from(tax));
             }
         }
+    }
+
+    /// A succeeded transaction of `amount` ten-thousandths.
+    fn transaction(
+        id: u64,
+        event: &str,
+        method: &str,
+        gateway: &str,
+        amount: Amount,
+    ) -> Transaction {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "event": event, "method": method, "amount": money::format(amount),
+            "currency": "USD", "gateway": gateway, "status": "ok",
+            "date_created": "2026-11-02T10:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_tender_told_as_a_field_and_a_transaction_is_one_tender() {
+        let mut full = testing::order(100, 0, "a@b.c", 2, 11);
+        full.order.gift_certificate_amount = Some(200_000);
+        full.order.store_credit_amount = Some(100_000);
+        full.transactions = vec![
+            transaction(1, "purchase", "credit_card", "stripe", 200_000),
+            transaction(
+                2,
+                "purchase",
+                "gift_certificate",
+                "giftcertificate",
+                200_000,
+            ),
+            transaction(3, "void", "gift_certificate", "giftcertificate", 200_000),
+            transaction(4, "purchase", "custom", "custom", 0),
+        ];
+        let converted = order("s", &full, "C1").unwrap();
+        let ids: Vec<&str> = converted.payments.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["1"], "gateway payments only");
+        let tenders: Vec<(types::TenderKind, Amount, &str)> = converted
+            .tenders
+            .iter()
+            .map(|t| (t.kind, t.amount, t.transaction_id.as_str()))
+            .collect();
+        assert_eq!(
+            tenders,
+            [
+                (types::TenderKind::GiftCertificate, 200_000, "2"),
+                (types::TenderKind::StoreCredit, 100_000, ""),
+                (types::TenderKind::Offline, 0, "4"),
+            ]
+        );
+        assert_eq!(
+            converted.tenders[2].name, "Manual",
+            "the order's payment method"
+        );
     }
 
     #[test]

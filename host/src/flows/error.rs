@@ -21,9 +21,10 @@ pub enum FlowError {
     /// The plugin refused the record (a mapping error, a trap, a limit).
     #[error("{0}")]
     Mapping(#[from] crate::plugins::RecordError),
-    /// A record's amounts add up beyond what an amount holds.
+    /// A record has no form in the contract's terms (amounts beyond what an amount
+    /// holds, tenders its fields and transactions disagree on).
     #[error(transparent)]
-    TooLarge(#[from] super::convert::TooLarge),
+    Unconvertible(#[from] super::convert::Unconvertible),
     /// What is posted and what is wanted differ by lines that cannot be posted.
     #[error(transparent)]
     Difference(#[from] super::ledger::DifferenceError),
@@ -81,7 +82,7 @@ impl FlowError {
             FlowError::Store(_) | FlowError::PluginWorker(_) | FlowError::Unsettled { .. } => true,
             FlowError::Mapping(_)
             | FlowError::NotAsMeant { .. }
-            | FlowError::TooLarge(_)
+            | FlowError::Unconvertible(_)
             | FlowError::Difference(_)
             | FlowError::UnreadableItem(_)
             | FlowError::Refused(_) => false,

@@ -137,6 +137,14 @@ pub enum RecordError {
         size: usize,
         limit: usize,
     },
+    /// The record has something the plugin's contract version has no field for; it was
+    /// not passed to the plugin.
+    #[error("plugin `{plugin}` speaks contract {contract}: {reason}")]
+    NotCarried {
+        plugin: String,
+        contract: super::bindings::Contract,
+        reason: String,
+    },
     /// The sandbox stopped the plugin while it worked on this record.
     #[error("{0}")]
     Fault(Fault),
@@ -149,6 +157,7 @@ impl RecordError {
             RecordError::Mapping { error, .. } => error.code.clone(),
             RecordError::Invalid { .. } => "invalid-output".into(),
             RecordError::InputTooLarge { .. } => "input-too-large".into(),
+            RecordError::NotCarried { .. } => "contract-too-old".into(),
             RecordError::Fault(_) => "plugin-fault".into(),
         }
     }

@@ -10,16 +10,20 @@
 //! its own, so the contract's batch forms are never called.
 
 use wasmtime::Store;
-use wasmtime::component::{Component, ComponentExportIndex, Instance, TypedFunc};
+use wasmtime::component::{
+    Component, ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower, TypedFunc,
+};
 
 use super::bindings::types::*;
-use super::bindings::v0_1::PACKAGE;
+use super::bindings::v0_1::Convert;
+use super::bindings::{Contract, PACKAGE};
 use super::inspect::World;
 use super::sandbox::State;
 
 /// The export indices of one component.
 #[derive(Clone)]
 pub struct Exports {
+    contract: Contract,
     describe: ComponentExportIndex,
     validate_config: ComponentExportIndex,
     world: WorldExports,
@@ -45,8 +49,13 @@ pub struct Bound<'a> {
 
 impl Exports {
     /// Finds the exports `world` requires in `component`, whose export names (as
-    /// `inspect` read them) are `names`.
-    pub fn find(component: &Component, world: World, names: &[String]) -> Result<Exports, String> {
+    /// `inspect` read them) are `names`; calls on them speak `contract`.
+    pub fn find(
+        component: &Component,
+        world: World,
+        contract: Contract,
+        names: &[String],
+    ) -> Result<Exports, String> {
         let interface = |short: &str| {
             let wanted = format!("{PACKAGE}/{short}");
             let name = names
@@ -80,6 +89,7 @@ impl Exports {
             }
         };
         Ok(Exports {
+            contract,
             describe: func(&plugin, "describe")?,
             validate_config: func(&plugin, "validate-config")?,
             world,
@@ -104,65 +114,223 @@ fn catalog_only() -> wasmtime::Error {
     wasmtime::format_err!("this is an order-to-gl plugin; it does not map items")
 }
 
-/// Defines each export's call once: its parameter and result types are used both to
-/// type-check it at load (`Bound::check`) and to call it without checking afterwards.
-macro_rules! exports {
-    ($( $(#[$doc:meta])* $method:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty = |$e:ident| $index:expr ; )*) => {
-        impl Bound<'_> {
-            $(
-                $(#[$doc])*
-                pub fn $method(&self, store: &mut Store<State>, $($arg: $ty),*) -> wasmtime::Result<$ret> {
-                    fn index($e: &Exports) -> wasmtime::Result<&ComponentExportIndex> {
-                        Ok($index)
-                    }
-                    let index = index(self.exports)?;
-                    let func = self
-                        .instance
-                        .get_func(&mut *store, index)
-                        .ok_or_else(|| wasmtime::format_err!("export `{}` missing", stringify!($method)))?;
-                    // SAFETY: `check` type-checked this export with exactly these types on
-                    // an instance of the same component when the plugin was loaded, and
-                    // every instance of a component has the same export types.
-                    let typed = unsafe { TypedFunc::<($($ty,)*), ($ret,)>::new_unchecked(func) };
-                    typed.call(store, ($($arg,)*)).map(|(result,)| result)
-                }
-            )*
+/// Calls `index` on `instance` with `params`, without checking its type again.
+///
+/// # Safety
+///
+/// `Bound::check` must have type-checked this export with exactly `P` and `R` on an
+/// instance of the same component (every instance of a component has the same export
+/// types).
+unsafe fn call<P, R>(
+    instance: Instance,
+    store: &mut Store<State>,
+    index: &ComponentExportIndex,
+    params: P,
+) -> wasmtime::Result<R>
+where
+    P: ComponentNamedList + Lower,
+    R: ComponentNamedList + Lift,
+{
+    let func = instance
+        .get_func(&mut *store, index)
+        .ok_or_else(|| wasmtime::format_err!("an export checked at load is missing"))?;
+    // SAFETY: the caller's promise.
+    let typed = unsafe { TypedFunc::<P, R>::new_unchecked(func) };
+    typed.call(store, params)
+}
 
-            /// Type-checks every export of the plugin's world against the contract. A
-            /// mismatch is an error naming the export.
-            pub fn check(&self, store: &mut Store<State>) -> wasmtime::Result<()> {
-                $({
-                    fn index($e: &Exports) -> wasmtime::Result<&ComponentExportIndex> {
-                        Ok($index)
-                    }
-                    // Exports of the other world are absent, and not checked.
-                    if let Ok(index) = index(self.exports) {
-                        self.instance
-                            .get_typed_func::<($($ty,)*), ($ret,)>(&mut *store, index)
-                            .map_err(|e| e.context(format!("export `{}`", stringify!($method))))?;
-                    }
-                })*
+/// Type-checks `index` on `instance` as taking `P` and returning `R`.
+fn check<P, R>(
+    instance: Instance,
+    store: &mut Store<State>,
+    index: &ComponentExportIndex,
+    name: &str,
+) -> wasmtime::Result<()>
+where
+    P: ComponentNamedList + Lower,
+    R: ComponentNamedList + Lift,
+{
+    instance
+        .get_typed_func::<P, R>(&mut *store, index)
+        .map(drop)
+        .map_err(|e| e.context(format!("export `{name}`")))
+}
+
+/// Defines each export's call once per contract version, in a module of its own: its
+/// parameter and result types (the version's own) are used both to type-check it at load
+/// (`check`) and to call it without checking afterwards.
+macro_rules! calls {
+    ($module:ident, $($types:tt)*) => {
+        mod $module {
+            use super::{Exports, Instance, State, Store, call, check};
+            use $($types)*::*;
+
+            pub fn describe(i: Instance, s: &mut Store<State>, e: &Exports) -> wasmtime::Result<PluginInfo> {
+                // SAFETY: `check` below checked these types at load.
+                unsafe { call::<(), (PluginInfo,)>(i, s, &e.describe, ()) }.map(|(r,)| r)
+            }
+            pub fn validate_config(i: Instance, s: &mut Store<State>, e: &Exports, cfg: &[(String, String)]) -> wasmtime::Result<Result<(), Vec<MappingError>>> {
+                // SAFETY: as above.
+                unsafe { call::<(&[(String, String)],), (Result<(), Vec<MappingError>>,)>(i, s, &e.validate_config, (cfg,)) }.map(|(r,)| r)
+            }
+            pub fn map_order(i: Instance, s: &mut Store<State>, e: &Exports, cfg: &[(String, String)], order: &Order) -> wasmtime::Result<Result<JournalEntry, MappingError>> {
+                // SAFETY: as above.
+                unsafe { call::<(&[(String, String)], &Order), (Result<JournalEntry, MappingError>,)>(i, s, e.orders()?.0, (cfg, order)) }.map(|(r,)| r)
+            }
+            pub fn map_refund(i: Instance, s: &mut Store<State>, e: &Exports, cfg: &[(String, String)], refund: &Refund) -> wasmtime::Result<Result<JournalEntry, MappingError>> {
+                // SAFETY: as above.
+                unsafe { call::<(&[(String, String)], &Refund), (Result<JournalEntry, MappingError>,)>(i, s, e.orders()?.1, (cfg, refund)) }.map(|(r,)| r)
+            }
+            pub fn map_customer(i: Instance, s: &mut Store<State>, e: &Exports, cfg: &[(String, String)], customer: &Customer) -> wasmtime::Result<Result<ErpCustomer, MappingError>> {
+                // SAFETY: as above.
+                unsafe { call::<(&[(String, String)], &Customer), (Result<ErpCustomer, MappingError>,)>(i, s, e.orders()?.2, (cfg, customer)) }.map(|(r,)| r)
+            }
+            pub fn map_item(i: Instance, s: &mut Store<State>, e: &Exports, cfg: &[(String, String)], item: &ErpItem) -> wasmtime::Result<Result<Option<CatalogUpdate>, MappingError>> {
+                // SAFETY: as above.
+                unsafe { call::<(&[(String, String)], &ErpItem), (Result<Option<CatalogUpdate>, MappingError>,)>(i, s, e.catalog()?, (cfg, item)) }.map(|(r,)| r)
+            }
+
+            /// Type-checks every export of the plugin's world (the other world's are absent).
+            pub fn check_all(i: Instance, s: &mut Store<State>, e: &Exports) -> wasmtime::Result<()> {
+                type Cfg<'a> = &'a [(String, String)];
+                check::<(), (PluginInfo,)>(i, s, &e.describe, "describe")?;
+                check::<(Cfg,), (Result<(), Vec<MappingError>>,)>(i, s, &e.validate_config, "validate-config")?;
+                if let Ok((order, refund, customer)) = e.orders() {
+                    check::<(Cfg, &Order), (Result<JournalEntry, MappingError>,)>(i, s, order, "map-order")?;
+                    check::<(Cfg, &Refund), (Result<JournalEntry, MappingError>,)>(i, s, refund, "map-refund")?;
+                    check::<(Cfg, &Customer), (Result<ErpCustomer, MappingError>,)>(i, s, customer, "map-customer")?;
+                }
+                if let Ok(item) = e.catalog() {
+                    check::<(Cfg, &ErpItem), (Result<Option<CatalogUpdate>, MappingError>,)>(i, s, item, "map-item")?;
+                }
                 Ok(())
             }
         }
     };
 }
 
-exports! {
+calls!(newest, crate::plugins::bindings::v0_2::types);
+calls!(v0_1, crate::plugins::bindings::v0_1::types);
+
+impl Exports {
+    /// `map-order`, `map-refund` and `map-customer`.
+    fn orders(
+        &self,
+    ) -> wasmtime::Result<(
+        &ComponentExportIndex,
+        &ComponentExportIndex,
+        &ComponentExportIndex,
+    )> {
+        match &self.world {
+            WorldExports::Orders {
+                map_order,
+                map_refund,
+                map_customer,
+            } => Ok((map_order, map_refund, map_customer)),
+            WorldExports::Catalog { .. } => Err(orders_only()),
+        }
+    }
+
+    /// `map-item`.
+    fn catalog(&self) -> wasmtime::Result<&ComponentExportIndex> {
+        match &self.world {
+            WorldExports::Catalog { map_item } => Ok(map_item),
+            WorldExports::Orders { .. } => Err(catalog_only()),
+        }
+    }
+}
+
+/// Every call in the newest contract's types; a 0.1 plugin's input is converted down and
+/// its output up (`bindings::v0_1`).
+impl Bound<'_> {
     /// `plugin.describe`.
-    describe() -> PluginInfo = |e| &e.describe;
+    pub fn describe(&self, store: &mut Store<State>) -> wasmtime::Result<PluginInfo> {
+        let (i, e) = (self.instance, self.exports);
+        match e.contract {
+            Contract::V0_2 => newest::describe(i, store, e),
+            Contract::V0_1 => Ok(v0_1::describe(i, store, e)?.convert()),
+        }
+    }
+
     /// `plugin.validate-config`.
-    validate_config(cfg: &[(String, String)]) -> Result<(), Vec<MappingError>> = |e| &e.validate_config;
+    pub fn validate_config(
+        &self,
+        store: &mut Store<State>,
+        cfg: &[(String, String)],
+    ) -> wasmtime::Result<Result<(), Vec<MappingError>>> {
+        let (i, e) = (self.instance, self.exports);
+        match e.contract {
+            Contract::V0_2 => newest::validate_config(i, store, e, cfg),
+            Contract::V0_1 => Ok(v0_1::validate_config(i, store, e, cfg)?
+                .map_err(|errors| errors.iter().map(Convert::convert).collect())),
+        }
+    }
+
     /// `orders.map-order`.
-    map_order(cfg: &[(String, String)], order: &Order) -> Result<JournalEntry, MappingError> =
-        |e| match &e.world { WorldExports::Orders { map_order, .. } => map_order, _ => return Err(orders_only()) };
+    pub fn map_order(
+        &self,
+        store: &mut Store<State>,
+        cfg: &[(String, String)],
+        order: &Order,
+    ) -> wasmtime::Result<Result<JournalEntry, MappingError>> {
+        let (i, e) = (self.instance, self.exports);
+        match e.contract {
+            Contract::V0_2 => newest::map_order(i, store, e, cfg, order),
+            Contract::V0_1 => Ok(v0_1::map_order(i, store, e, cfg, &order.convert())?.convert()),
+        }
+    }
+
     /// `orders.map-refund`.
-    map_refund(cfg: &[(String, String)], refund: &Refund) -> Result<JournalEntry, MappingError> =
-        |e| match &e.world { WorldExports::Orders { map_refund, .. } => map_refund, _ => return Err(orders_only()) };
+    pub fn map_refund(
+        &self,
+        store: &mut Store<State>,
+        cfg: &[(String, String)],
+        refund: &Refund,
+    ) -> wasmtime::Result<Result<JournalEntry, MappingError>> {
+        let (i, e) = (self.instance, self.exports);
+        match e.contract {
+            Contract::V0_2 => newest::map_refund(i, store, e, cfg, refund),
+            Contract::V0_1 => Ok(v0_1::map_refund(i, store, e, cfg, &refund.convert())?.convert()),
+        }
+    }
+
     /// `orders.map-customer`.
-    map_customer(cfg: &[(String, String)], customer: &Customer) -> Result<ErpCustomer, MappingError> =
-        |e| match &e.world { WorldExports::Orders { map_customer, .. } => map_customer, _ => return Err(orders_only()) };
+    pub fn map_customer(
+        &self,
+        store: &mut Store<State>,
+        cfg: &[(String, String)],
+        customer: &Customer,
+    ) -> wasmtime::Result<Result<ErpCustomer, MappingError>> {
+        let (i, e) = (self.instance, self.exports);
+        match e.contract {
+            Contract::V0_2 => newest::map_customer(i, store, e, cfg, customer),
+            Contract::V0_1 => {
+                Ok(v0_1::map_customer(i, store, e, cfg, &customer.convert())?.convert())
+            }
+        }
+    }
+
     /// `catalog.map-item`.
-    map_item(cfg: &[(String, String)], item: &ErpItem) -> Result<Option<CatalogUpdate>, MappingError> =
-        |e| match &e.world { WorldExports::Catalog { map_item, .. } => map_item, _ => return Err(catalog_only()) };
+    pub fn map_item(
+        &self,
+        store: &mut Store<State>,
+        cfg: &[(String, String)],
+        item: &ErpItem,
+    ) -> wasmtime::Result<Result<Option<CatalogUpdate>, MappingError>> {
+        let (i, e) = (self.instance, self.exports);
+        match e.contract {
+            Contract::V0_2 => newest::map_item(i, store, e, cfg, item),
+            Contract::V0_1 => Ok(v0_1::map_item(i, store, e, cfg, &item.convert())?.convert()),
+        }
+    }
+
+    /// Type-checks every export of the plugin's world against its contract version. A
+    /// mismatch is an error naming the export.
+    pub fn check(&self, store: &mut Store<State>) -> wasmtime::Result<()> {
+        let (i, e) = (self.instance, self.exports);
+        match e.contract {
+            Contract::V0_2 => newest::check_all(i, store, e),
+            Contract::V0_1 => v0_1::check_all(i, store, e),
+        }
+    }
 }

@@ -8,7 +8,7 @@
 use crate::digest::sha256_hex;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
-use super::bindings::v0_1;
+use super::bindings::{Contract, PACKAGE};
 use super::error::LoadError;
 
 /// The two kinds of plugin, one per world of the contract.
@@ -51,6 +51,8 @@ pub struct Inspection {
     pub world: World,
     /// The contract version the plugin was built against, e.g. `0.1.0`.
     pub api_version: String,
+    /// The contract the host serves it with.
+    pub contract: Contract,
     pub imports: Vec<String>,
     pub exports: Vec<String>,
 }
@@ -106,13 +108,14 @@ pub fn inspect(bytes: &[u8], max_bytes: u64) -> Result<Inspection, LoadError> {
     let (imports, exports) =
         top_level_names(bytes).map_err(|e| LoadError::Invalid(e.to_string()))?;
     let (world, api_version) = world_of(&exports)?;
-    check_version(&api_version)?;
+    let contract = check_version(&api_version)?;
     check_imports(&imports)?;
     Ok(Inspection {
         size,
         sha256: sha256_hex(bytes),
         world,
         api_version,
+        contract,
         imports,
         exports,
     })
@@ -156,7 +159,7 @@ fn world_of(exports: &[String]) -> Result<(World, String), LoadError> {
     let mut has_plugin = false;
     for export in exports {
         let (base, version) = split_version(export);
-        let Some(interface) = base.strip_prefix(&format!("{}/", v0_1::PACKAGE)) else {
+        let Some(interface) = base.strip_prefix(&format!("{}/", PACKAGE)) else {
             continue;
         };
         let version = version.unwrap_or_default().to_string();
@@ -177,7 +180,7 @@ fn world_of(exports: &[String]) -> Result<(World, String), LoadError> {
                 return Err(LoadError::Mismatch(format!(
                     "it exports `{}` but not `{}/plugin` (describe, validate-config)",
                     world.interface(),
-                    v0_1::PACKAGE
+                    PACKAGE
                 )));
             }
             Ok((*world, version.clone()))
@@ -185,19 +188,12 @@ fn world_of(exports: &[String]) -> Result<(World, String), LoadError> {
     }
 }
 
-/// Wasmtime matches 0.x versions on their minor: 0.1.0 and 0.1.7 are compatible, 0.2 is not.
-fn check_version(version: &str) -> Result<(), LoadError> {
-    let mut parts = version.split('.');
-    let compatible =
-        parts.next() == Some("0") && parts.next() == Some("1") && !version.contains('-');
-    if compatible {
-        Ok(())
-    } else {
-        Err(LoadError::ApiVersion {
-            found: version.to_string(),
-            supported: "0.1.x".to_string(),
-        })
-    }
+/// The contract the host serves a plugin of `version` with (see [`Contract::of`]).
+fn check_version(version: &str) -> Result<Contract, LoadError> {
+    Contract::of(version).ok_or_else(|| LoadError::ApiVersion {
+        found: version.to_string(),
+        supported: Contract::SUPPORTED.to_string(),
+    })
 }
 
 fn check_imports(imports: &[String]) -> Result<(), LoadError> {
@@ -251,10 +247,10 @@ mod tests {
     }
 
     #[test]
-    fn a_component_of_another_contract_version_is_refused() {
+    fn a_component_of_a_contract_version_not_served_is_refused() {
         let exports = vec![
-            "ml-connector:mapping/plugin@0.2.0".to_string(),
-            "ml-connector:mapping/orders@0.2.0".to_string(),
+            "ml-connector:mapping/plugin@0.3.0".to_string(),
+            "ml-connector:mapping/orders@0.3.0".to_string(),
         ];
         let (world, version) = world_of(&exports).unwrap();
         assert_eq!(world, World::OrderToGl);
@@ -262,7 +258,8 @@ mod tests {
             check_version(&version),
             Err(LoadError::ApiVersion { .. })
         ));
-        assert!(check_version("0.1.4").is_ok());
+        assert_eq!(check_version("0.1.4").unwrap(), Contract::V0_1);
+        assert_eq!(check_version("0.2.0").unwrap(), Contract::V0_2);
         assert!(check_version("0.1.0-rc.1").is_err());
     }
 

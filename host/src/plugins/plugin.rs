@@ -21,6 +21,7 @@ use wasmtime::component::InstancePre;
 use wasmtime::{Store, Trap};
 
 use super::bindings::types::*;
+use super::bindings::{Contract, v0_1};
 use super::cache::CompileCache;
 use super::engine::{POOL_INSTANCES, engine, ticks};
 use super::error::{Fault, FaultKind, LoadError, RecordError};
@@ -96,8 +97,13 @@ impl LoadedPlugin {
         let pre = linker()
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Mismatch(format!("{e:#}")))?;
-        let exports = Exports::find(&component, inspection.world, &inspection.exports)
-            .map_err(LoadError::Mismatch)?;
+        let exports = Exports::find(
+            &component,
+            inspection.world,
+            inspection.contract,
+            &inspection.exports,
+        )
+        .map_err(LoadError::Mismatch)?;
 
         let mut plugin = LoadedPlugin {
             name: name.to_string(),
@@ -189,6 +195,10 @@ impl LoadedPlugin {
     ) -> Mapped<JournalEntry> {
         self.map_records(
             orders,
+            |order| match self.inspection.contract {
+                Contract::V0_1 => v0_1::cannot_carry(order),
+                Contract::V0_2 => None,
+            },
             |store, bound, order| bound.map_order(store, &self.settings, order),
             |order, entry| {
                 validate::normalise_journal(entry, &Facts::of_order(order)?, self.rules(chart))
@@ -204,6 +214,7 @@ impl LoadedPlugin {
     ) -> Mapped<JournalEntry> {
         self.map_records(
             refunds,
+            |_| None,
             |store, bound, refund| bound.map_refund(store, &self.settings, refund),
             |refund, entry| {
                 validate::normalise_journal(entry, &Facts::of_refund(refund)?, self.rules(chart))
@@ -222,6 +233,7 @@ impl LoadedPlugin {
     pub fn map_customers(&self, customers: &[Customer]) -> Mapped<ErpCustomer> {
         self.map_records(
             customers,
+            |_| None,
             |store, bound, customer| bound.map_customer(store, &self.settings, customer),
             |_, customer| validate::check_customer(&customer, &self.limits).map(|()| customer),
         )
@@ -231,6 +243,7 @@ impl LoadedPlugin {
     pub fn map_items(&self, items: &[ErpItem]) -> Mapped<Option<CatalogUpdate>> {
         self.map_records(
             items,
+            |_| None,
             |store, bound, item| bound.map_item(store, &self.settings, item),
             |item, update| match update {
                 Some(update) => validate::check_catalog_update(&update, item, &self.limits)
@@ -240,11 +253,13 @@ impl LoadedPlugin {
         )
     }
 
-    /// The shared shape of every mapping call: each record size-checked, mapped in an
-    /// instance of its own, and its output checked (and normalised) by `check`.
+    /// The shared shape of every mapping call: each record checked by `admit` (which
+    /// says why the plugin's contract version cannot carry it) and size-checked, mapped in
+    /// an instance of its own, and its output checked (and normalised) by `check`.
     fn map_records<I: WireSize, O>(
         &self,
         inputs: &[I],
+        admit: impl Fn(&I) -> Option<String>,
         call: impl Fn(&mut Store<State>, &Bound<'_>, &I) -> CallResult<O>,
         check: impl Fn(&I, O) -> Result<O, Refusal>,
     ) -> Mapped<O> {
@@ -252,6 +267,13 @@ impl LoadedPlugin {
         let results = inputs
             .iter()
             .map(|input| {
+                if let Some(reason) = admit(input) {
+                    return Err(RecordError::NotCarried {
+                        plugin: self.name.clone(),
+                        contract: self.inspection.contract,
+                        reason,
+                    });
+                }
                 let size = input.wire_size();
                 if size > self.limits.max_input_bytes {
                     return Err(RecordError::InputTooLarge {

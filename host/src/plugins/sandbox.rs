@@ -24,7 +24,7 @@ use wasmtime_wasi::p2::pipe::ClosedInputStream;
 use wasmtime_wasi::p2::{DynPollable, OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{Deterministic, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::v0_1::order_to_gl::{self, ml_connector::mapping::host};
+use super::bindings::{v0_1, v0_2};
 use super::engine::engine;
 use super::text::printable;
 
@@ -140,13 +140,27 @@ impl WasiView for State {
     }
 }
 
-impl host::Host for State {
-    fn log(&mut self, level: host::LogLevel, message: String) {
+impl v0_2::host::Host for State {
+    fn log(&mut self, level: v0_2::host::LogLevel, message: String) {
         self.log.push(level, &message);
     }
 }
 
-impl order_to_gl::ml_connector::mapping::types::Host for State {}
+impl v0_2::types::Host for State {}
+
+impl v0_1::host::Host for State {
+    fn log(&mut self, level: v0_1::host::LogLevel, message: String) {
+        let level = match level {
+            v0_1::host::LogLevel::Debug => v0_2::host::LogLevel::Debug,
+            v0_1::host::LogLevel::Info => v0_2::host::LogLevel::Info,
+            v0_1::host::LogLevel::Warn => v0_2::host::LogLevel::Warn,
+            v0_1::host::LogLevel::Error => v0_2::host::LogLevel::Error,
+        };
+        self.log.push(level, &message);
+    }
+}
+
+impl v0_1::types::Host for State {}
 
 /// Caps linear memory and remembers the peak and any refused growth, so a memory fault
 /// can say what was asked for.
@@ -207,12 +221,13 @@ impl LogBuffer {
     /// Keeps `[level] message`, made printable, within the budget (the prefix counts
     /// too), cutting the message at a character boundary; lines past the budget are only
     /// counted.
-    fn push(&mut self, level: host::LogLevel, message: &str) {
+    fn push(&mut self, level: v0_2::host::LogLevel, message: &str) {
+        use v0_2::host::LogLevel;
         let prefix = match level {
-            host::LogLevel::Debug => "[debug] ",
-            host::LogLevel::Info => "[info] ",
-            host::LogLevel::Warn => "[warn] ",
-            host::LogLevel::Error => "[error] ",
+            LogLevel::Debug => "[debug] ",
+            LogLevel::Info => "[info] ",
+            LogLevel::Warn => "[warn] ",
+            LogLevel::Error => "[error] ",
         };
         let room = self.budget.saturating_sub(self.used + prefix.len());
         if room == 0 {
@@ -420,9 +435,11 @@ fn build_linker() -> Result<Linker<State>> {
 
     let mut linker = Linker::new(engine());
     let l = &mut linker;
-    // Our contract's imports: `host` (log) and the type-only `types`. Both worlds import
-    // exactly these, so one registration serves both.
-    order_to_gl::OrderToGl::add_to_linker::<State, HasSelf<State>>(l, |state| state)?;
+    // Our contract's imports: `host` (log) and the type-only `types`, once per contract
+    // version (their names carry it). Both worlds import exactly these, so one
+    // registration per version serves both.
+    v0_2::order_to_gl::OrderToGl::add_to_linker::<State, HasSelf<State>>(l, |state| state)?;
+    v0_1::order_to_gl::OrderToGl::add_to_linker::<State, HasSelf<State>>(l, |state| state)?;
 
     // WASI, interface by interface, as deterministic stand-ins (see `State::new`).
     wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<State, Io>(l, |s| &mut s.table)?;

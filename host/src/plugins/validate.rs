@@ -166,7 +166,8 @@ impl<'a> Facts<'a> {
             ])
             .chain(order.discounts.iter().map(|d| d.amount))
             .chain(order.taxes.iter().map(|t| t.amount))
-            .chain(order.payments.iter().map(|p| p.amount));
+            .chain(order.payments.iter().map(|p| p.amount))
+            .chain(order.tenders.iter().map(|t| t.amount));
         Ok(Facts {
             currency: &order.currency,
             exchange_rate: order.exchange_rate,
@@ -583,7 +584,13 @@ mod tests {
                 amount: 1_000_000,
                 succeeded: true,
                 date: "2026-01-31T10:00:00Z".into(),
+                test: false,
             }],
+            tenders: Vec::new(),
+            payment_status: "captured".into(),
+            payment_method: "Credit Card".into(),
+            channel_id: 1,
+            source: "www".into(),
             attributes: Vec::new(),
         }
     }

@@ -17,7 +17,7 @@ use time::macros::datetime;
 
 /// The order plugin's settings: the daybook and the GL account map of the QAD
 /// simulator's chart.
-pub const ACCOUNTS: [(&str, &str); 10] = [
+pub const ACCOUNTS: [(&str, &str); 12] = [
     ("daybook", "SO"),
     ("account.revenue", "4000"),
     ("account.shipping", "4100"),
@@ -27,6 +27,8 @@ pub const ACCOUNTS: [(&str, &str); 10] = [
     ("account.clearing", "1150"),
     ("account.clearing.stripe", "1151"),
     ("account.receivable", "1200"),
+    ("account.gift-certificates", "2300"),
+    ("account.store-credit", "2310"),
     ("account.rounding", "7990"),
 ];
 
@@ -226,9 +228,10 @@ pub fn ledger_of(qad: &QadSim, tenant: &str) -> (BTreeMap<(String, String), i64>
     (net, references)
 }
 
-/// The relabel test plugin (version 2.0.0: books the order total to 1200 and 4000 under
-/// daybook WEBSALES), built into the guests' target directory.
-pub async fn relabel_plugin() -> std::path::PathBuf {
+/// Test plugin `name` from `plugins/testing/` (`relabel`: version 2.0.0, books the order
+/// total to 1200 and 4000 under daybook WEBSALES; `contract-0-1`: built against contract
+/// 0.1), built into the guests' target directory.
+pub async fn test_plugin(name: &'static str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let guests = Path::new(env!("CARGO_BIN_EXE_ml-connector"))
         .ancestors()
@@ -236,7 +239,7 @@ pub async fn relabel_plugin() -> std::path::PathBuf {
         .unwrap()
         .join("wasm32-guests");
     tokio::task::spawn_blocking(move || {
-        wasm_build::build_in(&root.join("plugins"), &guests, &["relabel"])
+        wasm_build::build_in(&root.join("plugins"), &guests, &[name])
     })
     .await
     .unwrap()

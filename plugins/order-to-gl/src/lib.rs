@@ -5,12 +5,20 @@
 //! - Order: revenue (per tax class when `account.revenue.<class>` is set), shipping,
 //!   handling, gift wrapping and each tax are credited; discounts are debited; money
 //!   captured by the gateways is debited to a clearing account per gateway
-//!   (`account.clearing.<gateway>`, else `account.clearing`), and whatever is not yet paid
-//!   to receivables. Each line is rounded to the currency's minor unit and the difference
-//!   is booked to `account.rounding`.
+//!   (`account.clearing.<gateway>`, else `account.clearing`); each tender is debited to its
+//!   own account: gift certificates redeemed to `account.gift-certificates`, store credit
+//!   to `account.store-credit` (both liabilities, so redeeming lowers them), offline
+//!   payments to `account.offline` (default the clearing account of gateway `offline`).
+//!   What payments and tenders leave of the total goes to receivables only when the order
+//!   really is unpaid: its payment status says the money is not in yet (empty, pending,
+//!   authorized, capture pending, held for review) or it awaits payment (status 7).
+//!   Otherwise the order is refused (`unexplained-balance`) with the amounts, never booked
+//!   as a debt no one will collect. Each line is rounded to the currency's minor unit and
+//!   the difference is booked to `account.rounding`.
 //! - Refund: the reverse of the accounts the refunded items were sold to (returns go to
 //!   `account.returns` when set), tax reversed, and the money returned credited to the
-//!   clearing account of the provider that paid it out (receivables if not yet paid out).
+//!   clearing account of the provider that paid it out (receivables if not yet paid out);
+//!   a refund paid as store credit or a gift certificate is credited to that liability.
 //! - Customer: a QAD customer named after the company (else the shopper), keyed by the
 //!   normalised email.
 
@@ -67,6 +75,21 @@ pub const CONFIG_KEYS: &[(&str, bool, &str)] = &[
         "account.receivable",
         true,
         "Trade receivables, for any part not yet paid",
+    ),
+    (
+        "account.gift-certificates",
+        false,
+        "Gift certificates outstanding (a liability); needed once an order or refund uses one",
+    ),
+    (
+        "account.store-credit",
+        false,
+        "Store credit owed to shoppers (a liability); needed once an order or refund uses it",
+    ),
+    (
+        "account.offline",
+        false,
+        "Offline payments (cash, cheque, transfer); default the clearing account of `offline`",
     ),
     (
         "account.refunds",
@@ -202,6 +225,9 @@ pub struct Policy<'a> {
     tax: &'a str,
     clearing: &'a str,
     receivable: &'a str,
+    gift_certificates: Option<&'a str>,
+    store_credit: Option<&'a str>,
+    offline: &'a str,
     refunds: &'a str,
     rounding: &'a str,
 }
@@ -212,6 +238,7 @@ impl<'a> Policy<'a> {
         let returns = s.get("account.returns").unwrap_or(revenue);
         let shipping = s.require("account.shipping")?;
         let handling = s.get("account.handling").unwrap_or(shipping);
+        let clearing = s.require("account.clearing")?;
         Ok(Policy {
             settings: s,
             daybook: s.get("daybook").unwrap_or("SO"),
@@ -223,8 +250,14 @@ impl<'a> Policy<'a> {
             wrapping: s.get("account.wrapping").unwrap_or(handling),
             discounts: s.require("account.discounts")?,
             tax: s.require("account.tax")?,
-            clearing: s.require("account.clearing")?,
+            clearing,
             receivable: s.require("account.receivable")?,
+            gift_certificates: s.get("account.gift-certificates"),
+            store_credit: s.get("account.store-credit"),
+            offline: s
+                .get("account.offline")
+                .or_else(|| s.get_with("account.clearing.", "offline"))
+                .unwrap_or(clearing),
             refunds: s.get("account.refunds").unwrap_or(returns),
             rounding: s.require("account.rounding")?,
         })
@@ -249,6 +282,44 @@ impl<'a> Policy<'a> {
     fn clearing_account(&self, gateway: &str) -> &'a str {
         self.specific("account.clearing.", gateway, self.clearing)
     }
+
+    /// The account a tender of `kind` is booked to; an error naming the setting when a
+    /// liability account it needs is not set.
+    fn tender_account(&self, kind: TenderKind, path: &str) -> Result<&'a str, MappingError> {
+        let (account, key) = match kind {
+            TenderKind::GiftCertificate => (self.gift_certificates, "account.gift-certificates"),
+            TenderKind::StoreCredit => (self.store_credit, "account.store-credit"),
+            TenderKind::Offline => return Ok(self.offline),
+        };
+        account.ok_or_else(|| {
+            config_error(
+                "missing-account",
+                format!(
+                    "`{path}` uses {}, and setting `{key}` is not set",
+                    tender_name(kind)
+                ),
+                key,
+            )
+        })
+    }
+}
+
+fn tender_name(kind: TenderKind) -> &'static str {
+    match kind {
+        TenderKind::GiftCertificate => "a gift certificate",
+        TenderKind::StoreCredit => "store credit",
+        TenderKind::Offline => "an offline payment",
+    }
+}
+
+/// Whether the order says its money is not in yet, so what is left of its total is owed.
+fn awaits_payment(order: &Order) -> bool {
+    const AWAITING_PAYMENT: u32 = 7;
+    order.status_id == AWAITING_PAYMENT
+        || matches!(
+            order.payment_status.as_str(),
+            "" | "pending" | "authorized" | "capture pending" | "held for review"
+        )
 }
 
 /// The journal an order should have in its current state.
@@ -312,7 +383,26 @@ pub fn map_order(p: &Policy, order: &Order) -> Result<JournalEntry, MappingError
             ["paid via ", gateway].concat(),
         );
     }
+    // Tenders: redeemed, not owed. The host lists each once.
+    for (i, tender) in order.tenders.iter().enumerate() {
+        let account = p.tender_account(tender.kind, &format!("tenders[{i}]"))?;
+        paid_total = money::add(paid_total, tender.amount)?;
+        j.debit(account, tender.amount, ["paid by ", &tender.name].concat());
+    }
     let unpaid = money::sub(order.total_inc_tax, paid_total)?;
+    if unpaid > 0 && !awaits_payment(order) {
+        return Err(invalid_input(
+            "unexplained-balance",
+            format!(
+                "the order's payment status is `{}`, yet {} of its {} total is in neither its \
+                 payments nor its tenders; it is not booked as owed",
+                order.payment_status,
+                money::format(unpaid),
+                money::format(order.total_inc_tax)
+            ),
+            Some("payments"),
+        ));
+    }
     j.debit(
         p.receivable,
         unpaid,
@@ -394,15 +484,21 @@ pub fn map_refund(p: &Policy, refund: &Refund) -> Result<JournalEntry, MappingEr
     j.debit(p.tax, refund.total_tax, "tax refunded");
 
     let mut paid_out: Amount = 0;
-    for payment in refund.payments.iter().filter(|p| !p.declined) {
+    for (i, payment) in refund
+        .payments
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.declined)
+    {
         paid_out = money::add(paid_out, payment.amount)?;
-        let gateway = if payment.offline {
-            "offline"
-        } else {
-            payment.provider.as_str()
+        let account = match payment.tender {
+            // Paid back as store credit or a gift certificate: owed to the shopper now.
+            Some(kind) => p.tender_account(kind, &format!("payments[{i}]"))?,
+            None if payment.offline => p.clearing_account("offline"),
+            None => p.clearing_account(&payment.provider),
         };
         j.credit(
-            p.clearing_account(gateway),
+            account,
             payment.amount,
             ["refunded via ", &payment.provider].concat(),
         );

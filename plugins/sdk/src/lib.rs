@@ -1,7 +1,7 @@
 //! Guest SDK for ml-connector mapping plugins.
 //!
 //! A plugin is a Rust `cdylib` built for `wasm32-wasip2` that implements one of the two
-//! worlds of the `ml-connector:mapping@0.1.0` contract (see `wit/` in the repository),
+//! worlds of the `ml-connector:mapping@0.2.0` contract (see `wit/` in the repository),
 //! chosen with this crate's feature of the same name:
 //!
 //! - `order-to-gl`: store orders, refunds and shoppers to ledger journals and customers;
@@ -106,7 +106,7 @@ compile_error!(
 #[cfg(feature = "order-to-gl")]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/mapping@0.1.0",
+        path: "../../wit/mapping@0.2.0",
         world: "order-to-gl",
         pub_export_macro: true,
         export_macro_name: "export_order_to_gl",
@@ -119,7 +119,7 @@ pub mod bindings {
 #[cfg(feature = "item-to-catalog")]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/mapping@0.1.0",
+        path: "../../wit/mapping@0.2.0",
         world: "item-to-catalog",
         pub_export_macro: true,
         export_macro_name: "export_item_to_catalog",
@@ -180,7 +180,7 @@ pub mod prelude {
         Address, Amount, CatalogUpdate, Config, ConfigKey, Currency, Customer, Decimal, Discount,
         DiscountKind, ErpCustomer, ErpItem, ErpPrice, ErrorKind, JournalEntry, JournalLine,
         MappingError, Order, OrderLine, PaymentTransaction, PluginInfo, Refund, RefundItem,
-        RefundItemKind, RefundPayment, TaxLine, TransactionEvent,
+        RefundItemKind, RefundPayment, TaxLine, Tender, TenderKind, TransactionEvent,
     };
     pub use crate::{LogLevel, Settings, info, log};
 }

@@ -286,9 +286,6 @@ impl OrderFlow {
         }
         let wanted = match &full {
             Some(full) if self.policy.posted_statuses.contains(&full.order.status_id) => {
-                if let Some(untold) = untold_tenders(full) {
-                    return Err(FlowError::Refused(untold));
-                }
                 let customer = self.ensure_customer(full, &subject, create).await?;
                 let order = convert::order(&self.store_hash, full, &customer)?;
                 Some(self.map(Record::Order(Box::new(order)), &subject).await?)
@@ -355,51 +352,6 @@ impl OrderFlow {
         let entry = self.map(Record::Refund(Box::new(record)), &subject).await?;
         Ok((subject, entry, refund.created))
     }
-}
-
-/// Gift certificates and store credit redeemed on an order and not also among its payment
-/// transactions: mapping contract 0.1 has no field for them, so a plugin would book what
-/// they paid as still owed (receivables), a debt no one will collect. Such an order is
-/// refused with the reason (parked) rather than posted wrong; `None` when nothing is
-/// untold.
-fn untold_tenders(full: &FullOrder) -> Option<String> {
-    let o = &full.order;
-    let redeemed = [
-        ("gift certificate", o.gift_certificate_amount.unwrap_or(0)),
-        ("store credit", o.store_credit_amount.unwrap_or(0)),
-    ];
-    let as_transactions: i128 = full
-        .transactions
-        .iter()
-        .filter(|t| t.status.as_deref() != Some("error"))
-        .filter(|t| matches!(t.event.as_str(), "purchase" | "capture"))
-        .filter(|t| {
-            let names = [t.method.as_str(), t.gateway.as_str()];
-            names.iter().any(|n| {
-                matches!(
-                    n.to_ascii_lowercase().replace('_', "").as_str(),
-                    "giftcertificate" | "storecredit"
-                )
-            })
-        })
-        .map(|t| i128::from(t.amount))
-        .sum();
-    let total: i128 = redeemed.iter().map(|(_, a)| i128::from(*a)).sum();
-    if total <= as_transactions {
-        return None;
-    }
-    let told: Vec<String> = redeemed
-        .iter()
-        .filter(|(_, amount)| *amount > 0)
-        .map(|(what, amount)| format!("{} by {what}", crate::money::format(*amount)))
-        .collect();
-    Some(format!(
-        "order {} was paid {}, which mapping contract 0.1 cannot carry to the plugin (it \
-         would be booked as owed); parked rather than posted wrong until the order can be \
-         mapped with its tenders",
-        o.id,
-        told.join(" and ")
-    ))
 }
 
 /// A record for the plugin.

@@ -5,9 +5,10 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::bigcommerce::orders::RefundsByOrder;
+use crate::bigcommerce::orders::{FullOrder, RefundsByOrder, Transaction};
 use crate::flows::testing::{Rig, order, rig, rig_settling_after, rig_sharing_guests};
 use crate::flows::{FlowError, Outcome};
+use crate::money::Amount;
 use crate::qad::{CustomerRef, QadError};
 
 fn posted(outcome: Outcome) -> String {
@@ -394,39 +395,138 @@ async fn a_failed_read_of_the_polls_shoppers_leaves_each_job_to_read_its_own() {
     );
 }
 
+/// A succeeded purchase transaction.
+fn purchase(id: u64, method: &str, gateway: &str, amount: &str) -> Transaction {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "event": "purchase", "method": method, "amount": amount,
+        "currency": "USD", "gateway": gateway, "status": "ok",
+        "date_created": "2026-11-02T10:00:00Z"
+    }))
+    .unwrap()
+}
+
+/// Order `id` of 50.00, captured, paid as `transactions` and the order's tender fields say.
+fn paid_order(id: u64, gift: Amount, credit: Amount, transactions: Vec<Transaction>) -> FullOrder {
+    let mut full = order(id, 0, "tender@example.com", 2, 11);
+    full.order.payment_status = "captured".into();
+    full.order.gift_certificate_amount = Some(gift);
+    full.order.store_credit_amount = Some(credit);
+    full.transactions = transactions;
+    full
+}
+
 #[tokio::test]
-async fn an_order_paid_by_gift_certificate_or_store_credit_is_parked_not_booked_as_owed() {
+async fn split_tenders_are_each_booked_once_to_their_accounts_and_nothing_is_owed() {
     let rig = rig();
-    // 50.00, of which 20.00 by gift certificate and 10.00 by store credit.
-    let mut full = order(200, 0, "gc@example.com", 2, 11);
-    full.order.gift_certificate_amount = Some(200_000);
-    full.order.store_credit_amount = Some(100_000);
-    rig.shop.put(full.clone());
-    let error = rig.flow.process_order(200).await.unwrap_err();
-    assert!(matches!(error, FlowError::Refused(_)), "{error:?}");
+    // 50.00: 20.00 by card, 20.00 by a gift certificate the order's field and a
+    // transaction both tell, 10.00 by store credit only the field tells.
+    rig.shop.put(paid_order(
+        200,
+        200_000,
+        100_000,
+        vec![
+            purchase(1, "credit_card", "stripe", "20.00"),
+            purchase(2, "gift_certificate", "giftcertificate", "20.00"),
+        ],
+    ));
+    posted(rig.flow.process_order(200).await.unwrap());
+    let net = rig.books.net("shop1:order:200:");
+    assert_eq!(net.get("1151"), Some(&200_000), "card: {net:?}");
+    assert_eq!(
+        net.get("2300"),
+        Some(&200_000),
+        "gift certificate once: {net:?}"
+    );
+    assert_eq!(net.get("2310"), Some(&100_000), "store credit: {net:?}");
+    assert_eq!(net.get("1200"), None, "nothing owed: {net:?}");
+    assert_eq!(net.get("4000"), Some(&-500_000));
+}
+
+#[tokio::test]
+async fn an_order_paid_only_by_gift_certificate_posts_without_a_gateway() {
+    let rig = rig();
+    rig.shop.put(paid_order(201, 500_000, 0, Vec::new()));
+    posted(rig.flow.process_order(201).await.unwrap());
+    let net = rig.books.net("shop1:order:201:");
+    assert_eq!(net.get("2300"), Some(&500_000), "{net:?}");
+    assert_eq!(net.len(), 2, "revenue and the gift certificate: {net:?}");
+}
+
+#[tokio::test]
+async fn tenders_the_field_and_the_transactions_disagree_on_are_parked_not_guessed() {
+    let rig = rig();
+    let gift = purchase(2, "gift_certificate", "giftcertificate", "15.00");
+    let card = purchase(1, "credit_card", "stripe", "35.00");
+    rig.shop.put(paid_order(202, 200_000, 0, vec![card, gift]));
+    let error = rig.flow.process_order(202).await.unwrap_err();
+    assert!(!error.is_transient(), "{error:?}");
     let reason = error.to_string();
     assert!(
-        reason.contains("20.0000 by gift certificate")
-            && reason.contains("10.0000 by store credit"),
+        reason.contains("20.0000 was paid by gift certificate")
+            && reason.contains("add up to 15.0000"),
+        "{reason}"
+    );
+    assert!(rig.books.references().is_empty(), "nothing posted");
+}
+
+#[tokio::test]
+async fn a_captured_order_short_of_its_total_is_refused_not_booked_as_owed() {
+    let rig = rig();
+    let card = purchase(1, "credit_card", "stripe", "30.00");
+    rig.shop.put(paid_order(203, 0, 0, vec![card]));
+    let error = rig.flow.process_order(203).await.unwrap_err();
+    let reason = error.to_string();
+    assert!(
+        reason.contains("unexplained-balance") && reason.contains("20.0000 of its 50.0000"),
         "{reason}"
     );
     assert!(rig.books.references().is_empty(), "nothing posted");
 
-    // The same tenders also listed as transactions: the plugin sees them as payments.
-    let tender = |id: u64, method: &str, gateway: &str, amount: &str| {
+    // Awaiting payment, the same balance is owed.
+    let mut awaiting = paid_order(
+        203,
+        0,
+        0,
+        vec![purchase(1, "credit_card", "stripe", "30.00")],
+    );
+    awaiting.order.payment_status = "pending".into();
+    rig.shop.put(awaiting);
+    posted(rig.flow.process_order(203).await.unwrap());
+    assert_eq!(
+        rig.books.net("shop1:order:203:").get("1200"),
+        Some(&200_000)
+    );
+}
+
+#[tokio::test]
+async fn a_refund_paid_as_store_credit_is_owed_to_the_shopper() {
+    let rig = rig();
+    let mut full = paid_order(
+        204,
+        0,
+        0,
+        vec![purchase(1, "credit_card", "stripe", "50.00")],
+    );
+    full.refunds = vec![
         serde_json::from_value(serde_json::json!({
-            "id": id, "event": "purchase", "method": method, "amount": amount,
-            "currency": "USD", "gateway": gateway, "status": "ok",
-            "date_created": "2026-11-02T10:00:00Z"
+            "id": 9, "order_id": 204, "created": "2026-11-03T10:00:00Z",
+            "total_amount": 25.0, "total_tax": 0,
+            "items": [{"item_type": "PRODUCT", "item_id": 2040, "quantity": 1}],
+            "payments": [{"id": 1, "provider_id": "storecredit", "amount": 25.0,
+                          "offline": false, "is_declined": false}]
         }))
-        .unwrap()
-    };
-    full.transactions = vec![
-        tender(1, "gift_certificate", "giftcertificate", "20.00"),
-        tender(2, "store_credit", "storecredit", "10.00"),
+        .unwrap(),
     ];
     rig.shop.put(full);
-    posted(rig.flow.process_order(200).await.unwrap());
+    posted(rig.flow.process_refund(204, 9).await.unwrap());
+    let net = rig.books.net("shop1:refund:9:");
+    assert_eq!(
+        net.get("2310"),
+        Some(&-250_000),
+        "credited to store credit: {net:?}"
+    );
+    assert_eq!(net.get("4000"), Some(&250_000), "{net:?}");
+    assert_eq!(net.get("1151"), None, "no card refund: {net:?}");
 }
 
 #[tokio::test]

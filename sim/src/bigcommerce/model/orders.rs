@@ -76,6 +76,8 @@ pub struct Coupon {
 pub struct Transaction {
     pub id: u64,
     pub event: &'static str,
+    /// `credit_card`, or `gift_certificate` for a certificate redeemed.
+    pub method: &'static str,
     pub amount: Money,
     pub gateway: String,
     pub created: OffsetDateTime,
@@ -104,6 +106,10 @@ pub struct Order {
     pub coupon: Option<Coupon>,
     pub payment_method: String,
     pub gateway: String,
+    /// Redeemed on the order: gift certificates (also a transaction) and store credit
+    /// (only this field, as the order's totals tell it).
+    pub gift_certificate: Money,
+    pub store_credit: Money,
     pub transactions: Vec<Transaction>,
     pub refunds: Vec<Refund>,
 }
@@ -214,8 +220,8 @@ impl Order {
             // Deprecated by BigCommerce: always 0; refunds come from V3.
             "refunded_amount": s4(0),
             "order_is_digital": false,
-            "store_credit_amount": s4(0),
-            "gift_certificate_amount": s4(0),
+            "store_credit_amount": s4(self.store_credit),
+            "gift_certificate_amount": s4(self.gift_certificate),
             "ip_address": "192.0.2.10",
             "ip_address_v6": "",
             "geoip_country": "United States",
@@ -477,7 +483,7 @@ impl Order {
                 id: t.id,
                 order_id: self.id.to_string(),
                 event: t.event,
-                method: "credit_card",
+                method: t.method,
                 amount: Number(t.amount),
                 currency: &self.currency,
                 gateway: &t.gateway,
@@ -487,7 +493,11 @@ impl Order {
                 status: "ok",
                 fraud_review: false,
                 reference_transaction_id: None,
-                payment_method_id: "braintree.card",
+                payment_method_id: if t.method == "gift_certificate" {
+                    "giftcertificate"
+                } else {
+                    "braintree.card"
+                },
             })
             .collect()
     }

@@ -147,6 +147,7 @@ impl StoreData {
         order.transactions.push(Transaction {
             id: txn,
             event: "refund",
+            method: "credit_card",
             amount,
             gateway: order.gateway.clone(),
             created: at,

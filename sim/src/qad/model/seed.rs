@@ -15,7 +15,7 @@ use crate::rng::Rng;
 
 /// The demo chart: code, description, postable, active, requires (sub-account, cost
 /// centre, tax code).
-pub const CHART: [(&str, &str, bool, bool, [bool; 3]); 19] = [
+pub const CHART: [(&str, &str, bool, bool, [bool; 3]); 21] = [
     ("1000", "Current assets", false, true, [false; 3]),
     ("1150", "Card clearing - Stripe", true, true, [false; 3]),
     ("1151", "Card clearing - PayPal", true, true, [false; 3]),
@@ -24,6 +24,20 @@ pub const CHART: [(&str, &str, bool, bool, [bool; 3]); 19] = [
     ("1200", "Accounts receivable", true, true, [false; 3]),
     ("2200", "Sales tax payable", true, true, [false; 3]),
     ("2210", "VAT payable", true, true, [false, false, true]),
+    (
+        "2300",
+        "Gift certificates outstanding",
+        true,
+        true,
+        [false; 3],
+    ),
+    (
+        "2310",
+        "Store credit owed to customers",
+        true,
+        true,
+        [false; 3],
+    ),
     ("4000", "Merchandise revenue", true, true, [false; 3]),
     ("4010", "Returns", true, true, [false; 3]),
     ("4100", "Shipping revenue", true, true, [false; 3]),
@@ -372,7 +386,7 @@ mod tests {
             assert!(item.stamp.modified < DEMO_START);
             assert!(item.stamp.modified > DEMO_START - Duration::from_secs(5 * 24 * 3600));
         }
-        assert_eq!(a.accounts.len(), 38);
+        assert_eq!(a.accounts.len(), 42);
         assert_eq!(a.periods.len(), 48);
         let october = a
             .periods

@@ -1,10 +1,10 @@
-//! One order mapped by the default `order-to-gl` plugin and by the JavaScript example
-//! (`examples/js-order-to-gl`, when built with `npm run build`): one record, a batch of
-//! 100 (each record in a fresh instance of its own, as the host always maps), and the Rust
-//! mapping compiled natively, for the ratio. Each measures the host's whole call path: input size
-//! check, instantiation, fuel and deadline, the call, and output validation. Before the
-//! timings it prints each plugin's fuel and peak memory per order, and the JavaScript
-//! component's compile time against a load from the compile cache.
+//! One order mapped by the default `order-to-gl` plugin and by the JavaScript and Python
+//! examples (`examples/js-order-to-gl`, `examples/py-order-to-gl`, when built): one record,
+//! a batch of 100 (each record in a fresh instance of its own, as the host always maps),
+//! and the Rust mapping compiled natively, for the ratio. Each measures the host's whole
+//! call path: input size check, instantiation, fuel and deadline, the call, and output
+//! validation. Before the timings it prints each plugin's fuel and peak memory per order,
+//! and each example component's compile time against a load from the compile cache.
 //!
 //! Run: `cargo bench -p ml-connector --bench order_mapping`
 
@@ -48,7 +48,13 @@ fn bench(c: &mut Criterion) {
     );
 
     report("order-to-gl", &plugin, &order);
-    let js = js_plugin(&order);
+    let examples: Vec<(&str, LoadedPlugin)> = [
+        ("js", "js-order-to-gl", "npm ci && npm run build"),
+        ("py", "py-order-to-gl", "./build.sh"),
+    ]
+    .into_iter()
+    .filter_map(|(short, name, build)| Some((short, example_plugin(name, build, &order)?)))
+    .collect();
 
     let mut group = c.benchmark_group("order_mapping");
     group.throughput(Throughput::Elements(1));
@@ -65,18 +71,18 @@ fn bench(c: &mut Criterion) {
             assert_eq!(mapped.report.instances, BATCH as u32);
         })
     });
-    if let Some(js) = &js {
+    for (short, example) in &examples {
         group.throughput(Throughput::Elements(1));
-        group.bench_function("js_fresh_instance_per_record", |b| {
+        group.bench_function(format!("{short}_fresh_instance_per_record"), |b| {
             b.iter(|| {
-                let mapped = js.map_orders(std::slice::from_ref(&order), None);
+                let mapped = example.map_orders(std::slice::from_ref(&order), None);
                 assert!(mapped.results[0].is_ok());
             })
         });
         group.throughput(Throughput::Elements(BATCH as u64));
-        group.bench_function("js_batch_of_100", |b| {
+        group.bench_function(format!("{short}_batch_of_100"), |b| {
             b.iter(|| {
-                let mapped = js.map_orders(&orders, None);
+                let mapped = example.map_orders(&orders, None);
                 assert_eq!(mapped.report.instances, BATCH as u32);
             })
         });
@@ -93,13 +99,15 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// The JavaScript example plugin, if built, with its fixture's settings; prints what its
-/// compilation costs with and without the compile cache.
-fn js_plugin(order: &host::Order) -> Option<LoadedPlugin> {
-    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/js-order-to-gl");
+/// Example plugin `name`, if built (by `build` in its folder), with its fixture's settings;
+/// prints what its compilation costs with and without the compile cache.
+fn example_plugin(name: &str, build: &str, order: &host::Order) -> Option<LoadedPlugin> {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name);
     let Ok(bytes) = std::fs::read(project.join("dist/plugin.wasm")) else {
         eprintln!(
-            "the JavaScript plugin is not built (npm ci && npm run build in {}); its cases are skipped",
+            "{name} is not built ({build} in {}); its cases are skipped",
             project.display()
         );
         return None;
@@ -109,14 +117,8 @@ fn js_plugin(order: &host::Order) -> Option<LoadedPlugin> {
         .settings();
     let load = |cache: &CompileCache| {
         let started = Instant::now();
-        let plugin = LoadedPlugin::load(
-            "js-order-to-gl",
-            &bytes,
-            Limits::default(),
-            settings.clone(),
-            cache,
-        )
-        .unwrap();
+        let plugin =
+            LoadedPlugin::load(name, &bytes, Limits::default(), settings.clone(), cache).unwrap();
         (plugin, started.elapsed())
     };
     let dir = tempfile::tempdir().unwrap();
@@ -125,10 +127,10 @@ fn js_plugin(order: &host::Order) -> Option<LoadedPlugin> {
     let (_, stored) = load(&cache);
     let (plugin, cached) = load(&cache);
     eprintln!(
-        "js-order-to-gl: {} bytes; load compiling {compiled:.2?}, compiling and caching {stored:.2?}, from the cache {cached:.2?}",
+        "{name}: {} bytes; load compiling {compiled:.2?}, compiling and caching {stored:.2?}, from the cache {cached:.2?}",
         bytes.len()
     );
-    report("js-order-to-gl", &plugin, order);
+    report(name, &plugin, order);
     Some(plugin)
 }
 

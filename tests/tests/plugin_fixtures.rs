@@ -1,8 +1,10 @@
-//! The shared fixture set: the default Rust plugin and the JavaScript example map the same
-//! orders and refund (`examples/fixtures/shared/`), each to the journal its own account
-//! policy gives (`plugins/order-to-gl/fixtures/`, `examples/js-order-to-gl/fixtures/`).
-//! Also: the JavaScript component imports nothing but the host log, loads from the plugin
-//! directory like any plugin, and keeps money exact past JavaScript's 2^53.
+//! The shared fixture set: the default Rust plugin and the JavaScript and Python examples map
+//! the same orders and refunds (`examples/fixtures/shared/`), each to the journal its own
+//! account policy gives (`plugins/order-to-gl/fixtures/`, `examples/js-order-to-gl/fixtures/`,
+//! `examples/py-order-to-gl/fixtures/`), and the default catalog plugin and the Python
+//! example the same items. Also: the JavaScript and Python components import nothing but
+//! the host log, the JavaScript one loads from the plugin directory like any plugin and
+//! keeps money exact past JavaScript's 2^53.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use ml_connector::plugins::inspect::inspect;
 use ml_connector::plugins::{
     CompileCache, Limits, LoadedPlugin, Registry, RegistryOptions, Source, World,
 };
-use ml_connector_tests::{example_project, js_plugin_wasm};
+use ml_connector_tests::{example_project, js_plugin_wasm, py_plugin_wasm};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -36,6 +38,8 @@ fn shared_cases(functions: &[&str]) -> BTreeSet<PathBuf> {
 
 /// The shared order and refund cases, which every order plugin's fixtures cover.
 const ORDER_CASES: &[&str] = &["map-order", "map-refund"];
+/// The shared item cases, which every catalog plugin's fixtures cover.
+const ITEM_CASES: &[&str] = &["map-item"];
 
 /// A compile cache kept between test runs: the JavaScript component takes seconds to compile.
 fn cache() -> CompileCache {
@@ -95,18 +99,82 @@ fn js_bytes() -> Option<&'static [u8]> {
         .as_deref()
 }
 
+/// The bytes of Python example `name`, if built.
+fn py_bytes(name: &str) -> Option<Vec<u8>> {
+    Some(std::fs::read(py_plugin_wasm(name)?).unwrap())
+}
+
 #[test]
-fn both_plugins_cover_every_shared_case() {
-    let shared = shared_cases(ORDER_CASES);
-    assert!(shared.len() >= 6, "{shared:?}");
-    assert_eq!(
-        cases_of(&root().join("plugins/order-to-gl/fixtures")),
-        shared
+fn every_plugin_covers_every_shared_case_of_its_world() {
+    let orders = shared_cases(ORDER_CASES);
+    assert!(orders.len() >= 10, "{orders:?}");
+    for project in [
+        root().join("plugins/order-to-gl"),
+        example_project("js-order-to-gl"),
+        example_project("py-order-to-gl"),
+    ] {
+        assert_eq!(
+            cases_of(&project.join("fixtures")),
+            orders,
+            "{}",
+            project.display()
+        );
+    }
+    let items = shared_cases(ITEM_CASES);
+    assert!(items.len() >= 3, "{items:?}");
+    for project in [
+        root().join("plugins/item-to-catalog"),
+        example_project("py-item-to-catalog"),
+    ] {
+        assert_eq!(
+            cases_of(&project.join("fixtures")),
+            items,
+            "{}",
+            project.display()
+        );
+    }
+}
+
+#[test]
+fn the_default_catalog_plugin_maps_the_shared_items_as_its_fixtures_say() {
+    assert_fixtures_pass(
+        "item-to-catalog",
+        builtin("item-to-catalog").unwrap(),
+        &root().join("plugins/item-to-catalog/fixtures"),
     );
-    assert_eq!(
-        cases_of(&example_project("js-order-to-gl").join("fixtures")),
-        shared
-    );
+}
+
+#[test]
+fn the_python_plugins_map_the_shared_cases_as_their_fixtures_say() {
+    for name in ["py-order-to-gl", "py-item-to-catalog"] {
+        let Some(bytes) = py_bytes(name) else {
+            continue;
+        };
+        assert_fixtures_pass(name, &bytes, &example_project(name).join("fixtures"));
+    }
+}
+
+#[test]
+fn the_python_components_import_only_the_host_log() {
+    for (name, world) in [
+        ("py-order-to-gl", World::OrderToGl),
+        ("py-item-to-catalog", World::ItemToCatalog),
+    ] {
+        let Some(bytes) = py_bytes(name) else {
+            continue;
+        };
+        let inspection = inspect(&bytes, Limits::default().max_plugin_bytes).unwrap();
+        assert_eq!(inspection.world, world);
+        let imports: BTreeSet<&str> = inspection.imports.iter().map(String::as_str).collect();
+        assert_eq!(
+            imports,
+            BTreeSet::from([
+                "ml-connector:mapping/host@0.2.0",
+                "ml-connector:mapping/types@0.2.0"
+            ]),
+            "{name}"
+        );
+    }
 }
 
 #[test]

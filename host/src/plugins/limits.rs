@@ -12,9 +12,11 @@ use serde::Deserialize;
 /// (Shopify Functions: 11M instructions, 128 kB in, 20 kB out, 1 kB logs; Redpanda
 /// transforms: 10 MiB binaries, 1 KiB log lines) scaled to what an order mapping needs.
 /// Fuel depends on the plugin's language: a 3-line order costs about 25k fuel in the Rust
-/// plugin, but about 6M in the JavaScript example, whose JavaScript engine interprets the
-/// mapping inside the sandbox (about 5.5M per call plus 180k per order line). The budget
-/// covers a 500-line order in JavaScript; the wall clock per record stays the backstop.
+/// plugin, about 1M in the Python example and about 6M in the JavaScript one, whose
+/// engines interpret the mapping inside the sandbox (JavaScript: about 5.5M per call plus
+/// 180k per order line). The budget covers a 500-line order in JavaScript; the wall clock
+/// per record stays the backstop. The size limit admits a Python plugin (about 18 MB:
+/// CPython and its standard library are inside the component).
 ///
 /// Every record is mapped in a fresh instance, so each limit is per record.
 ///
@@ -48,7 +50,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_plugin_bytes: 16 * 1024 * 1024,
+            max_plugin_bytes: 32 * 1024 * 1024,
             memory_bytes: 32 * 1024 * 1024,
             fuel_per_record: 100_000_000,
             time_per_record_ms: 1_000,

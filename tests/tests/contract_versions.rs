@@ -47,6 +47,20 @@ fn with_tenders(tenders: Vec<Tender>) -> Order {
     order
 }
 
+/// 20.00 by a gift certificate a transaction recorded, 10.00 by store credit only the
+/// order's totals tell.
+fn split() -> Vec<Tender> {
+    vec![
+        tender(
+            TenderKind::GiftCertificate,
+            "gift certificate",
+            200_000,
+            "t9",
+        ),
+        tender(TenderKind::StoreCredit, "store credit", 100_000, ""),
+    ]
+}
+
 #[test]
 fn a_plugin_of_each_contract_version_is_loaded_and_told_apart() {
     let legacy = load_file(CONTRACT_0_1, Vec::new()).unwrap();
@@ -107,15 +121,7 @@ fn a_tender_a_transaction_recorded_reaches_a_0_1_plugin_as_a_payment() {
 #[test]
 fn a_tender_only_the_totals_tell_is_not_given_to_a_0_1_plugin_which_would_book_it_as_owed() {
     let legacy = load_file(CONTRACT_0_1, Vec::new()).unwrap();
-    let order = with_tenders(vec![
-        tender(
-            TenderKind::GiftCertificate,
-            "gift certificate",
-            200_000,
-            "t9",
-        ),
-        tender(TenderKind::StoreCredit, "store credit", 100_000, ""),
-    ]);
+    let order = with_tenders(split());
     let result = legacy.map_orders(&[order], None).results.remove(0);
     let Err(error @ RecordError::NotCarried { .. }) = &result else {
         panic!("{result:?}")
@@ -134,15 +140,7 @@ fn a_tender_only_the_totals_tell_is_not_given_to_a_0_1_plugin_which_would_book_i
 #[test]
 fn the_default_plugin_books_the_same_tenders_to_their_accounts() {
     let newest = default_order_plugin();
-    let order = with_tenders(vec![
-        tender(
-            TenderKind::GiftCertificate,
-            "gift certificate",
-            200_000,
-            "t9",
-        ),
-        tender(TenderKind::StoreCredit, "store credit", 100_000, ""),
-    ]);
+    let order = with_tenders(split());
     let entry = newest.map_orders(&[order], None).results.remove(0).unwrap();
     assert_eq!(net(&entry, "2300"), 200_000);
     assert_eq!(net(&entry, "2310"), 100_000);

@@ -136,15 +136,6 @@ fn every_plugin_covers_every_shared_case_of_its_world() {
 }
 
 #[test]
-fn the_default_catalog_plugin_maps_the_shared_items_as_its_fixtures_say() {
-    assert_fixtures_pass(
-        "item-to-catalog",
-        builtin("item-to-catalog").unwrap(),
-        &root().join("plugins/item-to-catalog/fixtures"),
-    );
-}
-
-#[test]
 fn the_python_plugins_map_the_shared_cases_as_their_fixtures_say() {
     for name in ["py-order-to-gl", "py-item-to-catalog"] {
         let Some(bytes) = py_bytes(name) else {
@@ -178,12 +169,11 @@ fn the_python_components_import_only_the_host_log() {
 }
 
 #[test]
-fn the_default_plugin_maps_the_shared_cases_as_its_fixtures_say() {
-    assert_fixtures_pass(
-        "order-to-gl",
-        builtin("order-to-gl").unwrap(),
-        &root().join("plugins/order-to-gl/fixtures"),
-    );
+fn the_default_plugins_map_the_shared_cases_as_their_fixtures_say() {
+    for name in ["order-to-gl", "item-to-catalog"] {
+        let fixtures = root().join("plugins").join(name).join("fixtures");
+        assert_fixtures_pass(name, builtin(name).unwrap(), &fixtures);
+    }
 }
 
 #[test]

@@ -156,61 +156,68 @@ where
         .map_err(|e| e.context(format!("export `{name}`")))
 }
 
-/// Defines each export's call once per contract version, in a module of its own: its
-/// parameter and result types (the version's own) are used both to type-check it at load
-/// (`check`) and to call it without checking afterwards.
+/// Defines each export's call once per contract version, in a module of its own: one line
+/// per export names its parameter and result types (the version's own), which are used
+/// both to type-check it at load (`check_all`) and to call it without checking afterwards.
 macro_rules! calls {
-    ($module:ident, $($types:tt)*) => {
+    ($module:ident, [$($types:tt)*], $(
+        $method:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty = |$e:ident| $index:expr, $name:literal;
+    )*) => {
         mod $module {
-            use super::{Exports, Instance, State, Store, call, check};
+            use super::{ComponentExportIndex, Exports, Instance, State, Store, call, check};
             use $($types)*::*;
 
-            pub fn describe(i: Instance, s: &mut Store<State>, e: &Exports) -> wasmtime::Result<PluginInfo> {
-                // SAFETY: `check` below checked these types at load.
-                unsafe { call::<(), (PluginInfo,)>(i, s, &e.describe, ()) }.map(|(r,)| r)
-            }
-            pub fn validate_config(i: Instance, s: &mut Store<State>, e: &Exports, cfg: &[(String, String)]) -> wasmtime::Result<Result<(), Vec<MappingError>>> {
-                // SAFETY: as above.
-                unsafe { call::<(&[(String, String)],), (Result<(), Vec<MappingError>>,)>(i, s, &e.validate_config, (cfg,)) }.map(|(r,)| r)
-            }
-            pub fn map_order(i: Instance, s: &mut Store<State>, e: &Exports, cfg: &[(String, String)], order: &Order) -> wasmtime::Result<Result<JournalEntry, MappingError>> {
-                // SAFETY: as above.
-                unsafe { call::<(&[(String, String)], &Order), (Result<JournalEntry, MappingError>,)>(i, s, e.orders()?.0, (cfg, order)) }.map(|(r,)| r)
-            }
-            pub fn map_refund(i: Instance, s: &mut Store<State>, e: &Exports, cfg: &[(String, String)], refund: &Refund) -> wasmtime::Result<Result<JournalEntry, MappingError>> {
-                // SAFETY: as above.
-                unsafe { call::<(&[(String, String)], &Refund), (Result<JournalEntry, MappingError>,)>(i, s, e.orders()?.1, (cfg, refund)) }.map(|(r,)| r)
-            }
-            pub fn map_customer(i: Instance, s: &mut Store<State>, e: &Exports, cfg: &[(String, String)], customer: &Customer) -> wasmtime::Result<Result<ErpCustomer, MappingError>> {
-                // SAFETY: as above.
-                unsafe { call::<(&[(String, String)], &Customer), (Result<ErpCustomer, MappingError>,)>(i, s, e.orders()?.2, (cfg, customer)) }.map(|(r,)| r)
-            }
-            pub fn map_item(i: Instance, s: &mut Store<State>, e: &Exports, cfg: &[(String, String)], item: &ErpItem) -> wasmtime::Result<Result<Option<CatalogUpdate>, MappingError>> {
-                // SAFETY: as above.
-                unsafe { call::<(&[(String, String)], &ErpItem), (Result<Option<CatalogUpdate>, MappingError>,)>(i, s, e.catalog()?, (cfg, item)) }.map(|(r,)| r)
-            }
+            $(
+                pub fn $method(i: Instance, s: &mut Store<State>, e: &Exports, $($arg: $ty),*) -> wasmtime::Result<$ret> {
+                    fn index($e: &Exports) -> wasmtime::Result<&ComponentExportIndex> {
+                        $index
+                    }
+                    // SAFETY: `check_all` checked this export with these types at load.
+                    unsafe { call::<($($ty,)*), ($ret,)>(i, s, index(e)?, ($($arg,)*)) }.map(|(r,)| r)
+                }
+            )*
 
             /// Type-checks every export of the plugin's world (the other world's are absent).
             pub fn check_all(i: Instance, s: &mut Store<State>, e: &Exports) -> wasmtime::Result<()> {
-                type Cfg<'a> = &'a [(String, String)];
-                check::<(), (PluginInfo,)>(i, s, &e.describe, "describe")?;
-                check::<(Cfg,), (Result<(), Vec<MappingError>>,)>(i, s, &e.validate_config, "validate-config")?;
-                if let Ok((order, refund, customer)) = e.orders() {
-                    check::<(Cfg, &Order), (Result<JournalEntry, MappingError>,)>(i, s, order, "map-order")?;
-                    check::<(Cfg, &Refund), (Result<JournalEntry, MappingError>,)>(i, s, refund, "map-refund")?;
-                    check::<(Cfg, &Customer), (Result<ErpCustomer, MappingError>,)>(i, s, customer, "map-customer")?;
-                }
-                if let Ok(item) = e.catalog() {
-                    check::<(Cfg, &ErpItem), (Result<Option<CatalogUpdate>, MappingError>,)>(i, s, item, "map-item")?;
-                }
+                $({
+                    fn index($e: &Exports) -> wasmtime::Result<&ComponentExportIndex> {
+                        $index
+                    }
+                    if let Ok(index) = index(e) {
+                        check::<($($ty,)*), ($ret,)>(i, s, index, $name)?;
+                    }
+                })*
                 Ok(())
             }
         }
     };
 }
 
-calls!(newest, crate::plugins::bindings::v0_2::types);
-calls!(v0_1, crate::plugins::bindings::v0_1::types);
+/// Both versions' exports, in the same words: a version's module differs only by the
+/// types its bindings generated.
+macro_rules! versions {
+    ($($module:ident: [$($types:tt)*];)*) => {$(
+        calls! {
+            $module, [$($types)*],
+            describe() -> PluginInfo = |e| Ok(&e.describe), "describe";
+            validate_config(cfg: &[(String, String)]) -> Result<(), Vec<MappingError>> =
+                |e| Ok(&e.validate_config), "validate-config";
+            map_order(cfg: &[(String, String)], order: &Order) -> Result<JournalEntry, MappingError> =
+                |e| Ok(e.orders()?.0), "map-order";
+            map_refund(cfg: &[(String, String)], refund: &Refund) -> Result<JournalEntry, MappingError> =
+                |e| Ok(e.orders()?.1), "map-refund";
+            map_customer(cfg: &[(String, String)], customer: &Customer) -> Result<ErpCustomer, MappingError> =
+                |e| Ok(e.orders()?.2), "map-customer";
+            map_item(cfg: &[(String, String)], item: &ErpItem) -> Result<Option<CatalogUpdate>, MappingError> =
+                |e| e.catalog(), "map-item";
+        }
+    )*};
+}
+
+versions! {
+    newest: [crate::plugins::bindings::v0_2::types];
+    v0_1: [crate::plugins::bindings::v0_1::types];
+}
 
 impl Exports {
     /// `map-order`, `map-refund` and `map-customer`.

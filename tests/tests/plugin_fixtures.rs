@@ -154,17 +154,7 @@ fn the_python_components_import_only_the_host_log() {
         let Some(bytes) = py_bytes(name) else {
             continue;
         };
-        let inspection = inspect(&bytes, Limits::default().max_plugin_bytes).unwrap();
-        assert_eq!(inspection.world, world);
-        let imports: BTreeSet<&str> = inspection.imports.iter().map(String::as_str).collect();
-        assert_eq!(
-            imports,
-            BTreeSet::from([
-                "ml-connector:mapping/host@0.2.0",
-                "ml-connector:mapping/types@0.2.0"
-            ]),
-            "{name}"
-        );
+        assert_imports_only_the_contract(name, &bytes, world);
     }
 }
 
@@ -213,16 +203,23 @@ fn the_two_policies_differ_on_the_same_order() {
 #[test]
 fn the_javascript_component_imports_only_the_host_log() {
     let Some(bytes) = js_bytes() else { return };
+    assert_imports_only_the_contract("js-order-to-gl", bytes, World::OrderToGl);
+}
+
+/// That the component `bytes` of plugin `name` implements `world` of contract 0.2 and
+/// imports nothing but the contract's `host` and `types`.
+fn assert_imports_only_the_contract(name: &str, bytes: &[u8], world: World) {
     let inspection = inspect(bytes, Limits::default().max_plugin_bytes).unwrap();
-    assert_eq!(inspection.world, World::OrderToGl);
-    assert_eq!(inspection.api_version, "0.2.0");
+    assert_eq!(inspection.world, world, "{name}");
+    assert_eq!(inspection.api_version, "0.2.0", "{name}");
     let imports: BTreeSet<&str> = inspection.imports.iter().map(String::as_str).collect();
     assert_eq!(
         imports,
         BTreeSet::from([
             "ml-connector:mapping/host@0.2.0",
             "ml-connector:mapping/types@0.2.0"
-        ])
+        ]),
+        "{name}"
     );
 }
 

@@ -301,3 +301,75 @@ async fn a_record_keeps_its_requests_a_changed_plugin_is_judged_by_a_dry_run_and
     assert_eq!(accounts, ["1150", "4000"], "{of_order:?}");
     assert_eq!(of_order["1150"], -of_order["4000"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_under_development_maps_recorded_records_beside_what_was_posted() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &systems);
+    finish(dir.path(), &config, &systems).await;
+    let order = systems
+        .qad
+        .ledger("acme")
+        .iter()
+        .find_map(|j| j.external_reference.strip_prefix("shop1:order:"))
+        .and_then(|r| r.strip_suffix(":r1"))
+        .unwrap()
+        .to_string();
+    let record = format!("order:{order}");
+    let posted_before = systems.qad.ledger("acme").len();
+    // `plugins test <plugin> <selection...>` over the store and connections of this run.
+    let test = async |plugin: &str, selection: &[&str]| {
+        let args = [&["plugins", "test", plugin][..], selection].concat();
+        output(dir.path(), &config, &systems, &args).await
+    };
+
+    // The plugin that mapped it, on the order as it was received: the same journal.
+    let (code, shown) = test("order-to-gl", &["--from-store", &record]).await;
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains(&format!("{record} (main): mapped ")),
+        "{shown}"
+    );
+    assert!(shown.contains("by order-to-gl 0.2.0"), "{shown}");
+    assert!(shown.contains("then posted as "), "{shown}");
+    assert!(shown.contains("    4000 "), "per account: {shown}");
+    assert!(
+        shown.contains("1 the same, 0 different, 0 skipped"),
+        "{shown}"
+    );
+
+    // Another plugin (books everything to two accounts): each account then and now, the
+    // changed ones marked, exit code 1.
+    let relabel = test_plugin("relabel").await;
+    let relabel = relabel.to_str().unwrap();
+    let (code, shown) = test(relabel, &["--from-store", &record]).await;
+    assert_eq!(code, 1, "{shown}");
+    assert!(shown.contains("DIFFERENT"), "{shown}");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("    4000 ") && l.ends_with('*')),
+        "{shown}"
+    );
+    assert!(shown.contains("0 the same, 1 different"), "{shown}");
+
+    // Every record mapped since a time: the orders and the refunds, all the same with
+    // the plugin that mapped them; and nothing was posted by any of it.
+    let (code, shown) = test("order-to-gl", &["--since", "2000-01-01T00:00:00Z"]).await;
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("refund:"), "{shown}");
+    let summary = shown.lines().last().unwrap();
+    let same: usize = summary.split(' ').next().unwrap().parse().unwrap();
+    assert!(same > 3, "{shown}");
+    assert!(summary.ends_with(", 0 different, 0 skipped"), "{summary}");
+    let (code, shown) = test("order-to-gl", &["--since", "2999-01-01T00:00:00Z"]).await;
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("no mapped records found"), "{shown}");
+    assert_eq!(systems.qad.ledger("acme").len(), posted_before);
+
+    // A record of no kind the trail maps: an error (exit code 2), nothing run.
+    let (code, shown) = test("order-to-gl", &["--from-store", "invoice:1"]).await;
+    assert_eq!(code, 2, "{shown}");
+    assert!(shown.is_empty(), "{shown}");
+}

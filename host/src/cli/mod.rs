@@ -6,6 +6,7 @@ mod connections;
 #[cfg(feature = "demo")]
 mod demo;
 mod dry_run;
+mod from_store;
 mod init;
 mod plugins;
 mod reconcile;

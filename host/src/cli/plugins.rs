@@ -1,4 +1,4 @@
-//! `ml-connector plugins list|test|check`.
+//! `ml-connector plugins list|new|test|check`.
 
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -8,12 +8,16 @@ use std::time::Instant;
 use clap::Subcommand;
 
 use super::Cli;
+use super::from_store::{self, Selection};
 use crate::error::chain;
 use crate::plugins::builtin::builtin;
-use crate::plugins::fixture::{Fixture, FixtureError, FixtureRun, Verdict, fixtures_in};
+use crate::plugins::fixture::{
+    Fixture, FixtureError, FixtureRun, Verdict, fixtures_in, record_answer,
+};
 use crate::plugins::inspect::inspect;
 use crate::plugins::registry::{name_from_path, read_binary};
-use crate::plugins::{Limits, LoadedPlugin, Registry, RegistryOptions};
+use crate::plugins::scaffold::{self, Language};
+use crate::plugins::{Limits, LoadedPlugin, Registry, RegistryOptions, World};
 
 #[derive(Subcommand)]
 pub enum PluginsCommand {
@@ -24,9 +28,32 @@ pub enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write a new plugin project: the mapping in Rust, JavaScript or Python, its build
+    /// (one command, to dist/plugin.wasm), the contract's WIT, and fixtures on the shared
+    /// cases with the answers it gives, so that `plugins test` and `plugins check` pass on
+    /// its first build.
+    New {
+        /// The plugin's name: lowercase letters, digits and dashes.
+        name: String,
+        /// What it maps: orders, refunds and shoppers to QAD (order-to-gl), or QAD items to
+        /// the store's catalog (item-to-catalog).
+        #[arg(long, value_enum)]
+        world: World,
+        /// The language its mapping is written in.
+        #[arg(long, value_enum)]
+        lang: Language,
+        /// Where to write it [default: ./<name>]; must not exist or be empty.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Run fixtures on a plugin and compare each answer with the fixture's expected
     /// output, printing a diff for each that differs. With one fixture file, print the
     /// result, fuel used, memory, time and any error. Exit code 1 when any fixture fails.
+    ///
+    /// With --from-store or --since, run records the service has mapped instead, as the
+    /// plugin then received them (from the store's audit trail), with their connection's
+    /// settings, and print each answer beside the one recorded and what became of it.
+    /// Nothing is posted. Exit code 1 when any maps differently.
     Test {
         /// A plugin name (in the plugin directory or built-in) or a path to a .wasm file.
         plugin: String,
@@ -37,6 +64,28 @@ pub enum PluginsCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Write each answer into its fixture as what it expects (`expected`, or
+        /// `expected_error` with the error's code), after a change made on purpose;
+        /// review the difference before keeping it.
+        #[arg(long, conflicts_with = "json")]
+        update: bool,
+        /// The newest recorded mapping of one record: `order:<id>`, `refund:<id>` or
+        /// `item:<sku>`.
+        #[arg(long, value_name = "RECORD", conflicts_with_all = ["fixture", "json", "update", "since"])]
+        from_store: Option<String>,
+        /// The newest recorded mapping of every record mapped at or after this time
+        /// (RFC 3339).
+        #[arg(long, value_name = "TIME", conflicts_with_all = ["fixture", "json", "update"])]
+        since: Option<String>,
+        /// The connections file, for each record's connection's plugin settings (with
+        /// --from-store or --since).
+        #[arg(
+            long,
+            env = "ML_CONNECTOR_CONFIG",
+            value_name = "FILE",
+            default_value = "connector.toml"
+        )]
+        config: PathBuf,
     },
     /// Inspect a plugin file without installing it: world, contract version, imports,
     /// size, and for each fixture the fuel, memory and time it takes against the limits.
@@ -53,15 +102,39 @@ pub enum PluginsCommand {
 pub fn run(cli: &Cli, command: &PluginsCommand) -> anyhow::Result<ExitCode> {
     match command {
         PluginsCommand::List { json } => list(cli, *json),
+        PluginsCommand::New {
+            name,
+            world,
+            lang,
+            dir,
+        } => new(name, *world, *lang, dir.as_deref()),
+        PluginsCommand::Test {
+            plugin,
+            from_store,
+            since,
+            config,
+            ..
+        } if from_store.is_some() || since.is_some() => {
+            let selection = match (from_store, since) {
+                (Some(record), _) => Selection::Record(record),
+                (None, Some(time)) => Selection::Since(time),
+                (None, None) => unreachable!("guarded"),
+            };
+            from_store::run(cli, plugin, selection, config)
+        }
         PluginsCommand::Test {
             plugin,
             fixture: Some(fixture),
             json,
-        } if fixture.is_file() => test_one(cli, plugin, fixture, *json),
+            update,
+            ..
+        } if fixture.is_file() => test_one(cli, plugin, fixture, *json, *update),
         PluginsCommand::Test {
             plugin,
             fixture,
             json,
+            update,
+            ..
         } => {
             let dir = match fixture {
                 Some(dir) => dir.clone(),
@@ -71,7 +144,7 @@ pub fn run(cli: &Cli, command: &PluginsCommand) -> anyhow::Result<ExitCode> {
                     )
                 })?,
             };
-            test_all(cli, plugin, &dir, *json)
+            test_all(cli, plugin, &dir, *json, *update)
         }
         PluginsCommand::Check { plugin, fixtures } => check(cli, plugin, fixtures.as_deref()),
     }
@@ -137,10 +210,52 @@ fn fixture_folder(cli: &Cli, plugin: &str) -> Option<PathBuf> {
         .find(|dir| dir.is_dir())
 }
 
-fn test_one(cli: &Cli, plugin: &str, fixture_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+fn new(
+    name: &str,
+    world: World,
+    language: Language,
+    dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let dir = dir.map_or_else(|| PathBuf::from(name), Path::to_path_buf);
+    let project = scaffold::create(&dir, name, world, language)?;
+    println!(
+        "wrote {} ({} files: {} plugin in {}, {} fixtures)",
+        project.dir.display(),
+        project.files.len(),
+        world.name(),
+        language.title(),
+        project.fixtures
+    );
+    println!("next:");
+    println!("  cd {}", project.dir.display());
+    println!(
+        "  {}                                # writes dist/plugin.wasm",
+        language.build_command()
+    );
+    println!("  ml-connector plugins test dist/plugin.wasm    # runs its fixtures");
+    println!("  ml-connector plugins check dist/plugin.wasm   # size, imports, limits");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn test_one(
+    cli: &Cli,
+    plugin: &str,
+    fixture_path: &Path,
+    json: bool,
+    update: bool,
+) -> anyhow::Result<ExitCode> {
     let fixture = Fixture::load(fixture_path)?;
     let loaded = cli.load_for_fixture(plugin, &fixture)?;
     let run = fixture.run(&loaded)?;
+    if update {
+        let changed = record_answer(fixture_path, &run)?;
+        println!(
+            "{} {}",
+            if changed { "updated  " } else { "unchanged" },
+            fixture_path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let verdict = fixture.verdict(&run);
     let report = &run.report;
     let limits = loaded.limits();
@@ -196,7 +311,13 @@ fn test_one(cli: &Cli, plugin: &str, fixture_path: &Path, json: bool) -> anyhow:
 
 /// Runs every fixture in `dir` on `plugin`. The plugin is compiled once and given each
 /// fixture's settings in turn.
-fn test_all(cli: &Cli, plugin: &str, dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+fn test_all(
+    cli: &Cli,
+    plugin: &str,
+    dir: &Path,
+    json: bool,
+    update: bool,
+) -> anyhow::Result<ExitCode> {
     let paths = fixtures_in(dir)?;
     let fixtures: Vec<Fixture> = paths
         .iter()
@@ -204,6 +325,9 @@ fn test_all(cli: &Cli, plugin: &str, dir: &Path, json: bool) -> anyhow::Result<E
         .collect::<Result<_, _>>()?;
     let base = cli.load_for_fixture(plugin, &fixtures[0])?;
     let runs = run_fixtures(&base, &paths, &fixtures);
+    if update {
+        return update_all(&runs);
+    }
     let failed = runs.iter().filter(|r| !r.passed()).count();
     if json {
         let out: Vec<serde_json::Value> = runs.iter().map(|r| r.json(base.limits())).collect();
@@ -228,8 +352,33 @@ fn test_all(cli: &Cli, plugin: &str, dir: &Path, json: bool) -> anyhow::Result<E
     Ok(exit_code(failed == 0))
 }
 
+/// Records each run's answer in its fixture; exit code 1 when a fixture could not run.
+fn update_all(runs: &[Outcome]) -> anyhow::Result<ExitCode> {
+    let (mut changed, mut failed) = (0, 0);
+    for outcome in runs {
+        match &outcome.run {
+            Ok((run, _)) => {
+                let updated = record_answer(&outcome.path, run)?;
+                changed += usize::from(updated);
+                let status = if updated { "updated" } else { "same" };
+                println!("{status:<8} {}", outcome.name);
+            }
+            Err(why) => {
+                failed += 1;
+                println!("FAIL     {:<40} {}", outcome.name, chain(why));
+            }
+        }
+    }
+    println!(
+        "{changed} updated, {} unchanged, {failed} could not run",
+        runs.len() - changed - failed
+    );
+    Ok(exit_code(failed == 0))
+}
+
 /// One fixture's run with the plugin reconfigured for it.
 struct Outcome {
+    path: PathBuf,
     name: String,
     description: String,
     run: Result<(FixtureRun, Verdict), FixtureError>,
@@ -299,6 +448,7 @@ fn run_fixtures(base: &LoadedPlugin, paths: &[PathBuf], fixtures: &[Fixture]) ->
                     (run, verdict)
                 });
             Outcome {
+                path: path.clone(),
                 name: path
                     .file_name()
                     .map(|n| n.to_string_lossy().to_string())

@@ -139,6 +139,12 @@ pub enum FixtureError {
         #[source]
         cause: serde_json::Error,
     },
+    #[error("cannot write {}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
     #[error("no *.json fixtures in {}", .0.display())]
     NoFixtures(PathBuf),
     /// The plugin could not be given the fixture's settings.
@@ -292,6 +298,36 @@ impl Fixture {
             (_, Err(error)) => Verdict::Fail(format!("error `{}`: {error}", error.code())),
         }
     }
+}
+
+/// Writes what `run` answered into the fixture file at `path` as what it expects
+/// (`expected`, or `expected_error` with the error's code), keeping the rest of the file;
+/// true when that changed the file. `plugins test --update` records a plugin's answers so.
+pub fn record_answer(path: &Path, run: &FixtureRun) -> Result<bool, FixtureError> {
+    let read = std::fs::read_to_string(path).map_err(|cause| FixtureError::Read {
+        path: path.to_path_buf(),
+        cause,
+    })?;
+    let mut fixture: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&read)
+        .map_err(|cause| FixtureError::In {
+            path: path.to_path_buf(),
+            cause: Box::new(FixtureError::Json(cause)),
+        })?;
+    fixture.remove("expected");
+    fixture.remove("expected_error");
+    match &run.output {
+        Ok(output) => fixture.insert("expected".into(), output.clone()),
+        Err(error) => fixture.insert("expected_error".into(), error.code().into()),
+    };
+    let written = pretty(&serde_json::Value::Object(fixture)) + "\n";
+    if written == read {
+        return Ok(false);
+    }
+    std::fs::write(path, written).map_err(|cause| FixtureError::Write {
+        path: path.to_path_buf(),
+        cause,
+    })?;
+    Ok(true)
 }
 
 /// The `*.json` fixtures in `dir`, sorted by name.

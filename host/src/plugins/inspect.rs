@@ -12,7 +12,7 @@ use super::bindings::{Contract, PACKAGE};
 use super::error::LoadError;
 
 /// The two kinds of plugin, one per world of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum World {
     OrderToGl,

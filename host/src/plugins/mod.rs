@@ -7,7 +7,8 @@
 //! - [`plugin`]: a loaded plugin version and the limited, validated calls into it;
 //! - [`validate`]: host-side checks of every output, and the host's facts put in place;
 //! - [`text`]: plugin-supplied text made safe to print;
-//! - [`registry`]: built-ins, the plugin directory, the compile cache, hot reload.
+//! - [`registry`]: built-ins, the plugin directory, the compile cache, hot reload;
+//! - [`scaffold`]: a new plugin project (`plugins new`).
 
 pub mod bindings;
 pub mod builtin;
@@ -21,6 +22,7 @@ pub mod limits;
 pub mod plugin;
 pub mod registry;
 pub mod sandbox;
+pub mod scaffold;
 pub mod text;
 pub mod validate;
 

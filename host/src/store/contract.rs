@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::chain::chain_hash;
 use super::{
-    AuditEntry, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobEnd, JobState, Lease,
-    Millis, NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError, WEBHOOK_RETENTION,
+    AuditEntry, AuditRecord, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobEnd,
+    JobState, Lease, Millis, NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError,
+    WEBHOOK_RETENTION,
 };
 
 /// When every check starts.
@@ -114,6 +115,7 @@ macro_rules! store_contract_tests {
             a_schedule_run_is_claimed_by_one_owner_at_a_time,
             the_audit_chain_links_every_entry_and_verifies,
             a_keyed_audit_chain_takes_appends_under_its_key_only,
+            audit_entries_of_a_kind_are_found_by_time,
         );
     };
 }
@@ -1210,6 +1212,42 @@ pub async fn the_audit_chain_links_every_entry_and_verifies(store: &dyn Store, c
         chain_hash(None, &about[0].hash, 3, START + 200, &zero[1].entry)
     );
     assert!(store.audit_for("order:7").await.unwrap().is_empty());
+}
+
+pub async fn audit_entries_of_a_kind_are_found_by_time(store: &dyn Store, clock: &TestClock) {
+    for n in 0..6 {
+        let kind = if n % 2 == 0 { "mapped" } else { "posted" };
+        store
+            .audit(&AuditEntry {
+                connection: "main".into(),
+                subject: format!("order:{n}"),
+                kind: kind.into(),
+                data: "{}".into(),
+            })
+            .await
+            .unwrap();
+        clock.advance(100);
+    }
+    let subjects = |records: Vec<AuditRecord>| -> Vec<String> {
+        records.into_iter().map(|r| r.entry.subject).collect()
+    };
+    let all = store.audit_of_kind("mapped", 0, 100).await.unwrap();
+    assert_eq!(subjects(all), ["order:0", "order:2", "order:4"]);
+    // At or after the time: order:2 was appended at START + 200.
+    let since = store
+        .audit_of_kind("mapped", START + 200, 100)
+        .await
+        .unwrap();
+    assert_eq!(subjects(since), ["order:2", "order:4"]);
+    let first = store.audit_of_kind("mapped", START + 1, 1).await.unwrap();
+    assert_eq!(subjects(first), ["order:2"]);
+    assert!(
+        store
+            .audit_of_kind("parked", 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn a_keyed_audit_chain_takes_appends_under_its_key_only(

@@ -497,6 +497,15 @@ pub trait Store: Send + Sync {
     /// The audit entries about a subject, oldest first.
     async fn audit_for(&self, subject: &str) -> Result<Vec<AuditRecord>, StoreError>;
 
+    /// The audit entries of `kind` appended at or after `since`, oldest first, at most
+    /// `limit` of them.
+    async fn audit_of_kind(
+        &self,
+        kind: &str,
+        since: Millis,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+
     /// Keeps the audit chain under `key` from now on (see [`chain`]): every append is
     /// keyed, and refused if the log is keyed under another key.
     fn key_audit(&self, key: AuditKey);

@@ -82,6 +82,26 @@ pub(super) async fn records_about(
     Ok(rows.iter().map(audit_from).collect())
 }
 
+/// The entries of `kind` appended at or after `since`, oldest first, at most `limit`.
+pub(super) async fn records_of_kind(
+    db: &impl GenericClient,
+    kind: &str,
+    since: Millis,
+    limit: usize,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = db
+        .query(
+            &db.prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit WHERE kind = $1 AND at >= $2 ORDER BY seq LIMIT $3"
+            ))
+            .await?,
+            &[&kind, &since, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(audit_from).collect())
+}
+
 /// The newest entry's number and hash.
 pub(super) async fn head(db: &impl GenericClient) -> Result<Option<(i64, String)>, StoreError> {
     let row = db

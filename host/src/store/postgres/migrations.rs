@@ -24,6 +24,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("migrations/0004_open_jobs.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("migrations/0005_audit_by_kind.sql"),
+    },
 ];
 
 /// The schema version this build reads and writes.

@@ -567,6 +567,15 @@ impl Store for PostgresStore {
         audit::records_about(&self.client().await?, subject).await
     }
 
+    async fn audit_of_kind(
+        &self,
+        kind: &str,
+        since: Millis,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::records_of_kind(&self.client().await?, kind, since, limit).await
+    }
+
     fn key_audit(&self, key: AuditKey) {
         let _ = self.audit_key.set(key);
     }

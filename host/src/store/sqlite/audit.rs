@@ -69,6 +69,23 @@ pub(super) fn records_about(
     Ok(records)
 }
 
+/// The entries of `kind` appended at or after `since`, oldest first, at most `limit`.
+pub(super) fn records_of_kind(
+    db: &Connection,
+    kind: &str,
+    since: Millis,
+    limit: usize,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut select = db.prepare_cached(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit WHERE kind = ?1 AND at >= ?2 ORDER BY seq LIMIT ?3"
+    ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let records = select
+        .query_map(params![kind, since, limit], audit_from)?
+        .collect::<Result<_, _>>()?;
+    Ok(records)
+}
+
 /// The newest entry's number and hash.
 pub(super) fn head(db: &Connection) -> Result<Option<(i64, String)>, StoreError> {
     Ok(db

@@ -476,6 +476,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn audit_of_kind(
+        &self,
+        kind: &str,
+        since: Millis,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let kind = kind.to_owned();
+        self.blocking(move |db| db.read(|c| audit::records_of_kind(c, &kind, since, limit)))
+            .await
+    }
+
     fn key_audit(&self, key: AuditKey) {
         let _ = self.inner.audit_key.set(key);
     }

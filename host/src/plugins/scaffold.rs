@@ -177,6 +177,7 @@ fn project_files(name: &str, world: World, language: Language) -> BTreeMap<PathB
     };
     let lang = language.folder();
     for (path, text) in under(&format!("templates/{lang}/common/")) {
+        // Kept as `gitignore` in the templates, where a `.gitignore` would apply to them.
         let path = if path == "gitignore" {
             ".gitignore"
         } else {

@@ -227,13 +227,26 @@ fn new(
         project.fixtures
     );
     println!("next:");
-    println!("  cd {}", project.dir.display());
-    println!(
-        "  {}                                # writes dist/plugin.wasm",
-        language.build_command()
-    );
-    println!("  ml-connector plugins test dist/plugin.wasm    # runs its fixtures");
-    println!("  ml-connector plugins check dist/plugin.wasm   # size, imports, limits");
+    for (command, what) in [
+        (format!("cd {}", project.dir.display()), ""),
+        (
+            language.build_command().to_string(),
+            "writes dist/plugin.wasm",
+        ),
+        (
+            "ml-connector plugins test dist/plugin.wasm".into(),
+            "runs its fixtures",
+        ),
+        (
+            "ml-connector plugins check dist/plugin.wasm".into(),
+            "size, imports, limits",
+        ),
+    ] {
+        match what {
+            "" => println!("  {command}"),
+            what => println!("  {command:<44} # {what}"),
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

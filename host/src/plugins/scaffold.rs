@@ -306,7 +306,8 @@ fn template_fixtures(world: World) -> Vec<(&'static str, serde_json::Value)> {
         .collect()
 }
 
-/// A fixture's `config` as TOML lines (`"account.sales" = "4000"`).
+/// A fixture's `config` as TOML lines (`"account.sales" = "4000"`), indented as the
+/// README's example block is.
 fn settings_toml(fixture: &serde_json::Value) -> String {
     let Some(config) = fixture["config"].as_object() else {
         return String::new();
@@ -315,7 +316,7 @@ fn settings_toml(fixture: &serde_json::Value) -> String {
         .iter()
         .map(|(key, value)| {
             let value = value.as_str().unwrap_or_default();
-            format!("{key:?} = {value:?}\n")
+            format!("    {key:?} = {value:?}\n")
         })
         .collect()
 }

@@ -366,6 +366,14 @@ async fn a_plugin_under_development_maps_recorded_records_beside_what_was_posted
     let (code, shown) = test("order-to-gl", &["--since", "2999-01-01T00:00:00Z"]).await;
     assert_eq!(code, 0, "{shown}");
     assert!(shown.contains("no mapped records found"), "{shown}");
+    // Only another connection's records: none of this one's.
+    let (code, shown) = test(
+        "order-to-gl",
+        &["--from-store", &record, "--connection", "elsewhere"],
+    )
+    .await;
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("no mapped records found"), "{shown}");
     assert_eq!(systems.qad.ledger("acme").len(), posted_before);
 
     // A record of no kind the trail maps: an error (exit code 2), nothing run.

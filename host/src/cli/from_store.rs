@@ -5,18 +5,21 @@
 //! `mapping-failed` entries): nothing is fetched from the store or QAD, nothing is posted.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::Cli;
+use super::connections::ConnectionArgs;
 use crate::config::Config;
+use crate::flows::ledger::{self, Place};
 use crate::plugins::fixture::{Expectation, Fixture, Function, json_diff};
 use crate::plugins::registry::load_one;
+use crate::plugins::types::JournalEntry;
 use crate::plugins::{Limits, LoadedPlugin, Settings, World};
 use crate::store::{AuditRecord, Millis, Store};
 
@@ -31,15 +34,16 @@ pub enum Selection<'a> {
     Since(&'a str),
 }
 
-/// Runs the selected records through `plugin` with each record's connection's settings
-/// (from `config`) and prints them; exit code 1 when any maps differently now.
+/// Runs the selected records of the connections `connections` names through `plugin`
+/// with each record's connection's settings and prints them; exit code 1 when any maps
+/// differently now.
 pub fn run(
     cli: &Cli,
     plugin: &str,
     selection: Selection<'_>,
-    config: &Path,
+    connections: &ConnectionArgs,
 ) -> anyhow::Result<ExitCode> {
-    let config = Config::load(config).with_context(|| {
+    let config = Config::load(&connections.config).with_context(|| {
         "the records are mapped again with their connection's plugin settings: give the \
          connections file with --config"
     })?;
@@ -47,7 +51,10 @@ pub fn run(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (recorded, cut) = runtime.block_on(recorded(store.as_ref(), &selection))?;
+    let (mut recorded, cut) = runtime.block_on(recorded(store.as_ref(), &selection))?;
+    if let Some(only) = &connections.connection {
+        recorded.retain(|record| record.mapping.entry.connection == *only);
+    }
     if cut {
         println!("more than {SINCE_LIMIT} mappings since then: the first {SINCE_LIMIT} are run\n");
     }
@@ -60,7 +67,7 @@ pub fn run(
         let Some(function) = function_of(&record.mapping.entry.subject) else {
             continue;
         };
-        let world = world_of(function);
+        let world = function.world();
         let connection = &record.mapping.entry.connection;
         let key = (connection.clone(), world);
         if !plugins.contains_key(&key) {
@@ -141,9 +148,7 @@ async fn recorded(
             (subjects, 0)
         }
         Selection::Since(time) => {
-            let since = OffsetDateTime::parse(time, &Rfc3339)
-                .map_err(|_| anyhow::anyhow!("--since `{time}` is not an RFC 3339 time"))?;
-            let since = (since.unix_timestamp_nanos() / 1_000_000) as Millis;
+            let since = super::since_millis(time)?;
             let mut subjects = BTreeSet::new();
             for kind in ["mapped", "mapping-failed"] {
                 let found = store.audit_of_kind(kind, since, SINCE_LIMIT).await?;
@@ -211,13 +216,6 @@ fn function_of(subject: &str) -> Option<Function> {
         "refund" => Some(Function::MapRefund),
         "item" => Some(Function::MapItem),
         _ => None,
-    }
-}
-
-fn world_of(function: Function) -> World {
-    match function {
-        Function::MapItem => World::ItemToCatalog,
-        _ => World::OrderToGl,
     }
 }
 
@@ -305,33 +303,36 @@ fn print_one(plugin: &LoadedPlugin, function: Function, record: &Recorded) -> an
     Ok(same)
 }
 
-/// Net amount per account, then and now, with the line diff when only memos, dates or
-/// descriptions changed.
+/// Net amount per ledger place (account, sub-account, cost centre) then and now, with the
+/// line diff when only memos, dates or descriptions changed.
 fn print_journals(before: &Value, now: &Value) {
-    let nets = |entry: &Value| -> BTreeMap<String, i64> {
-        let mut nets = BTreeMap::new();
-        for line in entry["lines"].as_array().into_iter().flatten() {
-            let amount = line["debit"].as_i64().unwrap_or(0) - line["credit"].as_i64().unwrap_or(0);
-            *nets
-                .entry(line["account"].as_str().unwrap_or("?").to_string())
-                .or_insert(0) += amount;
-        }
-        nets
+    let net = |entry: &Value| {
+        JournalEntry::deserialize(entry)
+            .map(|entry| ledger::net_of(&entry))
+            .unwrap_or_default()
     };
-    let (then, now_nets) = (nets(before), nets(now));
+    let (then, now_net) = (net(before), net(now));
     println!("    {:<14} {:>18} {:>18}", "account", "then", "now");
-    let accounts: BTreeSet<&String> = then.keys().chain(now_nets.keys()).collect();
-    for account in accounts {
-        let (a, b) = (then.get(account), now_nets.get(account));
-        let show = |net: Option<&i64>| net.map_or("-".to_string(), |n| crate::money::format(*n));
+    let places: BTreeSet<&Place> = then.keys().chain(now_net.keys()).collect();
+    for place in places {
+        let (_, account, sub_account, cost_centre) = place;
+        let mut shown = account.clone();
+        for part in [sub_account, cost_centre]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+        {
+            shown = format!("{shown}/{part}");
+        }
+        let (a, b) = (then.get(place), now_net.get(place));
+        let show = |net: Option<&i128>| net.map_or("-".to_string(), |n| ledger::amount_text(*n));
         println!(
-            "    {account:<14} {:>18} {:>18}{}",
+            "    {shown:<14} {:>18} {:>18}{}",
             show(a),
             show(b),
             if a == b { "" } else { "  *" }
         );
     }
-    if then == now_nets && before != now {
+    if then == now_net && before != now {
         println!("    the same per account; the entry differs (- then, + now):");
         for line in json_diff(before, now).lines() {
             println!("    {line}");

@@ -307,6 +307,13 @@ impl Cli {
 }
 
 /// A progress bar on stderr when it is a terminal (hidden otherwise), counting `unit`.
+/// The time a `--since TIME` option gives (RFC 3339), in milliseconds since the epoch.
+pub(crate) fn since_millis(text: &str) -> anyhow::Result<crate::store::Millis> {
+    let time = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| anyhow::anyhow!("--since `{text}` is not an RFC 3339 time"))?;
+    Ok((time.unix_timestamp_nanos() / 1_000_000) as crate::store::Millis)
+}
+
 pub(crate) fn progress_bar(length: usize, unit: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal as _;
     if !std::io::stderr().is_terminal() {

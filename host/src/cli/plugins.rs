@@ -8,6 +8,7 @@ use std::time::Instant;
 use clap::Subcommand;
 
 use super::Cli;
+use super::connections::ConnectionArgs;
 use super::from_store::{self, Selection};
 use crate::error::chain;
 use crate::plugins::builtin::builtin;
@@ -77,15 +78,10 @@ pub enum PluginsCommand {
         /// (RFC 3339).
         #[arg(long, value_name = "TIME", conflicts_with_all = ["fixture", "json", "update"])]
         since: Option<String>,
-        /// The connections file, for each record's connection's plugin settings (with
+        /// The connections file gives each record's connection's plugin settings (with
         /// --from-store or --since).
-        #[arg(
-            long,
-            env = "ML_CONNECTOR_CONFIG",
-            value_name = "FILE",
-            default_value = "connector.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        connections: ConnectionArgs,
     },
     /// Inspect a plugin file without installing it: world, contract version, imports,
     /// size, and for each fixture the fuel, memory and time it takes against the limits.
@@ -112,7 +108,7 @@ pub fn run(cli: &Cli, command: &PluginsCommand) -> anyhow::Result<ExitCode> {
             plugin,
             from_store,
             since,
-            config,
+            connections,
             ..
         } if from_store.is_some() || since.is_some() => {
             let selection = match (from_store, since) {
@@ -120,7 +116,7 @@ pub fn run(cli: &Cli, command: &PluginsCommand) -> anyhow::Result<ExitCode> {
                 (None, Some(time)) => Selection::Since(time),
                 (None, None) => unreachable!("guarded"),
             };
-            from_store::run(cli, plugin, selection, config)
+            from_store::run(cli, plugin, selection, connections)
         }
         PluginsCommand::Test {
             plugin,

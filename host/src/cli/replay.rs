@@ -114,9 +114,7 @@ async fn targets(
         }
     }
     if let Some(since) = &args.since {
-        let since = OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| anyhow::anyhow!("--since `{since}` is not an RFC 3339 time"))?;
-        let since = since.unix_timestamp() * 1000;
+        let since = super::since_millis(since)?;
         for state in [JobState::Done, JobState::Parked, JobState::Ready] {
             for job in all(state).await?.iter().filter(|j| j.created_at >= since) {
                 targets.insert(Target {

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bindings::types::*;
 use super::error::{LoadError, RecordError};
+use super::inspect::World;
 use super::plugin::{CallReport, LoadedPlugin};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -25,6 +26,16 @@ pub enum Function {
     MapRefund,
     MapCustomer,
     MapItem,
+}
+
+impl Function {
+    /// The world whose plugins export the function.
+    pub fn world(self) -> World {
+        match self {
+            Function::MapOrder | Function::MapRefund | Function::MapCustomer => World::OrderToGl,
+            Function::MapItem => World::ItemToCatalog,
+        }
+    }
 }
 
 /// A fixture as written: either complete, or naming a shared case for its input.

@@ -11,8 +11,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use super::World;
 use super::bindings::{Contract, PACKAGE};
+use super::fixture::Function;
 
 include!(concat!(env!("OUT_DIR"), "/scaffold_files.rs"));
 
@@ -164,7 +167,7 @@ pub fn is_plugin_name(name: &str) -> bool {
 fn project_files(name: &str, world: World, language: Language) -> BTreeMap<PathBuf, String> {
     let mut files = BTreeMap::new();
     let fixtures = template_fixtures(world);
-    let contract = newest_wit().0;
+    let (contract, wit) = newest_wit();
     let vars = Vars {
         name,
         world,
@@ -192,7 +195,7 @@ fn project_files(name: &str, world: World, language: Language) -> BTreeMap<PathB
     if language == Language::Javascript {
         files.insert("package-lock.json".into(), package_lock(name));
     }
-    for (path, text) in newest_wit().1 {
+    for (path, text) in wit {
         files.insert(Path::new("wit").join(path), text.to_string());
     }
     for (case, text) in under("shared/") {
@@ -280,11 +283,9 @@ fn newest_wit() -> (String, Vec<(&'static str, &'static str)>) {
 /// The world whose plugins map a shared case, from its `function`.
 fn case_world(case: &str) -> Option<World> {
     let case: serde_json::Value = serde_json::from_str(case).ok()?;
-    match case["function"].as_str()? {
-        "map-order" | "map-refund" | "map-customer" => Some(World::OrderToGl),
-        "map-item" => Some(World::ItemToCatalog),
-        _ => None,
-    }
+    Function::deserialize(&case["function"])
+        .ok()
+        .map(Function::world)
 }
 
 /// The template's fixtures of `world` as a project holds them: each names its case in the

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use ml_connector::bigcommerce::orders::RefundsByOrder;
 use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
+use ml_connector::flows::ports::OrderSource;
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use time::macros::datetime;
 

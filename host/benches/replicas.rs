@@ -4,14 +4,19 @@
 //! its own process. The clock runs from the replicas' start until the queue is empty
 //! (the reconciliation poll at start queues the backlog, every replica works it).
 //!
-//! `cargo bench -p ml-connector --bench replicas` (options: `-- --orders N`); the
-//! PostgreSQL runs need `ML_CONNECTOR_TEST_POSTGRES` (a server URL; each run gets a schema
-//! of its own, dropped after it) and are skipped without it.
+//! Each run also reports the replicas' peak resident memory (the largest, from
+//! `/proc/<pid>/status`) and, on SQLite, the store's size per order (database and log).
+//!
+//! `cargo bench -p ml-connector --bench replicas` (options: `-- --orders N --sqlite-only`);
+//! the PostgreSQL runs need `ML_CONNECTOR_TEST_POSTGRES` (a server URL; each run gets a
+//! schema of its own, dropped after it) and are skipped without it.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ml_connector::store::{PostgresStore, SqliteStore, Store};
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};
 use ml_connector_sim::qad::{QadSim, SimTenant};
 use time::macros::datetime;
@@ -20,7 +25,12 @@ const ACCOUNTS: &str = "daybook = \"SO\", \"account.revenue\" = \"4000\", \
     \"account.shipping\" = \"4100\", \"account.handling\" = \"4110\", \
     \"account.discounts\" = \"4900\", \"account.tax\" = \"2200\", \
     \"account.clearing\" = \"1150\", \"account.clearing.stripe\" = \"1151\", \
-    \"account.receivable\" = \"1200\", \"account.rounding\" = \"7990\"";
+    \"account.receivable\" = \"1200\", \"account.rounding\" = \"7990\", \
+    \"account.gift-certificates\" = \"2300\", \"account.store-credit\" = \"2310\"";
+
+fn sqlite_only() -> bool {
+    std::env::args().any(|a| a == "--sqlite-only")
+}
 
 fn orders() -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -36,8 +46,8 @@ fn free_address() -> String {
     listener.local_addr().expect("its address").to_string()
 }
 
-/// Jobs by state, from a replica's `/metrics`.
-async fn queue(address: &str) -> Option<(u64, u64)> {
+/// Jobs ready or leased, from a replica's `/metrics`.
+async fn queue(address: &str) -> Option<u64> {
     let page = reqwest::get(format!("http://{address}/metrics"))
         .await
         .ok()?
@@ -50,13 +60,26 @@ async fn queue(address: &str) -> Option<(u64, u64)> {
             .find_map(|l| l.strip_prefix(name.as_str()))
             .and_then(|v| v.parse().ok())
     };
-    Some((count("ready")? + count("leased")?, count("done")?))
+    Some(count("ready")? + count("leased")?)
 }
 
 struct Outcome {
     elapsed: Duration,
     jobs: u64,
     journals: usize,
+    /// The largest peak resident set of the replicas, in KiB.
+    peak_kib: u64,
+    /// The SQLite store's files (database and write-ahead log), in bytes.
+    store_bytes: Option<u64>,
+}
+
+/// A process's peak resident set (`VmHWM`), in KiB.
+fn peak_resident_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Runs `replicas` processes of `run` on `store` over a fresh backlog of `orders`, until
@@ -113,15 +136,18 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
         })
         .collect();
     let mut quiet = 0;
-    let mut jobs = 0;
+    // Whether the queue has had jobs (the poll at start queues the backlog page by page,
+    // faster than a page's jobs are worked, so it is not empty again before the end).
+    let mut worked = false;
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
         match queue(&addresses[0]).await {
-            Some((0, done)) if done > 0 => {
-                quiet += 1;
-                jobs = done;
+            Some(0) if worked => quiet += 1,
+            Some(open) => {
+                worked |= open > 0;
+                quiet = 0;
             }
-            _ => quiet = 0,
+            None => quiet = 0,
         }
         if quiet == 3 {
             break;
@@ -141,14 +167,35 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
         );
     }
     let elapsed = began.elapsed();
+    let peak_kib = children
+        .iter()
+        .filter_map(|child| peak_resident_kib(child.id()))
+        .max()
+        .unwrap_or(0);
     for child in &mut children {
         let _ = child.kill();
         let _ = child.wait();
     }
+    // From the store: `/metrics` counts the done jobs at most every 30 s.
+    let opened: Arc<dyn Store> = if ml_connector::store::postgres::is_url(store) {
+        Arc::new(PostgresStore::open(store).expect("the store"))
+    } else {
+        Arc::new(SqliteStore::open(Path::new(store)).expect("the store"))
+    };
+    let jobs = opened.queue_depth(None).await.expect("the queue").done;
+    let store_bytes = (!ml_connector::store::postgres::is_url(store)).then(|| {
+        ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(format!("{store}{suffix}")).ok())
+            .map(|m| m.len())
+            .sum()
+    });
     Outcome {
         elapsed,
         jobs,
         journals: qad.ledger("acme").len(),
+        peak_kib,
+        store_bytes,
     }
 }
 
@@ -185,11 +232,16 @@ async fn drop_schema(server: &str, name: &str) {
 fn report(what: &str, orders: u64, outcome: &Outcome) {
     let seconds = outcome.elapsed.as_secs_f64();
     println!(
-        "| {what} | {seconds:.1} s | {} | {} | {:.0} | {:.0} |",
+        "| {what} | {seconds:.1} s | {} | {} | {:.0} | {:.0} | {} MiB | {} |",
         outcome.jobs,
         outcome.journals,
         outcome.jobs as f64 / seconds,
-        orders as f64 / seconds
+        orders as f64 / seconds,
+        outcome.peak_kib / 1024,
+        outcome.store_bytes.map_or("-".to_string(), |bytes| format!(
+            "{:.1} KiB",
+            bytes as f64 / 1024.0 / orders as f64
+        )),
     );
 }
 
@@ -202,13 +254,16 @@ fn main() {
     runtime.block_on(async {
         println!("backlog of {orders} orders");
         println!(
-            "| store, replicas | time to an empty queue | jobs done | journals | jobs/s | orders/s |"
+            "| store, replicas | time to an empty queue | jobs done | journals | jobs/s | orders/s | peak resident | store per order |"
         );
-        println!("|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|");
         let dir = tempfile::tempdir().expect("a directory");
         let sqlite = dir.path().join("store.db");
         let outcome = run(&sqlite.display().to_string(), dir.path(), 1, orders).await;
         report("SQLite, 1 process", orders, &outcome);
+        if sqlite_only() {
+            return;
+        }
         let Ok(server) = std::env::var("ML_CONNECTOR_TEST_POSTGRES") else {
             println!("(PostgreSQL runs skipped: set ML_CONNECTOR_TEST_POSTGRES to a server URL)");
             return;

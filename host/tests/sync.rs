@@ -9,6 +9,9 @@
 //!
 //! Transport: a tenant configured for QXtend gets its journals as QDocs and the same
 //! ledger as over REST.
+//!
+//! A backlog of several pages is queued page by page and posted from the poll's lists,
+//! each refund once.
 
 mod common;
 
@@ -380,4 +383,79 @@ async fn a_plugin_under_development_maps_recorded_records_beside_what_was_posted
     let (code, shown) = test("order-to-gl", &["--from-store", "invoice:1"]).await;
     assert_eq!(code, 2, "{shown}");
     assert!(shown.is_empty(), "{shown}");
+}
+
+/// A backlog of several pages: the poll queues it page by page, each order's jobs work from
+/// the list's copy of it (no order nor its lines is read on its own), every refund is
+/// posted once after its order, and a second run posts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_several_pages_is_posted_from_the_polls_lists() {
+    use ml_connector_sim::bigcommerce::{BigCommerceSim, SimOptions, SimStore};
+    use ml_connector_sim::qad::{QadSim, SimTenant};
+    let store = SimStore::new("shop1", "bc-token")
+        .with_quota(100_000, Duration::from_secs(30))
+        .with_orders(600, time::macros::datetime!(2026-11-02 08:00 UTC), 5);
+    let tenant = SimTenant::demo("acme");
+    let options = SimOptions {
+        record: true,
+        ..SimOptions::default()
+    };
+    let systems = Systems {
+        bigcommerce: BigCommerceSim::start_with(vec![store], options, "127.0.0.1:0")
+            .await
+            .unwrap(),
+        qad: QadSim::start(vec![tenant.clone()]).await.unwrap(),
+        client_id: tenant.client_id,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &systems);
+    finish(dir.path(), &config, &systems).await;
+
+    let reads: Vec<String> = systems
+        .bigcommerce
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.method == "GET")
+        .map(|e| e.path)
+        .collect();
+    // 600 orders: two full pages and a short one.
+    assert_eq!(reads.iter().filter(|p| *p == "/v2/orders").count(), 3);
+    let alone: Vec<&String> = reads
+        .iter()
+        .filter(|p| {
+            p.strip_prefix("/v2/orders/").is_some_and(|rest| {
+                rest.ends_with("/products") || rest.bytes().all(|b| b.is_ascii_digit())
+            })
+        })
+        .collect();
+    assert!(alone.is_empty(), "orders read on their own: {alone:?}");
+
+    let data = systems.bigcommerce.data("shop1").unwrap();
+    let refunds: BTreeSet<u64> = data
+        .orders
+        .iter()
+        .flat_map(|o| o.refunds.iter().map(|r| r.id))
+        .collect();
+    assert!(!refunds.is_empty(), "the seeded backlog has refunds");
+    let (_, references) = ledger(&systems.qad);
+    let unique: BTreeSet<&String> = references.iter().collect();
+    assert_eq!(
+        unique.len(),
+        references.len(),
+        "a reference was posted twice"
+    );
+    let posted_refunds: BTreeSet<u64> = references
+        .iter()
+        .filter_map(|r| r.split(":refund:").nth(1)?.split(":r").next()?.parse().ok())
+        .collect();
+    assert_eq!(posted_refunds, refunds);
+    let orders_posted = unique.iter().filter(|r| r.contains(":order:")).count();
+    assert!(orders_posted > 500, "{orders_posted} orders posted of 600");
+
+    finish(dir.path(), &config, &systems).await;
+    assert_eq!(
+        ledger(&systems.qad).1,
+        references,
+        "the second run posted again"
+    );
 }

@@ -17,6 +17,7 @@ use ml_connector::bigcommerce::hooks::{HookUpdate, NewHook};
 use ml_connector::bigcommerce::orders::{RefundRequest, RefundRequestItem, RefundRequestPayment};
 use ml_connector::bigcommerce::wire::Number;
 use ml_connector::bigcommerce::{Client, ClientError, Pacer, Rejection, StoreConfig, WebhookAuth};
+use ml_connector::flows::ports::OrderSource;
 use ml_connector_sim::bigcommerce::{
     BigCommerceSim, Fault, FaultKind, SimOptions, SimStore, StoreData,
 };

@@ -18,6 +18,7 @@ use ml_connector::bigcommerce::hooks::{HookUpdate, NewHook};
 use ml_connector::bigcommerce::orders::{RefundRequest, RefundRequestItem, RefundRequestPayment};
 use ml_connector::bigcommerce::wire::Number;
 use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
+use ml_connector::flows::ports::OrderSource;
 use ml_connector_sim::bigcommerce::{BigCommerceSim, Exchange, SimOptions, SimStore};
 use ml_connector_tests::bigcommerce_specs;
 use ml_connector_tests::openapi::{Spec, SpecSet, Violation};

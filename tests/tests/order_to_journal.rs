@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use ml_connector::bigcommerce::orders::RefundsByOrder;
 use ml_connector::bigcommerce::{Client, Pacer, StoreConfig};
+use ml_connector::flows::ports::OrderSource;
 use ml_connector::flows::{convert, ledger};
 use ml_connector::plugins::types::JournalEntry;
 use ml_connector_sim::bigcommerce::{BigCommerceSim, SimStore};

@@ -150,7 +150,7 @@ const WITH_LINES: [(&str, &str); 2] = [
 
 impl Order {
     /// Decodes one order, keeping its text.
-    fn from_raw(path: &str, raw: &RawValue) -> Result<Order, ClientError> {
+    pub fn from_raw(path: &str, raw: &RawValue) -> Result<Order, ClientError> {
         let mut order: Order =
             serde_json::from_str(raw.get()).map_err(|e| ClientError::Decode {
                 path: path.to_string(),
@@ -466,6 +466,11 @@ impl RefundsByOrder {
     pub fn for_order(&self, order_id: u64) -> &[Refund] {
         self.0.get(&order_id).map_or(&[], Vec::as_slice)
     }
+
+    /// Every refund, by order.
+    pub fn all(&self) -> impl Iterator<Item = &Refund> {
+        self.0.values().flatten()
+    }
 }
 
 impl Client {
@@ -493,24 +498,6 @@ impl Client {
         raws.iter()
             .map(|raw| Order::from_raw("/v2/orders", raw))
             .collect()
-    }
-
-    /// Every order modified at or after `since`, page by page (a short or empty page ends
-    /// the list).
-    pub async fn orders_modified_since(
-        &self,
-        since: Option<OffsetDateTime>,
-    ) -> Result<Vec<Order>, ClientError> {
-        let mut all = Vec::new();
-        for page in 1.. {
-            let orders = self.orders_page(since, page, MAX_PAGE).await?;
-            let last = orders.len() < MAX_PAGE as usize;
-            all.extend(orders);
-            if last {
-                break;
-            }
-        }
-        Ok(all)
     }
 
     /// One order by id, with its lines; `None` when the store has no such order.

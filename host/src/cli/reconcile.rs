@@ -11,8 +11,9 @@
 //! (`<store>:order:<id>:r<n>`, `<store>:refund:<id>:r<n>`), read by prefix.
 
 use anyhow::Context;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Args;
 use serde_json::json;
@@ -22,6 +23,7 @@ use time::{Date, OffsetDateTime, Time};
 use super::Cli;
 use super::connections::{ConnectionArgs, open_connections};
 use crate::bigcommerce::orders::RefundsByOrder;
+use crate::flows::jobs::{Listing, now_millis};
 use crate::flows::ledger::{self, Net, Place};
 use crate::flows::orders::OrderFlow;
 
@@ -89,12 +91,19 @@ struct Compared {
     posted: Net,
 }
 
-async fn compare(flow: &OrderFlow, document: Document) -> anyhow::Result<Compared> {
+/// `listed`: the document's order as the window's read listed it.
+async fn compare(
+    flow: &OrderFlow,
+    document: Document,
+    listed: Option<&Listing>,
+) -> anyhow::Result<Compared> {
     let subject = document.subject();
     let prefix = format!("{}:{subject}:", flow.store_hash);
     let expected = match document {
-        Document::Order(id) => flow.expected_order(id).await,
-        Document::Refund { order, refund } => flow.expected_refund(order, refund).await.map(Some),
+        Document::Order(id) => flow.expected_order(id, listed).await,
+        Document::Refund { order, refund } => {
+            flow.expected_refund(order, refund, listed).await.map(Some)
+        }
     };
     let journals = flow
         .ledger
@@ -203,13 +212,14 @@ async fn compare(flow: &OrderFlow, document: Document) -> anyhow::Result<Compare
     })
 }
 
-/// The orders and refunds of the window, with what the reads brought for the flow to
+/// The orders and refunds of the window, with the orders as listed for the flow to
 /// reuse.
 async fn documents(
     flow: &OrderFlow,
     from: OffsetDateTime,
     to: OffsetDateTime,
-) -> anyhow::Result<Vec<Document>> {
+) -> anyhow::Result<(Vec<Document>, HashMap<u64, Listing>)> {
+    let read_at = now_millis();
     let within = |t: OffsetDateTime| from <= t && t < to;
     let orders = flow
         .source
@@ -235,8 +245,13 @@ async fn documents(
                 refund: r.id,
             }),
     );
-    flow.prefetch(orders, RefundsByOrder::new(refunds)).await?;
-    Ok(documents.into_iter().collect())
+    flow.begin_poll(Arc::new(RefundsByOrder::new(refunds)));
+    flow.prefetch_shoppers(&orders).await?;
+    let listed = orders
+        .iter()
+        .map(|o| (o.id, Listing::of(o, read_at)))
+        .collect();
+    Ok((documents.into_iter().collect(), listed))
 }
 
 pub fn run(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
@@ -272,7 +287,7 @@ async fn reconcile(
     to: OffsetDateTime,
     json: bool,
 ) -> anyhow::Result<bool> {
-    let documents = documents(flow, from, to).await?;
+    let (documents, listed) = documents(flow, from, to).await?;
     let bar = super::progress_bar(documents.len(), "documents");
     bar.set_message(format!("reconciling {}", flow.connection));
     let mut findings = Vec::new();
@@ -280,7 +295,10 @@ async fn reconcile(
     let mut posted_totals = BTreeMap::<(String, String), i128>::new();
     let mut differing_documents = 0;
     for document in &documents {
-        let compared = compare(flow, *document).await?;
+        let order = match document {
+            Document::Order(id) | Document::Refund { order: id, .. } => id,
+        };
+        let compared = compare(flow, *document, listed.get(order)).await?;
         for ((currency, account, ..), net) in compared.expected {
             *expected_totals.entry((currency, account)).or_default() += net;
         }

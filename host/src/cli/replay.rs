@@ -251,9 +251,11 @@ async fn replay(
             None => {
                 let mut job = match (target.kind.as_str(), target.refund_id, target.customer_id) {
                     ("refund", Some(refund), _) => {
-                        refund_job(&flow.connection, target.order_id, refund, "replay")
+                        refund_job(&flow.connection, target.order_id, refund, "replay", None)
                     }
-                    ("order", ..) => order_job(&flow.connection, target.order_id, &stamp, "replay"),
+                    ("order", ..) => {
+                        order_job(&flow.connection, target.order_id, &stamp, "replay", None)
+                    }
                     ("customer", _, Some(customer)) => {
                         customer_job(&flow.connection, customer, "replay")
                     }

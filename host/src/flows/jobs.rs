@@ -1,16 +1,18 @@
 //! The jobs the flows run, as the sources queue them: one per order change (keyed by the
 //! change, so the same change is queued once and a new one again), one per refund (once,
-//! in its order's line), one per registered shopper.
+//! in its order's line), one per registered shopper. The poll's jobs carry the order as
+//! its list gave it ([`Listing`]), so that the poll need not hold its read in memory and
+//! a job's first attempt reads only what the list lacks.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::value::RawValue;
 
 use time::OffsetDateTime;
 
 use crate::store::{Millis, NewJob};
 
 /// What a job asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobInput {
     /// The order (0 for a customer job).
     #[serde(default)]
@@ -22,41 +24,86 @@ pub struct JobInput {
     /// Where it came from (`poll`, `webhook`, `replay`).
     #[serde(default)]
     pub source: String,
+    /// The order as the poll that queued the job listed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed: Option<Listing>,
+}
+
+/// An order as a poll's list gave it (V2, with its lines), and when that poll began
+/// reading. Only a job's first attempt uses it: a retry, a requeued or replayed job reads
+/// the order anew.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Listing {
+    pub read_at: Millis,
+    pub order: Box<RawValue>,
+}
+
+impl Listing {
+    /// `order` as listed by a read that began at `read_at`.
+    pub fn of(order: &crate::bigcommerce::Order, read_at: Millis) -> Listing {
+        Listing {
+            read_at,
+            // The list's text was JSON when read; were it not, the job reads the order.
+            order: RawValue::from_string(order.raw.to_string())
+                .unwrap_or_else(|_| RawValue::NULL.to_owned()),
+        }
+    }
+}
+
+impl JobInput {
+    /// The listing a run of `job` may use: on its first attempt only.
+    pub fn listing_for(&self, job: &crate::store::Job) -> Option<&Listing> {
+        self.listed.as_ref().filter(|_| job.attempts <= 1)
+    }
 }
 
 /// The job for an order's current state; `version` distinguishes changes (the
 /// modification time, or a webhook id).
-pub fn order_job(connection: &str, order_id: u64, version: &str, source: &str) -> NewJob {
+/// `listed`: the order as a poll listed it.
+pub fn order_job(
+    connection: &str,
+    order_id: u64,
+    version: &str,
+    source: &str,
+    listed: Option<&Listing>,
+) -> NewJob {
     NewJob {
         connection: connection.into(),
         kind: "order".into(),
         key: format!("order:{order_id}:{version}"),
         document: format!("order:{order_id}"),
-        payload: json!(JobInput {
+        payload: payload(&JobInput {
             order_id,
             refund_id: None,
             customer_id: None,
             source: source.into(),
-        })
-        .to_string(),
+            listed: listed.cloned(),
+        }),
         not_before: None,
     }
 }
 
-/// The job for one refund: once per refund, in its order's line.
-pub fn refund_job(connection: &str, order_id: u64, refund_id: u64, source: &str) -> NewJob {
+/// The job for one refund: once per refund, in its order's line (`listed`: its order as a
+/// poll listed it).
+pub fn refund_job(
+    connection: &str,
+    order_id: u64,
+    refund_id: u64,
+    source: &str,
+    listed: Option<&Listing>,
+) -> NewJob {
     NewJob {
         connection: connection.into(),
         kind: "refund".into(),
         key: format!("refund:{refund_id}"),
         document: format!("order:{order_id}"),
-        payload: json!(JobInput {
+        payload: payload(&JobInput {
             order_id,
             refund_id: Some(refund_id),
             customer_id: None,
             source: source.into(),
-        })
-        .to_string(),
+            listed: listed.cloned(),
+        }),
         not_before: None,
     }
 }
@@ -68,15 +115,21 @@ pub fn customer_job(connection: &str, customer_id: u64, source: &str) -> NewJob 
         kind: "customer".into(),
         key: format!("customer:{customer_id}"),
         document: format!("customer:{customer_id}"),
-        payload: json!(JobInput {
+        payload: payload(&JobInput {
             order_id: 0,
             refund_id: None,
             customer_id: Some(customer_id),
             source: source.into(),
-        })
-        .to_string(),
+            listed: None,
+        }),
         not_before: None,
     }
+}
+
+/// A job's input as stored: its listing kept as the list's text.
+fn payload(input: &JobInput) -> String {
+    // Nothing in a `JobInput` fails to serialise (its listing is JSON already).
+    serde_json::to_string(input).unwrap_or_default()
 }
 
 /// Now, in the queue's unit (milliseconds since the Unix epoch).

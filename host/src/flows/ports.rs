@@ -19,16 +19,38 @@ use crate::qad::{
     PostedJournal, PriceChange, Qad, QadError,
 };
 
+/// Orders to a page of [`OrderSource::orders_modified_page`]: BigCommerce's largest.
+pub const ORDERS_PAGE: u32 = bigcommerce::MAX_PAGE;
+
 /// Where orders, refunds and shoppers come from (a BigCommerce store).
 #[async_trait]
 pub trait OrderSource: Send + Sync {
     /// The store's own clock.
     async fn store_time(&self) -> Result<OffsetDateTime, ClientError>;
-    /// Every order modified at or after `since` (all when `None`), oldest change first.
+    /// Page `page` (from 1) of the orders modified at or after `since` (all when `None`),
+    /// oldest change first, [`ORDERS_PAGE`] to a page: a shorter page is the last.
+    async fn orders_modified_page(
+        &self,
+        since: Option<OffsetDateTime>,
+        page: u32,
+    ) -> Result<Vec<Order>, ClientError>;
+    /// Every order modified at or after `since`, all pages (for a bounded window: the
+    /// poll takes a backlog page by page).
     async fn orders_modified_since(
         &self,
         since: Option<OffsetDateTime>,
-    ) -> Result<Vec<Order>, ClientError>;
+    ) -> Result<Vec<Order>, ClientError> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let orders = self.orders_modified_page(since, page).await?;
+            let last = orders.len() < ORDERS_PAGE as usize;
+            all.extend(orders);
+            if last {
+                break;
+            }
+        }
+        Ok(all)
+    }
     /// Every refund created at or after `since`, across orders.
     async fn refunds_created_since(
         &self,
@@ -122,11 +144,12 @@ impl OrderSource for bigcommerce::Client {
     async fn store_time(&self) -> Result<OffsetDateTime, ClientError> {
         bigcommerce::Client::store_time(self).await
     }
-    async fn orders_modified_since(
+    async fn orders_modified_page(
         &self,
         since: Option<OffsetDateTime>,
+        page: u32,
     ) -> Result<Vec<Order>, ClientError> {
-        bigcommerce::Client::orders_modified_since(self, since).await
+        self.orders_page(since, page, ORDERS_PAGE).await
     }
     async fn refunds_created_since(
         &self,

@@ -60,9 +60,10 @@ impl OrderSource for Shop {
     async fn store_time(&self) -> Result<OffsetDateTime, ClientError> {
         Ok(OffsetDateTime::now_utc())
     }
-    async fn orders_modified_since(
+    async fn orders_modified_page(
         &self,
         _since: Option<OffsetDateTime>,
+        _page: u32,
     ) -> Result<Vec<Order>, ClientError> {
         Ok(Vec::new())
     }

@@ -147,9 +147,10 @@ impl Worker {
             return store.end_job(held, &end, &[]).await.map(drop);
         }
         let input = serde_json::from_str::<JobInput>(&job.payload);
-        // The order is read after this (or was, by the poll it may use): jobs of the same
-        // order queued before then are covered by what this one posts.
-        let read_at = self.flow.read_since(now_millis());
+        let listed = input.as_ref().ok().and_then(|i| i.listing_for(job));
+        // The order is read after this (or was, by the poll that listed it): jobs of the
+        // same order queued before then are covered by what this one posts.
+        let read_at = listed.map_or_else(now_millis, |l| l.read_at.min(now_millis()));
         // The job's audit entries are written together: with the revision recorded before
         // a post leaves, and here with the job's end.
         let work = exchanges::capture_batched(async {
@@ -171,9 +172,11 @@ impl Worker {
                     "the job's input cannot be read: {error}"
                 ))),
                 Ok(input) => match (job.kind.as_str(), input.refund_id, input.customer_id) {
-                    ("order", _, _) => self.flow.process_order(input.order_id).await,
+                    ("order", _, _) => self.flow.process_order(input.order_id, listed).await,
                     ("refund", Some(refund), _) => {
-                        self.flow.process_refund(input.order_id, refund).await
+                        self.flow
+                            .process_refund(input.order_id, refund, listed)
+                            .await
                     }
                     ("customer", _, Some(customer)) => self.flow.process_customer(customer).await,
                     (kind, _, _) => Err(FlowError::Refused(format!("unknown job kind `{kind}`"))),
@@ -334,7 +337,7 @@ mod tests {
         rig.shop.put(order(2, 0, "", 1, 11));
         let store = &rig.flow.store;
         store
-            .enqueue(&order_job("main", 1, "v1", "test"))
+            .enqueue(&order_job("main", 1, "v1", "test", None))
             .await
             .unwrap();
         let mut stats = RunStats::default();
@@ -343,7 +346,7 @@ mod tests {
 
         *rig.books.refuse_next.lock().unwrap() = true;
         store
-            .enqueue(&order_job("main", 2, "v1", "test"))
+            .enqueue(&order_job("main", 2, "v1", "test", None))
             .await
             .unwrap();
         worker(&rig).run_batch(&mut stats).await.unwrap();
@@ -362,7 +365,7 @@ mod tests {
         *rig.books.lose_next_answer.lock().unwrap() = true;
         rig.flow
             .store
-            .enqueue(&order_job("main", 3, "v1", "test"))
+            .enqueue(&order_job("main", 3, "v1", "test", None))
             .await
             .unwrap();
         let stats = worker(&rig).drain(Duration::from_secs(5)).await.unwrap();
@@ -378,7 +381,7 @@ mod tests {
         *rig.books.unavailable_next.lock().unwrap() = true;
         rig.flow
             .store
-            .enqueue(&order_job("main", 4, "v1", "test"))
+            .enqueue(&order_job("main", 4, "v1", "test", None))
             .await
             .unwrap();
         let mut worker = worker(&rig);
@@ -397,7 +400,7 @@ mod tests {
         *rig.books.swallow_next.lock().unwrap() = true;
         rig.flow
             .store
-            .enqueue(&order_job("main", 6, "v1", "test"))
+            .enqueue(&order_job("main", 6, "v1", "test", None))
             .await
             .unwrap();
         let mut worker = worker(&rig);
@@ -413,7 +416,7 @@ mod tests {
         rig.shop.put(order(5, 0, "", 1, 11));
         rig.flow
             .store
-            .enqueue(&order_job("other", 5, "v1", "test"))
+            .enqueue(&order_job("other", 5, "v1", "test", None))
             .await
             .unwrap();
         let mut stats = RunStats::default();

@@ -1,8 +1,11 @@
 //! The reconciliation poll: reads the orders modified and refunds created since its
 //! cursors (minus an overlap, so a change at the boundary is not missed) from the
 //! connection's [`OrderSource`] and queues a job for each; a job key carries the order's
-//! modification time, so the same change is not queued twice but a new change is. What it
-//! read is handed to the order flow, so the jobs need not read it again.
+//! modification time, so the same change is not queued twice but a new change is. Each
+//! order's jobs carry it as listed, so they need not read it again.
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -10,9 +13,10 @@ use time::OffsetDateTime;
 use crate::bigcommerce::orders::{Refund, RefundsByOrder};
 use crate::bigcommerce::wire;
 use crate::flows::FlowError;
-use crate::flows::jobs::{now_millis, order_job, refund_job};
+use crate::flows::jobs::{Listing, now_millis, order_job, refund_job};
 use crate::flows::orders::OrderFlow;
-use crate::store::{CursorMove, Enqueued};
+use crate::flows::ports::ORDERS_PAGE;
+use crate::store::{CursorMove, Enqueued, NewJob};
 
 /// How far back each poll looks before its cursor.
 pub const POLL_OVERLAP: time::Duration = time::Duration::minutes(5);
@@ -34,11 +38,15 @@ pub struct PollStats {
 /// the cursors (with the overlap), then moves the cursors: to the newest change read, but
 /// never past the store's own time at the start of the read, less [`CURSOR_MARGIN`], and
 /// only if no other run moved them meanwhile ([`crate::store::StoreError::CursorMoved`]).
+///
+/// The refunds are listed first (they are few); the orders then page by page, each page's
+/// jobs queued in one transaction and carrying their order as listed ([`Listing`]), so
+/// what the poll holds is one page whatever the backlog.
 pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
     let store = &flow.store;
     let connection = &flow.connection;
     let mut stats = PollStats::default();
-    flow.begin_poll(now_millis());
+    let read_at = now_millis();
     let ceiling = flow.source.store_time().await? - CURSOR_MARGIN;
     let orders_read = store.cursor(connection, "orders").await?;
     let refunds_read = store.cursor(connection, "refunds").await?;
@@ -47,31 +55,58 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
             .and_then(|c| wire::parse_date(c).ok())
             .map(|at| at - POLL_OVERLAP)
     };
-    let orders_since = since(&orders_read);
-    let orders = flow.source.orders_modified_since(orders_since).await?;
-    // The cursor itself, not the overlap before it: a poll that finds nothing leaves it.
-    let mut latest = orders_since.map(|at| at + POLL_OVERLAP);
-    for order in &orders {
-        stats.orders_seen += 1;
-        let version = wire::to_rfc3339(order.date_modified);
-        let job = order_job(connection, order.id, &version, "poll");
-        if matches!(store.enqueue(&job).await?, Enqueued::New(_)) {
-            stats.enqueued += 1;
-        }
-        latest = latest.max(Some(order.date_modified));
-    }
     let refunds_since = since(&refunds_read).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let refunds: Vec<Refund> = flow.source.refunds_created_since(refunds_since).await?;
-    let mut latest_refund = None;
-    for refund in &refunds {
-        stats.refunds_seen += 1;
-        let job = refund_job(connection, refund.order_id, refund.id, "poll");
-        if matches!(store.enqueue(&job).await?, Enqueued::New(_)) {
-            stats.enqueued += 1;
+    stats.refunds_seen = refunds.len() as u64;
+    let latest_refund = refunds.iter().map(|r| r.created).max();
+    let refunds = Arc::new(RefundsByOrder::new(refunds));
+    flow.begin_poll(refunds.clone());
+    // The refunds whose order is listed go in its page, after it, carrying the listing.
+    let mut queued_refunds = HashSet::new();
+
+    let orders_since = since(&orders_read);
+    // The cursor itself, not the overlap before it: a poll that finds nothing leaves it.
+    let mut latest = orders_since.map(|at| at + POLL_OVERLAP);
+    for page in 1.. {
+        let orders = flow.source.orders_modified_page(orders_since, page).await?;
+        let last = orders.len() < ORDERS_PAGE as usize;
+        flow.prefetch_shoppers(&orders).await?;
+        let mut jobs = Vec::with_capacity(orders.len());
+        for order in &orders {
+            stats.orders_seen += 1;
+            let listed = Listing::of(order, read_at);
+            let version = wire::to_rfc3339(order.date_modified);
+            jobs.push(order_job(
+                connection,
+                order.id,
+                &version,
+                "poll",
+                Some(&listed),
+            ));
+            for refund in refunds.for_order(order.id) {
+                if queued_refunds.insert(refund.id) {
+                    jobs.push(refund_job(
+                        connection,
+                        order.id,
+                        refund.id,
+                        "poll",
+                        Some(&listed),
+                    ));
+                }
+            }
+            latest = latest.max(Some(order.date_modified));
         }
-        latest_refund = latest_refund.max(Some(refund.created));
+        stats.enqueued += enqueue(flow, &jobs).await?;
+        if last {
+            break;
+        }
     }
-    flow.prefetch(orders, RefundsByOrder::new(refunds)).await?;
+    let rest: Vec<_> = refunds
+        .all()
+        .filter(|refund| !queued_refunds.contains(&refund.id))
+        .map(|refund| refund_job(connection, refund.order_id, refund.id, "poll", None))
+        .collect();
+    stats.enqueued += enqueue(flow, &rest).await?;
     // Both cursors move together, and only from where this poll read them: a poll of
     // the same connection on another replica that moved them first wins, and this one's
     // reading (already queued, deduplicated by key) is not written over it.
@@ -90,4 +125,16 @@ pub async fn poll(flow: &OrderFlow) -> Result<PollStats, FlowError> {
     .collect();
     store.move_cursors(connection, &moves).await?;
     Ok(stats)
+}
+
+/// Queues `jobs` in one transaction; how many were new.
+async fn enqueue(flow: &OrderFlow, jobs: &[NewJob]) -> Result<u64, FlowError> {
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let enqueued = flow.store.enqueue_all(jobs).await?;
+    Ok(enqueued
+        .iter()
+        .filter(|e| matches!(e, Enqueued::New(_)))
+        .count() as u64)
 }

@@ -119,7 +119,7 @@ pub(crate) fn jobs_for(
     let jobs = match callback.scope.as_str() {
         "store/order/created" | "store/order/updated" | "store/order/statusUpdated" => {
             expect("order")?;
-            vec![order_job(connection, data.id, webhook_id, "webhook")]
+            vec![order_job(connection, data.id, webhook_id, "webhook", None)]
         }
         "store/order/refund/created" => {
             expect("order")?;
@@ -128,7 +128,13 @@ pub(crate) fn jobs_for(
                     "store/order/refund/created without data.refund.refund_id".into(),
                 )
             })?;
-            vec![refund_job(connection, data.id, refund.refund_id, "webhook")]
+            vec![refund_job(
+                connection,
+                data.id,
+                refund.refund_id,
+                "webhook",
+                None,
+            )]
         }
         "store/customer/created" => {
             expect("customer")?;

@@ -91,6 +91,7 @@ macro_rules! store_contract_tests {
     (@checks $($open:tt)+) => {
         $crate::store::contract::store_contract_tests!(@each $($open)+;
             a_key_is_enqueued_once_per_connection_and_kind,
+            jobs_enqueued_together_are_each_deduplicated_in_order,
             an_enqueued_job_is_stored_as_given,
             a_job_waits_for_its_not_before,
             one_document_runs_one_job_at_a_time_in_order,
@@ -172,6 +173,35 @@ pub async fn a_key_is_enqueued_once_per_connection_and_kind(store: &dyn Store, _
     assert!(matches!(other, Enqueued::New(id) if id != first.id() && id != refund.id()));
     assert_eq!(store.queue_depth(Some("main")).await.unwrap().ready, 2);
     assert_eq!(store.queue_depth(None).await.unwrap().ready, 3);
+}
+
+pub async fn jobs_enqueued_together_are_each_deduplicated_in_order(
+    store: &dyn Store,
+    _: &TestClock,
+) {
+    let earlier = store.enqueue(&job("wh:2", "order:2")).await.unwrap();
+    let page = [
+        job("wh:1", "order:1"),
+        job("wh:2", "order:2"),
+        job("wh:3", "order:1"),
+        // Twice in the same call: the second is the first's duplicate.
+        job("wh:1", "order:1"),
+    ];
+    let enqueued = store.enqueue_all(&page).await.unwrap();
+    assert_eq!(enqueued.len(), 4);
+    assert!(matches!(enqueued[0], Enqueued::New(_)));
+    assert_eq!(enqueued[1], Enqueued::Duplicate(earlier.id()));
+    assert!(matches!(enqueued[2], Enqueued::New(id) if id > enqueued[0].id()));
+    assert_eq!(enqueued[3], Enqueued::Duplicate(enqueued[0].id()));
+    for (stored, given) in [(&enqueued[0], &page[0]), (&enqueued[2], &page[2])] {
+        let stored = store.job(stored.id()).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.key, stored.document),
+            (given.key.clone(), given.document.clone())
+        );
+    }
+    assert_eq!(store.queue_depth(Some("main")).await.unwrap().ready, 3);
+    assert_eq!(store.enqueue_all(&[]).await.unwrap(), Vec::new());
 }
 
 pub async fn an_enqueued_job_is_stored_as_given(store: &dyn Store, clock: &TestClock) {

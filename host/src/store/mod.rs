@@ -324,7 +324,15 @@ impl QueueDepth {
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// Adds a job unless one with the same connection, kind and key exists.
-    async fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError>;
+    async fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
+        let mut enqueued = self.enqueue_all(std::slice::from_ref(job)).await?;
+        Ok(enqueued.remove(0))
+    }
+
+    /// Adds each job unless one with the same connection, kind and key exists, all in one
+    /// transaction (a poll's page of changes costs one commit); one answer per job, in
+    /// order.
+    async fn enqueue_all(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, StoreError>;
 
     /// Adds a job already parked with `reason`, unless one with the same connection, kind
     /// and key exists: a failure found outside a job (by a poll that handles many

@@ -18,7 +18,7 @@
 //! hash) with its input and output, the request and QAD's answer, and the outcome.
 //!
 //! The flow is split by concern: [`customers`] (shoppers to QAD customers), [`prefetch`]
-//! (what the last poll read), [`posting`] (revisions: plan, post, resolve), [`journal`]
+//! (what the last poll read beside its orders), [`posting`] (revisions: plan, post, resolve), [`journal`]
 //! (the entry as QAD takes it). It reaches BigCommerce and QAD only through its ports
 //! ([`OrderSource`], [`Ledger`]), so its unit tests run in memory.
 
@@ -39,6 +39,7 @@ use tokio::sync::Mutex;
 pub use posting::Plan;
 use prefetch::Prefetched;
 
+use super::jobs::Listing;
 use super::ports::{Ledger, OrderSource};
 use super::{FlowError, Outcome, convert, mapping};
 use crate::bigcommerce::orders::FullOrder;
@@ -104,8 +105,8 @@ pub struct OrderFlow {
     pub settle_after: std::time::Duration,
     periods: Mutex<Option<Vec<qad::Period>>>,
     chart: Mutex<Option<Arc<HashSet<String>>>>,
-    /// Orders and refunds the last poll already read (orders with their lines), so their
-    /// jobs need only what the list does not carry. Lost on restart, then read again.
+    /// Refunds and shoppers the last poll already read, so its jobs need only what they
+    /// do not carry. Lost on restart, then read again.
     prefetched: std::sync::Mutex<Prefetched>,
 }
 
@@ -239,9 +240,13 @@ impl OrderFlow {
         Ok(result?)
     }
 
-    /// Brings the ledger in line with one order.
-    pub async fn process_order(&self, order_id: u64) -> Result<Outcome, FlowError> {
-        let (subject, wanted, modified) = self.wanted_for_order(order_id, true).await?;
+    /// Brings the ledger in line with one order (`listed`: as a poll listed it).
+    pub async fn process_order(
+        &self,
+        order_id: u64,
+        listed: Option<&Listing>,
+    ) -> Result<Outcome, FlowError> {
+        let (subject, wanted, modified) = self.wanted_for_order(order_id, listed, true).await?;
         self.converge(&subject, "order", order_id, wanted, modified)
             .await
     }
@@ -250,7 +255,7 @@ impl OrderFlow {
     /// QAD: the next revision's reference and lines (`None`: the ledger already matches
     /// the order).
     pub async fn dry_run_order(&self, order_id: u64) -> Result<Option<Plan>, FlowError> {
-        let (subject, wanted, modified) = self.wanted_for_order(order_id, false).await?;
+        let (subject, wanted, modified) = self.wanted_for_order(order_id, None, false).await?;
         self.plan(&subject, "order", order_id, wanted, modified)
             .await
     }
@@ -258,8 +263,13 @@ impl OrderFlow {
     /// The journal the order's current state maps to in full (`None`: it should have
     /// none, its status is not posted or it is gone), creating nothing in QAD: what the
     /// ledger should hold for it, for a reconciliation.
-    pub async fn expected_order(&self, order_id: u64) -> Result<Option<JournalEntry>, FlowError> {
-        Ok(self.wanted_for_order(order_id, false).await?.1)
+    /// (`listed`: the order as a list gave it.)
+    pub async fn expected_order(
+        &self,
+        order_id: u64,
+        listed: Option<&Listing>,
+    ) -> Result<Option<JournalEntry>, FlowError> {
+        Ok(self.wanted_for_order(order_id, listed, false).await?.1)
     }
 
     /// The journal the refund maps to in full, creating nothing in QAD.
@@ -267,20 +277,25 @@ impl OrderFlow {
         &self,
         order_id: u64,
         refund_id: u64,
+        listed: Option<&Listing>,
     ) -> Result<JournalEntry, FlowError> {
-        Ok(self.wanted_for_refund(order_id, refund_id, false).await?.1)
+        Ok(self
+            .wanted_for_refund(order_id, refund_id, listed, false)
+            .await?
+            .1)
     }
 
     /// The journal the order should have now (`None` when its status is not posted or it
-    /// is gone), with its subject and modification time. `create`: whether a new shopper
-    /// may be created as a QAD customer.
+    /// is gone), with its subject and modification time. `listed`: the order as a poll
+    /// listed it; `create`: whether a new shopper may be created as a QAD customer.
     async fn wanted_for_order(
         &self,
         order_id: u64,
+        listed: Option<&Listing>,
         create: bool,
     ) -> Result<(String, Option<JournalEntry>, OffsetDateTime), FlowError> {
         let subject = format!("order:{order_id}");
-        let full = self.read_order(order_id).await?;
+        let full = self.read_order(order_id, listed).await?;
         if let Some(full) = &full {
             self.audit_source(&subject, full).await?;
         }
@@ -300,13 +315,17 @@ impl OrderFlow {
         Ok((subject, wanted, modified))
     }
 
-    /// Posts one refund (its order is read for currency, lines and customer).
+    /// Posts one refund (its order is read for currency, lines and customer, unless a poll
+    /// `listed` it).
     pub async fn process_refund(
         &self,
         order_id: u64,
         refund_id: u64,
+        listed: Option<&Listing>,
     ) -> Result<Outcome, FlowError> {
-        let (subject, entry, created) = self.wanted_for_refund(order_id, refund_id, true).await?;
+        let (subject, entry, created) = self
+            .wanted_for_refund(order_id, refund_id, listed, true)
+            .await?;
         self.converge(&subject, "refund", refund_id, Some(entry), created)
             .await
     }
@@ -317,7 +336,9 @@ impl OrderFlow {
         order_id: u64,
         refund_id: u64,
     ) -> Result<Option<Plan>, FlowError> {
-        let (subject, entry, created) = self.wanted_for_refund(order_id, refund_id, false).await?;
+        let (subject, entry, created) = self
+            .wanted_for_refund(order_id, refund_id, None, false)
+            .await?;
         self.plan(&subject, "refund", refund_id, Some(entry), created)
             .await
     }
@@ -327,10 +348,11 @@ impl OrderFlow {
         &self,
         order_id: u64,
         refund_id: u64,
+        listed: Option<&Listing>,
         create: bool,
     ) -> Result<(String, JournalEntry, OffsetDateTime), FlowError> {
         let subject = format!("refund:{refund_id}");
-        let full = self.read_order(order_id).await?.ok_or_else(|| {
+        let full = self.read_order(order_id, listed).await?.ok_or_else(|| {
             FlowError::Refused(format!("order {order_id} of refund {refund_id} is gone"))
         })?;
         self.audit_source(&subject, &full).await?;

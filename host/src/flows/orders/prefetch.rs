@@ -1,7 +1,7 @@
-//! What the last poll read: its orders (with their lines), refunds and the accounts of the
-//! registered shoppers not yet matched to a QAD customer, handed to the jobs it queued so
-//! they read only what the list does not carry, and when that read began (a job's result
-//! covers the jobs of its order queued before then).
+//! What the poll read that its jobs may use instead of reading it again: the refunds it
+//! listed across orders and the accounts of the registered shoppers not yet matched to a
+//! QAD customer. The orders themselves travel in their jobs ([`Listing`]), so a backlog
+//! of any size is never held in memory.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -11,66 +11,66 @@ use crate::bigcommerce;
 use crate::bigcommerce::customers::Customer;
 use crate::bigcommerce::orders::{FullOrder, RefundsByOrder};
 use crate::flows::FlowError;
-use crate::store::Millis;
+use crate::flows::jobs::Listing;
 
 /// What the last poll read.
 #[derive(Default)]
 pub(super) struct Prefetched {
-    orders: HashMap<u64, bigcommerce::Order>,
     refunds: Arc<RefundsByOrder>,
-    /// Registered shoppers of `orders` that had no QAD customer, by id.
+    /// Registered shoppers of the poll's orders that had no QAD customer, by id.
     shoppers: HashMap<u64, Customer>,
-    /// When the poll that read `orders` began reading.
-    read_at: Option<Millis>,
-    /// When a poll still reading began.
-    reading_since: Option<Millis>,
 }
 
 impl OrderFlow {
-    /// Remembers what a poll read, replacing what the previous poll left, with the accounts
-    /// of the orders' registered shoppers who have no QAD customer yet (read here, a
+    /// A poll begins: what the previous one left is forgotten, and the refunds it listed
+    /// are kept for the orders' jobs.
+    pub fn begin_poll(&self, refunds: Arc<RefundsByOrder>) {
+        let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        prefetched.refunds = refunds;
+        prefetched.shoppers.clear();
+    }
+
+    /// Reads the accounts of a page's registered shoppers who have no QAD customer yet (a
     /// hundred to a request, rather than one by one by their orders' jobs).
-    pub async fn prefetch(
-        &self,
-        orders: Vec<bigcommerce::Order>,
-        refunds: RefundsByOrder,
-    ) -> Result<(), FlowError> {
-        let registered: BTreeSet<u64> = orders
-            .iter()
-            .filter(|o| !o.is_guest())
-            .map(|o| o.customer_id)
-            .collect();
+    pub async fn prefetch_shoppers(&self, orders: &[bigcommerce::Order]) -> Result<(), FlowError> {
+        let registered: BTreeSet<u64> = {
+            let prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+            orders
+                .iter()
+                .filter(|o| !o.is_guest() && !prefetched.shoppers.contains_key(&o.customer_id))
+                .map(|o| o.customer_id)
+                .collect()
+        };
         let mut unmatched = Vec::new();
         for id in registered {
             if self.registered_code(id).await?.is_none() {
                 unmatched.push(id);
             }
         }
+        if unmatched.is_empty() {
+            return Ok(());
+        }
         // Only a saving: when the read fails, each job reads its shopper's account.
-        let shoppers = if unmatched.is_empty() {
-            Vec::new()
-        } else {
-            self.source
-                .customers(&unmatched)
-                .await
-                .unwrap_or_else(|error| {
-                    tracing::warn!(
-                        connection = %self.connection,
-                        %error,
-                        "the poll's shoppers could not be read; their orders' jobs will read them"
-                    );
-                    Vec::new()
-                })
-        };
+        let shoppers = self
+            .source
+            .customers(&unmatched)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(
+                    connection = %self.connection,
+                    %error,
+                    "the poll's shoppers could not be read; their orders' jobs will read them"
+                );
+                Vec::new()
+            });
         let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
-        prefetched.orders = orders.into_iter().map(|o| (o.id, o)).collect();
-        prefetched.refunds = Arc::new(refunds);
-        prefetched.shoppers = shoppers.into_iter().map(|c| (c.id, c)).collect();
-        prefetched.read_at = prefetched.reading_since.take();
+        prefetched
+            .shoppers
+            .extend(shoppers.into_iter().map(|c| (c.id, c)));
         Ok(())
     }
 
-    /// A registered shopper's account: from the last poll's read when it has it, else read
+    /// A registered shopper's account: from the poll's read when it has it, else read
     /// now (`None` when the store has no such customer).
     pub(super) async fn shopper_account(&self, id: u64) -> Result<Option<Customer>, FlowError> {
         let known = {
@@ -83,37 +83,32 @@ impl OrderFlow {
         })
     }
 
-    /// A poll begins reading at `at` (its read will be handed to [`OrderFlow::prefetch`]).
-    pub fn begin_poll(&self, at: Millis) {
-        let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
-        prefetched.reading_since = Some(at);
-    }
-
-    /// The oldest moment the data a job starting `now` may use was read: now, or the
-    /// start of the poll whose read it may be given.
-    pub fn read_since(&self, now: Millis) -> Millis {
-        let prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
-        [Some(now), prefetched.read_at, prefetched.reading_since]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(now)
-    }
-
-    /// The order in full: from the last poll's read when it has it (only the parts the
-    /// list does not carry are asked for), else read now.
-    pub(super) async fn read_order(&self, order_id: u64) -> Result<Option<FullOrder>, FlowError> {
-        let known = {
-            let prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
-            prefetched
-                .orders
-                .get(&order_id)
-                .cloned()
-                .map(|order| (order, prefetched.refunds.clone()))
+    /// The order in full: completed from `listed` when given (only the parts the list does
+    /// not carry are asked for), else read now.
+    pub(super) async fn read_order(
+        &self,
+        order_id: u64,
+        listed: Option<&Listing>,
+    ) -> Result<Option<FullOrder>, FlowError> {
+        let Some(listed) = listed else {
+            return Ok(self.source.full_order(order_id).await?);
         };
-        Ok(match known {
-            Some((order, refunds)) => Some(self.source.complete_order(order, &refunds).await?),
-            None => self.source.full_order(order_id).await?,
-        })
+        let order = match bigcommerce::Order::from_raw("/v2/orders", &listed.order) {
+            Ok(order) if order.id == order_id => order,
+            // Not the job's order as a list gives it: read it instead.
+            _ => {
+                tracing::warn!(
+                    connection = %self.connection,
+                    order_id,
+                    "the job's listing is not its order; reading the order"
+                );
+                return Ok(self.source.full_order(order_id).await?);
+            }
+        };
+        let refunds = {
+            let prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+            prefetched.refunds.clone()
+        };
+        Ok(Some(self.source.complete_order(order, &refunds).await?))
     }
 }

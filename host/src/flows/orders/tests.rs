@@ -2,6 +2,7 @@
 //! reversals, lost answers and customers; the simulators check the same over HTTP end to
 //! end.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ fn posted(outcome: Outcome) -> String {
 async fn an_order_posts_once_and_an_edit_posts_only_its_difference() {
     let rig = rig();
     rig.shop.put(order(100, 0, "", 2, 11));
-    let first = rig.flow.process_order(100).await.unwrap();
+    let first = rig.flow.process_order(100, None).await.unwrap();
     assert_eq!(posted(first), "shop1:order:100:r1");
     let after_first = rig.books.net("shop1:order:100:");
     assert_eq!(after_first.get("4000"), Some(&-500_000), "{after_first:?}");
@@ -30,7 +31,7 @@ async fn an_order_posts_once_and_an_edit_posts_only_its_difference() {
 
     // Nothing changed: nothing is posted.
     assert_eq!(
-        rig.flow.process_order(100).await.unwrap(),
+        rig.flow.process_order(100, None).await.unwrap(),
         Outcome::Unchanged
     );
     assert_eq!(rig.books.references().len(), 1);
@@ -38,7 +39,7 @@ async fn an_order_posts_once_and_an_edit_posts_only_its_difference() {
     // The order is edited to three units: r2 carries the difference alone.
     rig.shop.put(order(100, 0, "", 3, 11));
     assert_eq!(
-        posted(rig.flow.process_order(100).await.unwrap()),
+        posted(rig.flow.process_order(100, None).await.unwrap()),
         "shop1:order:100:r2"
     );
     let journals = rig.books.journals.lock().unwrap().clone();
@@ -58,11 +59,11 @@ async fn an_order_posts_once_and_an_edit_posts_only_its_difference() {
 async fn a_cancelled_order_is_reversed_in_full() {
     let rig = rig();
     rig.shop.put(order(101, 0, "", 2, 11));
-    rig.flow.process_order(101).await.unwrap();
+    rig.flow.process_order(101, None).await.unwrap();
     // Cancelled (5) is not a posted status.
     rig.shop.put(order(101, 0, "", 2, 5));
     assert_eq!(
-        posted(rig.flow.process_order(101).await.unwrap()),
+        posted(rig.flow.process_order(101, None).await.unwrap()),
         "shop1:order:101:r2"
     );
     assert!(
@@ -71,7 +72,7 @@ async fn a_cancelled_order_is_reversed_in_full() {
     );
     // Reversed once: a second run finds nothing to do.
     assert_eq!(
-        rig.flow.process_order(101).await.unwrap(),
+        rig.flow.process_order(101, None).await.unwrap(),
         Outcome::Unchanged
     );
 }
@@ -81,14 +82,14 @@ async fn a_lost_answer_is_looked_up_and_never_posted_twice() {
     let rig = rig();
     rig.shop.put(order(102, 0, "", 1, 11));
     *rig.books.lose_next_answer.lock().unwrap() = true;
-    let error = rig.flow.process_order(102).await.unwrap_err();
+    let error = rig.flow.process_order(102, None).await.unwrap_err();
     assert!(
         error.is_transient(),
         "a lost answer is tried again: {error}"
     );
     // The retry finds the journal under its reference and records it; nothing more.
     assert_eq!(
-        rig.flow.process_order(102).await.unwrap(),
+        rig.flow.process_order(102, None).await.unwrap(),
         Outcome::Unchanged
     );
     assert_eq!(rig.books.references(), ["shop1:order:102:r1"]);
@@ -104,7 +105,7 @@ async fn an_unanswered_post_not_found_waits_until_its_lookup_is_conclusive() {
     rig.shop.put(order(105, 0, "", 1, 11));
     *rig.books.swallow_next.lock().unwrap() = true;
     for _ in 0..3 {
-        let error = rig.flow.process_order(105).await.unwrap_err();
+        let error = rig.flow.process_order(105, None).await.unwrap_err();
         assert!(
             matches!(error, FlowError::Unsettled { .. }) && error.is_transient(),
             "{error:?}"
@@ -123,10 +124,10 @@ async fn an_unanswered_post_not_found_waits_until_its_lookup_is_conclusive() {
     let rig = rig_settling_after(Duration::ZERO);
     rig.shop.put(order(106, 0, "", 1, 11));
     *rig.books.swallow_next.lock().unwrap() = true;
-    let error = rig.flow.process_order(106).await.unwrap_err();
+    let error = rig.flow.process_order(106, None).await.unwrap_err();
     assert!(matches!(error, FlowError::Unsettled { .. }), "{error:?}");
     assert_eq!(
-        posted(rig.flow.process_order(106).await.unwrap()),
+        posted(rig.flow.process_order(106, None).await.unwrap()),
         "shop1:order:106:r1"
     );
     assert_eq!(rig.books.references(), ["shop1:order:106:r1"]);
@@ -137,7 +138,7 @@ async fn an_entry_found_under_the_reference_with_other_lines_parks_with_both_sho
     let rig = rig();
     rig.shop.put(order(107, 0, "", 1, 11));
     *rig.books.lose_next_answer.lock().unwrap() = true;
-    rig.flow.process_order(107).await.unwrap_err();
+    rig.flow.process_order(107, None).await.unwrap_err();
     // Someone else's entry under the same reference: its amounts differ.
     for journal in rig.books.journals.lock().unwrap().iter_mut() {
         for line in &mut journal.lines {
@@ -145,7 +146,7 @@ async fn an_entry_found_under_the_reference_with_other_lines_parks_with_both_sho
             line.credit *= 2;
         }
     }
-    let error = rig.flow.process_order(107).await.unwrap_err();
+    let error = rig.flow.process_order(107, None).await.unwrap_err();
     let FlowError::NotAsMeant {
         reference,
         in_qad,
@@ -165,7 +166,7 @@ async fn an_entry_found_under_the_reference_with_other_lines_parks_with_both_sho
     let revisions = rig.flow.store.revisions("main", "order:107").await.unwrap();
     assert_eq!(revisions[0].voucher, None);
     assert!(matches!(
-        rig.flow.process_order(107).await.unwrap_err(),
+        rig.flow.process_order(107, None).await.unwrap_err(),
         FlowError::NotAsMeant { .. }
     ));
     assert_eq!(rig.books.references().len(), 1);
@@ -176,7 +177,7 @@ async fn a_refused_post_is_abandoned_and_its_number_used_again() {
     let rig = rig();
     rig.shop.put(order(103, 0, "", 1, 11));
     *rig.books.refuse_next.lock().unwrap() = true;
-    let error = rig.flow.process_order(103).await.unwrap_err();
+    let error = rig.flow.process_order(103, None).await.unwrap_err();
     assert!(
         matches!(error, FlowError::Qad(QadError::Business(_))),
         "{error:?}"
@@ -194,7 +195,7 @@ async fn a_refused_post_is_abandoned_and_its_number_used_again() {
             .is_empty()
     );
     assert_eq!(
-        posted(rig.flow.process_order(103).await.unwrap()),
+        posted(rig.flow.process_order(103, None).await.unwrap()),
         "shop1:order:103:r1"
     );
 }
@@ -213,12 +214,12 @@ async fn a_shopper_is_created_once_and_matched_after() {
     let rig = rig();
     rig.shop.put(order(104, 0, "Ada@Example.com ", 1, 11));
     rig.shop.put(order(105, 0, "ada@example.com", 1, 11));
-    rig.flow.process_order(104).await.unwrap();
-    rig.flow.process_order(105).await.unwrap();
+    rig.flow.process_order(104, None).await.unwrap();
+    rig.flow.process_order(105, None).await.unwrap();
     assert_eq!(created_emails(&rig), ["ada@example.com"]);
     // A guest without an email goes to the configured customer, creating nothing.
     rig.shop.put(order(106, 0, "", 1, 11));
-    rig.flow.process_order(106).await.unwrap();
+    rig.flow.process_order(106, None).await.unwrap();
     assert_eq!(rig.books.created.lock().unwrap().len(), 1);
 }
 
@@ -232,7 +233,7 @@ async fn a_registered_shopper_is_one_customer_whatever_the_billing_email() {
         (142, "accounts@work.example"),
     ] {
         rig.shop.put(order(id, 9, email, 1, 11));
-        posted(rig.flow.process_order(id).await.unwrap());
+        posted(rig.flow.process_order(id, None).await.unwrap());
     }
     // Created once, under the account's email, and the account read once.
     assert_eq!(created_emails(&rig), ["ada@example.com"]);
@@ -246,7 +247,7 @@ async fn a_registered_shopper_is_one_customer_whatever_the_billing_email() {
     // Another registered shopper billing with one of those emails is their own customer.
     rig.shop.register(10, "grace@example.com");
     rig.shop.put(order(143, 10, "ada@work.example", 1, 11));
-    rig.flow.process_order(143).await.unwrap();
+    rig.flow.process_order(143, None).await.unwrap();
     assert_eq!(
         created_emails(&rig),
         ["ada@example.com", "grace@example.com"]
@@ -258,8 +259,8 @@ async fn a_guest_who_registers_later_keeps_their_customer() {
     let rig = rig();
     rig.shop.put(order(150, 0, "Grace@Example.com", 1, 11));
     rig.shop.put(order(151, 0, "grace@example.com ", 1, 11));
-    rig.flow.process_order(150).await.unwrap();
-    rig.flow.process_order(151).await.unwrap();
+    rig.flow.process_order(150, None).await.unwrap();
+    rig.flow.process_order(151, None).await.unwrap();
     assert_eq!(created_emails(&rig), ["grace@example.com"]);
     let code = mapped(&rig, "email", "grace@example.com").await.unwrap();
 
@@ -276,7 +277,7 @@ async fn a_guest_who_registers_later_keeps_their_customer() {
     // Her next order, billed to another address, is hers too.
     rig.shop
         .put(order(152, 12, "grace@elsewhere.example", 1, 11));
-    rig.flow.process_order(152).await.unwrap();
+    rig.flow.process_order(152, None).await.unwrap();
     assert_eq!(created_emails(&rig), ["grace@example.com"]);
     assert_eq!(mapped(&rig, "customer", "12").await, Some(code));
 }
@@ -292,7 +293,7 @@ async fn an_existing_qad_customer_is_adopted_once() {
     });
     rig.shop.register(20, "Lin@Example.com");
     rig.shop.put(order(160, 20, "lin@example.com", 1, 11));
-    rig.flow.process_order(160).await.unwrap();
+    rig.flow.process_order(160, None).await.unwrap();
     assert!(created_emails(&rig).is_empty());
     assert_eq!(
         mapped(&rig, "customer", "20").await.as_deref(),
@@ -311,7 +312,7 @@ async fn an_existing_qad_customer_is_adopted_once() {
     // Remembered: QAD is not searched again for this shopper.
     rig.books.customers.lock().unwrap().clear();
     rig.shop.put(order(161, 20, "lin@example.com", 1, 11));
-    rig.flow.process_order(161).await.unwrap();
+    rig.flow.process_order(161, None).await.unwrap();
     assert!(created_emails(&rig).is_empty());
 }
 
@@ -322,7 +323,7 @@ async fn a_deleted_account_is_matched_by_the_orders_email_and_a_dry_run_creates_
     assert!(rig.flow.dry_run_order(170).await.unwrap().is_some());
     assert!(created_emails(&rig).is_empty());
     assert_eq!(mapped(&rig, "customer", "30").await, None);
-    rig.flow.process_order(170).await.unwrap();
+    rig.flow.process_order(170, None).await.unwrap();
     assert_eq!(created_emails(&rig), ["gone@example.com"]);
     assert!(mapped(&rig, "customer", "30").await.is_some());
 }
@@ -331,7 +332,7 @@ async fn a_deleted_account_is_matched_by_the_orders_email_and_a_dry_run_creates_
 async fn shared_guests_go_to_the_guest_customer() {
     let rig = rig_sharing_guests();
     rig.shop.put(order(180, 0, "guest@example.com", 1, 11));
-    posted(rig.flow.process_order(180).await.unwrap());
+    posted(rig.flow.process_order(180, None).await.unwrap());
     assert!(created_emails(&rig).is_empty());
 }
 
@@ -350,8 +351,8 @@ async fn polled(rig: &Rig, orders: &[(u64, u64)]) -> Result<(), FlowError> {
         rig.shop.put(full);
     }
     rig.flow
-        .prefetch(listed, RefundsByOrder::new(Vec::new()))
-        .await
+        .begin_poll(Arc::new(RefundsByOrder::new(Vec::new())));
+    rig.flow.prefetch_shoppers(&listed).await
 }
 
 #[tokio::test]
@@ -364,7 +365,7 @@ async fn a_polls_shoppers_are_read_together() {
     .await
     .unwrap();
     for id in 190..=194 {
-        posted(rig.flow.process_order(id).await.unwrap());
+        posted(rig.flow.process_order(id, None).await.unwrap());
     }
     assert_eq!(rig.shop.customer_reads.load(Ordering::Relaxed), 1);
     assert_eq!(
@@ -386,7 +387,7 @@ async fn a_failed_read_of_the_polls_shoppers_leaves_each_job_to_read_its_own() {
         .await
         .expect("the poll goes on");
     for id in [195, 196] {
-        posted(rig.flow.process_order(id).await.unwrap());
+        posted(rig.flow.process_order(id, None).await.unwrap());
     }
     assert_eq!(rig.shop.customer_reads.load(Ordering::Relaxed), 3);
     assert_eq!(
@@ -429,7 +430,7 @@ async fn split_tenders_are_each_booked_once_to_their_accounts_and_nothing_is_owe
             purchase(2, "gift_certificate", "giftcertificate", "20.00"),
         ],
     ));
-    posted(rig.flow.process_order(200).await.unwrap());
+    posted(rig.flow.process_order(200, None).await.unwrap());
     let net = rig.books.net("shop1:order:200:");
     assert_eq!(net.get("1151"), Some(&200_000), "card: {net:?}");
     assert_eq!(
@@ -446,7 +447,7 @@ async fn split_tenders_are_each_booked_once_to_their_accounts_and_nothing_is_owe
 async fn an_order_paid_only_by_gift_certificate_posts_without_a_gateway() {
     let rig = rig();
     rig.shop.put(paid_order(201, 500_000, 0, Vec::new()));
-    posted(rig.flow.process_order(201).await.unwrap());
+    posted(rig.flow.process_order(201, None).await.unwrap());
     let net = rig.books.net("shop1:order:201:");
     assert_eq!(net.get("2300"), Some(&500_000), "{net:?}");
     assert_eq!(net.len(), 2, "revenue and the gift certificate: {net:?}");
@@ -458,7 +459,7 @@ async fn tenders_the_field_and_the_transactions_disagree_on_are_parked_not_guess
     let gift = purchase(2, "gift_certificate", "giftcertificate", "15.00");
     let card = purchase(1, "credit_card", "stripe", "35.00");
     rig.shop.put(paid_order(202, 200_000, 0, vec![card, gift]));
-    let error = rig.flow.process_order(202).await.unwrap_err();
+    let error = rig.flow.process_order(202, None).await.unwrap_err();
     assert!(!error.is_transient(), "{error:?}");
     let reason = error.to_string();
     assert!(
@@ -474,7 +475,7 @@ async fn a_captured_order_short_of_its_total_is_refused_not_booked_as_owed() {
     let rig = rig();
     let card = purchase(1, "credit_card", "stripe", "30.00");
     rig.shop.put(paid_order(203, 0, 0, vec![card]));
-    let error = rig.flow.process_order(203).await.unwrap_err();
+    let error = rig.flow.process_order(203, None).await.unwrap_err();
     let reason = error.to_string();
     assert!(
         reason.contains("unexplained-balance") && reason.contains("20.0000 of its 50.0000"),
@@ -491,7 +492,7 @@ async fn a_captured_order_short_of_its_total_is_refused_not_booked_as_owed() {
     );
     awaiting.order.payment_status = "pending".into();
     rig.shop.put(awaiting);
-    posted(rig.flow.process_order(203).await.unwrap());
+    posted(rig.flow.process_order(203, None).await.unwrap());
     assert_eq!(
         rig.books.net("shop1:order:203:").get("1200"),
         Some(&200_000)
@@ -518,7 +519,7 @@ async fn a_refund_paid_as_store_credit_is_owed_to_the_shopper() {
         .unwrap(),
     ];
     rig.shop.put(full);
-    posted(rig.flow.process_refund(204, 9).await.unwrap());
+    posted(rig.flow.process_refund(204, 9, None).await.unwrap());
     let net = rig.books.net("shop1:refund:9:");
     assert_eq!(
         net.get("2310"),
@@ -541,7 +542,7 @@ async fn two_qad_customers_with_one_email_are_not_guessed_between() {
         });
     }
     rig.shop.put(order(107, 3, "twin@example.com", 1, 11));
-    let error = rig.flow.process_order(107).await.unwrap_err();
+    let error = rig.flow.process_order(107, None).await.unwrap_err();
     assert!(matches!(error, FlowError::Refused(_)), "{error:?}");
     assert!(error.to_string().contains("C1, C2"), "{error}");
     assert!(rig.books.references().is_empty());

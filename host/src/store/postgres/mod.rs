@@ -302,15 +302,14 @@ impl PostgresStore {
 
 #[async_trait::async_trait]
 impl Store for PostgresStore {
-    async fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
-        in_transaction!(self, |tx, now| jobs::insert(
-            &tx,
-            job,
-            JobState::Ready,
-            None,
-            now
-        )
-        .await)
+    async fn enqueue_all(&self, all: &[NewJob]) -> Result<Vec<Enqueued>, StoreError> {
+        in_transaction!(self, |tx, now| {
+            let mut enqueued = Vec::with_capacity(all.len());
+            for job in all {
+                enqueued.push(jobs::insert(&tx, job, JobState::Ready, None, now).await?);
+            }
+            Ok(enqueued)
+        })
     }
 
     async fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError> {

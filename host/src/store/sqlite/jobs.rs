@@ -63,7 +63,7 @@ pub(super) fn insert(
     Ok(Enqueued::New(tx.last_insert_rowid()))
 }
 
-/// Frees the leases that ran out, then leases up to `max` runnable jobs of `connection`
+/// Frees the connection's leases that ran out, then leases up to `max` of its runnable jobs
 /// to `owner` until `now + lease_for`, raising each one's attempt number (its fencing
 /// token).
 pub(super) fn lease(
@@ -74,12 +74,14 @@ pub(super) fn lease(
     lease_for: Millis,
     now: Millis,
 ) -> Result<Vec<Job>, StoreError> {
-    tx.execute(
+    // The connection's run-out leases, found by the runnable index (over every
+    // connection the statement would read the whole table, done jobs and all).
+    tx.prepare_cached(
         "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = NULL,
              updated_at = ?1
-         WHERE state = 'leased' AND lease_until <= ?1",
-        params![now],
-    )?;
+         WHERE connection = ?2 AND state = 'leased' AND lease_until <= ?1",
+    )?
+    .execute(params![now, connection])?;
     let ids: Vec<i64> = {
         let mut select = tx.prepare_cached(
             "SELECT j.id FROM jobs j

@@ -150,10 +150,14 @@ impl Inner {
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
-    async fn enqueue(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
-        let job = job.clone();
+    async fn enqueue_all(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, StoreError> {
+        let all = jobs.to_vec();
         self.blocking(move |db| {
-            db.write(|tx, now| jobs::insert(tx, &job, JobState::Ready, None, now))
+            db.write(|tx, now| {
+                all.iter()
+                    .map(|job| jobs::insert(tx, job, JobState::Ready, None, now))
+                    .collect()
+            })
         })
         .await
     }

@@ -32,6 +32,10 @@ pub struct Shop {
     pub customer_reads: std::sync::atomic::AtomicUsize,
     /// Reads of several accounts at once fail (a transport error).
     pub failing_batch_reads: std::sync::atomic::AtomicBool,
+    /// The orders list, oldest change first, as the poll pages it.
+    pub listed: Mutex<Vec<Order>>,
+    /// After this page is served, this order changes (it moves to the list's end).
+    pub change_after_page: Mutex<Option<(u32, u64)>>,
 }
 
 impl Shop {
@@ -63,9 +67,25 @@ impl OrderSource for Shop {
     async fn orders_modified_page(
         &self,
         _since: Option<OffsetDateTime>,
-        _page: u32,
+        page: u32,
     ) -> Result<Vec<Order>, ClientError> {
-        Ok(Vec::new())
+        let mut listed = self.listed.lock().unwrap();
+        let size = crate::flows::ports::ORDERS_PAGE as usize;
+        let served: Vec<Order> = listed
+            .iter()
+            .skip((page as usize - 1) * size)
+            .take(size)
+            .cloned()
+            .collect();
+        let change = *self.change_after_page.lock().unwrap();
+        if let Some((_, id)) = change.filter(|(after, _)| *after == page)
+            && let Some(at) = listed.iter().position(|o| o.id == id)
+        {
+            let mut changed = listed.remove(at);
+            changed.date_modified += time::Duration::minutes(1);
+            listed.push(changed);
+        }
+        Ok(served)
     }
     async fn refunds_created_since(&self, _: OffsetDateTime) -> Result<Vec<Refund>, ClientError> {
         Ok(Vec::new())

@@ -87,7 +87,7 @@ fn main() {
         );
         tokio::spawn(server::serve(
             listener,
-            state,
+            server::router(state),
             server::Limits::default(),
             std::future::pending(),
         ));

@@ -104,7 +104,70 @@ pub struct Config {
     /// `ml-connector run`'s HTTP server.
     #[serde(default)]
     pub server: ServerConfig,
+    /// The operator console (`run` serves it only when this section is there).
+    #[serde(default)]
+    pub console: Option<ConsoleConfig>,
     pub connections: BTreeMap<String, ConnectionConfig>,
+}
+
+/// The operator console: where it listens, and the https address it is reached at when
+/// that is not the machine itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The address to listen on [default: 127.0.0.1:8081].
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// The console's https address as operators' browsers see it (a proxy in front ends
+    /// TLS): its cookies are then `Secure` and forms must come from it. Needed to listen
+    /// on anything but the loopback.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+impl ConsoleConfig {
+    pub const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
+
+    /// Where the console listens, and the origin its forms come from (`None`: the
+    /// request's own host, on the loopback). A console other machines can reach must be
+    /// reached over https: listening beyond the loopback needs an https `public_url`.
+    pub fn address(&self, listen: Option<&str>) -> Result<(String, Option<String>), ConfigError> {
+        let listen = listen
+            .or(self.listen.as_deref())
+            .unwrap_or(Self::DEFAULT_LISTEN)
+            .to_string();
+        let origin = match &self.public_url {
+            Some(text) => {
+                let url = url::Url::parse(text).map_err(|e| ConfigError::Invalid {
+                    key: "console.public_url".into(),
+                    reason: format!("not a URL: {e}"),
+                })?;
+                if url.scheme() != "https" {
+                    return Err(ConfigError::Invalid {
+                        key: "console.public_url".into(),
+                        reason:
+                            "the console is reached over https (its session cookies are Secure)"
+                                .into(),
+                    });
+                }
+                Some(url.origin().ascii_serialization())
+            }
+            None => None,
+        };
+        let loopback = listen
+            .parse::<std::net::SocketAddr>()
+            .map(|a| a.ip().is_loopback())
+            .unwrap_or_else(|_| listen.starts_with("localhost:"));
+        if !loopback && origin.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "console.listen".into(),
+                reason: format!(
+                    "{listen} is reachable from other machines: give console.public_url, the https address a proxy serves the console at, or listen on 127.0.0.1"
+                ),
+            });
+        }
+        Ok((listen, origin))
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -501,6 +564,9 @@ impl Config {
     /// What the types cannot say: `[posting]` is there, schedules parse, scopes are
     /// known, URLs are URLs.
     fn check(&self) -> Result<(), ConfigError> {
+        if let Some(console) = &self.console {
+            console.address(None)?;
+        }
         for (name, connection) in &self.connections {
             let key = |field: &str| format!("connections.{name}.{field}");
             if connection.posting.is_none() {

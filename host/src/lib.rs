@@ -6,6 +6,7 @@ pub mod bigcommerce;
 pub mod cli;
 pub mod config;
 pub mod connection;
+pub mod console;
 pub mod digest;
 pub mod error;
 pub mod exchanges;

@@ -3,6 +3,7 @@
 mod audit;
 mod check;
 mod connections;
+mod console;
 #[cfg(feature = "demo")]
 mod demo;
 mod dry_run;
@@ -13,7 +14,7 @@ mod reconcile;
 mod replay;
 mod run;
 mod secrets;
-mod status;
+pub(crate) mod status;
 mod sync;
 
 use std::collections::BTreeMap;
@@ -148,6 +149,10 @@ enum Command {
     /// Compare the orders and refunds of a window with what QAD holds: missing,
     /// duplicated, or differing amounts, with totals per account.
     Reconcile(reconcile::ReconcileArgs),
+    /// The operator console in the browser (served by `run` too, with a `[console]`
+    /// section), and its operator accounts.
+    #[command(subcommand)]
+    Console(console::ConsoleCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -167,6 +172,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&cli, args),
         Command::DryRun(command) => dry_run::run(&cli, command),
         Command::Reconcile(args) => reconcile::run(&cli, args),
+        Command::Console(command) => console::run(&cli, command),
     };
     match result {
         Ok(code) => code,

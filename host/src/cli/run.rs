@@ -88,7 +88,21 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
             None
         }
     };
-    let served = runtime.block_on(service(store, connections, plugins, listen, limits, head));
+    let console = match &config.console {
+        Some(section) => Some(super::console::setup(cli, section, None)?),
+        None => None,
+    };
+    let served = runtime.block_on(service(
+        store,
+        connections,
+        plugins,
+        Listening {
+            listen,
+            limits,
+            console,
+        },
+        head,
+    ));
     // The store's last calls finish before the claim is let go.
     drop(runtime);
     drop(claim);
@@ -135,14 +149,25 @@ struct Running {
     polling: Arc<Mutex<()>>,
 }
 
+/// Where the service listens: its own server and, when configured, the console.
+struct Listening {
+    listen: String,
+    limits: server::Limits,
+    console: Option<super::console::Setup>,
+}
+
 async fn service(
     store: Arc<dyn Store>,
     connections: Vec<Connection>,
     plugins: Plugins,
-    listen: String,
-    limits: server::Limits,
+    listening: Listening,
     head: Option<HeadKeeping>,
 ) -> anyhow::Result<()> {
+    let Listening {
+        listen,
+        limits,
+        console,
+    } = listening;
     let head = head.map(Arc::new);
     publish_plugins(&plugins.registry, store.as_ref()).await;
     let mut hooks = BTreeMap::new();
@@ -168,6 +193,7 @@ async fn service(
         .iter()
         .map(|r| (r.connection.name.clone(), r.wake.clone()))
         .collect();
+    let woken_by_console = wakes.clone();
     let intake = webhooks::intake(store.clone(), move |woken| {
         for name in woken {
             if let Some(wake) = wakes.get(name) {
@@ -185,6 +211,37 @@ async fn service(
     let (stop, stopped) = watch::channel(false);
     let (abandon, abandoned) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    if let Some(setup) = console {
+        let flows = running
+            .iter()
+            .map(|r| (r.connection.name.clone(), r.connection.orders.clone()))
+            .collect();
+        let replayed: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(move |name: &str| {
+            if let Some(wake) = woken_by_console.get(name) {
+                wake.notify_one();
+            }
+        });
+        let console_listen = setup.listen.clone();
+        let console = setup.console(store.clone(), flows, replayed);
+        let listener = tokio::net::TcpListener::bind(&console_listen)
+            .await
+            .with_context(|| format!("cannot listen on {console_listen} (the console)"))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "console listening");
+        println!("console on http://{address}");
+        let mut stopped = stopped.clone();
+        tasks.spawn(async move {
+            let stops = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+                Instant::now() + SERVER_GRACE
+            };
+            if let Err(error) =
+                server::serve(listener, crate::console::router(console), limits, stops).await
+            {
+                tracing::error!(%error, "the console stopped");
+            }
+        });
+    }
     tasks.spawn(publish_reloads(plugins, store.clone(), stopped.clone()));
     if let Some(head) = &head {
         tasks.spawn(keep_heads(head.clone(), store.clone(), stopped.clone()));
@@ -254,7 +311,7 @@ async fn service(
         queue: Default::default(),
     });
     let (server_deadline, server_stops) = oneshot::channel::<Instant>();
-    let served = server::serve(listener, state, limits, async move {
+    let served = server::serve(listener, server::router(state), limits, async move {
         server_stops.await.unwrap_or_else(|_| Instant::now())
     });
     tokio::pin!(served);
@@ -350,7 +407,7 @@ async fn publish_reloads(
 }
 
 /// SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {

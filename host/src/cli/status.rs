@@ -26,7 +26,7 @@ pub struct StatusArgs {
 const PARKED_SHOWN: usize = 50;
 
 /// One connection's status as JSON.
-async fn connection_status(store: &dyn Store, name: &str) -> anyhow::Result<Value> {
+pub(crate) async fn connection_status(store: &dyn Store, name: &str) -> anyhow::Result<Value> {
     let depth = store.queue_depth(Some(name)).await?;
     let parked: Vec<Value> = store
         .jobs_in(JobState::Parked, 100_000)

@@ -122,15 +122,15 @@ impl Default for Limits {
     }
 }
 
-/// Serves until `shutdown` gives a deadline: no connection is accepted after it, requests
-/// in flight are finished, and whatever is still open at the deadline is closed.
+/// Serves `router` (the service's [`router`], or the operator console's) until
+/// `shutdown` gives a deadline: no connection is accepted after it, requests in flight
+/// are finished, and whatever is still open at the deadline is closed.
 pub async fn serve(
     listener: TcpListener,
-    state: Arc<ServerState>,
+    router: Router,
     limits: Limits,
     shutdown: impl Future<Output = Instant> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router(state);
     let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();

@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::chain::chain_hash;
 use super::{
-    AuditEntry, AuditRecord, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobEnd,
-    JobState, Lease, Millis, NewJob, QueueDepth, Revision, ScheduleClaim, Store, StoreError,
-    WEBHOOK_RETENTION,
+    AuditEntry, AuditRecord, ByHand, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobEnd,
+    JobState, Lease, Millis, NewJob, ParkedFilter, QueueDepth, Revision, ScheduleClaim, Store,
+    StoreError, WEBHOOK_RETENTION,
 };
 
 /// When every check starts.
@@ -108,6 +108,8 @@ macro_rules! store_contract_tests {
             only_a_parked_or_done_job_is_requeued,
             a_failure_found_outside_a_job_is_parked_once_and_can_be_requeued,
             jobs_in_a_state_come_oldest_first,
+            parked_jobs_are_listed_newest_first_by_filter,
+            a_parked_job_is_replayed_or_resolved_by_hand_with_its_audit_entry,
             queue_depth_counts_by_state_and_connection,
             webhooks_are_accepted_once_by_id_within_the_retention_window,
             revisions_are_begun_confirmed_or_abandoned,
@@ -792,6 +794,128 @@ pub async fn jobs_in_a_state_come_oldest_first(store: &dyn Store, _: &TestClock)
         [parked]
     );
     assert!(store.jobs_in(JobState::Done, 10).await.unwrap().is_empty());
+}
+
+pub async fn parked_jobs_are_listed_newest_first_by_filter(store: &dyn Store, clock: &TestClock) {
+    let mut parked = Vec::new();
+    for (n, (connection, kind)) in [
+        ("main", "order"),
+        ("other", "order"),
+        ("main", "refund"),
+        ("main", "order"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let job = NewJob {
+            connection: connection.into(),
+            kind: kind.into(),
+            ..job(&format!("p{n}"), &format!("order:{n}"))
+        };
+        parked.push(store.enqueue_parked(&job, "refused").await.unwrap().id());
+        clock.advance(1_000);
+    }
+    store.enqueue(&job("ready", "order:9")).await.unwrap();
+    let all = ParkedFilter {
+        connection: None,
+        kind: None,
+        since: None,
+        before: None,
+        limit: 10,
+    };
+    let listed = store.parked_jobs(&all).await.unwrap();
+    assert_eq!(
+        ids(listed.clone()),
+        [parked[3], parked[2], parked[1], parked[0]]
+    );
+    assert_eq!(listed[0].updated_at, START + 3_000, "when it was parked");
+    let main_orders = ParkedFilter {
+        connection: Some("main".into()),
+        kind: Some("order".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.parked_jobs(&main_orders).await.unwrap()),
+        [parked[3], parked[0]]
+    );
+    let since = ParkedFilter {
+        since: Some(START + 1_000),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.parked_jobs(&since).await.unwrap()),
+        [parked[3], parked[2], parked[1]]
+    );
+    let page = ParkedFilter {
+        before: Some(parked[2]),
+        limit: 1,
+        ..all.clone()
+    };
+    assert_eq!(ids(store.parked_jobs(&page).await.unwrap()), [parked[1]]);
+}
+
+pub async fn a_parked_job_is_replayed_or_resolved_by_hand_with_its_audit_entry(
+    store: &dyn Store,
+    clock: &TestClock,
+) {
+    let first = store
+        .enqueue_parked(&job("a", "order:1"), "refused")
+        .await
+        .unwrap()
+        .id();
+    let second = store
+        .enqueue_parked(&job("b", "order:2"), "refused")
+        .await
+        .unwrap()
+        .id();
+    let ready = store.enqueue(&job("c", "order:3")).await.unwrap().id();
+    let said = |subject: &str, kind: &str| AuditEntry {
+        connection: "main".into(),
+        subject: subject.into(),
+        kind: kind.into(),
+        data: r#"{"operator":"ann"}"#.into(),
+    };
+    clock.advance(5_000);
+    store
+        .settle_parked(first, &ByHand::Replay, &said("order:1", "replay requested"))
+        .await
+        .unwrap();
+    let replayed = store.job(first).await.unwrap().unwrap();
+    assert_eq!(replayed.state, JobState::Ready);
+    assert_eq!(replayed.next_attempt_at, clock.now());
+    let resolve = ByHand::Resolve {
+        reason: "posted by hand in QAD".into(),
+    };
+    store
+        .settle_parked(second, &resolve, &said("order:2", "resolved"))
+        .await
+        .unwrap();
+    let resolved = store.job(second).await.unwrap().unwrap();
+    assert_eq!(resolved.state, JobState::Done);
+    assert_eq!(
+        resolved.last_error.as_deref(),
+        Some("resolved by hand: posted by hand in QAD")
+    );
+    // Only a parked job: neither again, nor a ready one, nor one that is not there; and
+    // nothing is audited for a refusal.
+    for id in [first, second, ready, ready + 100] {
+        assert!(matches!(
+            store.settle_parked(id, &ByHand::Replay, &said("order:9", "replay requested")).await,
+            Err(StoreError::NoJob(refused)) if refused == id
+        ));
+    }
+    let audited = |subject: &'static str| async move {
+        store
+            .audit_for(subject)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|record| record.entry.kind)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(audited("order:1").await, ["replay requested"]);
+    assert_eq!(audited("order:2").await, ["resolved"]);
+    assert!(audited("order:9").await.is_empty());
 }
 
 pub async fn queue_depth_counts_by_state_and_connection(store: &dyn Store, _: &TestClock) {

@@ -119,6 +119,8 @@ pub struct Job {
     pub next_attempt_at: Millis,
     pub last_error: Option<String>,
     pub created_at: Millis,
+    /// When its state last changed (for a parked job: when it was parked).
+    pub updated_at: Millis,
 }
 
 /// What `enqueue` did.
@@ -319,6 +321,27 @@ impl QueueDepth {
     }
 }
 
+/// Which parked jobs a list shows, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedFilter {
+    pub connection: Option<String>,
+    pub kind: Option<String>,
+    /// Parked at or after this.
+    pub since: Option<Millis>,
+    /// Only jobs older than this one (the next page of a list).
+    pub before: Option<i64>,
+    pub limit: usize,
+}
+
+/// What an operator does with a parked job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ByHand {
+    /// Back in line, due now.
+    Replay,
+    /// Done without running: the operator settled the record another way.
+    Resolve { reason: String },
+}
+
 /// The durable store. Its methods are async (through `async_trait`, so that it is used
 /// as `Arc<dyn Store>`).
 #[async_trait::async_trait]
@@ -372,6 +395,18 @@ pub trait Store: Send + Sync {
 
     /// Puts a parked (or done) job back in line, now.
     async fn requeue(&self, id: i64) -> Result<(), StoreError>;
+
+    /// Replays or resolves a parked job, with the audit entry saying who did it, in one
+    /// transaction; [`StoreError::NoJob`] when the job is not parked (any more).
+    async fn settle_parked(
+        &self,
+        id: i64,
+        action: &ByHand,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Parked jobs by `filter`, newest first.
+    async fn parked_jobs(&self, filter: &ParkedFilter) -> Result<Vec<Job>, StoreError>;
 
     async fn job(&self, id: i64) -> Result<Option<Job>, StoreError>;
 

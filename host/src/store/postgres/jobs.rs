@@ -6,10 +6,12 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
 use super::records::alive;
-use crate::store::{Enqueued, Job, JobState, Lease, Millis, NewJob, QueueDepth, StoreError};
+use crate::store::{
+    ByHand, Enqueued, Job, JobState, Lease, Millis, NewJob, ParkedFilter, QueueDepth, StoreError,
+};
 
 const JOB_COLUMNS: &str = "id, connection, kind, key, document, payload, state, attempts, \
-                           next_attempt_at, last_error, created_at";
+                           next_attempt_at, last_error, created_at, updated_at";
 
 fn job_from(row: &Row) -> Job {
     let state: String = row.get(6);
@@ -26,6 +28,7 @@ fn job_from(row: &Row) -> Job {
         next_attempt_at: row.get(8),
         last_error: row.get(9),
         created_at: row.get(10),
+        updated_at: row.get(11),
     }
 }
 
@@ -130,7 +133,7 @@ pub(super) async fn lease(
                  FROM taken WHERE jobs.id = taken.id
                  RETURNING jobs.id, jobs.connection, jobs.kind, jobs.key, jobs.document,
                      jobs.payload, jobs.state, jobs.attempts, jobs.next_attempt_at,
-                     jobs.last_error, jobs.created_at",
+                     jobs.last_error, jobs.created_at, jobs.updated_at",
             )
             .await?,
             &[
@@ -296,6 +299,63 @@ pub(super) async fn requeue(tx: &Transaction<'_>, id: i64, now: Millis) -> Resul
         return Err(StoreError::NoJob(id));
     }
     Ok(())
+}
+
+/// Replays (due now) or resolves (done, with the operator's reason) a parked job.
+pub(super) async fn settle_parked(
+    tx: &Transaction<'_>,
+    id: i64,
+    action: &ByHand,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let changed = match action {
+        ByHand::Replay => {
+            tx.execute(
+                "UPDATE jobs SET state = 'ready', next_attempt_at = $1, updated_at = $1
+                 WHERE id = $2 AND state = 'parked'",
+                &[&now, &id],
+            )
+            .await?
+        }
+        ByHand::Resolve { reason } => {
+            tx.execute(
+                "UPDATE jobs SET state = 'done', last_error = $3, updated_at = $1
+                 WHERE id = $2 AND state = 'parked'",
+                &[&now, &id, &format!("resolved by hand: {reason}")],
+            )
+            .await?
+        }
+    };
+    if changed == 0 {
+        return Err(StoreError::NoJob(id));
+    }
+    Ok(())
+}
+
+/// Parked jobs by `filter`, newest first (the partial index `jobs_open` holds them).
+pub(super) async fn parked_jobs(
+    db: &impl GenericClient,
+    filter: &ParkedFilter,
+) -> Result<Vec<Job>, StoreError> {
+    let rows = db
+        .query(
+            &db.prepare_cached(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs
+                 WHERE state = 'parked' AND ($1::TEXT IS NULL OR connection = $1)
+                   AND ($2::TEXT IS NULL OR kind = $2) AND updated_at >= $3 AND id < $4
+                 ORDER BY id DESC LIMIT $5"
+            ))
+            .await?,
+            &[
+                &filter.connection,
+                &filter.kind,
+                &filter.since.unwrap_or(Millis::MIN),
+                &filter.before.unwrap_or(i64::MAX),
+                &i64::try_from(filter.limit).unwrap_or(i64::MAX),
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(job_from).collect())
 }
 
 pub(super) async fn job(db: &impl GenericClient, id: i64) -> Result<Option<Job>, StoreError> {

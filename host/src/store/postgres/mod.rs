@@ -44,9 +44,9 @@ use tokio_postgres::error::SqlState;
 use tls::Tls;
 
 use super::{
-    AuditEntry, AuditKey, AuditRecord, BackendError, ChainSummary, Clock, CursorMove, Enqueued,
-    IncomingWebhook, Intake, Job, JobEnd, JobState, Lease, Millis, NewJob, QueueDepth, Revision,
-    ScheduleClaim, SignedHead, Store, StoreError,
+    AuditEntry, AuditKey, AuditRecord, BackendError, ByHand, ChainSummary, Clock, CursorMove,
+    Enqueued, IncomingWebhook, Intake, Job, JobEnd, JobState, Lease, Millis, NewJob, ParkedFilter,
+    QueueDepth, Revision, ScheduleClaim, SignedHead, Store, StoreError,
 };
 
 /// Connections a store keeps open at most.
@@ -385,6 +385,23 @@ impl Store for PostgresStore {
 
     async fn requeue(&self, id: i64) -> Result<(), StoreError> {
         in_transaction!(self, |tx, now| jobs::requeue(&tx, id, now).await)
+    }
+
+    async fn settle_parked(
+        &self,
+        id: i64,
+        action: &ByHand,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let key = self.audit_key.get();
+        in_transaction!(self, |tx, now| {
+            jobs::settle_parked(&tx, id, action, now).await?;
+            audit::append(&tx, key, audit, now).await.map(|_| ())
+        })
+    }
+
+    async fn parked_jobs(&self, filter: &ParkedFilter) -> Result<Vec<Job>, StoreError> {
+        jobs::parked_jobs(&self.client().await?, filter).await
     }
 
     async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {

@@ -6,10 +6,12 @@ use std::collections::HashSet;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::store::{Enqueued, Job, JobState, Lease, Millis, NewJob, QueueDepth, StoreError};
+use crate::store::{
+    ByHand, Enqueued, Job, JobState, Lease, Millis, NewJob, ParkedFilter, QueueDepth, StoreError,
+};
 
 const JOB_COLUMNS: &str = "id, connection, kind, key, document, payload, state, attempts, \
-                           next_attempt_at, last_error, created_at";
+                           next_attempt_at, last_error, created_at, updated_at";
 
 fn job_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     let state: String = row.get(6)?;
@@ -25,6 +27,7 @@ fn job_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         next_attempt_at: row.get(8)?,
         last_error: row.get(9)?,
         created_at: row.get(10)?,
+        updated_at: row.get(11)?,
     })
 }
 
@@ -120,6 +123,7 @@ pub(super) fn lease(
         leased.push(Job {
             state: JobState::Leased,
             attempts: job.attempts + 1,
+            updated_at: now,
             ..job
         });
     }
@@ -259,6 +263,56 @@ pub(super) fn requeue(tx: &Transaction<'_>, id: i64, now: Millis) -> Result<(), 
         return Err(StoreError::NoJob(id));
     }
     Ok(())
+}
+
+/// Replays (due now) or resolves (done, with the operator's reason) a parked job.
+pub(super) fn settle_parked(
+    tx: &Transaction<'_>,
+    id: i64,
+    action: &ByHand,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let changed = match action {
+        ByHand::Replay => tx.execute(
+            "UPDATE jobs SET state = 'ready', next_attempt_at = ?1, updated_at = ?1
+             WHERE id = ?2 AND state = 'parked'",
+            params![now, id],
+        )?,
+        ByHand::Resolve { reason } => tx.execute(
+            "UPDATE jobs SET state = 'done', last_error = ?3, updated_at = ?1
+             WHERE id = ?2 AND state = 'parked'",
+            params![now, id, format!("resolved by hand: {reason}")],
+        )?,
+    };
+    if changed == 0 {
+        return Err(StoreError::NoJob(id));
+    }
+    Ok(())
+}
+
+/// Parked jobs by `filter`, newest first, from the index of open jobs (the `<> 'done'`
+/// lets SQLite use the partial index).
+pub(super) fn parked_jobs(db: &Connection, filter: &ParkedFilter) -> Result<Vec<Job>, StoreError> {
+    let mut select = db.prepare_cached(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs INDEXED BY jobs_open
+         WHERE state <> 'done' AND state = 'parked'
+           AND (?1 IS NULL OR connection = ?1) AND (?2 IS NULL OR kind = ?2)
+           AND updated_at >= ?3 AND id < ?4
+         ORDER BY id DESC LIMIT ?5"
+    ))?;
+    let jobs = select
+        .query_map(
+            params![
+                filter.connection,
+                filter.kind,
+                filter.since.unwrap_or(Millis::MIN),
+                filter.before.unwrap_or(i64::MAX),
+                i64::try_from(filter.limit).unwrap_or(i64::MAX),
+            ],
+            job_from,
+        )?
+        .collect::<Result<_, _>>()?;
+    Ok(jobs)
 }
 
 pub(super) fn job(db: &Connection, id: i64) -> Result<Option<Job>, StoreError> {

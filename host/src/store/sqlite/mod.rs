@@ -34,9 +34,9 @@ use rusqlite::{Connection, Transaction};
 
 pub use super::Clock;
 use super::{
-    AuditEntry, AuditKey, AuditRecord, ChainSummary, CursorMove, Enqueued, IncomingWebhook, Intake,
-    Job, JobEnd, JobState, Lease, Millis, NewJob, QueueDepth, Revision, ScheduleClaim, SignedHead,
-    Store, StoreError, system_clock,
+    AuditEntry, AuditKey, AuditRecord, ByHand, ChainSummary, CursorMove, Enqueued, IncomingWebhook,
+    Intake, Job, JobEnd, JobState, Lease, Millis, NewJob, ParkedFilter, QueueDepth, Revision,
+    ScheduleClaim, SignedHead, Store, StoreError, system_clock,
 };
 pub use claim::Claim;
 
@@ -242,6 +242,29 @@ impl Store for SqliteStore {
 
     async fn requeue(&self, id: i64) -> Result<(), StoreError> {
         self.blocking(move |db| db.write(|tx, now| jobs::requeue(tx, id, now)))
+            .await
+    }
+
+    async fn settle_parked(
+        &self,
+        id: i64,
+        action: &ByHand,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let (action, audit) = (action.clone(), audit.clone());
+        self.blocking(move |db| {
+            let key = db.audit_key.get();
+            db.write(|tx, now| {
+                jobs::settle_parked(tx, id, &action, now)?;
+                audit::append(tx, key, &audit, now).map(|_| ())
+            })
+        })
+        .await
+    }
+
+    async fn parked_jobs(&self, filter: &ParkedFilter) -> Result<Vec<Job>, StoreError> {
+        let filter = filter.clone();
+        self.blocking(move |db| db.read(|c| jobs::parked_jobs(c, &filter)))
             .await
     }
 

@@ -86,6 +86,8 @@ fn main() {
             secure: false,
             origin: None,
             replayed: Arc::new(|_: &str| {}),
+            reconciles: Default::default(),
+            plugins: None,
         });
         let cookie = format!(
             "{}={}",

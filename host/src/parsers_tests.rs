@@ -2,7 +2,8 @@
 //! and random edits of a well-formed sample (so that the fuzzing reaches past the first
 //! character): BigCommerce's webhook bodies and signature headers, its order, line,
 //! transaction, refund, customer and catalog JSON, money and dates; QAD's error answers,
-//! QXtend's SOAP answers and XML, QAD's browse dates; `connector.toml`; plugin fixtures.
+//! QXtend's SOAP answers and XML, QAD's browse dates; `connector.toml`; plugin fixtures; the console's cookies, forms and
+//! times.
 //! Case counts are bounded so that `cargo test` stays quick.
 
 use std::path::Path;
@@ -73,6 +74,20 @@ const FIXTURE: &str = include_str!("../../examples/fixtures/shared/order-basic.j
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn console_requests(
+        cookies in input("theme=dark; mlc_session=0f1e2d3c; mlc_login=a1b2"),
+        form in input("csrf=0f1e&job=12&job=13&reason=posted+by+hand%2C+voucher+4711"),
+        since in input("2026-11-02T10:15"),
+        day in input("2026-11-02"),
+    ) {
+        let _ = crate::console::auth::cookie(&text(&cookies), crate::console::auth::COOKIE);
+        let form = crate::console::Form::parse(&text(&form));
+        let _ = (form.get("csrf"), form.all("job").count());
+        let _ = crate::console::since_of(&text(&since));
+        let _ = crate::cli::reconcile::bound(&text(&day), true, "to");
+    }
 
     #[test]
     fn webhook_bodies(body in input(WEBHOOK)) {
@@ -170,4 +185,5 @@ fn the_samples_are_well_formed() {
     assert!(ml_connector_xml::parse(SOAP).is_ok());
     crate::config::Config::from_text(CONFIG, Path::new("connector.toml")).unwrap();
     crate::plugins::fixture::Fixture::parse(FIXTURE).unwrap();
+    assert!(crate::console::since_of("2026-11-02T10:15").is_some());
 }

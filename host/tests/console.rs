@@ -3,7 +3,10 @@
 //! simulators. Orders parked in a closed period are found in the parked list, dry-run
 //! (the per-account difference shown, nothing posted), replayed once the period is open
 //! (posted, the revision on the record's page), and one is resolved by hand with a
-//! reason; every action is audited with the operator's name. Requests without a
+//! reason; a window is reconciled (the unposted orders found, totals per account, the
+//! CSV export); a plugin upload that is no component is refused while the built-in keeps
+//! serving, a component uploaded serves, and one uploaded under another name is judged by
+//! a dry run with it; every action is audited with the operator's name. Requests without a
 //! session, with another session's token or from another origin are refused. The main
 //! pages are saved as screenshots under the target directory (`console-screenshots`).
 //!
@@ -127,6 +130,28 @@ async fn page_text(client: &Client) -> String {
     text_of(client, "body").await
 }
 
+/// Clicks the first element `css` finds.
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the first element `css` finds (a file input takes a path).
+async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 /// Waits until the page's text has `needle` (the page after a click may still be
 /// loading); returns the text.
 async fn wait_for_text(client: &Client, needle: &str) -> String {
@@ -222,6 +247,8 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
     writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
     assert!(add.wait().unwrap().success());
 
+    let plugin_dir = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugin_dir).unwrap();
     let service = Killed(
         command(
             dir.path(),
@@ -229,6 +256,8 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
             &systems,
             &["run", "--listen", &free_address()],
         )
+        .arg("--plugin-dir")
+        .arg(&plugin_dir)
         .env("ML_CONNECTOR_MASTER_KEY", MASTER_KEY)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -246,27 +275,9 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
     let login = |password: &'static str| {
         let client = client.clone();
         async move {
-            client
-                .find(Locator::Id("operator"))
-                .await
-                .unwrap()
-                .send_keys("ann")
-                .await
-                .unwrap();
-            client
-                .find(Locator::Id("password"))
-                .await
-                .unwrap()
-                .send_keys(password)
-                .await
-                .unwrap();
-            client
-                .find(Locator::Css("main form button[type=submit]"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            type_into(&client, "#operator", "ann").await;
+            type_into(&client, "#password", password).await;
+            click(&client, "main form button[type=submit]").await;
         }
     };
     login("not the password").await;
@@ -303,13 +314,7 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
     assert!(page_text(&client).await.contains("As BigCommerce sent it"));
 
     // A dry run: the difference per account, nothing posted.
-    client
-        .find(Locator::Css("form[action$='/dry-run'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form[action$='/dry-run'] button").await;
     let planned = text_of(&client, "#dry-run").await;
     assert!(planned.contains("A replay would post"), "{planned}");
     assert!(planned.contains("4000"), "per account: {planned}");
@@ -323,13 +328,7 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
     systems
         .qad
         .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Open);
-    client
-        .find(Locator::Css("form[action$='/replay'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form[action$='/replay'] button").await;
     wait_for_text(&client, "Put back in line").await;
     wait_for_state(&client, "done").await;
     let posted = page_text(&client).await;
@@ -339,20 +338,8 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
 
     // Another is resolved by hand, with a reason.
     client.goto(&format!("{base}{second}")).await.unwrap();
-    client
-        .find(Locator::Id("reason"))
-        .await
-        .unwrap()
-        .send_keys("posted by hand in QAD, voucher 4711")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form[action$='/resolve'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, "#reason", "posted by hand in QAD, voucher 4711").await;
+    click(&client, "form[action$='/resolve'] button").await;
     wait_for_text(&client, "Marked as resolved").await;
     assert_eq!(text_of(&client, "#state").await, "done");
     wait_for_text(
@@ -360,6 +347,95 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
         "resolved by hand: posted by hand in QAD, voucher 4711 (by ann)",
     )
     .await;
+
+    // A window reconciled: what differs, the totals per account, the CSV.
+    client.goto(&format!("{base}/reconcile")).await.unwrap();
+    client
+        .execute(
+            "document.querySelector('input[name=from]').value = '2026-10-01';
+             document.querySelector('input[name=to]').value = '2026-12-31';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(&client, "main form button[type=submit]").await;
+    let reconciled = {
+        let mut text = String::new();
+        for _ in 0..300 {
+            text = page_text(&client).await;
+            if text.contains("documents differ") || text.contains("It failed") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        text
+    };
+    assert!(reconciled.contains("documents differ"), "{reconciled}");
+    let differences = text_of(&client, "#differences").await;
+    assert!(
+        differences.contains("not posted"),
+        "the parked orders: {differences}"
+    );
+    assert!(text_of(&client, "#totals").await.contains("4000"));
+    screenshot(&client, "reconcile").await;
+    let run = client.current_url().await.unwrap().path().to_string();
+
+    // Plugins: a file that is no component is refused by the same checks as a dropped
+    // one, and the built-in keeps serving; a component uploaded serves.
+    let upload = |name: &'static str, bytes: &'static [u8]| {
+        let (client, dir, base) = (client.clone(), dir.path().to_path_buf(), base.clone());
+        async move {
+            let file = dir.join(format!("upload-{}.wasm", bytes.len()));
+            std::fs::write(&file, bytes).unwrap();
+            client.goto(&format!("{base}/plugins")).await.unwrap();
+            type_into(&client, "input[name=name]", name).await;
+            type_into(&client, "input[type=file]", &file.display().to_string()).await;
+            click(&client, "form[action='/plugins/upload'] button").await;
+            text_of(&client, "#uploaded").await
+        }
+    };
+    client.goto(&format!("{base}/plugins")).await.unwrap();
+    let before = text_of(&client, "#plugins").await;
+    assert!(
+        before.contains("order-to-gl") && before.contains("built-in"),
+        "{before}"
+    );
+    let refused = upload("order-to-gl", b"not a component").await;
+    assert!(
+        refused.contains("not loaded; the version serving keeps serving"),
+        "{refused}"
+    );
+    assert!(text_of(&client, "#plugins").await.contains("built-in"));
+    let order_to_gl = ml_connector::plugins::builtin::builtin("order-to-gl").unwrap();
+    let served = upload("order-to-gl", order_to_gl).await;
+    assert!(served.contains("now serves"), "{served}");
+    let after = text_of(&client, "#plugins").await;
+    assert!(
+        after.contains("order-to-gl.wasm") && after.contains("active"),
+        "{after}"
+    );
+    screenshot(&client, "plugins").await;
+
+    // Another version, uploaded under a name no connection uses, judged on a parked
+    // record by a dry run with it.
+    let next = upload("order-to-gl-next", order_to_gl).await;
+    assert!(next.contains("serves nothing"), "{next}");
+    client
+        .goto(&format!("{base}/parked?connection=main&kind=order"))
+        .await
+        .unwrap();
+    click(&client, "main table tr td a").await;
+    client
+        .find(Locator::Css("select#plugin"))
+        .await
+        .unwrap()
+        .select_by_value("order-to-gl-next")
+        .await
+        .unwrap();
+    click(&client, "select#plugin ~ button").await;
+    let judged = text_of(&client, "#dry-run").await;
+    assert!(judged.contains("Mapped with order-to-gl-next"), "{judged}");
+    assert!(judged.contains("A replay would post"), "{judged}");
 
     // Refused: no session, another token, another origin.
     let session = client.get_named_cookie("mlc_session").await.unwrap();
@@ -404,14 +480,27 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
         .unwrap();
     assert_eq!(refused.status(), 403, "another origin");
 
-    // Logged out, the session is gone.
-    client
-        .find(Locator::Css("form.logout button"))
-        .await
-        .unwrap()
-        .click()
+    let csv = http
+        .get(format!("{base}{run}/csv"))
+        .header("cookie", &cookie)
+        .send()
         .await
         .unwrap();
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert!(
+        csv.starts_with(
+            "connection,row,document,kind,detail,currency,account,expected,qad,difference\r\n"
+        ),
+        "{csv}"
+    );
+    assert!(csv.contains("main,difference,order:"), "{csv}");
+    assert!(csv.contains("main,total,,,,"), "{csv}");
+    let anonymous = http.get(format!("{base}{run}/csv")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 303, "the export needs a session");
+
+    // Logged out, the session is gone.
+    click(&client, "form.logout button").await;
     wait_for_path(&client, "/login").await;
     let after = http
         .get(format!("{base}/parked"))
@@ -461,4 +550,16 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
     );
     assert!(logins.iter().any(|l| l.contains("\"login\"")), "{logins:?}");
     assert!(logins.iter().any(|l| l.contains("logout")), "{logins:?}");
+    assert!(
+        logins
+            .iter()
+            .any(|l| l.contains("\"reconcile\"") && l.contains("2026-10-01")),
+        "{logins:?}"
+    );
+    assert!(
+        logins
+            .iter()
+            .any(|l| l.contains("upload plugin") && l.contains("now serves")),
+        "{logins:?}"
+    );
 }

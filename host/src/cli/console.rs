@@ -77,12 +77,13 @@ pub(super) fn setup(
 
 impl Setup {
     /// The console over `store` and `flows`; `replayed` is told each connection whose
-    /// job was put back in line.
+    /// job was put back in line; `plugins`, the service's registry.
     pub fn console(
         self,
         store: Arc<dyn crate::store::Store>,
         flows: BTreeMap<String, Arc<crate::flows::orders::OrderFlow>>,
         replayed: Arc<dyn Fn(&str) + Send + Sync>,
+        plugins: Option<Arc<crate::plugins::Registry>>,
     ) -> Arc<Console> {
         Arc::new(Console {
             store,
@@ -92,6 +93,8 @@ impl Setup {
             secure: self.origin.is_some(),
             origin: self.origin,
             replayed,
+            reconciles: Default::default(),
+            plugins,
         })
     }
 }
@@ -167,7 +170,7 @@ fn serve(cli: &Cli, args: &ConnectionArgs, listen: Option<&str>) -> anyhow::Resu
             Arc::new(move |connection: &str| runner.clone().start(connection))
         };
         let listen = setup.listen.clone();
-        let console = setup.console(store, flows, replayed);
+        let console = setup.console(store, flows, replayed, None);
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

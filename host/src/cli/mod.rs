@@ -10,7 +10,7 @@ mod dry_run;
 mod from_store;
 mod init;
 mod plugins;
-mod reconcile;
+pub(crate) mod reconcile;
 mod replay;
 mod run;
 mod secrets;
@@ -126,7 +126,7 @@ enum Command {
     Sync(sync::SyncArgs),
     /// The service: BigCommerce webhooks in, queues worked, polls and hook checks on
     /// their schedules, /healthz and /metrics; plugins dropped into the plugin directory
-    /// serve the next record.
+    /// serve the next record; the operator console too, with a `[console]` section.
     Run(run::RunArgs),
     /// Each connection's queue, parked records, schedules, active plugins, cursors and
     /// quota.

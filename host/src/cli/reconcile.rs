@@ -43,7 +43,7 @@ pub struct ReconcileArgs {
 }
 
 /// A day's start (or, for the end of the window, the next day's start), or a time.
-fn bound(text: &str, end: bool, flag: &str) -> anyhow::Result<OffsetDateTime> {
+pub(crate) fn bound(text: &str, end: bool, flag: &str) -> anyhow::Result<OffsetDateTime> {
     if let Ok(time) = OffsetDateTime::parse(text, &Rfc3339) {
         return Ok(time);
     }
@@ -78,10 +78,10 @@ impl Document {
 
 /// One thing that differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Finding {
-    document: String,
-    kind: &'static str,
-    detail: String,
+pub(crate) struct Finding {
+    pub document: String,
+    pub kind: &'static str,
+    pub detail: String,
 }
 
 /// One document compared: what differs, and the expected and posted nets.
@@ -218,6 +218,7 @@ async fn documents(
     flow: &OrderFlow,
     from: OffsetDateTime,
     to: OffsetDateTime,
+    reading: Reading,
 ) -> anyhow::Result<(Vec<Document>, HashMap<u64, Listing>)> {
     let read_at = now_millis();
     let within = |t: OffsetDateTime| from <= t && t < to;
@@ -245,8 +246,10 @@ async fn documents(
                 refund: r.id,
             }),
     );
-    flow.begin_poll(Arc::new(RefundsByOrder::new(refunds)));
-    flow.prefetch_shoppers(&orders).await?;
+    if reading == Reading::OwnFlow {
+        flow.begin_poll(Arc::new(RefundsByOrder::new(refunds)));
+        flow.prefetch_shoppers(&orders).await?;
+    }
     let listed = orders
         .iter()
         .map(|o| (o.id, Listing::of(o, read_at)))
@@ -271,7 +274,20 @@ pub fn run(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let mut differs = false;
     for flow in &flows {
-        differs |= runtime.block_on(reconcile(flow, from, to, args.json))?;
+        let bar = super::progress_bar(0, "documents");
+        bar.set_message(format!("reconciling {}", flow.connection));
+        let progress = |done: usize, total: usize| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        };
+        let report = runtime.block_on(report(flow, from, to, Reading::OwnFlow, &progress))?;
+        bar.finish_and_clear();
+        if args.json {
+            println!("{}", report.json());
+        } else {
+            report.print();
+        }
+        differs |= !report.findings.is_empty();
     }
     Ok(if differs {
         ExitCode::from(1)
@@ -280,21 +296,55 @@ pub fn run(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Reconciles one connection and prints the result; true when anything differs.
-async fn reconcile(
+/// Whether a reconciliation may read ahead into the connection's flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// The flow is this command's own: the window's refunds and shoppers are read ahead
+    /// into it (a request for many rather than one per order).
+    OwnFlow,
+    /// The flow is the running service's (the console in `run`): it is left alone, and
+    /// each document reads its refunds itself.
+    Shared,
+}
+
+/// One account's totals over the window: expected from the current documents, and in
+/// QAD (net debits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Total {
+    pub currency: String,
+    pub account: String,
+    pub expected: i128,
+    pub qad: i128,
+}
+
+/// A window reconciled.
+#[derive(Debug, Clone)]
+pub(crate) struct Report {
+    pub connection: String,
+    pub from: OffsetDateTime,
+    pub to: OffsetDateTime,
+    pub documents: usize,
+    pub documents_differing: usize,
+    pub findings: Vec<Finding>,
+    pub totals: Vec<Total>,
+}
+
+/// Compares the window's documents of one connection with QAD; `progress` is told the
+/// documents compared and their number as it goes.
+pub(crate) async fn report(
     flow: &OrderFlow,
     from: OffsetDateTime,
     to: OffsetDateTime,
-    json: bool,
-) -> anyhow::Result<bool> {
-    let (documents, listed) = documents(flow, from, to).await?;
-    let bar = super::progress_bar(documents.len(), "documents");
-    bar.set_message(format!("reconciling {}", flow.connection));
+    reading: Reading,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> anyhow::Result<Report> {
+    let (documents, listed) = documents(flow, from, to, reading).await?;
+    progress(0, documents.len());
     let mut findings = Vec::new();
     let mut expected_totals = BTreeMap::<(String, String), i128>::new();
     let mut posted_totals = BTreeMap::<(String, String), i128>::new();
-    let mut differing_documents = 0;
-    for document in &documents {
+    let mut documents_differing = 0;
+    for (done, document) in documents.iter().enumerate() {
         let order = match document {
             Document::Order(id) | Document::Refund { order: id, .. } => id,
         };
@@ -306,77 +356,133 @@ async fn reconcile(
             *posted_totals.entry((currency, account)).or_default() += net;
         }
         if !compared.findings.is_empty() {
-            differing_documents += 1;
+            documents_differing += 1;
         }
         findings.extend(compared.findings);
-        bar.inc(1);
+        progress(done + 1, documents.len());
     }
-    bar.finish_and_clear();
     let accounts: BTreeSet<&(String, String)> =
         expected_totals.keys().chain(posted_totals.keys()).collect();
-    let totals: Vec<(String, String, i128, i128)> = accounts
+    let totals = accounts
         .into_iter()
-        .map(|key| {
-            let want = expected_totals.get(key).copied().unwrap_or(0);
-            let have = posted_totals.get(key).copied().unwrap_or(0);
-            (key.0.clone(), key.1.clone(), want, have)
+        .map(|key| Total {
+            currency: key.0.clone(),
+            account: key.1.clone(),
+            expected: expected_totals.get(key).copied().unwrap_or(0),
+            qad: posted_totals.get(key).copied().unwrap_or(0),
         })
         .collect();
-    let window = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
-    if json {
-        let answer = json!({
-            "connection": flow.connection,
-            "from": window(from),
-            "to": window(to),
-            "documents": documents.len(),
-            "documents_differing": differing_documents,
-            "differences": findings.iter().map(|f| json!({
+    Ok(Report {
+        connection: flow.connection.clone(),
+        from,
+        to,
+        documents: documents.len(),
+        documents_differing,
+        findings,
+        totals,
+    })
+}
+
+fn window_text(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// A CSV field: quoted when it must be, and a text that a spreadsheet would take for a
+/// formula led by a quote mark.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+impl Report {
+    pub fn json(&self) -> serde_json::Value {
+        json!({
+            "connection": self.connection,
+            "from": window_text(self.from),
+            "to": window_text(self.to),
+            "documents": self.documents,
+            "documents_differing": self.documents_differing,
+            "differences": self.findings.iter().map(|f| json!({
                 "document": f.document, "kind": f.kind, "detail": f.detail,
             })).collect::<Vec<_>>(),
-            "totals": totals.iter().map(|(currency, account, want, have)| json!({
-                "currency": currency,
-                "account": account,
-                "expected": ledger::amount_text(*want),
-                "qad": ledger::amount_text(*have),
-                "difference": ledger::amount_text(have - want),
+            "totals": self.totals.iter().map(|t| json!({
+                "currency": t.currency,
+                "account": t.account,
+                "expected": ledger::amount_text(t.expected),
+                "qad": ledger::amount_text(t.qad),
+                "difference": ledger::amount_text(t.qad - t.expected),
             })).collect::<Vec<_>>(),
-        });
-        println!("{answer}");
-    } else {
+        })
+    }
+
+    /// Every difference, then every account's totals, one row each; amounts as decimals.
+    pub fn csv(&self) -> String {
+        let mut out = String::from(
+            "connection,row,document,kind,detail,currency,account,expected,qad,difference\r\n",
+        );
+        let connection = csv_field(&self.connection);
+        for f in &self.findings {
+            out.push_str(&format!(
+                "{connection},difference,{},{},{},,,,,\r\n",
+                csv_field(&f.document),
+                csv_field(f.kind),
+                csv_field(&f.detail)
+            ));
+        }
+        for t in &self.totals {
+            out.push_str(&format!(
+                "{connection},total,,,,{},{},{},{},{}\r\n",
+                csv_field(&t.currency),
+                csv_field(&t.account),
+                ledger::amount_text(t.expected),
+                ledger::amount_text(t.qad),
+                ledger::amount_text(t.qad - t.expected)
+            ));
+        }
+        out
+    }
+
+    fn print(&self) {
         println!(
             "{}: {} documents created or changed from {} to {}",
-            flow.connection,
-            documents.len(),
-            window(from),
-            window(to)
+            self.connection,
+            self.documents,
+            window_text(self.from),
+            window_text(self.to)
         );
-        for f in &findings {
+        for f in &self.findings {
             println!("{:<14} {:<11} {}", f.document, f.kind, f.detail);
         }
         println!(
             "totals per account (net debit; expected from the current documents, and in QAD):"
         );
-        for (currency, account, want, have) in &totals {
-            let mark = if want == have { "" } else { "  differs by " };
-            let by = if want == have {
-                String::new()
+        for t in &self.totals {
+            let (mark, by) = if t.expected == t.qad {
+                ("", String::new())
             } else {
-                ledger::amount_text(have - want)
+                ("  differs by ", ledger::amount_text(t.qad - t.expected))
             };
             println!(
-                "  {currency} {account:<10} expected {:>16}  QAD {:>16}{mark}{by}",
-                ledger::amount_text(*want),
-                ledger::amount_text(*have)
+                "  {} {:<10} expected {:>16}  QAD {:>16}{mark}{by}",
+                t.currency,
+                t.account,
+                ledger::amount_text(t.expected),
+                ledger::amount_text(t.qad)
             );
         }
         println!(
             "{}: {} of {} documents differ",
-            flow.connection,
-            differing_documents,
-            documents.len()
+            self.connection, self.documents_differing, self.documents
         );
     }
-    Ok(!findings.is_empty())
 }
 
 #[cfg(test)]
@@ -395,7 +501,37 @@ mod tests {
         assert!(error.to_string().contains("--from `yesterday`"), "{error}");
     }
 
-    fn window_text(t: OffsetDateTime) -> String {
-        t.format(&Rfc3339).unwrap()
+    #[test]
+    fn a_report_exports_as_csv_with_fields_quoted_and_formulas_defused() {
+        let report = Report {
+            connection: "main".into(),
+            from: bound("2026-11-01", false, "--from").unwrap(),
+            to: bound("2026-11-30", true, "--to").unwrap(),
+            documents: 2,
+            documents_differing: 1,
+            findings: vec![Finding {
+                document: "order:7".into(),
+                kind: "amounts",
+                detail: "USD 4000: expected -10.00, QAD -9.00; \"x\"".into(),
+            }],
+            totals: vec![Total {
+                currency: "USD".into(),
+                account: "=1+1".into(),
+                expected: -100_000,
+                qad: -90_000,
+            }],
+        };
+        let csv = report.csv();
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "connection,row,document,kind,detail,currency,account,expected,qad,difference"
+        );
+        assert_eq!(
+            lines[1],
+            r#"main,difference,order:7,amounts,"USD 4000: expected -10.00, QAD -9.00; ""x""",,,,,"#
+        );
+        assert_eq!(lines[2], "main,total,,,,USD,'=1+1,-10.0000,-9.0000,1.0000");
+        assert_eq!(lines[3], "");
     }
 }

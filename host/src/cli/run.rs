@@ -222,7 +222,8 @@ async fn service(
             }
         });
         let console_listen = setup.listen.clone();
-        let console = setup.console(store.clone(), flows, replayed);
+        let registry = plugins.registry.clone();
+        let console = setup.console(store.clone(), flows, replayed, Some(registry));
         let listener = tokio::net::TcpListener::bind(&console_listen)
             .await
             .with_context(|| format!("cannot listen on {console_listen} (the console)"))?;

@@ -51,6 +51,11 @@ pub fn csrf_field(csrf: &str) -> String {
 /// A whole page: `title`, the navigation (with the operator and a logout form when
 /// logged in), then `body`.
 pub fn page(title: &str, who: Option<(&str, &str)>, body: &str) -> String {
+    page_with_head(title, who, "", body)
+}
+
+/// As [`page`], with `head` added to the document's head (a refresh while work runs).
+pub fn page_with_head(title: &str, who: Option<(&str, &str)>, head: &str, body: &str) -> String {
     let mut out = String::with_capacity(body.len() + 1024);
     let _ = write!(
         out,
@@ -61,12 +66,13 @@ pub fn page(title: &str, who: Option<(&str, &str)>, body: &str) -> String {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{} · ml-connector</title>
 <link rel="stylesheet" href="/style.css">
+{head}
 </head>
 <body>
 <header>
 <a class="brand" href="/">ml-connector</a>
 "#,
-        esc(title)
+        esc(title),
     );
     if let Some((operator, csrf)) = who {
         let _ = write!(
@@ -74,6 +80,8 @@ pub fn page(title: &str, who: Option<(&str, &str)>, body: &str) -> String {
             r#"<nav aria-label="Main">
 <a href="/">Overview</a>
 <a href="/parked">Parked records</a>
+<a href="/reconcile">Reconcile</a>
+<a href="/plugins">Plugins</a>
 </nav>
 <form class="logout" method="post" action="/logout">{}<span>{}</span> <button type="submit">Log out</button></form>
 "#,

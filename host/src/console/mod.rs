@@ -4,15 +4,18 @@
 //! over a store without the service.
 //!
 //! Pages: the overview (each connection's queue, schedules, plugins, quota and the last
-//! hours' throughput), the parked records (filtered by connection, kind and time), and a
+//! hours' throughput), the parked records (filtered by connection, kind and time), a
 //! record's page (its source as BigCommerce sent it, every request and answer in order,
-//! each posted revision with its lines). Actions: a dry run (the per-account difference a
-//! replay would post, nothing posted), a replay (of one record or of a selection), and
-//! resolving a record by hand with a reason. Every action needs a session and its CSRF
+//! each posted revision with its lines), reconciliations ([`reconcile`]) and the plugins
+//! (`plugins.rs`). Actions: a dry run (the per-account difference a replay would post,
+//! nothing posted), a replay (of one record or of a selection), resolving a record by
+//! hand with a reason, a reconciliation of a window, and a plugin upload. Every action needs a session and its CSRF
 //! token ([`auth`]), and is written to the audit trail with the operator's name.
 
 pub mod auth;
 mod html;
+mod plugins;
+pub mod reconcile;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -57,6 +60,10 @@ pub struct Console {
     pub origin: Option<String>,
     /// Told the connection of each job put back in line, so that it runs now.
     pub replayed: Arc<dyn Fn(&str) + Send + Sync>,
+    /// The reconciliations started here, newest last.
+    pub reconciles: reconcile::Runs,
+    /// The service's plugins (in `run`): shown, and loaded from uploads.
+    pub plugins: Option<Arc<crate::plugins::Registry>>,
 }
 
 /// The console's routes.
@@ -72,6 +79,14 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/jobs/{id}/dry-run", post(dry_run))
         .route("/jobs/{id}/replay", post(replay))
         .route("/jobs/{id}/resolve", post(resolve))
+        .route("/reconcile", get(reconcile::page).post(reconcile::start))
+        .route("/reconcile/{run}", get(reconcile::run_page))
+        .route("/reconcile/{run}/csv", get(reconcile::csv))
+        .route("/plugins", get(plugins::page))
+        .route(
+            "/plugins/upload",
+            post(plugins::upload).layer(DefaultBodyLimit::max(plugins::MAX_UPLOAD)),
+        )
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .with_state(console)
 }
@@ -112,10 +127,10 @@ fn with_cookie(mut response: Response, cookie: String) -> Response {
 }
 
 /// A form body's fields, in order (a name may repeat).
-struct Form(Vec<(String, String)>);
+pub(crate) struct Form(Vec<(String, String)>);
 
 impl Form {
-    fn parse(body: &str) -> Form {
+    pub(crate) fn parse(body: &str) -> Form {
         Form(
             url::form_urlencoded::parse(body.as_bytes())
                 .into_owned()
@@ -123,14 +138,14 @@ impl Form {
         )
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
 
-    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+    pub(crate) fn all(&self, name: &str) -> impl Iterator<Item = &str> {
         self.0
             .iter()
             .filter(move |(key, _)| key == name)
@@ -606,7 +621,7 @@ fn not_empty(value: &Option<String>) -> Option<String> {
 }
 
 /// A time from the filter form: RFC 3339, or a `datetime-local` value taken as UTC.
-fn since_of(text: &str) -> Option<i64> {
+pub(crate) fn since_of(text: &str) -> Option<i64> {
     let text = text.trim();
     let full = if text.len() == 16 {
         format!("{text}:00Z")
@@ -890,11 +905,28 @@ async fn job_body(
     );
     if job.state == JobState::Parked {
         let csrf = csrf_field(&session.csrf);
+        let other = console
+            .plugins
+            .as_ref()
+            .map(|registry| {
+                let names: String = registry
+                    .names()
+                    .iter()
+                    .map(|name| format!(r#"<option value="{n}">{n}</option>"#, n = esc(name)))
+                    .collect();
+                format!(
+                    r#"<form method="post" action="/jobs/{id}/dry-run">{csrf}<fieldset><legend>Dry run with another plugin version</legend>
+<label for="plugin">Plugin (built in, or in the plugin directory)</label><select id="plugin" name="plugin">{names}</select>
+<button type="submit">Dry run with it</button></fieldset></form>"#
+                )
+            })
+            .unwrap_or_default();
         let _ = write!(
             out,
             r#"<h2>Fix it</h2>
 <form class="inline" method="post" action="/jobs/{id}/dry-run">{csrf}<button type="submit">Dry run</button></form>
 <form class="inline" method="post" action="/jobs/{id}/replay">{csrf}<button type="submit">Replay</button></form>
+{other}
 <form method="post" action="/jobs/{id}/resolve">{csrf}<fieldset><legend>Resolve by hand</legend>
 <label for="reason">Reason (audited)</label><input id="reason" name="reason" size="60" maxlength="500" required>
 <button type="submit">Mark as resolved</button></fieldset></form>"#
@@ -997,19 +1029,45 @@ fn summary(kind: &str, data: &str) -> String {
 async fn dry_run(
     State(console): State<Arc<Console>>,
     Path(id): Path<i64>,
-    Posted { session, .. }: Posted,
+    Posted { session, form }: Posted,
 ) -> Response {
     let job = match console.store.job(id).await {
         Ok(Some(job)) => job,
         Ok(None) => return see_other(&format!("/jobs/{id}")),
         Err(error) => return console.failure(&session, "the job could not be read", &error),
     };
-    let planned = plan_of(&console, &job).await;
+    let other = form
+        .get("plugin")
+        .map(str::trim)
+        .filter(|name| !name.is_empty());
+    let (planned, version) = match console.connections.get(&job.connection) {
+        None => (
+            format!(
+                r#"<section id="dry-run"><h2>Dry run</h2><p class="error">Connection {} is not in the connections file.</p></section>"#,
+                esc(&job.connection)
+            ),
+            None,
+        ),
+        Some(flow) => match other {
+            None => (plan_of(flow, &job, None).await, None),
+            Some(name) => match with_plugin(&console, flow, name).await {
+                Ok((flow, version)) => (plan_of(&flow, &job, Some(&version)).await, Some(version)),
+                Err(why) => (
+                    format!(
+                        r#"<section id="dry-run"><h2>Dry run</h2><p class="error">Plugin {} cannot be used: {}</p></section>"#,
+                        esc(name),
+                        esc(&why)
+                    ),
+                    None,
+                ),
+            },
+        },
+    };
     let entry = console.said(
         &job.connection,
         &record_of(&job),
         &session.operator,
-        serde_json::json!({"action": "dry run", "job": id}),
+        serde_json::json!({"action": "dry run", "job": id, "plugin": version}),
     );
     if let Err(error) = console.store.audit(&entry).await {
         return console.failure(&session, "the dry run could not be audited", &error);
@@ -1021,14 +1079,61 @@ async fn dry_run(
     }
 }
 
-/// A dry run of a job's record: the revision a replay would post, per account.
-async fn plan_of(console: &Console, job: &Job) -> String {
-    let Some(flow) = console.connections.get(&job.connection) else {
-        return format!(
-            r#"<section id="dry-run"><h2>Dry run</h2><p class="error">Connection {} is not in the connections file.</p></section>"#,
-            esc(&job.connection)
-        );
+/// The connection's flow with plugin `name` (from the plugin directory or built in) in
+/// place of its own, loaded with the connection's settings and limits, for a dry run; and
+/// the version it is (`name version sha`).
+async fn with_plugin(
+    console: &Console,
+    flow: &Arc<OrderFlow>,
+    name: &str,
+) -> Result<(OrderFlow, String), String> {
+    let Some(registry) = console.plugins.clone() else {
+        return Err("this console has no plugin directory".into());
     };
+    let current = flow.plugin.get();
+    let (settings, limits) = (current.settings().clone(), current.limits().clone());
+    let name = name.to_string();
+    let loaded = tokio::task::spawn_blocking(move || {
+        crate::plugins::registry::load_named(
+            &name,
+            registry.dir(),
+            &settings,
+            &limits,
+            registry.cache(),
+        )
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| chain(&e))?;
+    if loaded.world() != current.world() {
+        return Err(format!(
+            "it maps {}, not {}",
+            loaded.world(),
+            current.world()
+        ));
+    }
+    let version = format!(
+        "{} {} ({})",
+        loaded.name(),
+        loaded.info().version,
+        &loaded.inspection().sha256[..12]
+    );
+    let mut other = OrderFlow::new(
+        &flow.connection,
+        &flow.store_hash,
+        flow.source.clone(),
+        flow.ledger.clone(),
+        crate::plugins::PluginSlot::fixed(loaded),
+        flow.store.clone(),
+        flow.policy.clone(),
+    );
+    other.settle_after = flow.settle_after;
+    Ok((other, version))
+}
+
+/// A dry run of a job's record: the revision a replay would post, per account (with
+/// `version` named when it is not the connection's own plugin).
+async fn plan_of(flow: &OrderFlow, job: &Job, version: Option<&str>) -> String {
     let input: Option<JobInput> = serde_json::from_str(&job.payload).ok();
     let planned = match (job.kind.as_str(), input) {
         ("order", Some(input)) => flow.dry_run_order(input.order_id).await,
@@ -1048,6 +1153,13 @@ async fn plan_of(console: &Console, job: &Job) -> String {
         }
     };
     let mut out = String::from(r#"<section id="dry-run"><h2>Dry run</h2>"#);
+    if let Some(version) = version {
+        let _ = write!(
+            out,
+            "<p>Mapped with <strong>{}</strong>, not the plugin serving the connection.</p>",
+            esc(version)
+        );
+    }
     match planned {
         Ok(None) => out.push_str("<p>Nothing to post: the ledger matches.</p>"),
         Ok(Some(plan)) => {

@@ -319,6 +319,46 @@ impl Registry {
         events
     }
 
+    /// The plugin directory, if there is one.
+    pub fn dir(&self) -> Option<&Path> {
+        self.options.dir.as_deref()
+    }
+
+    /// Where compiled plugins are kept.
+    pub fn cache(&self) -> &CompileCache {
+        &self.options.cache
+    }
+
+    /// The names of every plugin that could be loaded: the built-ins and the directory's,
+    /// whether an entry uses them or not.
+    /// Read from the directory's listing only, as [`discover`] names them.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: std::collections::BTreeSet<String> =
+            BUILTINS.iter().map(|(name, _)| name.to_string()).collect();
+        if let Some(entries) = self
+            .options
+            .dir
+            .as_deref()
+            .and_then(|d| std::fs::read_dir(d).ok())
+        {
+            for entry in entries.flatten() {
+                let file = entry.file_name().to_string_lossy().to_string();
+                if file.starts_with('.') || file.ends_with(".tmp") {
+                    continue;
+                }
+                let name = if entry.path().join("plugin.wasm").exists() {
+                    Some(file.as_str())
+                } else {
+                    file.strip_suffix(".wasm")
+                };
+                if let Some(name) = name.filter(|name| is_plugin_name(name)) {
+                    names.insert(name.to_string());
+                }
+            }
+        }
+        names.into_iter().collect()
+    }
+
     /// Every plugin known: active ones and ones that failed to load.
     pub fn list(&self) -> Vec<PluginStatus> {
         let state = self.loader.lock().unwrap_or_else(|e| e.into_inner());
@@ -463,24 +503,45 @@ pub fn load_one(
     cache: &CompileCache,
 ) -> Result<LoadedPlugin, OpenError> {
     let path = Path::new(plugin);
-    let candidate = if plugin.ends_with(".wasm") || path.is_file() {
-        Candidate {
-            name: name_from_path(path),
-            source: Source::File(path.to_path_buf()),
-            bytes: read_binary(path),
-            manifest: Ok(Manifest::default()),
-            manifest_sha: String::new(),
-        }
-    } else {
-        candidates(dir)
-            .remove(plugin)
-            .ok_or_else(|| OpenError::NotFound {
-                name: printable(plugin),
-                place: dir
-                    .map(|d| format!(" in {} or", d.display()))
-                    .unwrap_or_default(),
-            })?
+    if !(plugin.ends_with(".wasm") || path.is_file()) {
+        return load_named(plugin, dir, settings, limits, cache);
+    }
+    let candidate = Candidate {
+        name: name_from_path(path),
+        source: Source::File(path.to_path_buf()),
+        bytes: read_binary(path),
+        manifest: Ok(Manifest::default()),
+        manifest_sha: String::new(),
     };
+    load_as(candidate, settings, limits, cache)
+}
+
+/// Loads plugin `name` from `dir` or the built-ins only (never a path), outside any
+/// registry, with `settings` and `limits` as [`load_one`] takes them.
+pub fn load_named(
+    name: &str,
+    dir: Option<&Path>,
+    settings: &Settings,
+    limits: &Limits,
+    cache: &CompileCache,
+) -> Result<LoadedPlugin, OpenError> {
+    let candidate = candidates(dir)
+        .remove(name)
+        .ok_or_else(|| OpenError::NotFound {
+            name: printable(name),
+            place: dir
+                .map(|d| format!(" in {} or", d.display()))
+                .unwrap_or_default(),
+        })?;
+    load_as(candidate, settings, limits, cache)
+}
+
+fn load_as(
+    candidate: Candidate,
+    settings: &Settings,
+    limits: &Limits,
+    cache: &CompileCache,
+) -> Result<LoadedPlugin, OpenError> {
     let entry = Entry {
         key: candidate.name.clone(),
         plugin: candidate.name.clone(),
@@ -602,7 +663,7 @@ enum Kind {
 }
 
 /// Letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64.
-fn is_plugin_name(name: &str) -> bool {
+pub fn is_plugin_name(name: &str) -> bool {
     name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name

@@ -10,9 +10,12 @@
 //! session, with another session's token or from another origin are refused. The main
 //! pages are saved as screenshots under the target directory (`console-screenshots`).
 //!
-//! Needs `chromium` and `chromedriver` (Debian's `chromium` and `chromium-driver`, which
-//! `.ci/run` installs): without them the test says so and passes, and fails under
-//! `CI=true`.
+//! Without the service, `console serve` logs an operator in over HTTP (a login without
+//! its paired cookie refused) and runs a record it replays itself.
+//!
+//! The browser test needs `chromium` and `chromedriver` (Debian's `chromium` and
+//! `chromium-driver`, which `.ci/run` installs): without them it says so and passes, and
+//! fails under `CI=true`.
 
 mod common;
 
@@ -562,4 +565,131 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
             .any(|l| l.contains("upload plugin") && l.contains("now serves")),
         "{logins:?}"
     );
+}
+
+/// The value of `name="FIELD" value="..."` in a page.
+fn field_value(page: &str, field: &str) -> String {
+    page.split(&format!(r#"name="{field}" value=""#))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no {field} field in {page}"))
+        .to_string()
+}
+
+/// The `name=value` of a `Set-Cookie` header named `name`.
+fn set_cookie(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_serve_runs_a_record_it_replays_without_the_service() {
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &systems);
+    systems
+        .qad
+        .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Closed);
+    let (code, _) = output(dir.path(), &config, &systems, &["sync", "--once"]).await;
+    assert_eq!(code, 1, "orders in a closed period are parked");
+    let mut add = binary(dir.path(), &["console", "add-operator", "ann"])
+        .env("ML_CONNECTOR_MASTER_KEY", MASTER_KEY)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(add.wait().unwrap().success());
+    systems
+        .qad
+        .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Open);
+
+    let address = free_address();
+    let _console = Killed(
+        command(
+            dir.path(),
+            &config,
+            &systems,
+            &["console", "serve", "--listen", &address],
+        )
+        .env("ML_CONNECTOR_MASTER_KEY", MASTER_KEY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    wait_for_port(&address).await;
+    let base = format!("http://{address}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // The login form and its paired cookie; a login without the pair is refused.
+    let form = http.get(format!("{base}/login")).send().await.unwrap();
+    let pair = set_cookie(&form, "mlc_login");
+    let token = field_value(&form.text().await.unwrap(), "login");
+    let credentials = format!(
+        "login={token}&operator=ann&password={}",
+        PASSWORD.replace(' ', "+")
+    );
+    let unpaired = http
+        .post(format!("{base}/login"))
+        .body(credentials.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unpaired.status(), 403);
+    let logged_in = http
+        .post(format!("{base}/login"))
+        .header("cookie", &pair)
+        .body(credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged_in.status(), 303);
+    let session = set_cookie(&logged_in, "mlc_session");
+
+    let parked = http
+        .get(format!("{base}/parked"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let job: i64 = parked
+        .split(r#"<a href="/jobs/"#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let replayed = http
+        .post(format!("{base}/jobs/{job}/replay"))
+        .header("cookie", &session)
+        .body(format!("csrf={}", field_value(&parked, "csrf")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 303);
+
+    // No service runs: the console runs what it put back in line.
+    let store = open_store(dir.path());
+    for _ in 0..150 {
+        if store.job(job).await.unwrap().unwrap().state == ml_connector::store::JobState::Done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let done = store.job(job).await.unwrap().unwrap();
+    assert_eq!(done.state, ml_connector::store::JobState::Done, "{done:?}");
+    assert!(!systems.qad.ledger("acme").is_empty(), "posted to QAD");
 }

@@ -1,7 +1,8 @@
 //! `ml-connector status`: what the store says of each connection: the queue by state,
-//! the parked records with their reasons, the last and next run of each schedule (the
-//! last hook check is the hooks' health), the plugin versions `run` has active, the
-//! cursors, and the BigCommerce quota last seen. It reads the store only, so it works while `run` is running, or stopped.
+//! the newest parked records with their reasons, the last and next run of each schedule
+//! (the last hook check is the hooks' health), the plugin versions `run` has active, the
+//! cursors, and the BigCommerce quota last seen. It reads the store only, so it works
+//! while `run` is running, or stopped.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Cli;
 use super::connections::{ConnectionArgs, selected};
-use crate::store::{JobState, Store, millis_text};
+use crate::store::{ParkedFilter, Store, millis_text};
 
 #[derive(Args)]
 pub struct StatusArgs {
@@ -22,18 +23,23 @@ pub struct StatusArgs {
     json: bool,
 }
 
-/// Parked records shown per connection.
+/// Parked records shown per connection, newest first.
 const PARKED_SHOWN: usize = 50;
 
 /// One connection's status as JSON.
 pub(crate) async fn connection_status(store: &dyn Store, name: &str) -> anyhow::Result<Value> {
     let depth = store.queue_depth(Some(name)).await?;
+    let newest = ParkedFilter {
+        connection: Some(name.to_string()),
+        kind: None,
+        since: None,
+        before: None,
+        limit: PARKED_SHOWN,
+    };
     let parked: Vec<Value> = store
-        .jobs_in(JobState::Parked, 100_000)
+        .parked_jobs(&newest)
         .await?
         .into_iter()
-        .filter(|job| job.connection == name)
-        .take(PARKED_SHOWN)
         .map(|job| {
             json!({
                 "job": job.id,

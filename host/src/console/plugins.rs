@@ -2,7 +2,8 @@
 //! source, status, why the newest version is not serving, its limits), and an upload of
 //! a new version. An upload is written into the plugin directory as a dropped file is
 //! (under a `.tmp` name the registry ignores, synced, then renamed), and the registry
-//! loads it through the same checks; the page says what the load came to. Only `run` with a plugin directory has a registry to show and to load into.
+//! loads it through the same checks; the page says what the load came to. Only `run`
+//! with a plugin directory has a registry to show and to load into.
 
 use std::fmt::Write as _;
 use std::io::Write as _;

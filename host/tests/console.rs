@@ -241,14 +241,7 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
     assert_eq!(code, Some(2), "{said}");
     assert!(said.contains("console add-operator"), "{said}");
 
-    let mut add = binary(dir.path(), &["console", "add-operator", "ann"])
-        .env("ML_CONNECTOR_MASTER_KEY", MASTER_KEY)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(add.wait().unwrap().success());
+    add_operator(dir.path());
 
     let plugin_dir = dir.path().join("plugins");
     std::fs::create_dir_all(&plugin_dir).unwrap();
@@ -467,12 +460,7 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
         .text()
         .await
         .unwrap();
-    let csrf = page
-        .split(r#"name="csrf" value=""#)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = field_value(&page, "csrf");
     let refused = http
         .post(&replay)
         .header("cookie", &cookie)
@@ -567,6 +555,17 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
     );
 }
 
+/// Adds operator `ann` with [`PASSWORD`] to the store of `dir`.
+fn add_operator(dir: &Path) {
+    let mut add = binary(dir, &["console", "add-operator", "ann"])
+        .env("ML_CONNECTOR_MASTER_KEY", MASTER_KEY)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(add.wait().unwrap().success());
+}
+
 /// The value of `name="FIELD" value="..."` in a page.
 fn field_value(page: &str, field: &str) -> String {
     page.split(&format!(r#"name="{field}" value=""#))
@@ -599,13 +598,7 @@ async fn console_serve_runs_a_record_it_replays_without_the_service() {
         .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Closed);
     let (code, _) = output(dir.path(), &config, &systems, &["sync", "--once"]).await;
     assert_eq!(code, 1, "orders in a closed period are parked");
-    let mut add = binary(dir.path(), &["console", "add-operator", "ann"])
-        .env("ML_CONNECTOR_MASTER_KEY", MASTER_KEY)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(add.wait().unwrap().success());
+    add_operator(dir.path());
     systems
         .qad
         .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Open);

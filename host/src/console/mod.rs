@@ -362,20 +362,17 @@ async fn login(State(console): State<Arc<Console>>, headers: HeaderMap, body: St
             return login_response(&console, StatusCode::INTERNAL_SERVER_ERROR, None);
         }
     };
-    let entry = AuditEntry {
-        connection: String::new(),
-        subject: "console".into(),
-        kind: "console".into(),
-        data: serde_json::json!({
-            "action": match login {
-                Login::Accepted => "login",
-                Login::Refused => "login refused",
-                Login::Throttled => "login throttled",
-            },
-            "operator": operator,
-        })
-        .to_string(),
+    let action = match login {
+        Login::Accepted => "login",
+        Login::Refused => "login refused",
+        Login::Throttled => "login throttled",
     };
+    let entry = console.said(
+        "",
+        "console",
+        &operator,
+        serde_json::json!({"action": action}),
+    );
     if let Err(error) = console.store.audit(&entry).await {
         tracing::warn!(error = %chain(&error), "console: a login could not be audited");
         return login_response(

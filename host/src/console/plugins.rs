@@ -20,7 +20,6 @@ use super::html::{csrf_field, esc, query_value};
 use super::{Console, Form, see_other};
 use crate::plugins::registry::is_plugin_name;
 use crate::plugins::{LoadEvent, Registry};
-use crate::store::AuditEntry;
 
 /// The largest upload read (the registry's own size check applies after).
 pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
@@ -173,20 +172,18 @@ pub(super) async fn upload(
         return done(&format!("The file could not be written: {error}"));
     }
     let outcome = load_now(&registry, &path, &sha).await;
-    let entry = AuditEntry {
-        connection: String::new(),
-        subject: "console".into(),
-        kind: "console".into(),
-        data: serde_json::json!({
+    let entry = console.said(
+        "",
+        "console",
+        &session.operator,
+        serde_json::json!({
             "action": "upload plugin",
-            "operator": session.operator,
             "plugin": name,
             "sha256": sha,
             "bytes": size,
             "outcome": outcome,
-        })
-        .to_string(),
-    };
+        }),
+    );
     if let Err(error) = console.store.audit(&entry).await {
         tracing::warn!(error = %crate::error::chain(&error), "console: an upload could not be audited");
     }

@@ -19,7 +19,7 @@ use super::html::{esc, page_with_head, when};
 use super::{Console, Posted, see_other};
 use crate::cli::reconcile::{Reading, Report, bound, report};
 use crate::flows::ledger::amount_text;
-use crate::store::{AuditEntry, Millis, system_clock};
+use crate::store::{Millis, system_clock};
 
 /// Runs kept for their pages.
 const KEPT: usize = 20;
@@ -188,18 +188,12 @@ pub(super) async fn start(
     {
         return see_other(&format!("/reconcile/{}", running.id));
     }
-    let entry = AuditEntry {
-        connection: connection.clone(),
-        subject: "console".into(),
-        kind: "console".into(),
-        data: serde_json::json!({
-            "action": "reconcile",
-            "operator": session.operator,
-            "from": from_text,
-            "to": to_text,
-        })
-        .to_string(),
-    };
+    let entry = console.said(
+        &connection,
+        "console",
+        &session.operator,
+        serde_json::json!({"action": "reconcile", "from": from_text, "to": to_text}),
+    );
     if let Err(error) = console.store.audit(&entry).await {
         return console.failure(&session, "the reconciliation could not be audited", &error);
     }

@@ -82,7 +82,7 @@ fn main() {
             store: store.clone(),
             connections: BTreeMap::new(),
             operators: Operators::new(Secrets::at(&dir.path().join("secrets.db")), Arc::new(key)),
-            sessions: Sessions::default(),
+            sessions: Sessions::new(store.clone()),
             secure: false,
             origin: None,
             replayed: Arc::new(|_: &str| {}),
@@ -92,7 +92,7 @@ fn main() {
         let cookie = format!(
             "{}={}",
             console::auth::COOKIE,
-            console.sessions.start("bench")
+            console.sessions.start("bench").await.unwrap()
         );
         let router = console::router(console);
         let deep = format!("/parked?before={}", 2 * parked - 2 * 50_000.min(parked / 2));

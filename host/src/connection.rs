@@ -12,7 +12,7 @@ use crate::config::{self, ConfigError, ConnectionConfig, PluginConfig};
 use crate::flows::catalog::CatalogFlow;
 use crate::flows::orders::OrderFlow;
 use crate::plugins::registry::load_one;
-use crate::plugins::{CompileCache, Entry, LoadedPlugin, OpenError, PluginSlot, Registry};
+use crate::plugins::{CompileCache, Entry, LoadedPlugin, OpenError, PluginSlot, Registry, Shelf};
 use crate::qad::{Auth, Qad, QadClient, QadError, QxtendClient, QxtendConfig, TenantConfig};
 use crate::secrets::Reveal;
 use crate::store::Store;
@@ -88,6 +88,18 @@ pub fn registry_entries(name: &str, config: &ConnectionConfig) -> Vec<Entry> {
 }
 
 impl Plugins<'_> {
+    /// Where a record replayed with another plugin version finds it.
+    fn shelf(&self) -> Option<Shelf> {
+        match self {
+            Plugins::Load { dir, cache, .. } => Some(Shelf {
+                dir: dir.map(Path::to_path_buf),
+                cache: (*cache).clone(),
+            }),
+            Plugins::Live(registry) => Some(registry.shelf()),
+            Plugins::Given { .. } => None,
+        }
+    }
+
     /// The slot of `connection`'s plugin in `role`.
     fn slot(
         &self,
@@ -195,6 +207,7 @@ impl Connection {
             policy,
         );
         orders.settle_after = settle_after;
+        orders.others = plugins.shelf();
         let orders = Arc::new(orders);
         let catalog = match &config.catalog {
             Some(plugin) => {

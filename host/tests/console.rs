@@ -6,12 +6,16 @@
 //! reason; a window is reconciled (the unposted orders found, totals per account, the
 //! CSV export); a plugin upload that is no component is refused while the built-in keeps
 //! serving, a component uploaded serves, and one uploaded under another name is judged by
-//! a dry run with it; every action is audited with the operator's name. Requests without a
+//! a dry run with it, then replayed with it (the record mapped by that version); a plugin
+//! folder's fixtures run from the plugins page; every action is audited with the
+//! operator's name. Requests without a
 //! session, with another session's token or from another origin are refused. The main
 //! pages are saved as screenshots under the target directory (`console-screenshots`).
 //!
 //! Without the service, `console serve` logs an operator in over HTTP (a login without
-//! its paired cookie refused) and runs a record it replays itself.
+//! its paired cookie refused) and runs a record it replays itself; a second `console
+//! serve` over the same store knows the session, and removing the operator ends it in
+//! both.
 //!
 //! The browser test needs `chromium` and `chromedriver` (Debian's `chromium` and
 //! `chromium-driver`, which `.ci/run` installs): without them it says so and passes, and
@@ -285,6 +289,10 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
         overview.contains("main") && overview.contains("parked"),
         "{overview}"
     );
+    assert!(
+        overview.contains("Webhooks:"),
+        "the hooks' health: {overview}"
+    );
     screenshot(&client, "overview").await;
 
     // The parked list, filtered to orders; a record's page.
@@ -390,6 +398,7 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
             text_of(&client, "#uploaded").await
         }
     };
+    folder_with_fixtures(&plugin_dir.join("order-to-gl-folder"));
     client.goto(&format!("{base}/plugins")).await.unwrap();
     let before = text_of(&client, "#plugins").await;
     assert!(
@@ -432,6 +441,47 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
     let judged = text_of(&client, "#dry-run").await;
     assert!(judged.contains("Mapped with order-to-gl-next"), "{judged}");
     assert!(judged.contains("A replay would post"), "{judged}");
+
+    // Replayed with it: the record is mapped by that version and posted, and its trail
+    // says which version mapped it.
+    let judged_on = client.current_url().await.unwrap().path().to_string();
+    let judged_on = judged_on.trim_end_matches("/dry-run").to_string();
+    click(&client, "#replay-with").await;
+    wait_for_text(&client, "to be mapped by order-to-gl-next").await;
+    wait_for_path(&client, &judged_on).await;
+    wait_for_state(&client, "done").await;
+    let replayed = page_text(&client).await;
+    assert!(replayed.contains("Revision 1"), "{replayed}");
+    assert!(
+        replayed.contains("mapped by order-to-gl-next"),
+        "the trail names the version: {replayed}"
+    );
+    // The job says so too, so that a retry maps with it again.
+    let id: i64 = judged_on.rsplit('/').next().unwrap().parse().unwrap();
+    let job = open_store(dir.path()).job(id).await.unwrap().unwrap();
+    assert!(
+        job.payload.contains(r#""plugin":"order-to-gl-next""#),
+        "{}",
+        job.payload
+    );
+
+    // The fixtures a plugin folder carries, run from the plugins page: one passes, one
+    // expects other revenue and fails with the difference.
+    client.goto(&format!("{base}/plugins")).await.unwrap();
+    client
+        .find(Locator::Css("select#fixtures-of"))
+        .await
+        .unwrap()
+        .select_by_value("order-to-gl-folder")
+        .await
+        .unwrap();
+    click(&client, "form[action='/plugins/fixtures'] button").await;
+    let fixtures = text_of(&client, "#fixtures").await;
+    assert!(fixtures.contains("1 passed, 1 failed"), "{fixtures}");
+    assert!(fixtures.contains("basic.json pass"), "{fixtures}");
+    assert!(fixtures.contains("wrong.json FAIL"), "{fixtures}");
+    assert!(fixtures.contains("575000"), "the difference: {fixtures}");
+    screenshot(&client, "fixtures").await;
 
     // Refused: no session, another token, another origin.
     let session = client.get_named_cookie("mlc_session").await.unwrap();
@@ -603,20 +653,23 @@ async fn console_serve_runs_a_record_it_replays_without_the_service() {
         .qad
         .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Open);
 
-    let address = free_address();
-    let _console = Killed(
-        command(
-            dir.path(),
-            &config,
-            &systems,
-            &["console", "serve", "--listen", &address],
+    let serve = |address: String| {
+        Killed(
+            command(
+                dir.path(),
+                &config,
+                &systems,
+                &["console", "serve", "--listen", &address],
+            )
+            .env("ML_CONNECTOR_MASTER_KEY", MASTER_KEY)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
         )
-        .env("ML_CONNECTOR_MASTER_KEY", MASTER_KEY)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap(),
-    );
+    };
+    let address = free_address();
+    let _console = serve(address.clone());
     wait_for_port(&address).await;
     let base = format!("http://{address}");
     let http = reqwest::Client::builder()
@@ -685,4 +738,36 @@ async fn console_serve_runs_a_record_it_replays_without_the_service() {
     let done = store.job(job).await.unwrap().unwrap();
     assert_eq!(done.state, ml_connector::store::JobState::Done, "{done:?}");
     assert!(!systems.qad.ledger("acme").is_empty(), "posted to QAD");
+
+    // Another process over the same store (a replica behind the same address) knows the
+    // session; removing the operator ends it in both.
+    let other = free_address();
+    let _other = serve(other.clone());
+    wait_for_port(&other).await;
+    let overview = |base: String| {
+        let (http, session) = (http.clone(), session.clone());
+        async move {
+            http.get(format!("{base}/"))
+                .header("cookie", &session)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(overview(base.clone()).await, 200);
+    assert_eq!(overview(format!("http://{other}")).await, 200);
+    let removed = binary(dir.path(), &["console", "remove-operator", "ann"])
+        .env("ML_CONNECTOR_MASTER_KEY", MASTER_KEY)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&removed.stderr);
+    assert!(removed.status.success(), "{said}");
+    assert!(said.contains("1 open sessions of theirs ended"), "{said}");
+    assert_eq!(overview(base).await, 303, "to the login");
+    assert_eq!(
+        overview(format!("http://{other}")).await,
+        303,
+        "to the login"
+    );
 }

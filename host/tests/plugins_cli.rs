@@ -2,6 +2,8 @@
 //! plugin folder, a diff and exit code 1 for a fixture whose expected journal differs,
 //! the single-fixture form, and the check report.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -43,27 +45,8 @@ fn every_fixture_of_a_folder_runs_and_passes() {
 #[test]
 fn a_plugin_folder_in_the_plugin_directory_brings_its_fixtures() {
     let dir = tempfile::tempdir().unwrap();
-    let folder = dir.path().join("order-to-gl");
-    std::fs::create_dir_all(folder.join("fixtures")).unwrap();
-    std::fs::write(
-        folder.join("plugin.wasm"),
-        ml_connector::plugins::builtin::builtin("order-to-gl").unwrap(),
-    )
-    .unwrap();
-    let mut fixture: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("plugins/order-to-gl/fixtures/order-basic.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    fixture["case"] = root()
-        .join("examples/fixtures/shared/order-basic.json")
-        .display()
-        .to_string()
-        .into();
-    std::fs::write(folder.join("fixtures/basic.json"), fixture.to_string()).unwrap();
-    // The same order with revenue 50.00 short: the diff names both amounts.
-    fixture["expected"]["lines"][0]["credit"] = 575000.into();
-    std::fs::write(folder.join("fixtures/wrong.json"), fixture.to_string()).unwrap();
+    // The same order with revenue 50.00 short in `wrong.json`: the diff names both amounts.
+    common::folder_with_fixtures(&dir.path().join("order-to-gl"));
 
     let dir_arg = dir.path().display().to_string();
     let (output, stdout) = cli(&["--plugin-dir", &dir_arg, "plugins", "test", "order-to-gl"]);

@@ -335,3 +335,15 @@ pub fn qad_entry(
         lines,
     }
 }
+
+/// Puts parked job `job` back in line as an operator's replay does (with its audit entry).
+pub async fn replay_parked(store: &dyn ml_connector::store::Store, job: &ml_connector::store::Job) {
+    let said = ml_connector::store::AuditEntry {
+        connection: job.connection.clone(),
+        subject: job.document.clone(),
+        kind: "console".into(),
+        data: r#"{"action":"replay","operator":"test"}"#.into(),
+    };
+    let replay = ml_connector::store::ByHand::Replay { payload: None };
+    store.settle_parked(job.id, &replay, &said).await.unwrap();
+}

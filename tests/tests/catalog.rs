@@ -372,7 +372,7 @@ async fn item_changes_reach_the_catalog_in_batches_and_failures_are_parked() {
             .iter()
             .any(|n| job.document == format!("item:{}", catalog_skus()[*n]))
         {
-            rig.store.requeue(job.id).await.unwrap();
+            ml_connector_tests::replay_parked(rig.store.as_ref(), &job).await;
         }
     }
     let stats = rig.worker().drain(Duration::from_secs(30)).await.unwrap();

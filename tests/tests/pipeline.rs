@@ -353,7 +353,7 @@ async fn lost_answers_are_resolved_by_reference_and_refusals_are_parked() {
     rig.qad
         .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Open);
     for job in &parked {
-        rig.flow.store.requeue(job.id).await.unwrap();
+        ml_connector_tests::replay_parked(rig.flow.store.as_ref(), job).await;
     }
     let stats = rig.worker.drain(Duration::from_secs(30)).await.unwrap();
     assert_eq!(stats.parked, 0);

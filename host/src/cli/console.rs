@@ -12,13 +12,14 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::Cli;
-use super::connections::{ConnectionArgs, open_connections};
+use super::connections::{ConnectionArgs, open_live_connections};
 use crate::config::{Config, ConsoleConfig};
 use crate::console::auth::{Operators, Sessions};
 use crate::console::{self, Console};
 use crate::flows::worker::Worker;
 use crate::secrets::{MasterKey, value_from_prompt, value_from_stdin};
 use crate::server;
+use crate::store::SessionsOf;
 
 #[derive(Subcommand)]
 pub enum ConsoleCommand {
@@ -35,7 +36,8 @@ pub enum ConsoleCommand {
     /// or asked for without echo on a terminal; at least 12 characters. Needs the master
     /// key.
     AddOperator { name: String },
-    /// Remove an operator. Exit code 1 when there is none by that name.
+    /// Remove an operator, ending their open sessions. Exit code 1 when there is none by
+    /// that name.
     RemoveOperator { name: String },
     /// The operators' names.
     Operators,
@@ -86,10 +88,10 @@ impl Setup {
         plugins: Option<Arc<crate::plugins::Registry>>,
     ) -> Arc<Console> {
         Arc::new(Console {
+            sessions: Sessions::new(store.clone()),
             store,
             connections: flows,
             operators: self.operators,
-            sessions: Sessions::default(),
             secure: self.origin.is_some(),
             origin: self.origin,
             replayed,
@@ -115,9 +117,12 @@ pub fn run(cli: &Cli, command: &ConsoleCommand) -> anyhow::Result<ExitCode> {
         }
         ConsoleCommand::RemoveOperator { name } => {
             if operators(cli)?.remove(name)? {
-                eprintln!(
-                    "operator {name} removed (an open session ends within 30 minutes idle; restart the console to end it now)"
-                );
+                let store = cli.open_store()?;
+                let ended = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(store.end_sessions(&SessionsOf::Operator(name.clone())))?;
+                eprintln!("operator {name} removed; {ended} open sessions of theirs ended");
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("no operator {name}");
@@ -144,7 +149,9 @@ fn serve(cli: &Cli, args: &ConnectionArgs, listen: Option<&str>) -> anyhow::Resu
         public_url: None,
     });
     let setup = setup(cli, &section, listen)?;
-    let (store, connections) = open_connections(cli, args, None)?;
+    // Plugins through a registry over the plugin directory (not watched: an upload
+    // reloads it), so that its page lists and takes versions as `run`'s does.
+    let ((store, connections), registry) = open_live_connections(cli, args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -170,7 +177,7 @@ fn serve(cli: &Cli, args: &ConnectionArgs, listen: Option<&str>) -> anyhow::Resu
             Arc::new(move |connection: &str| runner.clone().start(connection))
         };
         let listen = setup.listen.clone();
-        let console = setup.console(store, flows, replayed, None);
+        let console = setup.console(store, flows, replayed, Some(registry));
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

@@ -13,7 +13,7 @@ use super::from_store::{self, Selection};
 use crate::error::chain;
 use crate::plugins::builtin::builtin;
 use crate::plugins::fixture::{
-    Fixture, FixtureError, FixtureRun, Verdict, fixtures_in, record_answer,
+    Fixture, FixtureRun, Outcome, Verdict, fixtures_in, record_answer, run_all,
 };
 use crate::plugins::inspect::inspect;
 use crate::plugins::registry::{name_from_path, read_binary};
@@ -333,7 +333,7 @@ fn test_all(
         .map(|path| Fixture::load(path))
         .collect::<Result<_, _>>()?;
     let base = cli.load_for_fixture(plugin, &fixtures[0])?;
-    let runs = run_fixtures(&base, &paths, &fixtures);
+    let runs = run_all(&base, &paths, &fixtures);
     if update {
         return update_all(&runs);
     }
@@ -385,19 +385,13 @@ fn update_all(runs: &[Outcome]) -> anyhow::Result<ExitCode> {
     Ok(exit_code(failed == 0))
 }
 
-/// One fixture's run with the plugin reconfigured for it.
-struct Outcome {
-    path: PathBuf,
-    name: String,
-    description: String,
-    run: Result<(FixtureRun, Verdict), FixtureError>,
+/// How `plugins test` and `plugins check` print a fixture's run.
+trait Printed {
+    fn print(&self, limits: &Limits);
+    fn json(&self, limits: &Limits) -> serde_json::Value;
 }
 
-impl Outcome {
-    fn passed(&self) -> bool {
-        matches!(self.run, Ok((_, Verdict::Pass)))
-    }
-
+impl Printed for Outcome {
     fn print(&self, limits: &Limits) {
         match &self.run {
             Ok((run, verdict)) => {
@@ -438,35 +432,6 @@ impl Outcome {
             }
         }
     }
-}
-
-fn run_fixtures(base: &LoadedPlugin, paths: &[PathBuf], fixtures: &[Fixture]) -> Vec<Outcome> {
-    paths
-        .iter()
-        .zip(fixtures)
-        .map(|(path, fixture)| {
-            let run = base
-                .with_settings(fixture.settings())
-                .map_err(|cause| FixtureError::Settings {
-                    plugin: base.name().to_string(),
-                    cause: Box::new(cause),
-                })
-                .and_then(|plugin| fixture.run(&plugin))
-                .map(|run| {
-                    let verdict = fixture.verdict(&run);
-                    (run, verdict)
-                });
-            Outcome {
-                path: path.clone(),
-                name: path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_default(),
-                description: fixture.description.clone(),
-                run,
-            }
-        })
-        .collect()
 }
 
 fn run_json(name: &str, run: &FixtureRun, verdict: &Verdict, limits: &Limits) -> serde_json::Value {
@@ -595,7 +560,7 @@ fn check(cli: &Cli, plugin: &str, fixtures: Option<&Path>) -> anyhow::Result<Exi
         limits.time_per_call().as_millis()
     );
     println!("fixtures  {}", dir.display());
-    let runs = run_fixtures(&loaded, &paths, &fixtures);
+    let runs = run_all(&loaded, &paths, &fixtures);
     for run in &runs {
         run.print(&limits);
     }

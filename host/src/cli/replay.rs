@@ -15,11 +15,11 @@ use time::OffsetDateTime;
 use super::Cli;
 use super::connections::{ConnectionArgs, open_connections};
 use crate::flows::catalog::CatalogFlow;
-use crate::flows::jobs::{JobInput, customer_job, order_job, refund_job};
+use crate::flows::jobs::{JobInput, customer_job, order_job, record_of, refund_job, replayed_with};
 use crate::flows::orders::{OrderFlow, Plan};
 use crate::flows::worker::Worker;
 use crate::money;
-use crate::store::{Job, JobState, Store};
+use crate::store::{AuditEntry, ByHand, Job, JobState, Store, StoreError};
 
 #[derive(Args)]
 pub struct ReplayArgs {
@@ -175,7 +175,8 @@ pub fn run(cli: &Cli, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 }
             } else {
                 let catalog = connection.catalog.clone();
-                failed |= !replay(flow, catalog, store.as_ref(), &targets).await?;
+                let plugin = args.plugin.as_deref();
+                failed |= !replay(flow, catalog, store.as_ref(), &targets, plugin).await?;
             }
         }
         Ok(if failed {
@@ -236,18 +237,40 @@ pub(super) fn print_plan(record: &str, plan: &Plan) {
     }
 }
 
-/// Puts the records back in the queue (parked jobs as they are, others as new jobs) and
-/// runs them; false when any was parked again.
+/// Puts the records back in the queue (parked jobs as they are, with an audit entry;
+/// others as new jobs) and runs them (with `plugin` when given); false when any was parked
+/// again.
 async fn replay(
     flow: &Arc<OrderFlow>,
     catalog: Option<Arc<CatalogFlow>>,
     store: &dyn Store,
     targets: &[Target],
+    plugin: Option<&str>,
 ) -> anyhow::Result<bool> {
     let stamp = OffsetDateTime::now_utc().unix_timestamp_nanos().to_string();
     for target in targets {
         match target.parked {
-            Some(job) => store.requeue(job).await?,
+            Some(id) => {
+                // Back in line with the connection's plugin (this command's `--plugin`
+                // when given), whatever version a console replay named before; audited.
+                let Some(job) = store.job(id).await? else {
+                    continue;
+                };
+                let replay = ByHand::Replay {
+                    payload: replayed_with(&job, None),
+                };
+                let said = AuditEntry {
+                    connection: job.connection.clone(),
+                    subject: record_of(&job),
+                    kind: "replay".into(),
+                    data: serde_json::json!({"job": id, "by": "ml-connector replay", "plugin": plugin})
+                        .to_string(),
+                };
+                match store.settle_parked(id, &replay, &said).await {
+                    Err(StoreError::NoJob(_)) => println!("job {id}: not parked any more; skipped"),
+                    other => other?,
+                }
+            }
             None => {
                 let mut job = match (target.kind.as_str(), target.refund_id, target.customer_id) {
                     ("refund", Some(refund), _) => {

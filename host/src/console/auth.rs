@@ -5,10 +5,12 @@
 //! the master key like every credential; its value is an Argon2id hash of the password
 //! (PHC form), never the password. A login that matches starts a session: 32 random
 //! bytes in an `HttpOnly`, `SameSite=Strict` cookie (`Secure` when the console is reached
-//! over https), found by their SHA-256 only, ended by logout, after 30 minutes idle or 12
-//! hours in all. Each session has its own CSRF token, which every form carries and every
-//! action checks, with the request's `Origin` when the browser sends one. Five refused
-//! logins of one name within 15 minutes refuse that name for the rest of those minutes.
+//! over https), kept in the store by their SHA-256 only (so every process over the store
+//! knows the session), ended by logout, by removing the operator, after 30 minutes idle or
+//! 12 hours in all. Each session has its own CSRF token, which every form carries and
+//! every action checks, with the request's `Origin` when the browser sends one. Five
+//! refused logins of one name within 15 minutes refuse that name, in this process, for
+//! the rest of those minutes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +24,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::secrets::{MasterKey, Secrets, SecretsError, check_name};
+use crate::store::{Millis, SessionsOf, Store, StoreError};
 
 /// The secret that holds operator NAME's password hash.
 const PREFIX: &str = "console.operator.";
@@ -31,10 +34,10 @@ pub const COOKIE: &str = "mlc_session";
 /// The cookie a login form is paired with (its CSRF token before there is a session).
 pub const LOGIN_COOKIE: &str = "mlc_login";
 
-/// A session ends after this long without a request...
-const IDLE: Duration = Duration::from_secs(30 * 60);
+/// A session ends after this long without a request (milliseconds)...
+const IDLE: Millis = 30 * 60 * 1000;
 /// ...and after this long in all.
-const LONGEST: Duration = Duration::from_secs(12 * 3600);
+const LONGEST: Millis = 12 * 3600 * 1000;
 /// Refused logins of one name within [`THROTTLE_WINDOW`] before it is refused outright.
 const THROTTLE_AFTER: u32 = 5;
 const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -197,65 +200,48 @@ pub struct Session {
     pub operator: String,
     /// The token every form of this session carries.
     pub csrf: String,
-    started: Instant,
-    seen: Instant,
 }
 
-/// The open sessions of this process, by the SHA-256 of their cookie.
-#[derive(Default)]
-pub struct Sessions(Mutex<HashMap<String, Session>>);
+/// The console's sessions, kept in the store by the SHA-256 of their cookie.
+pub struct Sessions {
+    store: Arc<dyn Store>,
+}
 
 fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 impl Sessions {
+    pub fn new(store: Arc<dyn Store>) -> Sessions {
+        Sessions { store }
+    }
+
     /// Starts a session for `operator`; returns the cookie's value.
-    pub fn start(&self, operator: &str) -> String {
+    pub async fn start(&self, operator: &str) -> Result<String, StoreError> {
         let token = random_token();
-        let now = Instant::now();
-        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        open.retain(|_, s| s.alive());
-        open.insert(
-            digest(&token),
-            Session {
-                operator: operator.to_string(),
-                csrf: random_token(),
-                started: now,
-                seen: now,
-            },
-        );
-        token
+        self.store
+            .start_session(&digest(&token), operator, &random_token())
+            .await?;
+        Ok(token)
     }
 
     /// The session of a cookie's value, if it is open (and now seen).
-    pub fn find(&self, token: &str) -> Option<Session> {
-        let key = digest(token);
-        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match open.get_mut(&key) {
-            Some(session) if session.alive() => {
-                session.seen = Instant::now();
-                Some(session.clone())
-            }
-            Some(_) => {
-                open.remove(&key);
-                None
-            }
-            None => None,
-        }
+    pub async fn find(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        let found = self
+            .store
+            .find_session(&digest(token), IDLE, LONGEST)
+            .await?;
+        Ok(found.map(|session| Session {
+            operator: session.operator,
+            csrf: session.csrf,
+        }))
     }
 
-    pub fn end(&self, token: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&digest(token));
-    }
-}
-
-impl Session {
-    fn alive(&self) -> bool {
-        self.seen.elapsed() < IDLE && self.started.elapsed() < LONGEST
+    pub async fn end(&self, token: &str) -> Result<(), StoreError> {
+        self.store
+            .end_sessions(&SessionsOf::Digest(digest(token)))
+            .await
+            .map(drop)
     }
 }
 
@@ -327,16 +313,32 @@ mod tests {
         assert!(!operators.remove("ann").unwrap());
     }
 
-    #[test]
-    fn a_session_is_found_by_its_cookie_until_it_ends() {
-        let sessions = Sessions::default();
-        let token = sessions.start("ann");
-        let session = sessions.find(&token).unwrap();
+    #[tokio::test]
+    async fn a_session_is_found_by_its_cookie_until_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::SqliteStore::open(&dir.path().join("store.db")).unwrap();
+        let store: Arc<dyn Store> = Arc::new(store);
+        let sessions = Sessions::new(store.clone());
+        let token = sessions.start("ann").await.unwrap();
+        let session = sessions.find(&token).await.unwrap().unwrap();
         assert_eq!(session.operator, "ann");
         assert_ne!(session.csrf, token);
-        assert!(sessions.find(&random_token()).is_none());
-        sessions.end(&token);
-        assert!(sessions.find(&token).is_none());
+        // Another process over the same store knows it; the store keeps no cookie.
+        let elsewhere = Sessions::new(store.clone());
+        assert_eq!(
+            elsewhere.find(&token).await.unwrap().unwrap().csrf,
+            session.csrf
+        );
+        assert!(
+            store
+                .find_session(&token, IDLE, LONGEST)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(sessions.find(&random_token()).await.unwrap().is_none());
+        sessions.end(&token).await.unwrap();
+        assert!(elsewhere.find(&token).await.unwrap().is_none());
     }
 
     #[test]

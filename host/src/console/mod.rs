@@ -32,7 +32,7 @@ use serde_json::Value;
 use self::auth::{COOKIE, LOGIN_COOKIE, Login, Operators, Session, Sessions};
 use self::html::{amount, csrf_field, esc, page, query_value, when};
 use crate::error::chain;
-use crate::flows::jobs::JobInput;
+use crate::flows::jobs::{JobInput, record_of};
 use crate::flows::orders::OrderFlow;
 use crate::store::{AuditEntry, AuditRecord, ByHand, Job, JobState, ParkedFilter, Store};
 
@@ -83,6 +83,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/reconcile/{run}", get(reconcile::run_page))
         .route("/reconcile/{run}/csv", get(reconcile::csv))
         .route("/plugins", get(plugins::page))
+        .route("/plugins/fixtures", post(plugins::fixtures))
         .route(
             "/plugins/upload",
             post(plugins::upload).layer(DefaultBodyLimit::max(plugins::MAX_UPLOAD)),
@@ -171,23 +172,30 @@ impl FromRequest<Arc<Console>> for Posted {
         let form = Form::parse(&String::from_utf8_lossy(&body));
         let session = console
             .authorize(&parts.headers, &form)
+            .await
             .map_err(|refused| *refused)?;
         Ok(Posted { session, form })
     }
 }
 
 impl Console {
-    /// The session the request's cookie names, with the cookie's value.
-    fn session(&self, headers: &HeaderMap) -> Option<(String, Session)> {
+    /// The session the request's cookie names, with the cookie's value (none when the
+    /// store cannot say: logged, and the request goes to the login).
+    async fn session(&self, headers: &HeaderMap) -> Option<(String, Session)> {
         let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
         let token = auth::cookie(cookies, COOKIE)?;
-        let session = self.sessions.find(token)?;
-        Some((token.to_string(), session))
+        match self.sessions.find(token).await {
+            Ok(session) => Some((token.to_string(), session?)),
+            Err(error) => {
+                tracing::warn!(error = %chain(&error), "console: the session could not be read");
+                None
+            }
+        }
     }
 
     /// The session of a request that changes something: its CSRF token must match, and
     /// its `Origin`, when the browser sends one, must be the console's.
-    fn authorize(&self, headers: &HeaderMap, form: &Form) -> Result<Session, Box<Response>> {
+    async fn authorize(&self, headers: &HeaderMap, form: &Form) -> Result<Session, Box<Response>> {
         let refuse = |why: &str| {
             Box::new(html(
                 StatusCode::FORBIDDEN,
@@ -202,7 +210,7 @@ impl Console {
             ))
         };
         self.check_origin(headers).map_err(|why| refuse(&why))?;
-        let Some((_, session)) = self.session(headers) else {
+        let Some((_, session)) = self.session(headers).await else {
             return Err(refuse("This action needs a session: log in first."));
         };
         match form.get("csrf") {
@@ -317,7 +325,7 @@ fn login_response(console: &Console, status: StatusCode, message: Option<&str>) 
 }
 
 async fn login_page(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
-    if console.session(&headers).is_some() {
+    if console.session(&headers).await.is_some() {
         return see_other("/");
     }
     login_response(&console, StatusCode::OK, None)
@@ -383,7 +391,17 @@ async fn login(State(console): State<Arc<Console>>, headers: HeaderMap, body: St
     }
     match login {
         Login::Accepted => {
-            let token = console.sessions.start(&operator);
+            let token = match console.sessions.start(&operator).await {
+                Ok(token) => token,
+                Err(error) => {
+                    tracing::error!(error = %chain(&error), "console: a session could not be started");
+                    return login_response(
+                        &console,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Some("The session could not be kept in the store; try again."),
+                    );
+                }
+            };
             let response = with_cookie(
                 see_other("/"),
                 auth::set_cookie(COOKIE, Some(&token), console.secure),
@@ -411,8 +429,10 @@ async fn logout(
     headers: HeaderMap,
     Posted { session, .. }: Posted,
 ) -> Response {
-    if let Some((token, _)) = console.session(&headers) {
-        console.sessions.end(&token);
+    if let Some((token, _)) = console.session(&headers).await
+        && let Err(error) = console.sessions.end(&token).await
+    {
+        return console.failure(&session, "the session could not be ended", &error);
     }
     let entry = console.said(
         "",
@@ -432,7 +452,7 @@ async fn logout(
 // ---- Overview ----
 
 async fn overview(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
-    let Some((_, session)) = console.session(&headers) else {
+    let Some((_, session)) = console.session(&headers).await else {
         return see_other("/login");
     };
     let mut body = String::new();
@@ -499,6 +519,22 @@ fn connection_card(name: &str, status: &Value) -> String {
         );
     }
     out.push_str("</table>");
+    // The hook check is the webhooks' health: they exist, point here, and are active.
+    let hooks = &status["schedules"]["hooks"]["last"];
+    let health = match (hooks["ok"].as_str(), hooks["error"].as_str()) {
+        (Some(ok), _) => format!(
+            r#"<span class="good">healthy</span> at the last check ({}): {}"#,
+            esc(hooks["at"].as_str().unwrap_or("-")),
+            esc(ok)
+        ),
+        (None, Some(error)) => format!(
+            r#"<span class="bad">failing</span> at the last check ({}): {}"#,
+            esc(hooks["at"].as_str().unwrap_or("-")),
+            esc(error)
+        ),
+        _ => "not checked yet (or the connection has no webhooks)".into(),
+    };
+    let _ = write!(out, "<p>Webhooks: {health}</p>");
     out.push_str("<table><caption>Plugins</caption><tr><th>role</th><th>plugin</th><th>version</th><th>sha-256</th><th>status</th></tr>");
     for (role, plugin) in status["plugins"].as_object().into_iter().flatten() {
         let text = |key: &str| esc(plugin[key].as_str().unwrap_or("-"));
@@ -635,7 +671,7 @@ async fn parked(
     headers: HeaderMap,
     Query(query): Query<ParkedQuery>,
 ) -> Response {
-    let Some((_, session)) = console.session(&headers) else {
+    let Some((_, session)) = console.session(&headers).await else {
         return see_other("/login");
     };
     let since_text = not_empty(&query.since);
@@ -765,21 +801,6 @@ fn parked_body(
     out
 }
 
-/// The record a job is about, as the audit trail names it (`order:1`, `refund:2`...).
-fn record_of(job: &Job) -> String {
-    match serde_json::from_str::<JobInput>(&job.payload) {
-        Ok(JobInput {
-            refund_id: Some(refund),
-            ..
-        }) if job.kind == "refund" => format!("refund:{refund}"),
-        Ok(JobInput {
-            customer_id: Some(customer),
-            ..
-        }) if job.kind == "customer" => format!("customer:{customer}"),
-        _ => job.document.clone(),
-    }
-}
-
 async fn replay_selected(
     State(console): State<Arc<Console>>,
     Posted { session, form }: Posted,
@@ -788,7 +809,7 @@ async fn replay_selected(
     let mut replayed = 0;
     let mut gone = 0;
     for id in &ids {
-        match settle(&console, &session, *id, ByHand::Replay).await {
+        match settle(&console, &session, *id, Settle::Replay { plugin: None }).await {
             Ok(true) => replayed += 1,
             Ok(false) => gone += 1,
             Err(response) => return *response,
@@ -802,13 +823,25 @@ async fn replay_selected(
     see_other(&format!("/parked?done={}", query_value(&done)))
 }
 
+/// What an operator does with a parked record.
+enum Settle {
+    /// Back in line; mapped by `plugin` (its name, and its version for the audit trail)
+    /// instead of the connection's own when given.
+    Replay {
+        plugin: Option<(String, String)>,
+    },
+    Resolve {
+        reason: String,
+    },
+}
+
 /// Replays or resolves parked job `id` as `session`'s operator; false when it is not
 /// parked (any more).
 async fn settle(
     console: &Console,
     session: &Session,
     id: i64,
-    action: ByHand,
+    settle: Settle,
 ) -> Result<bool, Box<Response>> {
     let job = match console.store.job(id).await {
         Ok(Some(job)) => job,
@@ -821,16 +854,25 @@ async fn settle(
             )));
         }
     };
-    let data = match &action {
-        ByHand::Replay => serde_json::json!({"action": "replay", "job": id}),
-        ByHand::Resolve { reason } => {
-            serde_json::json!({"action": "resolve", "job": id, "reason": reason})
+    let (action, data) = match settle {
+        Settle::Replay { plugin } => {
+            let (name, version) = plugin.unzip();
+            (
+                ByHand::Replay {
+                    payload: crate::flows::jobs::replayed_with(&job, name.as_deref()),
+                },
+                serde_json::json!({"action": "replay", "job": id, "plugin": version}),
+            )
+        }
+        Settle::Resolve { reason } => {
+            let data = serde_json::json!({"action": "resolve", "job": id, "reason": reason});
+            (ByHand::Resolve { reason }, data)
         }
     };
     let entry = console.said(&job.connection, &record_of(&job), &session.operator, data);
     match console.store.settle_parked(id, &action, &entry).await {
         Ok(()) => {
-            if action == ByHand::Replay {
+            if matches!(action, ByHand::Replay { .. }) {
                 (console.replayed)(&job.connection);
             }
             Ok(true)
@@ -852,10 +894,10 @@ async fn job_page(
     Path(id): Path<i64>,
     Query(query): Query<ParkedQuery>,
 ) -> Response {
-    let Some((_, session)) = console.session(&headers) else {
+    let Some((_, session)) = console.session(&headers).await else {
         return see_other("/login");
     };
-    match job_body(&console, &session, id, query.done.as_deref(), None).await {
+    match job_body(&console, &session, id, query.done.as_deref(), None, None).await {
         Ok(Some((title, body))) => console.page_for(&session, &title, &body),
         Ok(None) => html(
             StatusCode::NOT_FOUND,
@@ -870,13 +912,14 @@ async fn job_page(
 }
 
 /// A job's page: what it is, what can be done, its source, its exchanges, its revisions;
-/// `planned` is a dry run's result shown above them.
+/// `planned` is a dry run's result shown above them, `chosen` the other plugin it used.
 async fn job_body(
     console: &Console,
     session: &Session,
     id: i64,
     done: Option<&str>,
     planned: Option<String>,
+    chosen: Option<&str>,
 ) -> Result<Option<(String, String)>, crate::store::StoreError> {
     let Some(job) = console.store.job(id).await? else {
         return Ok(None);
@@ -902,19 +945,29 @@ async fn job_body(
     );
     if job.state == JobState::Parked {
         let csrf = csrf_field(&session.csrf);
+        let mapped = crate::flows::jobs::MAPPED_KINDS.contains(&job.kind.as_str());
         let other = console
             .plugins
             .as_ref()
+            .filter(|_| mapped)
             .map(|registry| {
                 let names: String = registry
                     .names()
                     .iter()
-                    .map(|name| format!(r#"<option value="{n}">{n}</option>"#, n = esc(name)))
+                    .map(|name| {
+                        let selected = if chosen == Some(name.as_str()) {
+                            " selected"
+                        } else {
+                            ""
+                        };
+                        format!(r#"<option value="{n}"{selected}>{n}</option>"#, n = esc(name))
+                    })
                     .collect();
                 format!(
-                    r#"<form method="post" action="/jobs/{id}/dry-run">{csrf}<fieldset><legend>Dry run with another plugin version</legend>
+                    r#"<form method="post" action="/jobs/{id}/dry-run">{csrf}<fieldset><legend>Another plugin version</legend>
 <label for="plugin">Plugin (built in, or in the plugin directory)</label><select id="plugin" name="plugin">{names}</select>
-<button type="submit">Dry run with it</button></fieldset></form>"#
+<button type="submit">Dry run with it</button>
+<button type="submit" id="replay-with" formaction="/jobs/{id}/replay">Replay with it</button></fieldset></form>"#
                 )
             })
             .unwrap_or_default();
@@ -1018,6 +1071,11 @@ fn summary(kind: &str, data: &str) -> String {
             value["status"]
         ),
         "console" => format!("{} by {}", text("action"), text("operator")),
+        "mapped" | "mapping-failed" => format!(
+            "by {} {}",
+            value["plugin"]["name"].as_str().unwrap_or_default(),
+            value["plugin"]["version"].as_str().unwrap_or_default()
+        ),
         "parked" | "retry" => text("reason") + &text("error"),
         _ => String::new(),
     }
@@ -1047,13 +1105,16 @@ async fn dry_run(
         ),
         Some(flow) => match other {
             None => (plan_of(flow, &job, None).await, None),
-            Some(name) => match with_plugin(&console, flow, name).await {
-                Ok((flow, version)) => (plan_of(&flow, &job, Some(&version)).await, Some(version)),
+            Some(name) => match flow.with_plugin_named(name).await {
+                Ok(flow) => {
+                    let version = version_of(&flow);
+                    (plan_of(&flow, &job, Some(&version)).await, Some(version))
+                }
                 Err(why) => (
                     format!(
                         r#"<section id="dry-run"><h2>Dry run</h2><p class="error">Plugin {} cannot be used: {}</p></section>"#,
                         esc(name),
-                        esc(&why)
+                        esc(&chain(&why))
                     ),
                     None,
                 ),
@@ -1069,63 +1130,16 @@ async fn dry_run(
     if let Err(error) = console.store.audit(&entry).await {
         return console.failure(&session, "the dry run could not be audited", &error);
     }
-    match job_body(&console, &session, id, None, Some(planned)).await {
+    match job_body(&console, &session, id, None, Some(planned), other).await {
         Ok(Some((title, body))) => console.page_for(&session, &title, &body),
         Ok(None) => see_other(&format!("/jobs/{id}")),
         Err(error) => console.failure(&session, "the record could not be read", &error),
     }
 }
 
-/// The connection's flow with plugin `name` (from the plugin directory or built in) in
-/// place of its own, loaded with the connection's settings and limits, for a dry run; and
-/// the version it is (`name version sha`).
-async fn with_plugin(
-    console: &Console,
-    flow: &Arc<OrderFlow>,
-    name: &str,
-) -> Result<(OrderFlow, String), String> {
-    let Some(registry) = console.plugins.clone() else {
-        return Err("this console has no plugin directory".into());
-    };
-    let current = flow.plugin.get();
-    let (settings, limits) = (current.settings().clone(), current.limits().clone());
-    let name = name.to_string();
-    let loaded = tokio::task::spawn_blocking(move || {
-        crate::plugins::registry::load_named(
-            &name,
-            registry.dir(),
-            &settings,
-            &limits,
-            registry.cache(),
-        )
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| chain(&e))?;
-    if loaded.world() != current.world() {
-        return Err(format!(
-            "it maps {}, not {}",
-            loaded.world(),
-            current.world()
-        ));
-    }
-    let version = format!(
-        "{} {} ({})",
-        loaded.name(),
-        loaded.info().version,
-        &loaded.inspection().sha256[..12]
-    );
-    let mut other = OrderFlow::new(
-        &flow.connection,
-        &flow.store_hash,
-        flow.source.clone(),
-        flow.ledger.clone(),
-        crate::plugins::PluginSlot::fixed(loaded),
-        flow.store.clone(),
-        flow.policy.clone(),
-    );
-    other.settle_after = flow.settle_after;
-    Ok((other, version))
+/// The version of the plugin a flow maps with.
+fn version_of(flow: &OrderFlow) -> String {
+    flow.plugin.get().label()
 }
 
 /// A dry run of a job's record: the revision a replay would post, per account (with
@@ -1195,14 +1209,67 @@ async fn plan_of(flow: &OrderFlow, job: &Job, version: Option<&str>) -> String {
 async fn replay(
     State(console): State<Arc<Console>>,
     Path(id): Path<i64>,
-    Posted { session, .. }: Posted,
+    Posted { session, form }: Posted,
 ) -> Response {
-    let done = match settle(&console, &session, id, ByHand::Replay).await {
-        Ok(true) => "Put back in line: it runs now.",
-        Ok(false) => "It is not parked any more; nothing done.",
+    let named = form
+        .get("plugin")
+        .map(str::trim)
+        .filter(|name| !name.is_empty());
+    // Another plugin version is loaded first, so that one that cannot map the record is
+    // refused here rather than parking it again.
+    let plugin = match named {
+        None => None,
+        Some(name) => {
+            let job = match console.store.job(id).await {
+                Ok(Some(job)) => job,
+                Ok(None) => return see_other(&format!("/jobs/{id}")),
+                Err(error) => {
+                    return console.failure(&session, "the job could not be read", &error);
+                }
+            };
+            let loaded = match console.connections.get(&job.connection) {
+                _ if !crate::flows::jobs::MAPPED_KINDS.contains(&job.kind.as_str()) => Err(
+                    format!("a {} job is not mapped by an order plugin", job.kind),
+                ),
+                None => Err(format!(
+                    "connection {} is not in the connections file",
+                    job.connection
+                )),
+                Some(flow) => flow
+                    .with_plugin_named(name)
+                    .await
+                    .map(|flow| version_of(&flow))
+                    .map_err(|error| chain(&error)),
+            };
+            match loaded {
+                Ok(version) => Some((name.to_string(), version)),
+                Err(why) => {
+                    let done = format!("Not replayed: plugin {name} cannot be used: {why}");
+                    return see_other(&format!("/jobs/{id}?done={}", query_value(&done)));
+                }
+            }
+        }
+    };
+    let done = match settle(
+        &console,
+        &session,
+        id,
+        Settle::Replay {
+            plugin: plugin.clone(),
+        },
+    )
+    .await
+    {
+        Ok(true) => match &plugin {
+            None => "Put back in line: it runs now.".to_string(),
+            Some((_, version)) => {
+                format!("Put back in line to be mapped by {version}: it runs now.")
+            }
+        },
+        Ok(false) => "It is not parked any more; nothing done.".to_string(),
         Err(response) => return *response,
     };
-    see_other(&format!("/jobs/{id}?done={}", query_value(done)))
+    see_other(&format!("/jobs/{id}?done={}", query_value(&done)))
 }
 
 async fn resolve(
@@ -1217,7 +1284,7 @@ async fn resolve(
             query_value("Give a reason (up to 500 characters) to resolve a record by hand.")
         ));
     }
-    let action = ByHand::Resolve {
+    let action = Settle::Resolve {
         reason: format!("{reason} (by {})", session.operator),
     };
     let done = match settle(&console, &session, id, action).await {

@@ -1,9 +1,9 @@
 //! The console's plugins page: each plugin the service knows (version, world, hash,
-//! source, status, why the newest version is not serving, its limits), and an upload of
-//! a new version. An upload is written into the plugin directory as a dropped file is
-//! (under a `.tmp` name the registry ignores, synced, then renamed), and the registry
-//! loads it through the same checks; the page says what the load came to. Only `run`
-//! with a plugin directory has a registry to show and to load into.
+//! source, status, why the newest version is not serving, its limits), the fixtures a
+//! plugin folder carries run on demand with their results, and an upload of a new
+//! version. An upload is written into the plugin directory as a dropped file is (under a
+//! `.tmp` name the registry ignores, synced, then renamed), and the registry loads it
+//! through the same checks; the page says what the load came to.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -16,10 +16,13 @@ use axum::response::Response;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::auth::Session;
 use super::html::{csrf_field, esc, query_value};
-use super::{Console, Form, see_other};
-use crate::plugins::registry::is_plugin_name;
-use crate::plugins::{LoadEvent, Registry};
+use super::{Console, Form, Posted, see_other};
+use crate::error::chain;
+use crate::plugins::fixture::{Fixture, Outcome, Verdict, fixtures_in, run_all};
+use crate::plugins::registry::{is_plugin_name, load_named};
+use crate::plugins::{LoadEvent, Registry, Shelf};
 
 /// The largest upload read (the registry's own size check applies after).
 pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
@@ -34,11 +37,22 @@ pub(super) async fn page(
     headers: HeaderMap,
     Query(said): Query<Said>,
 ) -> Response {
-    let Some((_, session)) = console.session(&headers) else {
+    let Some((_, session)) = console.session(&headers).await else {
         return see_other("/login");
     };
+    let body = body(&console, &session, said.done.as_deref(), None);
+    console.page_for(&session, "Plugins", &body)
+}
+
+/// The page: `done` says what an action came to, `fixtures` is a fixture run's result.
+fn body(
+    console: &Console,
+    session: &Session,
+    done: Option<&str>,
+    fixtures: Option<String>,
+) -> String {
     let mut out = String::new();
-    if let Some(done) = &said.done {
+    if let Some(done) = done {
         let _ = write!(
             out,
             r#"<p class="notice" role="status" id="uploaded">{}</p>"#,
@@ -46,12 +60,8 @@ pub(super) async fn page(
         );
     }
     let Some(registry) = &console.plugins else {
-        out.push_str(
-            "<p>This console runs without the service: the plugins serving each connection are on \
-             the overview, as the service last published them. Uploads go to the service's \
-             console.</p>",
-        );
-        return console.page_for(&session, "Plugins", &out);
+        out.push_str("<p>This console has no plugin registry.</p>");
+        return out;
     };
     out.push_str(
         r#"<table id="plugins"><tr><th>entry</th><th>plugin</th><th>version</th><th>world</th><th>sha-256</th><th>source</th><th>status</th><th>limits</th></tr>"#,
@@ -89,6 +99,23 @@ pub(super) async fn page(
         );
     }
     out.push_str("</table>");
+    let carrying = with_fixtures(registry);
+    if !carrying.is_empty() {
+        let options: String = carrying
+            .iter()
+            .map(|name| format!(r#"<option value="{n}">{n}</option>"#, n = esc(name)))
+            .collect();
+        let _ = write!(
+            out,
+            r#"<form method="post" action="/plugins/fixtures">{}<fieldset><legend>Fixtures</legend>
+<label for="fixtures-of">Plugin folder with fixtures</label><select id="fixtures-of" name="plugin">{options}</select>
+<button type="submit">Run its fixtures</button></fieldset></form>"#,
+            csrf_field(&session.csrf)
+        );
+    }
+    if let Some(fixtures) = fixtures {
+        out.push_str(&fixtures);
+    }
     if registry.dir().is_some() {
         let _ = write!(
             out,
@@ -104,7 +131,135 @@ pub(super) async fn page(
             "<p>The service runs without a plugin directory: nothing can be uploaded.</p>",
         );
     }
-    console.page_for(&session, "Plugins", &out)
+    out
+}
+
+/// The plugins of the directory whose folder carries fixtures (`<name>/fixtures/`).
+fn with_fixtures(registry: &Registry) -> Vec<String> {
+    let Some(dir) = registry.dir() else {
+        return Vec::new();
+    };
+    registry
+        .names()
+        .into_iter()
+        .filter(|name| dir.join(name).join("fixtures").is_dir())
+        .collect()
+}
+
+/// Runs the fixtures of a plugin folder, as `plugins test NAME` does, and shows each
+/// one's verdict and costs.
+pub(super) async fn fixtures(
+    State(console): State<Arc<Console>>,
+    Posted { session, form }: Posted,
+) -> Response {
+    let name = form.get("plugin").unwrap_or_default().trim().to_string();
+    let Some(registry) = console.plugins.clone() else {
+        return done("This console has no plugin registry.");
+    };
+    if !is_plugin_name(&name) || !with_fixtures(&registry).contains(&name) {
+        return done(&format!(
+            "Plugin {name} has no fixtures/ folder in the plugin directory."
+        ));
+    }
+    let shelf = registry.shelf();
+    let ran = tokio::task::spawn_blocking(move || run_folder(&shelf, &name))
+        .await
+        .unwrap_or_else(|error| Err(error.to_string()));
+    let (section, data) = match &ran {
+        Ok((version, outcomes)) => {
+            let passed = outcomes.iter().filter(|o| o.passed()).count();
+            (
+                fixture_table(version, outcomes),
+                serde_json::json!({"action": "run fixtures", "plugin": version, "passed": passed, "failed": outcomes.len() - passed}),
+            )
+        }
+        Err(why) => (
+            format!(
+                r#"<section id="fixtures"><h2>Fixtures</h2><p class="error">They could not run: {}</p></section>"#,
+                esc(why)
+            ),
+            serde_json::json!({"action": "run fixtures", "plugin": form.get("plugin"), "error": why}),
+        ),
+    };
+    let entry = console.said("", "console", &session.operator, data);
+    if let Err(error) = console.store.audit(&entry).await {
+        return console.failure(&session, "the fixture run could not be audited", &error);
+    }
+    let body = body(&console, &session, None, Some(section));
+    console.page_for(&session, "Plugins", &body)
+}
+
+/// Plugin `name` from the shelf, compiled once, run on each fixture of its folder with
+/// that fixture's settings and the default limits; its version (`name version (sha)`).
+fn run_folder(shelf: &Shelf, name: &str) -> Result<(String, Vec<Outcome>), String> {
+    let folder = shelf
+        .dir
+        .as_deref()
+        .ok_or("there is no plugin directory")?
+        .join(name)
+        .join("fixtures");
+    let paths = fixtures_in(&folder).map_err(|e| chain(&e))?;
+    let fixtures = paths
+        .iter()
+        .map(|path| Fixture::load(path))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| chain(&e))?;
+    let Some(first) = fixtures.first() else {
+        return Err(format!("{} holds no fixture", folder.display()));
+    };
+    let base = load_named(
+        name,
+        shelf.dir.as_deref(),
+        &first.settings(),
+        &crate::plugins::Limits::default(),
+        &shelf.cache,
+    )
+    .map_err(|e| chain(&e))?;
+    Ok((base.label(), run_all(&base, &paths, &fixtures)))
+}
+
+/// Each fixture's verdict, fuel, memory and time, with why one failed.
+fn fixture_table(version: &str, outcomes: &[Outcome]) -> String {
+    let passed = outcomes.iter().filter(|o| o.passed()).count();
+    let mut out = format!(
+        r#"<section id="fixtures"><h2>Fixtures of {}</h2><p>{passed} passed, {} failed.</p>
+<table><tr><th>fixture</th><th>verdict</th><th class="num">fuel</th><th class="num">memory KiB</th><th class="num">time µs</th><th>why</th></tr>"#,
+        esc(version),
+        outcomes.len() - passed
+    );
+    for outcome in outcomes {
+        let row = match &outcome.run {
+            Ok((run, verdict)) => {
+                let why = match verdict {
+                    Verdict::Pass => String::new(),
+                    Verdict::Fail(why) => format!("<pre>{}</pre>", esc(why)),
+                };
+                format!(
+                    r#"<td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td>{why}</td>"#,
+                    if outcome.passed() {
+                        r#"<span class="good">pass</span>"#
+                    } else {
+                        r#"<span class="bad">FAIL</span>"#
+                    },
+                    run.report.fuel_consumed,
+                    run.report.memory_peak / 1024,
+                    run.report.elapsed.as_micros(),
+                )
+            }
+            Err(why) => format!(
+                r#"<td><span class="bad">FAIL</span></td><td></td><td></td><td></td><td class="reason">{}</td>"#,
+                esc(&chain(why))
+            ),
+        };
+        let _ = write!(
+            out,
+            r#"<tr><td title="{}">{}</td>{row}</tr>"#,
+            esc(&outcome.description),
+            esc(&outcome.name)
+        );
+    }
+    out.push_str("</table></section>");
+    out
 }
 
 /// Takes an upload: the session's token first (before the file is read), then the name
@@ -141,7 +296,7 @@ pub(super) async fn upload(
         };
         form.push((name.clone(), value));
         if name == "csrf" {
-            match console.authorize(&headers, &Form(form.clone())) {
+            match console.authorize(&headers, &Form(form.clone())).await {
                 Ok(authorized) => session = Some(authorized),
                 Err(refused) => return *refused,
             }

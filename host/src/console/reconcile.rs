@@ -100,7 +100,7 @@ impl Run {
 
 /// The form, and the runs started here.
 pub(super) async fn page(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
-    let Some((_, session)) = console.session(&headers) else {
+    let Some((_, session)) = console.session(&headers).await else {
         return see_other("/login");
     };
     let mut out = String::from(
@@ -220,7 +220,7 @@ pub(super) async fn run_page(
     headers: HeaderMap,
     Path(id): Path<u64>,
 ) -> Response {
-    let Some((_, session)) = console.session(&headers) else {
+    let Some((_, session)) = console.session(&headers).await else {
         return see_other("/login");
     };
     let Some(run) = console.reconciles.get(id) else {
@@ -312,7 +312,7 @@ pub(super) async fn csv(
     headers: HeaderMap,
     Path(id): Path<u64>,
 ) -> Response {
-    if console.session(&headers).is_none() {
+    if console.session(&headers).await.is_none() {
         return see_other("/login");
     }
     let Some(Some(Ok(report))) = console.reconciles.get(id).map(|run| run.outcome()) else {

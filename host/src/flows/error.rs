@@ -21,6 +21,9 @@ pub enum FlowError {
     /// The plugin refused the record (a mapping error, a trap, a limit).
     #[error("{0}")]
     Mapping(#[from] crate::plugins::RecordError),
+    /// The plugin an operator named to map the record with cannot be used.
+    #[error("the plugin named for this record: {0}")]
+    OtherPlugin(#[from] crate::plugins::OpenError),
     /// A record has no form in the contract's terms (amounts beyond what an amount
     /// holds, tenders its fields and transactions disagree on).
     #[error(transparent)]
@@ -81,6 +84,7 @@ impl FlowError {
             FlowError::Qad(error) => error.is_retryable(),
             FlowError::Store(_) | FlowError::PluginWorker(_) | FlowError::Unsettled { .. } => true,
             FlowError::Mapping(_)
+            | FlowError::OtherPlugin(_)
             | FlowError::NotAsMeant { .. }
             | FlowError::Unconvertible(_)
             | FlowError::Difference(_)

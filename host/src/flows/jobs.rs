@@ -11,6 +11,10 @@ use time::OffsetDateTime;
 
 use crate::store::{Millis, NewJob};
 
+/// The job kinds whose input is a [`JobInput`], mapped by the connection's `order-to-gl`
+/// plugin.
+pub const MAPPED_KINDS: [&str; 3] = ["order", "refund", "customer"];
+
 /// What a job asks for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobInput {
@@ -27,10 +31,14 @@ pub struct JobInput {
     /// The order as the poll that queued the job listed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listed: Option<Listing>,
+    /// The plugin an operator's replay named to map the record with, in place of the
+    /// connection's (by name: from the plugin directory or built in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
 }
 
 /// An order as a poll's list gave it (V2, with its lines), and when that poll began
-/// reading. Only a job's first attempt uses it: a retry, a requeued or replayed job reads
+/// reading. Only a job's first attempt uses it: a retry or a replayed job reads
 /// the order anew.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Listing {
@@ -78,6 +86,7 @@ pub fn order_job(
             customer_id: None,
             source: source.into(),
             listed: listed.cloned(),
+            plugin: None,
         }),
         not_before: None,
     }
@@ -103,6 +112,7 @@ pub fn refund_job(
             customer_id: None,
             source: source.into(),
             listed: listed.cloned(),
+            plugin: None,
         }),
         not_before: None,
     }
@@ -121,8 +131,40 @@ pub fn customer_job(connection: &str, customer_id: u64, source: &str) -> NewJob 
             customer_id: Some(customer_id),
             source: source.into(),
             listed: None,
+            plugin: None,
         }),
         not_before: None,
+    }
+}
+
+/// The payload of `job` replayed with plugin `plugin` (`None`: the connection's own),
+/// when that differs from what it names now; `None` when it stays as it is, or `job` is
+/// not an order, refund or shopper job.
+pub fn replayed_with(job: &crate::store::Job, plugin: Option<&str>) -> Option<String> {
+    if !MAPPED_KINDS.contains(&job.kind.as_str()) {
+        return None;
+    }
+    let mut input: JobInput = serde_json::from_str(&job.payload).ok()?;
+    if input.plugin.as_deref() == plugin {
+        return None;
+    }
+    input.plugin = plugin.map(str::to_string);
+    Some(self::payload(&input))
+}
+
+/// The record a job is about, as the audit trail names it (`order:1`, `refund:2`,
+/// `customer:3`; another flow's job: its document).
+pub fn record_of(job: &crate::store::Job) -> String {
+    match serde_json::from_str::<JobInput>(&job.payload) {
+        Ok(JobInput {
+            refund_id: Some(refund),
+            ..
+        }) if job.kind == "refund" => format!("refund:{refund}"),
+        Ok(JobInput {
+            customer_id: Some(customer),
+            ..
+        }) if job.kind == "customer" => format!("customer:{customer}"),
+        _ => job.document.clone(),
     }
 }
 

@@ -331,6 +331,8 @@ fn build(settle_after: std::time::Duration, guests: Guests) -> Rig {
         },
     );
     flow.settle_after = settle_after;
+    // The built-ins, for a record replayed with another plugin.
+    flow.others = Some(crate::plugins::Shelf::default());
     let flow = Arc::new(flow);
     Rig {
         shop,

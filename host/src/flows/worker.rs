@@ -171,29 +171,31 @@ impl Worker {
                 Err(error) => Err(FlowError::Refused(format!(
                     "the job's input cannot be read: {error}"
                 ))),
-                Ok(input) => match (job.kind.as_str(), input.refund_id, input.customer_id) {
-                    ("order", _, _) => self.flow.process_order(input.order_id, listed).await,
-                    ("refund", Some(refund), _) => {
-                        self.flow
-                            .process_refund(input.order_id, refund, listed)
-                            .await
+                Ok(input) => {
+                    // A replay that named another plugin version maps with it.
+                    let other = match &input.plugin {
+                        Some(name) => Some(self.flow.with_plugin_named(name).await?),
+                        None => None,
+                    };
+                    let flow = other.as_ref().unwrap_or(self.flow.as_ref());
+                    match (job.kind.as_str(), input.refund_id, input.customer_id) {
+                        ("order", _, _) => flow.process_order(input.order_id, listed).await,
+                        ("refund", Some(refund), _) => {
+                            flow.process_refund(input.order_id, refund, listed).await
+                        }
+                        ("customer", _, Some(customer)) => flow.process_customer(customer).await,
+                        (kind, _, _) => {
+                            Err(FlowError::Refused(format!("unknown job kind `{kind}`")))
+                        }
                     }
-                    ("customer", _, Some(customer)) => self.flow.process_customer(customer).await,
-                    (kind, _, _) => Err(FlowError::Refused(format!("unknown job kind `{kind}`"))),
-                },
+                }
             }
         });
         let (outcome, mut kept, unwritten) =
             lease::holding(store.clone(), held.clone(), waiting, self.lease_for, work).await?;
         // The requests made after the flow's last entry (a failed post, say) go with
         // the record they were made for.
-        let record = match &input {
-            Ok(JobInput {
-                refund_id: Some(refund),
-                ..
-            }) => format!("refund:{refund}"),
-            _ => job.document.clone(),
-        };
+        let record = super::jobs::record_of(job);
         kept.extend(exchanges::entries(&job.connection, &record, unwritten));
         let metrics = metrics::global();
         let entry = |kind: &str, data: serde_json::Value| AuditEntry {
@@ -328,6 +330,46 @@ mod tests {
 
     async fn in_state(rig: &Rig, state: JobState) -> Vec<Job> {
         rig.flow.store.jobs_in(state, 100).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_job_that_names_another_plugin_is_mapped_by_it_or_parked_saying_why() {
+        let rig = rig();
+        let store = &rig.flow.store;
+        for (id, plugin) in [(1, "order-to-gl"), (2, "item-to-catalog"), (3, "no-such")] {
+            rig.shop.put(order(id, 0, "", 1, 11));
+            let mut job = order_job("main", id, "v1", "replay", None);
+            let mut input: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
+            input["plugin"] = plugin.into();
+            job.payload = input.to_string();
+            store.enqueue(&job).await.unwrap();
+        }
+        worker(&rig).drain(Duration::from_secs(5)).await.unwrap();
+        let done = in_state(&rig, JobState::Done).await;
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].document, "order:1");
+        let mapped = store.audit_for("order:1").await.unwrap();
+        let mapped = mapped.iter().find(|e| e.entry.kind == "mapped").unwrap();
+        assert!(mapped.entry.data.contains(r#""name":"order-to-gl""#));
+        let mut parked = in_state(&rig, JobState::Parked).await;
+        parked.sort_by_key(|job| job.id);
+        let reasons: Vec<String> = parked
+            .iter()
+            .map(|job| job.last_error.clone().unwrap_or_default())
+            .collect();
+        assert!(
+            reasons[0].contains("plugin `item-to-catalog` maps item-to-catalog, not order-to-gl"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].contains("no plugin named `no-such`"),
+            "{reasons:?}"
+        );
+        assert_eq!(
+            rig.books.journals.lock().unwrap().len(),
+            1,
+            "only the first is posted"
+        );
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use super::bindings::types::MappingError;
+use super::inspect::World;
 use super::validate::Refusal;
 
 /// Why a plugin binary was not activated. Displayed after the plugin's name.
@@ -114,6 +115,13 @@ pub enum OpenError {
         origin: String,
         #[source]
         error: Box<LoadError>,
+    },
+    /// A plugin named to stand in for another maps another world.
+    #[error("plugin `{name}` maps {world}, not {wanted}")]
+    OtherWorld {
+        name: String,
+        world: World,
+        wanted: World,
     },
 }
 

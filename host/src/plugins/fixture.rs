@@ -311,6 +311,53 @@ impl Fixture {
     }
 }
 
+/// One fixture's run with the plugin reconfigured for it.
+#[derive(Debug)]
+pub struct Outcome {
+    pub path: PathBuf,
+    /// The fixture's file name.
+    pub name: String,
+    pub description: String,
+    pub run: Result<(FixtureRun, Verdict), FixtureError>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        matches!(self.run, Ok((_, Verdict::Pass)))
+    }
+}
+
+/// Runs each fixture (read from its path) on `base` given that fixture's settings: the
+/// plugin is compiled once.
+pub fn run_all(base: &LoadedPlugin, paths: &[PathBuf], fixtures: &[Fixture]) -> Vec<Outcome> {
+    paths
+        .iter()
+        .zip(fixtures)
+        .map(|(path, fixture)| {
+            let run = base
+                .with_settings(fixture.settings())
+                .map_err(|cause| FixtureError::Settings {
+                    plugin: base.name().to_string(),
+                    cause: Box::new(cause),
+                })
+                .and_then(|plugin| fixture.run(&plugin))
+                .map(|run| {
+                    let verdict = fixture.verdict(&run);
+                    (run, verdict)
+                });
+            Outcome {
+                path: path.clone(),
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                description: fixture.description.clone(),
+                run,
+            }
+        })
+        .collect()
+}
+
 /// Writes what `run` answered into the fixture file at `path` as what it expects
 /// (`expected`, or `expected_error` with the error's code), keeping the rest of the file;
 /// true when that changed the file. `plugins test --update` records a plugin's answers so.

@@ -32,5 +32,7 @@ pub use error::{Fault, FaultKind, LoadError, OpenError, RecordError};
 pub use inspect::World;
 pub use limits::Limits;
 pub use plugin::{CallReport, LoadedPlugin, Mapped, Settings};
-pub use registry::{Entry, LoadEvent, PluginSlot, PluginStatus, Registry, RegistryOptions, Source};
+pub use registry::{
+    Entry, LoadEvent, PluginSlot, PluginStatus, Registry, RegistryOptions, Shelf, Source,
+};
 pub use validate::Refusal;

@@ -172,6 +172,16 @@ impl LoadedPlugin {
         self.inspection.world
     }
 
+    /// This version as an operator reads it: `name version (sha-256's first 12)`.
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} ({})",
+            self.name,
+            self.info().version,
+            &self.inspection.sha256[..12.min(self.inspection.sha256.len())]
+        )
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.limits
     }

@@ -324,9 +324,12 @@ impl Registry {
         self.options.dir.as_deref()
     }
 
-    /// Where compiled plugins are kept.
-    pub fn cache(&self) -> &CompileCache {
-        &self.options.cache
+    /// The plugins it could load by name, for a load outside its entries.
+    pub fn shelf(&self) -> Shelf {
+        Shelf {
+            dir: self.options.dir.clone(),
+            cache: self.options.cache.clone(),
+        }
     }
 
     /// The names of every plugin that could be loaded: the built-ins and the directory's,
@@ -525,15 +528,53 @@ pub fn load_named(
     limits: &Limits,
     cache: &CompileCache,
 ) -> Result<LoadedPlugin, OpenError> {
-    let candidate = candidates(dir)
+    load_as(named(name, dir)?, settings, limits, cache)
+}
+
+/// Plugin `name` in `dir` or among the built-ins, not loaded yet.
+fn named(name: &str, dir: Option<&Path>) -> Result<Candidate, OpenError> {
+    candidates(dir)
         .remove(name)
         .ok_or_else(|| OpenError::NotFound {
             name: printable(name),
             place: dir
                 .map(|d| format!(" in {} or", d.display()))
                 .unwrap_or_default(),
-        })?;
-    load_as(candidate, settings, limits, cache)
+        })
+}
+
+/// The plugins that can be loaded by name outside a registry's entries: the plugin
+/// directory's and the built-ins, compiled through the cache. A record an operator
+/// replays with another plugin version is mapped by one loaded from here.
+#[derive(Debug, Clone, Default)]
+pub struct Shelf {
+    pub dir: Option<PathBuf>,
+    pub cache: CompileCache,
+}
+
+impl Shelf {
+    /// Plugin `name` ([`load_named`]: never a path) with the settings and limits of
+    /// `like`, refused when it maps another world than `like` does. It compiles (or reads
+    /// the cache): call it off the async threads.
+    pub fn load_like(&self, name: &str, like: &LoadedPlugin) -> Result<LoadedPlugin, OpenError> {
+        let candidate = named(name, self.dir.as_deref())?;
+        // Its world first: `like`'s settings would be refused by a plugin of another
+        // world, which would hide the reason.
+        let world = candidate
+            .bytes
+            .as_ref()
+            .ok()
+            .and_then(|bytes| super::inspect::inspect(bytes, like.limits().max_plugin_bytes).ok())
+            .map(|inspection| inspection.world);
+        if let Some(world) = world.filter(|world| *world != like.world()) {
+            return Err(OpenError::OtherWorld {
+                name: printable(name),
+                world,
+                wanted: like.world(),
+            });
+        }
+        load_as(candidate, like.settings(), like.limits(), &self.cache)
+    }
 }
 
 fn load_as(

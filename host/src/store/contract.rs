@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use super::chain::chain_hash;
 use super::{
     AuditEntry, AuditRecord, ByHand, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobEnd,
-    JobState, Lease, Millis, NewJob, ParkedFilter, QueueDepth, Revision, ScheduleClaim, Store,
-    StoreError, WEBHOOK_RETENTION,
+    JobState, Lease, Millis, NewJob, ParkedFilter, QueueDepth, Revision, ScheduleClaim, SessionsOf,
+    Store, StoreError, WEBHOOK_RETENTION,
 };
 
 /// When every check starts.
@@ -104,12 +104,12 @@ macro_rules! store_contract_tests {
             a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it,
             a_worker_leases_only_its_connections_jobs_and_releases_only_its_own,
             a_role_is_released_by_its_exact_prefix,
-            parked_jobs_wait_for_a_requeue_and_block_their_document,
-            only_a_parked_or_done_job_is_requeued,
-            a_failure_found_outside_a_job_is_parked_once_and_can_be_requeued,
+            parked_jobs_wait_for_a_replay_and_block_their_document,
+            a_failure_found_outside_a_job_is_parked_once_and_can_be_replayed,
             jobs_in_a_state_come_oldest_first,
             parked_jobs_are_listed_newest_first_by_filter,
             a_parked_job_is_replayed_or_resolved_by_hand_with_its_audit_entry,
+            console_sessions_last_until_idle_or_old_and_end_by_digest_or_operator,
             queue_depth_counts_by_state_and_connection,
             webhooks_are_accepted_once_by_id_within_the_retention_window,
             revisions_are_begun_confirmed_or_abandoned,
@@ -132,6 +132,16 @@ fn job(key: &str, document: &str) -> NewJob {
         document: document.into(),
         payload: format!("{{\"key\":\"{key}\"}}"),
         not_before: None,
+    }
+}
+
+/// The audit entry of an operator's replay of `subject`.
+fn replayed(subject: &str) -> AuditEntry {
+    AuditEntry {
+        connection: "main".into(),
+        subject: subject.into(),
+        kind: "console".into(),
+        data: r#"{"action":"replay","operator":"ann"}"#.into(),
     }
 }
 
@@ -674,7 +684,7 @@ pub async fn a_role_is_released_by_its_exact_prefix(store: &dyn Store, _: &TestC
     assert_eq!(claim("run-3-00bb").await, ScheduleClaim::Claimed);
 }
 
-pub async fn parked_jobs_wait_for_a_requeue_and_block_their_document(
+pub async fn parked_jobs_wait_for_a_replay_and_block_their_document(
     store: &dyn Store,
     clock: &TestClock,
 ) {
@@ -705,7 +715,10 @@ pub async fn parked_jobs_wait_for_a_requeue_and_block_their_document(
         Some("closed period")
     );
     clock.advance(1_000);
-    store.requeue(a1).await.unwrap();
+    store
+        .settle_parked(a1, &ByHand::Replay { payload: None }, &replayed("order:1"))
+        .await
+        .unwrap();
     let requeued = store.job(a1).await.unwrap().unwrap();
     assert_eq!(requeued.state, JobState::Ready);
     assert_eq!(requeued.next_attempt_at, clock.now());
@@ -715,21 +728,7 @@ pub async fn parked_jobs_wait_for_a_requeue_and_block_their_document(
     );
 }
 
-pub async fn only_a_parked_or_done_job_is_requeued(store: &dyn Store, _: &TestClock) {
-    let a = store.enqueue(&job("a", "order:1")).await.unwrap().id();
-    assert!(matches!(store.requeue(a).await, Err(StoreError::NoJob(id)) if id == a));
-    store.lease("main", "w", 1, 30_000).await.unwrap();
-    assert!(matches!(store.requeue(a).await, Err(StoreError::NoJob(id)) if id == a));
-    store
-        .end_job(&lease_of(a, "w", 1), &JobEnd::Done { covering: None }, &[])
-        .await
-        .unwrap();
-    store.requeue(a).await.unwrap();
-    assert_eq!(state(store, a).await, JobState::Ready);
-    assert!(matches!(store.requeue(a + 1000).await, Err(StoreError::NoJob(id)) if id == a + 1000));
-}
-
-pub async fn a_failure_found_outside_a_job_is_parked_once_and_can_be_requeued(
+pub async fn a_failure_found_outside_a_job_is_parked_once_and_can_be_replayed(
     store: &dyn Store,
     _: &TestClock,
 ) {
@@ -764,7 +763,14 @@ pub async fn a_failure_found_outside_a_job_is_parked_once_and_can_be_requeued(
             .unwrap()
             .is_empty()
     );
-    store.requeue(parked.id()).await.unwrap();
+    store
+        .settle_parked(
+            parked.id(),
+            &ByHand::Replay { payload: None },
+            &replayed("item:A"),
+        )
+        .await
+        .unwrap();
     let leased = store.lease("main", "w", 10, 1_000).await.unwrap();
     assert_eq!(leased.len(), 1);
     assert_eq!(leased[0].kind, "catalog");
@@ -875,14 +881,34 @@ pub async fn a_parked_job_is_replayed_or_resolved_by_hand_with_its_audit_entry(
         kind: kind.into(),
         data: r#"{"operator":"ann"}"#.into(),
     };
+    let third = store
+        .enqueue_parked(&job("d", "order:4"), "refused")
+        .await
+        .unwrap()
+        .id();
+    let payload = store.job(first).await.unwrap().unwrap().payload;
     clock.advance(5_000);
+    let replay = ByHand::Replay { payload: None };
     store
-        .settle_parked(first, &ByHand::Replay, &said("order:1", "replay requested"))
+        .settle_parked(first, &replay, &said("order:1", "replay requested"))
         .await
         .unwrap();
     let replayed = store.job(first).await.unwrap().unwrap();
     assert_eq!(replayed.state, JobState::Ready);
     assert_eq!(replayed.next_attempt_at, clock.now());
+    // A replay that names another plugin version rewrites the payload; one that does
+    // not keeps it.
+    assert_eq!(replayed.payload, payload);
+    let named = ByHand::Replay {
+        payload: Some(r#"{"order_id":4,"plugin":"next"}"#.into()),
+    };
+    store
+        .settle_parked(third, &named, &said("order:4", "replay requested"))
+        .await
+        .unwrap();
+    let replayed = store.job(third).await.unwrap().unwrap();
+    assert_eq!(replayed.state, JobState::Ready);
+    assert_eq!(replayed.payload, r#"{"order_id":4,"plugin":"next"}"#);
     let resolve = ByHand::Resolve {
         reason: "posted by hand in QAD".into(),
     };
@@ -900,7 +926,7 @@ pub async fn a_parked_job_is_replayed_or_resolved_by_hand_with_its_audit_entry(
     // nothing is audited for a refusal.
     for id in [first, second, ready, ready + 100] {
         assert!(matches!(
-            store.settle_parked(id, &ByHand::Replay, &said("order:9", "replay requested")).await,
+            store.settle_parked(id, &replay, &said("order:9", "replay requested")).await,
             Err(StoreError::NoJob(refused)) if refused == id
         ));
     }
@@ -916,6 +942,69 @@ pub async fn a_parked_job_is_replayed_or_resolved_by_hand_with_its_audit_entry(
     assert_eq!(audited("order:1").await, ["replay requested"]);
     assert_eq!(audited("order:2").await, ["resolved"]);
     assert!(audited("order:9").await.is_empty());
+}
+
+pub async fn console_sessions_last_until_idle_or_old_and_end_by_digest_or_operator(
+    store: &dyn Store,
+    clock: &TestClock,
+) {
+    const IDLE: Millis = 30 * 60_000;
+    const LONGEST: Millis = 12 * 3_600_000;
+    let started = clock.now();
+    store.start_session("d1", "ann", "t1").await.unwrap();
+    store.start_session("d2", "ann", "t2").await.unwrap();
+    store.start_session("d3", "bob", "t3").await.unwrap();
+    assert!(
+        store.start_session("d1", "eve", "t4").await.is_err(),
+        "a digest is one session"
+    );
+    // Seen within the idle time, each look keeps it open; the longest time ends it.
+    for _ in 0..24 {
+        clock.advance(IDLE - 1);
+        let found = store.find_session("d1", IDLE, LONGEST).await.unwrap();
+        let found = found.expect("seen within the idle time");
+        assert_eq!(
+            (found.operator.as_str(), found.csrf.as_str()),
+            ("ann", "t1")
+        );
+        assert_eq!((found.started_at, found.seen_at), (started, clock.now()));
+    }
+    clock.advance(IDLE - 1);
+    assert!(clock.now() - started > LONGEST);
+    assert_eq!(store.find_session("d1", IDLE, LONGEST).await.unwrap(), None);
+    // The others were not seen meanwhile: gone too.
+    assert_eq!(store.find_session("d3", IDLE, LONGEST).await.unwrap(), None);
+    store.start_session("d4", "ann", "t4").await.unwrap();
+    store.start_session("d5", "ann", "t5").await.unwrap();
+    store.start_session("d6", "bob", "t6").await.unwrap();
+    clock.advance(IDLE);
+    assert_eq!(
+        store.find_session("d4", IDLE, LONGEST).await.unwrap(),
+        None,
+        "idle"
+    );
+    store.start_session("d7", "ann", "t7").await.unwrap();
+    store.start_session("d8", "bob", "t8").await.unwrap();
+    let ended = store
+        .end_sessions(&SessionsOf::Digest("d8".into()))
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert_eq!(store.find_session("d8", IDLE, LONGEST).await.unwrap(), None);
+    store.start_session("d9", "ann", "t9").await.unwrap();
+    let ended = store
+        .end_sessions(&SessionsOf::Operator("ann".into()))
+        .await
+        .unwrap();
+    assert_eq!(ended, 2, "d7 and d9");
+    assert_eq!(store.find_session("d9", IDLE, LONGEST).await.unwrap(), None);
+    assert_eq!(
+        store
+            .end_sessions(&SessionsOf::Digest("d9".into()))
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 pub async fn queue_depth_counts_by_state_and_connection(store: &dyn Store, _: &TestClock) {

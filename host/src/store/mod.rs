@@ -336,10 +336,24 @@ pub struct ParkedFilter {
 /// What an operator does with a parked job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ByHand {
-    /// Back in line, due now.
-    Replay,
+    /// Back in line, due now; with `payload` in place of its own when given (a replay
+    /// that names another plugin version says so there).
+    Replay { payload: Option<String> },
     /// Done without running: the operator settled the record another way.
     Resolve { reason: String },
+}
+
+/// An operator's console session, kept by the SHA-256 of its cookie's value, so that every
+/// process over the store knows it (replicas behind one address) and removing an operator
+/// ends theirs at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub digest: String,
+    pub operator: String,
+    /// The token every form of the session carries.
+    pub csrf: String,
+    pub started_at: Millis,
+    pub seen_at: Millis,
 }
 
 /// The durable store. Its methods are async (through `async_trait`, so that it is used
@@ -392,9 +406,6 @@ pub trait Store: Send + Sync {
     /// alive (it holds the store's claim), so that a killed one's jobs and schedules are
     /// taken again at once. Returns how many leases it freed.
     async fn release_role(&self, role: &str) -> Result<u64, StoreError>;
-
-    /// Puts a parked (or done) job back in line, now.
-    async fn requeue(&self, id: i64) -> Result<(), StoreError>;
 
     /// Replays or resolves a parked job, with the audit entry saying who did it, in one
     /// transaction; [`StoreError::NoJob`] when the job is not parked (any more).
@@ -562,4 +573,33 @@ pub trait Store: Send + Sync {
     /// Checks the whole chain with the store's audit key, and against `head` when given
     /// (signed with that key).
     async fn verify_audit(&self, head: Option<&SignedHead>) -> Result<ChainSummary, StoreError>;
+
+    /// Opens a console session for `operator` (its times now).
+    async fn start_session(
+        &self,
+        digest: &str,
+        operator: &str,
+        csrf: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Session `digest`, when it was seen within `idle` and started within `longest`; it
+    /// is seen now. Sessions past either are removed.
+    async fn find_session(
+        &self,
+        digest: &str,
+        idle: Millis,
+        longest: Millis,
+    ) -> Result<Option<ConsoleSession>, StoreError>;
+
+    /// Ends session `digest`, or with `operator` every session of theirs; how many ended.
+    async fn end_sessions(&self, which: &SessionsOf) -> Result<u64, StoreError>;
+}
+
+/// Which console sessions [`Store::end_sessions`] ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionsOf {
+    /// The one with this digest (a logout).
+    Digest(String),
+    /// Every one of this operator (removed).
+    Operator(String),
 }

@@ -246,3 +246,28 @@ pub async fn test_plugin(name: &'static str) -> std::path::PathBuf {
     .remove(0)
     .1
 }
+
+/// A plugin folder (the built-in `order-to-gl` as its `plugin.wasm`) with two fixtures:
+/// `basic.json`, which passes, and `wrong.json`, which expects 50.00 less revenue.
+pub fn folder_with_fixtures(folder: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::create_dir_all(folder.join("fixtures")).unwrap();
+    std::fs::write(
+        folder.join("plugin.wasm"),
+        ml_connector::plugins::builtin::builtin("order-to-gl").unwrap(),
+    )
+    .unwrap();
+    let mut fixture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("plugins/order-to-gl/fixtures/order-basic.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    fixture["case"] = root
+        .join("examples/fixtures/shared/order-basic.json")
+        .display()
+        .to_string()
+        .into();
+    std::fs::write(folder.join("fixtures/basic.json"), fixture.to_string()).unwrap();
+    fixture["expected"]["lines"][0]["credit"] = 575000.into();
+    std::fs::write(folder.join("fixtures/wrong.json"), fixture.to_string()).unwrap();
+}

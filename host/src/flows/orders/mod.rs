@@ -44,8 +44,8 @@ use super::ports::{Ledger, OrderSource};
 use super::{FlowError, Outcome, convert, mapping};
 use crate::bigcommerce::orders::FullOrder;
 use crate::exchanges;
-use crate::plugins::PluginSlot;
 use crate::plugins::types::{self, JournalEntry};
+use crate::plugins::{PluginSlot, Shelf};
 use crate::qad;
 use crate::store::Store;
 
@@ -103,6 +103,9 @@ pub struct OrderFlow {
     /// How long after a post whose answer was not seen it is looked up to learn whether
     /// it landed (see [`posting`]); the document waits until then.
     pub settle_after: std::time::Duration,
+    /// Where a plugin an operator names for a replay is loaded from (`None`: such a
+    /// record is refused, saying so).
+    pub others: Option<Shelf>,
     periods: Mutex<Option<Vec<qad::Period>>>,
     chart: Mutex<Option<Arc<HashSet<String>>>>,
     /// Refunds and shoppers the last poll already read, so its jobs need only what they
@@ -133,10 +136,39 @@ impl OrderFlow {
             store,
             policy,
             settle_after: std::time::Duration::from_secs(120),
+            others: None,
             periods: Mutex::new(None),
             chart: Mutex::new(None),
             prefetched: std::sync::Mutex::new(Prefetched::default()),
         }
+    }
+
+    /// This flow with plugin `name` (from [`Self::others`]: the plugin directory or the
+    /// built-ins) in place of its own, with its settings and limits: for a record an
+    /// operator replays, or dry-runs, with another plugin version. Refused when there is
+    /// no such plugin, it does not load, or it maps another world.
+    pub async fn with_plugin_named(&self, name: &str) -> Result<OrderFlow, FlowError> {
+        let Some(shelf) = self.others.clone() else {
+            return Err(FlowError::Refused(format!(
+                "plugin `{}` cannot be loaded here: this process has no plugin directory or built-ins to load it from",
+                crate::plugins::text::printable(name)
+            )));
+        };
+        let like = self.plugin.get();
+        let name = name.to_string();
+        let loaded = tokio::task::spawn_blocking(move || shelf.load_like(&name, &like)).await??;
+        let mut other = OrderFlow::new(
+            &self.connection,
+            &self.store_hash,
+            self.source.clone(),
+            self.ledger.clone(),
+            PluginSlot::fixed(loaded),
+            self.store.clone(),
+            self.policy.clone(),
+        );
+        other.settle_after = self.settle_after;
+        other.others = self.others.clone();
+        Ok(other)
     }
 
     /// Appends an entry about `subject`, after the requests made since the last one.

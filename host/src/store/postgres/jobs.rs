@@ -286,21 +286,6 @@ pub(super) async fn complete_covering(
         .await?)
 }
 
-/// Puts a parked or done job back in line, due now.
-pub(super) async fn requeue(tx: &Transaction<'_>, id: i64, now: Millis) -> Result<(), StoreError> {
-    let changed = tx
-        .execute(
-            "UPDATE jobs SET state = 'ready', next_attempt_at = $1, updated_at = $1
-             WHERE id = $2 AND state IN ('parked', 'done')",
-            &[&now, &id],
-        )
-        .await?;
-    if changed == 0 {
-        return Err(StoreError::NoJob(id));
-    }
-    Ok(())
-}
-
 /// Replays (due now) or resolves (done, with the operator's reason) a parked job.
 pub(super) async fn settle_parked(
     tx: &Transaction<'_>,
@@ -309,11 +294,12 @@ pub(super) async fn settle_parked(
     now: Millis,
 ) -> Result<(), StoreError> {
     let changed = match action {
-        ByHand::Replay => {
+        ByHand::Replay { payload } => {
             tx.execute(
-                "UPDATE jobs SET state = 'ready', next_attempt_at = $1, updated_at = $1
+                "UPDATE jobs SET state = 'ready', next_attempt_at = $1, updated_at = $1,
+                                 payload = coalesce($3, payload)
                  WHERE id = $2 AND state = 'parked'",
-                &[&now, &id],
+                &[&now, &id, payload],
             )
             .await?
         }

@@ -29,6 +29,7 @@ mod audit;
 mod jobs;
 mod migrations;
 mod records;
+mod sessions;
 pub mod tls;
 mod webhooks;
 
@@ -44,9 +45,9 @@ use tokio_postgres::error::SqlState;
 use tls::Tls;
 
 use super::{
-    AuditEntry, AuditKey, AuditRecord, BackendError, ByHand, ChainSummary, Clock, CursorMove,
-    Enqueued, IncomingWebhook, Intake, Job, JobEnd, JobState, Lease, Millis, NewJob, ParkedFilter,
-    QueueDepth, Revision, ScheduleClaim, SignedHead, Store, StoreError,
+    AuditEntry, AuditKey, AuditRecord, BackendError, ByHand, ChainSummary, Clock, ConsoleSession,
+    CursorMove, Enqueued, IncomingWebhook, Intake, Job, JobEnd, JobState, Lease, Millis, NewJob,
+    ParkedFilter, QueueDepth, Revision, ScheduleClaim, SessionsOf, SignedHead, Store, StoreError,
 };
 
 /// Connections a store keeps open at most.
@@ -383,10 +384,6 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn requeue(&self, id: i64) -> Result<(), StoreError> {
-        in_transaction!(self, |tx, now| jobs::requeue(&tx, id, now).await)
-    }
-
     async fn settle_parked(
         &self,
         id: i64,
@@ -590,6 +587,34 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         audit::records_of_kind(&self.client().await?, kind, since, limit).await
+    }
+
+    async fn start_session(
+        &self,
+        digest: &str,
+        operator: &str,
+        csrf: &str,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx, now| sessions::start(
+            &tx, digest, operator, csrf, now
+        )
+        .await)
+    }
+
+    async fn find_session(
+        &self,
+        digest: &str,
+        idle: Millis,
+        longest: Millis,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        in_transaction!(self, |tx, now| sessions::find(
+            &tx, digest, idle, longest, now
+        )
+        .await)
+    }
+
+    async fn end_sessions(&self, which: &SessionsOf) -> Result<u64, StoreError> {
+        in_transaction!(self, |tx, _now| sessions::end(&tx, which).await)
     }
 
     fn key_audit(&self, key: AuditKey) {

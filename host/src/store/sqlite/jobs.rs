@@ -252,19 +252,6 @@ pub(super) fn complete_covering(
     Ok(covered as u64)
 }
 
-/// Puts a parked or done job back in line, due now.
-pub(super) fn requeue(tx: &Transaction<'_>, id: i64, now: Millis) -> Result<(), StoreError> {
-    let changed = tx.execute(
-        "UPDATE jobs SET state = 'ready', next_attempt_at = ?1, updated_at = ?1
-         WHERE id = ?2 AND state IN ('parked', 'done')",
-        params![now, id],
-    )?;
-    if changed == 0 {
-        return Err(StoreError::NoJob(id));
-    }
-    Ok(())
-}
-
 /// Replays (due now) or resolves (done, with the operator's reason) a parked job.
 pub(super) fn settle_parked(
     tx: &Transaction<'_>,
@@ -273,10 +260,11 @@ pub(super) fn settle_parked(
     now: Millis,
 ) -> Result<(), StoreError> {
     let changed = match action {
-        ByHand::Replay => tx.execute(
-            "UPDATE jobs SET state = 'ready', next_attempt_at = ?1, updated_at = ?1
+        ByHand::Replay { payload } => tx.execute(
+            "UPDATE jobs SET state = 'ready', next_attempt_at = ?1, updated_at = ?1,
+                             payload = coalesce(?3, payload)
              WHERE id = ?2 AND state = 'parked'",
-            params![now, id],
+            params![now, id, payload],
         )?,
         ByHand::Resolve { reason } => tx.execute(
             "UPDATE jobs SET state = 'done', last_error = ?3, updated_at = ?1

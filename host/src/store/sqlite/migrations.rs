@@ -37,6 +37,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("migrations/0005_audit_by_kind.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("migrations/0006_console_sessions.sql"),
+    },
 ];
 
 /// The schema version (`user_version`) this build reads and writes.

@@ -22,6 +22,7 @@ mod claim;
 mod jobs;
 mod migrations;
 mod records;
+mod sessions;
 mod webhooks;
 
 #[cfg(test)]
@@ -34,9 +35,9 @@ use rusqlite::{Connection, Transaction};
 
 pub use super::Clock;
 use super::{
-    AuditEntry, AuditKey, AuditRecord, ByHand, ChainSummary, CursorMove, Enqueued, IncomingWebhook,
-    Intake, Job, JobEnd, JobState, Lease, Millis, NewJob, ParkedFilter, QueueDepth, Revision,
-    ScheduleClaim, SignedHead, Store, StoreError, system_clock,
+    AuditEntry, AuditKey, AuditRecord, ByHand, ChainSummary, ConsoleSession, CursorMove, Enqueued,
+    IncomingWebhook, Intake, Job, JobEnd, JobState, Lease, Millis, NewJob, ParkedFilter,
+    QueueDepth, Revision, ScheduleClaim, SessionsOf, SignedHead, Store, StoreError, system_clock,
 };
 pub use claim::Claim;
 
@@ -238,11 +239,6 @@ impl Store for SqliteStore {
             })
         })
         .await
-    }
-
-    async fn requeue(&self, id: i64) -> Result<(), StoreError> {
-        self.blocking(move |db| db.write(|tx, now| jobs::requeue(tx, id, now)))
-            .await
     }
 
     async fn settle_parked(
@@ -511,6 +507,36 @@ impl Store for SqliteStore {
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let kind = kind.to_owned();
         self.blocking(move |db| db.read(|c| audit::records_of_kind(c, &kind, since, limit)))
+            .await
+    }
+
+    async fn start_session(
+        &self,
+        digest: &str,
+        operator: &str,
+        csrf: &str,
+    ) -> Result<(), StoreError> {
+        let (digest, operator, csrf) = (digest.to_owned(), operator.to_owned(), csrf.to_owned());
+        self.blocking(move |db| {
+            db.write(|tx, now| sessions::start(tx, &digest, &operator, &csrf, now))
+        })
+        .await
+    }
+
+    async fn find_session(
+        &self,
+        digest: &str,
+        idle: Millis,
+        longest: Millis,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        let digest = digest.to_owned();
+        self.blocking(move |db| db.write(|tx, now| sessions::find(tx, &digest, idle, longest, now)))
+            .await
+    }
+
+    async fn end_sessions(&self, which: &SessionsOf) -> Result<u64, StoreError> {
+        let which = which.clone();
+        self.blocking(move |db| db.write(|tx, _| sessions::end(tx, &which)))
             .await
     }
 

@@ -121,10 +121,13 @@ input, select, textarea, button { font: inherit; }
 button { cursor: pointer; }
 .bad { color: var(--bad); }
 .good { color: var(--good); }
+.received { color: var(--accent); }
 .notice { border-left: 4px solid var(--accent); padding: .4rem .8rem; background: #8881; }
 .error { border-left: 4px solid var(--bad); padding: .4rem .8rem; background: #8881; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); gap: 1rem; }
-.card { border: 1px solid var(--line); padding: .6rem 1rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 48rem), 1fr)); gap: 1rem; }
+.card { border: 1px solid var(--line); padding: .6rem 1rem; min-width: 0; overflow-x: auto; }
+.card svg { max-width: 100%; height: auto; }
+figure { margin: .4rem 0 0; }
 .reason { max-width: 36rem; overflow-wrap: anywhere; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 "#;

@@ -34,17 +34,23 @@ use self::html::{amount, csrf_field, esc, page, query_value, when};
 use crate::error::chain;
 use crate::flows::jobs::{JobInput, record_of};
 use crate::flows::orders::OrderFlow;
-use crate::store::{AuditEntry, AuditRecord, ByHand, Job, JobState, ParkedFilter, Store};
+use crate::store::{
+    AuditCount, AuditEntry, AuditRecord, ByHand, Job, JobState, ParkedFilter, Store,
+};
 
 /// The largest form body read.
 const MAX_FORM: usize = 64 * 1024;
 /// Rows on a page of the parked list.
 pub const PARKED_PAGE: usize = 100;
-/// The throughput plot's span and bar width.
-const PLOT_HOURS: i64 = 3;
-const PLOT_BAR_MINUTES: i64 = 10;
-/// Audit entries of one kind read for the plot, at most.
-const PLOT_READ: usize = 20_000;
+/// The throughput plot's span: a point a minute, the last one the minute under way.
+const PLOT_MINUTES: i64 = 180;
+/// What the plot draws: the audit entries of each kind, what they are called, and the
+/// colour of its line (the style sheet's class of that colour names it in the caption).
+const PLOTTED: [(&str, &str, &str, &str); 3] = [
+    ("done", "done", "#2f855a", "good"),
+    ("parked", "parked", "#c53030", "bad"),
+    ("received", "webhooks received", "#2b6cb0", "received"),
+];
 
 /// Everything the console's requests share.
 pub struct Console {
@@ -456,13 +462,13 @@ async fn overview(State(console): State<Arc<Console>>, headers: HeaderMap) -> Re
         return see_other("/login");
     };
     let mut body = String::new();
-    let now = crate::store::system_clock();
-    let since = now - PLOT_HOURS * 3600 * 1000;
+    let minute = 60_000;
+    let since = (crate::store::system_clock() / minute - PLOT_MINUTES + 1) * minute;
     let mut series = BTreeMap::new();
-    for kind in ["done", "parked", "received"] {
-        match console.store.audit_of_kind(kind, since, PLOT_READ).await {
-            Ok(records) => {
-                series.insert(kind, records);
+    for (kind, ..) in PLOTTED {
+        match console.store.audit_counts(kind, since, minute).await {
+            Ok(counts) => {
+                series.insert(kind, counts);
             }
             Err(error) => {
                 return console.failure(&session, "the audit trail could not be read", &error);
@@ -479,7 +485,7 @@ async fn overview(State(console): State<Arc<Console>>, headers: HeaderMap) -> Re
             }
         };
         body.push_str(&connection_card(name, &status));
-        body.push_str(&plot(name, &series, since, now));
+        body.push_str(&plot(name, &series));
         body.push_str("</section>");
     }
     body.push_str("</div>");
@@ -569,66 +575,65 @@ fn connection_card(name: &str, status: &Value) -> String {
     out
 }
 
-/// Posted, parked and webhooks received per bar over the last hours, as an SVG.
-fn plot(
-    connection: &str,
-    series: &BTreeMap<&str, Vec<AuditRecord>>,
-    since: i64,
-    now: i64,
-) -> String {
-    let bar = PLOT_BAR_MINUTES * 60 * 1000;
-    let bars = ((now - since) / bar).max(1) as usize;
-    let mut counts: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    for (kind, records) in series {
-        let mut per_bar = vec![0u64; bars];
-        for record in records.iter().filter(|r| r.entry.connection == connection) {
-            let slot = ((record.at - since) / bar).clamp(0, bars as i64 - 1) as usize;
-            per_bar[slot] += 1;
+/// Jobs done, parked and webhooks received per minute over the last hours, as an SVG of
+/// three lines (`series`: each kind's counts per connection and minute).
+fn plot(connection: &str, series: &BTreeMap<&str, Vec<AuditCount>>) -> String {
+    let minutes = PLOT_MINUTES as usize;
+    let per_minute = |kind: &str| {
+        let mut counts = vec![0u64; minutes];
+        for count in series.get(kind).into_iter().flatten() {
+            if count.connection == connection
+                && let Some(slot) = usize::try_from(count.bucket)
+                    .ok()
+                    .and_then(|bucket| counts.get_mut(bucket))
+            {
+                *slot += count.count;
+            }
         }
-        counts.insert(kind, per_bar);
-    }
-    let top = counts.values().flatten().copied().max().unwrap_or(0).max(1);
-    let (width, height) = (bars * 18, 80usize);
+        counts
+    };
+    let lines: Vec<(&str, &str, &str, Vec<u64>)> = PLOTTED
+        .iter()
+        .map(|(kind, label, colour, class)| (*label, *colour, *class, per_minute(kind)))
+        .collect();
+    let top = lines
+        .iter()
+        .flat_map(|(.., counts)| counts.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (step, height) = (4usize, 80u64);
+    let width = minutes * step;
     let mut svg = format!(
-        r#"<figure><svg role="img" aria-label="Per {PLOT_BAR_MINUTES} minutes over the last {PLOT_HOURS} hours" width="{width}" height="{}" viewBox="0 0 {width} {}">"#,
+        r##"<figure><svg role="img" aria-label="Jobs done, parked and webhooks received per minute over the last {} hours" width="{width}" height="{}" viewBox="0 0 {width} {}"><line x1="0" y1="{height}" x2="{width}" y2="{height}" stroke="#a0aec0"/>"##,
+        PLOT_MINUTES / 60,
         height + 2,
-        height + 2
+        height + 2,
     );
-    for (n, (kind, colour)) in [
-        ("done", "#2f855a"),
-        ("parked", "#c53030"),
-        ("received", "#2b6cb0"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        for (slot, count) in counts[kind].iter().enumerate() {
-            let h = (*count as usize * height) / top as usize;
-            let _ = write!(
-                svg,
-                r#"<rect x="{}" y="{}" width="5" height="{h}" fill="{colour}"><title>{count} {kind}</title></rect>"#,
-                slot * 18 + n * 6,
-                height - h
-            );
-        }
+    for (label, colour, _, counts) in &lines {
+        let points: Vec<String> = counts
+            .iter()
+            .enumerate()
+            .map(|(minute, count)| format!("{},{}", minute * step, height - count * height / top))
+            .collect();
+        let _ = write!(
+            svg,
+            r#"<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{}"><title>{label}</title></polyline>"#,
+            points.join(" ")
+        );
     }
-    // A kind read to the limit shows only the oldest part of the span.
-    let cut = series.values().any(|records| records.len() >= PLOT_READ);
-    let total = |kind: &str| counts[kind].iter().sum::<u64>();
-    let _ = write!(
-        svg,
-        "</svg><figcaption>Last {PLOT_HOURS} hours, per {PLOT_BAR_MINUTES} minutes: \
-         <span class=\"good\">{} done</span>, <span class=\"bad\">{} parked</span>, \
-         {} webhooks received (up to {top} in a bar){}</figcaption></figure>",
-        total("done"),
-        total("parked"),
-        total("received"),
-        if cut {
-            "; more than the plot reads: the newest bars are incomplete"
-        } else {
-            ""
-        },
-    );
+    svg.push_str("</svg><figcaption>");
+    let _ = write!(svg, "Last {} hours, per minute:", PLOT_MINUTES / 60);
+    for (n, (label, _, class, counts)) in lines.iter().enumerate() {
+        let _ = write!(
+            svg,
+            r#"{} <span class="{class}">{} {label}</span> (at most {} a minute)"#,
+            if n == 0 { "" } else { "," },
+            counts.iter().sum::<u64>(),
+            counts.iter().max().unwrap_or(&0),
+        );
+    }
+    svg.push_str(".</figcaption></figure>");
     svg
 }
 

@@ -28,7 +28,9 @@ pub struct JobInput {
     /// Where it came from (`poll`, `webhook`, `replay`).
     #[serde(default)]
     pub source: String,
-    /// The order as the poll that queued the job listed it.
+    /// The order as the poll that queued the job listed it: only the first attempt reads
+    /// it, and the store drops it as that attempt ends (its member is
+    /// [`crate::store::FIRST_ATTEMPT_ONLY`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listed: Option<Listing>,
     /// The plugin an operator's replay named to map the record with, in place of the
@@ -177,4 +179,31 @@ fn payload(input: &JobInput) -> String {
 /// Now, in the queue's unit (milliseconds since the Unix epoch).
 pub fn now_millis() -> Millis {
     OffsetDateTime::now_utc().unix_timestamp_nanos() as Millis / 1_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listing_is_the_member_the_store_drops_after_the_first_attempt() {
+        let listing = Listing {
+            read_at: 5,
+            order: RawValue::from_string(r#"{"id":1}"#.into()).unwrap(),
+        };
+        let job = order_job("main", 1, "v1", "poll", Some(&listing));
+        let value: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
+        assert!(
+            value.get(crate::store::FIRST_ATTEMPT_ONLY).is_some(),
+            "{value}"
+        );
+        // Without it, the input still reads.
+        let mut value = value;
+        value
+            .as_object_mut()
+            .unwrap()
+            .remove(crate::store::FIRST_ATTEMPT_ONLY);
+        let input: JobInput = serde_json::from_value(value).unwrap();
+        assert_eq!((input.order_id, input.listed.is_none()), (1, true));
+    }
 }

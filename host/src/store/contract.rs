@@ -110,6 +110,8 @@ macro_rules! store_contract_tests {
             parked_jobs_are_listed_newest_first_by_filter,
             a_parked_job_is_replayed_or_resolved_by_hand_with_its_audit_entry,
             console_sessions_last_until_idle_or_old_and_end_by_digest_or_operator,
+            audit_entries_of_a_kind_are_counted_per_connection_and_bucket,
+            what_only_the_first_attempt_reads_is_dropped_when_it_ends,
             queue_depth_counts_by_state_and_connection,
             webhooks_are_accepted_once_by_id_within_the_retention_window,
             revisions_are_begun_confirmed_or_abandoned,
@@ -356,6 +358,82 @@ pub async fn a_job_covers_the_same_documents_jobs_queued_before_its_read(
         Err(StoreError::LeaseLost(id)) if id == first
     ));
     assert_eq!(state(store, after).await, JobState::Ready);
+}
+
+pub async fn what_only_the_first_attempt_reads_is_dropped_when_it_ends(
+    store: &dyn Store,
+    clock: &TestClock,
+) {
+    let listed = |key: &str, id: u64, name: &str| NewJob {
+        payload: format!(
+            r#"{{"order_id":{id},"source":"poll","listed":{{"read_at":5,"order":{{"id":{id},"name":"{name}"}}}}}}"#
+        ),
+        ..job(key, &format!("order:{id}"))
+    };
+    let members = |payload: &str| -> Vec<String> {
+        let value: serde_json::Value = serde_json::from_str(payload).unwrap();
+        value.as_object().unwrap().keys().cloned().collect()
+    };
+    // A retry, a park and a done job each lose the member; a job covered by another too;
+    // a payload without it is left byte for byte.
+    let retried = store.enqueue(&listed("a", 1, "x")).await.unwrap().id();
+    let parked = store.enqueue(&listed("b", 2, "x")).await.unwrap().id();
+    let done = store.enqueue(&listed("c", 3, "x")).await.unwrap().id();
+    let covered = store.enqueue(&listed("d", 3, "x")).await.unwrap().id();
+    let plain = store.enqueue(&job("e", "order:4")).await.unwrap().id();
+    let before = store.job(plain).await.unwrap().unwrap().payload;
+    // A text a backend's JSON cannot hold (PostgreSQL's jsonb takes no \u0000): the job
+    // still ends; its payload loses the member or stays whole.
+    let odd = store
+        .enqueue(&listed("f", 5, "x\\u0000y"))
+        .await
+        .unwrap()
+        .id();
+    let odd_before = store.job(odd).await.unwrap().unwrap().payload;
+    store.lease("main", "w", 10, 60_000).await.unwrap();
+    clock.advance(1_000);
+    let ends = [
+        (
+            retried,
+            JobEnd::Retry {
+                error: "503".into(),
+                at: START,
+            },
+        ),
+        (
+            parked,
+            JobEnd::Park {
+                reason: "closed".into(),
+            },
+        ),
+        (
+            done,
+            JobEnd::Done {
+                covering: Some(clock.now()),
+            },
+        ),
+        (plain, JobEnd::Done { covering: None }),
+        (odd, JobEnd::Done { covering: None }),
+    ];
+    for (id, end) in &ends {
+        store
+            .end_job(&lease_of(*id, "w", 1), end, &[])
+            .await
+            .unwrap();
+    }
+    for id in [retried, parked, done, covered] {
+        let job = store.job(id).await.unwrap().unwrap();
+        assert_eq!(members(&job.payload), ["order_id", "source"], "job {id}");
+    }
+    assert_eq!(state(store, covered).await, JobState::Done);
+    assert_eq!(store.job(plain).await.unwrap().unwrap().payload, before);
+    let odd = store.job(odd).await.unwrap().unwrap();
+    assert_eq!(odd.state, JobState::Done);
+    assert!(
+        odd.payload == odd_before || members(&odd.payload) == ["order_id", "source"],
+        "{}",
+        odd.payload
+    );
 }
 
 pub async fn retries_wait_and_keep_the_document_in_order(store: &dyn Store, clock: &TestClock) {
@@ -1487,6 +1565,59 @@ pub async fn audit_entries_of_a_kind_are_found_by_time(store: &dyn Store, clock:
     assert!(
         store
             .audit_of_kind("parked", 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn audit_entries_of_a_kind_are_counted_per_connection_and_bucket(
+    store: &dyn Store,
+    clock: &TestClock,
+) {
+    // Every 100 ms for a second: main posts each time, west every other time; main's
+    // mappings are not counted with its posts.
+    for n in 0..10 {
+        let mut said = vec![("main", "posted"), ("main", "mapped")];
+        if n % 2 == 0 {
+            said.push(("west", "posted"));
+        }
+        for (connection, kind) in said {
+            store
+                .audit(&AuditEntry {
+                    connection: connection.into(),
+                    subject: format!("order:{n}"),
+                    kind: kind.into(),
+                    data: "{}".into(),
+                })
+                .await
+                .unwrap();
+        }
+        clock.advance(100);
+    }
+    let counts = store
+        .audit_counts("posted", START + 100, 400)
+        .await
+        .unwrap();
+    let counts: Vec<(&str, i64, u64)> = counts
+        .iter()
+        .map(|c| (c.connection.as_str(), c.bucket, c.count))
+        .collect();
+    // From START + 100: buckets of 400 ms hold 4, 4 and 1 of main's (the first is before
+    // `since`), and west's at 200, 400 | 600, 800.
+    assert_eq!(
+        counts,
+        [
+            ("main", 0, 4),
+            ("main", 1, 4),
+            ("main", 2, 1),
+            ("west", 0, 2),
+            ("west", 1, 2)
+        ]
+    );
+    assert!(
+        store
+            .audit_counts("parked", START, 60_000)
             .await
             .unwrap()
             .is_empty()

@@ -53,6 +53,10 @@ pub fn system_clock() -> Millis {
         .map_or(0, |d| d.as_millis() as Millis)
 }
 
+/// The member of a job's payload that only its first attempt reads (see
+/// [`NewJob::payload`]).
+pub const FIRST_ATTEMPT_ONLY: &str = "listed";
+
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewJob {
@@ -65,7 +69,11 @@ pub struct NewJob {
     /// The source document the job works on (`order:123`): jobs for one document run one
     /// at a time, oldest first. A refund uses its order's document so it runs after it.
     pub document: String,
-    /// The raw input (a webhook body, a poll's summary), kept for audit and replay.
+    /// The job's input as JSON (a webhook's ids, a poll's listing), kept for audit and
+    /// replay. Its top-level member [`FIRST_ATTEMPT_ONLY`], when there is one, is what only
+    /// the first attempt reads: the store drops it when that attempt ends, however it
+    /// ends, and when the job is covered by another, so that done and waiting jobs stay
+    /// small.
     pub payload: String,
     /// Not before this time (`None`: now).
     pub not_before: Option<Millis>,
@@ -178,6 +186,16 @@ pub struct AuditRecord {
     /// Over the previous record's hash and this record's content: an HMAC under the
     /// audit key (`k1:<key id>:<hex>`), or a SHA-256 (hex) in a log kept without one.
     pub hash: String,
+}
+
+/// How many audit entries of one kind a connection appended in one bucket of time
+/// ([`Store::audit_counts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCount {
+    pub connection: String,
+    /// The bucket's number: 0 starts at the `since` asked for.
+    pub bucket: i64,
+    pub count: u64,
 }
 
 /// How long a delivery's id is remembered: a redelivery within it adds nothing. Well past
@@ -559,6 +577,15 @@ pub trait Store: Send + Sync {
         since: Millis,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// How many entries of `kind` each connection appended in each `bucket` milliseconds
+    /// from `since` on, read from the index alone (the console's plot of the last hours).
+    async fn audit_counts(
+        &self,
+        kind: &str,
+        since: Millis,
+        bucket: Millis,
+    ) -> Result<Vec<AuditCount>, StoreError>;
 
     /// Keeps the audit chain under `key` from now on (see [`chain`]): every append is
     /// keyed, and refused if the log is keyed under another key.

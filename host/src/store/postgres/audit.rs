@@ -6,7 +6,7 @@ use futures_util::{TryStreamExt, pin_mut};
 use tokio_postgres::Row;
 
 use crate::store::chain::{AuditKey, ChainCheck, ChainSummary, SignedHead, next_hash};
-use crate::store::{AuditEntry, AuditRecord, Millis, StoreError};
+use crate::store::{AuditCount, AuditEntry, AuditRecord, Millis, StoreError};
 
 const AUDIT_COLUMNS: &str = "seq, at, connection, subject, kind, data, hash";
 
@@ -100,6 +100,33 @@ pub(super) async fn records_of_kind(
         )
         .await?;
     Ok(rows.iter().map(audit_from).collect())
+}
+
+/// Entries of `kind` per connection and `bucket` from `since`.
+pub(super) async fn counts(
+    db: &impl GenericClient,
+    kind: &str,
+    since: Millis,
+    bucket: Millis,
+) -> Result<Vec<AuditCount>, StoreError> {
+    let rows = db
+        .query(
+            &db.prepare_cached(
+                "SELECT connection, (at - $2) / $3, count(*) FROM audit
+                 WHERE kind = $1 AND at >= $2 GROUP BY 1, 2 ORDER BY 1, 2",
+            )
+            .await?,
+            &[&kind, &since, &bucket.max(1)],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| AuditCount {
+            connection: row.get(0),
+            bucket: row.get(1),
+            count: row.get::<_, i64>(2).max(0) as u64,
+        })
+        .collect())
 }
 
 /// The newest entry's number and hash.

@@ -7,7 +7,8 @@ use tokio_postgres::Row;
 
 use super::records::alive;
 use crate::store::{
-    ByHand, Enqueued, Job, JobState, Lease, Millis, NewJob, ParkedFilter, QueueDepth, StoreError,
+    ByHand, Enqueued, FIRST_ATTEMPT_ONLY, Job, JobState, Lease, Millis, NewJob, ParkedFilter,
+    QueueDepth, StoreError,
 };
 
 const JOB_COLUMNS: &str = "id, connection, kind, key, document, payload, state, attempts, \
@@ -237,13 +238,15 @@ pub(super) async fn end_lease(
 ) -> Result<(), StoreError> {
     let changed = tx
         .execute(
-            &tx.prepare_cached(
+            &tx.prepare_cached(&format!(
                 "UPDATE jobs SET state = $1, lease_owner = NULL, lease_until = NULL,
                      lease_presence = NULL,
                      last_error = COALESCE($2, last_error),
-                     next_attempt_at = COALESCE($3, next_attempt_at), updated_at = $4
+                     next_attempt_at = COALESCE($3, next_attempt_at), updated_at = $4,
+                     payload = {trimmed}
                  WHERE id = $5 AND state = 'leased' AND lease_owner = $6 AND attempts = $7",
-            )
+                trimmed = trimmed_payload()
+            ))
             .await?,
             &[
                 &state.as_str(),
@@ -262,6 +265,16 @@ pub(super) async fn end_lease(
     Ok(())
 }
 
+/// A job's payload without its first-attempt-only member ([`FIRST_ATTEMPT_ONLY`]), as an
+/// SQL expression (`payload_without`, migration 7, keeps a payload jsonb cannot read).
+fn trimmed_payload() -> String {
+    format!(
+        "CASE WHEN strpos(payload, '\"{m}\"') > 0
+              THEN payload_without(payload, '{m}') ELSE payload END",
+        m = FIRST_ATTEMPT_ONLY
+    )
+}
+
 /// Completes `lease`'s job and the ready jobs of the same document and kind created
 /// before `read_at`; returns how many it covered.
 pub(super) async fn complete_covering(
@@ -274,12 +287,14 @@ pub(super) async fn complete_covering(
     end_lease(tx, lease, JobState::Done, None, None, now).await?;
     Ok(tx
         .execute(
-            &tx.prepare_cached(
-                "UPDATE jobs SET state = 'done', last_error = $1, updated_at = $2
+            &tx.prepare_cached(&format!(
+                "UPDATE jobs SET state = 'done', last_error = $1, updated_at = $2,
+                     payload = {trimmed}
                  WHERE state = 'ready' AND created_at < $3 AND id != $4
                    AND (connection, document, kind) =
                        (SELECT connection, document, kind FROM jobs WHERE id = $4)",
-            )
+                trimmed = trimmed_payload()
+            ))
             .await?,
             &[&format!("covered by job {id}"), &now, &read_at, &id],
         )

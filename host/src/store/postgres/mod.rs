@@ -45,9 +45,10 @@ use tokio_postgres::error::SqlState;
 use tls::Tls;
 
 use super::{
-    AuditEntry, AuditKey, AuditRecord, BackendError, ByHand, ChainSummary, Clock, ConsoleSession,
-    CursorMove, Enqueued, IncomingWebhook, Intake, Job, JobEnd, JobState, Lease, Millis, NewJob,
-    ParkedFilter, QueueDepth, Revision, ScheduleClaim, SessionsOf, SignedHead, Store, StoreError,
+    AuditCount, AuditEntry, AuditKey, AuditRecord, BackendError, ByHand, ChainSummary, Clock,
+    ConsoleSession, CursorMove, Enqueued, IncomingWebhook, Intake, Job, JobEnd, JobState, Lease,
+    Millis, NewJob, ParkedFilter, QueueDepth, Revision, ScheduleClaim, SessionsOf, SignedHead,
+    Store, StoreError,
 };
 
 /// Connections a store keeps open at most.
@@ -615,6 +616,15 @@ impl Store for PostgresStore {
 
     async fn end_sessions(&self, which: &SessionsOf) -> Result<u64, StoreError> {
         in_transaction!(self, |tx, _now| sessions::end(&tx, which).await)
+    }
+
+    async fn audit_counts(
+        &self,
+        kind: &str,
+        since: Millis,
+        bucket: Millis,
+    ) -> Result<Vec<AuditCount>, StoreError> {
+        audit::counts(&self.client().await?, kind, since, bucket).await
     }
 
     fn key_audit(&self, key: AuditKey) {

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::store::chain::{AuditKey, ChainCheck, ChainSummary, SignedHead, next_hash};
-use crate::store::{AuditEntry, AuditRecord, Millis, StoreError};
+use crate::store::{AuditCount, AuditEntry, AuditRecord, Millis, StoreError};
 
 const AUDIT_COLUMNS: &str = "seq, at, connection, subject, kind, data, hash";
 
@@ -84,6 +84,30 @@ pub(super) fn records_of_kind(
         .query_map(params![kind, since, limit], audit_from)?
         .collect::<Result<_, _>>()?;
     Ok(records)
+}
+
+/// Entries of `kind` per connection and `bucket` from `since` (the `INDEXED BY` keeps it
+/// on the index that holds all three columns).
+pub(super) fn counts(
+    db: &Connection,
+    kind: &str,
+    since: Millis,
+    bucket: Millis,
+) -> Result<Vec<AuditCount>, StoreError> {
+    let mut select = db.prepare_cached(
+        "SELECT connection, (at - ?2) / ?3, count(*) FROM audit INDEXED BY audit_kind_at
+         WHERE kind = ?1 AND at >= ?2 GROUP BY 1, 2 ORDER BY 1, 2",
+    )?;
+    let counts = select
+        .query_map(params![kind, since, bucket.max(1)], |row| {
+            Ok(AuditCount {
+                connection: row.get(0)?,
+                bucket: row.get(1)?,
+                count: row.get::<_, i64>(2)?.max(0) as u64,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(counts)
 }
 
 /// The newest entry's number and hash.

@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::store::{
-    ByHand, Enqueued, Job, JobState, Lease, Millis, NewJob, ParkedFilter, QueueDepth, StoreError,
+    ByHand, Enqueued, FIRST_ATTEMPT_ONLY, Job, JobState, Lease, Millis, NewJob, ParkedFilter,
+    QueueDepth, StoreError,
 };
 
 const JOB_COLUMNS: &str = "id, connection, kind, key, document, payload, state, attempts, \
@@ -210,12 +211,14 @@ pub(super) fn end_lease(
     now: Millis,
 ) -> Result<(), StoreError> {
     let changed = tx
-        .prepare_cached(
+        .prepare_cached(&format!(
             "UPDATE jobs SET state = ?1, lease_owner = NULL, lease_until = NULL,
                  last_error = COALESCE(?2, last_error),
-                 next_attempt_at = COALESCE(?3, next_attempt_at), updated_at = ?4
+                 next_attempt_at = COALESCE(?3, next_attempt_at), updated_at = ?4,
+                 payload = {trimmed}
              WHERE id = ?5 AND state = 'leased' AND lease_owner = ?6 AND attempts = ?7",
-        )?
+            trimmed = trimmed_payload()
+        ))?
         .execute(params![
             state.as_str(),
             error,
@@ -231,6 +234,16 @@ pub(super) fn end_lease(
     Ok(())
 }
 
+/// A job's payload without its first-attempt-only member ([`FIRST_ATTEMPT_ONLY`]), as an
+/// SQL expression (a payload without it, or that is no JSON, is left as it is).
+fn trimmed_payload() -> String {
+    format!(
+        "CASE WHEN instr(payload, '\"{m}\"') > 0 AND json_valid(payload)
+              THEN json_remove(payload, '$.{m}') ELSE payload END",
+        m = FIRST_ATTEMPT_ONLY
+    )
+}
+
 /// Completes `lease`'s job and the ready jobs of the same document and kind created
 /// before `read_at`; returns how many it covered.
 pub(super) fn complete_covering(
@@ -242,12 +255,14 @@ pub(super) fn complete_covering(
     let id = lease.job;
     end_lease(tx, lease, JobState::Done, None, None, now)?;
     let covered = tx
-        .prepare_cached(
-            "UPDATE jobs SET state = 'done', last_error = ?1, updated_at = ?2
+        .prepare_cached(&format!(
+            "UPDATE jobs SET state = 'done', last_error = ?1, updated_at = ?2,
+                 payload = {trimmed}
              WHERE state = 'ready' AND created_at < ?3 AND id != ?4
                AND (connection, document, kind) =
                    (SELECT connection, document, kind FROM jobs WHERE id = ?4)",
-        )?
+            trimmed = trimmed_payload()
+        ))?
         .execute(params![format!("covered by job {id}"), now, read_at, id])?;
     Ok(covered as u64)
 }

@@ -41,6 +41,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("migrations/0006_console_sessions.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("migrations/0007_audit_counts.sql"),
+    },
 ];
 
 /// The schema version (`user_version`) this build reads and writes.

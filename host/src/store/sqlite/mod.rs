@@ -35,9 +35,10 @@ use rusqlite::{Connection, Transaction};
 
 pub use super::Clock;
 use super::{
-    AuditEntry, AuditKey, AuditRecord, ByHand, ChainSummary, ConsoleSession, CursorMove, Enqueued,
-    IncomingWebhook, Intake, Job, JobEnd, JobState, Lease, Millis, NewJob, ParkedFilter,
-    QueueDepth, Revision, ScheduleClaim, SessionsOf, SignedHead, Store, StoreError, system_clock,
+    AuditCount, AuditEntry, AuditKey, AuditRecord, ByHand, ChainSummary, ConsoleSession,
+    CursorMove, Enqueued, IncomingWebhook, Intake, Job, JobEnd, JobState, Lease, Millis, NewJob,
+    ParkedFilter, QueueDepth, Revision, ScheduleClaim, SessionsOf, SignedHead, Store, StoreError,
+    system_clock,
 };
 pub use claim::Claim;
 
@@ -537,6 +538,17 @@ impl Store for SqliteStore {
     async fn end_sessions(&self, which: &SessionsOf) -> Result<u64, StoreError> {
         let which = which.clone();
         self.blocking(move |db| db.write(|tx, _| sessions::end(tx, &which)))
+            .await
+    }
+
+    async fn audit_counts(
+        &self,
+        kind: &str,
+        since: Millis,
+        bucket: Millis,
+    ) -> Result<Vec<AuditCount>, StoreError> {
+        let kind = kind.to_owned();
+        self.blocking(move |db| db.read(|c| audit::counts(c, &kind, since, bucket)))
             .await
     }
 

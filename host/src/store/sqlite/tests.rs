@@ -72,8 +72,8 @@ fn a_new_store_has_the_latest_schema() {
     let path = dir.path().join("store.db");
     drop(SqliteStore::open(&path).unwrap());
     assert_eq!(schema_of(&path).trim(), expected_schema().trim());
-    assert_eq!(user_version(&path), 6);
-    assert_eq!(migrations::latest(), 6);
+    assert_eq!(user_version(&path), 7);
+    assert_eq!(migrations::latest(), 7);
 }
 
 #[tokio::test]
@@ -100,7 +100,7 @@ async fn a_version_1_store_from_before_the_connection_index_opens_and_is_brought
     assert_eq!(leased[0].key, "wh:1");
     drop(store);
     assert_eq!(schema_of(&path).trim(), expected_schema().trim());
-    assert_eq!(user_version(&path), 6);
+    assert_eq!(user_version(&path), 7);
 }
 
 #[test]
@@ -109,17 +109,17 @@ fn a_store_written_by_a_newer_build_is_refused() {
     let path = dir.path().join("store.db");
     Connection::open(&path)
         .unwrap()
-        .execute_batch("PRAGMA user_version = 7;")
+        .execute_batch("PRAGMA user_version = 8;")
         .unwrap();
     match SqliteStore::open(&path) {
         Err(StoreError::NewerSchema {
             store: refused,
-            found: 7,
-            supported: 6,
+            found: 8,
+            supported: 7,
         }) => assert_eq!(refused, path.display().to_string()),
         other => panic!("{other:?}"),
     }
-    assert_eq!(user_version(&path), 7, "left as it was");
+    assert_eq!(user_version(&path), 8, "left as it was");
 }
 
 #[test]

@@ -148,6 +148,17 @@ async fn click(client: &Client, css: &str) {
         .unwrap();
 }
 
+/// Chooses option `value` of the first `select` `css` finds.
+async fn choose(client: &Client, css: &str, value: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
 /// Types `text` into the first element `css` finds (a file input takes a path).
 async fn type_into(client: &Client, css: &str, text: &str) {
     client
@@ -219,12 +230,7 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
         &systems,
         &format!("[console]\nlisten = \"{console}\"\n"),
     );
-    systems
-        .qad
-        .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Closed);
-    let (code, _) = output(dir.path(), &config, &systems, &["sync", "--once"]).await;
-    assert_eq!(code, 1, "orders in a closed period are parked");
-    assert!(systems.qad.ledger("acme").is_empty());
+    park_in_closed_period(dir.path(), &config, &systems).await;
 
     // Without an operator, the service refuses to serve the console.
     let (code, said) = {
@@ -430,13 +436,7 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
         .await
         .unwrap();
     click(&client, "main table tr td a").await;
-    client
-        .find(Locator::Css("select#plugin"))
-        .await
-        .unwrap()
-        .select_by_value("order-to-gl-next")
-        .await
-        .unwrap();
+    choose(&client, "select#plugin", "order-to-gl-next").await;
     click(&client, "select#plugin ~ button").await;
     let judged = text_of(&client, "#dry-run").await;
     assert!(judged.contains("Mapped with order-to-gl-next"), "{judged}");
@@ -468,13 +468,7 @@ async fn an_operator_finds_dry_runs_replays_and_resolves_parked_records_in_a_bro
     // The fixtures a plugin folder carries, run from the plugins page: one passes, one
     // expects other revenue and fails with the difference.
     client.goto(&format!("{base}/plugins")).await.unwrap();
-    client
-        .find(Locator::Css("select#fixtures-of"))
-        .await
-        .unwrap()
-        .select_by_value("order-to-gl-folder")
-        .await
-        .unwrap();
+    choose(&client, "select#fixtures-of", "order-to-gl-folder").await;
     click(&client, "form[action='/plugins/fixtures'] button").await;
     let fixtures = text_of(&client, "#fixtures").await;
     assert!(fixtures.contains("1 passed, 1 failed"), "{fixtures}");
@@ -643,11 +637,7 @@ async fn console_serve_runs_a_record_it_replays_without_the_service() {
     let systems = systems().await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &systems);
-    systems
-        .qad
-        .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Closed);
-    let (code, _) = output(dir.path(), &config, &systems, &["sync", "--once"]).await;
-    assert_eq!(code, 1, "orders in a closed period are parked");
+    park_in_closed_period(dir.path(), &config, &systems).await;
     add_operator(dir.path());
     systems
         .qad

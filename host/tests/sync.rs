@@ -135,12 +135,7 @@ async fn parked_records_are_shown_by_a_dry_run_and_posted_by_a_replay() {
     let systems = systems().await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &systems);
-    systems
-        .qad
-        .set_period_status("acme", "10USACO", 2026, 11, PeriodStatus::Closed);
-    let (code, _) = output(dir.path(), &config, &systems, &["sync", "--once"]).await;
-    assert_eq!(code, 1, "orders in a closed period are parked");
-    assert!(systems.qad.ledger("acme").is_empty());
+    park_in_closed_period(dir.path(), &config, &systems).await;
 
     let (code, shown) = output(
         dir.path(),

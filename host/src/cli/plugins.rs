@@ -13,7 +13,7 @@ use super::from_store::{self, Selection};
 use crate::error::chain;
 use crate::plugins::builtin::builtin;
 use crate::plugins::fixture::{
-    Fixture, FixtureRun, Outcome, Verdict, fixtures_in, record_answer, run_all,
+    Fixture, FixtureRun, Outcome, Verdict, load_folder, record_answer, run_all,
 };
 use crate::plugins::inspect::inspect;
 use crate::plugins::registry::{name_from_path, read_binary};
@@ -327,11 +327,7 @@ fn test_all(
     json: bool,
     update: bool,
 ) -> anyhow::Result<ExitCode> {
-    let paths = fixtures_in(dir)?;
-    let fixtures: Vec<Fixture> = paths
-        .iter()
-        .map(|path| Fixture::load(path))
-        .collect::<Result<_, _>>()?;
+    let (paths, fixtures) = load_folder(dir)?;
     let base = cli.load_for_fixture(plugin, &fixtures[0])?;
     let runs = run_all(&base, &paths, &fixtures);
     if update {
@@ -514,14 +510,7 @@ fn check(cli: &Cli, plugin: &str, fixtures: Option<&Path>) -> anyhow::Result<Exi
         None => fixture_folder(cli, plugin),
     };
     let (paths, fixtures) = match &folder {
-        Some(dir) => {
-            let paths = fixtures_in(dir)?;
-            let fixtures: Vec<Fixture> = paths
-                .iter()
-                .map(|path| Fixture::load(path))
-                .collect::<Result<_, _>>()?;
-            (paths, fixtures)
-        }
+        Some(dir) => load_folder(dir)?,
         None => (Vec::new(), Vec::new()),
     };
     // Settings to load with: the first fixture's, else the `--settings` file's.

@@ -20,7 +20,7 @@ use super::auth::Session;
 use super::html::{csrf_field, esc, query_value};
 use super::{Console, Form, Posted, see_other};
 use crate::error::chain;
-use crate::plugins::fixture::{Fixture, Outcome, Verdict, fixtures_in, run_all};
+use crate::plugins::fixture::{Outcome, Verdict, load_folder, run_all};
 use crate::plugins::registry::{is_plugin_name, load_named};
 use crate::plugins::{LoadEvent, Registry, Shelf};
 
@@ -198,19 +198,11 @@ fn run_folder(shelf: &Shelf, name: &str) -> Result<(String, Vec<Outcome>), Strin
         .ok_or("there is no plugin directory")?
         .join(name)
         .join("fixtures");
-    let paths = fixtures_in(&folder).map_err(|e| chain(&e))?;
-    let fixtures = paths
-        .iter()
-        .map(|path| Fixture::load(path))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| chain(&e))?;
-    let Some(first) = fixtures.first() else {
-        return Err(format!("{} holds no fixture", folder.display()));
-    };
+    let (paths, fixtures) = load_folder(&folder).map_err(|e| chain(&e))?;
     let base = load_named(
         name,
         shelf.dir.as_deref(),
-        &first.settings(),
+        &fixtures[0].settings(),
         &crate::plugins::Limits::default(),
         &shelf.cache,
     )

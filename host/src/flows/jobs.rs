@@ -61,6 +61,15 @@ impl Listing {
 }
 
 impl JobInput {
+    /// [`record_of`] `job`, whose input this is, without reading its payload again.
+    pub fn record(&self, job: &crate::store::Job) -> String {
+        match (job.kind.as_str(), self.refund_id, self.customer_id) {
+            ("refund", Some(refund), _) => format!("refund:{refund}"),
+            ("customer", _, Some(customer)) => format!("customer:{customer}"),
+            _ => job.document.clone(),
+        }
+    }
+
     /// The listing a run of `job` may use: on its first attempt only.
     pub fn listing_for(&self, job: &crate::store::Job) -> Option<&Listing> {
         self.listed.as_ref().filter(|_| job.attempts <= 1)
@@ -158,15 +167,8 @@ pub fn replayed_with(job: &crate::store::Job, plugin: Option<&str>) -> Option<St
 /// `customer:3`; another flow's job: its document).
 pub fn record_of(job: &crate::store::Job) -> String {
     match serde_json::from_str::<JobInput>(&job.payload) {
-        Ok(JobInput {
-            refund_id: Some(refund),
-            ..
-        }) if job.kind == "refund" => format!("refund:{refund}"),
-        Ok(JobInput {
-            customer_id: Some(customer),
-            ..
-        }) if job.kind == "customer" => format!("customer:{customer}"),
-        _ => job.document.clone(),
+        Ok(input) => input.record(job),
+        Err(_) => job.document.clone(),
     }
 }
 

@@ -195,7 +195,9 @@ impl Worker {
             lease::holding(store.clone(), held.clone(), waiting, self.lease_for, work).await?;
         // The requests made after the flow's last entry (a failed post, say) go with
         // the record they were made for.
-        let record = super::jobs::record_of(job);
+        let record = input
+            .as_ref()
+            .map_or_else(|_| job.document.clone(), |input| input.record(job));
         kept.extend(exchanges::entries(&job.connection, &record, unwritten));
         let metrics = metrics::global();
         let entry = |kind: &str, data: serde_json::Value| AuditEntry {

@@ -406,6 +406,16 @@ pub fn fixtures_in(dir: &Path) -> Result<Vec<PathBuf>, FixtureError> {
     Ok(found)
 }
 
+/// The fixtures in `dir` ([`fixtures_in`]: at least one), each read, with their paths.
+pub fn load_folder(dir: &Path) -> Result<(Vec<PathBuf>, Vec<Fixture>), FixtureError> {
+    let paths = fixtures_in(dir)?;
+    let fixtures = paths
+        .iter()
+        .map(|path| Fixture::load(path))
+        .collect::<Result<_, _>>()?;
+    Ok((paths, fixtures))
+}
+
 fn pretty(value: &serde_json::Value) -> String {
     serde_json::to_string_pretty(value).expect("JSON values serialise")
 }

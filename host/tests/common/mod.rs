@@ -271,3 +271,18 @@ pub fn folder_with_fixtures(folder: &Path) {
     fixture["expected"]["lines"][0]["credit"] = 575000.into();
     std::fs::write(folder.join("fixtures/wrong.json"), fixture.to_string()).unwrap();
 }
+
+/// Closes QAD's November 2026 and runs one `sync`: the seeded orders, dated in it, are
+/// parked (exit code 1) and nothing is posted.
+pub async fn park_in_closed_period(dir: &Path, config: &Path, systems: &Systems) {
+    systems.qad.set_period_status(
+        "acme",
+        "10USACO",
+        2026,
+        11,
+        ml_connector_sim::qad::PeriodStatus::Closed,
+    );
+    let (code, _) = output(dir, config, systems, &["sync", "--once"]).await;
+    assert_eq!(code, 1, "orders in a closed period are parked");
+    assert!(systems.qad.ledger("acme").is_empty());
+}

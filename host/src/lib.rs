@@ -12,6 +12,7 @@ pub mod error;
 pub mod exchanges;
 pub mod flows;
 pub mod http;
+pub mod locks;
 pub mod metrics;
 pub mod money;
 pub mod plugins;

@@ -19,10 +19,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, Retry};
-use super::order_locks::OrderLocks;
 use super::pacer::{Pacer, Priority, RateHeaders};
 use crate::exchanges::{self, Body};
 use crate::http::{self, Delivery, Failed, Resend};
+use crate::locks::KeyedLocks;
 
 /// Where and how to reach one store.
 #[derive(Clone)]
@@ -105,7 +105,7 @@ pub struct Client {
     http: reqwest::Client,
     config: Arc<StoreConfig>,
     pacer: Arc<Pacer>,
-    pub(super) order_locks: Arc<OrderLocks>,
+    pub(super) order_locks: Arc<KeyedLocks<u64>>,
 }
 
 /// One request as [`Client::attempt`] sends it.
@@ -156,7 +156,7 @@ impl Client {
             http,
             config: Arc::new(config),
             pacer,
-            order_locks: Arc::new(OrderLocks::new()),
+            order_locks: Arc::new(KeyedLocks::new()),
         })
     }
 

@@ -8,7 +8,6 @@ pub mod client;
 pub mod customers;
 pub mod error;
 pub mod hooks;
-pub mod order_locks;
 pub mod orders;
 pub mod pacer;
 pub mod signature;
@@ -17,7 +16,6 @@ pub mod wire;
 
 pub use client::{Client, ClientError, MAX_PAGE, StoreConfig};
 pub use error::{ApiError, Retry};
-pub use order_locks::OrderLocks;
 pub use orders::{FullOrder, Order};
 pub use pacer::{Pacer, Priority, RateHeaders};
 pub use signature::{Rejection, WebhookAuth};

@@ -7,7 +7,7 @@
 //!
 //! SIGTERM or Ctrl-C stops it gracefully and within [`STOP_WITHIN`] whatever the upstreams
 //! do: no new deliveries are taken and requests in flight are answered, schedules stop
-//! after their current run, each worker finishes the job in hand, and jobs leased but not
+//! after their current run, each worker finishes the jobs in hand, and jobs leased but not
 //! started are released for the next start. Work still in hand near the deadline is
 //! dropped and its job released too (a post whose answer was not seen is resolved by
 //! lookup before it is tried again, see [`crate::flows::orders`]).
@@ -428,7 +428,7 @@ pub(super) async fn shutdown_signal() {
 
 /// Works the connection's queue until stopped: whenever jobs are ready, when woken by
 /// the intake, and when a retry falls due. Stopping, it frees the leases it still holds;
-/// `abandoned`, it drops the job in hand first.
+/// `abandoned`, it drops the jobs in hand first.
 async fn work(
     running: Arc<Running>,
     mut stopped: watch::Receiver<bool>,
@@ -436,8 +436,8 @@ async fn work(
 ) {
     let connection = &running.connection;
     let mut worker = Worker::new(connection.orders.clone(), "run");
-    // Small leases: a stop waits for at most a few jobs.
-    worker.batch = 4;
+    // Every job leased starts at once: a stop waits only for the jobs in hand.
+    worker.batch = worker.in_flight;
     worker.catalog = connection.catalog.clone();
     let mut stats = RunStats::default();
     let name = &connection.name;

@@ -98,10 +98,13 @@ impl OrderSource for Shop {
         order: Order,
         _known: &RefundsByOrder,
     ) -> Result<FullOrder, ClientError> {
-        Ok(self
+        // The order as listed, with the lines and the rest the shop has now.
+        let mut full = self
             .full_order(order.id)
             .await?
-            .expect("a listed order is known"))
+            .expect("a listed order is known");
+        full.order = order;
+        Ok(full)
     }
     async fn order_refunds(&self, order_id: u64) -> Result<Vec<Refund>, ClientError> {
         Ok(self
@@ -142,6 +145,11 @@ pub struct Books {
     pub unavailable_next: Mutex<bool>,
     /// The next post is refused for a business reason.
     pub refuse_next: Mutex<bool>,
+    /// How long each post takes (none by default).
+    pub post_takes: Mutex<std::time::Duration>,
+    /// Posts under way now, and the most there were at once.
+    pub posting: std::sync::atomic::AtomicUsize,
+    pub most_posting: std::sync::atomic::AtomicUsize,
 }
 
 impl Books {
@@ -237,6 +245,12 @@ impl Ledger for Books {
             .collect())
     }
     async fn post_journal(&self, entry: &JournalEntry) -> Result<Posted, QadError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.posting.fetch_add(1, SeqCst) + 1;
+        self.most_posting.fetch_max(now, SeqCst);
+        let takes = *self.post_takes.lock().unwrap();
+        tokio::time::sleep(takes).await;
+        self.posting.fetch_sub(1, SeqCst);
         if std::mem::take(&mut *self.refuse_next.lock().unwrap()) {
             return Err(QadError::Business(vec![FieldMessage {
                 field: "postingDate".into(),
@@ -347,7 +361,46 @@ fn build(settle_after: std::time::Duration, guests: Guests) -> Rig {
 pub fn order(id: u64, customer_id: u64, email: &str, quantity: u32, status: u32) -> FullOrder {
     let total = format!("{}.0000", 25 * quantity);
     let money = |text: &str| json!(text);
-    let order: Order = serde_json::from_value(json!({
+    let order: Order =
+        serde_json::from_value(order_json(id, customer_id, email, quantity, status)).unwrap();
+    let line: OrderProduct = serde_json::from_value(json!({
+        "id": id * 10,
+        "order_id": id,
+        "product_id": 7,
+        "name": "Widget",
+        "sku": "W-1",
+        "quantity": quantity,
+        "price_ex_tax": "25.0000",
+        "price_inc_tax": "25.0000",
+        "price_tax": "0.0000",
+        "total_ex_tax": money(&total),
+        "total_inc_tax": money(&total),
+        "total_tax": "0.0000"
+    }))
+    .unwrap();
+    FullOrder {
+        order: Order {
+            raw: serde_json::json!({"id": id}).to_string().into(),
+            ..order
+        },
+        products: vec![line],
+        discounts: Vec::new(),
+        transactions: Vec::new(),
+        refunds: Vec::new(),
+    }
+}
+
+/// The order of [`order`] as BigCommerce's V2 lists it (what a poll's listing holds).
+pub fn order_json(
+    id: u64,
+    customer_id: u64,
+    email: &str,
+    quantity: u32,
+    status: u32,
+) -> serde_json::Value {
+    let total = format!("{}.0000", 25 * quantity);
+    let money = |text: &str| json!(text);
+    json!({
         "id": id,
         "customer_id": customer_id,
         "status_id": status,
@@ -376,31 +429,5 @@ pub fn order(id: u64, customer_id: u64, email: &str, quantity: u32, status: u32)
             "first_name": "Ada", "last_name": "Lovelace", "email": email,
             "street_1": "1 Main St", "city": "Austin", "zip": "78701", "country_iso2": "US"
         }
-    }))
-    .unwrap();
-    let line: OrderProduct = serde_json::from_value(json!({
-        "id": id * 10,
-        "order_id": id,
-        "product_id": 7,
-        "name": "Widget",
-        "sku": "W-1",
-        "quantity": quantity,
-        "price_ex_tax": "25.0000",
-        "price_inc_tax": "25.0000",
-        "price_tax": "0.0000",
-        "total_ex_tax": money(&total),
-        "total_inc_tax": money(&total),
-        "total_tax": "0.0000"
-    }))
-    .unwrap();
-    FullOrder {
-        order: Order {
-            raw: serde_json::json!({"id": id}).to_string().into(),
-            ..order
-        },
-        products: vec![line],
-        discounts: Vec::new(),
-        transactions: Vec::new(),
-        refunds: Vec::new(),
-    }
+    })
 }

@@ -1,17 +1,22 @@
 //! Runs one connection's queued jobs: orders, refunds and shoppers through its
 //! [`OrderFlow`], catalog items through its [`CatalogFlow`].
 //!
-//! A worker leases its connection's jobs (and only those) from the store, runs each
-//! through the connection's [`OrderFlow`] while holding the lease (renewed as it runs;
-//! see [`crate::store::lease`]), and ends the lease: done; a transient failure back in
-//! line after an exponential backoff with jitter; a permanent one parked with its reason
-//! (visible, replayable). A job that keeps failing transiently is parked after
+//! A worker leases its connection's jobs (and only those) from the store in batches, runs
+//! each through the connection's [`OrderFlow`] while holding the lease (renewed as it
+//! runs; see [`crate::store::lease`]), several at once ([`Worker::in_flight`]; a batch
+//! never holds two jobs of one document), and ends the lease: done; a transient failure
+//! back in line after an exponential backoff with jitter; a permanent one parked with its
+//! reason (visible, replayable). A job that keeps failing transiently is parked after
 //! `max_attempts`. A worker whose lease was lost (it ran out and another worker took the
 //! job) stops the job and leaves it to the new holder. Jobs of one order (the order and its
 //! refunds) never run at the same time, and run oldest first (the store sees to it).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use serde::Serialize;
 use serde_json::json;
@@ -36,6 +41,20 @@ pub struct RunStats {
     pub parked: u64,
 }
 
+/// A worker's jobs in flight at once, unless set otherwise ([`Worker::in_flight`]).
+pub const IN_FLIGHT: usize = 8;
+
+impl RunStats {
+    /// Adds what another run did.
+    pub fn add(&mut self, other: &RunStats) {
+        self.posted += other.posted;
+        self.unchanged += other.unchanged;
+        self.customers += other.customers;
+        self.retried += other.retried;
+        self.parked += other.parked;
+    }
+}
+
 /// Runs one connection's jobs.
 pub struct Worker {
     pub flow: Arc<OrderFlow>,
@@ -52,6 +71,10 @@ pub struct Worker {
     pub max_attempts: u32,
     /// Jobs leased at a time.
     pub batch: usize,
+    /// Jobs of a batch run at once (each of another document): their waits on
+    /// BigCommerce, the plugin, QAD and the store overlap, and the store commits their
+    /// writes together. It bounds the requests in flight to QAD per connection too.
+    pub in_flight: usize,
 }
 
 impl Worker {
@@ -66,6 +89,7 @@ impl Worker {
             backoff: Duration::from_secs(2),
             max_attempts: 12,
             batch: 16,
+            in_flight: IN_FLIGHT,
         }
     }
 
@@ -80,42 +104,82 @@ impl Worker {
         base + Duration::from_nanos(spread / 1_000 * noise)
     }
 
-    /// Leases and runs one batch of the connection's jobs; returns how many it leased.
+    /// Leases and runs one batch of the connection's jobs, up to [`Worker::in_flight`] at
+    /// once; returns how many it leased. The batch holds one job per document (the store
+    /// sees to it), so jobs that run at once never share a document. Every job runs to its
+    /// end even when another fails; the first store failure is returned after.
     pub async fn run_batch(&self, stats: &mut RunStats) -> Result<usize, StoreError> {
         let store = self.flow.store.clone();
+        let lease_for = self.lease_for.as_millis() as Millis;
         let jobs = store
-            .lease(
-                &self.flow.connection,
-                &self.owner,
-                self.batch,
-                self.lease_for.as_millis() as Millis,
-            )
+            .lease(&self.flow.connection, &self.owner, self.batch, lease_for)
             .await?;
         let leased_at = tokio::time::Instant::now();
         let leases: Vec<Lease> = jobs.iter().map(|j| Lease::of(j, &self.owner)).collect();
-        for (i, job) in jobs.iter().enumerate() {
-            // A job leased with earlier ones of the batch may have been taken meanwhile,
-            // once its lease could have run out (the leases of waiting jobs are renewed
-            // while earlier ones run, so before a third of a lease nothing can have).
-            let held = if i > 0 && leased_at.elapsed() >= self.lease_for / 3 {
-                store
-                    .hold(&leases[i], self.lease_for.as_millis() as Millis)
-                    .await
-            } else {
-                Ok(())
-            };
-            let ran = match held {
-                Ok(()) => self.run_job(job, &leases[i], &leases[i + 1..], stats).await,
-                Err(lost) => Err(lost),
-            };
-            match ran {
+        // How many jobs have started; the leases of the others are kept below.
+        let started = AtomicUsize::new(0);
+        let runs = async {
+            let mut next = jobs.iter().zip(&leases);
+            let mut running = FuturesUnordered::new();
+            let mut ran = Vec::with_capacity(jobs.len());
+            loop {
+                while running.len() < self.in_flight.max(1) {
+                    let Some((job, held)) = next.next() else {
+                        break;
+                    };
+                    started.fetch_add(1, Ordering::Relaxed);
+                    running.push(self.run_leased(job, held, leased_at));
+                }
+                match running.next().await {
+                    Some(result) => ran.push(result),
+                    None => return ran,
+                }
+            }
+        };
+        let keeping = async {
+            loop {
+                tokio::time::sleep(self.lease_for / 3).await;
+                let waiting = leases.get(started.load(Ordering::Relaxed)..).unwrap_or(&[]);
+                for lease in waiting {
+                    // One that is lost is found when its turn comes.
+                    let _ = store.hold(lease, lease_for).await;
+                }
+            }
+        };
+        let ran = tokio::select! {
+            ran = runs => ran,
+            never = keeping => match never {},
+        };
+        let mut failed = None;
+        for result in ran {
+            match result {
+                Ok(job) => stats.add(&job),
                 Err(StoreError::LeaseLost(id)) => {
                     tracing::warn!(job = id, owner = %self.owner, "lease lost: another worker has the job now; left to it");
                 }
-                other => other?,
+                Err(other) => {
+                    failed.get_or_insert(other);
+                }
             }
         }
-        Ok(jobs.len())
+        failed.map_or(Ok(jobs.len()), Err)
+    }
+
+    /// Runs `job` of a batch leased at `leased_at`, once its lease is confirmed: a job
+    /// leased with earlier ones may have been taken meanwhile, once its lease could have
+    /// run out (the leases of waiting jobs are renewed while earlier ones run, so before a
+    /// third of a lease nothing can have).
+    async fn run_leased(
+        &self,
+        job: &Job,
+        held: &Lease,
+        leased_at: tokio::time::Instant,
+    ) -> Result<RunStats, StoreError> {
+        if leased_at.elapsed() >= self.lease_for / 3 {
+            let lease_for = self.lease_for.as_millis() as Millis;
+            self.flow.store.hold(held, lease_for).await?;
+        }
+        self.run_job(job, held).await
     }
 
     /// Frees the leases this worker holds (jobs it leased but did not start).
@@ -123,14 +187,9 @@ impl Worker {
         self.flow.store.release(&self.owner).await
     }
 
-    /// Runs `job` under its lease `held`, keeping the leases of the jobs `waiting` after it.
-    async fn run_job(
-        &self,
-        job: &Job,
-        held: &Lease,
-        waiting: &[Lease],
-        stats: &mut RunStats,
-    ) -> Result<(), StoreError> {
+    /// Runs `job` under its lease `held`; what it did, counted.
+    async fn run_job(&self, job: &Job, held: &Lease) -> Result<RunStats, StoreError> {
+        let mut stats = RunStats::default();
         let store = &self.flow.store;
         if job.connection != self.flow.connection {
             // The store leases only this connection's jobs; were one handed over anyway,
@@ -144,7 +203,7 @@ impl Worker {
                 error: reason,
                 at: now_millis(),
             };
-            return store.end_job(held, &end, &[]).await.map(drop);
+            return store.end_job(held, &end, &[]).await.map(|_| stats);
         }
         let input = serde_json::from_str::<JobInput>(&job.payload);
         let listed = input.as_ref().ok().and_then(|i| i.listing_for(job));
@@ -192,7 +251,7 @@ impl Worker {
             }
         });
         let (outcome, mut kept, unwritten) =
-            lease::holding(store.clone(), held.clone(), waiting, self.lease_for, work).await?;
+            lease::holding(store.clone(), held.clone(), self.lease_for, work).await?;
         // The requests made after the flow's last entry (a failed post, say) go with
         // the record they were made for.
         let record = input
@@ -270,7 +329,7 @@ impl Worker {
         // The job's audit entries and its end in one transaction: on disk before it is
         // done. A worker whose lease was taken over still writes what it did.
         match store.end_job(held, &end, &kept).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(stats),
             Err(StoreError::LeaseLost(id)) => {
                 kept.pop();
                 store.audit_batch(&kept).await?;
@@ -372,6 +431,51 @@ mod tests {
             1,
             "only the first is posted"
         );
+    }
+
+    #[tokio::test]
+    async fn a_batch_runs_its_documents_at_once_and_a_new_shopper_is_created_once() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let rig = rig();
+        *rig.books.post_takes.lock().unwrap() = Duration::from_millis(50);
+        // Six orders, two of them by one new guest.
+        for id in 1..=6 {
+            let email = if id <= 2 {
+                "twice@example.com".to_string()
+            } else {
+                format!("shopper{id}@example.com")
+            };
+            rig.shop.put(order(id, 0, &email, 1, 11));
+            rig.flow
+                .store
+                .enqueue(&order_job("main", id, "v1", "test", None))
+                .await
+                .unwrap();
+        }
+        let mut worker = worker(&rig);
+        worker.in_flight = 4;
+        let stats = worker.drain(Duration::from_secs(5)).await.unwrap();
+        assert_eq!((stats.posted, stats.parked, stats.retried), (6, 0, 0));
+        assert_eq!(in_state(&rig, JobState::Done).await.len(), 6);
+        let most = rig.books.most_posting.load(SeqCst);
+        assert!(
+            (2..=4).contains(&most),
+            "{most} posts at once, of at most 4"
+        );
+        let created: Vec<String> = rig
+            .books
+            .created
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| c.email.clone())
+            .collect();
+        assert_eq!(
+            created.iter().filter(|e| *e == "twice@example.com").count(),
+            1,
+            "{created:?}"
+        );
+        assert_eq!(created.len(), 5, "{created:?}");
     }
 
     #[tokio::test]

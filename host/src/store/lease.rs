@@ -5,8 +5,8 @@
 //! job's attempt number, which a new lease of the same job always raises: a worker whose
 //! lease ran out and was taken again holds a stale token, and the store refuses its
 //! renewal, completion, retry or park. While a job runs, [`holding`] renews its lease
-//! (and those of the jobs leased with it, still waiting their turn) every third of its
-//! length, and ends the work when the running job's lease is lost; before anything
+//! every third of its length (the worker renews those of the jobs leased with it that
+//! wait their turn), and ends the work when the lease is lost; before anything
 //! irreversible (a journal post), a flow calls [`confirm`], which renews the lease once
 //! more and fails if it is no longer held.
 
@@ -64,19 +64,16 @@ tokio::task_local! {
     static HELD: Held;
 }
 
-/// Runs `work` while holding `lease`, and keeps the `waiting` leases (jobs leased with it
-/// that run after it) too: all renewed every third of `lease_for`. When a renewal finds
-/// `lease` lost, `work` is dropped where it stands and the error returned; a waiting
-/// lease that is lost is the next run's to find.
+/// Runs `work` while holding `lease`, renewed every third of `lease_for`. When a renewal
+/// finds `lease` lost, `work` is dropped where it stands and the error returned.
 pub async fn holding<F: Future>(
     store: Arc<dyn Store>,
     lease: Lease,
-    waiting: &[Lease],
     lease_for: Duration,
     work: F,
 ) -> Result<F::Output, StoreError> {
     let held = Held {
-        store: store.clone(),
+        store,
         lease,
         lease_for,
     };
@@ -87,9 +84,6 @@ pub async fn holding<F: Future>(
                 tokio::time::sleep(lease_for / 3).await;
                 if let Err(error) = renewing.renew().await {
                     return error;
-                }
-                for lease in waiting {
-                    let _ = store.hold(lease, lease_for.as_millis() as Millis).await;
                 }
             }
         };

@@ -281,7 +281,7 @@ impl QadSim {
 
     /// The tenant's customers with their domain records.
     pub fn customers(&self, tenant: &str) -> Vec<SimCustomer> {
-        self.control(|s| s.data(tenant)).customers
+        self.control(|s| s.data(tenant)).customers.to_vec()
     }
 
     pub fn items(&self, tenant: &str) -> Vec<SimItem> {

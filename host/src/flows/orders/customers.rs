@@ -97,6 +97,7 @@ impl OrderFlow {
         if email.is_empty() {
             return Ok(None);
         }
+        let _one_job_at_a_time = self.shoppers.lock(email.clone()).await;
         if let Some(code) = self
             .store
             .mapped(&self.connection, BY_EMAIL, &email)

@@ -44,6 +44,7 @@ use super::ports::{Ledger, OrderSource};
 use super::{FlowError, Outcome, convert, mapping};
 use crate::bigcommerce::orders::FullOrder;
 use crate::exchanges;
+use crate::locks::KeyedLocks;
 use crate::plugins::types::{self, JournalEntry};
 use crate::plugins::{PluginSlot, Shelf};
 use crate::qad;
@@ -111,6 +112,10 @@ pub struct OrderFlow {
     /// Refunds and shoppers the last poll already read, so its jobs need only what they
     /// do not carry. Lost on restart, then read again.
     prefetched: std::sync::Mutex<Prefetched>,
+    /// One job at a time per shopper (by normalised email) matches or creates their QAD
+    /// customer: jobs run at once (see [`crate::flows::worker::Worker::in_flight`]) for
+    /// two orders of a new shopper would otherwise both find no customer.
+    shoppers: Arc<KeyedLocks<String>>,
 }
 
 fn date_of(rfc3339: &str) -> Option<Date> {
@@ -140,6 +145,7 @@ impl OrderFlow {
             periods: Mutex::new(None),
             chart: Mutex::new(None),
             prefetched: std::sync::Mutex::new(Prefetched::default()),
+            shoppers: Arc::default(),
         }
     }
 
@@ -168,6 +174,7 @@ impl OrderFlow {
         );
         other.settle_after = self.settle_after;
         other.others = self.others.clone();
+        other.shoppers = self.shoppers.clone();
         Ok(other)
     }
 
@@ -327,7 +334,7 @@ impl OrderFlow {
         create: bool,
     ) -> Result<(String, Option<JournalEntry>, OffsetDateTime), FlowError> {
         let subject = format!("order:{order_id}");
-        let full = self.read_order(order_id, listed).await?;
+        let full = self.read_order(&subject, order_id, listed).await?;
         if let Some(full) = &full {
             self.audit_source(&subject, full).await?;
         }
@@ -384,9 +391,12 @@ impl OrderFlow {
         create: bool,
     ) -> Result<(String, JournalEntry, OffsetDateTime), FlowError> {
         let subject = format!("refund:{refund_id}");
-        let full = self.read_order(order_id, listed).await?.ok_or_else(|| {
-            FlowError::Refused(format!("order {order_id} of refund {refund_id} is gone"))
-        })?;
+        let full = self
+            .read_order(&subject, order_id, listed)
+            .await?
+            .ok_or_else(|| {
+                FlowError::Refused(format!("order {order_id} of refund {refund_id} is gone"))
+            })?;
         self.audit_source(&subject, &full).await?;
         let refund = match full.refunds.iter().find(|r| r.id == refund_id) {
             Some(refund) => refund.clone(),

@@ -83,14 +83,16 @@ impl OrderFlow {
         })
     }
 
-    /// The order in full: completed from `listed` when given (only the parts the list does
-    /// not carry are asked for), else read now.
+    /// The order of `subject` in full: completed from `listed` when given and not outrun
+    /// by a posting since ([`Self::unless_outrun`]; only the parts the list does not carry
+    /// are asked for), else read now.
     pub(super) async fn read_order(
         &self,
+        subject: &str,
         order_id: u64,
         listed: Option<&Listing>,
     ) -> Result<Option<FullOrder>, FlowError> {
-        let Some(listed) = listed else {
+        let Some(listed) = self.unless_outrun(subject, listed).await? else {
             return Ok(self.source.full_order(order_id).await?);
         };
         let order = match bigcommerce::Order::from_raw("/v2/orders", &listed.order) {
@@ -111,4 +113,28 @@ impl OrderFlow {
         };
         Ok(Some(self.source.complete_order(order, &refunds).await?))
     }
+
+    /// `listed`, unless a revision of `subject` began after it was read (or up to
+    /// [`OUTRUN_MARGIN`] before): a job queued before the poll's, run first, may have read
+    /// the order anew and posted a newer state than the listing holds, which the listing
+    /// would take back. Such a job reads the order again.
+    async fn unless_outrun<'a>(
+        &self,
+        subject: &str,
+        listed: Option<&'a Listing>,
+    ) -> Result<Option<&'a Listing>, FlowError> {
+        let Some(listing) = listed else {
+            return Ok(None);
+        };
+        let revisions = self.store.revisions(&self.connection, subject).await?;
+        let outrun = revisions
+            .last()
+            .is_some_and(|last| last.at + OUTRUN_MARGIN > listing.read_at);
+        Ok((!outrun).then_some(listing))
+    }
 }
+
+/// How much earlier than a listing's read the last revision must have begun for the
+/// listing to be used: the two times are read from the clocks of the replicas that polled
+/// and posted, which may differ by up to this.
+const OUTRUN_MARGIN: crate::store::Millis = 5 * 60 * 1000;

@@ -555,3 +555,50 @@ fn dates_are_days() {
         Some(time::Date::from_calendar_date(2026, time::Month::November, 2).unwrap())
     );
 }
+
+#[tokio::test]
+async fn a_listing_read_before_the_last_posting_does_not_take_it_back() {
+    use crate::flows::jobs::{Listing, now_millis};
+    let rig = rig();
+    // A poll lists the order while it is pending (status 1, not a sale) ...
+    let pending = crate::flows::testing::order_json(300, 0, "", 1, 1).to_string();
+    let listed = Listing {
+        read_at: now_millis() - 1_000,
+        order: serde_json::value::RawValue::from_string(pending).unwrap(),
+    };
+    // ... it is paid, and a webhook's job, queued before the poll's, posts it.
+    rig.shop.put(order(300, 0, "", 1, 11));
+    assert_eq!(
+        posted(rig.flow.process_order(300, None).await.unwrap()),
+        "shop1:order:300:r1"
+    );
+    // The poll's job runs last: it reads the order again rather than reverse it.
+    assert_eq!(
+        rig.flow.process_order(300, Some(&listed)).await.unwrap(),
+        Outcome::Unchanged
+    );
+    assert_eq!(rig.books.references(), ["shop1:order:300:r1"]);
+    assert_eq!(
+        rig.books.net("shop1:order:300:").get("4000"),
+        Some(&-250_000)
+    );
+}
+
+#[tokio::test]
+async fn a_listing_is_used_when_nothing_was_posted_since() {
+    use crate::flows::jobs::{Listing, now_millis};
+    let rig = rig();
+    rig.shop.put(order(301, 0, "", 1, 11));
+    // Listed as pending after the order was paid (a store whose list lags): the listing
+    // is what the job maps, so nothing is posted.
+    let pending = crate::flows::testing::order_json(301, 0, "", 1, 1).to_string();
+    let listed = Listing {
+        read_at: now_millis(),
+        order: serde_json::value::RawValue::from_string(pending).unwrap(),
+    };
+    assert_eq!(
+        rig.flow.process_order(301, Some(&listed)).await.unwrap(),
+        Outcome::Unchanged
+    );
+    assert!(rig.books.references().is_empty());
+}

@@ -107,20 +107,18 @@ pub(super) fn lease(
     let mut documents = HashSet::new();
     let mut leased = Vec::new();
     for id in ids {
-        let job: Job = tx.query_row(
-            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
-            params![id],
-            job_from,
-        )?;
+        let job: Job = tx
+            .prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"))?
+            .query_row(params![id], job_from)?;
         if !documents.insert((job.connection.clone(), job.document.clone())) {
             continue;
         }
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE jobs SET state = 'leased', lease_owner = ?1, lease_until = ?2,
                  attempts = attempts + 1, updated_at = ?3
              WHERE id = ?4",
-            params![owner, now + lease_for, now, id],
-        )?;
+        )?
+        .execute(params![owner, now + lease_for, now, id])?;
         leased.push(Job {
             state: JobState::Leased,
             attempts: job.attempts + 1,
@@ -169,11 +167,11 @@ pub(super) fn release_role(
     role: &str,
     now: Millis,
 ) -> Result<u64, StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE schedule_runs SET owner = NULL, held_until = 0
          WHERE substr(owner, 1, length(?1) + 1) = ?1 || '-'",
-        params![role],
-    )?;
+    )?
+    .execute(params![role])?;
     free_leases(
         tx,
         "substr(lease_owner, 1, length(?2) + 1) = ?2 || '-'",
@@ -189,14 +187,13 @@ fn free_leases(
     value: &str,
     now: Millis,
 ) -> Result<u64, StoreError> {
-    let freed = tx.execute(
-        &format!(
+    let freed = tx
+        .prepare_cached(&format!(
             "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = NULL,
                  updated_at = ?1
              WHERE state = 'leased' AND {condition}"
-        ),
-        params![now, value],
-    )?;
+        ))?
+        .execute(params![now, value])?;
     Ok(freed as u64)
 }
 
@@ -275,17 +272,19 @@ pub(super) fn settle_parked(
     now: Millis,
 ) -> Result<(), StoreError> {
     let changed = match action {
-        ByHand::Replay { payload } => tx.execute(
-            "UPDATE jobs SET state = 'ready', next_attempt_at = ?1, updated_at = ?1,
+        ByHand::Replay { payload } => tx
+            .prepare_cached(
+                "UPDATE jobs SET state = 'ready', next_attempt_at = ?1, updated_at = ?1,
                              payload = coalesce(?3, payload)
              WHERE id = ?2 AND state = 'parked'",
-            params![now, id, payload],
-        )?,
-        ByHand::Resolve { reason } => tx.execute(
-            "UPDATE jobs SET state = 'done', last_error = ?3, updated_at = ?1
+            )?
+            .execute(params![now, id, payload])?,
+        ByHand::Resolve { reason } => tx
+            .prepare_cached(
+                "UPDATE jobs SET state = 'done', last_error = ?3, updated_at = ?1
              WHERE id = ?2 AND state = 'parked'",
-            params![now, id, format!("resolved by hand: {reason}")],
-        )?,
+            )?
+            .execute(params![now, id, format!("resolved by hand: {reason}")])?,
     };
     if changed == 0 {
         return Err(StoreError::NoJob(id));

@@ -1,6 +1,8 @@
 //! The embedded [`Store`]: one SQLite database in WAL mode with `synchronous=FULL`, so a
 //! write that returned survives a crash of the process or the machine. One connection
-//! behind a mutex (SQLite has one writer anyway); every operation is one transaction.
+//! behind a mutex (SQLite has one writer anyway). Every write is one transaction, or one
+//! savepoint of a transaction shared with the writes that arrived while the previous one
+//! committed (group commit, see [`group`]); it returns once that transaction has committed.
 //! The SQL is synchronous and stays in this backend: each [`Store`] method runs its
 //! transaction on tokio's blocking pool ([`SqliteStore::blocking`]) and awaits it.
 //!
@@ -19,6 +21,7 @@
 
 mod audit;
 mod claim;
+mod group;
 mod jobs;
 mod migrations;
 mod records;
@@ -49,6 +52,8 @@ pub struct SqliteStore {
 /// What the blocking pool works on: the connection and the clock.
 struct Inner {
     connection: Mutex<Connection>,
+    /// Writes waiting for the next transaction ([`group`]).
+    queue: group::Queue,
     clock: Clock,
     /// The key the audit chain is kept under, once given.
     audit_key: std::sync::OnceLock<AuditKey>,
@@ -89,10 +94,13 @@ impl SqliteStore {
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )?;
+        // Every statement a job's transactions run stays prepared (rusqlite keeps 16).
+        connection.set_prepared_statement_cache_capacity(128);
         migrations::migrate(&mut connection, path)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 connection: Mutex::new(connection),
+                queue: group::Queue::default(),
                 clock,
                 audit_key: std::sync::OnceLock::new(),
             }),
@@ -136,17 +144,19 @@ impl Inner {
         f(&self.lock())
     }
 
-    /// Runs `f` in one immediate transaction, with the current time.
-    fn write<R>(
+    /// Runs `f` in an immediate transaction (its own savepoint in one shared with the
+    /// writes that arrived with it, see [`group`]), with the time the transaction began;
+    /// returns once that transaction has committed.
+    fn write<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&Transaction<'_>, Millis) -> Result<R, StoreError>,
+        f: impl FnOnce(&Transaction<'_>, Millis) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let now = self.now();
-        let mut connection = self.lock();
-        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let result = f(&tx, now)?;
-        tx.commit()?;
-        Ok(result)
+        self.queue.write(&self.connection, || self.now(), f)
+    }
+
+    /// The audit key, for a write that appends to the chain.
+    fn audit_key(&self) -> Option<AuditKey> {
+        self.audit_key.get().cloned()
     }
 }
 
@@ -155,7 +165,7 @@ impl Store for SqliteStore {
     async fn enqueue_all(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, StoreError> {
         let all = jobs.to_vec();
         self.blocking(move |db| {
-            db.write(|tx, now| {
+            db.write(move |tx, now| {
                 all.iter()
                     .map(|job| jobs::insert(tx, job, JobState::Ready, None, now))
                     .collect()
@@ -167,7 +177,7 @@ impl Store for SqliteStore {
     async fn enqueue_parked(&self, job: &NewJob, reason: &str) -> Result<Enqueued, StoreError> {
         let (job, reason) = (job.clone(), reason.to_owned());
         self.blocking(move |db| {
-            db.write(|tx, now| jobs::insert(tx, &job, JobState::Parked, Some(&reason), now))
+            db.write(move |tx, now| jobs::insert(tx, &job, JobState::Parked, Some(&reason), now))
         })
         .await
     }
@@ -175,8 +185,8 @@ impl Store for SqliteStore {
     async fn accept_webhooks(&self, events: &[IncomingWebhook]) -> Result<Vec<Intake>, StoreError> {
         let events = events.to_vec();
         self.blocking(move |db| {
-            let key = db.audit_key.get();
-            db.write(|tx, now| webhooks::accept(tx, key, &events, now))
+            let key = db.audit_key();
+            db.write(move |tx, now| webhooks::accept(tx, key.as_ref(), &events, now))
         })
         .await
     }
@@ -190,26 +200,26 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Job>, StoreError> {
         let (connection, owner) = (connection.to_owned(), owner.to_owned());
         self.blocking(move |db| {
-            db.write(|tx, now| jobs::lease(tx, &connection, &owner, max, lease_for, now))
+            db.write(move |tx, now| jobs::lease(tx, &connection, &owner, max, lease_for, now))
         })
         .await
     }
 
     async fn hold(&self, lease: &Lease, lease_for: Millis) -> Result<(), StoreError> {
         let lease = lease.clone();
-        self.blocking(move |db| db.write(|tx, now| jobs::hold(tx, &lease, lease_for, now)))
+        self.blocking(move |db| db.write(move |tx, now| jobs::hold(tx, &lease, lease_for, now)))
             .await
     }
 
     async fn release(&self, owner: &str) -> Result<u64, StoreError> {
         let owner = owner.to_owned();
-        self.blocking(move |db| db.write(|tx, now| jobs::release(tx, &owner, now)))
+        self.blocking(move |db| db.write(move |tx, now| jobs::release(tx, &owner, now)))
             .await
     }
 
     async fn release_role(&self, role: &str) -> Result<u64, StoreError> {
         let role = role.to_owned();
-        self.blocking(move |db| db.write(|tx, now| jobs::release_role(tx, &role, now)))
+        self.blocking(move |db| db.write(move |tx, now| jobs::release_role(tx, &role, now)))
             .await
     }
 
@@ -221,10 +231,10 @@ impl Store for SqliteStore {
     ) -> Result<u64, StoreError> {
         let (lease, end, audit) = (lease.clone(), end.clone(), audit.to_vec());
         self.blocking(move |db| {
-            let key = db.audit_key.get();
-            db.write(|tx, now| {
+            let key = db.audit_key();
+            db.write(move |tx, now| {
                 for entry in &audit {
-                    audit::append(tx, key, entry, now)?;
+                    audit::append(tx, key.as_ref(), entry, now)?;
                 }
                 let ended = |state, why: Option<&str>, at| {
                     jobs::end_lease(tx, &lease, state, why, at, now).map(|()| 0)
@@ -250,10 +260,10 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (action, audit) = (action.clone(), audit.clone());
         self.blocking(move |db| {
-            let key = db.audit_key.get();
-            db.write(|tx, now| {
+            let key = db.audit_key();
+            db.write(move |tx, now| {
                 jobs::settle_parked(tx, id, &action, now)?;
-                audit::append(tx, key, &audit, now).map(|_| ())
+                audit::append(tx, key.as_ref(), &audit, now).map(|_| ())
             })
         })
         .await
@@ -307,7 +317,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (connection, name, value) = (connection.to_owned(), name.to_owned(), value.to_owned());
         self.blocking(move |db| {
-            db.write(|tx, now| records::set_cursor(tx, &connection, &name, &value, now))
+            db.write(move |tx, now| records::set_cursor(tx, &connection, &name, &value, now))
         })
         .await
     }
@@ -315,7 +325,7 @@ impl Store for SqliteStore {
     async fn move_cursors(&self, connection: &str, moves: &[CursorMove]) -> Result<(), StoreError> {
         let (connection, moves) = (connection.to_owned(), moves.to_vec());
         self.blocking(move |db| {
-            db.write(|tx, now| records::move_cursors(tx, &connection, &moves, now))
+            db.write(move |tx, now| records::move_cursors(tx, &connection, &moves, now))
         })
         .await
     }
@@ -330,7 +340,7 @@ impl Store for SqliteStore {
     ) -> Result<ScheduleClaim, StoreError> {
         let (connection, name, owner) = (connection.to_owned(), name.to_owned(), owner.to_owned());
         self.blocking(move |db| {
-            db.write(|tx, now| {
+            db.write(move |tx, now| {
                 records::claim_schedule(tx, &connection, &name, &owner, covers, hold_for, now)
             })
         })
@@ -346,7 +356,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (connection, name, owner) = (connection.to_owned(), name.to_owned(), owner.to_owned());
         self.blocking(move |db| {
-            db.write(|tx, now| {
+            db.write(move |tx, now| {
                 records::hold_schedule(tx, &connection, &name, &owner, hold_for, now)
             })
         })
@@ -361,7 +371,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (connection, name, owner) = (connection.to_owned(), name.to_owned(), owner.to_owned());
         self.blocking(move |db| {
-            db.write(|tx, _now| records::end_schedule(tx, &connection, &name, &owner))
+            db.write(move |tx, _now| records::end_schedule(tx, &connection, &name, &owner))
         })
         .await
     }
@@ -391,13 +401,13 @@ impl Store for SqliteStore {
         let (revision, audit) = (revision.clone(), audit.to_vec());
         let under = under.map(|(lease, lease_for)| (lease.clone(), lease_for));
         self.blocking(move |db| {
-            let key = db.audit_key.get();
-            db.write(|tx, now| {
+            let key = db.audit_key();
+            db.write(move |tx, now| {
                 if let Some((lease, lease_for)) = &under {
                     jobs::hold(tx, lease, *lease_for, now)?;
                 }
                 for entry in &audit {
-                    audit::append(tx, key, entry, now)?;
+                    audit::append(tx, key.as_ref(), entry, now)?;
                 }
                 records::begin_revision(tx, &revision)
             })
@@ -418,7 +428,7 @@ impl Store for SqliteStore {
             voucher.to_owned(),
         );
         self.blocking(move |db| {
-            db.write(|tx, _| {
+            db.write(move |tx, _| {
                 records::confirm_revision(tx, &connection, &document, number, &voucher)
             })
         })
@@ -433,7 +443,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (connection, document) = (connection.to_owned(), document.to_owned());
         self.blocking(move |db| {
-            db.write(|tx, _| records::abandon_revision(tx, &connection, &document, number))
+            db.write(move |tx, _| records::abandon_revision(tx, &connection, &document, number))
         })
         .await
     }
@@ -463,7 +473,7 @@ impl Store for SqliteStore {
             value.to_owned(),
         );
         self.blocking(move |db| {
-            db.write(|tx, now| records::map(tx, &connection, &kind, &key, &value, now))
+            db.write(move |tx, now| records::map(tx, &connection, &kind, &key, &value, now))
         })
         .await
     }
@@ -471,8 +481,8 @@ impl Store for SqliteStore {
     async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
         let entry = entry.clone();
         self.blocking(move |db| {
-            let key = db.audit_key.get();
-            db.write(|tx, now| audit::append(tx, key, &entry, now))
+            let key = db.audit_key();
+            db.write(move |tx, now| audit::append(tx, key.as_ref(), &entry, now))
         })
         .await
     }
@@ -483,10 +493,10 @@ impl Store for SqliteStore {
         }
         let entries = entries.to_vec();
         self.blocking(move |db| {
-            let key = db.audit_key.get();
-            db.write(|tx, now| {
+            let key = db.audit_key();
+            db.write(move |tx, now| {
                 for entry in &entries {
-                    audit::append(tx, key, entry, now)?;
+                    audit::append(tx, key.as_ref(), entry, now)?;
                 }
                 Ok(())
             })
@@ -519,7 +529,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (digest, operator, csrf) = (digest.to_owned(), operator.to_owned(), csrf.to_owned());
         self.blocking(move |db| {
-            db.write(|tx, now| sessions::start(tx, &digest, &operator, &csrf, now))
+            db.write(move |tx, now| sessions::start(tx, &digest, &operator, &csrf, now))
         })
         .await
     }
@@ -531,13 +541,15 @@ impl Store for SqliteStore {
         longest: Millis,
     ) -> Result<Option<ConsoleSession>, StoreError> {
         let digest = digest.to_owned();
-        self.blocking(move |db| db.write(|tx, now| sessions::find(tx, &digest, idle, longest, now)))
-            .await
+        self.blocking(move |db| {
+            db.write(move |tx, now| sessions::find(tx, &digest, idle, longest, now))
+        })
+        .await
     }
 
     async fn end_sessions(&self, which: &SessionsOf) -> Result<u64, StoreError> {
         let which = which.clone();
-        self.blocking(move |db| db.write(|tx, _| sessions::end(tx, &which)))
+        self.blocking(move |db| db.write(move |tx, _| sessions::end(tx, &which)))
             .await
     }
 

@@ -43,11 +43,11 @@ pub(super) fn set_cursor(
     value: &str,
     now: Millis,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO cursors (connection, name, value, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (connection, name) DO UPDATE SET value = ?3, updated_at = ?4",
-        params![connection, name, value, now],
-    )?;
+    )?
+    .execute(params![connection, name, value, now])?;
     Ok(())
 }
 
@@ -74,12 +74,12 @@ pub(super) fn map(
     value: &str,
     now: Millis,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO id_map (connection, kind, key, value, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (connection, kind, key) DO UPDATE SET value = ?4, updated_at = ?5",
-        params![connection, kind, key, value, now],
-    )?;
+    )?
+    .execute(params![connection, kind, key, value, now])?;
     Ok(())
 }
 
@@ -127,19 +127,19 @@ pub(super) fn begin_revision(tx: &Transaction<'_>, revision: &Revision) -> Resul
             voucher,
         });
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO revisions
              (connection, document, number, external_reference, entry, voucher, at)
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
-        params![
-            revision.connection,
-            revision.document,
-            revision.number,
-            revision.external_reference,
-            revision.entry,
-            revision.at
-        ],
-    )?;
+    )?
+    .execute(params![
+        revision.connection,
+        revision.document,
+        revision.number,
+        revision.external_reference,
+        revision.entry,
+        revision.at
+    ])?;
     Ok(())
 }
 
@@ -150,11 +150,12 @@ pub(super) fn confirm_revision(
     number: u32,
     voucher: &str,
 ) -> Result<(), StoreError> {
-    let changed = tx.execute(
-        "UPDATE revisions SET voucher = ?1
+    let changed = tx
+        .prepare_cached(
+            "UPDATE revisions SET voucher = ?1
          WHERE connection = ?2 AND document = ?3 AND number = ?4",
-        params![voucher, connection, document, number],
-    )?;
+        )?
+        .execute(params![voucher, connection, document, number])?;
     if changed == 0 {
         return Err(StoreError::NoRevision {
             document: document.to_string(),
@@ -171,11 +172,11 @@ pub(super) fn abandon_revision(
     document: &str,
     number: u32,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "DELETE FROM revisions
          WHERE connection = ?1 AND document = ?2 AND number = ?3 AND voucher IS NULL",
-        params![connection, document, number],
-    )?;
+    )?
+    .execute(params![connection, document, number])?;
     Ok(())
 }
 
@@ -215,16 +216,17 @@ pub(super) fn claim_schedule(
     hold_for: Millis,
     now: Millis,
 ) -> Result<ScheduleClaim, StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO schedule_runs (connection, name) VALUES (?1, ?2)
          ON CONFLICT (connection, name) DO NOTHING",
-        params![connection, name],
-    )?;
-    let row = tx.query_row(
-        "SELECT owner, held_until, started_at FROM schedule_runs
+    )?
+    .execute(params![connection, name])?;
+    let row = tx
+        .prepare_cached(
+            "SELECT owner, held_until, started_at FROM schedule_runs
              WHERE connection = ?1 AND name = ?2",
-        params![connection, name],
-        |row| {
+        )?
+        .query_row(params![connection, name], |row| {
             Ok(ScheduleRow {
                 holder: row.get(0)?,
                 held_until: row.get(1)?,
@@ -233,16 +235,15 @@ pub(super) fn claim_schedule(
                 holder_alive: true,
                 started_at: row.get(2)?,
             })
-        },
-    )?;
+        })?;
     if let Some(refusal) = row.refusal(owner, covers, now) {
         return Ok(refusal);
     }
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE schedule_runs SET owner = ?3, held_until = ?4, started_at = ?5
          WHERE connection = ?1 AND name = ?2",
-        params![connection, name, owner, now + hold_for, now],
-    )?;
+    )?
+    .execute(params![connection, name, owner, now + hold_for, now])?;
     Ok(ScheduleClaim::Claimed)
 }
 
@@ -255,11 +256,12 @@ pub(super) fn hold_schedule(
     hold_for: Millis,
     now: Millis,
 ) -> Result<(), StoreError> {
-    let changed = tx.execute(
-        "UPDATE schedule_runs SET held_until = ?4
+    let changed = tx
+        .prepare_cached(
+            "UPDATE schedule_runs SET held_until = ?4
          WHERE connection = ?1 AND name = ?2 AND owner = ?3",
-        params![connection, name, owner, now + hold_for],
-    )?;
+        )?
+        .execute(params![connection, name, owner, now + hold_for])?;
     if changed == 0 {
         return Err(StoreError::ScheduleLost {
             connection: connection.to_string(),
@@ -276,10 +278,10 @@ pub(super) fn end_schedule(
     name: &str,
     owner: &str,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE schedule_runs SET owner = NULL, held_until = 0
          WHERE connection = ?1 AND name = ?2 AND owner = ?3",
-        params![connection, name, owner],
-    )?;
+    )?
+    .execute(params![connection, name, owner])?;
     Ok(())
 }

@@ -11,11 +11,11 @@ pub(super) fn start(
     csrf: &str,
     now: Millis,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO console_sessions (digest, operator, csrf, started_at, seen_at)
          VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![digest, operator, csrf, now],
-    )?;
+    )?
+    .execute(params![digest, operator, csrf, now])?;
     Ok(())
 }
 
@@ -26,10 +26,8 @@ pub(super) fn find(
     longest: Millis,
     now: Millis,
 ) -> Result<Option<ConsoleSession>, StoreError> {
-    tx.execute(
-        "DELETE FROM console_sessions WHERE seen_at <= ?1 OR started_at <= ?2",
-        params![now - idle, now - longest],
-    )?;
+    tx.prepare_cached("DELETE FROM console_sessions WHERE seen_at <= ?1 OR started_at <= ?2")?
+        .execute(params![now - idle, now - longest])?;
     Ok(tx
         .query_row(
             "UPDATE console_sessions SET seen_at = ?2 WHERE digest = ?1
@@ -42,14 +40,12 @@ pub(super) fn find(
 
 pub(super) fn end(tx: &Transaction<'_>, which: &SessionsOf) -> Result<u64, StoreError> {
     let ended = match which {
-        SessionsOf::Digest(digest) => tx.execute(
-            "DELETE FROM console_sessions WHERE digest = ?1",
-            params![digest],
-        )?,
-        SessionsOf::Operator(operator) => tx.execute(
-            "DELETE FROM console_sessions WHERE operator = ?1",
-            params![operator],
-        )?,
+        SessionsOf::Digest(digest) => tx
+            .prepare_cached("DELETE FROM console_sessions WHERE digest = ?1")?
+            .execute(params![digest])?,
+        SessionsOf::Operator(operator) => tx
+            .prepare_cached("DELETE FROM console_sessions WHERE operator = ?1")?
+            .execute(params![operator])?,
     };
     Ok(ended as u64)
 }

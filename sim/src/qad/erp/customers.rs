@@ -26,9 +26,9 @@ pub(super) async fn get_customers(
         let records = scope
             .data()
             .customers
-            .iter()
+            .coded(code)
+            .into_iter()
             .filter(|c| shared_set.is_none_or(|s| c.shared_set == s))
-            .filter(|c| code.is_none_or(|s| c.code == s))
             .map(SimCustomer::wire)
             .collect();
         Ok(data_answer(CUSTOMERS.collection, records))
@@ -141,7 +141,8 @@ pub(crate) fn check_customer(
     let code = &customer.code;
     if mandatory("customerCode", "Customer code", code, errors) {
         let same = |c: &SimCustomer| c.code == *code && c.shared_set == customer.shared_set;
-        if data.customers.iter().any(same) || pending.iter().any(same) {
+        let stored = data.customers.with_code(code).iter();
+        if stored.map(|&i| &data.customers[i]).any(same) || pending.iter().any(same) {
             let message = format!("Customer {code} already exists.");
             errors.push(FieldError::new("customerCode", message, code));
         }

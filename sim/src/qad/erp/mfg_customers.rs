@@ -33,8 +33,8 @@ pub(super) async fn get_mfg_customers(
         let records = scope
             .data()
             .customers
-            .iter()
-            .filter(|c| code.is_none_or(|s| c.code == s))
+            .coded(code)
+            .into_iter()
             .flat_map(|c| {
                 c.domains
                     .iter()
@@ -75,8 +75,8 @@ pub(super) async fn post_mfg_customers(
         let mut answer = Vec::new();
         for change in changes {
             let stamp = scope.stamp();
-            let customer = &mut scope.data().customers[change.customer];
-            let domain = &mut customer.domains[change.domain];
+            let customers = &mut scope.data().customers;
+            let domain = &mut customers.domains_mut(change.customer)[change.domain];
             if let Some(site) = change.site_code {
                 domain.site_code = site;
             }
@@ -84,6 +84,7 @@ pub(super) async fn post_mfg_customers(
                 domain.daybook_set_code = set;
             }
             domain.stamp = stamp;
+            let customer = &customers[change.customer];
             answer.push(customer.mfg_wire(&customer.domains[change.domain]));
         }
         Ok(submit_success(MFG_CUSTOMERS.collection, answer))
@@ -106,9 +107,12 @@ fn mfg_change(
         .or_else(|| params.value("customerCode").map(str::to_string))
         .unwrap_or_default();
     let data = &scope.tenant.account.data;
-    let found = data.customers.iter().enumerate().find_map(|(i, c)| {
-        let d = c.domains.iter().position(|d| d.domain == domain)?;
-        (c.code == code).then_some((i, d))
+    let found = data.customers.with_code(&code).iter().find_map(|&i| {
+        let d = data.customers[i]
+            .domains
+            .iter()
+            .position(|d| d.domain == domain)?;
+        Some((i, d))
     });
     let Some((customer, index)) = found else {
         errors.push(FieldError::new(

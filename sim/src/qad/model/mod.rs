@@ -25,7 +25,7 @@ use time::{Date, OffsetDateTime};
 use crate::rng::Rng;
 use crate::wire::Object;
 
-pub use customers::{SimCustomer, SimMfgCustomer};
+pub use customers::{Customers, SimCustomer, SimMfgCustomer};
 pub use gl::{
     Daybook, GlAccount, GlPeriod, JOURNAL_ENTRIES, Journals, PeriodStatus, PostedJournal,
     PostedLine,
@@ -123,7 +123,7 @@ pub struct TenantData {
     pub daybooks: Vec<Daybook>,
     pub accounts: Vec<GlAccount>,
     pub periods: Vec<GlPeriod>,
-    pub customers: Vec<SimCustomer>,
+    pub customers: Customers,
     pub items: Vec<SimItem>,
     pub prices: Vec<SimPrice>,
     pub journals: Journals,

@@ -97,7 +97,7 @@ impl TenantData {
     /// for KWD) and to CAD (USD 1.3700); layer `OFFICIAL`. Per entity: daybooks `SO` and
     /// `WEBSALES` (Journal Entries), `INV` (Invoices), `OLDBOOK` (inactive); the chart
     /// [`CHART`]; periods of 2025 Closed, of 2026 Open except September (Closed) and
-    /// October (Locked). Customers C0001 (`ada@example.com`), C0002 and C0003 (both
+    /// October (Locked), of 2027 and 2028 (and on to two years past `start`'s) Open. Customers C0001 (`ada@example.com`), C0002 and C0003 (both
     /// `shared@example.com`), C0004 (`Mixed.Case@Example.com`), each with a record in both
     /// domains. 73 items of 10USA (see `seed_items`) whose change stamps fall in the five
     /// days before `start`, and `WEB` USD price list rows for about half of them. `seed`
@@ -176,11 +176,13 @@ impl TenantData {
                 stamp: Stamp::new(rng, at, "mfg@qad.com"),
             });
         }
-        for year in [2025, 2026] {
+        // Open years up to two past the seed's, so that orders dated ahead (a demo of
+        // 100,000 orders a minute apart spans ten weeks) and a demo run next year post.
+        for year in 2025..=(at.year() + 2).max(2028) {
             for period in 1..=12 {
                 let status = match (year, period) {
-                    (2025, _) | (_, 9) => PeriodStatus::Closed,
-                    (_, 10) => PeriodStatus::Locked,
+                    (2025, _) | (2026, 9) => PeriodStatus::Closed,
+                    (2026, 10) => PeriodStatus::Locked,
                     _ => PeriodStatus::Open,
                 };
                 self.periods.push(GlPeriod {
@@ -387,7 +389,7 @@ mod tests {
             assert!(item.stamp.modified > DEMO_START - Duration::from_secs(5 * 24 * 3600));
         }
         assert_eq!(a.accounts.len(), 42);
-        assert_eq!(a.periods.len(), 48);
+        assert_eq!(a.periods.len(), 96);
         let october = a
             .periods
             .iter()

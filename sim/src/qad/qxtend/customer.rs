@@ -210,13 +210,12 @@ fn plan_customer(
         .first()
         .cloned()
         .unwrap_or_default();
-    let existing = scope
-        .tenant
-        .account
-        .data
-        .customers
+    let customers = &scope.tenant.account.data.customers;
+    let existing = customers
+        .with_code(&code)
         .iter()
-        .position(|c| c.code == code && c.shared_set == shared_set);
+        .copied()
+        .find(|&i| customers[i].shared_set == shared_set);
     let operation = row
         .child_value("operation")
         .unwrap_or_default()
@@ -398,7 +397,7 @@ fn modify_customer(scope: &mut Scope, index: usize, mut customer: SimCustomer, s
             }),
         }
     }
-    scope.data().customers[index] = customer;
+    scope.data().customers.replace(index, customer);
 }
 
 /// One `customer` of `dsCustomerResponse`.

@@ -1,46 +1,56 @@
-//! One-at-a-time access per order: BigCommerce refuses a refund on an order that has one
-//! in progress, so refund calls for one order are serialised while different orders
-//! proceed in parallel.
+//! One-at-a-time access per key while other keys proceed in parallel: BigCommerce refuses
+//! a refund on an order that has one in progress, so refund calls for one order are
+//! serialised; a shopper seen in two orders worked at once is matched to a QAD customer
+//! (or created as one) by one of them, which the other then finds.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-/// A lock per order id, created on demand and dropped when nobody holds or waits for it.
-#[derive(Debug, Default)]
-pub struct OrderLocks {
-    locks: Mutex<HashMap<u64, Arc<AsyncMutex<()>>>>,
+/// A lock per key, created on demand and dropped when nobody holds or waits for it.
+#[derive(Debug)]
+pub struct KeyedLocks<K> {
+    locks: Mutex<HashMap<K, Arc<AsyncMutex<()>>>>,
 }
 
-/// Held while working on one order; the next caller for the order waits until it drops.
+/// Held while working on one key; the next caller for the key waits until it drops.
 #[derive(Debug)]
-pub struct OrderGuard<'a> {
-    owner: &'a OrderLocks,
-    order: u64,
+pub struct KeyGuard<'a, K: Hash + Eq> {
+    owner: &'a KeyedLocks<K>,
+    key: K,
     guard: Option<OwnedMutexGuard<()>>,
 }
 
-impl OrderLocks {
-    pub fn new() -> OrderLocks {
-        OrderLocks::default()
+impl<K> Default for KeyedLocks<K> {
+    fn default() -> Self {
+        KeyedLocks {
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> KeyedLocks<K> {
+    pub fn new() -> KeyedLocks<K> {
+        KeyedLocks::default()
     }
 
-    /// Waits for exclusive use of `order`.
-    pub async fn lock(&self, order: u64) -> OrderGuard<'_> {
+    /// Waits for exclusive use of `key`.
+    pub async fn lock(&self, key: K) -> KeyGuard<'_, K> {
         let lock = {
             let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-            locks.entry(order).or_default().clone()
+            locks.entry(key.clone()).or_default().clone()
         };
         let guard = lock.lock_owned().await;
-        OrderGuard {
+        KeyGuard {
             owner: self,
-            order,
+            key,
             guard: Some(guard),
         }
     }
 
-    /// Orders with a lock entry (held or waited for).
+    /// Keys with a lock entry (held or waited for).
     pub fn len(&self) -> usize {
         self.locks.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -50,16 +60,16 @@ impl OrderLocks {
     }
 }
 
-impl Drop for OrderGuard<'_> {
+impl<K: Hash + Eq> Drop for KeyGuard<'_, K> {
     fn drop(&mut self) {
         drop(self.guard.take());
         let mut locks = self.owner.locks.lock().unwrap_or_else(|e| e.into_inner());
-        // Only the map holds it now: nobody holds or waits for this order.
+        // Only the map holds it now: nobody holds or waits for this key.
         if locks
-            .get(&self.order)
+            .get(&self.key)
             .is_some_and(|lock| Arc::strong_count(lock) == 1)
         {
-            locks.remove(&self.order);
+            locks.remove(&self.key);
         }
     }
 }
@@ -72,8 +82,8 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn calls_for_one_order_run_one_at_a_time_and_other_orders_in_parallel() {
-        let locks = Arc::new(OrderLocks::new());
+    async fn calls_for_one_key_run_one_at_a_time_and_other_keys_in_parallel() {
+        let locks = Arc::new(KeyedLocks::<u64>::new());
         let busy = Arc::new(AtomicU32::new(0));
         let most = Arc::new(AtomicU32::new(0));
         let mut tasks = Vec::new();

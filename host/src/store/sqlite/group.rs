@@ -178,10 +178,10 @@ impl std::error::Error for Failed {
 /// again), as for a write of its own.
 impl From<Failed> for StoreError {
     fn from(failed: Failed) -> Self {
-        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
-        match failed.0.sqlite_error_code() {
-            Some(DatabaseBusy | DatabaseLocked) => StoreError::Busy(Box::new(failed)),
-            _ => StoreError::Database(Box::new(failed)),
+        if super::is_busy(&failed.0) {
+            StoreError::Busy(Box::new(failed))
+        } else {
+            StoreError::Database(Box::new(failed))
         }
     }
 }

@@ -69,12 +69,22 @@ impl std::fmt::Debug for SqliteStore {
 /// timeout) are [`StoreError::Busy`]; every other error is [`StoreError::Database`].
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
-        match error.sqlite_error_code() {
-            Some(DatabaseBusy | DatabaseLocked) => StoreError::Busy(Box::new(error)),
-            _ => StoreError::Database(Box::new(error)),
+        if is_busy(&error) {
+            StoreError::Busy(Box::new(error))
+        } else {
+            StoreError::Database(Box::new(error))
         }
     }
+}
+
+/// Whether SQLite answered busy or locked: the operation had no effect and may be tried
+/// again ([`StoreError::Busy`]).
+fn is_busy(error: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    matches!(
+        error.sqlite_error_code(),
+        Some(DatabaseBusy | DatabaseLocked)
+    )
 }
 
 impl SqliteStore {

@@ -508,8 +508,10 @@ async fn reconcile_finds_a_deleted_and_a_duplicated_posting_and_passes_a_clean_l
         twice.contains(&format!("{duplicated} is in QAD 2 times")) && twice.contains(&voucher),
         "{twice}"
     );
+    // The store sells in several currencies; which order is second in the ledger
+    // depends on the order the worker's jobs finished in.
     let amounts = line_of(&document_of(duplicated), " amounts ");
-    assert!(amounts.contains("USD 4000: expected -"), "{amounts}");
+    assert!(amounts.contains(" 4000: expected -"), "{amounts}");
     let changed = line_of(&format!("order:{edited}"), " amounts ");
     assert!(changed.contains(": expected "), "{changed}");
     assert!(report.contains("main: 3 of "), "{report}");

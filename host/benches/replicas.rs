@@ -5,12 +5,17 @@
 //! (the reconciliation poll at start queues the backlog, every replica works it).
 //!
 //! Each run also reports the replicas' peak resident memory (the largest, from
-//! `/proc/<pid>/status`) and, on SQLite, the store's size per order (database and log).
+//! `/proc/<pid>/status`), on SQLite the store's size per order (database and log), and
+//! where the jobs' time went per order (the replicas' `time_spent` and plugin counters:
+//! a job from start to end, and its waits on BigCommerce, the plugin, QAD and the store,
+//! the last counted on SQLite only).
 //!
-//! `cargo bench -p ml-connector --bench replicas` (options: `-- --orders N --sqlite-only`);
+//! `cargo bench -p ml-connector --bench replicas` (options: `-- --orders N --sqlite-only
+//! --in-flight N`, the last the connection's `jobs_in_flight`);
 //! the PostgreSQL runs need `ML_CONNECTOR_TEST_POSTGRES` (a server URL; each run gets a
 //! schema of its own, dropped after it) and are skipped without it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -32,13 +37,17 @@ fn sqlite_only() -> bool {
     std::env::args().any(|a| a == "--sqlite-only")
 }
 
-fn orders() -> u64 {
+/// The value given after `name` on the command line.
+fn option(name: &str) -> Option<u64> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
-        .position(|a| a == "--orders")
+        .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3_000)
+}
+
+fn orders() -> u64 {
+    option("--orders").unwrap_or(3_000)
 }
 
 fn free_address() -> String {
@@ -46,14 +55,19 @@ fn free_address() -> String {
     listener.local_addr().expect("its address").to_string()
 }
 
-/// Jobs ready or leased, from a replica's `/metrics`.
-async fn queue(address: &str) -> Option<u64> {
-    let page = reqwest::get(format!("http://{address}/metrics"))
+/// A replica's `/metrics` page.
+async fn page(address: &str) -> Option<String> {
+    reqwest::get(format!("http://{address}/metrics"))
         .await
         .ok()?
         .text()
         .await
-        .ok()?;
+        .ok()
+}
+
+/// Jobs ready or leased, from a replica's `/metrics`.
+async fn queue(address: &str) -> Option<u64> {
+    let page = page(address).await?;
     let count = |state: &str| -> Option<u64> {
         let name = format!("ml_connector_queue_jobs{{state=\"{state}\"}} ");
         page.lines()
@@ -63,7 +77,48 @@ async fn queue(address: &str) -> Option<u64> {
     Some(count("ready")? + count("leased")?)
 }
 
+/// Where the replicas' jobs spent their time, summed over the replicas.
+#[derive(Default)]
+struct Split {
+    /// Microseconds by part: `job`, `bigcommerce`, `qad`, `store` and `plugin`.
+    micros: BTreeMap<String, u64>,
+    /// Jobs run and calls made, by the same parts.
+    calls: BTreeMap<String, u64>,
+}
+
+impl Split {
+    /// Adds a replica's `/metrics` page.
+    async fn read(&mut self, address: &str) {
+        let Some(page) = page(address).await else {
+            return;
+        };
+        for line in page.lines() {
+            let Some((name, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let Ok(value) = value.parse::<u64>() else {
+                continue;
+            };
+            let part = |prefix: &str| {
+                name.strip_prefix(prefix)
+                    .and_then(|rest| rest.strip_suffix("\"}"))
+                    .map(str::to_string)
+            };
+            if let Some(part) = part("ml_connector_time_spent_microseconds_total{part=\"") {
+                *self.micros.entry(part).or_default() += value;
+            } else if let Some(part) = part("ml_connector_time_spent_calls_total{part=\"") {
+                *self.calls.entry(part).or_default() += value;
+            } else if name == "ml_connector_plugin_call_microseconds_total" {
+                *self.micros.entry("plugin".into()).or_default() += value;
+            } else if name == "ml_connector_plugin_calls_total" {
+                *self.calls.entry("plugin".into()).or_default() += value;
+            }
+        }
+    }
+}
+
 struct Outcome {
+    split: Split,
     elapsed: Duration,
     jobs: u64,
     journals: usize,
@@ -101,7 +156,7 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
         &config,
         format!(
             "[connections.main]\nstore_hash = \"shop1\"\nbigcommerce_api_root = \"{}\"\n\
-             bigcommerce_token = \"env:BENCH_BC_TOKEN\"\n[connections.main.qad]\nbase_url = \"{}\"\n\
+             bigcommerce_token = \"env:BENCH_BC_TOKEN\"\n{in_flight}[connections.main.qad]\nbase_url = \"{}\"\n\
              workspace = \"10USA_10USACO\"\nclient_id = \"env:BENCH_QAD_CLIENT\"\n\
              username = \"env:BENCH_QAD_USER\"\npassword = \"env:BENCH_QAD_PASSWORD\"\n[connections.main.posting]\nentity = \"10USACO\"\n\
              base_currency = \"USD\"\nguest_customer = \"GUEST\"\n\
@@ -109,6 +164,9 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
              [connections.main.schedules]\nreconcile = \"every 1h\"\n",
             bigcommerce.api_root("shop1"),
             qad.base_url("acme"),
+            in_flight = option("--in-flight")
+                .map(|n| format!("jobs_in_flight = {n}\n"))
+                .unwrap_or_default(),
         ),
     )
     .expect("the connections file");
@@ -172,6 +230,10 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
         .filter_map(|child| peak_resident_kib(child.id()))
         .max()
         .unwrap_or(0);
+    let mut split = Split::default();
+    for address in &addresses {
+        split.read(address).await;
+    }
     for child in &mut children {
         let _ = child.kill();
         let _ = child.wait();
@@ -191,6 +253,7 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
             .sum()
     });
     Outcome {
+        split,
         elapsed,
         jobs,
         journals: qad.ledger("acme").len(),
@@ -243,6 +306,22 @@ fn report(what: &str, orders: u64, outcome: &Outcome) {
             bytes as f64 / 1024.0 / orders as f64
         )),
     );
+    // The jobs' time and their waits, per order; jobs in flight at once overlap, so the
+    // parts add up to more than the wall clock.
+    let Split { micros, calls } = &outcome.split;
+    let parts: Vec<String> = ["job", "bigcommerce", "plugin", "qad", "store"]
+        .iter()
+        .map(|part| {
+            let spent = micros.get(*part).copied().unwrap_or(0);
+            let count = calls.get(*part).copied().unwrap_or(0);
+            format!(
+                "{part} {:.2} ms ({:.2} calls)",
+                spent as f64 / 1000.0 / orders as f64,
+                count as f64 / orders as f64
+            )
+        })
+        .collect();
+    println!("|  | per order: {} |", parts.join(", "));
 }
 
 fn main() {

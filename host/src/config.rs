@@ -289,6 +289,22 @@ pub struct ConnectionConfig {
     pub webhooks: Option<WebhooksConfig>,
     #[serde(default)]
     pub schedules: SchedulesConfig,
+    /// Jobs of the connection that `run` and `sync` work at once, each of another
+    /// document: 1 to [`MAX_JOBS_IN_FLIGHT`], [`crate::flows::worker::IN_FLIGHT`] when
+    /// unset. It bounds the connection's requests in flight to QAD too.
+    #[serde(default)]
+    pub jobs_in_flight: Option<usize>,
+}
+
+/// The most jobs of one connection worked at once.
+pub const MAX_JOBS_IN_FLIGHT: usize = 64;
+
+impl ConnectionConfig {
+    /// How many of the connection's jobs are worked at once.
+    pub fn jobs_in_flight(&self) -> usize {
+        self.jobs_in_flight
+            .unwrap_or(crate::flows::worker::IN_FLIGHT)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -588,6 +604,14 @@ impl Config {
             }
             connection.plugin.limits.check(&key("plugin.limits"))?;
             connection.qad.timing(&key("qad"))?;
+            if let Some(n) = connection.jobs_in_flight
+                && !(1..=MAX_JOBS_IN_FLIGHT).contains(&n)
+            {
+                return Err(ConfigError::Invalid {
+                    key: key("jobs_in_flight"),
+                    reason: format!("{n} is not between 1 and {MAX_JOBS_IN_FLIGHT}"),
+                });
+            }
             if let Some(catalog) = &connection.catalog {
                 catalog.limits.check(&key("catalog.limits"))?;
             } else if connection.catalog_drift.is_some() {
@@ -934,6 +958,33 @@ mod tests {
         );
         let bad = toml::from_str::<Config>(&text.replace("journals =", "journal =")).unwrap_err();
         assert!(bad.to_string().contains("journal"), "{bad}");
+    }
+
+    #[test]
+    fn jobs_in_flight_defaults_to_eight_and_is_bounded() {
+        let text = "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
+                    [connections.main.qad]\nbase_url = \"https://q\"\n\
+                    [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\n\
+                    guest_customer = \"G\"\n\
+                    [connections.main.plugin]\nname = \"order-to-gl\"\n";
+        let config: Config = toml::from_str(text).unwrap();
+        assert_eq!(config.connections["main"].jobs_in_flight(), 8);
+        let with = |n: &str| {
+            let text = text.replace(
+                "bigcommerce_token = \"env:X\"\n",
+                &format!("bigcommerce_token = \"env:X\"\njobs_in_flight = {n}\n"),
+            );
+            toml::from_str::<Config>(&text).unwrap()
+        };
+        let sixteen = with("16");
+        assert!(sixteen.check().is_ok());
+        assert_eq!(sixteen.connections["main"].jobs_in_flight(), 16);
+        for refused in ["0", "65"] {
+            assert_eq!(
+                with(refused).check().unwrap_err().to_string(),
+                format!("connections.main.jobs_in_flight: {refused} is not between 1 and 64")
+            );
+        }
     }
 
     #[test]

@@ -28,6 +28,9 @@ mod parsers_tests;
 
 /// Every binary built on this crate (the CLI, tests, benchmarks) allocates with
 /// mimalloc: the plugin boundary allocates a string per field of every record it lifts,
-/// and mimalloc makes that markedly cheaper than the system allocator.
+/// and mimalloc makes that markedly cheaper than the system allocator. It is built
+/// without transparent huge pages (`no_thp`): asked for them, a kernel that grants them on
+/// request keeps each 2 MiB page of mimalloc's arenas resident whole (`run` peaked at
+/// 221 MiB working a 100,000-order backlog with them, 145 MiB without).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -62,6 +62,38 @@ struct Reason {
     reason: &'static str,
 }
 
+/// Where a job's time goes (a label of `time_spent_microseconds` and `time_spent_calls`):
+/// the jobs' own time, and their waits on BigCommerce, QAD and the store. Plugin calls
+/// have their own counters. The waits of jobs in flight at once overlap, so each sums
+/// what the jobs waited, not the wall clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spent {
+    /// A job, from its start to its end.
+    Job,
+    /// A BigCommerce request, its pacing and retries included.
+    BigCommerce,
+    /// A QAD request, its retries included.
+    Qad,
+    /// A call to the SQLite store, its wait for the connection included.
+    Store,
+}
+
+impl Spent {
+    fn label(self) -> &'static str {
+        match self {
+            Spent::Job => "job",
+            Spent::BigCommerce => "bigcommerce",
+            Spent::Qad => "qad",
+            Spent::Store => "store",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Part {
+    part: &'static str,
+}
+
 /// Every counter.
 #[derive(Default)]
 pub struct Metrics {
@@ -80,6 +112,8 @@ pub struct Metrics {
     pub plugin_fuel: Counter,
     pub schedule_runs: Counter,
     pub schedule_failures: Counter,
+    spent_micros: Family<Part, Counter>,
+    spent_calls: Family<Part, Counter>,
     /// Each connection's pacer, for the quota gauge.
     pacers: Mutex<BTreeMap<String, Arc<Pacer>>>,
     /// The service's plugins, for the active-version gauge.
@@ -110,6 +144,15 @@ impl Metrics {
         self.plugin_micros
             .inc_by(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
         self.plugin_fuel.inc_by(fuel);
+    }
+
+    /// One call's time in `part`.
+    pub fn spent(&self, part: Spent, elapsed: std::time::Duration) {
+        let part = Part { part: part.label() };
+        self.spent_calls.get_or_create(&part).inc();
+        self.spent_micros
+            .get_or_create(&part)
+            .inc_by(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
     }
 
     /// Shows `connection`'s BigCommerce quota.
@@ -211,6 +254,16 @@ impl Metrics {
             "Webhooks refused, by reason.",
             self.rejected.clone(),
         );
+        page.register(
+            "time_spent_microseconds",
+            "Time spent by jobs and in calls to BigCommerce, QAD and the store, by part.",
+            self.spent_micros.clone(),
+        );
+        page.register(
+            "time_spent_calls",
+            "Jobs run and calls made to BigCommerce, QAD and the store, by part.",
+            self.spent_calls.clone(),
+        );
 
         let jobs = Labelled::default();
         if let Some(depth) = queue {
@@ -279,6 +332,8 @@ mod tests {
         let metrics = Metrics::default();
         metrics.rejected(Rejected::Signature);
         metrics.webhooks_accepted.inc_by(3);
+        metrics.spent(Spent::Qad, std::time::Duration::from_micros(1_500));
+        metrics.spent(Spent::Qad, std::time::Duration::from_micros(500));
         let page = metrics.render(Some(&QueueDepth::default()));
         assert!(
             page.contains("ml_connector_webhooks_accepted_total 3"),
@@ -287,6 +342,11 @@ mod tests {
         assert!(page.contains("# TYPE ml_connector_webhooks_accepted counter"));
         assert!(page.contains("ml_connector_webhooks_rejected_total{reason=\"signature\"} 1"));
         assert!(page.contains("ml_connector_webhooks_rejected_total{reason=\"malformed\"} 0"));
+        assert!(
+            page.contains("ml_connector_time_spent_microseconds_total{part=\"qad\"} 2000"),
+            "{page}"
+        );
+        assert!(page.contains("ml_connector_time_spent_calls_total{part=\"qad\"} 2"));
         assert!(page.contains("# TYPE ml_connector_queue_jobs gauge"));
         assert!(page.contains("ml_connector_queue_jobs{state=\"ready\"} 0"));
         assert!(page.ends_with("# EOF\n"), "{page}");

@@ -23,6 +23,7 @@ use super::pacer::{Pacer, Priority, RateHeaders};
 use crate::exchanges::{self, Body};
 use crate::http::{self, Delivery, Failed, Resend};
 use crate::locks::KeyedLocks;
+use crate::metrics::{self, Spent};
 
 /// Where and how to reach one store.
 #[derive(Clone)]
@@ -226,12 +227,15 @@ impl Client {
             resend,
             priority,
         };
-        http::retry(
+        let began = std::time::Instant::now();
+        let answer = http::retry(
             self.config.max_attempts,
             || self.attempt(&request),
             |error, wait| tracing::debug!(%error, path, ?wait, "BigCommerce request failed; retrying"),
         )
-        .await
+        .await;
+        metrics::global().spent(Spent::BigCommerce, began.elapsed());
+        answer
     }
 
     /// One attempt: paced, sent, its answer read and decoded, and whether a failure may

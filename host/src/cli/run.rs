@@ -436,6 +436,7 @@ async fn work(
 ) {
     let connection = &running.connection;
     let mut worker = Worker::new(connection.orders.clone(), "run");
+    worker.in_flight = connection.config.jobs_in_flight();
     // Every job leased starts at once: a stop waits only for the jobs in hand.
     worker.batch = worker.in_flight;
     worker.catalog = connection.catalog.clone();
@@ -445,8 +446,10 @@ async fn work(
         if *stopped.borrow() {
             break;
         }
+        // Leasing more as slots free, until stopped.
+        let go_on = || !*stopped.borrow();
         let ran = tokio::select! {
-            ran = worker.run_batch(&mut stats) => ran,
+            ran = worker.run_refilling(&mut stats, go_on) => ran,
             _ = abandoned.wait_for(|a| *a) => break,
         };
         match ran {

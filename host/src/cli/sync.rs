@@ -44,6 +44,7 @@ pub fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
                     .await
                     .with_context(|| name.clone())?;
                 let mut worker = Worker::new(connection.orders.clone(), "sync");
+                worker.in_flight = connection.config.jobs_in_flight();
                 worker.catalog = connection.catalog.clone();
                 let drained = worker.drain(Duration::from_secs(120)).await;
                 worker.release().await?;

@@ -109,30 +109,94 @@ impl Worker {
     /// sees to it), so jobs that run at once never share a document. Every job runs to its
     /// end even when another fails; the first store failure is returned after.
     pub async fn run_batch(&self, stats: &mut RunStats) -> Result<usize, StoreError> {
+        self.run_refilling(stats, || false).await
+    }
+
+    /// [`Self::run_batch`], and while `more()` says so, leases more jobs whenever half of
+    /// [`Worker::in_flight`] is free, so slots do not wait for a batch's slowest job; it
+    /// ends when a lease finds nothing or `more()` says no, once the jobs in hand have
+    /// ended. A lease never hands out a job of a document whose job is leased, so the jobs
+    /// leased here and those running never share a document either.
+    pub async fn run_refilling(
+        &self,
+        stats: &mut RunStats,
+        more: impl Fn() -> bool,
+    ) -> Result<usize, StoreError> {
         let store = self.flow.store.clone();
         let lease_for = self.lease_for.as_millis() as Millis;
+        let in_flight = self.in_flight.max(1);
         let jobs = store
             .lease(&self.flow.connection, &self.owner, self.batch, lease_for)
             .await?;
+        let mut leased = jobs.len();
         let leased_at = tokio::time::Instant::now();
         let leases: Vec<Lease> = jobs.iter().map(|j| Lease::of(j, &self.owner)).collect();
-        // How many jobs have started; the leases of the others are kept below.
+        // How many of the first lease's jobs have started; the leases of the others are
+        // kept below.
         let started = AtomicUsize::new(0);
+        let mut failed = None;
+        // Each job's end counted as it comes (a refilling run may work a whole backlog).
+        let mut ended = |result: Result<RunStats, StoreError>| match result {
+            Ok(job) => stats.add(&job),
+            Err(StoreError::LeaseLost(id)) => {
+                tracing::warn!(job = id, owner = %self.owner, "lease lost: another worker has the job now; left to it");
+            }
+            Err(other) => {
+                failed.get_or_insert(other);
+            }
+        };
         let runs = async {
-            let mut next = jobs.iter().zip(&leases);
+            let mut next: std::collections::VecDeque<_> = jobs
+                .iter()
+                .cloned()
+                .zip(leases.iter().cloned())
+                .map(|(job, held)| (job, held, leased_at))
+                .collect();
+            let first = next.len();
             let mut running = FuturesUnordered::new();
-            let mut ran = Vec::with_capacity(jobs.len());
+            let mut refilling = !jobs.is_empty();
+            let mut refill = None;
             loop {
-                while running.len() < self.in_flight.max(1) {
-                    let Some((job, held)) = next.next() else {
+                while running.len() < in_flight {
+                    let Some((job, held, at)) = next.pop_front() else {
                         break;
                     };
-                    started.fetch_add(1, Ordering::Relaxed);
-                    running.push(self.run_leased(job, held, leased_at));
+                    if started.load(Ordering::Relaxed) < first {
+                        started.fetch_add(1, Ordering::Relaxed);
+                    }
+                    running.push(async move { self.run_leased(&job, &held, at).await });
                 }
-                match running.next().await {
-                    Some(result) => ran.push(result),
-                    None => return ran,
+                let free = in_flight - running.len();
+                refilling &= more();
+                if refilling && refill.is_none() && next.is_empty() && free * 2 >= in_flight {
+                    let store = store.clone();
+                    refill = Some(Box::pin(async move {
+                        let jobs = store
+                            .lease(&self.flow.connection, &self.owner, free, lease_for)
+                            .await;
+                        (jobs, tokio::time::Instant::now())
+                    }));
+                }
+                tokio::select! {
+                    Some(result) = running.next(), if !running.is_empty() => ended(result),
+                    (more_jobs, at) = async { refill.as_mut().expect("a refill").await }, if refill.is_some() => {
+                        refill = None;
+                        match more_jobs {
+                            Ok(more_jobs) if !more_jobs.is_empty() => {
+                                leased += more_jobs.len();
+                                next.extend(more_jobs.into_iter().map(|job| {
+                                    let held = Lease::of(&job, &self.owner);
+                                    (job, held, at)
+                                }));
+                            }
+                            Ok(_) => refilling = false,
+                            Err(error) => {
+                                refilling = false;
+                                ended(Err(error));
+                            }
+                        }
+                    }
+                    else => return,
                 }
             }
         };
@@ -146,23 +210,11 @@ impl Worker {
                 }
             }
         };
-        let ran = tokio::select! {
-            ran = runs => ran,
+        tokio::select! {
+            () = runs => {}
             never = keeping => match never {},
-        };
-        let mut failed = None;
-        for result in ran {
-            match result {
-                Ok(job) => stats.add(&job),
-                Err(StoreError::LeaseLost(id)) => {
-                    tracing::warn!(job = id, owner = %self.owner, "lease lost: another worker has the job now; left to it");
-                }
-                Err(other) => {
-                    failed.get_or_insert(other);
-                }
-            }
         }
-        failed.map_or(Ok(jobs.len()), Err)
+        failed.map_or(Ok(leased), Err)
     }
 
     /// Runs `job` of a batch leased at `leased_at`, once its lease is confirmed: a job
@@ -179,7 +231,10 @@ impl Worker {
             let lease_for = self.lease_for.as_millis() as Millis;
             self.flow.store.hold(held, lease_for).await?;
         }
-        self.run_job(job, held).await
+        let began = std::time::Instant::now();
+        let ran = self.run_job(job, held).await;
+        metrics::global().spent(metrics::Spent::Job, began.elapsed());
+        ran
     }
 
     /// Frees the leases this worker holds (jobs it leased but did not start).
@@ -389,6 +444,16 @@ mod tests {
         worker
     }
 
+    /// Order `id` of `email` in the shop, and its job queued.
+    async fn queue_order(rig: &Rig, id: u64, email: &str) {
+        rig.shop.put(order(id, 0, email, 1, 11));
+        rig.flow
+            .store
+            .enqueue(&order_job("main", id, "v1", "test", None))
+            .await
+            .unwrap();
+    }
+
     async fn in_state(rig: &Rig, state: JobState) -> Vec<Job> {
         rig.flow.store.jobs_in(state, 100).await.unwrap()
     }
@@ -445,12 +510,7 @@ mod tests {
             } else {
                 format!("shopper{id}@example.com")
             };
-            rig.shop.put(order(id, 0, &email, 1, 11));
-            rig.flow
-                .store
-                .enqueue(&order_job("main", id, "v1", "test", None))
-                .await
-                .unwrap();
+            queue_order(&rig, id, &email).await;
         }
         let mut worker = worker(&rig);
         worker.in_flight = 4;
@@ -476,6 +536,32 @@ mod tests {
             "{created:?}"
         );
         assert_eq!(created.len(), 5, "{created:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refilling_run_leases_more_as_slots_free_until_told_to_stop() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let rig = rig();
+        *rig.books.post_takes.lock().unwrap() = Duration::from_millis(20);
+        for id in 1..=12 {
+            queue_order(&rig, id, "").await;
+        }
+        let mut worker = worker(&rig);
+        (worker.in_flight, worker.batch) = (4, 4);
+        // Told to stop at once: one lease, as a batch.
+        let mut stats = RunStats::default();
+        let leased = worker.run_refilling(&mut stats, || false).await.unwrap();
+        assert_eq!((leased, stats.posted), (4, 4));
+        // Else it leases as slots free, never more than four running, until none is left.
+        let mut stats = RunStats::default();
+        let leased = worker.run_refilling(&mut stats, || true).await.unwrap();
+        assert_eq!((leased, stats.posted), (8, 8));
+        assert_eq!(in_state(&rig, JobState::Done).await.len(), 12);
+        let most = rig.books.most_posting.load(SeqCst);
+        assert!(
+            (2..=4).contains(&most),
+            "{most} posts at once, of at most 4"
+        );
     }
 
     #[tokio::test]

@@ -24,6 +24,7 @@ use super::config::{Auth, Entity, TenantConfig};
 use super::error::{self, Cause, QadError};
 use crate::exchanges::{self, Attempt, Body};
 use crate::http::{self, Delivery, Failed, Resend};
+use crate::metrics::{self, Spent};
 
 #[derive(Debug, Clone)]
 struct Tokens {
@@ -283,12 +284,15 @@ impl QadClient {
             body,
             resend,
         };
-        http::retry(
+        let began = std::time::Instant::now();
+        let answer = http::retry(
             self.config.max_attempts,
             || self.attempt(&request, &renewed),
             |error, wait| tracing::debug!(%error, path, ?wait, "QAD request failed; retrying"),
         )
-        .await
+        .await;
+        metrics::global().spent(Spent::Qad, began.elapsed());
+        answer
     }
 
     /// One attempt of a request (sent again at once, within the attempt, after renewing a

@@ -1,8 +1,11 @@
 //! The embedded [`Store`]: one SQLite database in WAL mode with `synchronous=FULL`, so a
 //! write that returned survives a crash of the process or the machine. One connection
-//! behind a mutex (SQLite has one writer anyway). Every write is one transaction, or one
-//! savepoint of a transaction shared with the writes that arrived while the previous one
-//! committed (group commit, see [`group`]); it returns once that transaction has committed.
+//! behind a mutex writes (SQLite has one writer anyway). Every write is one transaction,
+//! or one savepoint of a transaction shared with the writes that arrived while the
+//! previous one committed (group commit, see [`group`]); it returns once that transaction
+//! has committed. Reads have a connection of their own, so they do not wait for a commit's
+//! disk sync: each runs in a read transaction, which sees every write that returned before
+//! it began and nothing of one committed while it runs.
 //! The SQL is synchronous and stays in this backend: each [`Store`] method runs its
 //! transaction on tokio's blocking pool ([`SqliteStore::blocking`]) and awaits it.
 //!
@@ -32,7 +35,7 @@ mod webhooks;
 mod tests;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, Transaction};
 
@@ -49,9 +52,12 @@ pub struct SqliteStore {
     inner: Arc<Inner>,
 }
 
-/// What the blocking pool works on: the connection and the clock.
+/// What the blocking pool works on: the connections and the clock.
 struct Inner {
+    /// The writer.
     connection: Mutex<Connection>,
+    /// The reader (`query_only`).
+    reader: Mutex<Connection>,
     /// Writes waiting for the next transaction ([`group`]).
     queue: group::Queue,
     clock: Clock,
@@ -94,22 +100,33 @@ impl SqliteStore {
     }
 
     pub fn open_with_clock(path: &Path, clock: Clock) -> Result<SqliteStore, StoreError> {
-        let mut connection = Connection::open(path).map_err(|e| StoreError::Open {
-            store: path.display().to_string(),
-            source: Box::new(e),
-        })?;
+        let open = || {
+            let connection = Connection::open(path).map_err(|e| StoreError::Open {
+                store: path.display().to_string(),
+                source: Box::new(e),
+            })?;
+            // Every statement a job's transactions run stays prepared (rusqlite keeps 16).
+            connection.set_prepared_statement_cache_capacity(128);
+            Ok::<_, StoreError>(connection)
+        };
+        let mut connection = open()?;
         connection.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )?;
-        // Every statement a job's transactions run stays prepared (rusqlite keeps 16).
-        connection.set_prepared_statement_cache_capacity(128);
         migrations::migrate(&mut connection, path)?;
+        // Opened once the database is in WAL mode and migrated.
+        let reader = open()?;
+        reader.execute_batch(
+            "PRAGMA query_only = ON;
+             PRAGMA busy_timeout = 5000;",
+        )?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 connection: Mutex::new(connection),
+                reader: Mutex::new(reader),
                 queue: group::Queue::default(),
                 clock,
                 audit_key: std::sync::OnceLock::new(),
@@ -131,9 +148,12 @@ impl SqliteStore {
         f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || f(&inner))
+        let began = std::time::Instant::now();
+        let answer = tokio::task::spawn_blocking(move || f(&inner))
             .await
-            .map_err(StoreError::Task)?
+            .map_err(StoreError::Task);
+        crate::metrics::global().spent(crate::metrics::Spent::Store, began.elapsed());
+        answer?
     }
 }
 
@@ -142,16 +162,23 @@ impl Inner {
         (self.clock)()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    /// The writer, for tests that change the database behind the store's back.
+    #[cfg(test)]
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.connection.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the connection, outside an explicit transaction (reads).
+    /// Runs `f` in a read transaction on the reader: it sees the database as the first
+    /// of its statements finds it, whatever is committed while it runs.
     fn read<R>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        f(&self.lock())
+        let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = reader.transaction()?;
+        let read = f(&tx)?;
+        tx.commit()?;
+        Ok(read)
     }
 
     /// Runs `f` in an immediate transaction (its own savepoint in one shared with the

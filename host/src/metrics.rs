@@ -146,8 +146,16 @@ impl Metrics {
         self.plugin_fuel.inc_by(fuel);
     }
 
+    /// Awaits `work`, its time counted in `part`.
+    pub async fn timed<T>(&self, part: Spent, work: impl std::future::Future<Output = T>) -> T {
+        let began = std::time::Instant::now();
+        let done = work.await;
+        self.spent(part, began.elapsed());
+        done
+    }
+
     /// One call's time in `part`.
-    pub fn spent(&self, part: Spent, elapsed: std::time::Duration) {
+    fn spent(&self, part: Spent, elapsed: std::time::Duration) {
         let part = Part { part: part.label() };
         self.spent_calls.get_or_create(&part).inc();
         self.spent_micros

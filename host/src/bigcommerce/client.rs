@@ -227,15 +227,12 @@ impl Client {
             resend,
             priority,
         };
-        let began = std::time::Instant::now();
-        let answer = http::retry(
+        let sent = http::retry(
             self.config.max_attempts,
             || self.attempt(&request),
             |error, wait| tracing::debug!(%error, path, ?wait, "BigCommerce request failed; retrying"),
-        )
-        .await;
-        metrics::global().spent(Spent::BigCommerce, began.elapsed());
-        answer
+        );
+        metrics::global().timed(Spent::BigCommerce, sent).await
     }
 
     /// One attempt: paced, sent, its answer read and decoded, and whether a failure may

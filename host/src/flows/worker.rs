@@ -152,7 +152,6 @@ impl Worker {
                 .zip(leases.iter().cloned())
                 .map(|(job, held)| (job, held, leased_at))
                 .collect();
-            let first = next.len();
             let mut running = FuturesUnordered::new();
             let mut refilling = !jobs.is_empty();
             let mut refill = None;
@@ -161,9 +160,9 @@ impl Worker {
                     let Some((job, held, at)) = next.pop_front() else {
                         break;
                     };
-                    if started.load(Ordering::Relaxed) < first {
-                        started.fetch_add(1, Ordering::Relaxed);
-                    }
+                    // Past the first lease's jobs it counts on harmlessly: the refills'
+                    // jobs start as soon as they are leased.
+                    started.fetch_add(1, Ordering::Relaxed);
                     running.push(async move { self.run_leased(&job, &held, at).await });
                 }
                 let free = in_flight - running.len();
@@ -231,10 +230,9 @@ impl Worker {
             let lease_for = self.lease_for.as_millis() as Millis;
             self.flow.store.hold(held, lease_for).await?;
         }
-        let began = std::time::Instant::now();
-        let ran = self.run_job(job, held).await;
-        metrics::global().spent(metrics::Spent::Job, began.elapsed());
-        ran
+        metrics::global()
+            .timed(metrics::Spent::Job, self.run_job(job, held))
+            .await
     }
 
     /// Frees the leases this worker holds (jobs it leased but did not start).

@@ -284,15 +284,12 @@ impl QadClient {
             body,
             resend,
         };
-        let began = std::time::Instant::now();
-        let answer = http::retry(
+        let sent = http::retry(
             self.config.max_attempts,
             || self.attempt(&request, &renewed),
             |error, wait| tracing::debug!(%error, path, ?wait, "QAD request failed; retrying"),
-        )
-        .await;
-        metrics::global().spent(Spent::Qad, began.elapsed());
-        answer
+        );
+        metrics::global().timed(Spent::Qad, sent).await
     }
 
     /// One attempt of a request (sent again at once, within the attempt, after renewing a

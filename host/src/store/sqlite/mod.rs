@@ -148,12 +148,11 @@ impl SqliteStore {
         f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let inner = self.inner.clone();
-        let began = std::time::Instant::now();
-        let answer = tokio::task::spawn_blocking(move || f(&inner))
+        let ran = tokio::task::spawn_blocking(move || f(&inner));
+        crate::metrics::global()
+            .timed(crate::metrics::Spent::Store, ran)
             .await
-            .map_err(StoreError::Task);
-        crate::metrics::global().spent(crate::metrics::Spent::Store, began.elapsed());
-        answer?
+            .map_err(StoreError::Task)?
     }
 }
 

@@ -107,7 +107,35 @@ pub struct Config {
     /// The operator console (`run` serves it only when this section is there).
     #[serde(default)]
     pub console: Option<ConsoleConfig>,
+    /// How long the store keeps what it no longer needs.
+    #[serde(default)]
+    pub retention: RetentionConfig,
     pub connections: BTreeMap<String, ConnectionConfig>,
+}
+
+/// `[retention]`: how long finished work is kept in the store (`run` prunes it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days a done job is kept after it ended, 1 to [`MAX_RETENTION_DAYS`]
+    /// [default: [`RetentionConfig::DONE_JOBS_DAYS`]]. Its audit entries are kept
+    /// whatever this says.
+    #[serde(default)]
+    pub done_jobs_days: Option<u32>,
+}
+
+/// The longest retention a setting may ask for (ten years).
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
+impl RetentionConfig {
+    /// Done jobs are kept this many days unless configured otherwise.
+    pub const DONE_JOBS_DAYS: u32 = 30;
+
+    /// How long a done job is kept.
+    pub fn done_jobs(&self) -> Duration {
+        let days = self.done_jobs_days.unwrap_or(Self::DONE_JOBS_DAYS);
+        Duration::from_secs(u64::from(days) * 24 * 3600)
+    }
 }
 
 /// The operator console: where it listens, and the https address it is reached at when
@@ -583,6 +611,14 @@ impl Config {
         if let Some(console) = &self.console {
             console.address(None)?;
         }
+        if let Some(days) = self.retention.done_jobs_days
+            && !(1..=MAX_RETENTION_DAYS).contains(&days)
+        {
+            return Err(ConfigError::Invalid {
+                key: "retention.done_jobs_days".into(),
+                reason: format!("{days} is not between 1 and {MAX_RETENTION_DAYS}"),
+            });
+        }
         for (name, connection) in &self.connections {
             let key = |field: &str| format!("connections.{name}.{field}");
             if connection.posting.is_none() {
@@ -985,6 +1021,37 @@ mod tests {
                 format!("connections.main.jobs_in_flight: {refused} is not between 1 and 64")
             );
         }
+    }
+
+    #[test]
+    fn done_jobs_are_kept_thirty_days_unless_configured_within_bounds() {
+        let text = "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
+                    [connections.main.qad]\nbase_url = \"https://q\"\n\
+                    [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\n\
+                    guest_customer = \"G\"\n\
+                    [connections.main.plugin]\nname = \"order-to-gl\"\n";
+        let config: Config = toml::from_str(text).unwrap();
+        assert_eq!(
+            config.retention.done_jobs(),
+            Duration::from_secs(30 * 24 * 3600)
+        );
+        let with = |n: &str| {
+            toml::from_str::<Config>(&format!("[retention]\ndone_jobs_days = {n}\n{text}")).unwrap()
+        };
+        let week = with("7");
+        assert!(week.check().is_ok());
+        assert_eq!(
+            week.retention.done_jobs(),
+            Duration::from_secs(7 * 24 * 3600)
+        );
+        for refused in ["0", "3651"] {
+            assert_eq!(
+                with(refused).check().unwrap_err().to_string(),
+                format!("retention.done_jobs_days: {refused} is not between 1 and 3650")
+            );
+        }
+        let unknown = toml::from_str::<Config>(&format!("[retention]\naudit_days = 1\n{text}"));
+        assert!(unknown.unwrap_err().to_string().contains("audit_days"));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! the trail reads in order. In a batched capture the entries are kept and written
 //! together, in the transaction that records a post before it leaves ([`take_kept`]) and
 //! in the one that ends the job; elsewhere each entry is written with its exchanges at
-//! once. Outside a capture, [`record`] does nothing and builds nothing.
+//! once. The revision a job posted is kept the same way ([`keep_posted`]), to be
+//! confirmed in the transaction that ends the job. Outside a capture, [`record`] does
+//! nothing and builds nothing.
 //!
 //! Redaction: request headers are never kept (the tokens live there); bodies have every
 //! value of a credential-like JSON key (`password`, `token`, `secret`, ...) and every
@@ -23,7 +25,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::store::{AuditEntry, Store, StoreError};
+use crate::store::{AuditEntry, PostedRevision, Store, StoreError};
 
 /// How much of a body the audit keeps.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -42,8 +44,17 @@ const SECRET_KEYS: [&str; 6] = [
 
 tokio::task_local! {
     static CAPTURED: RefCell<Vec<Exchange>>;
-    /// The entries of a batched capture not yet written.
-    static PENDING: RefCell<Vec<AuditEntry>>;
+    /// What a batched capture keeps, not yet written.
+    static PENDING: RefCell<Kept>;
+}
+
+/// What a batched capture keeps for the transaction that ends its job.
+#[derive(Debug, Default)]
+pub struct Kept {
+    /// The flow's entries (with the exchanges before each), in order.
+    pub audit: Vec<AuditEntry>,
+    /// The revision the job posted, to be confirmed.
+    pub posted: Option<PostedRevision>,
 }
 
 /// One attempt: what was sent and what came back (or why nothing did).
@@ -149,14 +160,14 @@ pub async fn capture<F: Future>(future: F) -> (F::Output, Vec<Exchange>) {
         .await
 }
 
-/// Runs `future` as [`capture`] does, keeping the audit entries made inside it: they come
-/// back (with the exchanges made after the last of them) for the caller to write, but for
-/// those [`take_kept`] took meanwhile.
-pub async fn capture_batched<F: Future>(future: F) -> (F::Output, Vec<AuditEntry>, Vec<Exchange>) {
+/// Runs `future` as [`capture`] does, keeping the audit entries made inside it and the
+/// revision it posted: they come back (with the exchanges made after the last entry) for
+/// the caller to write, but for the entries [`take_kept`] took meanwhile.
+pub async fn capture_batched<F: Future>(future: F) -> (F::Output, Kept, Vec<Exchange>) {
     // A job's future is large; kept on the heap, not on the stack of whoever awaits it.
     let future = Box::pin(future);
     PENDING
-        .scope(RefCell::new(Vec::new()), async move {
+        .scope(RefCell::new(Kept::default()), async move {
             let ((output, pending), rest) = capture(async move {
                 let output = future.await;
                 let pending = PENDING
@@ -174,17 +185,25 @@ pub async fn capture_batched<F: Future>(future: F) -> (F::Output, Vec<AuditEntry
 /// transaction (none outside one); [`keep`] gives them back if it could not.
 pub fn take_kept() -> Vec<AuditEntry> {
     PENDING
-        .try_with(|pending| std::mem::take(&mut *pending.borrow_mut()))
+        .try_with(|pending| std::mem::take(&mut pending.borrow_mut().audit))
         .unwrap_or_default()
 }
 
 /// Gives back entries [`take_kept`] took, ahead of any kept since.
 pub fn keep(mut entries: Vec<AuditEntry>) {
     let _ = PENDING.try_with(|pending| {
-        let mut pending = pending.borrow_mut();
-        entries.append(&mut pending);
-        *pending = entries;
+        let audit = &mut pending.borrow_mut().audit;
+        entries.append(audit);
+        *audit = entries;
     });
+}
+
+/// Keeps a posted revision to be confirmed with the job's end; outside a batched capture
+/// it is given back, for the caller to confirm now.
+pub fn keep_posted(posted: PostedRevision) -> Option<PostedRevision> {
+    let mut posted = Some(posted);
+    let _ = PENDING.try_with(|pending| pending.borrow_mut().posted = posted.take());
+    posted
 }
 
 /// Whether the current task is capturing (so a client can skip building the record).
@@ -247,7 +266,7 @@ pub async fn audit_entry(
         kind: kind.into(),
         data: data.to_string(),
     });
-    let kept = PENDING.try_with(|pending| pending.borrow_mut().append(&mut batch));
+    let kept = PENDING.try_with(|pending| pending.borrow_mut().audit.append(&mut batch));
     match kept {
         Ok(()) => Ok(()),
         Err(_) => store.audit_batch(&batch).await,

@@ -104,6 +104,7 @@ pub struct Metrics {
     pub jobs_unchanged: Counter,
     pub jobs_retried: Counter,
     pub jobs_parked: Counter,
+    pub jobs_pruned: Counter,
     pub customers_matched: Counter,
     pub catalog_sent: Counter,
     pub catalog_parked: Counter,
@@ -211,6 +212,11 @@ impl Metrics {
                 "jobs_parked",
                 "Jobs parked for the operator.",
                 &self.jobs_parked,
+            ),
+            (
+                "jobs_pruned",
+                "Done jobs deleted past their retention (their audit entries stay).",
+                &self.jobs_pruned,
             ),
             (
                 "customers_matched",

@@ -36,7 +36,7 @@ use crate::server::{self, ConnectionHooks, ServerState};
 use crate::sources::hooks::ensure_hooks;
 use crate::sources::poll::poll;
 use crate::sources::webhooks;
-use crate::store::{Store, owner_id};
+use crate::store::{Millis, Store, owner_id, system_clock};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -102,6 +102,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
             console,
         },
         head,
+        config.retention.done_jobs(),
     ));
     // The store's last calls finish before the claim is let go.
     drop(runtime);
@@ -134,6 +135,47 @@ async fn keep_heads(
     }
 }
 
+/// How often the service deletes the done jobs past their retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// Done jobs deleted per transaction: a prune holds the store's writer only briefly.
+const PRUNE_CHUNK: usize = 2_000;
+
+/// Deletes the done jobs that ended more than `keep` ago, a chunk per transaction, at
+/// start and every [`PRUNE_EVERY`] until stopped.
+async fn prune_done_jobs(
+    store: Arc<dyn Store>,
+    keep: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let keep = Millis::try_from(keep.as_millis()).unwrap_or(Millis::MAX);
+    loop {
+        let before = system_clock().saturating_sub(keep);
+        let mut pruned = 0;
+        while !*stopped.borrow() {
+            match store.prune_done_jobs(before, PRUNE_CHUNK).await {
+                Ok(deleted) => {
+                    pruned += deleted;
+                    metrics::global().jobs_pruned.inc_by(deleted);
+                    if deleted < PRUNE_CHUNK as u64 {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %chain(&error), "done jobs could not be pruned; trying again later");
+                    break;
+                }
+            }
+        }
+        if pruned > 0 {
+            tracing::info!(pruned, "done jobs past their retention deleted");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(PRUNE_EVERY) => {}
+            _ = stopped.wait_for(|s| *s) => break,
+        }
+    }
+}
+
 /// The plugins the connections use, and the signal that the directory was reloaded.
 struct Plugins {
     registry: Arc<Registry>,
@@ -162,6 +204,7 @@ async fn service(
     plugins: Plugins,
     listening: Listening,
     head: Option<HeadKeeping>,
+    keep_done_jobs: Duration,
 ) -> anyhow::Result<()> {
     let Listening {
         listen,
@@ -247,6 +290,11 @@ async fn service(
     if let Some(head) = &head {
         tasks.spawn(keep_heads(head.clone(), store.clone(), stopped.clone()));
     }
+    tasks.spawn(prune_done_jobs(
+        store.clone(),
+        keep_done_jobs,
+        stopped.clone(),
+    ));
     for running in &running {
         tasks.spawn(work(running.clone(), stopped.clone(), abandoned.clone()));
         let connection = &running.connection;

@@ -28,7 +28,9 @@ use super::orders::OrderFlow;
 use super::{FlowError, Outcome};
 use crate::exchanges;
 use crate::metrics;
-use crate::store::{AuditEntry, Job, JobEnd, Lease, Millis, StoreError, lease};
+use crate::store::{
+    AuditEntry, Job, JobEnd, Lease, Millis, PostedRevision, Store, StoreError, lease,
+};
 
 /// Counts of what a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -303,8 +305,12 @@ impl Worker {
                 }
             }
         });
-        let (outcome, mut kept, unwritten) =
+        let (outcome, kept, unwritten) =
             lease::holding(store.clone(), held.clone(), self.lease_for, work).await?;
+        let exchanges::Kept {
+            audit: mut kept,
+            mut posted,
+        } = kept;
         // The requests made after the flow's last entry (a failed post, say) go with
         // the record they were made for.
         let record = input
@@ -342,7 +348,10 @@ impl Worker {
                         "covering_read_at": covering,
                     }),
                 ));
-                JobEnd::Done { covering }
+                JobEnd::Done {
+                    covering,
+                    posted: posted.take(),
+                }
             }
             Err(error)
                 if error.settles_at().is_some()
@@ -379,13 +388,29 @@ impl Worker {
                 JobEnd::Park { reason }
             }
         };
-        // The job's audit entries and its end in one transaction: on disk before it is
-        // done. A worker whose lease was taken over still writes what it did.
+        // A revision posted by a job that then failed (none does today) is confirmed on
+        // its own.
+        if let Some(posted) = posted.take() {
+            confirm(store.as_ref(), &posted).await?;
+        }
+        // The job's audit entries, the revision it posted and its end in one transaction:
+        // on disk before it is done. A worker whose lease was taken over still writes
+        // what it did.
         match store.end_job(held, &end, &kept).await {
             Ok(_) => Ok(stats),
             Err(StoreError::LeaseLost(id)) => {
                 kept.pop();
                 store.audit_batch(&kept).await?;
+                if let JobEnd::Done {
+                    posted: Some(posted),
+                    ..
+                } = &end
+                {
+                    // Else the new holder finds it in QAD by its reference.
+                    if let Err(error) = confirm(store.as_ref(), posted).await {
+                        tracing::warn!(job = job.id, %error, "a posted revision is left open");
+                    }
+                }
                 Err(StoreError::LeaseLost(id))
             }
             Err(other) => Err(other),
@@ -427,6 +452,18 @@ impl Worker {
             tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
         }
     }
+}
+
+/// Marks a revision posted on its own (not with its job's end).
+async fn confirm(store: &dyn Store, posted: &PostedRevision) -> Result<(), StoreError> {
+    store
+        .confirm_revision(
+            &posted.connection,
+            &posted.document,
+            posted.number,
+            &posted.voucher,
+        )
+        .await
 }
 
 #[cfg(test)]
@@ -575,6 +612,9 @@ mod tests {
         let mut stats = RunStats::default();
         worker(&rig).drain(Duration::from_secs(5)).await.unwrap();
         assert_eq!(in_state(&rig, JobState::Done).await.len(), 1);
+        // Its revision was confirmed with its end.
+        let revisions = store.revisions("main", "order:1").await.unwrap();
+        assert!(revisions[0].voucher.is_some(), "{revisions:?}");
 
         *rig.books.refuse_next.lock().unwrap() = true;
         store
@@ -604,6 +644,36 @@ mod tests {
         assert_eq!((stats.retried, stats.unchanged, stats.parked), (1, 1, 0));
         assert_eq!(in_state(&rig, JobState::Done).await.len(), 1);
         assert_eq!(rig.books.references(), ["shop1:order:3:r1"]);
+    }
+
+    #[tokio::test]
+    async fn a_post_whose_job_never_ended_is_found_in_qad_and_not_posted_again() {
+        let rig = rig();
+        let store = &rig.flow.store;
+        rig.shop.put(order(5, 0, "", 1, 11));
+        // A job posts, and its process dies before the transaction that ends it (and
+        // confirms the revision) is written.
+        let (outcome, kept, _) = exchanges::capture_batched(rig.flow.process_order(5, None)).await;
+        assert!(matches!(outcome, Ok(Outcome::Posted { .. })), "{outcome:?}");
+        assert!(kept.posted.is_some());
+        assert_eq!(
+            store.revisions("main", "order:5").await.unwrap()[0].voucher,
+            None
+        );
+        store
+            .enqueue(&order_job("main", 5, "v1", "test", None))
+            .await
+            .unwrap();
+        let stats = worker(&rig).drain(Duration::from_secs(5)).await.unwrap();
+        assert_eq!((stats.unchanged, stats.parked), (1, 0));
+        assert_eq!(rig.books.references(), ["shop1:order:5:r1"]);
+        let revisions = store.revisions("main", "order:5").await.unwrap();
+        assert!(revisions[0].voucher.is_some(), "{revisions:?}");
+        let trail = store.audit_for("order:5").await.unwrap();
+        assert!(
+            trail.iter().any(|e| e.entry.kind == "resolved"),
+            "{trail:?}"
+        );
     }
 
     #[tokio::test]

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use super::chain::chain_hash;
 use super::{
     AuditEntry, AuditRecord, ByHand, Clock, CursorMove, Enqueued, IncomingWebhook, Intake, JobEnd,
-    JobState, Lease, Millis, NewJob, ParkedFilter, QueueDepth, Revision, ScheduleClaim, SessionsOf,
-    Store, StoreError, WEBHOOK_RETENTION,
+    JobState, Lease, Millis, NewJob, ParkedFilter, PostedRevision, QueueDepth, Revision,
+    ScheduleClaim, SessionsOf, Store, StoreError, WEBHOOK_RETENTION,
 };
 
 /// When every check starts.
@@ -91,6 +91,7 @@ macro_rules! store_contract_tests {
     (@checks $($open:tt)+) => {
         $crate::store::contract::store_contract_tests!(@each $($open)+;
             a_key_is_enqueued_once_per_connection_and_kind,
+            done_jobs_past_retention_are_pruned_oldest_first_and_nothing_else,
             jobs_enqueued_together_are_each_deduplicated_in_order,
             an_enqueued_job_is_stored_as_given,
             a_job_waits_for_its_not_before,
@@ -189,6 +190,71 @@ pub async fn a_key_is_enqueued_once_per_connection_and_kind(store: &dyn Store, _
     assert_eq!(store.queue_depth(None).await.unwrap().ready, 3);
 }
 
+pub async fn done_jobs_past_retention_are_pruned_oldest_first_and_nothing_else(
+    store: &dyn Store,
+    clock: &TestClock,
+) {
+    let done = |key: &str| job(key, &format!("order:{key}"));
+    // Three jobs done at START, then a parked, a leased and a ready one, and one done
+    // an hour later.
+    let mut old = Vec::new();
+    for key in ["a", "b", "c"] {
+        let id = store.enqueue(&done(key)).await.unwrap().id();
+        store.lease("main", "w", 1, 30_000).await.unwrap();
+        let end = JobEnd::Done {
+            covering: None,
+            posted: None,
+        };
+        store
+            .end_job(&lease_of(id, "w", 1), &end, &[])
+            .await
+            .unwrap();
+        old.push(id);
+    }
+    let parked = store.enqueue(&done("p")).await.unwrap().id();
+    store.lease("main", "w", 1, 30_000).await.unwrap();
+    let reason = JobEnd::Park {
+        reason: "closed".into(),
+    };
+    store
+        .end_job(&lease_of(parked, "w", 1), &reason, &[])
+        .await
+        .unwrap();
+    let leased = store.enqueue(&done("l")).await.unwrap().id();
+    store.lease("main", "w", 1, 7_200_000).await.unwrap();
+    clock.advance(3_600_000);
+    let recent = store.enqueue(&done("r")).await.unwrap().id();
+    store.lease("main", "w", 1, 30_000).await.unwrap();
+    let end = JobEnd::Done {
+        covering: None,
+        posted: None,
+    };
+    store
+        .end_job(&lease_of(recent, "w", 1), &end, &[])
+        .await
+        .unwrap();
+    let ready = store.enqueue(&done("q")).await.unwrap().id();
+
+    // Older than half an hour, two at a time: the oldest first.
+    let before = clock.now() - 1_800_000;
+    assert_eq!(store.prune_done_jobs(before, 2).await.unwrap(), 2);
+    assert_eq!(store.job(old[0]).await.unwrap(), None);
+    assert_eq!(store.job(old[1]).await.unwrap(), None);
+    assert_eq!(state(store, old[2]).await, JobState::Done);
+    assert_eq!(store.prune_done_jobs(before, 2).await.unwrap(), 1);
+    assert_eq!(store.prune_done_jobs(before, 2).await.unwrap(), 0);
+    assert_eq!(state(store, parked).await, JobState::Parked);
+    assert_eq!(state(store, leased).await, JobState::Leased);
+    assert_eq!(state(store, recent).await, JobState::Done);
+    assert_eq!(state(store, ready).await, JobState::Ready);
+    // A pruned job's key queues a new job.
+    let again = store.enqueue(&done("a")).await.unwrap();
+    assert!(
+        matches!(again, Enqueued::New(id) if id != old[0]),
+        "{again:?}"
+    );
+}
+
 pub async fn jobs_enqueued_together_are_each_deduplicated_in_order(
     store: &dyn Store,
     _: &TestClock,
@@ -275,7 +341,10 @@ pub async fn one_document_runs_one_job_at_a_time_in_order(store: &dyn Store, _: 
     store
         .end_job(
             &lease_of(a1, "w1", 1),
-            &JobEnd::Done { covering: None },
+            &JobEnd::Done {
+                covering: None,
+                posted: None,
+            },
             &[],
         )
         .await
@@ -341,6 +410,7 @@ pub async fn a_job_covers_the_same_documents_jobs_queued_before_its_read(
             &lease_of(first, "w", 1),
             &JobEnd::Done {
                 covering: Some(START + 500),
+                posted: None,
             },
             &[],
         )
@@ -354,7 +424,7 @@ pub async fn a_job_covers_the_same_documents_jobs_queued_before_its_read(
     }
     // A lost lease covers nothing.
     assert!(matches!(
-        store.end_job(&lease_of(first, "w", 1), &JobEnd::Done { covering: Some(START + 2_000) }, &[]).await,
+        store.end_job(&lease_of(first, "w", 1), &JobEnd::Done { covering: Some(START + 2_000), posted: None }, &[]).await,
         Err(StoreError::LeaseLost(id)) if id == first
     ));
     assert_eq!(state(store, after).await, JobState::Ready);
@@ -410,10 +480,23 @@ pub async fn what_only_the_first_attempt_reads_is_dropped_when_it_ends(
             done,
             JobEnd::Done {
                 covering: Some(clock.now()),
+                posted: None,
             },
         ),
-        (plain, JobEnd::Done { covering: None }),
-        (odd, JobEnd::Done { covering: None }),
+        (
+            plain,
+            JobEnd::Done {
+                covering: None,
+                posted: None,
+            },
+        ),
+        (
+            odd,
+            JobEnd::Done {
+                covering: None,
+                posted: None,
+            },
+        ),
     ];
     for (id, end) in &ends {
         store
@@ -536,13 +619,16 @@ pub async fn an_expired_lease_is_taken_again_and_the_old_worker_is_told(
     let taken = store.lease("main", "w2", 1, 30_000).await.unwrap();
     assert_eq!(taken[0].id, id);
     assert!(matches!(
-        store.end_job(&lease_of(id, "crashed", 1), &JobEnd::Done { covering: None }, &[]).await,
+        store.end_job(&lease_of(id, "crashed", 1), &JobEnd::Done { covering: None, posted: None }, &[]).await,
         Err(StoreError::LeaseLost(lost)) if lost == id
     ));
     store
         .end_job(
             &Lease::of(&taken[0], "w2"),
-            &JobEnd::Done { covering: None },
+            &JobEnd::Done {
+                covering: None,
+                posted: None,
+            },
             &[],
         )
         .await
@@ -618,7 +704,14 @@ pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
             )
             .await,
         store
-            .end_job(&stale, &JobEnd::Done { covering: None }, &[])
+            .end_job(
+                &stale,
+                &JobEnd::Done {
+                    covering: None,
+                    posted: None,
+                },
+                &[],
+            )
             .await,
     ] {
         assert!(matches!(refused, Err(StoreError::LeaseLost(i)) if i == id));
@@ -634,7 +727,10 @@ pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
     let refused = store
         .end_job(
             &stale,
-            &JobEnd::Done { covering: None },
+            &JobEnd::Done {
+                covering: None,
+                posted: None,
+            },
             std::slice::from_ref(&note),
         )
         .await;
@@ -645,7 +741,10 @@ pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
         store
             .end_job(
                 &lease_of(id, "intruder", fresh.token),
-                &JobEnd::Done { covering: None },
+                &JobEnd::Done {
+                    covering: None,
+                    posted: None
+                },
                 &[]
             )
             .await,
@@ -683,17 +782,39 @@ pub async fn a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it(
         .unwrap();
     assert_eq!(store.revisions("main", "order:1").await.unwrap().len(), 1);
     store.hold(&fresh, 30_000).await.unwrap();
-    // The holder ends it, its entries appended in the same transaction.
+    // The post landed. The stale worker's end cannot confirm it: it stays open.
+    let posted = PostedRevision {
+        connection: "main".into(),
+        document: "order:1".into(),
+        number: 1,
+        voucher: "2026/SO/000001".into(),
+    };
+    let done = JobEnd::Done {
+        covering: None,
+        posted: Some(posted),
+    };
+    assert!(matches!(
+        store.end_job(&stale, &done, &[]).await,
+        Err(StoreError::LeaseLost(i)) if i == id
+    ));
+    assert_eq!(
+        store.revisions("main", "order:1").await.unwrap()[0].voucher,
+        None
+    );
+    // The holder ends it, its entries appended and its revision confirmed in the same
+    // transaction.
     let ended = store
-        .end_job(
-            &fresh,
-            &JobEnd::Done { covering: None },
-            &[note.clone(), note],
-        )
+        .end_job(&fresh, &done, &[note.clone(), note])
         .await
         .unwrap();
     assert_eq!(ended, 0);
     assert_eq!(state(store, id).await, JobState::Done);
+    assert_eq!(
+        store.revisions("main", "order:1").await.unwrap()[0]
+            .voucher
+            .as_deref(),
+        Some("2026/SO/000001")
+    );
     // One entry with the revision, two with the end.
     assert_eq!(
         store.audit_for(&format!("job:{id}")).await.unwrap().len(),
@@ -1111,7 +1232,10 @@ pub async fn queue_depth_counts_by_state_and_connection(store: &dyn Store, _: &T
     store
         .end_job(
             &Lease::of(&leased[0], "w"),
-            &JobEnd::Done { covering: None },
+            &JobEnd::Done {
+                covering: None,
+                posted: None,
+            },
             &[],
         )
         .await

@@ -164,6 +164,19 @@ pub struct Revision {
     pub at: Millis,
 }
 
+/// A revision QAD took, to be marked posted under its voucher: by
+/// [`Store::confirm_revision`], or with the end of the job that posted it
+/// ([`JobEnd::Done`]), which saves a transaction per post. Until it is on disk the
+/// revision stays open, and a crash in between is resolved as a lost answer is (looked up
+/// by reference).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedRevision {
+    pub connection: String,
+    pub document: String,
+    pub number: u32,
+    pub voucher: String,
+}
+
 /// One audit entry, as appended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -309,8 +322,12 @@ pub enum ScheduleClaim {
 pub enum JobEnd {
     /// Done; with `covering`, the job read its document's current state at that time, so
     /// the ready jobs of the same document and kind queued before then are done too
-    /// (their change was in what it read).
-    Done { covering: Option<Millis> },
+    /// (their change was in what it read). `posted`: the revision the job posted,
+    /// confirmed in the same transaction (see [`PostedRevision`]).
+    Done {
+        covering: Option<Millis>,
+        posted: Option<PostedRevision>,
+    },
     /// Ready again at `at`, with why it failed.
     Retry { error: String, at: Millis },
     /// Parked for the operator, with why.
@@ -424,6 +441,12 @@ pub trait Store: Send + Sync {
     /// alive (it holds the store's claim), so that a killed one's jobs and schedules are
     /// taken again at once. Returns how many leases it freed.
     async fn release_role(&self, role: &str) -> Result<u64, StoreError>;
+
+    /// Deletes up to `limit` done jobs last changed before `before`, oldest first, and
+    /// returns how many it deleted (see [`crate::config::RetentionConfig`]). Their audit
+    /// entries stay. A change seen again after its job is gone queues a new job, which
+    /// finds its document's postings already in line and posts nothing.
+    async fn prune_done_jobs(&self, before: Millis, limit: usize) -> Result<u64, StoreError>;
 
     /// Replays or resolves a parked job, with the audit entry saying who did it, in one
     /// transaction; [`StoreError::NoJob`] when the job is not parked (any more).

@@ -285,18 +285,16 @@ impl OrderFlow {
         order_id: u64,
         listed: Option<&Listing>,
     ) -> Result<Outcome, FlowError> {
-        let (subject, wanted, modified) = self.wanted_for_order(order_id, listed, true).await?;
-        self.converge(&subject, "order", order_id, wanted, modified)
-            .await
+        let wanted = self.wanted_for_order(order_id, listed, true).await?;
+        self.converge("order", order_id, wanted).await
     }
 
     /// What processing the order would post now, without posting or creating anything in
     /// QAD: the next revision's reference and lines (`None`: the ledger already matches
     /// the order).
     pub async fn dry_run_order(&self, order_id: u64) -> Result<Option<Plan>, FlowError> {
-        let (subject, wanted, modified) = self.wanted_for_order(order_id, None, false).await?;
-        self.plan(&subject, "order", order_id, wanted, modified)
-            .await
+        let wanted = self.wanted_for_order(order_id, None, false).await?;
+        self.plan("order", order_id, wanted).await
     }
 
     /// The journal the order's current state maps to in full (`None`: it should have
@@ -308,7 +306,7 @@ impl OrderFlow {
         order_id: u64,
         listed: Option<&Listing>,
     ) -> Result<Option<JournalEntry>, FlowError> {
-        Ok(self.wanted_for_order(order_id, listed, false).await?.1)
+        Ok(self.wanted_for_order(order_id, listed, false).await?.entry)
     }
 
     /// The journal the refund maps to in full, creating nothing in QAD.
@@ -318,23 +316,25 @@ impl OrderFlow {
         refund_id: u64,
         listed: Option<&Listing>,
     ) -> Result<JournalEntry, FlowError> {
-        Ok(self
+        let wanted = self
             .wanted_for_refund(order_id, refund_id, listed, false)
-            .await?
-            .1)
+            .await?;
+        wanted
+            .entry
+            .ok_or_else(|| FlowError::Refused(format!("refund {refund_id} maps to nothing")))
     }
 
     /// The journal the order should have now (`None` when its status is not posted or it
-    /// is gone), with its subject and modification time. `listed`: the order as a poll
-    /// listed it; `create`: whether a new shopper may be created as a QAD customer.
+    /// is gone). `listed`: the order as a poll listed it; `create`: whether a new shopper
+    /// may be created as a QAD customer.
     async fn wanted_for_order(
         &self,
         order_id: u64,
         listed: Option<&Listing>,
         create: bool,
-    ) -> Result<(String, Option<JournalEntry>, OffsetDateTime), FlowError> {
+    ) -> Result<Wanted, FlowError> {
         let subject = format!("order:{order_id}");
-        let full = self.read_order(&subject, order_id, listed).await?;
+        let (full, revisions) = self.read_order(&subject, order_id, listed).await?;
         if let Some(full) = &full {
             self.audit_source(&subject, full).await?;
         }
@@ -347,11 +347,16 @@ impl OrderFlow {
             // Not (or no longer) a sale: whatever was posted is reversed.
             _ => None,
         };
-        let modified = full
+        let changed_at = full
             .as_ref()
             .map(|f| f.order.date_modified)
             .unwrap_or_else(OffsetDateTime::now_utc);
-        Ok((subject, wanted, modified))
+        Ok(Wanted {
+            subject,
+            entry: wanted,
+            changed_at,
+            revisions,
+        })
     }
 
     /// Posts one refund (its order is read for currency, lines and customer, unless a poll
@@ -362,11 +367,10 @@ impl OrderFlow {
         refund_id: u64,
         listed: Option<&Listing>,
     ) -> Result<Outcome, FlowError> {
-        let (subject, entry, created) = self
+        let wanted = self
             .wanted_for_refund(order_id, refund_id, listed, true)
             .await?;
-        self.converge(&subject, "refund", refund_id, Some(entry), created)
-            .await
+        self.converge("refund", refund_id, wanted).await
     }
 
     /// What processing the refund would post now, without posting or creating anything.
@@ -375,28 +379,25 @@ impl OrderFlow {
         order_id: u64,
         refund_id: u64,
     ) -> Result<Option<Plan>, FlowError> {
-        let (subject, entry, created) = self
+        let wanted = self
             .wanted_for_refund(order_id, refund_id, None, false)
             .await?;
-        self.plan(&subject, "refund", refund_id, Some(entry), created)
-            .await
+        self.plan("refund", refund_id, wanted).await
     }
 
-    /// The journal the refund should have, with its subject and creation time.
+    /// The journal the refund should have (dated when the refund was made).
     async fn wanted_for_refund(
         &self,
         order_id: u64,
         refund_id: u64,
         listed: Option<&Listing>,
         create: bool,
-    ) -> Result<(String, JournalEntry, OffsetDateTime), FlowError> {
+    ) -> Result<Wanted, FlowError> {
         let subject = format!("refund:{refund_id}");
-        let full = self
-            .read_order(&subject, order_id, listed)
-            .await?
-            .ok_or_else(|| {
-                FlowError::Refused(format!("order {order_id} of refund {refund_id} is gone"))
-            })?;
+        let (full, revisions) = self.read_order(&subject, order_id, listed).await?;
+        let full = full.ok_or_else(|| {
+            FlowError::Refused(format!("order {order_id} of refund {refund_id} is gone"))
+        })?;
         self.audit_source(&subject, &full).await?;
         let refund = match full.refunds.iter().find(|r| r.id == refund_id) {
             Some(refund) => refund.clone(),
@@ -414,8 +415,26 @@ impl OrderFlow {
         let order = convert::order(&self.store_hash, &full, &customer)?;
         let record = convert::refund(&refund, &order)?;
         let entry = self.map(Record::Refund(Box::new(record)), &subject).await?;
-        Ok((subject, entry, refund.created))
+        Ok(Wanted {
+            subject,
+            entry: Some(entry),
+            changed_at: refund.created,
+            revisions,
+        })
     }
+}
+
+/// What a document's postings should add up to, as its current state maps.
+struct Wanted {
+    /// `order:ID` or `refund:ID`.
+    subject: String,
+    /// The journal in full (`None`: it should have none).
+    entry: Option<JournalEntry>,
+    /// When the document last changed (a later revision is dated then).
+    changed_at: OffsetDateTime,
+    /// The document's revisions, when they were read on the way (they cannot change
+    /// while its job runs: a document's jobs run one at a time).
+    revisions: Option<Vec<crate::store::Revision>>,
 }
 
 /// A record for the plugin.

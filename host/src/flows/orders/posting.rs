@@ -1,7 +1,7 @@
 //! Revisions: what is posted for a document is netted against what it should have
 //! ([`crate::flows::ledger`]) and only the difference is posted, as the next revision
 //! under the reference `<store>:<kind>:<id>:r<n>`. A revision is written to the store
-//! before its post and confirmed after it.
+//! before its post and confirmed after it (in a job, in the transaction that ends it).
 //!
 //! Exactly once when answers are late: a revision whose answer was not seen (a timeout, a
 //! cut connection) stays open, and nothing else is posted for the document until it is
@@ -12,14 +12,13 @@
 //! the revision abandoned and posted again.
 
 use serde_json::json;
-use time::OffsetDateTime;
 
-use super::{OrderFlow, date_of};
+use super::{OrderFlow, Wanted, date_of};
 use crate::flows::jobs::now_millis;
 use crate::flows::{FlowError, Outcome, ledger};
 use crate::plugins::types::JournalEntry;
 use crate::qad::{self, Posted, PostedJournal, QadError};
-use crate::store::{Millis, Revision};
+use crate::store::{Millis, PostedRevision, Revision};
 
 /// A revision ready to post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,16 +36,15 @@ impl OrderFlow {
     /// Posts the difference between `wanted` and what is posted for the document.
     pub(super) async fn converge(
         &self,
-        subject: &str,
         kind: &str,
         id: u64,
-        wanted: Option<JournalEntry>,
-        changed_at: OffsetDateTime,
+        wanted: Wanted,
     ) -> Result<Outcome, FlowError> {
-        match self.plan(subject, kind, id, wanted, changed_at).await? {
+        let subject = wanted.subject.clone();
+        match self.plan(kind, id, wanted).await? {
             Some(plan) => self.post(plan).await,
             None => {
-                self.audit(subject, "unchanged", json!({})).await?;
+                self.audit(&subject, "unchanged", json!({})).await?;
                 Ok(Outcome::Unchanged)
             }
         }
@@ -56,13 +54,21 @@ impl OrderFlow {
     /// they already agree. An earlier revision whose outcome is unknown is resolved first.
     pub(super) async fn plan(
         &self,
-        subject: &str,
         kind: &str,
         id: u64,
-        wanted: Option<JournalEntry>,
-        changed_at: OffsetDateTime,
+        wanted: Wanted,
     ) -> Result<Option<Plan>, FlowError> {
-        let mut revisions = self.store.revisions(&self.connection, subject).await?;
+        let Wanted {
+            subject,
+            entry: wanted,
+            changed_at,
+            revisions,
+        } = wanted;
+        let subject = subject.as_str();
+        let mut revisions = match revisions {
+            Some(read) => read,
+            None => self.store.revisions(&self.connection, subject).await?,
+        };
         // A revision begun but not confirmed: its post may or may not have landed.
         if let Some(open) = revisions.last().filter(|r| r.voucher.is_none()).cloned() {
             let reference = &open.external_reference;
@@ -214,9 +220,19 @@ impl OrderFlow {
                     same_lines(&reference, &entry, found)?;
                 }
                 let voucher = posted.journal().voucher.clone();
-                self.store
-                    .confirm_revision(&self.connection, subject, number, &voucher)
-                    .await?;
+                // Confirmed with the job's end (one transaction less per post), or now
+                // outside a job.
+                let confirm = crate::exchanges::keep_posted(PostedRevision {
+                    connection: self.connection.clone(),
+                    document: subject.into(),
+                    number,
+                    voucher: voucher.clone(),
+                });
+                if let Some(confirm) = confirm {
+                    self.store
+                        .confirm_revision(&self.connection, subject, number, &confirm.voucher)
+                        .await?;
+                }
                 let existed = matches!(posted, Posted::Existing(_));
                 self.audit(
                     subject,

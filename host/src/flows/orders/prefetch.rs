@@ -12,6 +12,7 @@ use crate::bigcommerce::customers::Customer;
 use crate::bigcommerce::orders::{FullOrder, RefundsByOrder};
 use crate::flows::FlowError;
 use crate::flows::jobs::Listing;
+use crate::store::Revision;
 
 /// What the last poll read.
 #[derive(Default)]
@@ -85,15 +86,17 @@ impl OrderFlow {
 
     /// The order of `subject` in full: completed from `listed` when given and not outrun
     /// by a posting since ([`Self::unless_outrun`]; only the parts the list does not carry
-    /// are asked for), else read now.
+    /// are asked for), else read now. With it, the revisions of `subject` when they were
+    /// read to tell.
     pub(super) async fn read_order(
         &self,
         subject: &str,
         order_id: u64,
         listed: Option<&Listing>,
-    ) -> Result<Option<FullOrder>, FlowError> {
-        let Some(listed) = self.unless_outrun(subject, listed).await? else {
-            return Ok(self.source.full_order(order_id).await?);
+    ) -> Result<(Option<FullOrder>, Option<Vec<Revision>>), FlowError> {
+        let (listed, revisions) = self.unless_outrun(subject, listed).await?;
+        let Some(listed) = listed else {
+            return Ok((self.source.full_order(order_id).await?, revisions));
         };
         let order = match bigcommerce::Order::from_raw("/v2/orders", &listed.order) {
             Ok(order) if order.id == order_id => order,
@@ -104,33 +107,35 @@ impl OrderFlow {
                     order_id,
                     "the job's listing is not its order; reading the order"
                 );
-                return Ok(self.source.full_order(order_id).await?);
+                return Ok((self.source.full_order(order_id).await?, revisions));
             }
         };
         let refunds = {
             let prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
             prefetched.refunds.clone()
         };
-        Ok(Some(self.source.complete_order(order, &refunds).await?))
+        let full = self.source.complete_order(order, &refunds).await?;
+        Ok((Some(full), revisions))
     }
 
     /// `listed`, unless a revision of `subject` began after it was read (or up to
     /// [`OUTRUN_MARGIN`] before): a job queued before the poll's, run first, may have read
     /// the order anew and posted a newer state than the listing holds, which the listing
-    /// would take back. Such a job reads the order again.
+    /// would take back. Such a job reads the order again. With it, the revisions read to
+    /// tell (none without a listing).
     async fn unless_outrun<'a>(
         &self,
         subject: &str,
         listed: Option<&'a Listing>,
-    ) -> Result<Option<&'a Listing>, FlowError> {
+    ) -> Result<(Option<&'a Listing>, Option<Vec<Revision>>), FlowError> {
         let Some(listing) = listed else {
-            return Ok(None);
+            return Ok((None, None));
         };
         let revisions = self.store.revisions(&self.connection, subject).await?;
         let outrun = revisions
             .last()
             .is_some_and(|last| last.at + OUTRUN_MARGIN > listing.read_at);
-        Ok((!outrun).then_some(listing))
+        Ok(((!outrun).then_some(listing), Some(revisions)))
     }
 }
 

@@ -191,6 +191,23 @@ pub(super) async fn release(
     free_leases(tx, "lease_owner = $2", owner, now).await
 }
 
+/// Deletes up to `limit` done jobs last changed before `before`, in id order (oldest
+/// first); returns how many. Rows another transaction holds are skipped, not waited for.
+pub(super) async fn prune_done(
+    tx: &Transaction<'_>,
+    before: Millis,
+    limit: usize,
+) -> Result<u64, StoreError> {
+    Ok(tx
+        .execute(
+            "DELETE FROM jobs WHERE id IN (
+                 SELECT id FROM jobs WHERE state = 'done' AND updated_at < $1
+                 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            &[&before, &i64::try_from(limit).unwrap_or(i64::MAX)],
+        )
+        .await?)
+}
+
 /// Frees the leases of every owner whose id starts with `role` and a dash, and ends their
 /// claims on schedule runs; returns how many leases it freed.
 pub(super) async fn release_role(

@@ -362,11 +362,26 @@ impl Store for PostgresStore {
             for entry in audit {
                 audit::append(&tx, key, entry, now).await?;
             }
+            if let JobEnd::Done {
+                posted: Some(posted),
+                ..
+            } = end
+            {
+                records::confirm_revision(
+                    &tx,
+                    &posted.connection,
+                    &posted.document,
+                    posted.number,
+                    &posted.voucher,
+                )
+                .await?;
+            }
             match end {
                 JobEnd::Done {
                     covering: Some(read_at),
+                    ..
                 } => jobs::complete_covering(&tx, lease, *read_at, now).await,
-                JobEnd::Done { covering: None } => {
+                JobEnd::Done { covering: None, .. } => {
                     jobs::end_lease(&tx, lease, JobState::Done, None, None, now)
                         .await
                         .map(|()| 0)
@@ -383,6 +398,10 @@ impl Store for PostgresStore {
                 }
             }
         })
+    }
+
+    async fn prune_done_jobs(&self, before: Millis, limit: usize) -> Result<u64, StoreError> {
+        in_transaction!(self, |tx, _now| jobs::prune_done(&tx, before, limit).await)
     }
 
     async fn settle_parked(

@@ -176,7 +176,10 @@ async fn replicas_lease_each_job_once_one_document_at_a_time_and_append_one_chai
                     store
                         .end_job(
                             &Lease::of(&job, &owner),
-                            &JobEnd::Done { covering: None },
+                            &JobEnd::Done {
+                                covering: None,
+                                posted: None,
+                            },
                             &[],
                         )
                         .await

@@ -1,13 +1,82 @@
 //! SQLite rows of the audit chain: appending an entry with its chain hash, reading a
 //! subject's entries, and walking the whole table to verify it (the hash itself is the
 //! backend-independent [`crate::store::chain`]).
+//!
+//! An entry's data of [`PACK_FROM`] bytes or more is stored packed, as the zstd frame of
+//! its text in a BLOB, when that is smaller (schema version 8): the requests, the orders
+//! and the plugin's input and output are JSON, and packed they take about a third of the
+//! space and of the bytes written. The chain hashes the text, so packing changes no hash;
+//! every read unpacks, up to [`UNPACK_LIMIT`]. (PostgreSQL compresses large values itself.)
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::io::Read;
+
+use rusqlite::types::{ToSqlOutput, Type, ValueRef};
+use rusqlite::{Connection, OptionalExtension, ToSql, Transaction, params};
 
 use crate::store::chain::{AuditKey, ChainCheck, ChainSummary, SignedHead, next_hash};
 use crate::store::{AuditCount, AuditEntry, AuditRecord, Millis, StoreError};
 
 const AUDIT_COLUMNS: &str = "seq, at, connection, subject, kind, data, hash";
+
+/// Data shorter than this is stored as text: packing it would save next to nothing.
+pub(super) const PACK_FROM: usize = 256;
+/// zstd's level for packing: fast, and most of what the higher levels would save.
+const PACK_LEVEL: i32 = 3;
+/// The most a packed row may unpack to: a damaged row cannot make a read allocate without
+/// bound. Far above any entry the connector writes (bodies are cut at 64 KiB).
+const UNPACK_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// An entry's data as stored: its text, or packed.
+enum Stored<'a> {
+    Text(&'a str),
+    Packed(Vec<u8>),
+}
+
+impl<'a> Stored<'a> {
+    fn of(data: &'a str) -> Stored<'a> {
+        if data.len() >= PACK_FROM
+            && let Ok(packed) = zstd::bulk::compress(data.as_bytes(), PACK_LEVEL)
+            && packed.len() < data.len()
+        {
+            return Stored::Packed(packed);
+        }
+        Stored::Text(data)
+    }
+}
+
+impl ToSql for Stored<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Stored::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            Stored::Packed(bytes) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
+        })
+    }
+}
+
+/// The text of column `index`, stored as text or packed.
+fn data_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<String> {
+    let unreadable = |kind, error: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(index, kind, error)
+    };
+    match row.get_ref(index)? {
+        ValueRef::Blob(packed) => unpack(packed).map_err(|e| unreadable(Type::Blob, e.into())),
+        _ => row.get(index),
+    }
+}
+
+/// The text a packed row holds.
+fn unpack(packed: &[u8]) -> Result<String, String> {
+    let mut text = String::new();
+    zstd::stream::read::Decoder::new(packed)
+        .and_then(|decoder| decoder.take(UNPACK_LIMIT + 1).read_to_string(&mut text))
+        .map_err(|e| format!("a packed audit entry cannot be unpacked: {e}"))?;
+    if text.len() as u64 > UNPACK_LIMIT {
+        return Err(format!(
+            "a packed audit entry unpacks to more than {UNPACK_LIMIT} bytes"
+        ));
+    }
+    Ok(text)
+}
 
 fn audit_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
     Ok(AuditRecord {
@@ -17,7 +86,7 @@ fn audit_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
             connection: row.get(2)?,
             subject: row.get(3)?,
             kind: row.get(4)?,
-            data: row.get(5)?,
+            data: data_at(row, 5)?,
         },
         hash: row.get(6)?,
     })
@@ -49,7 +118,7 @@ pub(super) fn append(
         entry.connection,
         entry.subject,
         entry.kind,
-        entry.data,
+        Stored::of(&entry.data),
         hash
     ])?;
     Ok(seq)
@@ -138,4 +207,69 @@ pub(super) fn verify(
         check.next(&row?)?;
     }
     check.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn long_data_is_packed_smaller_and_short_or_incompressible_data_is_text() {
+        let long = format!(
+            "{{\"lines\":[{}]}}",
+            "{\"sku\":\"SKU-1\",\"qty\":1},".repeat(40)
+        );
+        match Stored::of(&long) {
+            Stored::Packed(packed) => {
+                assert!(
+                    packed.len() * 3 < long.len(),
+                    "{} of {}",
+                    packed.len(),
+                    long.len()
+                );
+                assert_eq!(unpack(&packed).unwrap(), long);
+            }
+            Stored::Text(_) => panic!("not packed"),
+        }
+        assert!(matches!(Stored::of("{\"n\":1}"), Stored::Text(_)));
+        // Random bytes as hex do not pack smaller than themselves by much; what does not
+        // shrink stays text.
+        let noise: String = (0..PACK_FROM as u32 * 2)
+            .map(|i| char::from(b'!' + ((i.wrapping_mul(2_654_435_761) >> 13) % 90) as u8))
+            .collect();
+        if let Stored::Packed(packed) = Stored::of(&noise) {
+            assert!(packed.len() < noise.len());
+        }
+    }
+
+    #[test]
+    fn a_packed_row_past_the_limit_or_damaged_is_refused_not_allocated() {
+        let huge = zstd::bulk::compress(&vec![b'a'; (UNPACK_LIMIT + 1) as usize], 1).unwrap();
+        assert!(unpack(&huge).unwrap_err().contains("more than"));
+        assert!(
+            unpack(b"not zstd")
+                .unwrap_err()
+                .contains("cannot be unpacked")
+        );
+        let mut packed = zstd::bulk::compress("{\"a\":1}".repeat(100).as_bytes(), 3).unwrap();
+        packed.truncate(packed.len() / 2);
+        assert!(unpack(&packed).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_unpack_or_fail_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = unpack(&bytes);
+        }
+
+        #[test]
+        fn what_is_stored_reads_back_as_it_was(text in ".{0,2000}") {
+            let read = match Stored::of(&text) {
+                Stored::Packed(packed) => unpack(&packed).unwrap(),
+                Stored::Text(text) => text.to_string(),
+            };
+            prop_assert_eq!(read, text);
+        }
+    }
 }

@@ -264,6 +264,23 @@ pub(super) fn complete_covering(
     Ok(covered as u64)
 }
 
+/// Deletes up to `limit` done jobs last changed before `before`, in id order (oldest
+/// first); returns how many.
+pub(super) fn prune_done(
+    tx: &Transaction<'_>,
+    before: Millis,
+    limit: usize,
+) -> Result<u64, StoreError> {
+    let deleted = tx
+        .prepare_cached(
+            "DELETE FROM jobs WHERE id IN (
+                 SELECT id FROM jobs WHERE state = 'done' AND updated_at < ?1
+                 ORDER BY id LIMIT ?2)",
+        )?
+        .execute(params![before, i64::try_from(limit).unwrap_or(i64::MAX)])?;
+    Ok(deleted as u64)
+}
+
 /// Replays (due now) or resolves (done, with the operator's reason) a parked job.
 pub(super) fn settle_parked(
     tx: &Transaction<'_>,

@@ -45,6 +45,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 7,
         sql: include_str!("migrations/0007_audit_counts.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("migrations/0008_packed_audit.sql"),
+    },
 ];
 
 /// The schema version (`user_version`) this build reads and writes.

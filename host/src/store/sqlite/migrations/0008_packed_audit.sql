@@ -1,0 +1,4 @@
+-- Version 8: an audit entry's data may be stored packed, as a BLOB holding the zstd
+-- frame of its text (see the store's audit module). The schema is unchanged; the version
+-- says that a build before this one, which would read such a row as text, must not open
+-- the store.

@@ -963,3 +963,82 @@ async fn a_merchants_rename_comes_back_as_a_webhook_and_is_restored() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn done_jobs_past_their_retention_are_pruned_at_start_and_recent_ones_kept() {
+    use ml_connector::store::{JobEnd, Lease, NewJob, SqliteStore, Store, system_clock};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    let systems = systems().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Two jobs done 40 days ago and one done now, before the service starts.
+    const DAY: i64 = 24 * 3600 * 1000;
+    let now = Arc::new(AtomicI64::new(system_clock() - 40 * DAY));
+    let clock = now.clone();
+    let store = SqliteStore::open_with_clock(
+        &dir.path().join("store.db"),
+        Arc::new(move || clock.load(Ordering::SeqCst)),
+    )
+    .unwrap();
+    let mut ids = Vec::new();
+    for order in [900_001, 900_002, 900_003] {
+        if order == 900_003 {
+            now.store(system_clock(), Ordering::SeqCst);
+        }
+        let job = NewJob {
+            connection: "main".into(),
+            kind: "order".into(),
+            key: format!("old:{order}"),
+            document: format!("order:{order}"),
+            payload: format!("{{\"order_id\":{order}}}"),
+            not_before: None,
+        };
+        let id = store.enqueue(&job).await.unwrap().id();
+        let leased = store.lease("main", "test", 1, 30_000).await.unwrap();
+        let done = JobEnd::Done {
+            covering: None,
+            posted: None,
+        };
+        store
+            .end_job(&Lease::of(&leased[0], "test"), &done, &[])
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    drop(store);
+
+    let address = free_address();
+    let config = service_config(
+        dir.path(),
+        &systems,
+        &address,
+        "reconcile = \"every 1h\"\nhooks = \"every 1h\"\ncatalog = \"every 1h\"\n",
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("[retention]\ndone_jobs_days = 30\n{text}")).unwrap();
+    let mut service = start(dir.path(), &config, &systems, &address).await;
+    let mut pruned = 0;
+    for _ in 0..100 {
+        pruned = metrics(&service).await["ml_connector_jobs_pruned_total"];
+        if pruned > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(pruned, 2);
+    assert!(
+        terminate(&mut service, Duration::from_secs(15))
+            .await
+            .is_some()
+    );
+    let store = open_store(dir.path());
+    assert_eq!(store.job(ids[0]).await.unwrap(), None);
+    assert_eq!(store.job(ids[1]).await.unwrap(), None);
+    let kept = store
+        .job(ids[2])
+        .await
+        .unwrap()
+        .expect("the recent job is kept");
+    assert_eq!(kept.key, "old:900003");
+}

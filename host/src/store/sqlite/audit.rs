@@ -32,10 +32,28 @@ enum Stored<'a> {
     Packed(Vec<u8>),
 }
 
+thread_local! {
+    /// Each writing thread's compressor, kept: a context made per entry cost more than
+    /// the packing.
+    static PACKER: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `data` packed, when the compressor can be made and packs it.
+fn pack(data: &str) -> Option<Vec<u8>> {
+    PACKER.with(|packer| {
+        let mut packer = packer.borrow_mut();
+        if packer.is_none() {
+            *packer = zstd::bulk::Compressor::new(PACK_LEVEL).ok();
+        }
+        packer.as_mut()?.compress(data.as_bytes()).ok()
+    })
+}
+
 impl<'a> Stored<'a> {
     fn of(data: &'a str) -> Stored<'a> {
         if data.len() >= PACK_FROM
-            && let Ok(packed) = zstd::bulk::compress(data.as_bytes(), PACK_LEVEL)
+            && let Some(packed) = pack(data)
             && packed.len() < data.len()
         {
             return Stored::Packed(packed);

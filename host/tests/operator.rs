@@ -686,7 +686,13 @@ async fn the_audit_log_shows_removed_and_rewritten_entries_against_its_key_and_h
                         connection: r.get(2)?,
                         subject: r.get(3)?,
                         kind: r.get(4)?,
-                        data: r.get(5)?,
+                        // Long data is stored packed (zstd); the chain covers the text.
+                        data: match r.get_ref(5)? {
+                            rusqlite::types::ValueRef::Blob(packed) => {
+                                String::from_utf8(zstd::decode_all(packed).unwrap()).unwrap()
+                            }
+                            _ => r.get(5)?,
+                        },
                     },
                 ))
             })

@@ -10,8 +10,12 @@
 //! a job from start to end, and its waits on BigCommerce, the plugin, QAD and the store,
 //! the last counted on SQLite only).
 //!
+//! With `--by-webhook` (one process on SQLite) the orders are not a backlog: they are
+//! placed in the store simulator once the service has registered its hooks, and reach it
+//! as webhooks; the run then also reports BigCommerce calls per order on that path.
+//!
 //! `cargo bench -p ml-connector --bench replicas` (options: `-- --orders N --sqlite-only
-//! --in-flight N`, the last the connection's `jobs_in_flight`);
+//! --in-flight N --by-webhook`, `--in-flight` the connection's `jobs_in_flight`);
 //! the PostgreSQL runs need `ML_CONNECTOR_TEST_POSTGRES` (a server URL; each run gets a
 //! schema of its own, dropped after it) and are skipped without it.
 
@@ -35,6 +39,10 @@ const ACCOUNTS: &str = "daybook = \"SO\", \"account.revenue\" = \"4000\", \
 
 fn sqlite_only() -> bool {
     std::env::args().any(|a| a == "--sqlite-only")
+}
+
+fn by_webhook() -> bool {
+    std::env::args().any(|a| a == "--by-webhook")
 }
 
 /// The value given after `name` on the command line.
@@ -126,6 +134,11 @@ struct Outcome {
     peak_kib: u64,
     /// The SQLite store's files (database and write-ahead log), in bytes.
     store_bytes: Option<u64>,
+    /// Requests the store simulator answered while the orders were worked (webhook runs).
+    bigcommerce_calls: Option<u64>,
+    /// When the simulator had delivered every webhook, and how many attempts failed (to
+    /// be sent again a minute later; webhook runs).
+    delivered_after: Option<(Duration, u64)>,
 }
 
 /// A process's peak resident set (`VmHWM`), in KiB.
@@ -137,20 +150,32 @@ fn peak_resident_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// Runs `replicas` processes of `run` on `store` over a fresh backlog of `orders`, until
-/// the queue is empty.
-async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
+/// Runs `replicas` processes of `run` on `store` over a fresh backlog of `orders` (with
+/// `by_webhook`, one process and `orders` placed once it listens, arriving as webhooks),
+/// until the queue is empty.
+async fn run(store: &str, dir: &Path, replicas: usize, orders: u64, by_webhook: bool) -> Outcome {
     let tenant = SimTenant::demo("acme");
+    let backlog = if by_webhook { 0 } else { orders };
     let bigcommerce = BigCommerceSim::start(vec![
         SimStore::new("shop1", "bc-token")
             .with_quota(1_000_000, Duration::from_secs(30))
-            .with_orders(orders, datetime!(2026-11-02 08:00 UTC), 33),
+            .with_orders(backlog, datetime!(2026-11-02 08:00 UTC), 33),
     ])
     .await
     .expect("the store simulator");
     let qad = QadSim::start(vec![tenant.clone()])
         .await
         .expect("the QAD simulator");
+    let addresses: Vec<String> = (0..replicas).map(|_| free_address()).collect();
+    let hooks = if by_webhook {
+        format!(
+            "[connections.main.webhooks]\npublic_url = \"http://{}\"\n\
+             client_secret = \"env:BENCH_BC_SECRET\"\n",
+            addresses[0]
+        )
+    } else {
+        String::new()
+    };
     let config = dir.join("connector.toml");
     std::fs::write(
         &config,
@@ -161,7 +186,7 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
              username = \"env:BENCH_QAD_USER\"\npassword = \"env:BENCH_QAD_PASSWORD\"\n[connections.main.posting]\nentity = \"10USACO\"\n\
              base_currency = \"USD\"\nguest_customer = \"GUEST\"\n\
              [connections.main.plugin]\nname = \"order-to-gl\"\nsettings = {{ {ACCOUNTS} }}\n\
-             [connections.main.schedules]\nreconcile = \"every 1h\"\n",
+             {hooks}[connections.main.schedules]\nreconcile = \"every 1h\"\n",
             bigcommerce.api_root("shop1"),
             qad.base_url("acme"),
             in_flight = option("--in-flight")
@@ -170,8 +195,7 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
         ),
     )
     .expect("the connections file");
-    let addresses: Vec<String> = (0..replicas).map(|_| free_address()).collect();
-    let began = Instant::now();
+    let mut began = Instant::now();
     let mut children: Vec<Child> = addresses
         .iter()
         .map(|address| {
@@ -184,6 +208,7 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
                 .arg(&config)
                 .env_remove("ML_CONNECTOR_PLUGIN_DIR")
                 .env("BENCH_BC_TOKEN", "bc-token")
+                .env("BENCH_BC_SECRET", "secret-shop1")
                 .env("BENCH_QAD_CLIENT", &tenant.client_id)
                 .env("BENCH_QAD_USER", "connector")
                 .env("BENCH_QAD_PASSWORD", "s3cret")
@@ -193,14 +218,48 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
                 .expect("the service starts")
         })
         .collect();
+    // By webhook: once the hooks are registered and the start's poll is worked, the
+    // orders are placed, a hundred at a time, and the clock starts.
+    let mut calls_before = None;
+    if by_webhook {
+        let registered = Instant::now();
+        while !(bigcommerce.hooks("shop1").is_ok_and(|h| !h.is_empty())
+            && queue(&addresses[0]).await == Some(0))
+        {
+            assert!(
+                registered.elapsed() < Duration::from_secs(60),
+                "the service did not register its hooks"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        calls_before = Some(bigcommerce.counters().requests);
+        began = Instant::now();
+        let mut placed = 0;
+        while placed < orders {
+            let batch = (orders - placed).min(100);
+            bigcommerce
+                .place_orders("shop1", batch as u32)
+                .expect("orders placed");
+            placed += batch;
+        }
+    }
     let mut quiet = 0;
     // Whether the queue has had jobs (the poll at start queues the backlog page by page,
-    // faster than a page's jobs are worked, so it is not empty again before the end).
+    // faster than a page's jobs are worked, so it is not empty again before the end; by
+    // webhook, the deliveries must be settled too).
     let mut worked = false;
+    let mut delivered_after = None;
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
+        let delivered = !by_webhook || bigcommerce.settle_deliveries("shop1", Duration::ZERO).await;
+        if by_webhook && delivered && delivered_after.is_none() {
+            delivered_after = Some((
+                began.elapsed(),
+                bigcommerce.counters().webhooks_failed_attempts,
+            ));
+        }
         match queue(&addresses[0]).await {
-            Some(0) if worked => quiet += 1,
+            Some(0) if worked && delivered => quiet += 1,
             Some(open) => {
                 worked |= open > 0;
                 quiet = 0;
@@ -225,6 +284,7 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
         );
     }
     let elapsed = began.elapsed();
+    let bigcommerce_calls = calls_before.map(|before| bigcommerce.counters().requests - before);
     let peak_kib = children
         .iter()
         .filter_map(|child| peak_resident_kib(child.id()))
@@ -259,6 +319,8 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64) -> Outcome {
         journals: qad.ledger("acme").len(),
         peak_kib,
         store_bytes,
+        bigcommerce_calls,
+        delivered_after,
     }
 }
 
@@ -322,6 +384,14 @@ fn report(what: &str, orders: u64, outcome: &Outcome) {
         })
         .collect();
     println!("|  | per order: {} |", parts.join(", "));
+    if let Some(calls) = outcome.bigcommerce_calls {
+        println!(
+            "|  | by webhook: {calls} BigCommerce requests, {:.2} per order; every webhook delivered after {:.1} s, {} attempts failed |",
+            calls as f64 / orders as f64,
+            outcome.delivered_after.unwrap_or_default().0.as_secs_f64(),
+            outcome.delivered_after.unwrap_or_default().1,
+        );
+    }
 }
 
 fn main() {
@@ -331,16 +401,21 @@ fn main() {
         .build()
         .expect("a runtime");
     runtime.block_on(async {
-        println!("backlog of {orders} orders");
+        let by_webhook = by_webhook();
+        if by_webhook {
+            println!("{orders} orders arriving by webhook");
+        } else {
+            println!("backlog of {orders} orders");
+        }
         println!(
             "| store, replicas | time to an empty queue | jobs done | journals | jobs/s | orders/s | peak resident | store per order |"
         );
         println!("|---|---|---|---|---|---|---|---|");
         let dir = tempfile::tempdir().expect("a directory");
         let sqlite = dir.path().join("store.db");
-        let outcome = run(&sqlite.display().to_string(), dir.path(), 1, orders).await;
+        let outcome = run(&sqlite.display().to_string(), dir.path(), 1, orders, by_webhook).await;
         report("SQLite, 1 process", orders, &outcome);
-        if sqlite_only() {
+        if sqlite_only() || by_webhook {
             return;
         }
         let Ok(server) = std::env::var("ML_CONNECTOR_TEST_POSTGRES") else {
@@ -351,7 +426,7 @@ fn main() {
             let name = format!("bench_replicas_{}_{replicas}", std::process::id());
             let url = schema(&server, &name).await;
             let dir = tempfile::tempdir().expect("a directory");
-            let outcome = run(&url, dir.path(), replicas, orders).await;
+            let outcome = run(&url, dir.path(), replicas, orders, false).await;
             report(&format!("PostgreSQL, {replicas} replica(s)"), orders, &outcome);
             drop_schema(&server, &name).await;
         }

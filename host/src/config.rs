@@ -996,13 +996,16 @@ mod tests {
         assert!(bad.to_string().contains("journal"), "{bad}");
     }
 
+    /// A file with one connection and only what it must say.
+    const MINIMAL: &str = "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
+                           [connections.main.qad]\nbase_url = \"https://q\"\n\
+                           [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\n\
+                           guest_customer = \"G\"\n\
+                           [connections.main.plugin]\nname = \"order-to-gl\"\n";
+
     #[test]
     fn jobs_in_flight_defaults_to_eight_and_is_bounded() {
-        let text = "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
-                    [connections.main.qad]\nbase_url = \"https://q\"\n\
-                    [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\n\
-                    guest_customer = \"G\"\n\
-                    [connections.main.plugin]\nname = \"order-to-gl\"\n";
+        let text = MINIMAL;
         let config: Config = toml::from_str(text).unwrap();
         assert_eq!(config.connections["main"].jobs_in_flight(), 8);
         let with = |n: &str| {
@@ -1025,11 +1028,7 @@ mod tests {
 
     #[test]
     fn done_jobs_are_kept_thirty_days_unless_configured_within_bounds() {
-        let text = "[connections.main]\nstore_hash = \"a\"\nbigcommerce_token = \"env:X\"\n\
-                    [connections.main.qad]\nbase_url = \"https://q\"\n\
-                    [connections.main.posting]\nentity = \"E\"\nbase_currency = \"USD\"\n\
-                    guest_customer = \"G\"\n\
-                    [connections.main.plugin]\nname = \"order-to-gl\"\n";
+        let text = MINIMAL;
         let config: Config = toml::from_str(text).unwrap();
         assert_eq!(
             config.retention.done_jobs(),

@@ -198,11 +198,16 @@ pub fn keep(mut entries: Vec<AuditEntry>) {
     });
 }
 
-/// Keeps a posted revision to be confirmed with the job's end; outside a batched capture
-/// it is given back, for the caller to confirm now.
+/// Keeps a posted revision to be confirmed with the job's end; given back, for the caller
+/// to confirm now, outside a batched capture or when the capture already keeps one.
 pub fn keep_posted(posted: PostedRevision) -> Option<PostedRevision> {
     let mut posted = Some(posted);
-    let _ = PENDING.try_with(|pending| pending.borrow_mut().posted = posted.take());
+    let _ = PENDING.try_with(|pending| {
+        let kept = &mut pending.borrow_mut().posted;
+        if kept.is_none() {
+            *kept = posted.take();
+        }
+    });
     posted
 }
 

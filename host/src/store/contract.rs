@@ -195,44 +195,37 @@ pub async fn done_jobs_past_retention_are_pruned_oldest_first_and_nothing_else(
     clock: &TestClock,
 ) {
     let done = |key: &str| job(key, &format!("order:{key}"));
+    // Queues the job of `key`, leases it (for `lease_for`) and ends it as `end` says.
+    let ended = async |key: &str, lease_for: Millis, end: Option<JobEnd>| {
+        let id = store.enqueue(&done(key)).await.unwrap().id();
+        store.lease("main", "w", 1, lease_for).await.unwrap();
+        if let Some(end) = end {
+            store
+                .end_job(&lease_of(id, "w", 1), &end, &[])
+                .await
+                .unwrap();
+        }
+        id
+    };
+    let finished = || {
+        Some(JobEnd::Done {
+            covering: None,
+            posted: None,
+        })
+    };
     // Three jobs done at START, then a parked, a leased and a ready one, and one done
     // an hour later.
     let mut old = Vec::new();
     for key in ["a", "b", "c"] {
-        let id = store.enqueue(&done(key)).await.unwrap().id();
-        store.lease("main", "w", 1, 30_000).await.unwrap();
-        let end = JobEnd::Done {
-            covering: None,
-            posted: None,
-        };
-        store
-            .end_job(&lease_of(id, "w", 1), &end, &[])
-            .await
-            .unwrap();
-        old.push(id);
+        old.push(ended(key, 30_000, finished()).await);
     }
-    let parked = store.enqueue(&done("p")).await.unwrap().id();
-    store.lease("main", "w", 1, 30_000).await.unwrap();
-    let reason = JobEnd::Park {
+    let closed = Some(JobEnd::Park {
         reason: "closed".into(),
-    };
-    store
-        .end_job(&lease_of(parked, "w", 1), &reason, &[])
-        .await
-        .unwrap();
-    let leased = store.enqueue(&done("l")).await.unwrap().id();
-    store.lease("main", "w", 1, 7_200_000).await.unwrap();
+    });
+    let parked = ended("p", 30_000, closed).await;
+    let leased = ended("l", 7_200_000, None).await;
     clock.advance(3_600_000);
-    let recent = store.enqueue(&done("r")).await.unwrap().id();
-    store.lease("main", "w", 1, 30_000).await.unwrap();
-    let end = JobEnd::Done {
-        covering: None,
-        posted: None,
-    };
-    store
-        .end_job(&lease_of(recent, "w", 1), &end, &[])
-        .await
-        .unwrap();
+    let recent = ended("r", 30_000, finished()).await;
     let ready = store.enqueue(&done("q")).await.unwrap().id();
 
     // Older than half an hour, two at a time: the oldest first.

@@ -710,8 +710,15 @@ async fn serving_with_limits(timeout: u64, max_connections: usize) -> Serving {
 /// A service over fresh simulators, its schedules hourly and its connections file changed
 /// by `edit`, started (not waited for idle).
 async fn serving_edited(edit: impl FnOnce(String) -> String) -> Serving {
-    let systems = systems().await;
-    let dir = tempfile::tempdir().unwrap();
+    serving_in(systems().await, tempfile::tempdir().unwrap(), edit).await
+}
+
+/// The same over `systems`, in `dir` (a store may already be there).
+async fn serving_in(
+    systems: Systems,
+    dir: tempfile::TempDir,
+    edit: impl FnOnce(String) -> String,
+) -> Serving {
     let address = free_address();
     let config = service_config(
         dir.path(),
@@ -1008,19 +1015,14 @@ async fn done_jobs_past_their_retention_are_pruned_at_start_and_recent_ones_kept
     }
     drop(store);
 
-    let address = free_address();
-    let config = service_config(
-        dir.path(),
-        &systems,
-        &address,
-        "reconcile = \"every 1h\"\nhooks = \"every 1h\"\ncatalog = \"every 1h\"\n",
-    );
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, format!("[retention]\ndone_jobs_days = 30\n{text}")).unwrap();
-    let mut service = start(dir.path(), &config, &systems, &address).await;
+    // The simulators stay up while the service runs.
+    let mut serving = serving_in(systems, dir, |text| {
+        format!("[retention]\ndone_jobs_days = 30\n{text}")
+    })
+    .await;
     let mut pruned = 0;
     for _ in 0..100 {
-        pruned = metrics(&service).await["ml_connector_jobs_pruned_total"];
+        pruned = metrics(&serving.service).await["ml_connector_jobs_pruned_total"];
         if pruned > 0 {
             break;
         }
@@ -1028,11 +1030,11 @@ async fn done_jobs_past_their_retention_are_pruned_at_start_and_recent_ones_kept
     }
     assert_eq!(pruned, 2);
     assert!(
-        terminate(&mut service, Duration::from_secs(15))
+        terminate(&mut serving.service, Duration::from_secs(15))
             .await
             .is_some()
     );
-    let store = open_store(dir.path());
+    let store = open_store(serving.dir.path());
     assert_eq!(store.job(ids[0]).await.unwrap(), None);
     assert_eq!(store.job(ids[1]).await.unwrap(), None);
     let kept = store

@@ -28,9 +28,7 @@ use super::orders::OrderFlow;
 use super::{FlowError, Outcome};
 use crate::exchanges;
 use crate::metrics;
-use crate::store::{
-    AuditEntry, Job, JobEnd, Lease, Millis, PostedRevision, Store, StoreError, lease,
-};
+use crate::store::{AuditEntry, Job, JobEnd, Lease, Millis, StoreError, lease};
 
 /// Counts of what a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -391,7 +389,7 @@ impl Worker {
         // A revision posted by a job that then failed (none does today) is confirmed on
         // its own.
         if let Some(posted) = posted.take() {
-            confirm(store.as_ref(), &posted).await?;
+            posted.confirm_in(store.as_ref()).await?;
         }
         // The job's audit entries, the revision it posted and its end in one transaction:
         // on disk before it is done. A worker whose lease was taken over still writes
@@ -407,7 +405,7 @@ impl Worker {
                 } = &end
                 {
                     // Else the new holder finds it in QAD by its reference.
-                    if let Err(error) = confirm(store.as_ref(), posted).await {
+                    if let Err(error) = posted.confirm_in(store.as_ref()).await {
                         tracing::warn!(job = job.id, %error, "a posted revision is left open");
                     }
                 }
@@ -452,18 +450,6 @@ impl Worker {
             tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
         }
     }
-}
-
-/// Marks a revision posted on its own (not with its job's end).
-async fn confirm(store: &dyn Store, posted: &PostedRevision) -> Result<(), StoreError> {
-    store
-        .confirm_revision(
-            &posted.connection,
-            &posted.document,
-            posted.number,
-            &posted.voucher,
-        )
-        .await
 }
 
 #[cfg(test)]

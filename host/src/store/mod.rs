@@ -177,6 +177,15 @@ pub struct PostedRevision {
     pub voucher: String,
 }
 
+impl PostedRevision {
+    /// Marks it posted in `store` on its own (not with its job's end).
+    pub async fn confirm_in(&self, store: &dyn Store) -> Result<(), StoreError> {
+        store
+            .confirm_revision(&self.connection, &self.document, self.number, &self.voucher)
+            .await
+    }
+}
+
 /// One audit entry, as appended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

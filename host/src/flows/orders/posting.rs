@@ -229,9 +229,7 @@ impl OrderFlow {
                     voucher: voucher.clone(),
                 });
                 if let Some(confirm) = confirm {
-                    self.store
-                        .confirm_revision(&self.connection, subject, number, &confirm.voucher)
-                        .await?;
+                    confirm.confirm_in(self.store.as_ref()).await?;
                 }
                 let existed = matches!(posted, Posted::Existing(_));
                 self.audit(

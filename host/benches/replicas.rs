@@ -246,7 +246,9 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64, by_webhook: 
     let mut quiet = 0;
     // Whether the queue has had jobs (the poll at start queues the backlog page by page,
     // faster than a page's jobs are worked, so it is not empty again before the end; by
-    // webhook, the deliveries must be settled too).
+    // webhook, the deliveries must be settled too, and once they are every job is queued:
+    // a delivery is answered once its job is on disk, so an empty queue is then the end
+    // even if no look saw a job waiting).
     let mut worked = false;
     let mut delivered_after = None;
     loop {
@@ -259,7 +261,7 @@ async fn run(store: &str, dir: &Path, replicas: usize, orders: u64, by_webhook: 
             ));
         }
         match queue(&addresses[0]).await {
-            Some(0) if worked && delivered => quiet += 1,
+            Some(0) if (worked || by_webhook) && delivered => quiet += 1,
             Some(open) => {
                 worked |= open > 0;
                 quiet = 0;

@@ -92,12 +92,17 @@ impl Body {
     /// Keeps `bytes` with the credential-like values and `secrets` replaced.
     pub fn redacted(bytes: &[u8], secrets: &[&str]) -> Body {
         let text = String::from_utf8_lossy(bytes);
-        let mut text = match serde_json::from_slice::<Value>(bytes) {
-            Ok(mut value) if value.is_object() || value.is_array() => {
-                redact_keys(&mut value);
-                value.to_string()
+        let mut text = if may_name_a_secret_key(bytes) {
+            match serde_json::from_slice::<Value>(bytes) {
+                Ok(mut value) if value.is_object() || value.is_array() => {
+                    redact_keys(&mut value);
+                    value.to_string()
+                }
+                _ => text.into_owned(),
             }
-            _ => text.into_owned(),
+        } else {
+            // No key can be credential-like: kept as sent, without parsing it.
+            text.into_owned()
         };
         for secret in secrets.iter().filter(|s| s.len() >= 4) {
             if text.contains(secret) {
@@ -130,6 +135,17 @@ impl Body {
             truncated: false,
         }
     }
+}
+
+/// Whether a JSON body may have a credential-like key: one of [`SECRET_KEYS`] appears in
+/// it (in any case), or a `\u` escape that could spell one. When neither does, no key can
+/// match and the body needs no parsing.
+fn may_name_a_secret_key(bytes: &[u8]) -> bool {
+    let lower = bytes.to_ascii_lowercase();
+    memchr::memmem::find(&lower, b"\\u").is_some()
+        || SECRET_KEYS
+            .iter()
+            .any(|key| memchr::memmem::find(&lower, key.as_bytes()).is_some())
 }
 
 fn redact_keys(value: &mut Value) {
@@ -257,24 +273,33 @@ pub async fn audit(
 /// Appends an entry about `subject`, after the requests and answers captured since the
 /// last one (so the trail reads in order): kept for later in a batched capture, else
 /// written at once, with those exchanges, in one transaction.
-pub async fn audit_entry(
-    store: &dyn Store,
-    connection: &str,
-    subject: &str,
-    kind: &str,
-    data: &Value,
-) -> Result<(), StoreError> {
-    let mut batch = entries(connection, subject, take());
-    batch.push(AuditEntry {
-        connection: connection.into(),
-        subject: subject.into(),
-        kind: kind.into(),
-        data: data.to_string(),
+///
+/// `data` is written as its JSON text, serialized here (not built as a JSON tree first):
+/// the flows' data, a record as it was read included, goes into the entry as it is.
+pub fn audit_entry<'a, T: Serialize + ?Sized>(
+    store: &'a dyn Store,
+    connection: &'a str,
+    subject: &'a str,
+    kind: &'a str,
+    data: &T,
+) -> impl Future<Output = Result<(), StoreError>> + Send + use<'a, T> {
+    // The flows' types serialize without fail; one that did not is kept as what it said.
+    let data = serde_json::to_string(data).unwrap_or_else(|error| {
+        serde_json::json!({"unserializable": error.to_string()}).to_string()
     });
-    let kept = PENDING.try_with(|pending| pending.borrow_mut().audit.append(&mut batch));
-    match kept {
-        Ok(()) => Ok(()),
-        Err(_) => store.audit_batch(&batch).await,
+    async move {
+        let mut batch = entries(connection, subject, take());
+        batch.push(AuditEntry {
+            connection: connection.into(),
+            subject: subject.into(),
+            kind: kind.into(),
+            data,
+        });
+        let kept = PENDING.try_with(|pending| pending.borrow_mut().audit.append(&mut batch));
+        match kept {
+            Ok(()) => Ok(()),
+            Err(_) => store.audit_batch(&batch).await,
+        }
     }
 }
 
@@ -361,6 +386,21 @@ mod tests {
         assert!(kept.text.contains("\"name\":\"a\""), "{}", kept.text);
         assert_eq!(kept.bytes, body.len());
         assert_eq!(kept.sha256.len(), 64);
+    }
+
+    #[test]
+    fn a_credential_key_spelled_with_escapes_is_redacted_too() {
+        let body = br#"{"Pass\u0077ord":"hunter22","n":1}"#;
+        let kept = Body::redacted(body, &[]);
+        assert!(!kept.text.contains("hunter22"), "{}", kept.text);
+    }
+
+    #[test]
+    fn a_body_without_credential_keys_is_kept_as_sent() {
+        let body = br#"{ "id": 7, "items": [ {"sku": "A-1"} ] }"#;
+        let kept = Body::redacted(body, &[]);
+        assert_eq!(kept.text.as_bytes(), body);
+        assert_eq!(kept.sha256, crate::digest::sha256_hex(body));
     }
 
     #[test]

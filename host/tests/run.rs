@@ -815,6 +815,51 @@ async fn slow_clients_are_cut_off_and_connections_are_capped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_kept_alive_connections_do_not_keep_a_waiting_client_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Serving {
+        service, address, ..
+    } = serving_with_limits(4, 4).await;
+    /// Sends one request on `stream` and reads its whole answer (a short one).
+    async fn ask(stream: &mut tokio::net::TcpStream) -> String {
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+                .await
+                .expect("an answer within 5 s")
+                .unwrap();
+            assert!(read > 0, "closed before answering");
+            answer.extend_from_slice(&buffer[..read]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+    // A client that leaves four answered connections open, as a burst of deliveries
+    // through a pooling client does: they would hold all four slots until the timeout.
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        assert!(ask(&mut stream).await.starts_with("HTTP/1.1 200"));
+        idle.push(stream);
+    }
+    let answered = reqwest::Client::new()
+        .get(format!("{}/healthz", service.url))
+        .timeout(Duration::from_millis(1_500))
+        .send()
+        .await;
+    assert!(
+        answered.is_ok_and(|r| r.status().is_success()),
+        "a fifth client waited behind four idle connections"
+    );
+    // Below the cap's last quarter a connection is still kept alive.
+    assert!(ask(&mut idle[0]).await.starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_ends_within_its_deadline_while_qad_does_not_answer() {
     use ml_connector::store::JobState;
     use ml_connector_sim::qad::{QadFault, QadFaultAction};

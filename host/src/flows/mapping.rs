@@ -40,16 +40,27 @@ pub async fn audit_mapping<I: Serialize, O: Serialize>(
     input: &I,
     result: Result<&O, &RecordError>,
 ) -> Result<(), FlowError> {
-    let (kind, data) = match result {
-        Ok(output) => (
-            "mapped",
-            json!({"plugin": identity, "input": input, "output": output}),
-        ),
-        Err(error) => (
-            "mapping-failed",
-            json!({"plugin": identity, "input": input, "error": error.to_string()}),
-        ),
+    let (kind, output, error) = match result {
+        Ok(output) => ("mapped", Some(output), None),
+        Err(error) => ("mapping-failed", None, Some(error.to_string())),
+    };
+    let data = Mapping {
+        plugin: identity,
+        input,
+        output,
+        error,
     };
     crate::exchanges::audit_entry(store, connection, subject, kind, &data).await?;
     Ok(())
+}
+
+/// A `mapped` or `mapping-failed` entry's data.
+#[derive(Serialize)]
+struct Mapping<'a, I, O> {
+    plugin: &'a serde_json::Value,
+    input: &'a I,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<&'a O>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }

@@ -428,12 +428,13 @@ impl Worker {
 
     /// Runs jobs until nothing can run: no job is runnable now and none is waiting for a
     /// retry due within `patience` (jobs behind a parked job of their document wait for
-    /// the operator, not for time).
+    /// the operator, not for time). Slots are refilled as they free
+    /// ([`Self::run_refilling`]), not batch by batch.
     pub async fn drain(&self, patience: Duration) -> Result<RunStats, StoreError> {
         let mut stats = RunStats::default();
         let deadline = tokio::time::Instant::now() + patience;
         loop {
-            if self.run_batch(&mut stats).await? > 0 {
+            if self.run_refilling(&mut stats, || true).await? > 0 {
                 continue;
             }
             let Some(wait) = self.next_retry_in().await? else {

@@ -5,7 +5,9 @@
 //! Every edge is bounded ([`Limits`]): a request head must arrive within the timeout (an
 //! idle kept-alive connection is closed after it too), a request must be read and answered
 //! within it, at most `max_connections` are open at once (the rest wait in the listen
-//! backlog), and a stop closes whatever is still open at its deadline.
+//! backlog; the last quarter of them answer one request each and close, so idle kept-alive
+//! connections do not keep the waiting out), and a stop closes whatever is still open at
+//! its deadline.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -172,8 +174,13 @@ pub async fn serve(
                 })
             }
         });
+        // Near the cap a connection answers one request and closes: a client's idle
+        // kept-alive connections must not hold the last slots (until the timeout) while
+        // others wait in the backlog, as a burst of webhook deliveries does.
+        let keep_alive = open.available_permits() >= limits.max_connections / 4;
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
+            .keep_alive(keep_alive)
             .header_read_timeout(limits.timeout)
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);

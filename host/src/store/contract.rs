@@ -102,6 +102,7 @@ macro_rules! store_contract_tests {
             next_retry_at_is_the_earliest_waiting_retry_of_the_connection,
             an_expired_lease_is_taken_again_and_the_old_worker_is_told,
             a_held_lease_is_extended,
+            a_lease_is_checked_without_being_extended,
             a_worker_whose_lease_was_taken_over_cannot_renew_or_end_it,
             a_worker_leases_only_its_connections_jobs_and_releases_only_its_own,
             a_role_is_released_by_its_exact_prefix,
@@ -654,6 +655,35 @@ pub async fn a_held_lease_is_extended(store: &dyn Store, clock: &TestClock) {
     assert_eq!(
         ids(store.lease("main", "w2", 1, 30_000).await.unwrap()),
         [id]
+    );
+}
+
+pub async fn a_lease_is_checked_without_being_extended(store: &dyn Store, clock: &TestClock) {
+    store.enqueue(&job("a", "order:1")).await.unwrap();
+    let leased = store.lease("main", "w", 1, 30_000).await.unwrap();
+    let lease = Lease::of(&leased[0], "w");
+    assert!(store.holds(&lease, 29_999).await.unwrap());
+    assert!(!store.holds(&lease, 30_000).await.unwrap());
+    clock.advance(20_000);
+    assert!(store.holds(&lease, 9_999).await.unwrap());
+    assert!(!store.holds(&lease, 10_000).await.unwrap());
+    // Another owner or an older token does not hold it.
+    assert!(!store.holds(&Lease::of(&leased[0], "w2"), 0).await.unwrap());
+    let older = Lease {
+        token: lease.token - 1,
+        ..lease.clone()
+    };
+    assert!(!store.holds(&older, 0).await.unwrap());
+    // The checks extended nothing: it runs out when it would have, and is taken.
+    clock.advance(10_000);
+    assert!(!store.holds(&lease, 0).await.unwrap());
+    let taken = store.lease("main", "w2", 1, 30_000).await.unwrap();
+    assert!(!store.holds(&lease, 0).await.unwrap());
+    assert!(
+        store
+            .holds(&Lease::of(&taken[0], "w2"), 29_999)
+            .await
+            .unwrap()
     );
 }
 

@@ -6,9 +6,11 @@
 //! lease ran out and was taken again holds a stale token, and the store refuses its
 //! renewal, completion, retry or park. While a job runs, [`holding`] renews its lease
 //! every third of its length (the worker renews those of the jobs leased with it that
-//! wait their turn), and ends the work when the lease is lost; before anything
-//! irreversible (a journal post), a flow calls [`confirm`], which renews the lease once
-//! more and fails if it is no longer held.
+//! wait their turn), and ends the work when the lease is lost. Before anything
+//! irreversible the lease is confirmed: a journal post renews it in the transaction that
+//! records the revision first (`Store::begin_revision`); a customer's creation calls
+//! [`confirm`], which reads it (renewing it when less than half is left) and fails if it
+//! is no longer held.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -101,12 +103,17 @@ pub fn current() -> Option<(Lease, Millis)> {
         .ok()
 }
 
-/// Renews the current job's lease, or fails when it is no longer held: called right
-/// before an irreversible step. Outside a job (a dry run, a command's own call) there is
-/// no lease to confirm.
+/// Confirms the current job's lease, or fails when it is no longer held: called right
+/// before an irreversible step. A lease with half its length or more left is only read
+/// (the renewals go on while the step runs); one closer to its end is renewed. Outside a
+/// job (a dry run, a command's own call) there is no lease to confirm.
 pub async fn confirm() -> Result<(), StoreError> {
-    match HELD.try_with(Held::clone) {
-        Ok(held) => held.renew().await,
-        Err(_) => Ok(()),
+    let Ok(held) = HELD.try_with(Held::clone) else {
+        return Ok(());
+    };
+    let half = held.lease_for.as_millis() as Millis / 2;
+    if held.store.holds(&held.lease, half).await? {
+        return Ok(());
     }
+    held.renew().await
 }

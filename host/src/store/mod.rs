@@ -441,6 +441,11 @@ pub trait Store: Send + Sync {
     /// ran out and was taken again (the holder must stop: it may not post or complete).
     async fn hold(&self, lease: &Lease, lease_for: Millis) -> Result<(), StoreError>;
 
+    /// Whether `lease` is still held (owner and token match) for more than `for_at_least`:
+    /// a check that writes nothing, for a step that must not start on a lease lost or
+    /// about to run out.
+    async fn holds(&self, lease: &Lease, for_at_least: Millis) -> Result<bool, StoreError>;
+
     /// Frees the leases `owner` holds (a worker stopping with jobs it did not start).
     /// Returns how many were freed.
     async fn release(&self, owner: &str) -> Result<u64, StoreError>;

@@ -232,7 +232,7 @@ impl CatalogFlow {
         &self,
         subject: &str,
         kind: &str,
-        data: serde_json::Value,
+        data: impl serde::Serialize,
     ) -> Result<(), FlowError> {
         exchanges::audit_entry(self.store.as_ref(), &self.connection, subject, kind, &data).await?;
         Ok(())

@@ -32,7 +32,6 @@ mod tests;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use serde_json::json;
 use time::{Date, OffsetDateTime};
 use tokio::sync::Mutex;
 
@@ -183,7 +182,7 @@ impl OrderFlow {
         &self,
         subject: &str,
         kind: &str,
-        data: serde_json::Value,
+        data: impl serde::Serialize,
     ) -> Result<(), FlowError> {
         exchanges::audit_entry(self.store.as_ref(), &self.connection, subject, kind, &data).await?;
         Ok(())
@@ -192,15 +191,18 @@ impl OrderFlow {
     /// The raw input: the order as BigCommerce sent it, and which refunds it has (what
     /// else was read is in the `request` entries, or came with the poll's refund read).
     async fn audit_source(&self, subject: &str, full: &FullOrder) -> Result<(), FlowError> {
-        let order = serde_json::from_str::<serde_json::Value>(&full.order.raw)
-            .unwrap_or(serde_json::Value::Null);
-        let refunds: Vec<u64> = full.refunds.iter().map(|r| r.id).collect();
-        self.audit(
-            subject,
-            "source",
-            json!({"order": order, "refunds": refunds}),
-        )
-        .await
+        /// The entry's data: the order's text kept as it was read (it was parsed from
+        /// JSON), not parsed again to be written.
+        #[derive(serde::Serialize)]
+        struct Source<'a> {
+            order: Option<&'a serde_json::value::RawValue>,
+            refunds: Vec<u64>,
+        }
+        let source = Source {
+            order: serde_json::from_str(&full.order.raw).ok(),
+            refunds: full.refunds.iter().map(|r| r.id).collect(),
+        };
+        self.audit(subject, "source", &source).await
     }
 
     /// The postable accounts of the entity, read once.

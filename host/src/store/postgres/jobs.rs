@@ -182,6 +182,32 @@ pub(super) async fn hold(
     Ok(())
 }
 
+/// Whether `lease` is held (owner and token match) past `now + for_at_least`.
+pub(super) async fn holds(
+    tx: &Transaction<'_>,
+    lease: &Lease,
+    for_at_least: Millis,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let row = tx
+        .query_opt(
+            &tx.prepare_cached(
+                "SELECT 1 FROM jobs
+                 WHERE id = $1 AND state = 'leased' AND lease_owner = $2 AND attempts = $3
+                   AND lease_until > $4",
+            )
+            .await?,
+            &[
+                &lease.job,
+                &lease.owner,
+                &token(lease),
+                &(now + for_at_least),
+            ],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Frees the leases `owner` holds.
 pub(super) async fn release(
     tx: &Transaction<'_>,

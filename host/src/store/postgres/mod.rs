@@ -343,6 +343,11 @@ impl Store for PostgresStore {
         in_transaction!(self, |tx, now| jobs::hold(&tx, lease, lease_for, now).await)
     }
 
+    async fn holds(&self, lease: &Lease, for_at_least: Millis) -> Result<bool, StoreError> {
+        in_transaction!(self, |tx, now| jobs::holds(&tx, lease, for_at_least, now)
+            .await)
+    }
+
     async fn release(&self, owner: &str) -> Result<u64, StoreError> {
         in_transaction!(self, |tx, now| jobs::release(&tx, owner, now).await)
     }

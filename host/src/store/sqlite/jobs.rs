@@ -155,6 +155,28 @@ pub(super) fn hold(
     Ok(())
 }
 
+/// Whether `lease` is held (owner and token match) past `now + for_at_least`.
+pub(super) fn holds(
+    db: &Connection,
+    lease: &Lease,
+    for_at_least: Millis,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let held = db
+        .prepare_cached(
+            "SELECT 1 FROM jobs
+             WHERE id = ?1 AND state = 'leased' AND lease_owner = ?2 AND attempts = ?3
+               AND lease_until > ?4",
+        )?
+        .exists(params![
+            lease.job,
+            lease.owner,
+            lease.token,
+            now + for_at_least
+        ])?;
+    Ok(held)
+}
+
 /// Frees the leases `owner` holds.
 pub(super) fn release(tx: &Transaction<'_>, owner: &str, now: Millis) -> Result<u64, StoreError> {
     free_leases(tx, "lease_owner = ?2", owner, now)

@@ -252,6 +252,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn holds(&self, lease: &Lease, for_at_least: Millis) -> Result<bool, StoreError> {
+        let lease = lease.clone();
+        self.blocking(move |db| db.read(|c| jobs::holds(c, &lease, for_at_least, db.now())))
+            .await
+    }
+
     async fn release(&self, owner: &str) -> Result<u64, StoreError> {
         let owner = owner.to_owned();
         self.blocking(move |db| db.write(move |tx, now| jobs::release(tx, &owner, now)))
@@ -273,10 +279,9 @@ impl Store for SqliteStore {
         let (lease, end, audit) = (lease.clone(), end.clone(), audit.to_vec());
         self.blocking(move |db| {
             let key = db.audit_key();
+            let audit = audit::Ready::all(audit);
             db.write(move |tx, now| {
-                for entry in &audit {
-                    audit::append(tx, key.as_ref(), entry, now)?;
-                }
+                audit::append_all(tx, key.as_ref(), &audit, now)?;
                 let ended = |state, why: Option<&str>, at| {
                     jobs::end_lease(tx, &lease, state, why, at, now).map(|()| 0)
                 };
@@ -321,6 +326,7 @@ impl Store for SqliteStore {
         let (action, audit) = (action.clone(), audit.clone());
         self.blocking(move |db| {
             let key = db.audit_key();
+            let audit = audit::Ready::of(audit);
             db.write(move |tx, now| {
                 jobs::settle_parked(tx, id, &action, now)?;
                 audit::append(tx, key.as_ref(), &audit, now).map(|_| ())
@@ -462,13 +468,12 @@ impl Store for SqliteStore {
         let under = under.map(|(lease, lease_for)| (lease.clone(), lease_for));
         self.blocking(move |db| {
             let key = db.audit_key();
+            let audit = audit::Ready::all(audit);
             db.write(move |tx, now| {
                 if let Some((lease, lease_for)) = &under {
                     jobs::hold(tx, lease, *lease_for, now)?;
                 }
-                for entry in &audit {
-                    audit::append(tx, key.as_ref(), entry, now)?;
-                }
+                audit::append_all(tx, key.as_ref(), &audit, now)?;
                 records::begin_revision(tx, &revision)
             })
         })
@@ -542,6 +547,7 @@ impl Store for SqliteStore {
         let entry = entry.clone();
         self.blocking(move |db| {
             let key = db.audit_key();
+            let entry = audit::Ready::of(entry);
             db.write(move |tx, now| audit::append(tx, key.as_ref(), &entry, now))
         })
         .await
@@ -554,12 +560,8 @@ impl Store for SqliteStore {
         let entries = entries.to_vec();
         self.blocking(move |db| {
             let key = db.audit_key();
-            db.write(move |tx, now| {
-                for entry in &entries {
-                    audit::append(tx, key.as_ref(), entry, now)?;
-                }
-                Ok(())
-            })
+            let entries = audit::Ready::all(entries);
+            db.write(move |tx, now| audit::append_all(tx, key.as_ref(), &entries, now))
         })
         .await
     }

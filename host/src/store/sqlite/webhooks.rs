@@ -40,7 +40,7 @@ pub(super) fn accept(
         for job in &event.jobs {
             queued.push(jobs::insert(tx, job, JobState::Ready, None, now)?.id());
         }
-        audit::append(tx, key, &event.received(&queued), now)?;
+        audit::append(tx, key, &audit::Ready::of(event.received(&queued)), now)?;
         outcomes.push(Intake::Accepted { jobs: queued });
     }
     Ok(outcomes)

@@ -9,7 +9,7 @@
 //! wait their turn), and ends the work when the lease is lost. Before anything
 //! irreversible the lease is confirmed: a journal post renews it in the transaction that
 //! records the revision first (`Store::begin_revision`); a customer's creation calls
-//! [`confirm`], which reads it (renewing it when less than half is left) and fails if it
+//! [`confirm`], which reads it (renewing it unless more than half is left) and fails if it
 //! is no longer held.
 
 use std::future::Future;
@@ -104,7 +104,7 @@ pub fn current() -> Option<(Lease, Millis)> {
 }
 
 /// Confirms the current job's lease, or fails when it is no longer held: called right
-/// before an irreversible step. A lease with half its length or more left is only read
+/// before an irreversible step. A lease with more than half its length left is only read
 /// (the renewals go on while the step runs); one closer to its end is renewed. Outside a
 /// job (a dry run, a command's own call) there is no lease to confirm.
 pub async fn confirm() -> Result<(), StoreError> {
